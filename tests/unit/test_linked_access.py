@@ -752,3 +752,55 @@ action = "permit"
     # (the work directory is written by the overlay, not shown)
     assert table.decide(mount(("new", "/w/out"), ("workdir", "/w/work"),
                               ("lowerdir", "/w/a"))).action is Action.PERMIT
+
+
+def test_an_images_files_are_compared_as_the_image_itself() -> None:
+    """Mounts29: an image in a regular file ("image", erofs backed by a file) shows files
+    that are all its bytes: every name at and below the target is compared with the image
+    file's own name (not with names below it, which name nothing), by its reads alone (erofs
+    is read-only), and the mount reads the image (an open of it).  Review 28 refused every
+    such mount where a rule decides by name (fails on main 21fe4ac: the first mount
+    refused)."""
+    table = load("""
+default = "never"
+[[rule]]
+calls = ["namespace"]
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/w/**"
+action = "permit"
+[[rule]]
+calls = ["fsread", "fsmeta"]
+path = "/img/ok.img"
+action = "permit"
+[[rule]]
+calls = ["fsmeta"]
+path = "/img/meta.img"
+action = "permit"
+[[rule]]
+calls = ["fsmeta"]
+path = "/t/**"
+action = "permit"
+[[rule]]
+calls = ["fsmeta"]
+path = "/t"
+action = "permit"
+""").main
+
+    def mount(image: str, target: str = "/w/out") -> CallFacts:
+        return CallFacts("mount", (PathArg("new", target), PathArg("image", image)),
+                         exposed=frozenset({"new", "image"}), directories=frozenset({"new"}))
+
+    # (read by its own name; the target written too: an image gains no write)
+    assert table.decide(mount("/img/ok.img")).action is Action.PERMIT
+    # (its files would be read at /w/out/..., the image's name reads nothing)
+    decision = table.decide(mount("/img/meta.img"))
+    assert (decision.action, decision.reason) == (Action.NEVER, "linked access")
+    # (on a target whose names are looked at, as the image's: the image's read decides)
+    decision = table.decide(mount("/img/meta.img", "/t"))
+    assert (decision.action, decision.role) == (Action.NEVER, "image")
+    assert table.decide(mount("/img/ok.img", "/t")).action is Action.PERMIT
+    # (and every other table compares it: one that reads /w/** and not the image refuses)
+    assert table.linked_elsewhere(mount("/img/meta.img")) is not None
+    assert table.linked_elsewhere(mount("/img/ok.img")) is None
