@@ -824,8 +824,10 @@ class Table:
         path = facts.path(role)
         if not path:
             return None  # (not named: _linked_decision refuses it where a rule decides)
+        # (an image the run made is read as the run's own file: a ``fresh`` rule counts)
+        made = frozenset({"path"}) if facts.fresh(role) else frozenset()
         decision = self.decide(CallFacts("openat", (PathArg("path", path),),
-                                         open_flags=O_RDONLY))
+                                         open_flags=O_RDONLY, made=made))
         return dataclasses.replace(decision, role=role) \
             if decision.action is not Action.PERMIT else None
 

@@ -804,3 +804,29 @@ action = "permit"
     # (and every other table compares it: one that reads /w/** and not the image refuses)
     assert table.linked_elsewhere(mount("/img/meta.img")) is not None
     assert table.linked_elsewhere(mount("/img/ok.img")) is None
+
+
+def test_an_image_the_run_made_is_read_as_its_own() -> None:
+    """Mounts29: an image the run made is its own file: a ``fresh`` rule that reads what the
+    run made decides the mount's read of it (and it is exempt from the comparison, as a
+    bind of a file the run made); an older image is decided by the default."""
+    table = load("""
+default = "never"
+[[rule]]
+calls = ["namespace"]
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/b/**"
+fresh = true
+action = "permit"
+""").main
+
+    def mount(made: frozenset[str]) -> CallFacts:
+        return CallFacts("mount", (PathArg("new", "/b/out"), PathArg("image", "/b/x.img")),
+                         exposed=frozenset({"new", "image"}), directories=frozenset({"new"}),
+                         made=made)
+
+    assert table.decide(mount(frozenset({"new", "image"}))).action is Action.PERMIT
+    decision = table.decide(mount(frozenset({"new"})))
+    assert (decision.action, decision.role) == (Action.NEVER, "image")
