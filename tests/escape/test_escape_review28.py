@@ -152,6 +152,38 @@ def test_a_file_backed_image_is_compared_in_every_table(
         traced.detail.endswith(": EPERM"), str(traced)
 
 
+def test_a_file_backed_images_name_is_held_to_the_file_decided(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Mounts29: an image the table reads is mounted, so its name is held as a bind's
+    source: ``work/img``, a symlink a thread keeps flipping between ``pubd/pub.img`` (read
+    by the table) and ``secd/secret.img`` (granted nothing), mounted and read round after
+    round.  Control: natively a round reads the secret.  Traced: no round does (each mount
+    is of the file decided; the secret's image refused, EPERM)."""
+    program = build("escape/fs_image_race.c")
+
+    def setup(s: Scene) -> None:
+        setup_image(s)
+        tree = s.root / "pubtree"
+        tree.mkdir()
+        (tree / "secret.txt").write_text("public, harmless\n")
+        subprocess.run(["mkfs.erofs", "--quiet", str(s.pubd / "pub.img"), str(tree)],
+                       check=True, capture_output=True)
+        shutil.rmtree(tree)
+
+    def rules(s: Scene) -> str:
+        start = [permit("stdio"), permit("process"), permit("namespace")]
+        start += [permit(["fsread", "exec"], path=p)
+                  for p in [*SYSTEM, f"{program.parent}/**"]]
+        return policy(*start, permit(["fsread", "fswrite"], path=f"{s.work}/**"),
+                      permit("fsread", path=f"{s.pubd}/**"), default="never")
+
+    traced, _ = controlled_and_blocked(
+        tmp_path, program,
+        lambda s: [s.secd / "secret.img", s.pubd / "pub.img", s.work, "secret.txt"],
+        rules, setup=setup, env=loop)
+    assert " mounts read no secret" in traced.detail, str(traced)
+
+
 def test_a_file_only_written_is_not_read_through_a_loop_device(
         build, tmp_path: Path, loop: dict[str, str]) -> None:
     """LOOP_SET_FD takes a descriptor open for writing only, and the loop device's reads are
