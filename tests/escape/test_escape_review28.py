@@ -72,22 +72,26 @@ def one_rule(s: Scene, rule: str) -> str:
 
 
 @pytest.mark.parametrize("mode", ["device", "fsdevice"])
-@pytest.mark.parametrize("table", ["reads-image", "permit-default"])
+@pytest.mark.parametrize("table", ["reads-image", "reads-image-by-name", "permit-default"])
 def test_a_file_backed_image_the_table_may_read_is_mounted(
         build, tmp_path: Path, table: str, mode: str, loop: dict[str, str]) -> None:
     """Mounts29: an image's files are its bytes -- a mount(2) of an erofs image the table
     reads (by its own name, and every name under the target no more) runs as natively:
-    the table that reads ``work/**`` and ``secd/**``, and a permit-default table with one
-    path rule (on ``pubd``).  Review 28 refused both, EPERM (fails on main 21fe4ac, both
-    loops: BLOCKED "mount ...: EPERM").  ``fsdevice``: the new API's image stays refused,
-    EPERM -- fsconfig's "source" is opened at CMD_CREATE by its name then, and at
-    move_mount the file an erofs was made of cannot be told (left as review 28 made it)."""
+    the table that reads ``work/**`` and ``secd/**`` (or the image alone, by its name), and
+    a permit-default table with one path rule (on ``pubd``).  Review 28 refused them,
+    EPERM (fails on main 21fe4ac, both loops: BLOCKED "mount ...: EPERM").  ``fsdevice``:
+    the new API's image stays refused, EPERM -- fsconfig's "source" is opened at
+    CMD_CREATE by its name then, and at move_mount the file an erofs was made of cannot be
+    told (left as review 28 made it)."""
     program = build("escape/fs_linked_bind.c")
     s = Scene.make(tmp_path)
     setup_image(s)
     if table == "reads-image":
         text = bind_policy(s, program, stat_secret=True) + \
             "\n[[rule]]\n" + permit("fsread", path=f"{s.secd}/**") + "\n"
+    elif table == "reads-image-by-name":
+        text = bind_policy(s, program, stat_secret=False) + \
+            "\n[[rule]]\n" + permit("fsread", path=str(s.secd / "secret.img")) + "\n"
     else:
         text = one_rule(s, never("fsread", path=f"{s.pubd}/**"))
     traced = attack(program, mode, "root", s.secret, s.work, s.secd / "secret.img",
