@@ -750,19 +750,14 @@ class Table:
                 worst = naming
                 if worst.action is Action.NEVER:
                     return worst
-            if _named_anew(facts, role):
-                linked = self._linked_decision(facts, role)
-                if linked is not None and (worst is None or
-                                           linked.action.severity > worst.action.severity):
-                    worst = linked
+            # (what the file gains by its new name; an image's read by the mount)
+            for also in (self._linked_decision(facts, role) if _named_anew(facts, role)
+                         else None, self._image_read(facts, role)):
+                if also is not None and (worst is None or
+                                         also.action.severity > worst.action.severity):
+                    worst = also
                     if worst.action is Action.NEVER:
                         return worst
-            read = self._image_read(facts, role)
-            if read is not None and (worst is None or
-                                     read.action.severity > worst.action.severity):
-                worst = read
-                if worst.action is Action.NEVER:
-                    return worst
         assert worst is not None
         if redirects and worst.action is Action.ASK:
             # an answer runs the call as it was asked -- its redirect lost, the redirected
