@@ -60,3 +60,50 @@ def test_the_library_runs_from_a_thread_that_is_not_the_main_one(how: str) -> No
     lines = proc.stdout.splitlines()
     assert "outcome {'code': 0}" in lines, (proc.stdout, proc.stderr)
     assert "handler kept True" in lines
+
+
+
+STOPPED_FROM_A_THREAD = r"""
+import sys, threading
+import systrace_py
+
+out = {}
+
+def work():
+    pids = []
+    def stop(ctx, pid, call):
+        pids.append(pid)
+        call.stop()
+        return ctx
+    try:
+        out["code"] = systrace_py.HandlerMonitor(
+            {"clock_nanosleep:entry": stop, "nanosleep:entry": stop}, None).run(["sleep", "60"])
+        try:  # (while this thread, its tracer, lives on: EXITKILL does not end it)
+            with open(f"/proc/{pids[0]}/stat") as stat:
+                out["left"] = stat.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            out["left"] = "gone"
+    except BaseException as exc:
+        out["error"] = repr(exc)
+
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+print("outcome", out)
+"""
+
+
+def test_a_run_traced_from_a_thread_kills_its_own_tree() -> None:
+    """Mounts29 (fuse47's leftover: library runs and their threads): a run that ends by
+    killing its tree (``Tracer.kill_all``: a handler's ``stop()``, a failure) kills the
+    processes its tracing thread traces -- a process's TracerPid is that thread's id, not
+    the process's.  A run traced from a thread other than the main one, stopped at its
+    ``sleep``'s first call: on main its ``kill_all`` looked for the process's id, killed
+    nothing, and the ``sleep`` was left in its stop (state ``t``) after the run returned,
+    until the thread ended (fails on main: ``'left': 't'``)."""
+    proc = subprocess.run([sys.executable, "-c", STOPPED_FROM_A_THREAD], capture_output=True,
+                          text=True, env=systrace_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("outcome ")), "")
+    assert "'code': 137" in line and ("'left': 'gone'" in line or "'left': 'Z'" in line), \
+        (proc.stdout, proc.stderr)
