@@ -467,7 +467,7 @@ class DecodedCall:
     #: (raw, dirfd, follow), or None for a value the engine cannot read
     _dynamic: dict[str, tuple[str, int, bool] | None] | None = None
     #: roles already resolved to a name (the mounts of a device mounted elsewhere)
-    _named: dict[str, str] | None = None
+    _named: dict[str, str | Resolved] | None = None
     #: aliased's answer by role: asked by every table of the policies (a link's or
     #: rename's comparison, Supervisor._linked_elsewhere), looked at once
     _aliased: dict[str, bool] | None = None
@@ -1848,7 +1848,7 @@ class DecodedCall:
             for layer in layers:
                 self._dynamic[layer.role] = (layer.path, AT_FDCWD, True)
             if fs_kind(fstype) is FsKind.BLOCK:
-                self._mounted_devices([layer.role for layer in layers])
+                self._mounted_devices([layer.role for layer in layers], fstype)
         elif name == "fsopen":
             # before it reads the type: may_mount() (EPERM), the flags (EINVAL; red team 42)
             if not self._may_mount():
@@ -1950,10 +1950,15 @@ class DecodedCall:
             count = len(self._named)
             self._named["mounted" if count == 1 else f"mounted:{count}"] = mount_point
 
-    def _mounted_devices(self, roles: list[str]) -> None:
+    def _mounted_devices(self, roles: list[str], fstype: str | None = None) -> None:
         """A block device already mounted in the tracer's view shows its files there: each
         such mount is exposed too (a role "mounted", "mounted:2"... named by its mount
-        point)."""
+        point).  A regular file given to mount(2)'s erofs ``fstype`` (its source, a
+        ``device`` option) is an image whose bytes are every file the mount shows: a role
+        "image", "image:2"... naming that file as the role naming it resolved (the kernel
+        opens it during the call, which is held and re-checked as any mount's paths are):
+        decided as a read of it and, as a bind of a tree whose every file is it, compared
+        with the target (model._named_anew; mounts29)."""
         assert self._named is not None and self._decoder is not None
         devices = set()
         for role in roles:
@@ -1967,7 +1972,16 @@ class DecodedCall:
                 if stat.S_ISBLK(info.st_mode):
                     devices.add((os.major(info.st_rdev), os.minor(info.st_rdev)))
                 image = stat.S_ISREG(info.st_mode)
-            if image:
+            if image and self.name == "mount" and fstype == "erofs" and decoded is not None \
+                    and decoded.resolved.exists and not decoded.resolved.pseudo:
+                # (only erofs reads an image in a regular file -- read-only: any other
+                # type fails ENOTBLK, refused below as before --; only mount(2) opens it
+                # in the call decided: fsconfig's "source" is opened at CMD_CREATE, by
+                # its name then, and at move_mount the file an erofs was made of cannot be
+                # told -- refused below and at _new_file_system_moved, mounts29)
+                count = sum(1 for named in self._named if named.split(":", 1)[0] == "image")
+                self._named["image" if not count else f"image:{count + 1}"] = decoded.resolved
+            elif image:
                 # a file system image in a regular file (erofs backed by a file, Linux 6.12):
                 # its files are shown at the target, by names the engine cannot tell from the
                 # image's -- refused where a rule decides by name (review 28: the secret's
@@ -1982,6 +1996,8 @@ class DecodedCall:
         assert self._dynamic is not None and self._named is not None
         if role in self._named:
             name = self._named[role]
+            if isinstance(name, Resolved):  # (a file another role named: an image)
+                return DecodedPath(None, "", name, False, True, role)
             return DecodedPath(None, "", Resolved(name, pseudo=not name), False, True, role)
         entry = self._dynamic[role]
         if entry is None:

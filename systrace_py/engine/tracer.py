@@ -950,7 +950,7 @@ class Tracer:
         """Kill a child kept for a parent's event that never comes (its end is reported as
         any other's, _gone): which process it belongs to, and so its table, cannot be known."""
         self._orphans_killed.add(tid)
-        if procfs.tracer_of(tid) != self.pid:
+        if procfs.tracer_of(tid) != _thread.get_native_id():
             return  # (not a task of ours: gone, or a tid reused outside the tree)
         say(f"pid {tid}: its parent died before its birth was reported: killed")
         with contextlib.suppress(OSError):
@@ -959,12 +959,16 @@ class Tracer:
     def kill_all(self) -> None:
         """Fail closed: SIGKILL every traced task (EXITKILL would do it when we exit), and every
         task this tracer traces without having been told of it yet (a child attached at its
-        parent's fork whose announcement never came)."""
-        traced = _traced_by(self.pid)
+        parent's fork whose announcement never came).  Called in the tracing thread: a
+        task's TracerPid is that thread's id, not the process's (mounts29: a run traced
+        from another thread than a library user's first killed nothing of its own tree,
+        and would have killed a run's traced from that first thread)."""
+        tracer = _thread.get_native_id()
+        traced = _traced_by(tracer)
         for tid in traced | set(self.tasks) | set(self._early):
             # (only a task this tracer traces: a wrong tid in the tables -- seen after an
             # internal error of an attach, 12-03 -- must not kill a process outside the tree)
-            if tid not in traced and procfs.tracer_of(tid) != self.pid:
+            if tid not in traced and procfs.tracer_of(tid) != tracer:
                 continue
             with contextlib.suppress(OSError):
                 _signal_task(tid, signal.SIGKILL)

@@ -750,11 +750,12 @@ class Table:
                 worst = naming
                 if worst.action is Action.NEVER:
                     return worst
-            if _named_anew(facts, role):
-                linked = self._linked_decision(facts, role)
-                if linked is not None and (worst is None or
-                                           linked.action.severity > worst.action.severity):
-                    worst = linked
+            # (what the file gains by its new name; an image's read by the mount)
+            for also in (self._linked_decision(facts, role) if _named_anew(facts, role)
+                         else None, self._image_read(facts, role)):
+                if also is not None and (worst is None or
+                                         also.action.severity > worst.action.severity):
+                    worst = also
                     if worst.action is Action.NEVER:
                         return worst
         assert worst is not None
@@ -806,6 +807,24 @@ class Table:
                 return Decision(Action.NEVER, decision.errno, decision.rule, self.name,
                                 Reason.REDIRECT, None, PathArg(role, target.path), role)
         return None
+
+    def _image_read(self, facts: Facts, role: str) -> Decision | None:
+        """A file system image mounted from a regular file (``image``: erofs backed by a
+        file, DecodedCall._mounted_devices) is read by the mount, its files being its
+        bytes: decided as an ``O_RDONLY`` open of it (the refusing rule's errno; asked as
+        that open would be).  Mounts29: review 28 refused every such mount where a rule
+        decides by name."""
+        if facts.syscall not in aliases.EXPOSING_CALLS or role.split(":", 1)[0] != "image":
+            return None
+        path = facts.path(role)
+        if not path:
+            return None  # (not named: _linked_decision refuses it where a rule decides)
+        # (an image the run made is read as the run's own file: a ``fresh`` rule counts)
+        made = frozenset({"path"}) if facts.fresh(role) else frozenset()
+        decision = self.decide(CallFacts("openat", (PathArg("path", path),),
+                                         open_flags=O_RDONLY, made=made))
+        return dataclasses.replace(decision, role=role) \
+            if decision.action is not Action.PERMIT else None
 
     def _renaming_decision(self, path: str, role: str, socket: bool) -> Decision | None:
         """A link or rename gives a file a new name: not a file a refusing rule names, by its
@@ -911,7 +930,13 @@ class Table:
             return None
         if facts.absent(role) is not None:
             return None  # (nothing to move: the kernel's ENOENT)
-        if facts.fresh(role):
+        image = facts.syscall in aliases.EXPOSING_CALLS and role.split(":", 1)[0] == "image"
+        if image and not facts.fresh(role):
+            # (an image: every file the mount shows, at the target and below it, is the
+            # image's bytes -- compared with the image file itself; erofs is read-only,
+            # _READ_THROUGH; no socket of it can be connected to, none is bound)
+            compared, sockets = [(source, target, True)], []
+        elif facts.fresh(role):
             # (a directory the run made: its own files are exempt, each older file linked
             # or moved below it is decided by its own name, at its name below the target --
             # a socket among them or not: connects compared too, fail closed)
@@ -929,7 +954,8 @@ class Table:
         read_only = facts.syscall in aliases.EXPOSING_CALLS and \
             role.split(":", 1)[0] in _READ_THROUGH
         shortfalls = [has for own, new, tree in compared
-                      for access, has, _ in self.linked_shortfall(own, new, tree, asked=asked)
+                      for access, has, _ in self.linked_shortfall(own, new, tree, asked=asked,
+                                                                  whole=image)
                       if not (read_only and _writes(access))]
         shortfalls += [has for own, new, tree in sockets
                        for _, has, _ in self.socket_shortfall(own, new, tree, asked=asked)]
@@ -946,7 +972,8 @@ class Table:
                             None, PathArg(role, source), role)
         return None
 
-    def linked_shortfall(self, source: str, target: str, tree: bool, asked: bool = False
+    def linked_shortfall(self, source: str, target: str, tree: bool, asked: bool = False,
+                         whole: bool = False
                          ) -> list[tuple[tuple[str, str, int | None], Action, Action]]:
         """The accesses (:func:`file_accesses`) the non-``fresh`` rules grant a file at
         ``target`` (``tree``: anywhere below the directory) more of than the file at
@@ -954,7 +981,9 @@ class Table:
         ``target`` may grant at most), where the source has no ``permit`` and the target
         grants it, or the source refuses and the target asks (:meth:`_linked_decision`;
         the learner grants the source these, learn._linked_grants); with ``asked``, also
-        where both only ask (``has`` and ``gains`` ASK: the link is asked, fslink43)."""
+        where both only ask (``has`` and ``gains`` ASK: the link is asked, fslink43).
+        ``whole`` (with ``tree``): every file at and below ``target`` is the one file at
+        ``source`` (a mounted image's, mounts29), which is taken by its own name alone."""
         compiled = self.compiled()
         default = _GRANT[self.default]
         found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
@@ -972,7 +1001,7 @@ class Table:
                     rules = old if list(map(id, old)) == list(map(id, new)) else \
                         _merged(positions[id(check)], old, new)
                 known = outcomes[id(check), left_out] = _linked_outcomes(
-                    rules, source, target, tree, default, left_out)
+                    rules, source, target, tree, default, left_out, whole)
             return known
 
         accesses = self._access_checks(compiled)
@@ -1282,12 +1311,15 @@ _ACTION_OF = {0: Action.NEVER, 1: Action.ASK, 2: Action.PERMIT}
 #: (views.OVERLAY_LAYERS: lower, data and upper; not the work directory, which is not
 #: shown), and the other mount points of a block device mounted anew ("mounted", named by
 #: DecodedCall._mounted_devices and _new_file_system_moved) -- not the device's own name
-#: ("source": a device file, not the files it holds)
-_SHOWN_AT_TARGET = frozenset({"old", "lowerdir", "lowerdir+", "datadir+", "upperdir", "mounted"})
+#: ("source": a device file, not the files it holds) --, and an image in a regular file
+#: ("image": every file shown is its bytes, Table._image_read; mounts29)
+_SHOWN_AT_TARGET = frozenset({"old", "lowerdir", "lowerdir+", "datadir+", "upperdir", "mounted",
+                              "image"})
 
 
-#: the layers an overlay shows that it only reads (views.OVERLAY_LAYERS' "lower")
-_READ_THROUGH = frozenset({"lowerdir", "lowerdir+", "datadir+"})
+#: the layers an overlay shows that it only reads (views.OVERLAY_LAYERS' "lower"), and an
+#: image erofs (read-only) shows
+_READ_THROUGH = frozenset({"lowerdir", "lowerdir+", "datadir+", "image"})
 
 
 def _writes(access: tuple[str, str, int | None]) -> bool:
@@ -1352,7 +1384,8 @@ _NO, _YES, _MAYBE = 0, 1, 2  # whether a rule's path matches a name (_linked_out
 
 
 def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool,
-                     default: int, left_out: bool = False) -> frozenset[tuple[int, int]]:
+                     default: int, left_out: bool = False, whole: bool = False
+                     ) -> frozenset[tuple[int, int]]:
     """What the first matching rule of ``rules`` (one check's, in order; the default after
     them) may grant the file at ``source`` by that name and by ``target``, as pairs (by the
     old name, by the new) one per way the rules may come out (``tree``: the directories
@@ -1368,24 +1401,28 @@ def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool
     name, as maybe for the new one.  A redirecting rule grants nothing of this file: its
     access reaches the redirect's target.  With ``left_out`` (a tree): of the names something
     runs later below the two directories alone, which a learned writing glob matches only
-    where it names them exactly (fslink43)."""
+    where it names them exactly (fslink43).  ``whole``: the paths below ``target`` are all
+    the file at ``source`` itself (an image's, mounts29): that name alone is matched for
+    the old side."""
     if left_out:
-        return _outcomes(rules, source, target, True, default, left_out=True)
+        return _outcomes(rules, source, target, True, default, left_out=True, whole=whole)
     here = _outcomes(rules, source, target, False, default)
     if not tree:
         return here
-    return here | _outcomes(rules, source, target, True, default)
+    return here | _outcomes(rules, source, target, True, default, whole=whole)
 
 
 def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
-              default: int, left_out: bool = False) -> frozenset[tuple[int, int]]:
+              default: int, left_out: bool = False, whole: bool = False
+              ) -> frozenset[tuple[int, int]]:
     """:func:`_linked_outcomes` of the files at the two names, or (``below``) of the paths
     strictly inside the two directories (``left_out``: of the names something runs later
     there).  A walk of the rules in order keeping every
     (old name's, new name's) state a way through them may reach: a grant, or None while
     undecided, and what the call's conditions met so far were taken to be (a condition
     met again is the same; past _WAYS_KEPT states they are forgotten: each meeting then
-    taken apart, more ways, never fewer)."""
+    taken apart, more ways, never fewer).  ``whole``: the old side is the file at
+    ``source`` itself, whatever ``below`` and ``left_out`` say of the new one."""
     States = set[tuple[int | None, int | None, frozenset[tuple[object, bool]]]]
     done: set[tuple[int, int]] = set()  # (both names decided: nothing after changes them)
     states: States = {(None, None, frozenset())}
@@ -1394,7 +1431,7 @@ def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
             break
         if rule.injects or rule.net is not None or (rule.fresh and rule.path is not None):
             continue  # (no net rule matches a path call; a fresh one covers no older file)
-        old = _path_match(rule, source, below, False, left_out)
+        old = _path_match(rule, source, below and not whole, False, left_out and not whole)
         new = _path_match(rule, target, below, True, left_out)
         if old == _NO and new == _NO:
             continue

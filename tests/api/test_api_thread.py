@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,60 @@ def test_the_library_runs_from_a_thread_that_is_not_the_main_one(how: str) -> No
     lines = proc.stdout.splitlines()
     assert "outcome {'code': 0}" in lines, (proc.stdout, proc.stderr)
     assert "handler kept True" in lines
+
+
+
+STOPPED_FROM_A_THREAD = r"""
+import os, select, sys, threading
+import systrace_py
+
+out = {}
+where = sys.argv[1]
+
+def work():
+    def stop(ctx, pid, call):
+        call.stop()  # (the shell, at its wait: killed by the reply; the rest by kill_all)
+        return ctx
+    try:
+        out["code"] = systrace_py.HandlerMonitor(
+            {"wait4:entry": stop, "waitid:entry": stop}, None).run(
+                ["sh", "-c", "sleep 1000 & echo $! > pid; wait"], cwd=where)
+        # (while this thread, its tracer, lives on: EXITKILL does not end the shell's
+        # child; a pidfd is readable once its process has ended -- a bound far past a
+        # SIGKILL's delivery, far short of the sleep)
+        with open(os.path.join(where, "pid")) as f:
+            pid = int(f.read())
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            out["left"] = "gone"
+            return
+        if select.select([pidfd], [], [], 60)[0]:
+            out["left"] = "gone"
+        else:
+            with open(f"/proc/{pid}/stat") as stat:
+                out["left"] = stat.read().rsplit(")", 1)[1].split()[0]
+            os.kill(pid, 9)
+    except BaseException as exc:
+        out["error"] = repr(exc)
+
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+print("outcome", out)
+"""
+
+
+def test_a_run_traced_from_a_thread_kills_its_own_tree(tmp_path: Path) -> None:
+    """Mounts29 (fuse47's leftover: library runs and their threads): a run that ends by
+    killing its tree (``Tracer.kill_all``: a handler's ``stop()``, a failure) kills the
+    processes its tracing thread traces -- a process's TracerPid is that thread's id, not
+    the process's.  A run traced from a thread other than the main one, stopped at its
+    shell's wait (the shell killed by the reply, its background ``sleep`` by ``kill_all``):
+    on main ``kill_all`` looked for the process's id and killed nothing, and the ``sleep``
+    ran on after the run returned (fails on main: ``'left': 'S'``, a minute on)."""
+    proc = subprocess.run([sys.executable, "-c", STOPPED_FROM_A_THREAD, str(tmp_path)],
+                          capture_output=True, text=True, env=systrace_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("outcome ")), "")
+    assert "'code'" in line and "'left': 'gone'" in line, (proc.stdout, proc.stderr)

@@ -27,6 +27,9 @@
  *   hostlink   (root) the same bind and link in the mount namespace it was started in (the
  *              tracer's): VIEW/work/out is a name the tracer's view has, and so is WORK/out
  *              (review 29)
+ *   hostimage  (root) likewise mount dirname(SECRET)/secret.img, an erofs image in a
+ *              regular file holding the secret as secret.txt, on WORK/outdir; exec READER
+ *              read WORK/outdir/secret.txt (mounts29: an image's files are its bytes)
  *   read       (what READER runs) open PATH; ESCAPED when it is the secret
  *
  * ESCAPED when the reader read the secret through its new name; BLOCKED with the failing
@@ -98,6 +101,19 @@ int main(int argc, char **argv) {
             blocked("mount overlay %s: %s", target, ename(errno));
         }
         snprintf(path, sizeof path, "%s/%s", target, basename(name));
+        run_reader(reader, path);
+    }
+    if (strcmp(mode, "hostimage") == 0) {
+        char name[PATH_MAX], image[PATH_MAX * 2], path[PATH_MAX * 2];
+        snprintf(name, sizeof name, "%s", secret);
+        snprintf(image, sizeof image, "%s/secret.img", dirname(name));
+        snprintf(target, sizeof target, "%s/outdir", work);
+        if (mount(image, target, "erofs", 0, NULL) < 0) {
+            if (errno == ENODEV || errno == ENOTBLK)
+                skipped("erofs on a file: %s", ename(errno));
+            blocked("mount image %s: %s", target, ename(errno));
+        }
+        snprintf(path, sizeof path, "%s/secret.txt", target);
         run_reader(reader, path);
     }
     if (strcmp(mode, "bind") == 0 || strcmp(mode, "userbind") == 0) {

@@ -752,3 +752,81 @@ action = "permit"
     # (the work directory is written by the overlay, not shown)
     assert table.decide(mount(("new", "/w/out"), ("workdir", "/w/work"),
                               ("lowerdir", "/w/a"))).action is Action.PERMIT
+
+
+def test_an_images_files_are_compared_as_the_image_itself() -> None:
+    """Mounts29: an image in a regular file ("image", erofs backed by a file) shows files
+    that are all its bytes: every name at and below the target is compared with the image
+    file's own name (not with names below it, which name nothing), by its reads alone (erofs
+    is read-only), and the mount reads the image (an open of it).  Review 28 refused every
+    such mount where a rule decides by name (fails on main 21fe4ac: the first mount
+    refused)."""
+    table = load("""
+default = "never"
+[[rule]]
+calls = ["namespace"]
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/w/**"
+action = "permit"
+[[rule]]
+calls = ["fsread", "fsmeta"]
+path = "/img/ok.img"
+action = "permit"
+[[rule]]
+calls = ["fsmeta"]
+path = "/img/meta.img"
+action = "permit"
+[[rule]]
+calls = ["fsmeta"]
+path = "/t/**"
+action = "permit"
+[[rule]]
+calls = ["fsmeta"]
+path = "/t"
+action = "permit"
+""").main
+
+    def mount(image: str, target: str = "/w/out") -> CallFacts:
+        return CallFacts("mount", (PathArg("new", target), PathArg("image", image)),
+                         exposed=frozenset({"new", "image"}), directories=frozenset({"new"}))
+
+    # (read by its own name; the target written too: an image gains no write)
+    assert table.decide(mount("/img/ok.img")).action is Action.PERMIT
+    # (its files would be read at /w/out/..., the image's name reads nothing)
+    decision = table.decide(mount("/img/meta.img"))
+    assert (decision.action, decision.reason) == (Action.NEVER, "linked access")
+    # (on a target whose names are looked at, as the image's: the image's read decides)
+    decision = table.decide(mount("/img/meta.img", "/t"))
+    assert (decision.action, decision.role) == (Action.NEVER, "image")
+    assert table.decide(mount("/img/ok.img", "/t")).action is Action.PERMIT
+    # (and every other table compares it: one that reads /w/** and not the image refuses)
+    assert table.linked_elsewhere(mount("/img/meta.img")) is not None
+    assert table.linked_elsewhere(mount("/img/ok.img")) is None
+
+
+def test_an_image_the_run_made_is_read_as_its_own() -> None:
+    """Mounts29: an image the run made is its own file: a ``fresh`` rule that reads what the
+    run made decides the mount's read of it (and it is exempt from the comparison, as a
+    bind of a file the run made); an older image is decided by the default."""
+    table = load("""
+default = "never"
+[[rule]]
+calls = ["namespace"]
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/b/**"
+fresh = true
+action = "permit"
+""").main
+
+    def mount(made: frozenset[str]) -> CallFacts:
+        return CallFacts("mount", (PathArg("new", "/b/out"), PathArg("image", "/b/x.img")),
+                         exposed=frozenset({"new", "image"}), directories=frozenset({"new"}),
+                         made=made)
+
+    assert table.decide(mount(frozenset({"new", "image"}))).action is Action.PERMIT
+    decision = table.decide(mount(frozenset({"new"})))
+    assert (decision.action, decision.role) == (Action.NEVER, "image")
