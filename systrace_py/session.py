@@ -45,6 +45,15 @@ from systrace_py.policy.filterplan import FilterPlan
 from systrace_py.startup import caching_ends
 
 
+@contextlib.contextmanager
+def _holding(lock: _thread.LockType) -> Iterator[None]:
+    """Release ``lock`` (acquired by the caller) when the block ends."""
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def _in_main_thread() -> bool:
     """Whether this is the main thread (signal handlers can be set only there), without
     importing threading (start-up, issue 16): the process's first thread, whose number is the
@@ -58,6 +67,17 @@ def _in_main_thread() -> bool:
 
 #: Session._command_fd once the run is over: no signal is forwarded by pid any more
 _CLOSED = -2
+
+
+#: held while a run of this process traces (Session.run, Session.attach): one at a time.  The
+#: loops wait for any traced task (waitpid(-1, __WALL)), and a thread's wait takes the reports
+#: of the tasks another thread of the process traces too: two runs at once from two threads
+#: took each other's stops and hung (mounts29).  A second run is refused, not queued.
+_TRACING = _thread.allocate_lock()
+
+#: what a second run at once is told
+ONE_RUN = ("another run is being traced in this process: the library traces one run at a "
+           "time (start the next when the first has returned, or in another process)")
 
 
 class SessionMonitor(Monitor, Protocol):
@@ -156,7 +176,11 @@ class Session:
         first: startup.caching_ends)."""
         caching_ends()
         tracer = self.tracer
-        with self._held_signals(self._forwarding()), self._protected():
+        if not _TRACING.acquire(blocking=False):
+            tracer.close()
+            self._monitor.close()
+            return Outcome(EXIT_INTERNAL, tracer, Failure.SPAWN, TracerError(ONE_RUN))
+        with _holding(_TRACING), self._held_signals(self._forwarding()), self._protected():
             try:
                 try:
                     pid = tracer.spawn(spec)
@@ -185,6 +209,16 @@ class Session:
         caching_ends()
         tracer = self.tracer
         detached_by: list[int] = []
+        if not _TRACING.acquire(blocking=False):
+            tracer.close()
+            self._monitor.close()
+            return Outcome(EXIT_INTERNAL, tracer, Failure.SPAWN, TracerError(ONE_RUN))
+        with _holding(_TRACING):
+            return self._attach(pid, on_attached, detached_by)
+
+    def _attach(self, pid: int, on_attached: Callable[[], None] | None,
+                detached_by: list[int]) -> Outcome:
+        tracer = self.tracer
 
         def detach(signum: int, _frame: FrameType | None) -> None:
             detached_by.append(signum)

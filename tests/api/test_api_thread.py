@@ -118,3 +118,45 @@ def test_a_run_traced_from_a_thread_kills_its_own_tree(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     line = next((x for x in proc.stdout.splitlines() if x.startswith("outcome ")), "")
     assert "'code'" in line and "'left': 'gone'" in line, (proc.stdout, proc.stderr)
+
+
+TWO_RUNS = r"""
+import _thread, os, sys, time
+import systrace_py
+
+started, go = sys.argv[1], sys.argv[2]
+out = {}
+
+def first():
+    try:
+        out["first"] = systrace_py.HandlerMonitor({}, None).run(
+            ["sh", "-c", f": > {started}; while [ ! -e {go} ]; do sleep 0.05; done; exit 7"])
+    except BaseException as exc:
+        out["first"] = repr(exc)
+
+_thread.start_new_thread(first, ())
+deadline = time.time() + 60
+while not os.path.exists(started) and "first" not in out and time.time() < deadline:
+    time.sleep(0.02)
+try:
+    out["second"] = systrace_py.HandlerMonitor({}, None).run(["true"])
+except BaseException as exc:
+    out["second"] = f"{type(exc).__name__}: {exc}"
+open(go, "w").close()
+while "first" not in out:
+    time.sleep(0.01)
+print("first", out["first"])
+print("second", out["second"])
+"""
+
+
+def test_a_second_run_at_once_is_refused_not_hung(tmp_path: Path) -> None:
+    """Two runs at once from two threads of one process took each other's wait reports (each
+    loop waits for any traced task) and hung (mounts29): the second is refused with a clear
+    error, the first runs to its end (the library traces one run at a time)."""
+    proc = subprocess.run([sys.executable, "-c", TWO_RUNS, tmp_path / "started", tmp_path / "go"],
+                          capture_output=True, text=True, env=systrace_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "first 7" in proc.stdout, proc.stdout
+    assert "second TracerError: another run is being traced in this process" in proc.stdout, \
+        proc.stdout
