@@ -20,11 +20,12 @@ below the layers is read as every name below the target, the redirected overlay 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, attack, controlled_and_blocked, permit, policy
+from escape_lib import SYSTRACE, Scene, attack, controlled_and_blocked, permit, policy
 
 SYSTEM = ["/usr/**", "/etc/**", "/proc/**", "/sys/**", "/dev/**"]
 
@@ -106,3 +107,86 @@ def test_a_redirected_overlay_whose_layers_are_read_alike_runs(
     traced = attack(program, *args("dir")(s), policy_text=text, scene=s, env=loop)
     assert traced.detail.endswith("x/secret.txt"), str(traced)
     assert traced.verdict == "ESCAPED", str(traced)  # (the table may read it: no escape)
+
+
+# --- MOVE_MOUNT_BENEATH ------------------------------------------------------------------------
+
+#: The tracer's namespace (a private copy made for the test, the control and systrace both
+#: run in one): the scene's root a shared mount (or private: ``--make-private``), a private
+#: tmpfs on its ``secd`` -- then the command; then, as the user would, the tmpfs unmounted
+#: and ``secd`` looked at.
+BENEATH_HOST = """S=$1; SHARING=$2; shift 2
+mount --bind "$S" "$S" && mount "$SHARING" "$S" && mount -t tmpfs top "$S/secd" &&
+  mount --make-private "$S/secd" || { echo "SKIPPED: no shared scene here"; exit 0; }
+"$@"
+umount "$S/secd" && cat "$S/secd/planted" 2>/dev/null
+"""
+PLANTED = "PLANTED-c4a1"
+
+
+def beneath_policy(s: Scene, program: Path) -> str:
+    """What the program needs to start; namespaces and mounts; ``work`` read, written and
+    looked at; no rule names ``secd`` (the default refuses it)."""
+    rules = [permit("stdio"), permit("process"), permit("namespace")]
+    rules += [permit(["fsread", "exec"], path=p) for p in [*SYSTEM, f"{program.parent}/**"]]
+    rules += [permit(["fsread", "fswrite", "fsmeta"], path=p)
+              for p in (str(s.work), f"{s.work}/**")]
+    return policy(*rules, default="never")
+
+
+def test_a_mount_beneath_a_private_top_on_a_shared_parent_is_decided_as_seen(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """MOVE_MOUNT_BENEATH (fs_mount_beneath.c): the program's namespace is a copy of the
+    tracer's, ``secd``'s top mount a private copy, its parent shared.  The tree planted
+    beneath it propagates by the parent's peer group into the tracer's namespace, tucked
+    beneath its mount on ``secd``: once the user unmounts that, ``secd`` shows the planted
+    file (the control).  The table grants nothing of ``secd``: covering it where others
+    see it is refused -- but the engine looked at the private top alone (_top_of_stack),
+    took the move for one no one else sees, and let it run (ESCAPED on main 00a71b0, both
+    loops).  Now a beneath move counts the top's parent's propagation: refused, EPERM."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1)")
+    program = build("escape/fs_mount_beneath.c")
+    wrapper = ["unshare", "--mount", "--propagation", "private", "sh", "-c", BENEATH_HOST, "sh"]
+
+    def scene(name: str) -> Scene:
+        s = Scene.make(tmp_path, name)
+        (s.work / "fake").mkdir()
+        (s.work / "fake" / "planted").write_text(PLANTED + "\n")
+        return s
+
+    s = scene("control")
+    native = attack(wrapper[0], *wrapper[1:], s.root, "--make-shared", program,
+                    s.work / "fake", s.secd, policy_text=None, scene=s)
+    if native.verdict == "SKIPPED":
+        pytest.skip(native.detail)
+    assert native.verdict == "ESCAPED" and PLANTED in native.stdout, str(native)
+    s = scene("traced")
+    traced = attack(program, s.work / "fake", s.secd, policy_text=beneath_policy(s, program),
+                    scene=s, env=loop, options=["-v"],
+                    tracer=[*wrapper, str(s.root), "--make-shared", *SYSTRACE])
+    assert PLANTED not in traced.stdout, str(traced)
+    assert "refused move_mount" in traced.stderr, str(traced)
+    assert traced.verdict == "BLOCKED" and traced.detail.startswith("move_mount beneath") \
+        and traced.detail.endswith(": EPERM"), str(traced)
+
+
+def test_a_mount_beneath_a_private_top_on_a_private_parent_runs(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The same move where the scene's root is private in the tracer's namespace: the copy
+    beneath the program's top propagates nowhere -- seen by the tree alone, and run as
+    natively (the tracer's namespace shows no planted file after its unmount)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1)")
+    program = build("escape/fs_mount_beneath.c")
+    wrapper = ["unshare", "--mount", "--propagation", "private", "sh", "-c", BENEATH_HOST, "sh"]
+    s = Scene.make(tmp_path)
+    (s.work / "fake").mkdir()
+    (s.work / "fake" / "planted").write_text(PLANTED + "\n")
+    traced = attack(program, s.work / "fake", s.secd, policy_text=beneath_policy(s, program),
+                    scene=s, env=loop,
+                    tracer=[*wrapper, str(s.root), "--make-private", *SYSTRACE])
+    if traced.verdict == "SKIPPED":
+        pytest.skip(traced.detail)
+    assert traced.verdict == "ESCAPED", str(traced)  # (the move itself ran: no cover seen)
+    assert PLANTED not in traced.stdout, str(traced)
