@@ -2046,7 +2046,9 @@ class DecodedCall:
                 return False
             resolved = decoded.resolved  # (a task seeing the tracer's tree: its names)
             local = resolved.path if self.view.host else resolved.local
-            return self._seen_by_others(held, local, umount=name == "umount2")
+            beneath = name == "move_mount" and bool(self.args[4] & MOVE_MOUNT_BENEATH)
+            return self._seen_by_others(held, local, umount=name == "umount2",
+                                        beneath=beneath)
         finally:
             os.close(held)
 
@@ -2081,11 +2083,15 @@ class DecodedCall:
         except OSError:
             return None
 
-    def _seen_by_others(self, held: int, local: str | None, umount: bool) -> bool:
+    def _seen_by_others(self, held: int, local: str | None, umount: bool,
+                        beneath: bool = False) -> bool:
         """Whether a mount on (umount: of) the file ``held`` -- at ``local`` in the task's
         view -- changes what processes outside the tree may see: the call is in the
         tracer's namespace, or the mount it is on (or its parent, for an unmount) is shared
-        -- or the engine cannot tell."""
+        -- or the engine cannot tell.  A move beneath the top mount (MOVE_MOUNT_BENEATH)
+        attaches to the top's parent and propagates by the parent's peer group: the
+        parent's counts too (overlay30: beneath a private top on a shared parent, a copy
+        was tucked under the tracer's own mount there, shown once it was unmounted)."""
         assert self._decoder is not None
         resolver = self._decoder.resolver
         if self.view.namespace in ("", resolver.own_namespace):
@@ -2099,7 +2105,7 @@ class DecodedCall:
             return True  # (the table's paths are another root's: cannot tell, review 26)
         entry = _top_of_stack(mounts, entry, local)
         parent = mounts.get(entry.parent_id)
-        return entry.shared or (umount and (parent is None or parent.shared))
+        return entry.shared or ((umount or beneath) and (parent is None or parent.shared))
 
     def _resolve(self, decoder: Decoder, spec: PathSpec) -> DecodedPath:
         args = self.args
