@@ -213,10 +213,12 @@ static int find_package(void) {
 
 typedef struct { uint64_t acc; uint64_t len; } tuple_hash;
 
-static void hash_int(tuple_hash *h, long long value) {
-    /* (hash(int): its value modulo 2**61 - 1, the sign kept; -1 is -2) */
-    unsigned long long magnitude = value < 0 ? (unsigned long long)(-(value + 1)) + 1
-                                             : (unsigned long long)value;
+static void hash_int(tuple_hash *h, __int128 value) {
+    /* (hash(int): its value modulo 2**61 - 1, the sign kept; -1 is -2.  A Python int has no
+     * bound: st_ino is unsigned (2**63 and above on some file systems), st_mtime_ns of a file
+     * dated after 2262 is above 2**63 -- in 128 bits each is the int Python hashes) */
+    unsigned __int128 magnitude = value < 0 ? (unsigned __int128)(-(value + 1)) + 1
+                                            : (unsigned __int128)value;
     int64_t x = (int64_t)(magnitude % HASH_MODULUS);
     if (value < 0) x = -x;
     if (x == -1) x = -2;
@@ -267,10 +269,10 @@ static int build_id(char out[13]) {
                 if (stat(full, &st) != 0) { ok = 0; break; }
                 for (size_t i = 0; i < len; i++)
                     if ((unsigned char)name[i] >= 0x80) ok = 0;  /* (len() counts characters) */
-                hash_int(&h, (long long)len);
-                hash_int(&h, (long long)st.st_ino);
-                hash_int(&h, (long long)st.st_size);
-                hash_int(&h, (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+                hash_int(&h, (__int128)len);
+                hash_int(&h, (__int128)st.st_ino);
+                hash_int(&h, (__int128)st.st_size);
+                hash_int(&h, (__int128)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
             }
         }
         if (errno) ok = 0;
