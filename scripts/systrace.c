@@ -699,12 +699,16 @@ static int connect_server(const char *path, long *server) {
     if (!private_dir(dir)) return -1;
     int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return -1;
-    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* (connected without blocking, as resident_client.connect: a stopped server's full
+     * backlog would hold a blocking connect for ever; a unix socket's is done at once or
+     * fails with EAGAIN) */
+    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     struct stat st;
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d", fd);
     int ok = sock >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid() &&
-             connect(sock, (struct sockaddr *)&addr, sizeof addr) == 0;
+             connect(sock, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+             fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) & ~O_NONBLOCK) == 0;
     close(fd);
     if (!ok) {
         if (sock >= 0) close(sock);

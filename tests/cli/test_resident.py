@@ -1100,6 +1100,43 @@ def test_a_stopped_server_costs_a_run_a_second_not_a_hang(started: Server,
 
 
 @pytest.mark.parametrize("server", CLIENTS, indirect=True)
+def test_a_stopped_servers_full_backlog_costs_a_run_nothing_not_a_hang(
+        started: Server, tmp_path: Path) -> None:
+    """The server stopped (as above) while connections keep coming: its listen backlog fills
+    (64), and a blocking connect() then waits for an accept that never comes -- before the
+    hello's patience even starts.  A client connects without blocking: a full backlog is no
+    server (EAGAIN), and the run goes on in process at once (review 31; before: both clients
+    blocked for ever in connect)."""
+    import socket
+
+    server = started.pid()
+    assert server is not None
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    fillers: list[socket.socket] = []
+    os.kill(server, signal.SIGSTOP)
+    try:
+        _until(lambda: (procfs.read_stat(server) or [b"?"])[procfs.STATE] == b"T",
+               "the server to be stopped")
+        while True:  # (the backlog filled by connections of ours, none accepted)
+            sock = socket.socket(socket.AF_UNIX)
+            sock.setblocking(False)
+            fillers.append(sock)
+            try:
+                sock.connect(str(started.socket))
+            except BlockingIOError:
+                break
+        result = started.run(["-p", str(policy), "--", *WHO], timeout=PATIENCE)
+        assert result.returncode == 0, result.stderr
+        assert not _through_server(started, result)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server, signal.SIGCONT)
+        for sock in fillers:
+            sock.close()
+
+
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 @pytest.mark.parametrize("how", ["mount namespace", "group", "no_new_privs", "capabilities"])
 def test_a_client_unlike_the_server_runs_in_process(started: Server, tmp_path: Path,
                                                     how: str) -> None:
