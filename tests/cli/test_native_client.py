@@ -340,11 +340,11 @@ def test_both_clients_agree_on_the_build_of_any_file_time(tmp_path: Path, when: 
     import marshal
     import os
     import sys
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     venv = _fake_install(tmp_path)
     site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
-    stamp = int(datetime.fromisoformat(when).replace(tzinfo=timezone.utc).timestamp())
+    stamp = int(datetime.fromisoformat(when).replace(tzinfo=UTC).timestamp())
     future = site / "systrace_py" / "kernel.py"
     os.utime(future, ns=(stamp * 10**9 + 123, stamp * 10**9 + 123))
     if future.stat().st_mtime_ns != stamp * 10**9 + 123:
