@@ -789,15 +789,28 @@ def test_pips_shim_imports_re(started: Server, tmp_path: Path) -> None:
     assert "re" in _client_imports(started, tmp_path, made[0])
 
 
-@pytest.mark.parametrize("compiler", ["yes", "no"])
+@pytest.mark.parametrize("compiler", ["yes", "no", "broken"])
 def test_the_build_installs_the_command(tmp_path: Path, compiler: str) -> None:
     """setuptools' build of the scripts (what pip's install of the tree runs, offline here)
     makes ``systrace-python`` of scripts/systrace-python, its ``#!python`` line made the
     interpreter's path, and its text otherwise the same; and ``systrace`` beside it: the
     native client, or without a compiler (SYSTRACE_NO_NATIVE_COMMAND=1 pretends so) a copy
-    of ``systrace-python``."""
+    of ``systrace-python``.  "broken": a compiler that says it succeeded and made no program
+    is no compiler (review 31; before: the build failed, os.chmod of a
+    missing file)."""
+    import sysconfig
+
     out = tmp_path / "scripts"
     env = dict(os.environ, SYSTRACE_NO_NATIVE_COMMAND="1" if compiler == "no" else "0")
+    if compiler == "broken":
+        name = (sysconfig.get_config_var("CC") or "cc").split()[0]
+        if "/" in name:
+            pytest.skip(f"the compiler is {name}: not found by PATH")
+        fake = tmp_path / "bin"
+        fake.mkdir()
+        (fake / name).write_text("#!/bin/sh\nexit 0\n")
+        (fake / name).chmod(0o755)
+        env["PATH"] = f"{fake}:{env['PATH']}"
     done = subprocess.run([PYTHON, "setup.py", "-q", "build_scripts", "-f", "-d", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=PATIENCE, env=env)
     assert done.returncode == 0, done.stderr
