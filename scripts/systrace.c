@@ -860,6 +860,28 @@ static char **fs_env(const value *dict) {
     return out;
 }
 
+/* os.environ, as os.execve(..., os.environ) passes it (a spawn without an environment):
+ * environ's entries with '=', the first of a name (os.environ's, and the run's start's the
+ * worker was sent); NULL for an empty name (os.execve's ValueError) */
+static char **own_env(void) {
+    size_t n = 0;
+    for (char **e = environ; *e; e++) n++;
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out) return NULL;
+    size_t k = 0;
+    for (char **e = environ; *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq) continue;
+        if (eq == *e) return NULL;
+        size_t klen = (size_t)(eq - *e);
+        int first = 1;
+        for (char **before = environ; before != e; before++)
+            if (strncmp(*before, *e, klen + 1) == 0) { first = 0; break; }
+        if (first) out[k++] = *e;
+    }
+    return out;
+}
+
 static void child_fail(const char *argv0, int err) __attribute__((noreturn));
 static void child_fail(const char *argv0, int err) {
     if (argv0) dprintf(2, "systrace: %s: %s\n", argv0, strerror(err));
@@ -874,7 +896,7 @@ static void become_program(const value *spec, long tracer) {
     char **args = fs_list(argv_v);
     char *argv0 = args ? args[0] : NULL;
     char *executable = fs_bytes(get(spec, "executable"));
-    char **env = env_v && env_v->type == V_DICT ? fs_env(env_v) : environ;
+    char **env = env_v && env_v->type == V_DICT ? fs_env(env_v) : own_env();
     /* (each of those is what Python raises a ValueError or UnicodeEncodeError for, after its
      * chdir and before its exec: no OSError, so no message; 126) */
     for (size_t i = 0; i < signals->len; i++) {

@@ -373,3 +373,47 @@ def test_both_clients_agree_on_the_build_of_any_file_time(tmp_path: Path, when: 
     assert (done.returncode, done.stderr) == (3, "")
     assert marshal.loads(log.read_bytes().split(b"\n--\n")[0])["argv"] == [
         "-p", "p.toml", "--", "true"]
+
+
+#: exec argv[2:] with the environment argv[1] (JSON: a list of raw entries -- a name twice, an
+#: entry without "=", which no os.execve or subprocess makes)
+RAW_EXEC = textwrap.dedent("""\
+    import ctypes, json, sys
+    args = [a.encode() for a in sys.argv[2:]]
+    envs = [e.encode() for e in json.loads(sys.argv[1])]
+    ctypes.CDLL(None).execve(args[0], (ctypes.c_char_p * (len(args) + 1))(*args, None),
+                             (ctypes.c_char_p * (len(envs) + 1))(*envs, None))
+    """)
+#: the program: its environment's raw entries, then its PPid and TracerPid lines (WHO's)
+RAW_ENV = ("import sys; e = open('/proc/self/environ', 'rb').read().split(b'\\0')[:-1]; "
+           "print([x.decode() for x in e]); "
+           "print(''.join(l for l in open('/proc/self/status') "
+           "if l.startswith(('PPid:', 'TracerPid:'))), end='')")
+
+
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
+def test_the_program_gets_the_environment_python_would_give_it(started: Server,  # noqa: F811
+                                                                tmp_path: Path) -> None:
+    """A spawn without an environment (every run of the command line's) is the client's own,
+    as os.execve(..., os.environ) passes it: the first entry of a name given twice, no entry
+    without "=".  That is what the worker was sent, what it took for the run's start
+    (Tracer.start_environment) and what the Python client's and the in-process program get
+    (review 31; before: the native client passed environ as it came, both entries of a name
+    and the entry without "=", to the program)."""
+    import json
+    import os
+
+    from cli.test_resident import _through_server
+
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    cmd, env = started.command(["-p", str(policy), "--", PYTHON, "-c", RAW_ENV])
+    raw = ["DUP=first", "DUP=second", "NOEQ", *(f"{k}={v}" for k, v in env.items())]
+    script = tmp_path / "raw_exec.py"
+    script.write_text(RAW_EXEC)
+    done = subprocess.run([PYTHON, str(script), json.dumps(raw), *cmd], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=PATIENCE, env=os.environ)
+    assert done.returncode == 0, done.stderr
+    assert _through_server(started, done)
+    seen = __import__("ast").literal_eval(done.stdout.splitlines()[0])
+    assert [e for e in seen if e.startswith(("DUP", "NOEQ"))] == ["DUP=first"]
