@@ -46,7 +46,15 @@ def native_command(source: str, target: str) -> bool:
     if done.returncode != 0:
         sys.stderr.write(f"warning: the native systrace command was not built:\n{done.stderr}")
         return False
-    return True
+    try:  # (a compiler that says it succeeded and left no program is no compiler: review 31)
+        with open(target, "rb") as built:
+            if built.read(4) == b"\x7fELF":
+                return True
+    except OSError:
+        pass
+    sys.stderr.write(f"warning: the native systrace command was not built ({compiler} made "
+                     f"no program)\n")
+    return False
 
 
 class BuildScripts(build_scripts):

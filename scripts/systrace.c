@@ -213,10 +213,12 @@ static int find_package(void) {
 
 typedef struct { uint64_t acc; uint64_t len; } tuple_hash;
 
-static void hash_int(tuple_hash *h, long long value) {
-    /* (hash(int): its value modulo 2**61 - 1, the sign kept; -1 is -2) */
-    unsigned long long magnitude = value < 0 ? (unsigned long long)(-(value + 1)) + 1
-                                             : (unsigned long long)value;
+static void hash_int(tuple_hash *h, __int128 value) {
+    /* (hash(int): its value modulo 2**61 - 1, the sign kept; -1 is -2.  A Python int has no
+     * bound: st_ino is unsigned (2**63 and above on some file systems), st_mtime_ns of a file
+     * dated after 2262 is above 2**63 -- in 128 bits each is the int Python hashes) */
+    unsigned __int128 magnitude = value < 0 ? (unsigned __int128)(-(value + 1)) + 1
+                                            : (unsigned __int128)value;
     int64_t x = (int64_t)(magnitude % HASH_MODULUS);
     if (value < 0) x = -x;
     if (x == -1) x = -2;
@@ -267,10 +269,10 @@ static int build_id(char out[13]) {
                 if (stat(full, &st) != 0) { ok = 0; break; }
                 for (size_t i = 0; i < len; i++)
                     if ((unsigned char)name[i] >= 0x80) ok = 0;  /* (len() counts characters) */
-                hash_int(&h, (long long)len);
-                hash_int(&h, (long long)st.st_ino);
-                hash_int(&h, (long long)st.st_size);
-                hash_int(&h, (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+                hash_int(&h, (__int128)len);
+                hash_int(&h, (__int128)st.st_ino);
+                hash_int(&h, (__int128)st.st_size);
+                hash_int(&h, (__int128)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
             }
         }
         if (errno) ok = 0;
@@ -697,12 +699,16 @@ static int connect_server(const char *path, long *server) {
     if (!private_dir(dir)) return -1;
     int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return -1;
-    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* (connected without blocking, as resident_client.connect: a stopped server's full
+     * backlog would hold a blocking connect for ever; a unix socket's is done at once or
+     * fails with EAGAIN) */
+    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     struct stat st;
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d", fd);
     int ok = sock >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid() &&
-             connect(sock, (struct sockaddr *)&addr, sizeof addr) == 0;
+             connect(sock, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+             fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) & ~O_NONBLOCK) == 0;
     close(fd);
     if (!ok) {
         if (sock >= 0) close(sock);
@@ -854,6 +860,28 @@ static char **fs_env(const value *dict) {
     return out;
 }
 
+/* os.environ, as os.execve(..., os.environ) passes it (a spawn without an environment):
+ * environ's entries with '=', the first of a name (os.environ's, and the run's start's the
+ * worker was sent); NULL for an empty name (os.execve's ValueError) */
+static char **own_env(void) {
+    size_t n = 0;
+    for (char **e = environ; *e; e++) n++;
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out) return NULL;
+    size_t k = 0;
+    for (char **e = environ; *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq) continue;
+        if (eq == *e) return NULL;
+        size_t klen = (size_t)(eq - *e);
+        int first = 1;
+        for (char **before = environ; before != e; before++)
+            if (strncmp(*before, *e, klen + 1) == 0) { first = 0; break; }
+        if (first) out[k++] = *e;
+    }
+    return out;
+}
+
 static void child_fail(const char *argv0, int err) __attribute__((noreturn));
 static void child_fail(const char *argv0, int err) {
     if (argv0) dprintf(2, "systrace: %s: %s\n", argv0, strerror(err));
@@ -868,7 +896,7 @@ static void become_program(const value *spec, long tracer) {
     char **args = fs_list(argv_v);
     char *argv0 = args ? args[0] : NULL;
     char *executable = fs_bytes(get(spec, "executable"));
-    char **env = env_v && env_v->type == V_DICT ? fs_env(env_v) : environ;
+    char **env = env_v && env_v->type == V_DICT ? fs_env(env_v) : own_env();
     /* (each of those is what Python raises a ValueError or UnicodeEncodeError for, after its
      * chdir and before its exec: no OSError, so no message; 126) */
     for (size_t i = 0; i < signals->len; i++) {

@@ -234,7 +234,12 @@ def connect(env: Any = os.environ, build: str | None = None,
         st = os.fstat(fd)
         if st.st_mode & 0o170000 != 0o140000 or st.st_uid != os.getuid():
             raise OSError("not a socket of ours")
+        # (without blocking: a server that accepts nothing -- stopped -- with a full backlog
+        # would hold a blocking connect for ever, before HELLO_PATIENCE starts; a unix
+        # socket's connect is done at once or fails with EAGAIN: review 31)
+        sock.setblocking(False)
         sock.connect(f"/proc/self/fd/{fd}")
+        sock.setblocking(True)
     except OSError:
         sock.close()
         return None

@@ -295,3 +295,125 @@ def test_what_the_native_command_does_not_take_is_the_python_commands(
     native, python = ((r.returncode, r.stdout, re.sub(rb"pid \d+", b"pid N", r.stderr))
                       for r in results)
     assert native == python
+
+
+def _fake_install(tmp_path: Path) -> Path:
+    """A venv of its own (no pip) with a copy of this tree's package in its site-packages,
+    the native command compiled beside its interpreter as setup.py compiles it, and a
+    ``systrace-python`` whose first line is that interpreter's -- and which exits 7: a run
+    the native command leaves to the Python command shows as status 7."""
+    import shutil
+    import sys
+    import sysconfig
+
+    compiler = shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0])
+    if compiler is None:
+        pytest.skip("no compiler")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   timeout=PATIENCE)
+    site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "systrace_py", site / "systrace_py",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    version = re.search(r'^__version__ = "(.*)"$',
+                        (repo / "systrace_py" / "__init__.py").read_text(), re.M)
+    assert version
+    major, minor, micro = sys.version_info[:3]
+    subprocess.run([compiler, "-O2", f'-DSYSTRACE_VERSION="{version.group(1)}"',
+                    f"-DPY_MAJOR={major}", f"-DPY_MINOR={minor}", f"-DPY_MICRO={micro}",
+                    "-o", str(venv / "bin" / "systrace"), str(repo / "scripts" / "systrace.c")],
+                   check=True, timeout=300)
+    script = venv / "bin" / "systrace-python"
+    script.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nsys.exit(7)\n")
+    script.chmod(0o755)
+    return venv
+
+
+@pytest.mark.parametrize("when", ["2300-01-01", "1901-12-14"])
+def test_both_clients_agree_on_the_build_of_any_file_time(tmp_path: Path, when: str) -> None:
+    """build_id hashes each file's st_mtime_ns, an int Python does not bound: a file of the
+    package modified after 2262 (or before 1970, a negative time) is still one build for both
+    clients.  (Before, the native command computed seconds * 10**9 in a long long: past 2262
+    it overflowed, its build was not Python's, and it never found the server -- every run
+    went to the Python command.)"""
+    import marshal
+    import os
+    import sys
+    from datetime import UTC, datetime
+
+    venv = _fake_install(tmp_path)
+    site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    stamp = int(datetime.fromisoformat(when).replace(tzinfo=UTC).timestamp())
+    future = site / "systrace_py" / "kernel.py"
+    os.utime(future, ns=(stamp * 10**9 + 123, stamp * 10**9 + 123))
+    if future.stat().st_mtime_ns != stamp * 10**9 + 123:
+        pytest.skip(f"this file system does not keep {when} as a file's time")
+    import tempfile
+
+    runtime = Path(tempfile.mkdtemp(prefix="st-"))  # (a socket's path: 107 bytes at most)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONPLATLIBDIR", "PYTHONUSERBASE")}
+    env.update(XDG_RUNTIME_DIR=str(runtime), SYSTRACE_NO_RESIDENT="0")
+    script = tmp_path / "recorder.py"
+    script.write_text(RECORDER)
+    log = tmp_path / "requests"
+    exit3 = _message(marshal.dumps({"kind": "exit", "code": 3}, 2))
+    proc = subprocess.Popen([str(venv / "bin" / "python"), str(script), str(log), exit3,
+                             "--resident"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "listening\n"
+        done = subprocess.run([str(venv / "bin" / "systrace"), "-p", "p.toml", "--", "true"],
+                              capture_output=True, text=True, env=env, cwd=tmp_path,
+                              timeout=PATIENCE)
+    finally:
+        proc.kill()
+        proc.wait()
+        __import__("shutil").rmtree(runtime, ignore_errors=True)
+    assert (done.returncode, done.stderr) == (3, "")
+    assert marshal.loads(log.read_bytes().split(b"\n--\n")[0])["argv"] == [
+        "-p", "p.toml", "--", "true"]
+
+
+#: exec argv[2:] with the environment argv[1] (JSON: a list of raw entries -- a name twice, an
+#: entry without "=", which no os.execve or subprocess makes)
+RAW_EXEC = textwrap.dedent("""\
+    import ctypes, json, sys
+    args = [a.encode() for a in sys.argv[2:]]
+    envs = [e.encode() for e in json.loads(sys.argv[1])]
+    ctypes.CDLL(None).execve(args[0], (ctypes.c_char_p * (len(args) + 1))(*args, None),
+                             (ctypes.c_char_p * (len(envs) + 1))(*envs, None))
+    """)
+#: the program: its environment's raw entries, then its PPid and TracerPid lines (WHO's)
+RAW_ENV = ("import sys; e = open('/proc/self/environ', 'rb').read().split(b'\\0')[:-1]; "
+           "print([x.decode() for x in e]); "
+           "print(''.join(l for l in open('/proc/self/status') "
+           "if l.startswith(('PPid:', 'TracerPid:'))), end='')")
+
+
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
+def test_the_program_gets_the_environment_python_would_give_it(started: Server,  # noqa: F811
+                                                                tmp_path: Path) -> None:
+    """A spawn without an environment (every run of the command line's) is the client's own,
+    as os.execve(..., os.environ) passes it: the first entry of a name given twice, no entry
+    without "=".  That is what the worker was sent, what it took for the run's start
+    (Tracer.start_environment) and what the Python client's and the in-process program get
+    (review 31; before: the native client passed environ as it came, both entries of a name
+    and the entry without "=", to the program)."""
+    import json
+    import os
+
+    from cli.test_resident import _through_server
+
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    cmd, env = started.command(["-p", str(policy), "--", PYTHON, "-c", RAW_ENV])
+    raw = ["DUP=first", "DUP=second", "NOEQ", *(f"{k}={v}" for k, v in env.items())]
+    script = tmp_path / "raw_exec.py"
+    script.write_text(RAW_EXEC)
+    done = subprocess.run([PYTHON, str(script), json.dumps(raw), *cmd], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=PATIENCE, env=os.environ)
+    assert done.returncode == 0, done.stderr
+    assert _through_server(started, done)
+    seen = __import__("ast").literal_eval(done.stdout.splitlines()[0])
+    assert [e for e in seen if e.startswith(("DUP", "NOEQ"))] == ["DUP=first"]

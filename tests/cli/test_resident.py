@@ -789,15 +789,28 @@ def test_pips_shim_imports_re(started: Server, tmp_path: Path) -> None:
     assert "re" in _client_imports(started, tmp_path, made[0])
 
 
-@pytest.mark.parametrize("compiler", ["yes", "no"])
+@pytest.mark.parametrize("compiler", ["yes", "no", "broken"])
 def test_the_build_installs_the_command(tmp_path: Path, compiler: str) -> None:
     """setuptools' build of the scripts (what pip's install of the tree runs, offline here)
     makes ``systrace-python`` of scripts/systrace-python, its ``#!python`` line made the
     interpreter's path, and its text otherwise the same; and ``systrace`` beside it: the
     native client, or without a compiler (SYSTRACE_NO_NATIVE_COMMAND=1 pretends so) a copy
-    of ``systrace-python``."""
+    of ``systrace-python``.  "broken": a compiler that says it succeeded and made no program
+    is no compiler (review 31; before: the build failed, os.chmod of a
+    missing file)."""
+    import sysconfig
+
     out = tmp_path / "scripts"
     env = dict(os.environ, SYSTRACE_NO_NATIVE_COMMAND="1" if compiler == "no" else "0")
+    if compiler == "broken":
+        name = (sysconfig.get_config_var("CC") or "cc").split()[0]
+        if "/" in name:
+            pytest.skip(f"the compiler is {name}: not found by PATH")
+        fake = tmp_path / "bin"
+        fake.mkdir()
+        (fake / name).write_text("#!/bin/sh\nexit 0\n")
+        (fake / name).chmod(0o755)
+        env["PATH"] = f"{fake}:{env['PATH']}"
     done = subprocess.run([PYTHON, "setup.py", "-q", "build_scripts", "-f", "-d", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=PATIENCE, env=env)
     assert done.returncode == 0, done.stderr
@@ -1097,6 +1110,43 @@ def test_a_stopped_server_costs_a_run_a_second_not_a_hang(started: Server,
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(server, signal.SIGCONT)
+
+
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
+def test_a_stopped_servers_full_backlog_costs_a_run_nothing_not_a_hang(
+        started: Server, tmp_path: Path) -> None:
+    """The server stopped (as above) while connections keep coming: its listen backlog fills
+    (64), and a blocking connect() then waits for an accept that never comes -- before the
+    hello's patience even starts.  A client connects without blocking: a full backlog is no
+    server (EAGAIN), and the run goes on in process at once (review 31; before: both clients
+    blocked for ever in connect)."""
+    import socket
+
+    server = started.pid()
+    assert server is not None
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    fillers: list[socket.socket] = []
+    os.kill(server, signal.SIGSTOP)
+    try:
+        _until(lambda: (procfs.read_stat(server) or [b"?"])[procfs.STATE] == b"T",
+               "the server to be stopped")
+        while True:  # (the backlog filled by connections of ours, none accepted)
+            sock = socket.socket(socket.AF_UNIX)
+            sock.setblocking(False)
+            fillers.append(sock)
+            try:
+                sock.connect(str(started.socket))
+            except BlockingIOError:
+                break
+        result = started.run(["-p", str(policy), "--", *WHO], timeout=PATIENCE)
+        assert result.returncode == 0, result.stderr
+        assert not _through_server(started, result)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server, signal.SIGCONT)
+        for sock in fillers:
+            sock.close()
 
 
 @pytest.mark.parametrize("server", CLIENTS, indirect=True)
