@@ -100,6 +100,34 @@ _whole_package()
 from systrace_py.syspath import forget_directory  # noqa: E402
 
 
+def _uncoerced_locale() -> None:
+    """Put LC_CTYPE back as the command was given it.  Under a C or POSIX locale Python
+    coerces (PEP 538): it sets ``LC_CTYPE=C.UTF-8`` in its own environment before any of our
+    code runs, and every child inherits that -- the traced program too, which natively has
+    no LC_CTYPE (a container without a locale, ``env -i``, cron: review 31).  The environment
+    the command was started with is still in /proc/self/environ (setenv makes a new array).
+    Costs a dictionary look unless the coercion's value is there."""
+    if os.environ.get("LC_CTYPE") != "C.UTF-8":
+        return
+    try:
+        fd = os.open("/proc/self/environ", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+    for entry in b"".join(chunks).split(b"\0"):
+        if entry.startswith(b"LC_CTYPE="):
+            os.environb[b"LC_CTYPE"] = entry[len(b"LC_CTYPE="):]  # (as given: getenv's first)
+            return
+    del os.environ["LC_CTYPE"]
+
+
 def main() -> int:
     # The collector is off from here until the quick imports end (startup.quick_imports
     # freezes what was imported, then turns it on): nothing imported is garbage, and the
@@ -108,6 +136,7 @@ def main() -> int:
     gc.disable()
     try:
         _forget_command_directory()
+        _uncoerced_locale()
         # First, before anything heavy is imported: a resident tracer takes the run, if one
         # runs (systrace --resident; a connect to a socket that is not there costs
         # microseconds)
