@@ -191,6 +191,9 @@ def man_page() -> str:
              "/tmp/systrace-py-UID)"),
         ".TP", "\\fBSYSTRACE_NO_RESIDENT=1\\fR",
         roff("trace in this process even when a resident tracer runs (as --no-resident)"),
+        ".TP", "\\fBSYSTRACE_NO_NATIVE_COMMAND=1\\fR",
+        roff("at install (pip install): do not build the native systrace command; systrace "
+             "is then the Python one (systrace-python)"),
         ".TP", "\\fBSYSTRACE_NO_CLOOP=1\\fR",
         roff("use the pure-Python stop loop even where the native one (_cloop) is built; "
              "both decide every call the same way, the native one is faster"),
