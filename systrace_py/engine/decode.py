@@ -37,7 +37,6 @@ from systrace_py.engine.destinations import Destination
 from systrace_py.engine.exec_image import Admit, ExecImage, exec_images
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
-    DELETED,
     HOST,
     PROC_SUPER_MAGIC,
     PathResolver,
@@ -69,6 +68,7 @@ from systrace_py.kernel import (
     CAP_SYS_ADMIN,
     CLONE_NEW_FLAGS,
     CSIGNAL,
+    DELETED,
     DEV_TTY,
     F_GETOWN_EX,
     F_OWNER_PGRP,
