@@ -883,7 +883,12 @@ class DecodedCall:
         point = entry.mount_point.rstrip("/")
         if directory != point and not directory.startswith(point + "/"):
             return True  # (reached otherwise than by its mount point: cannot tell)
-        inside = os.path.normpath(entry.root.rstrip("/") + "/" + directory[len(point):])
+        # (the directory's path inside its file system; lstrip: on the root mount, "/",
+        # point is "" and normpath keeps a leading "//" -- no other mount's root matched it,
+        # and a link into a directory of "/" that a bind shows elsewhere was never refused:
+        # review 32)
+        inside = os.path.normpath(
+            entry.root.rstrip("/") + "/" + directory[len(point):].lstrip("/"))
         return any(other.device == entry.device and other.mount_id != entry.mount_id and
                    (inside == other.root or inside.startswith(other.root.rstrip("/") + "/"))
                    for other in mounts.values())
