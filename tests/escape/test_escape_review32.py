@@ -5,7 +5,10 @@ names, which mounts29 decides as the image read.  Refused where a rule decides b
 type whose options the engine cannot read.  This machine's kernel is built without
 ONDEMAND (it ignores the two options: the image is mounted, natively and on main): the test
 is of the decision, not an escape here.  fs_linked_bind.c's ``device`` mode with
-ATTACK_MOUNT_DATA; both stop loops."""
+ATTACK_MOUNT_DATA; both stop loops.
+
+And a link into a directory of the root mount that a bind shows elsewhere (review 29's
+``aliased`` joined its path as ``//dir``): coreutils ln and cat, a native control."""
 
 from __future__ import annotations
 
