@@ -40,6 +40,9 @@ O_SYNC: Final = O_SYNC_BIT | O_DSYNC
 O_PATH: Final = 0o10000000
 O_TMPFILE_BIT: Final = 0o20000000    # the kernel's __O_TMPFILE; O_TMPFILE is it with O_DIRECTORY
 O_TMPFILE: Final = O_TMPFILE_BIT | O_DIRECTORY
+#: what /proc appends to the name of a removed file (a descriptor's link, /proc/PID/maps...):
+#: paths, decode.former_names and the learner read it from here
+DELETED: Final = " (deleted)"
 #: VALID_OPEN_FLAGS of the kernel: openat2 refuses any other bit, open ignores them.
 VALID_OPEN_FLAGS: Final = (
     O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | FASYNC

@@ -318,14 +318,24 @@ def layer_roles(paths: list[tuple[str, str]]) -> tuple[Layer, ...]:
     return tuple(layers)
 
 
+#: erofs's options that take its data from fscache (CONFIG_EROFS_FS_ONDEMAND): the blob a
+#: cookie names -- cached by any earlier mount, another image's too, or served by a
+#: cachefiles daemon --, no file the engine can name (review 32).  A kernel built without
+#: them ignores them.
+EROFS_FSCACHE_OPTIONS = frozenset({"fsid", "domain_id"})
+
+
 def new_mount_layers(fstype: str | None, source: str | None,
                      data: str | None) -> tuple[Layer, ...] | None:
     """Every file a new mount of ``fstype`` makes the kernel look up: the device (the source
     of a block file system) and the files its options name; None when the engine cannot
-    tell (a type it does not read, given a source or options)."""
+    tell (a type it does not read, given a source or options; an erofs over fscache)."""
     kind = fs_kind(fstype)
     if kind is FsKind.UNKNOWN:
         return None if (source or data) else ()
+    if fstype == "erofs" and data and any(
+            key in EROFS_FSCACHE_OPTIONS for key, _ in split_options(data, escapes=False)):
+        return None
     paths = [("source", source)] if kind is FsKind.BLOCK and source else []
     return layer_roles(paths + _option_paths(kind, fstype or "", data or ""))
 

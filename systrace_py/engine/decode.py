@@ -37,7 +37,6 @@ from systrace_py.engine.destinations import Destination
 from systrace_py.engine.exec_image import Admit, ExecImage, exec_images
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
-    DELETED,
     HOST,
     PROC_SUPER_MAGIC,
     PathResolver,
@@ -69,6 +68,7 @@ from systrace_py.kernel import (
     CAP_SYS_ADMIN,
     CLONE_NEW_FLAGS,
     CSIGNAL,
+    DELETED,
     DEV_TTY,
     F_GETOWN_EX,
     F_OWNER_PGRP,
@@ -883,7 +883,12 @@ class DecodedCall:
         point = entry.mount_point.rstrip("/")
         if directory != point and not directory.startswith(point + "/"):
             return True  # (reached otherwise than by its mount point: cannot tell)
-        inside = os.path.normpath(entry.root.rstrip("/") + "/" + directory[len(point):])
+        # (the directory's path inside its file system; lstrip: on the root mount, "/",
+        # point is "" and normpath keeps a leading "//" -- no other mount's root matched it,
+        # and a link into a directory of "/" that a bind shows elsewhere was never refused:
+        # review 32)
+        inside = os.path.normpath(
+            entry.root.rstrip("/") + "/" + directory[len(point):].lstrip("/"))
         return any(other.device == entry.device and other.mount_id != entry.mount_id and
                    (inside == other.root or inside.startswith(other.root.rstrip("/") + "/"))
                    for other in mounts.values())

@@ -97,6 +97,9 @@ from systrace_py.kernel import (
     TRACER_LIMITS,
     XATTR_POSIX_ACL_ACCESS,
 )
+from systrace_py.kernel import (
+    DELETED as _DELETED,
+)
 from systrace_py.procfs import start_time
 from systrace_py.views import MountEntry, parse_mountinfo
 
@@ -107,8 +110,6 @@ PROC_ROOT_INO = 1
 NS_GET_MNTNS_ID = 0x8008B705  # _IOR(0xb7, 0x5, __u64): a mount namespace's unique id
 ST_NOSYMFOLLOW = 0x2000       # statfs's flag of a mount made with MS_NOSYMFOLLOW
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_DELETED = " (deleted)"
-DELETED = _DELETED  #: (what /proc appends to a removed file's name: decode.former_names)
 _MISSING_LOOKUPS = 2  # missing names the fast way looks up (one by one) before walking
 #: openat2's lookup restrictions the walk applies as the kernel does (fs/namei.c): the scoped
 #: ones (LOOKUP_IS_SCOPED: the dirfd is the root of the lookup), and the refusals of mount

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from systrace_py.kernel import DELETED as _DELETED
 from systrace_py.kernel import O_TMPFILE_BIT
 from systrace_py.logrecords import LoggedCall, Result, logged_call
 from systrace_py.policy import aliases
@@ -1252,8 +1253,6 @@ def _own_contents(makers: dict[str, set[str]], moved_below: tuple[str, ...]) -> 
                 ready.append(user)
     return own
 
-
-_DELETED = " (deleted)"
 
 
 def _own_moves(moves: list[tuple[str, str]], makers: dict[str, set[str]],

@@ -19,6 +19,7 @@
  *             image in a regular file (erofs backed by a file: review 28)
  *       fsdevice  (root; DEVICE FSTYPE INNER) the same made by fsopen(FSTYPE), fsconfig
  *             ("source" DEVICE), fsmount and move_mount onto WORK/outdir (review 28)
+ * ATTACK_MOUNT_DATA, when set: mount(2)'s options in mode device (review 32: erofs fsid=)
  *
  * The table grants nothing of SECRET (no rule names it: its default), lets the program make
  * namespaces and mounts, and reads WORK/**.  ESCAPED when the secret was read through its
@@ -69,7 +70,7 @@ int main(int argc, char **argv) {
         blocked("unknown mode %s", mode);
     }
     if (strcmp(mode, "device") == 0) {
-        if (mount(argv[5], target, argv[6], 0, NULL) < 0)
+        if (mount(argv[5], target, argv[6], 0, getenv("ATTACK_MOUNT_DATA")) < 0)
             blocked("mount %s %s: %s", argv[5], target, ename(errno));
     } else if (strcmp(mode, "fsdevice") == 0) {
         int fsfd = (int)syscall(SYS_fsopen, argv[6], FSOPEN_CLOEXEC);
