@@ -468,9 +468,9 @@ class DecodedCall:
     _dynamic: dict[str, tuple[str, int, bool] | None] | None = None
     #: roles already resolved to a name (the mounts of a device mounted elsewhere)
     _named: dict[str, str | Resolved] | None = None
-    #: aliased's answer by role: asked by every table of the policies (a link's or
+    #: aliases' answer by role: asked by every table of the policies (a link's or
     #: rename's comparison, Supervisor._linked_elsewhere), looked at once
-    _aliased: dict[str, bool] | None = None
+    _aliases: dict[str, tuple[str, ...] | None] | None = None
     #: argument registers whose strings the decision read and the kernel reads again (a
     #: mount's type and options, an fsconfig key and value): held as copies (enforce)
     held_strings: dict[int, bytes] | None = None
@@ -840,58 +840,64 @@ class DecodedCall:
                 return True
         return theirs
 
-    def aliased(self, role: str) -> bool:
-        """Whether the directory the path in that role lies in is shown in the tracer's view
-        under another name too -- another mount of its file system whose root holds it (a
-        bind of it or of a directory above it) --: a link or rename made in it gives the
-        file that other name as well, which the call does not spell (review 29: a bind of
-        the scene on ``view`` in the tracer's namespace, then ``link(view/secd/s,
-        view/work/out)`` made work/out, which another table reads).  True when it cannot be
-        told."""
-        if self._aliased is None:
-            self._aliased = {}
-        found = self._aliased.get(role)
-        if found is None:
-            found = self._aliased[role] = self._aliased_now(role)
-        return found
+    def aliases(self, role: str) -> tuple[str, ...] | None:
+        """The other names, in the tracer's view, of the directory the path in that role lies
+        in -- another mount of its file system whose root holds it (a bind of it or of a
+        directory above it) shows it there too --: a link or rename made in it gives the
+        file those names as well, which the call does not spell, and the tables compare them
+        too (review 29: a bind of the scene on ``view`` in the tracer's namespace, then
+        ``link(view/secd/s, view/work/out)`` made work/out, which another table reads;
+        review 32: a directory of the root mount).  () when it has none; None when they
+        cannot be told (refused where a rule decides by name)."""
+        if self._aliases is None:
+            self._aliases = {}
+        if role not in self._aliases:
+            self._aliases[role] = self._aliases_now(role)
+        return self._aliases[role]
 
-    def _aliased_now(self, role: str) -> bool:
+    def _aliases_now(self, role: str) -> tuple[str, ...] | None:
         decoded = self.decoded_path(role)
         if decoded is None or decoded.spec is None or decoded.resolved.pseudo or \
                 decoded.resolved.unnamed:
-            return False  # (a descriptor's file: linkat AT_EMPTY_PATH names no new view)
+            return ()  # (a descriptor's file: linkat AT_EMPTY_PATH names no new view)
         if not self.view.host and (not decoded.resolved.local or
                                    self._host_named(decoded.resolved) is not True):
-            return False  # (no host name: view_own_name answers for it)
+            return ()  # (no host name: view_own_name answers for it)
         name = decoded.resolved.path
         if not name.startswith("/") or self._decoder is None:
-            return True
+            return None
         directory = os.path.dirname(name.rstrip("/")) or "/"
         mounts = self._decoder.resolver.own_mounts()
         try:
             held = os.open(directory, os.O_PATH | os.O_CLOEXEC)
         except OSError:
-            return not decoded.resolved.unreachable  # (a missing directory: the call fails)
+            # (a missing directory: the call fails)
+            return None if decoded.resolved.unreachable else ()
         try:
             entry = mounts.get(mount_id(held))
         except OSError:
-            return True
+            return None
         finally:
             os.close(held)
         if entry is None:
-            return True
+            return None
         point = entry.mount_point.rstrip("/")
         if directory != point and not directory.startswith(point + "/"):
-            return True  # (reached otherwise than by its mount point: cannot tell)
+            return None  # (reached otherwise than by its mount point: cannot tell)
         # (the directory's path inside its file system; lstrip: on the root mount, "/",
         # point is "" and normpath keeps a leading "//" -- no other mount's root matched it,
-        # and a link into a directory of "/" that a bind shows elsewhere was never refused:
+        # and a link into a directory of "/" that a bind shows elsewhere was never compared:
         # review 32)
         inside = os.path.normpath(
             entry.root.rstrip("/") + "/" + directory[len(point):].lstrip("/"))
-        return any(other.device == entry.device and other.mount_id != entry.mount_id and
-                   (inside == other.root or inside.startswith(other.root.rstrip("/") + "/"))
-                   for other in mounts.values())
+        names = []
+        for other in mounts.values():
+            root = other.root.rstrip("/")
+            if other.device == entry.device and other.mount_id != entry.mount_id and \
+                    (inside == other.root or inside.startswith(root + "/")):
+                names.append(os.path.normpath(
+                    other.mount_point.rstrip("/") + "/" + inside[len(root):].lstrip("/")))
+        return tuple(sorted(set(names) - {directory}))
 
     def absent(self, role: str) -> Absent | None:
         """How the path in ``role`` does not exist, from the resolver; a last name the

@@ -259,10 +259,10 @@ class Facts(Protocol):
         and renames: the file's names there are not the call's)."""
         ...
 
-    def aliased(self, role: str) -> bool:
-        """Whether the directory the path in that role lies in has another name in the
-        tracer's view too (another mount shows it: asked only of links and renames' new
-        names: the file gets that name as well)."""
+    def aliases(self, role: str) -> tuple[str, ...] | None:
+        """The other names the directory the path in that role lies in has in the tracer's
+        view (other mounts show it: asked only of links and renames' new names: the file
+        gets those names as well); None when they cannot be told."""
         ...
 
     def absent(self, role: str) -> Absent | None:
@@ -352,8 +352,8 @@ class CallFacts:
     def view_own_name(self, role: str) -> bool:
         return False
 
-    def aliased(self, role: str) -> bool:
-        return False
+    def aliases(self, role: str) -> tuple[str, ...] | None:
+        return ()
 
     def absent(self, role: str) -> Absent | None:
         return next((how for r, how in self.missing if r == role), None)
@@ -917,13 +917,15 @@ class Table:
             # cannot be told; refused where a rule decides by name.  Review 27.)
             return Decision(Action.NEVER, errno_module.EPERM, None, self.name, Reason.LINKED,
                             None, PathArg(role, ""), role)
+        shown: tuple[str, ...] | None = ()  # (the new name's directory's other names)
         if target_role is not None and facts.syscall not in aliases.EXPOSING_CALLS and \
-                (facts.view_own_name(role) or facts.view_own_name(target_role)
-                 or facts.aliased(target_role)) and self.decides_by_name():
+                self.decides_by_name() and (
+                    facts.view_own_name(role) or facts.view_own_name(target_role)
+                    or (shown := facts.aliases(target_role)) is None):
             # (a link or rename by names only the task's mount namespace has, or into a
-            # directory another mount shows under another name too: the file's names in
-            # the tracer's view, which other processes decide it by, are not all the call's,
-            # and are not compared -- refused where a rule decides by name.  Review 29.)
+            # directory whose other names in the tracer's view cannot be told: the file's
+            # names there, which other processes decide it by, are not all the call's, and
+            # cannot be compared -- refused where a rule decides by name.  Review 29.)
             return Decision(Action.NEVER, errno_module.EPERM, None, self.name, Reason.LINKED,
                             None, PathArg(role, source or ""), role)
         if not source or not target or source == target:
@@ -935,28 +937,40 @@ class Table:
             # (an image: every file the mount shows, at the target and below it, is the
             # image's bytes -- compared with the image file itself; erofs is read-only,
             # _READ_THROUGH; no socket of it can be connected to, none is bound)
-            compared, sockets = [(source, target, True)], []
+            compared, sockets = [[(source, target, True)]], []
         elif facts.fresh(role):
             # (a directory the run made: its own files are exempt, each older file linked
             # or moved below it is decided by its own name, at its name below the target --
             # a socket among them or not: connects compared too, fail closed)
-            compared = [(own, target + tail, tree)
-                        for tail, own, tree in facts.older_below(role)]
-            sockets = compared
+            sockets = [(own, new + tail, tree)
+                       for tail, own, tree in facts.older_below(role)
+                       for new in _with_other_names(target, shown)]
+            compared = [[one] for one in sockets]
         else:
+            # (each of the file's new names is compared with its old names: the spelled
+            # one, and where the new name's directory has other names (a bind shows it),
+            # the old name's own other names, which the file already has -- a name gains
+            # nothing if one old name has all it grants; review 29, 32)
             directory = facts.directory(role)
-            compared = [(source, target, directory)]
-            sockets = self._linked_sockets(facts, role, source, target, directory)
+            olds = _with_other_names(source, facts.aliases(role)) if shown else [source]
+            compared = [[(old, new, directory) for old in olds]
+                        for new in _with_other_names(target, shown)]
+            sockets = [one for new in _with_other_names(target, shown)
+                       for one in self._linked_sockets(facts, role, source, new, directory)]
         # (asked: and what both names only ask about -- a later question would name
         # the new name alone, not whose file it holds: the link is asked, naming both)
         # (a lower layer is only read through its overlay: what the overlay's name lets be
         # written is written to the upper layer, a copy -- review 27)
         read_only = facts.syscall in aliases.EXPOSING_CALLS and \
             role.split(":", 1)[0] in _READ_THROUGH
-        shortfalls = [has for own, new, tree in compared
-                      for access, has, _ in self.linked_shortfall(own, new, tree, asked=asked,
-                                                                  whole=image)
+        shortfalls: list[Action] = []
+        for alternatives in compared:
+            found = [[has for access, has, _ in self.linked_shortfall(own, new, tree,
+                                                                      asked=asked, whole=image)
                       if not (read_only and _writes(access))]
+                     for own, new, tree in alternatives]
+            if all(found):  # (no old name has all the new one grants: the spelled one's)
+                shortfalls += found[0]
         shortfalls += [has for own, new, tree in sockets
                        for _, has, _ in self.socket_shortfall(own, new, tree, asked=asked)]
         asked = False
@@ -1320,6 +1334,13 @@ _SHOWN_AT_TARGET = frozenset({"old", "lowerdir", "lowerdir+", "datadir+", "upper
 #: the layers an overlay shows that it only reads (views.OVERLAY_LAYERS' "lower"), and an
 #: image erofs (read-only) shows
 _READ_THROUGH = frozenset({"lowerdir", "lowerdir+", "datadir+", "image"})
+
+
+def _with_other_names(target: str, directories: tuple[str, ...] | None) -> list[str]:
+    """``target``, and its name in each of ``directories`` (its directory's other names,
+    DecodedCall.aliases: another mount shows it there -- review 29, 32)."""
+    tail = target.rstrip("/").rsplit("/", 1)[-1]
+    return [target, *(f"{d.rstrip('/')}/{tail}" for d in directories or ())]
 
 
 def _writes(access: tuple[str, str, int | None]) -> bool:

@@ -109,3 +109,36 @@ def test_a_link_into_a_directory_of_the_root_mount_another_mount_shows_is_refuse
     assert SECRET_MAGIC not in traced.stdout, traced
     assert not (root / "work" / "out").exists(), traced
     assert "refused linkat" in traced.stderr and "EPERM" in traced.stderr, traced
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare(1)")
+@pytest.mark.parametrize("policy", ["permit-default", "tables"])
+def test_a_rename_in_a_directory_another_mount_shows_runs_where_no_name_gains(
+        tmp_path: Path, loop: dict[str, str], policy: str) -> None:
+    """The other names a bind gives the new name's directory are compared, not refused: an
+    ordinary ``mv`` and ``ln`` in ``work``, bound on ``view`` too (a container with the work
+    tree mounted twice), run as natively -- under a permit-default table with one unrelated
+    rule, and under the tables above for files no table treats apart.  After review 32's fix
+    review 29's refusal of every link or rename into such a directory (where a rule decides
+    by name) applied on the root mount too: ``mv a b`` got EPERM under every policy."""
+    root = tmp_path.resolve()
+    for name in ("secd", "work", "view"):
+        (root / name).mkdir()
+    (root / "work" / "a").write_text("a\n")
+    ln, cat = (os.path.realpath(shutil.which(p) or p) for p in ("ln", "cat"))
+    mv = os.path.realpath(shutil.which("mv") or "mv")
+    if policy == "permit-default":
+        text = f'default = "permit"\n[[rule]]\ncalls = ["fsread"]\npath = "{root}/secd/**"\n' \
+               'action = "never"\n'
+    else:
+        text = _alias_policy(root, ln, cat) + _alias_policy(root, mv, cat).split(
+            f'[program."{cat}"]')[0].split("\n[program.", 1)[1].join(["\n[program.", ""])
+    (root / "policy.toml").write_text(text)
+    wrapper = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+               f'mount --bind "{root}/work" "{root}/view" && exec "$@"', "sh"]
+    command = ["sh", "-c", "mv work/a work/b && ln work/b work/c && cat view/c"]
+    traced = subprocess.run([*wrapper, *SYSTRACE, "-v", "-p", str(root / "policy.toml"), "--",
+                             *command], cwd=root, capture_output=True, text=True, timeout=120,
+                            env=systrace_env(loop), check=False)
+    assert traced.returncode == 0 and traced.stdout == "a\n", traced
+    assert (root / "work" / "b").exists() and (root / "work" / "c").exists(), traced

@@ -579,8 +579,8 @@ class Recorder:
     def view_own_name(self, role: str) -> bool:
         return self.facts.view_own_name(role)
 
-    def aliased(self, role: str) -> bool:
-        return self.facts.aliased(role)
+    def aliases(self, role: str) -> tuple[str, ...] | None:
+        return self.facts.aliases(role)
 
     def absent(self, role: str):
         self.asked.append(("absent", role))
