@@ -871,8 +871,8 @@ class DecodedCall:
         try:
             held = os.open(directory, os.O_PATH | os.O_CLOEXEC)
         except OSError:
-            # (a missing directory: the call fails)
-            return None if decoded.resolved.unreachable else ()
+            # (a missing directory: the call fails; one that went since: cannot tell)
+            return () if decoded.resolved.unreachable else None
         try:
             entry = mounts.get(mount_id(held))
         except OSError:
