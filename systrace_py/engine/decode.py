@@ -869,7 +869,7 @@ class DecodedCall:
         directory = os.path.dirname(name.rstrip("/")) or "/"
         mounts = self._decoder.resolver.own_mounts()
         try:
-            held = os.open(directory, os.O_PATH | os.O_CLOEXEC)
+            held = _open_path(directory)
         except OSError:
             # (a missing directory: the call fails; one that went since: cannot tell)
             return () if decoded.resolved.unreachable else None
@@ -2840,6 +2840,24 @@ def _top_of_stack(mounts: dict[int, MountEntry], entry: MountEntry, local: str) 
             break
         entry = child
     return entry
+
+
+def _open_path(path: str) -> int:
+    """An O_PATH descriptor of ``path`` (absolute, the resolver's: no symlink in it), a name at
+    a time where it is longer than the kernel takes at once (a tree deeper than PATH_MAX:
+    test_work_in_a_cwd_deeper_than_path_max_is_as_native)."""
+    if len(os.fsencode(path)) < PATH_MAX:
+        return os.open(path, os.O_PATH | os.O_CLOEXEC)
+    fd = os.open("/", os.O_PATH | os.O_CLOEXEC)
+    try:
+        for name in (part for part in path.split("/") if part):
+            step = os.open(name, os.O_PATH | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = step
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _access(tid: int, view: View, resolved: Resolved) -> str | None:
