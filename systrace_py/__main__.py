@@ -109,19 +109,13 @@ def _uncoerced_locale() -> None:
     Costs a dictionary look unless the coercion's value is there."""
     if os.environ.get("LC_CTYPE") != "C.UTF-8":
         return
+    from systrace_py import procfs  # (the resident client's import, a little earlier)
+
     try:
-        fd = os.open("/proc/self/environ", os.O_RDONLY | os.O_CLOEXEC)
+        given = procfs.read("/proc/self/environ")
     except OSError:
         return
-    try:
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-    except OSError:
-        return
-    finally:
-        os.close(fd)
-    for entry in b"".join(chunks).split(b"\0"):
+    for entry in given.split(b"\0"):
         if entry.startswith(b"LC_CTYPE="):
             os.environb[b"LC_CTYPE"] = entry[len(b"LC_CTYPE="):]  # (as given: getenv's first)
             return

@@ -2704,10 +2704,10 @@ def _descriptor_state(tid: int, fd: int) -> tuple[str, int, int, int, int, int] 
     try:
         link = os.readlink(f"/proc/{tid}/fd/{fd}")
         info = os.stat(f"/proc/{tid}/fd/{fd}")
-        with open(f"/proc/{tid}/fdinfo/{fd}", "rb") as fdinfo:
-            flags = next((int(line.split()[1], 8) for line in fdinfo
-                          if line.startswith(b"flags:")), 0)
-    except (OSError, ValueError, IndexError):
+        # (an fdinfo text has status's "key:\tvalue" lines)
+        value = procfs.status_value(procfs.read(f"/proc/{tid}/fdinfo/{fd}"), b"flags")
+        flags = int(value, 8) if value is not None else 0
+    except (OSError, ValueError):
         return None
     if flags & os.O_PATH:
         return None
