@@ -177,9 +177,7 @@ class Session:
         caching_ends()
         tracer = self.tracer
         if not _TRACING.acquire(blocking=False):
-            tracer.close()
-            self._monitor.close()
-            return Outcome(EXIT_INTERNAL, tracer, Failure.SPAWN, TracerError(ONE_RUN))
+            return self._second_run()
         with _holding(_TRACING), self._held_signals(self._forwarding()), self._protected():
             try:
                 try:
@@ -207,18 +205,20 @@ class Session:
         SIGTERM detaches and leaves it running: the outcome's code is 128+N and ``signum``
         is N.  Killing the tracer kills it (fail closed)."""
         caching_ends()
+        if not _TRACING.acquire(blocking=False):
+            return self._second_run()
+        with _holding(_TRACING):
+            return self._attach(pid, on_attached)
+
+    def _second_run(self) -> Outcome:
+        """A run asked for while another of this process traces (_TRACING): refused."""
+        self.tracer.close()
+        self._monitor.close()
+        return Outcome(EXIT_INTERNAL, self.tracer, Failure.SPAWN, TracerError(ONE_RUN))
+
+    def _attach(self, pid: int, on_attached: Callable[[], None] | None) -> Outcome:
         tracer = self.tracer
         detached_by: list[int] = []
-        if not _TRACING.acquire(blocking=False):
-            tracer.close()
-            self._monitor.close()
-            return Outcome(EXIT_INTERNAL, tracer, Failure.SPAWN, TracerError(ONE_RUN))
-        with _holding(_TRACING):
-            return self._attach(pid, on_attached, detached_by)
-
-    def _attach(self, pid: int, on_attached: Callable[[], None] | None,
-                detached_by: list[int]) -> Outcome:
-        tracer = self.tracer
 
         def detach(signum: int, _frame: FrameType | None) -> None:
             detached_by.append(signum)

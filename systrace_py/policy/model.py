@@ -942,9 +942,9 @@ class Table:
             # (a directory the run made: its own files are exempt, each older file linked
             # or moved below it is decided by its own name, at its name below the target --
             # a socket among them or not: connects compared too, fail closed)
+            news = _with_other_names(target, shown)
             sockets = [(own, new + tail, tree)
-                       for tail, own, tree in facts.older_below(role)
-                       for new in _with_other_names(target, shown)]
+                       for tail, own, tree in facts.older_below(role) for new in news]
             compared = [[one] for one in sockets]
         else:
             # (each of the file's new names is compared with its old names: the spelled
@@ -952,10 +952,10 @@ class Table:
             # the old name's own other names, which the file already has -- a name gains
             # nothing if one old name has all it grants; review 29, 32)
             directory = facts.directory(role)
+            news = _with_other_names(target, shown)
             olds = _with_other_names(source, facts.aliases(role)) if shown else [source]
-            compared = [[(old, new, directory) for old in olds]
-                        for new in _with_other_names(target, shown)]
-            sockets = [one for new in _with_other_names(target, shown)
+            compared = [[(old, new, directory) for old in olds] for new in news]
+            sockets = [one for new in news
                        for one in self._linked_sockets(facts, role, source, new, directory)]
         # (asked: and what both names only ask about -- a later question would name
         # the new name alone, not whose file it holds: the link is asked, naming both)
