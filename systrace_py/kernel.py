@@ -279,6 +279,11 @@ LOOP_CONFIG_SIZE: Final = 304       # struct loop_config: fd, block_size, loop_i
 LOOP_CONFIG_FLAGS: Final = 60       # ... the offset of info.lo_flags in it
 LO_FLAGS_READ_ONLY: Final = 1
 LOOP_MAJOR: Final = 7               # the loop devices' block major (include/uapi/linux/major.h)
+# a disk's partitions (block/partitions/core.c, bdev_add_partition: BLKPG_ADD_PARTITION's
+# pno 1..255 -- DISK_MAX_PARTS; named the disk's name, "p" when it ends in a digit, and the
+# number): a loop device's partitions read and write parts of its file, and an ioctl on a
+# partition is its whole disk's (lo_ioctl takes bdev->bd_disk) -- LOOP_SET_FD too (loose30)
+DISK_MAX_PARTS: Final = 256
 # btrfs send (fs/btrfs/send.c, CAP_SYS_ADMIN): the descriptor is a read-only subvolume's
 # directory, and the kernel writes a stream of every file below it -- names, attributes and
 # contents -- into the send_fd of its struct: files the caller never opened (gap44)

@@ -70,6 +70,7 @@ from systrace_py.kernel import (
     CSIGNAL,
     DELETED,
     DEV_TTY,
+    DISK_MAX_PARTS,
     F_GETOWN_EX,
     F_OWNER_PGRP,
     F_OWNER_PID,
@@ -1684,12 +1685,14 @@ class DecodedCall:
         (the node the call's descriptor was opened by, then the kernel's /dev name of its
         number when that is another: a node made elsewhere by mknod, or a bind mount of one,
         names the same device, which every other process opens at /dev/loopN -- review
-        30), and
+        30 --, then every partition's /dev name it may have: a partition reads and writes
+        part of the file, and may be made at any time -- loose30, _loop_disk), and
         whether the device will write the file; None when the call attaches nothing -- no
-        loop attach, its descriptor no loop device (the request is another driver's, or
-        ENOTTY), no file the kernel's fget takes at the number (EBADF).  The device reads
-        the file whatever the descriptor's access mode (known gap #44): decided as an open
-        of it (Supervisor._loop_attach).  It writes it unless it is read-only
+        loop attach, its descriptor neither a loop device nor a partition of one (whose
+        ioctls are its disk's), no file the kernel's fget takes at the number (EBADF).  The
+        device reads the file whatever the descriptor's access mode (known gap #44):
+        decided as an open of it (Supervisor._loop_attach).  It writes it unless it is
+        read-only
         (drivers/block/loop.c, loop_configure): the file or the device not open for
         writing, or LO_FLAGS_READ_ONLY in LOOP_CONFIGURE's struct; LOOP_CHANGE_FD only swaps
         the file of a read-only device.  LOOP_CONFIGURE's struct is read as the kernel
@@ -1716,8 +1719,9 @@ class DecodedCall:
                                            "see the tracer's tree")
         pinned = self._pinned_state(_int32(self.args[0]))
         device = pinned[0] if pinned is not None else None
-        if pinned is None or device is None or not stat.S_ISBLK(device[3]) or \
-                os.major(device[4]) != LOOP_MAJOR:
+        disk = _loop_disk((os.major(device[4]), os.minor(device[4]))) \
+            if device is not None and stat.S_ISBLK(device[3]) else None
+        if pinned is None or device is None or disk is None:
             self._loop_seen = (device, None)
             return None
         request = self.args[1] & 0xFFFFFFFF
@@ -1740,9 +1744,7 @@ class DecodedCall:
         writes = (request != LOOP_CHANGE_FD and not flags & LO_FLAGS_READ_ONLY
                   and device[5] & os.O_ACCMODE != os.O_RDONLY
                   and file[0][5] & os.O_ACCMODE != os.O_RDONLY)
-        devname = _device_name((os.major(device[4]), os.minor(device[4])))
-        names = (pinned[1],) if devname in ("", pinned[1]) else (pinned[1], devname)
-        return former_names(file[1]), names, writes
+        return former_names(file[1]), tuple(dict.fromkeys((pinned[1], *disk))), writes
 
     def _pinned_state(self, fd: int
                       ) -> tuple[tuple[str, int, int, int, int, int], str] | None:
@@ -2766,6 +2768,32 @@ def _device_name(numbers: tuple[int, int]) -> str:
     except OSError:
         pass
     return ""
+
+
+def _loop_disk(numbers: tuple[int, int]) -> tuple[str, ...] | None:
+    """The /dev names by which a loop device's file is read, when the block device of
+    ``numbers`` is a loop device or one of its partitions (sysfs: a partition's directory
+    holds a ``partition`` file, its parent is the disk): the disk's /dev name (sysfs
+    DEVNAME), then every partition's it may have -- ``DISKp1`` ... ``DISKp255``, whether or
+    not it exists now: a partition is made by BLKPG_ADD_PARTITION (root, the device open
+    even read-only) or a scan at any time, and one made on a device outlives its detach,
+    reading the next file attached (loose30); None for another driver's disk.  An ioctl on
+    a partition is its disk's (lo_ioctl takes bdev->bd_disk): LOOP_SET_FD through
+    /dev/loopNp1 attaches the file to loopN.  Where sysfs cannot tell: refused (EPERM)."""
+    try:
+        entry = os.path.realpath(f"/sys/dev/block/{numbers[0]}:{numbers[1]}")
+        disk = os.path.dirname(entry) if os.path.exists(f"{entry}/partition") else entry
+        with open(f"{disk}/dev", encoding="ascii") as f:
+            major, minor = (int(n) for n in f.read().strip().split(":"))
+    except (OSError, ValueError):
+        raise DecodeError(errno.EPERM, "a block device's disk cannot be told (sysfs)") from None
+    if major != LOOP_MAJOR:
+        return None
+    name = _device_name((major, minor))
+    if not name:
+        raise DecodeError(errno.EPERM, "a loop device's /dev name cannot be told (sysfs)")
+    joint = "p" if name[-1].isdigit() else ""
+    return (name, *(f"{name}{joint}{n}" for n in range(1, DISK_MAX_PARTS)))
 
 
 def _mounts(path: str) -> list[tuple[bytes, ...]] | None:

@@ -13,12 +13,21 @@
  * /dev/**) reads the device by its /dev name into a pipe -- the device's other name, which
  * a comparison of the node's name alone misses.  "deleted" (review 30): LOOP_SET_FD of the
  * secret's descriptor after the secret is removed (unlink: /proc names it "SECRET
- * (deleted)", a name no rule of the secret's matches).  ESCAPED when the secret was read;
+ * (deleted)", a name no rule of the secret's matches).  "partition" (loose30): the free device
+ * gets a partition (DECOY attached, BLKPG_ADD_PARTITION of p1, detached: the partition outlives
+ * the detach), and the secret is attached through /dev/loopNp1 -- an ioctl on a partition is
+ * its disk's, so LOOP_SET_FD there attaches loopN, whose reads are then the secret's.  "parts"
+ * (loose30): the secret attached at /dev/loopN, then partition p1 made over its first 4096
+ * bytes and READER (dd, a table of its own that reads the partitions /dev/loop*p* and not
+ * /dev/loopN) reads /dev/loopNp1 into a pipe (DECOY unused: give "-").  Both delete their
+ * partition before they exit.  ESCAPED when the secret was read;
  * BLOCKED with the failing step's errno (the last one, and a count of each, when racing)
  * otherwise.  Root (the loop devices).
  */
 #include "attack.h"
 
+#include <linux/blkpg.h>
+#include <linux/fs.h>
 #include <linux/loop.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
@@ -63,6 +72,116 @@ static int attach(int loop, const char *mode) {
         r = ioctl(loop, LOOP_CONFIGURE, &config);
     }
     return r < 0 ? errno : 0;
+}
+
+/* BLKPG_ADD_PARTITION (add 1) or _DEL_PARTITION (add 0) of partition 1, bytes 0..4095; 0 or
+ * the errno */
+static int partition(int loop, int add) {
+    struct blkpg_partition part = {.start = 0, .length = 4096, .pno = 1};
+    struct blkpg_ioctl_arg arg = {.op = add ? BLKPG_ADD_PARTITION : BLKPG_DEL_PARTITION,
+                                  .datalen = sizeof part, .data = &part};
+    return ioctl(loop, BLKPG, &arg) < 0 ? errno : 0;
+}
+
+/* READER if=DEV into a pipe: how many of its first 4096 bytes were read into buf */
+static ssize_t read_by(const char *reader, const char *dev, char *buf) {
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    char input[80];
+    snprintf(input, sizeof input, "if=%s", dev);
+    pid_t child = fork();
+    if (child == 0) {
+        dup2(fds[1], 1);
+        execl(reader, reader, input, "bs=4096", "count=1", "status=none", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    ssize_t got = 0, n;
+    while (got < 4096 && (n = read(fds[0], buf + got, 4096 - (size_t)got)) > 0)
+        got += n;
+    close(fds[0]);
+    waitpid(child, NULL, 0);
+    return got;
+}
+
+/* "partition" and "parts" (loose30); never returns */
+static void partition_attack(const char *dev, const char *mode, const char *decoy,
+                             const char *reader) {
+    char part[72];
+    snprintf(part, sizeof part, "%sp1", dev);
+    int loop = open(dev, O_RDWR | O_CLOEXEC);
+    if (loop < 0)
+        blocked("open %s: %s", dev, ename(errno));
+    if (!strcmp(mode, "parts")) {
+        if (!reader)
+            blocked("parts needs a READER");
+        int err = ioctl(loop, LOOP_SET_FD, secret_fd) < 0 ? errno : 0;
+        if (err == EBUSY)
+            skipped("LOOP_SET_FD %s: %s", dev, ename(err));
+        if (err)
+            blocked("LOOP_SET_FD %s: %s", dev, ename(err));
+        err = partition(loop, 1);
+        if (err) {
+            ioctl(loop, LOOP_CLR_FD, 0);
+            blocked("BLKPG_ADD_PARTITION %s: %s", dev, ename(err));
+        }
+        for (int i = 0; i < 200 && access(part, F_OK) < 0; i++)
+            usleep(10000); /* (devtmpfs makes the node) */
+        char buf[4096];
+        ssize_t got = read_by(reader, part, buf);
+        partition(loop, 0);
+        ioctl(loop, LOOP_CLR_FD, 0);
+        if (got > 0 && memmem(buf, (size_t)got, SECRET_MAGIC, strlen(SECRET_MAGIC)))
+            escaped("%s read the secret at %s (the secret attached at %s)", reader, part, dev);
+        blocked("%s at %s: %zd bytes, not the secret", reader, part, got);
+    }
+    int decoy_file = decoy ? open(decoy, O_RDWR | O_CLOEXEC) : -1;
+    if (decoy_file < 0)
+        blocked("open %s: %s", decoy ? decoy : "(no DECOY)", ename(errno));
+    int err = ioctl(loop, LOOP_SET_FD, decoy_file) < 0 ? errno : 0;
+    if (err == EBUSY)
+        skipped("LOOP_SET_FD %s: %s", dev, ename(err));
+    if (err)
+        blocked("LOOP_SET_FD %s (the decoy): %s", dev, ename(err));
+    close(decoy_file);
+    err = partition(loop, 1);
+    ioctl(loop, LOOP_CLR_FD, 0);
+    close(loop); /* (cleared at the last close; the partition stays) */
+    if (err)
+        blocked("BLKPG_ADD_PARTITION %s: %s", dev, ename(err));
+    int p = -1;
+    for (int i = 0; i < 200 && (p = open(part, O_RDWR | O_CLOEXEC)) < 0; i++)
+        usleep(10000);
+    if (p < 0)
+        blocked("open %s: %s", part, ename(errno));
+    err = 0;
+    for (int i = 0; i < 200; i++) { /* (the decoy's clear may still be under way) */
+        err = ioctl(p, LOOP_SET_FD, secret_fd) < 0 ? errno : 0;
+        if (err != EBUSY)
+            break;
+        usleep(10000);
+    }
+    int secret = 0, saved = 0, whole = -1;
+    if (!err) {
+        whole = open(dev, O_RDONLY | O_CLOEXEC);
+        saved = errno;
+        secret = whole >= 0 && is_secret_fd(whole);
+        ioctl(p, LOOP_CLR_FD, 0);
+    }
+    close(p);
+    if (whole >= 0)
+        close(whole);
+    loop = open(dev, O_RDONLY | O_CLOEXEC);
+    if (loop >= 0) {
+        partition(loop, 0);
+        close(loop);
+    }
+    if (err)
+        blocked("LOOP_SET_FD %s: %s", part, ename(err));
+    if (secret)
+        escaped("read the secret through %s, attached through %s", dev, part);
+    blocked("read %s: %s", dev, whole < 0 ? ename(saved) : "not the secret");
 }
 
 /* "node": attach through a node of the device made at NODE, read it by its /dev name with
@@ -145,6 +264,8 @@ int main(int argc, char **argv) {
     snprintf(dev, sizeof dev, "/dev/loop%d", n);
     if (!strcmp(mode, "node"))
         node_attach(dev, argc == 5 ? argv[3] : NULL, argc == 5 ? argv[4] : NULL);
+    if (!strcmp(mode, "partition") || !strcmp(mode, "parts"))
+        partition_attack(dev, mode, argc > 3 ? argv[3] : NULL, argc == 5 ? argv[4] : NULL);
     int loop = open(dev, O_RDWR | O_CLOEXEC);
     if (loop < 0)
         blocked("open %s: %s", dev, ename(errno));

@@ -120,6 +120,54 @@ def test_a_loop_device_is_compared_by_its_dev_name_too(
     assert traced.detail.endswith(": EPERM"), str(traced)
 
 
+def test_a_loop_attach_through_a_partition_is_the_disks(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """loose30: an ioctl on a partition is its disk's (lo_ioctl takes bdev->bd_disk), and a
+    partition made by BLKPG_ADD_PARTITION on a loop device outlives its detach.  The program
+    attaches the decoy, adds partition 1, detaches, then attaches the secret (open for
+    writing only) through ``/dev/loopNp1``: the device's number is a partition's (major 259),
+    no loop device's, and the attach was not decided at all -- the secret read at
+    ``/dev/loopN``.  Now a partition of a loop device is the disk (sysfs): decided as an open
+    of the secret for reading and writing, refused (EPERM).  Control: natively the secret is
+    read.  ESCAPED on main ea6c2ba, both loops."""
+    program = build("escape/loop_wo.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [s.secret, "partition", s.work / "decoy.img"],
+        write_only(program), setup=sectors, env=loop)
+    assert traced.detail.startswith("LOOP_SET_FD /dev/loop"), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+def test_a_loop_devices_partitions_are_compared_as_its_names(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """loose30: the caller's table reads and writes the secret; dd's (a table of its own)
+    reads the loop devices' partitions (``/dev/loop*p*``) and neither ``/dev/loopN`` nor the
+    secret.  The program attaches the secret at ``/dev/loopN`` (compared by that name: dd's
+    table does not read it), adds partition 1 over its first 4096 bytes (BLKPG) and dd
+    reads ``/dev/loopNp1``: the secret.  Now every partition name the device may have
+    (``/dev/loopNp1``...``p255``: one may be made at any time) is compared as the device's:
+    refused, EPERM (linked access).  Control: natively dd reads the secret.  ESCAPED on
+    main ea6c2ba, both loops."""
+    program = build("escape/loop_wo.c")
+    reader = shutil.which("dd") or "/usr/bin/dd"
+
+    def rules(s: Scene) -> str:
+        start = [permit("stdio"), permit("process"), permit("ioctl")]
+        start += [permit(["fsread", "exec"], path=p) for p in [*SYSTEM, f"{program.parent}/**"]]
+        main = policy(*start, permit(["fsread", "fswrite"], path=str(s.secret)),
+                      permit("fswrite", path="/dev/loop{-control,[0-9]*}"), default="never")
+        return main + program_table(Path(reader), permit("stdio"),
+                                    *(permit("fsread", path=p) for p in SYSTEM
+                                      if p != "/dev/**"),
+                                    permit("fsread", path="/dev/loop*p*"))
+
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [s.secret, "parts", "-", reader], rules,
+        setup=sectors, env=loop)
+    assert traced.detail.startswith("LOOP_SET_FD /dev/loop"), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
 def test_a_removed_file_is_decided_by_the_name_it_had(
         build, tmp_path: Path, loop: dict[str, str]) -> None:
     """Review 30: a permit-default table with one ``never fsread`` rule naming the secret;
