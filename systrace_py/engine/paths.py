@@ -804,7 +804,8 @@ class PathResolver:
         left it since (unshare), and its mountinfo is then another namespace's (review 29:
         a tmpfs a task mounted in its private copy was taken for one of the tracer's).  Read
         at each ask: a mount of another task may have ended since the last, its view call's
-        entry (Tracer._views_changed) long past."""
+        entry (Tracer._views_changed) long past -- a call's decision asks once
+        (DecodedCall.own_mounts)."""
         try:
             with open("/proc/self/mountinfo", encoding="utf-8",
                       errors="surrogateescape") as info:
@@ -812,10 +813,6 @@ class PathResolver:
         except OSError:
             entries = []
         return {entry.mount_id: entry for entry in entries}
-
-    def own_devices(self) -> set[tuple[int, int]]:
-        """The devices (major, minor) of the file systems mounted in the tracer's view."""
-        return {entry.device for entry in self.own_mounts().values()}
 
     def note_detached(self, tid: int, fd: int, kind: str, source: Resolved | None = None
                       ) -> None:
