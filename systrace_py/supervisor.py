@@ -1013,7 +1013,8 @@ class Supervisor:
             if other is not caller:
                 for source in sources:
                     for device in devices:
-                        # (each of the device's names: the node the call used, its /dev name)
+                        # (each of the device's names: the node the call used, its /dev
+                        # name, each partition name it may have -- loose30)
                         refused = other.attached_elsewhere(source, call.shown(device), writes)
                         if refused is not None:
                             return refused
