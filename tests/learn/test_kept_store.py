@@ -158,3 +158,42 @@ def test_a_store_at_a_sensitive_location_keeps_its_names():
         for other in (f"{store}/{H[2]}.pack", f"{store}/id_rsa", f"{store}/credentials"):
             assert not _permits(table, "unlink", other), other
             assert not _permits(table, "utimensat", other), other
+
+
+#: a repository made, committed to and left (learn30's sweep: the script run again where it
+#: was run before)
+MAKE_REPO = ("git init -q r && cd r && echo a > f && git add f && git commit -qm m; "
+             "git log --oneline")
+
+
+def test_a_repository_the_run_made_and_left_is_committed_to_again_on_the_next_run(tmp_path):
+    """Learned where no ``r`` was, run again where the last run left it: ``git add`` of the
+    same contents freshens (``utimensat``) the objects the last run wrote.  The learned
+    policy granted the objects' shape fresh only -- the last run's objects are older on
+    the next: 2 refusals, ``git add`` failed (main ea6c2ba).  Now the freshening of the
+    shape the run made and left is granted (a store it made and left), and nothing else of
+    it: no write, no removal, no other name, no other repository's objects."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, **GIT_ENV, "HOME": str(home)}
+    work = tmp_path / "work"
+    work.mkdir()
+    command = ["sh", "-c", MAKE_REPO]
+    policy = learn(tmp_path, command, cwd=work, env=env)
+    for _ in range(2):
+        r, refused = enforce(tmp_path, policy, command, cwd=work, env=env)
+        assert refused == [], [(x["syscall"], x["args"].get("path")) for x in refused[:6]]
+        assert r.returncode == 0 and r.stdout.count(" m\n") == 1, r.stderr
+    repo = work / "r"
+    used = loads_policy(policy.read_text(), env={"CWD": str(work), "HOME": str(home)})
+    table = next(t for name, t in used.programs.items() if name.endswith("git"))
+    other = hashlib.sha1(b"another object").hexdigest()
+    obj = f"{repo}/.git/objects/{other[:2]}/{other[2:]}"
+    assert _permits(table, "utimensat", obj)
+    assert not _permits(table, "openat", obj, os.O_WRONLY | os.O_TRUNC)
+    for call in ("unlink", "truncate", "rename"):
+        assert not _permits(table, call, obj), call
+    for path in (f"{repo}/.git/objects/{other[:2]}", f"{repo}/f",
+                 f"{tmp_path}/elsewhere/.git/objects/{other[:2]}/{other[2:]}",
+                 f"{repo}/.git/objects/{other[:2]}/{other[2:]}x"):
+        assert not _permits(table, "utimensat", path), path
