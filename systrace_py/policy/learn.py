@@ -1116,7 +1116,7 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
             if pattern.hashed and not pattern.fresh:
                 texts[pattern.text].append(i)
         for text, at in texts.items():
-            if key in kept_store.get(text, ()):
+            if key in _STORE_CALLS and text in kept_store:
                 continue  # (a rule that only removes or freshens: the shape, not fresh)
             if not all(_writes(key_uses[i][0]) for i in at) or \
                     any(key_uses[i][0].again for i in at):
@@ -1146,7 +1146,7 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
 
 
 def _kept_store(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context
-                ) -> dict[str, frozenset[str]]:
+                ) -> set[str]:
     """The content-hash shapes of a store the program keeps, whose older entries' removal
     and freshening (a change of their times, only) are granted by the shape, not fresh:
     each such call is added under its system call's key (a rule of that call alone; a
@@ -1164,21 +1164,10 @@ def _kept_store(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _C
     ``pack/notes.txt``), not a write or a read of an older entry (the shape's write rule
     stays fresh), not a shape the run only removed (``rm cache/HASH``: no store of its
     own), nothing at a sensitive location (no shape is learned there), nothing with
-    ``--generalize none``.
-
-    And a store the run made and left (files of the shape it made, with contents of its
-    own, still there at its end): the next run in that state meets them, and a keeper
-    writes an entry that is there already by freshening it -- ``git init && git add f &&
-    git commit`` run again where the last run left its repository was refused the
-    ``utimensat`` of each object it would write again (learn30: 2 refusals, the commit
-    failed).  Only the freshening (``utimensat``: times) of the shape is granted, not
-    fresh; its removal stays the run's own files' (fresh).
-
-    The shapes, each -> the calls granted by it."""
+    ``--generalize none``."""
     if ctx.options.generalize == "none":
-        return {}
+        return set()
     made: set[str] = set()
-    left: dict[str, _PathUse] = {}
     removed: dict[str, list[_PathUse]] = defaultdict(list)
     for key_uses in uses_by_key.values():
         for use, pattern in key_uses:
@@ -1187,9 +1176,6 @@ def _kept_store(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _C
             parent, _, name = use.path.rpartition("/")
             if use.path in ctx.made:
                 made.add(pattern.text)
-                if use.path in ctx.kept and use.path in ctx.own and use.cls == "fswrite" \
-                        and use.path not in ctx.made_dirs:
-                    left.setdefault(pattern.text, use)
             elif use.syscall in _STORE_CALLS and use.cls == "fswrite" and (
                     use.path in ctx.listed or name in ctx.listed.get(parent or "/", ())):
                 removed[pattern.text].append(use)
@@ -1201,27 +1187,13 @@ def _kept_store(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _C
                 uses_by_key[call].append((dataclasses.replace(
                     use, key=call, part=None, argv=None, initial=False),
                     _Pattern(text, False, _KEPT_STORE, hashed=True)))
-    granted = {text: _STORE_CALLS for text in kept}
-    for text, use in sorted(left.items()):
-        if text in kept:
-            continue
-        granted[text] = _FRESHEN
-        call = "utimensat"
-        if not any(p.text == text for _, p in uses_by_key.get(call, ())):
-            uses_by_key[call].append((dataclasses.replace(
-                use, key=call, cls="fswrite", part=None, syscall=call, argv=None,
-                initial=False, linked=None), _Pattern(text, False, _LEFT_STORE, hashed=True)))
-    return granted
+    return kept
 
 
 _KEPT_STORE = ("a store the program keeps: older entries of its content-hash shape removed "
                "or freshened")
 #: what a store's keeper does to its older entries: removes them, changes their times
 _STORE_CALLS = aliases.REMOVE_CALLS | aliases.TIMES_CALLS
-_LEFT_STORE = ("a store the run made and left: its entries of the content-hash shape "
-               "freshened")
-#: what a keeper does to an entry it would write that is there already (_kept_store)
-_FRESHEN = frozenset({"utimensat"})
 
 
 def _existing_directories(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
