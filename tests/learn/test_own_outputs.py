@@ -535,3 +535,20 @@ def test_a_removed_temporary_reopened_through_proc_runs_again(tmp_path):
         assert refused == [], [(x["syscall"], x["args"]) for x in refused]
         assert r.returncode == 0 and r.stdout == "own data\n", r.stderr
     assert not list((proj / "w").iterdir())
+
+
+def test_a_shells_removed_temporary_read_again_through_dev_fd_runs_again(tmp_path):
+    """The shell's form: ``mktemp``, written, held (``exec 3<``), removed by ``rm`` (which
+    holds it too: the shell's descriptors are its child's) and read through ``/dev/fd/3``
+    by ``cat``.  Learned as ``$TMPDIR/tmp.*`` fresh for each program; on main the next run's
+    ``cat`` was refused the reopen of ``tmp.XXXX (deleted)`` (EPERM)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    command = ["sh", "-c", 't=$(mktemp); echo own > "$t"; exec 3<"$t"; rm "$t"; cat /dev/fd/3']
+    policy = learn(tmp_path, command, cwd=tmp_path, env=env)
+    for _ in range(2):
+        r, refused = enforce(tmp_path, policy, command, cwd=tmp_path, env=env)
+        assert refused == [], [(x["syscall"], x["args"]) for x in refused]
+        assert r.returncode == 0 and r.stdout == "own\n", r.stderr
+    assert not list(tmp.iterdir())
