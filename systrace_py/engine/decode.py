@@ -161,6 +161,8 @@ SOCKADDR_MAX = 128
 CONTROL_MAX = 65536
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
 BOUND_SOCKETS_KEPT = 1024  # Decoder.bound_sockets' size before the sockets gone are dropped
+REMOVED_OWN_KEPT = 64      # Decoder.removed_own: removed files of the run's own held open
+HELD_SCAN_LIMIT = 4096     # descriptors of a task looked at for a file it removes (_holds)
 PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
 FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 256))
 
@@ -946,10 +948,33 @@ class DecodedCall:
         if role == ADDRESS:
             return self._fresh_socket()
         key = self._made_key(role)
-        if key is None or self._decoder is None:
+        if self._decoder is None:
             return False
+        if key is None:
+            return self._removed_own(role)
         return key in self._decoder.made or self.absent(role) is Absent.LAST or \
             self._makes_only_anew(role)
+
+    def _removed_own(self, role: str) -> bool:
+        """Whether the path in ``role`` is a removed file (``NAME (deleted)``) the run made:
+        one of ``Decoder.removed_own``, which the tracer holds -- the same file, not one
+        with its inode number after it was freed (it is not) nor a file with the same
+        number elsewhere (the device and the file system's handle tell)."""
+        decoder = self._decoder
+        if decoder is None or not decoder.removed_own:
+            return False
+        try:
+            decoded = self.decoded_path(role)
+        except DecodeError:
+            return False
+        identity = decoded.resolved.identity if decoded is not None else None
+        held = decoder.removed_own.get(identity) if identity is not None else None
+        if held is None:
+            return False
+        try:
+            return pt.file_identity(held) == identity
+        except OSError:
+            return False
 
     def older_below(self, role: str) -> tuple[tuple[str, str, bool], ...]:
         """The files below the directory in ``role`` a call of this run linked or moved
@@ -1046,6 +1071,8 @@ class DecodedCall:
         if name in aliases.REMOVE_CALLS:
             key = self._made_key("path")
             if key is not None and self._removes():
+                if key in made:
+                    self._keep_removed()
                 made.discard(key)
                 # (a directory removed is empty: nothing of the run's below it)
                 older.pop(key, None)
@@ -1113,6 +1140,52 @@ class DecodedCall:
                     # (nothing was there: a note of it went unseen -- one below a name made
                     # anew stays, refusing more, not less: no walk of the notes per mkdir)
                     older.pop(key, None)
+
+    def _keep_removed(self) -> None:
+        """The call removes a regular file of the run's own (its name in ``made``): when
+        that is its one name and the removing process holds it open -- the only way left to
+        it --, the tracer holds it too (``Decoder.removed_own``).  What it holds is the file
+        the name gives now: the run's own as far as ``made`` tells (a rename or link over
+        the name took the name out of it).  Not when the process holds it by no descriptor
+        (a file closed and then removed, a sort's or a compiler's temporaries: nothing
+        reaches it after the removal, and holding it would keep its space taken)."""
+        decoder = self._decoder
+        where = self.access_path("path")
+        if decoder is None or not where:
+            return
+        try:
+            fd = os.open(where, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            info = os.fstat(fd)
+            if stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and \
+                    self._holds(info.st_dev, info.st_ino):
+                decoder.keep_removed(pt.file_identity(fd), fd)
+                return
+        except OSError:
+            pass
+        os.close(fd)
+
+    def _holds(self, device: int, inode: int) -> bool:
+        """Whether the calling task has a descriptor of that file (among its first
+        HELD_SCAN_LIMIT: a task with more is taken to hold none -- the file is then not
+        held, refused as before, and no removal costs more than that many looks)."""
+        base = f"/proc/{self.tid}/fd"
+        try:
+            with os.scandir(base) as entries:
+                for looked, entry in enumerate(entries):
+                    if looked >= HELD_SCAN_LIMIT:
+                        return False
+                    try:
+                        info = os.stat(entry.path)
+                    except OSError:
+                        continue
+                    if info.st_ino == inode and info.st_dev == device:
+                        return True
+        except OSError:
+            pass
+        return False
 
     def _removes(self) -> bool:
         """Whether a removal (unlink, unlinkat, rmdir) removes what its path names as the
@@ -2941,6 +3014,16 @@ class Decoder:
         #: it made: a fresh unix rule covers a connect only to the file one of them is bound
         #: at (DecodedCall._fresh_socket)
         self.bound_sockets: set[int] = set()
+        #: the regular files of the run's own (their names in ``made``) that a call of the
+        #: run removed while the removing process held them open (DecodedCall.note_made):
+        #: ptrace_ops.file_identity -> the tracer's O_PATH descriptor of the file, which
+        #: keeps it from being freed, so its inode number is no other file's while it is
+        #: here.  A descriptor's removed file (``NAME (deleted)``) is one the run made when
+        #: it is one of these (DecodedCall.fresh): mkstemp, unlink, then a reopen through
+        #: /proc/self/fd.  The oldest is let go past REMOVED_OWN_KEPT (a reopen of it is
+        #: then refused, as before)
+        self.removed_own: collections.OrderedDict[tuple[int, int, bytes], int] = \
+            collections.OrderedDict()
         #: the size past which note_bound drops the sockets no longer there (doubling: a
         #: dump of the namespace's sockets per that many binds)
         self._bound_limit = BOUND_SOCKETS_KEPT
@@ -3123,10 +3206,23 @@ class Decoder:
         if pidfd is not None:
             os.close(pidfd)
 
+    def keep_removed(self, identity: tuple[int, int, bytes], fd: int) -> None:
+        """Keep ``fd``, the tracer's descriptor of a removed file of the run's own
+        (``removed_own``); the oldest let go past REMOVED_OWN_KEPT."""
+        kept = self.removed_own
+        old = kept.pop(identity, None)
+        if old is not None:
+            os.close(old)
+        kept[identity] = fd
+        if len(kept) > REMOVED_OWN_KEPT:
+            os.close(kept.popitem(last=False)[1])
+
     def close(self) -> None:
-        """Close the pidfds kept."""
+        """Close the pidfds and the removed files kept."""
         while self._pidfds:
             os.close(self._pidfds.popitem()[1])
+        while self.removed_own:
+            os.close(self.removed_own.popitem()[1])
 
 
 PIDFD_THREAD = os.O_EXCL  # pidfd_open: a pidfd of the thread, not of its thread group

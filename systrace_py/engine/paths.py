@@ -78,6 +78,7 @@ from systrace_py.engine.ptrace_ops import (
     RESOLVE_NO_MAGICLINKS,
     RESOLVE_NO_SYMLINKS,
     RESOLVE_NO_XDEV,
+    file_identity,
     fs_type,
     mount_id,
     mounted_file,
@@ -153,6 +154,10 @@ class Resolved:
     local: str | None = None
     #: no name of it could be matched by a rule (see the module's "Views")
     unnamed: bool = False
+    #: a removed file's (``pseudo``, ``NAME (deleted)``): which file it is
+    #: (ptrace_ops.file_identity), for a ``fresh`` rule's question of whether the run made
+    #: it (DecodedCall.fresh); None for anything else, or when it could not be told
+    identity: tuple[int, int, bytes] | None = field(default=None, init=False)
     #: a relative spelling's start directory, by name, in the tracer's view (None: an
     #: absolute spelling -- but under RESOLVE_IN_ROOT --, or a start the walk held by its
     #: object only)
@@ -186,6 +191,21 @@ def _unread_descriptor(fd: int, exc: OSError) -> Resolved:
         raise Unresolvable(exc.errno, f"descriptor {fd} cannot be looked at: the tracer's "
                                       f"{exc.strerror}")
     return Resolved(f"fd:{fd}", pseudo=True)
+
+
+def _removed_identity(fd: int, text: str) -> tuple[int, int, bytes] | None:
+    """Which file ``fd`` holds (ptrace_ops.file_identity) when /proc names it a removed
+    file, ``text``: a regular file without a name (a file named ``x (deleted)`` that is
+    there has one: None, as for anything else)."""
+    if not text.startswith("/") or not text.endswith(_DELETED):
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink:
+            return None
+        return file_identity(fd)
+    except OSError:
+        return None
 
 
 class Pivot:
@@ -708,8 +728,8 @@ class PathResolver:
                 text = self._link_text(tid, link)
             except OSError as exc:
                 return _unread_descriptor(fd, exc)
-            pseudo = not text.startswith("/") or text.endswith(_DELETED)
-            return Resolved(text, pseudo=pseudo)
+            if not text.endswith(_DELETED):  # (a removed file: the walk tells which)
+                return Resolved(text, pseudo=not text.startswith("/"))
         walk = _Walk()
         try:
             root = walk.keep(os.open(f"/proc/{tid}/root", os.O_PATH | os.O_DIRECTORY
@@ -1439,7 +1459,9 @@ class PathResolver:
         text = os.readlink(f"/proc/self/fd/{fd}")
         if not text.startswith("/") or text.endswith(_DELETED):
             # a pipe, a socket, a memfd, a deleted file: matched as what /proc calls it
-            return Resolved(text, pseudo=True, slash=slash, literal_last=literal)
+            found = Resolved(text, pseudo=True, slash=slash, literal_last=literal)
+            found.identity = _removed_identity(fd, text)
+            return found
         # An object of another mount namespace, a detached mount, outside the task's root:
         # its /proc text would name another file here, and no rule can name it.
         return self._unnamed(fd, root, tid, view).resolved(slash=slash, literal_last=literal)

@@ -352,6 +352,34 @@ def mount_id(fd: int) -> int:
     return int.from_bytes(buf.raw[_STATX_MNT_ID_AT:_STATX_MNT_ID_AT + 8], "little")
 
 
+class _FileHandle(ctypes.Structure):
+    """struct file_handle with room for any file system's handle (MAX_HANDLE_SZ, 128)."""
+
+    _fields_ = (("handle_bytes", ctypes.c_uint), ("handle_type", ctypes.c_int),
+                ("f_handle", ctypes.c_ubyte * 128))
+
+
+def file_identity(fd: int) -> tuple[int, int, bytes]:
+    """Which file a descriptor holds, as two live files never share it: (device, inode,
+    the file system's handle of it -- name_to_handle_at's, which carries the inode's
+    generation on ext4, xfs, btrfs and tmpfs; b"" where the file system gives none).  An
+    inode number alone may be another file's after the first is freed, or on a tmpfs
+    whose 32-bit numbers wrapped.  Raises OSError."""
+    info = os.fstat(fd)
+    handle = _FileHandle()
+    handle.handle_bytes = 128
+    mount = ctypes.c_int()
+    if _libc.name_to_handle_at(ctypes.c_int(fd), _EMPTY, ctypes.byref(handle),
+                               ctypes.byref(mount), ctypes.c_int(AT_EMPTY_PATH)) < 0:
+        err = ctypes.get_errno()
+        if err not in (errno.EOPNOTSUPP, errno.ENOTSUP):
+            raise OSError(err, os.strerror(err))
+        return info.st_dev, info.st_ino, b""
+    size = min(handle.handle_bytes, 128)
+    return info.st_dev, info.st_ino, \
+        handle.handle_type.to_bytes(4, "little", signed=True) + bytes(handle.f_handle[:size])
+
+
 _NETLINK_SOCK_DIAG: Final = 4
 _SOCK_DIAG_BY_FAMILY: Final = 20
 _NLM_F_DUMP_REQUEST: Final = 0x301  # NLM_F_REQUEST | NLM_F_DUMP

@@ -974,6 +974,14 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     pseudo = pseudo_pattern(path)
     if pseudo is not None:
         return _Pattern(pseudo, False, "descriptors")
+    if path.endswith(_DELETED) and path[:-len(_DELETED)] in ctx.temp:
+        # a generated name's file the run made and removed, reached by a descriptor
+        # (mkstemp, unlink, a reopen through /proc/self/fd): its name's fresh rule, which
+        # covers only such a file of the next run's own (DecodedCall.fresh) -- the exact
+        # ``NAME (deleted)`` met no name of the next run's
+        former = _generalize_path(path[:-len(_DELETED)], ctx)
+        if former.fresh:
+            return former
     if ctx.options.generalize == "none" or is_sensitive(path, writer.home):
         return _Pattern(writer.text(path, expand=False), True)
     comps = components(path)

@@ -503,3 +503,52 @@ def test_a_move_repeated_after_an_older_tree_came_gives_no_read_of_it(tmp_path):
                          cwd=proj)
     assert "the secret" not in r.stdout
     assert any(x["args"].get("path") == f"{proj}/out/f" for x in refused), refused
+
+
+#: a temporary file made, removed while open and reopened through /proc/self/fd (review 32)
+REOPEN_PY = r"""
+import os, tempfile
+fd, name = tempfile.mkstemp(dir="w")
+os.write(fd, b"own data\n")
+os.unlink(name)
+again = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY)
+print(os.read(again, 100).decode(), end="")
+"""
+
+
+def test_a_removed_temporary_reopened_through_proc_runs_again(tmp_path):
+    """``mkstemp`` in ``w/``, removed, reopened through ``/proc/self/fd``: learned as the
+    generated name's fresh rule (``$CWD/w/tmp*``), the next run's reopen of
+    ``w/tmpXXXX (deleted)`` was refused (EPERM, review 32: ``fresh`` of a removed file was
+    False) -- and the learning run's own ``w/tmpXXXX (deleted)`` was written as an exact
+    name no next run meets.  Now the removed file is the run's own while the tracer holds
+    it (decode.Decoder.removed_own), and the learner writes its use as its name's."""
+    proj = tmp_path / "proj"
+    (proj / "w").mkdir(parents=True)
+    (proj / "reopen.py").write_text(REOPEN_PY)
+    command = [PYTHON3, "reopen.py"]
+    policy = learn(tmp_path, command, cwd=proj)
+    rules = tomllib.loads(policy.read_text())["rule"]
+    assert not any("(deleted)" in str(rule.get("path", "")) for rule in rules)
+    for _ in range(2):
+        r, refused = enforce(tmp_path, policy, command, cwd=proj)
+        assert refused == [], [(x["syscall"], x["args"]) for x in refused]
+        assert r.returncode == 0 and r.stdout == "own data\n", r.stderr
+    assert not list((proj / "w").iterdir())
+
+
+def test_a_shells_removed_temporary_read_again_through_dev_fd_runs_again(tmp_path):
+    """The shell's form: ``mktemp``, written, held (``exec 3<``), removed by ``rm`` (which
+    holds it too: the shell's descriptors are its child's) and read through ``/dev/fd/3``
+    by ``cat``.  Learned as ``$TMPDIR/tmp.*`` fresh for each program; on main the next run's
+    ``cat`` was refused the reopen of ``tmp.XXXX (deleted)`` (EPERM)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    command = ["sh", "-c", 't=$(mktemp); echo own > "$t"; exec 3<"$t"; rm "$t"; cat /dev/fd/3']
+    policy = learn(tmp_path, command, cwd=tmp_path, env=env)
+    for _ in range(2):
+        r, refused = enforce(tmp_path, policy, command, cwd=tmp_path, env=env)
+        assert refused == [], [(x["syscall"], x["args"]) for x in refused]
+        assert r.returncode == 0 and r.stdout == "own\n", r.stderr
+    assert not list(tmp.iterdir())
