@@ -161,7 +161,8 @@ SOCKADDR_MAX = 128
 CONTROL_MAX = 65536
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
 BOUND_SOCKETS_KEPT = 1024  # Decoder.bound_sockets' size before the sockets gone are dropped
-REMOVED_OWN_KEPT = 64      # Decoder.removed_own: removed files of the run's own held open
+REMOVED_OWN_KEPT = 1024    # Decoder.removed_own: removed files of the run's own, by handle
+REMOVED_HELD_KEPT = 64     # Decoder.removed_held: those without a handle, held open
 HELD_SCAN_LIMIT = 4096     # descriptors of a task looked at for a file it removes (_holds)
 PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
 FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 256))
@@ -957,18 +958,23 @@ class DecodedCall:
 
     def _removed_own(self, role: str) -> bool:
         """Whether the path in ``role`` is a removed file (``NAME (deleted)``) the run made:
-        one of ``Decoder.removed_own``, which the tracer holds -- the same file, not one
-        with its inode number after it was freed (it is not) nor a file with the same
-        number elsewhere (the device and the file system's handle tell)."""
+        one of ``Decoder.removed_own`` -- the same (device, inode, handle): a file with its
+        inode number after it was freed has another handle (the inode's generation) -- or
+        of ``Decoder.removed_held``, which the tracer holds (no handle: the file is not
+        freed while held, so its number is no other file's)."""
         decoder = self._decoder
-        if decoder is None or not decoder.removed_own:
+        if decoder is None or not (decoder.removed_own or decoder.removed_held):
             return False
         try:
             decoded = self.decoded_path(role)
         except DecodeError:
             return False
         identity = decoded.resolved.identity if decoded is not None else None
-        held = decoder.removed_own.get(identity) if identity is not None else None
+        if identity is None:
+            return False
+        if identity[2] and identity in decoder.removed_own:
+            return True
+        held = decoder.removed_held.get(identity)
         if held is None:
             return False
         try:
@@ -1144,11 +1150,14 @@ class DecodedCall:
     def _keep_removed(self) -> None:
         """The call removes a regular file of the run's own (its name in ``made``): when
         that is its one name and the removing process holds it open -- the only way left to
-        it --, the tracer holds it too (``Decoder.removed_own``).  What it holds is the file
-        the name gives now: the run's own as far as ``made`` tells (a rename or link over
-        the name took the name out of it).  Not when the process holds it by no descriptor
-        (a file closed and then removed, a sort's or a compiler's temporaries: nothing
-        reaches it after the removal, and holding it would keep its space taken)."""
+        it --, the tracer notes which file it is (``Decoder.removed_own``: by its handle,
+        which a later file with its inode number does not share), or where the file system
+        gives no handle holds it (``removed_held``: its space stays taken until the run
+        ends or REMOVED_HELD_KEPT later ones).  What it notes is the file the name gives
+        now: the run's own as far as ``made`` tells (a rename or link over the name took the
+        name out of it).  Not when the process holds it by no descriptor (a file closed and
+        then removed, a sort's or a compiler's temporaries: nothing reaches it after the
+        removal)."""
         decoder = self._decoder
         where = self.access_path("path")
         if decoder is None or not where:
@@ -1161,8 +1170,11 @@ class DecodedCall:
             info = os.fstat(fd)
             if stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and \
                     self._holds(info.st_dev, info.st_ino):
-                decoder.keep_removed(pt.file_identity(fd), fd)
-                return
+                identity = pt.file_identity(fd)
+                if not identity[2]:
+                    decoder.hold_removed(identity, fd)
+                    return
+                decoder.note_removed(identity)
         except OSError:
             pass
         os.close(fd)
@@ -3015,14 +3027,19 @@ class Decoder:
         #: at (DecodedCall._fresh_socket)
         self.bound_sockets: set[int] = set()
         #: the regular files of the run's own (their names in ``made``) that a call of the
-        #: run removed while the removing process held them open (DecodedCall.note_made):
-        #: ptrace_ops.file_identity -> the tracer's O_PATH descriptor of the file, which
-        #: keeps it from being freed, so its inode number is no other file's while it is
-        #: here.  A descriptor's removed file (``NAME (deleted)``) is one the run made when
-        #: it is one of these (DecodedCall.fresh): mkstemp, unlink, then a reopen through
-        #: /proc/self/fd.  The oldest is let go past REMOVED_OWN_KEPT (a reopen of it is
-        #: then refused, as before)
-        self.removed_own: collections.OrderedDict[tuple[int, int, bytes], int] = \
+        #: run removed while the removing process held them open (DecodedCall.note_made),
+        #: by ptrace_ops.file_identity: (device, inode, the file system's handle, which
+        #: carries the inode's generation -- a file given the number after this one is
+        #: freed has another).  A descriptor's removed file (``NAME (deleted)``) is one the
+        #: run made when it is one of these (DecodedCall.fresh): mkstemp, unlink, then a
+        #: reopen through /proc/self/fd.  The oldest is let go past REMOVED_OWN_KEPT (a
+        #: reopen of it is then refused, as before)
+        self.removed_own: collections.OrderedDict[tuple[int, int, bytes], None] = \
+            collections.OrderedDict()
+        #: the same for a file system that gives no handle: identity -> the tracer's O_PATH
+        #: descriptor of the file, which keeps it from being freed, so its inode number is
+        #: no other file's while it is here (REMOVED_HELD_KEPT at most)
+        self.removed_held: collections.OrderedDict[tuple[int, int, bytes], int] = \
             collections.OrderedDict()
         #: the size past which note_bound drops the sockets no longer there (doubling: a
         #: dump of the namespace's sockets per that many binds)
@@ -3206,23 +3223,33 @@ class Decoder:
         if pidfd is not None:
             os.close(pidfd)
 
-    def keep_removed(self, identity: tuple[int, int, bytes], fd: int) -> None:
-        """Keep ``fd``, the tracer's descriptor of a removed file of the run's own
-        (``removed_own``); the oldest let go past REMOVED_OWN_KEPT."""
+    def note_removed(self, identity: tuple[int, int, bytes]) -> None:
+        """Note a removed file of the run's own by its identity with a handle
+        (``removed_own``); the oldest forgotten past REMOVED_OWN_KEPT."""
         kept = self.removed_own
+        kept.pop(identity, None)
+        kept[identity] = None
+        if len(kept) > REMOVED_OWN_KEPT:
+            kept.popitem(last=False)
+
+    def hold_removed(self, identity: tuple[int, int, bytes], fd: int) -> None:
+        """Keep ``fd``, the tracer's descriptor of a removed file of the run's own on a file
+        system without handles (``removed_held``); the oldest let go past
+        REMOVED_HELD_KEPT."""
+        kept = self.removed_held
         old = kept.pop(identity, None)
         if old is not None:
             os.close(old)
         kept[identity] = fd
-        if len(kept) > REMOVED_OWN_KEPT:
+        if len(kept) > REMOVED_HELD_KEPT:
             os.close(kept.popitem(last=False)[1])
 
     def close(self) -> None:
-        """Close the pidfds and the removed files kept."""
+        """Close the pidfds and the removed files held."""
         while self._pidfds:
             os.close(self._pidfds.popitem()[1])
-        while self.removed_own:
-            os.close(self.removed_own.popitem()[1])
+        while self.removed_held:
+            os.close(self.removed_held.popitem()[1])
 
 
 PIDFD_THREAD = os.O_EXCL  # pidfd_open: a pidfd of the thread, not of its thread group

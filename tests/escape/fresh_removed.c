@@ -3,7 +3,8 @@
  *
  * A descriptor's removed file (/proc names it "NAME (deleted)") counts as one the run made
  * when it is a file of the run's own that a call of the run removed while holding it
- * (Decoder.removed_own: the tracer holds it from the removal on, by its identity).  Each
+ * (Decoder.removed_own: the tracer notes it at the removal by its identity, whose handle
+ * carries the inode's generation; held open where the file system gives none).  Each
  * mode leaves a descriptor of the secret, or of an outsider's file, removed at a name the
  * fresh rule's glob (WORK/tmp*) matches, and reopens it for reading:
  *

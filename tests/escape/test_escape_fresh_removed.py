@@ -1,6 +1,7 @@
 """learn30: a descriptor's removed file counts as one the run made (a ``fresh`` rule's
 question) only when it is a file of the run's own that a call of the run removed while
-holding it -- the tracer then holds it too, by its identity (decode.Decoder.removed_own).
+holding it -- the tracer then notes it by its identity, whose file system handle carries
+the inode's generation (decode.Decoder.removed_own; held open where there is no handle).
 The learned policy of ``mkstemp, unlink, reopen through /proc/self/fd`` refused the reopen
 on the next run (docs/security.md, review 32).  fresh_removed.c's attacks leave a file that
 is not the run's own removed at a name the fresh rule matches and reopen it for reading;

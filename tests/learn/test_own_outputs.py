@@ -521,8 +521,9 @@ def test_a_removed_temporary_reopened_through_proc_runs_again(tmp_path):
     generated name's fresh rule (``$CWD/w/tmp*``), the next run's reopen of
     ``w/tmpXXXX (deleted)`` was refused (EPERM, review 32: ``fresh`` of a removed file was
     False) -- and the learning run's own ``w/tmpXXXX (deleted)`` was written as an exact
-    name no next run meets.  Now the removed file is the run's own while the tracer holds
-    it (decode.Decoder.removed_own), and the learner writes its use as its name's."""
+    name no next run meets.  Now the removed file is the run's own when the tracer noted it
+    at its removal (decode.Decoder.removed_own), and the learner writes its use as its
+    name's."""
     proj = tmp_path / "proj"
     (proj / "w").mkdir(parents=True)
     (proj / "reopen.py").write_text(REOPEN_PY)
@@ -552,3 +553,49 @@ def test_a_shells_removed_temporary_read_again_through_dev_fd_runs_again(tmp_pat
         assert refused == [], [(x["syscall"], x["args"]) for x in refused]
         assert r.returncode == 0 and r.stdout == "own\n", r.stderr
     assert not list(tmp.iterdir())
+
+
+#: the run's own temporary removed while open, reopened, closed: then the tracer's
+#: descriptors are looked at for it (as root: the tracer is the same user's)
+NOT_HELD_PY = r"""
+import os, tempfile
+fd, name = tempfile.mkstemp(dir="w")
+os.write(fd, b"own data\n")
+os.unlink(name)
+again = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY)
+print(os.read(again, 100).decode(), end="")
+os.close(again)
+os.close(fd)
+tracer = [line.split()[1] for line in open("/proc/self/status")
+          if line.startswith("TracerPid:")][0]
+links = [os.readlink(f"/proc/{tracer}/fd/{n}") for n in os.listdir(f"/proc/{tracer}/fd")]
+print("held by the tracer:", sum(link.startswith(name) for link in links))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reads the tracer's descriptors (root)")
+def test_a_removed_temporary_of_the_runs_own_is_not_kept_by_the_tracer(tmp_path):
+    """What makes the reopen the run's own is noted by the file's identity (its handle
+    carries the inode's generation), not by holding the file: once the program closes it,
+    its space is freed as natively (the first version of learn30 held it until the run's
+    end: ``held by the tracer: 1``).  The fresh rule is what lets the reopen run."""
+    proj = tmp_path / "proj"
+    (proj / "w").mkdir(parents=True)
+    (proj / "reopen.py").write_text(NOT_HELD_PY)
+    policy = tmp_path / "fresh.toml"
+    policy.write_text(f"""
+default = "permit"
+[[rule]]
+calls = ["fsread"]
+path = "{proj}/w/**"
+fresh = true
+action = "permit"
+[[rule]]
+calls = ["fsread"]
+path = "{proj}/w/**"
+action = "never"
+""")
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "reopen.py"], cwd=proj)
+    assert refused == [], [(x["syscall"], x["args"]) for x in refused]
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "own data\nheld by the tracer: 0\n", r.stdout
