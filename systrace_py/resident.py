@@ -44,6 +44,8 @@ from systrace_py.syspath import forget_directory
 DEFAULT_IDLE = 600.0
 #: seconds ``--resident stop`` waits for the server to be gone
 STOP_PATIENCE = 10.0
+#: seconds between the server's looks at its socket's name (:func:`_still_reachable`)
+SOCKET_CHECK = 5.0
 
 
 # --- the worker's start of the program ---------------------------------------------------------
@@ -347,7 +349,10 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            ready, _, _ = select.select([listener.fileno(), wake_r], [], [], left)
+            ready, _, _ = select.select([listener.fileno(), wake_r], [], [],
+                                        min(left, SOCKET_CHECK))
+            if not ready and not _still_reachable(path, identity):
+                break  # (no client can reach it: its socket is gone)
             if wake_r in ready:
                 with contextlib.suppress(OSError):
                     os.read(wake_r, 512)
@@ -386,6 +391,35 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
             if (st.st_dev, st.st_ino) == (identity.st_dev, identity.st_ino):
                 os.unlink(path)
     os._exit(code)
+
+
+def _still_reachable(path: str, identity: os.stat_result) -> bool:
+    """Whether a client can still find the server's socket: at its name, or renamed within
+    its directory (a test's stand-in for a server of other code, which ``--resident stop``
+    finds there).  Deleted (a tmp cleaner, a user's ``rm``), a file in its place, another
+    server's socket bound over it, the directory gone: no client ever connects to it again
+    and ``--resident stop`` cannot find it, so it would live on, with its spare worker,
+    unseen until its idle exit (front30).  Looked at every SOCKET_CHECK seconds of quiet."""
+    ours = (identity.st_dev, identity.st_ino)
+    directory = os.path.dirname(path)
+    try:
+        st = os.lstat(path)
+        if (st.st_dev, st.st_ino) == ours:
+            return True
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return False
+    except OSError:  # (cannot tell: not a reason to stop serving)
+        return True
+    for name in names:
+        with contextlib.suppress(OSError):
+            st = os.lstat(os.path.join(directory, name))
+            if (st.st_dev, st.st_ino) == ours:
+                return True
+    return False
 
 
 #: The lines of /proc/PID/status a worker has from its server, not from its client, and that

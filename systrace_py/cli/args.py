@@ -224,7 +224,9 @@ def resolve_command(command: Sequence[str]) -> str:
     if "/" in name:
         if not os.path.exists(name):
             raise SystemExit(fail(f"{name}: No such file or directory", EXIT_NOT_FOUND))
-        if os.path.isdir(name) or not os.access(name, os.X_OK):
+        if os.path.isdir(name):  # (as a shell says it: execve's EACCES sends one to chmod)
+            raise SystemExit(fail(f"{name}: Is a directory", EXIT_NOT_EXECUTABLE))
+        if not os.access(name, os.X_OK):
             raise SystemExit(fail(f"{name}: Permission denied", EXIT_NOT_EXECUTABLE))
         return name
     import shutil  # (a name to look up: with it, zlib, bz2, lzma and fnmatch)
