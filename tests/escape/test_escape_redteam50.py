@@ -1,0 +1,90 @@
+"""Red team 50: an outsider at the honest limits.
+
+*Private mappings written by others* says a packet socket's ring in a `MAP_PRIVATE` mapping is
+written by the kernel "on behalf of a program with CAP_NET_RAW", and red team 9 reasoned that
+packet rings "need MAP_SHARED".  They do not: packet_mmap inserts the ring's pages into a
+private mapping as well, and the kernel goes on writing captured packets there.  A
+MAP_PRIVATE mmap of a descriptor does not stop, so nothing told the tracer that the page had
+a writer -- and sendmmsg, which reads each message's name only after the earlier messages
+were sent (and captured, synchronously, on lo), reads a name there that the tracer never saw
+(``net_pktring.c``).  Red team 7 closed the same shape for the msg_len the kernel writes; this
+is the class's other writer.  Now a packet ring (``setsockopt(SOL_PACKET, PACKET_RX_RING or
+PACKET_TX_RING)``) stops and counts as a writer of any page, in every address space of the
+tree from then on (a ring is mapped by whoever holds its socket)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from escape_lib import (
+    Outcome,
+    UdpListener,
+    assert_blocked,
+    attack,
+    never,
+    permit,
+    policy,
+    require_real,
+    settle,
+)
+
+REFUSED = "127.127.127.127"
+
+
+def ring_policy() -> str:
+    """127.127.127.127 refused; socket() named, so the packet socket is made (under address
+    rules the sockets they cannot see are not made unless a rule names the call -- as a
+    learned policy of any program that made a socket does: it permits ``socket``)."""
+    return policy(permit("socket"), never("net-connect", "ECONNREFUSED", address=REFUSED))
+
+
+def run_ring(program: Path, mode: str, traced: bool,
+             loop: dict[str, str] | None) -> tuple[Outcome, list[bytes]]:
+    listener = UdpListener(REFUSED)
+    try:
+        outcome = attack(program, mode, listener.port, scene=None, env=loop,
+                         policy_text=ring_policy() if traced else None)
+        settle(lambda: len(listener.received))
+    finally:
+        listener.close()
+    return outcome, listener.received
+
+
+def test_a_later_messages_name_written_into_a_private_packet_ring(build, loop):
+    """Control: natively message 1 reaches 127.127.127.127 (its sin_addr was 0.0.0.0 in the
+    ring's page until message 0 was captured there).  Traced under a policy refusing
+    127.127.127.127: nothing arrives there (before the fix: ESCAPED, both loops)."""
+    if os.geteuid() != 0:
+        pytest.skip("a packet socket needs CAP_NET_RAW")
+    program = build("escape/net_pktring.c")
+    control, received = run_ring(program, "ring", False, loop)
+    require_real(control)
+    assert received, f"the control's datagram did not arrive:\n{control}"
+    outcome, received = run_ring(program, "ring", True, loop)
+    assert_blocked(outcome)
+    assert not received, f"{REFUSED} received {received}:\n{outcome}"
+
+
+def test_the_ring_witness_sees_a_direct_send(build, loop):
+    """Sanity: the rule stops a plain send to the refused address, the witness sees it
+    natively."""
+    if os.geteuid() != 0:
+        pytest.skip("a packet socket needs CAP_NET_RAW")
+    program = build("escape/net_pktring.c")
+    control, received = run_ring(program, "direct", False, loop)
+    require_real(control)
+    assert received
+    outcome, received = run_ring(program, "direct", True, loop)
+    assert_blocked(outcome)
+    assert not received
+
+
+def test_a_private_ring_mapping_shows_the_kernels_writes(build):
+    """The fact the limit's text had wrong: a MAP_PRIVATE mapping of a packet ring is written
+    by the kernel (no tracer involved)."""
+    if os.geteuid() != 0:
+        pytest.skip("a packet socket needs CAP_NET_RAW")
+    outcome = attack(build("escape/net_pktring.c"), "check", 9, scene=None, policy_text=None)
+    require_real(outcome)
