@@ -78,6 +78,8 @@ from systrace_py.kernel import (
     O_EXCL,
     O_NOFOLLOW,
     OPEN_TREE_CLONE,
+    PACKET_RX_RING,
+    PACKET_TX_RING,
     PR_SET_DUMPABLE,
     PR_SET_MM,
     PR_SET_NO_NEW_PRIVS,
@@ -97,6 +99,7 @@ from systrace_py.kernel import (
     SOCK_MAX,
     SOCK_NONBLOCK,
     SOCK_STREAM,
+    SOL_PACKET,
     SOL_XDP,
     TIOCLINUX,
     TIOCSTI,
@@ -481,6 +484,11 @@ class Shares(NamedTuple):
 
     cases: tuple[Case, ...]
     anywhere: bool = False
+    #: the pages written are the kernel's, inserted into whatever mapping any holder of the
+    #: descriptor makes of it -- a MAP_PRIVATE one too, which does not stop (a packet or
+    #: AF_XDP socket's rings): every address space of the tree counts as written anywhere
+    #: from then on, after any exec (the descriptor outlives both), for the rest of the run
+    tree: bool = False
 
 
 _ALWAYS_SHARES_PAGES = Shares(((),))
@@ -875,12 +883,16 @@ _c(52, "getpeername", (_FD, _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
 _c(53, "socketpair", (_a("family"), _a("type"), _a("protocol"), _ptr("usockvec")),
    "net-socket")
 # an AF_XDP umem (XDP_UMEM_REG) is the caller's own memory, which the kernel fills with
-# packets as they arrive
+# packets as they arrive; a packet socket's ring (PACKET_RX_RING, PACKET_TX_RING) and AF_XDP's
+# own rings are kernel pages that packet_mmap/xsk_mmap put into any mapping of the socket, a
+# MAP_PRIVATE one too, and the kernel writes them during the holder's own calls (a sendmmsg's
+# earlier message captured on lo before its next name is read: red team 50)
 _c(54, "setsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _a("optlen")),
    "stdio", guard=Guard(tuple((_eq32(1, level), _eq32(2, option))
                               for level, option in REFUSED_SOCKOPTS), errno.EPERM,
                               lift=Lift.ROUTES),
-   shares=Shares(((_eq32(1, SOL_XDP),),), anywhere=True))
+   shares=Shares(((_eq32(1, SOL_XDP),), (_eq32(1, SOL_PACKET), _eq32(2, PACKET_RX_RING)),
+                  (_eq32(1, SOL_PACKET), _eq32(2, PACKET_TX_RING))), anywhere=True, tree=True))
 _c(55, "getsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _ptr("optlen")),
    "stdio")
 # clone: CLONE_UNTRACED would leave the trace; the namespace flags are decided at a stop (the

@@ -343,6 +343,9 @@ class Tracer:
         #: when --attach found it): the kernel runs it again on a call the tracer changed at
         #: its stop, so held opens keep their own call (see _own_filter)
         self.own_filters = False
+        #: a ring of kernel pages (a packet socket's) was made in the tree: any process holding
+        #: its socket may map it privately, unseen, so every space counts as written anywhere
+        self.rings_mapped_anywhere = False
         #: the program's process was given no_new_privs for the prefilter (a filter loaded
         #: without CAP_SYS_ADMIN needs it: a tracer that is not root, or -c) where systrace
         #: itself has none -- natively the program would not have it, and a filter of its
@@ -1178,7 +1181,7 @@ class Tracer:
             # a keyed address space: its reads obey protection keys (engine/pkeys.py), which
             # process_vm_readv ignores
             if space.written_anywhere or space.mapping_by is not None or space.waiting \
-                    or space.keyed:
+                    or space.keyed or self.rings_mapped_anywhere:
                 continue
             shared: tuple[tuple[int, int], ...] = ()
             slot = spare = 0
@@ -2091,6 +2094,18 @@ class Tracer:
             return
         if call.name in EXEC_CALLS:
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
+        if call.name in MANY_ADDRESS_CALLS and call.examined_messages and self.hold_arguments \
+                and (task.space.written_anywhere or self.rings_mapped_anywhere):
+            # a sendmmsg's headers, names and control data are read by the kernel message by
+            # message and never copied (it writes each msg_len back): only a freeze holds
+            # them, and a freeze stops no writer that is no task -- the kernel completing I/O,
+            # or capturing an earlier message into a packet ring mapped over a later one's
+            # name (red team 50, net_pktring.c): what it will write cannot be known
+            why = "its messages lie where the kernel itself may write during the call"
+            self.monitor.on_engine_refusal(task, call, errno.EPERM, why)
+            enforce.refuse(task.tid, errno.EPERM)
+            self._resume(task)
+            return
         respelled = unheld = False
         must_hold = self._must_hold(task, call, reply, on_fuse)
         if must_hold or self._area_before_filter(task, call):
@@ -2274,7 +2289,8 @@ class Tracer:
         # a call that waited between its check and now (an answer, an injected delay) is
         # held whatever the tree is now: a thread may have rewritten it meanwhile, and gone
         solo = self._solo() and not task.waited
-        if solo and not space.written_anywhere and not space.shared_pages:
+        if solo and not space.written_anywhere and not space.shared_pages \
+                and not self.rings_mapped_anywhere:
             return False  # the common case, decided before looking at the arguments
         examined = (call.sockaddr_raw is not None or call.examined_argv is not None
                     or call.examined_envp is not None  # (an exec into another table)
@@ -2384,17 +2400,20 @@ class Tracer:
         decides = getattr(self.monitor, "decides_by_name", None)
         return decides is None or bool(decides(task, syscall))
 
-    @staticmethod
-    def _note_sharing(space: AddressSpace, name: str, args: tuple[int, ...]) -> None:
+    def _note_sharing(self, space: AddressSpace, name: str, args: tuple[int, ...]) -> None:
         """A call of the table's ``shares`` at its stop: from now on (until exec) something
-        that is no task may write this memory -- anywhere, or in the pages it shares.  One of
-        its ``keys``: from now on some of its pages may have a protection key (only where the
-        kernel uses keys at all)."""
+        that is no task may write this memory -- anywhere, or in the pages it shares; every
+        address space of the tree, for the rest of the run, where the kernel's pages go to
+        any mapping of the descriptor (``tree``: a packet ring).  One of its ``keys``: from
+        now on some of its pages may have a protection key (only where the kernel uses keys
+        at all)."""
         if not space.keyed and keys_mapping(name, args) and pkeys.enabled():
             space.keyed = True
         sharing = shares_memory(name, args)
         if sharing is None:
             return
+        if sharing.tree:
+            self.rings_mapped_anywhere = True
         if sharing.anywhere:
             space.written_anywhere = True
         else:
@@ -2410,7 +2429,7 @@ class Tracer:
         pointers in memory (exec's argv, a msghdr's name and control) is not followed: when
         any page is shared, such a call is held."""
         space = task.space
-        if space.written_anywhere:
+        if space.written_anywhere or self.rings_mapped_anywhere:
             return True
         if space.shared_ranges is None:
             mappings = shared_mappings(task.tid, space.droppable)

@@ -23,6 +23,9 @@
  *               family and port at the end of an anonymous page, its sin_addr at the start of
  *               the ring's second page (frame 0's data, 4096 bytes in).
  *       direct  one message to 127.127.127.127:PORT: the rule and the witness at work.
+ *       exec    as ring, but the ring is made (setsockopt) by this image and mapped and used
+ *               by the one it execs into, which inherits the socket (`after PORT FD`): an
+ *               exec starts a new address space, the ring goes on being the kernel's.
  *       check   whether a MAP_PRIVATE mapping of the ring shows what the kernel writes
  *               (prints "ring written: 0x..."), with no send to the witness.
  * Class 2/7 (a writer that is no task: the kernel, through a mapping that did not stop).
@@ -60,9 +63,13 @@ int main(int argc, char **argv) {
             escaped("sendmmsg sent its message to 127.127.127.127");
         blocked("sendmmsg: %d %s", n, n < 0 ? ename(errno) : "");
     }
-    if (strcmp(mode, "ring") && strcmp(mode, "check"))
+    if (strcmp(mode, "ring") && strcmp(mode, "check") && strcmp(mode, "exec") &&
+        strcmp(mode, "after"))
         usage("unknown mode");
-    int p = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+    int p = !strcmp(mode, "after") && argc > 3 ? atoi(argv[3]) : -1;
+    if (p >= 0)
+        goto have_ring;  /* the ring the image before the exec made */
+    p = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
     if (p < 0) {
         if (errno == EPERM || errno == EAFNOSUPPORT)
             skipped("packet socket: %s (needs CAP_NET_RAW)", ename(errno));
@@ -79,6 +86,13 @@ int main(int argc, char **argv) {
                              .sll_ifindex = (int)if_nametoindex("lo")};
     if (bind(p, (struct sockaddr *)&ll, sizeof ll) < 0)  /* unbound, it captures every device */
         note("bind lo: %s (the ring captures every device then)", ename(errno));
+    if (!strcmp(mode, "exec")) {  /* the ring made here, mapped by the next image */
+        char fd[16];
+        snprintf(fd, sizeof fd, "%d", p);
+        execl("/proc/self/exe", argv[0], "after", argv[2], fd, (char *)NULL);
+        blocked("exec: %s", ename(errno));
+    }
+have_ring:;
     /* the ring, mapped private; its first page then replaced by an anonymous one */
     unsigned char *ring = mmap(NULL, FRAME * FRAMES, PROT_READ | PROT_WRITE, MAP_PRIVATE, p, 0);
     if (ring == MAP_FAILED)
