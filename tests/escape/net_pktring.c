@@ -26,6 +26,9 @@
  *       exec    as ring, but the ring is made (setsockopt) by this image and mapped and used
  *               by the one it execs into, which inherits the socket (`after PORT FD`): an
  *               exec starts a new address space, the ring goes on being the kernel's.
+ *       shared  as ring, the ring mapped MAP_SHARED as its users map it: that mmap stops and
+ *               the page counts as shared, so the call is "held" -- but a sendmmsg is never
+ *               copied, only frozen, and a freeze stops no kernel.
  *       check   whether a MAP_PRIVATE mapping of the ring shows what the kernel writes
  *               (prints "ring written: 0x..."), with no send to the witness.
  * Class 2/7 (a writer that is no task: the kernel, through a mapping that did not stop).
@@ -64,7 +67,7 @@ int main(int argc, char **argv) {
         blocked("sendmmsg: %d %s", n, n < 0 ? ename(errno) : "");
     }
     if (strcmp(mode, "ring") && strcmp(mode, "check") && strcmp(mode, "exec") &&
-        strcmp(mode, "after"))
+        strcmp(mode, "after") && strcmp(mode, "shared"))
         usage("unknown mode");
     int p = !strcmp(mode, "after") && argc > 3 ? atoi(argv[3]) : -1;
     if (p >= 0)
@@ -94,9 +97,10 @@ int main(int argc, char **argv) {
     }
 have_ring:;
     /* the ring, mapped private; its first page then replaced by an anonymous one */
-    unsigned char *ring = mmap(NULL, FRAME * FRAMES, PROT_READ | PROT_WRITE, MAP_PRIVATE, p, 0);
+    int sharing = strcmp(mode, "shared") ? MAP_PRIVATE : MAP_SHARED;
+    unsigned char *ring = mmap(NULL, FRAME * FRAMES, PROT_READ | PROT_WRITE, sharing, p, 0);
     if (ring == MAP_FAILED)
-        blocked("mmap MAP_PRIVATE of the ring: %s", ename(errno));
+        blocked("mmap of the ring: %s", ename(errno));
     if (mmap(ring, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
         == MAP_FAILED)
         blocked("mmap over the ring's first page: %s", ename(errno));

@@ -23,6 +23,7 @@ from escape_lib import (
     UdpListener,
     assert_blocked,
     attack,
+    outsider,
     never,
     permit,
     policy,
@@ -52,14 +53,16 @@ def run_ring(program: Path, mode: str, traced: bool,
     return outcome, listener.received
 
 
-@pytest.mark.parametrize("mode", ["ring", "exec"])
+@pytest.mark.parametrize("mode", ["ring", "exec", "shared"])
 def test_a_later_messages_name_written_into_a_private_packet_ring(build, mode, loop):
     """Control: natively message 1 reaches 127.127.127.127 (its sin_addr was 0.0.0.0 in the
     ring's page until message 0 was captured there).  Traced under a policy refusing
     127.127.127.127: nothing arrives there, the sendmmsg is refused (EPERM) -- before the fix:
     ESCAPED, both loops.  ``exec``: the ring is made by one image and mapped by the next,
     which inherited its socket (an exec's new address space has no mark of its own: escaped
-    with the ring's mark kept per address space)."""
+    with the ring's mark kept per address space).  ``shared``: the ring mapped MAP_SHARED,
+    as its users map it -- that mmap stops and the call counts as held, but a sendmmsg is
+    only frozen, which stops no kernel (escaped on main as well)."""
     if os.geteuid() != 0:
         pytest.skip("a packet socket needs CAP_NET_RAW")
     program = build("escape/net_pktring.c")
@@ -93,3 +96,30 @@ def test_a_private_ring_mapping_shows_the_kernels_writes(build):
         pytest.skip("a packet socket needs CAP_NET_RAW")
     outcome = attack(build("escape/net_pktring.c"), "check", 9, scene=None, policy_text=None)
     require_real(outcome)
+
+
+def test_a_sendmmsg_name_in_a_shared_page_an_outsider_rewrites(build, tmp_path, loop):
+    """The name of a one-message sendmmsg in a MAP_SHARED file page that a process outside
+    the tree flips between 127.0.0.3 and 127.127.127.127.  Control: natively datagrams reach
+    127.127.127.127.  Traced under a policy refusing it: none does -- the call is refused
+    (EPERM) while its messages lie in a shared page.  Before the fix the page was "held" by
+    a freeze, which stops no outsider: datagrams arrived, both loops."""
+    program = build("escape/net_mmsg_shared.c")
+    where = tmp_path / "shared"
+    with outsider([program, "flip", where]):
+        for traced in (False, True):
+            listener = UdpListener(REFUSED)
+            try:
+                outcome = attack(program, "send", where, listener.port, 3000, scene=None,
+                                 env=loop, policy_text=ring_policy() if traced else None)
+                settle(lambda received=listener.received: len(received))
+            finally:
+                listener.close()
+            if not traced:
+                assert outcome.verdict == "BLOCKED", outcome  # (the witness tells)
+                assert listener.received, f"the control reached nothing:\n{outcome}"
+            else:
+                assert not listener.received, \
+                    f"{REFUSED} received {len(listener.received)}:\n{outcome}"
+                assert "0 sent" in outcome.stdout and "last errno EPERM" in outcome.stdout, \
+                    outcome
