@@ -2095,13 +2095,14 @@ class Tracer:
         if call.name in EXEC_CALLS:
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
         if call.name in MANY_ADDRESS_CALLS and call.examined_messages and self.hold_arguments \
-                and (task.space.written_anywhere or self.rings_mapped_anywhere):
+                and self._messages_written_outside(task, call):
             # a sendmmsg's headers, names and control data are read by the kernel message by
             # message and never copied (it writes each msg_len back): only a freeze holds
-            # them, and a freeze stops no writer that is no task -- the kernel completing I/O,
+            # them, and a freeze stops no writer that is no task -- the kernel completing I/O
             # or capturing an earlier message into a packet ring mapped over a later one's
-            # name (red team 50, net_pktring.c): what it will write cannot be known
-            why = "its messages lie where the kernel itself may write during the call"
+            # name, a process outside the tree writing a shared page (red team 50,
+            # net_pktring.c, net_mmsg_shared.c): what will be there cannot be known
+            why = "its messages lie where something that is no task may write during the call"
             self.monitor.on_engine_refusal(task, call, errno.EPERM, why)
             enforce.refuse(task.tid, errno.EPERM)
             self._resume(task)
@@ -2422,24 +2423,44 @@ class Tracer:
             space.shared_pages = True
             space.shared_ranges = None  # where they are is read again when it matters
 
+    def _outside_ranges(self, task: Task) -> tuple[tuple[int, int], ...] | None:
+        """The pages of the task's memory that something that is no task may write (its
+        shared ranges, /proc/PID/maps read once after each change), or None: any page (the
+        kernel completes I/O into it, a ring of kernel pages is in the tree, the maps could
+        not be read)."""
+        space = task.space
+        if space.written_anywhere or self.rings_mapped_anywhere:
+            return None
+        if space.shared_ranges is None:
+            mappings = shared_mappings(task.tid, space.droppable)
+            if mappings is None:
+                return None
+            space.shared_ranges, rings = mappings
+            if rings:  # (an AIO ring the stop did not see: a call the filter let through)
+                space.written_anywhere = True
+                return None
+        return space.shared_ranges
+
+    def _messages_written_outside(self, task: Task, call: DecodedCall) -> bool:
+        """Whether something that is no task may write a sendmmsg's examined messages while
+        it runs (its array, names and control data: DecodedCall.message_spans)."""
+        space = task.space
+        if not (space.written_anywhere or self.rings_mapped_anywhere or space.shared_pages):
+            return False
+        ranges = self._outside_ranges(task)
+        if ranges is None:
+            return True
+        return any(overlaps(ranges, at, length) for at, length in call.message_spans())
+
     def _reached_from_outside(self, task: Task, call: DecodedCall) -> bool:
         """In a tree of one task: whether something that is no task may write what the call
         was decided on -- the kernel may write anywhere, or an examined buffer lies in a
         shared page (/proc/PID/maps, read once after each change).  Memory reached through
         pointers in memory (exec's argv, a msghdr's name and control) is not followed: when
         any page is shared, such a call is held."""
-        space = task.space
-        if space.written_anywhere or self.rings_mapped_anywhere:
+        ranges = self._outside_ranges(task)
+        if ranges is None:
             return True
-        if space.shared_ranges is None:
-            mappings = shared_mappings(task.tid, space.droppable)
-            if mappings is None:
-                return True
-            space.shared_ranges, rings = mappings
-            if rings:  # (an AIO ring the stop did not see: a call the filter let through)
-                space.written_anywhere = True
-                return True
-        ranges = space.shared_ranges
         if not ranges:
             return False
         if call.examined_argv is not None or call.examined_envp is not None \

@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
     if (s < 0)
         blocked("socket: %s", ename(errno));
     struct iovec word = {.iov_base = "exfiltrated", .iov_len = 11};
-    long sent = 0, refused = 0, other = 0;
+    long sent = 0, refused = 0, eperm = 0, other = 0;
     int last = 0;
     for (long i = 0; i < count; i++) {
         struct mmsghdr one = {.msg_hdr = {.msg_name = name, .msg_namelen = sizeof *name,
@@ -68,12 +68,14 @@ int main(int argc, char **argv) {
         int n = sendmmsg(s, &one, 1, 0);
         if (n == 1)
             sent++;
-        else if (errno == ECONNREFUSED || errno == EPERM)
-            refused++, last = errno;
+        else if (errno == ECONNREFUSED)
+            refused++;
+        else if (errno == EPERM)
+            eperm++;
         else
             other++, last = errno;
     }
     /* what reached 127.127.127.127 only the witness knows */
-    blocked("%ld sent, %ld refused, %ld failed otherwise (last errno %s)", sent, refused, other,
-            last ? ename(last) : "none");
+    blocked("%ld sent, %ld ECONNREFUSED, %ld EPERM, %ld failed otherwise (last errno %s)", sent,
+            refused, eperm, other, last ? ename(last) : "none");
 }
