@@ -485,8 +485,8 @@ class Shares(NamedTuple):
     cases: tuple[Case, ...]
     anywhere: bool = False
     #: the pages written are the kernel's, inserted into whatever mapping any holder of the
-    #: descriptor makes of it -- a MAP_PRIVATE one too, which does not stop (a packet or
-    #: AF_XDP socket's rings): every address space of the tree counts as written anywhere
+    #: descriptor makes of it -- a MAP_PRIVATE one too, which does not stop (a packet
+    #: socket's ring; AF_XDP's): every address space of the tree counts as written anywhere
     #: from then on, after any exec (the descriptor outlives both), for the rest of the run
     tree: bool = False
 
@@ -883,10 +883,10 @@ _c(52, "getpeername", (_FD, _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
 _c(53, "socketpair", (_a("family"), _a("type"), _a("protocol"), _ptr("usockvec")),
    "net-socket")
 # an AF_XDP umem (XDP_UMEM_REG) is the caller's own memory, which the kernel fills with
-# packets as they arrive; a packet socket's ring (PACKET_RX_RING, PACKET_TX_RING) and AF_XDP's
-# own rings are kernel pages that packet_mmap/xsk_mmap put into any mapping of the socket, a
-# MAP_PRIVATE one too, and the kernel writes them during the holder's own calls (a sendmmsg's
-# earlier message captured on lo before its next name is read: red team 50)
+# packets as they arrive; a packet socket's ring (PACKET_RX_RING, PACKET_TX_RING) is kernel
+# pages that packet_mmap puts into any mapping of the socket, a MAP_PRIVATE one too, which the
+# kernel writes during the holder's own calls (a sendmmsg's earlier message captured on lo
+# before its next name is read: red team 50); AF_XDP's rings are the socket's pages as well
 _c(54, "setsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _a("optlen")),
    "stdio", guard=Guard(tuple((_eq32(1, level), _eq32(2, option))
                               for level, option in REFUSED_SOCKOPTS), errno.EPERM,
