@@ -31,6 +31,7 @@
  *               copied, only frozen, and a freeze stops no kernel.
  *       check   whether a MAP_PRIVATE mapping of the ring shows what the kernel writes
  *               (prints "ring written: 0x..."), with no send to the witness.
+ * With $ESC_WAIT_TRACER (ring, shared), the ring is made and mapped before systrace attaches.
  * Class 2/7 (a writer that is no task: the kernel, through a mapping that did not stop).
  */
 #include "attack.h"
@@ -129,6 +130,7 @@ have_ring:;
     msgs[1].msg_hdr = (struct msghdr){.msg_name = name1,
                                       .msg_namelen = sizeof(struct sockaddr_in),
                                       .msg_iov = &word, .msg_iovlen = 1};
+    wait_for_tracer(); /* ($ESC_WAIT_TRACER: systrace --attach comes now, after the mapping) */
     note("message 1 before the call: %u.%u.%u.%u", name1[4], name1[5], name1[6], name1[7]);
     int n = sendmmsg(s, msgs, 2, 0);
     int e = errno;

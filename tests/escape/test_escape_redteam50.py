@@ -15,10 +15,12 @@ tree from then on (a ring is mapped by whoever holds its socket)."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from escape_lib import (
+    SYSTRACE,
     Outcome,
     UdpListener,
     assert_blocked,
@@ -123,3 +125,37 @@ def test_a_sendmmsg_name_in_a_shared_page_an_outsider_rewrites(build, tmp_path, 
                     f"{REFUSED} received {len(listener.received)}:\n{outcome}"
                 assert "BLOCKED: 0 sent" in outcome.stdout, outcome
                 assert " 0 EPERM" not in outcome.stdout, outcome  # (the engine's refusal)
+
+
+@pytest.mark.parametrize("mode", ["ring", "shared"])
+def test_a_ring_mapped_before_systrace_attached(build, tmp_path, mode):
+    """--attach: the process made and mapped its ring before systrace came (no setsockopt of
+    the tree's to see).  The maps read at the attach show the ring (a socket mapping: private
+    or shared), which counts as a writer of any page: the sendmmsg is refused (EPERM).
+    Before the maps counted a private socket mapping, the ``ring`` form escaped."""
+    if os.geteuid() != 0:
+        pytest.skip("a packet socket needs CAP_NET_RAW")
+    program = build("escape/net_pktring.c")
+    policy_file = tmp_path / "attach.toml"
+    policy_file.write_text(ring_policy())
+    listener = UdpListener(REFUSED)
+    try:
+        target = subprocess.Popen([str(program), mode, str(listener.port)],
+                                  stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+                                  env={**os.environ, "ESC_WAIT_TRACER": "1"},
+                                  start_new_session=True)
+        try:
+            assert target.stdout is not None
+            assert target.stdout.readline().startswith("ready"), "the target did not start"
+            tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
+                                     str(policy_file)], capture_output=True, text=True,
+                                    timeout=60, start_new_session=True, cwd=tmp_path)
+            out, _ = target.communicate(timeout=60)
+        finally:
+            if target.poll() is None:
+                target.kill()
+        settle(lambda: len(listener.received))
+    finally:
+        listener.close()
+    assert "ESCAPED" not in out and not listener.received, out + tracer.stderr
+    assert "sendmmsg: -1 EPERM" in out, out + tracer.stderr
