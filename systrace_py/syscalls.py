@@ -489,6 +489,9 @@ class Shares(NamedTuple):
     #: socket's ring; AF_XDP's): every address space of the tree counts as written anywhere
     #: from then on, after any exec (the descriptor outlives both), for the rest of the run
     tree: bool = False
+    #: the writer only turns pages to zeros (the reclaim of MADV_FREE pages): it can take a
+    #: pointer or a length away, never make one (Tracer._messages_written_outside)
+    zeros: bool = False
 
 
 _ALWAYS_SHARES_PAGES = Shares(((),))
@@ -834,7 +837,7 @@ _c(27, "mincore", (_START, _LEN, _ptr("vec")), "stdio")
 # each is written again: a writer of any page the call names -- counted as one of any page
 # (red team 9: race_reclaim.c; /proc shows no such range)
 _c(28, "madvise", (_START, _LEN, _a("behavior")), "stdio", guard=Guard((_AREA,), errno.EPERM),
-   shares=Shares(((_eq32(2, MADV_FREE),),), anywhere=True))
+   shares=Shares(((_eq32(2, MADV_FREE),),), anywhere=True, zeros=True))
 _c(29, "shmget", (_a("key"), _a("size"), _fl("shmflg")))
 # shmat at an address inside the area, or replacing (SHM_REMAP) anything below its end: the
 # segment's size is not in a register, so any remap that could reach the area is refused
@@ -1400,7 +1403,8 @@ _c(439, "faccessat2", (_DFD, _at("filename", *_atf(3)),
 # (on the caller's own memory -- its pidfd, or PIDFD_SELF -- the kernel takes any advice since
 # 6.15, MADV_FREE too: a writer of any page, as madvise's, where a rule permits the call)
 _c(440, "process_madvise", (_fd("pidfd"), _ptr("vec"), _a("vlen"), _a("behavior"), _FLAGS), "",
-   _T.PLAIN | _T.UNSAFE, shares=Shares(((_eq32(3, MADV_FREE),),), anywhere=True))
+   _T.PLAIN | _T.UNSAFE, shares=Shares(((_eq32(3, MADV_FREE),),), anywhere=True,
+                                       zeros=True))
 _c(441, "epoll_pwait2", (_fd("epfd"), _ptr("events"), _a("maxevents"), _ptr("timeout"),
                          _ptr("sigmask"), _a("sigsetsize")), "stdio")
 # mount_setattr changes a mount's flags or propagation: nothing is shown or covered -- but

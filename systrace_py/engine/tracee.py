@@ -53,6 +53,8 @@ class AddressSpace:
     unheld: bool = False
     users: int = 1
     written_anywhere: bool = False
+    #: of written_anywhere: by a writer of any contents, not only of zeros (Shares.zeros)
+    written_with_content: bool = False
     shared_pages: bool = False
     shared_ranges: tuple[tuple[int, int], ...] | None = None
     keyed: bool = False  # some pages may have a protection key (pkeys; kept at fork)

@@ -591,9 +591,10 @@ class Tracer:
         # processes it did not start may share its memory: what it maps, read once
         mappings = shared_mappings(via, droppable=True)  # (glibc 2.41's getrandom state...)
         if mappings is None:
-            process.space.written_anywhere = True
+            process.space.written_anywhere = process.space.written_with_content = True
         else:
             process.space.shared_ranges, process.space.written_anywhere = mappings
+            process.space.written_with_content = process.space.written_anywhere
             process.space.shared_pages = bool(process.space.shared_ranges)
         # and it may have keyed pages already (None: smaps unreadable, look at every read)
         process.space.keyed = pkeys.enabled() and pkeys.keyed_mappings(via) != []
@@ -2417,19 +2418,21 @@ class Tracer:
             self.rings_mapped_anywhere = True
         if sharing.anywhere:
             space.written_anywhere = True
+            space.written_with_content = space.written_with_content or not sharing.zeros
         else:
             if name == "mmap" and args[3] & MAP_DROPPABLE:
                 space.droppable = True  # (its pages are found in smaps only)
             space.shared_pages = True
             space.shared_ranges = None  # where they are is read again when it matters
 
-    def _outside_ranges(self, task: Task) -> tuple[tuple[int, int], ...] | None:
+    def _outside_ranges(self, task: Task, anywhere: bool = True,
+                        ) -> tuple[tuple[int, int], ...] | None:
         """The pages of the task's memory that something that is no task may write (its
         shared ranges, /proc/PID/maps read once after each change), or None: any page (the
         kernel completes I/O into it, a ring of kernel pages is in the tree, the maps could
-        not be read)."""
+        not be read).  ``anywhere`` False: the shared ranges alone, whatever else writes."""
         space = task.space
-        if space.written_anywhere or self.rings_mapped_anywhere:
+        if anywhere and (space.written_anywhere or self.rings_mapped_anywhere):
             return None
         if space.shared_ranges is None:
             mappings = shared_mappings(task.tid, space.droppable)
@@ -2437,20 +2440,28 @@ class Tracer:
                 return None
             space.shared_ranges, rings = mappings
             if rings:  # (an AIO ring the stop did not see: a call the filter let through)
-                space.written_anywhere = True
+                space.written_anywhere = space.written_with_content = True
                 return None
         return space.shared_ranges
 
     def _messages_written_outside(self, task: Task, call: DecodedCall) -> bool:
         """Whether something that is no task may write a sendmmsg's examined messages while
-        it runs (its array, names and control data: DecodedCall.message_spans)."""
+        it runs (its array, names and control data: DecodedCall.message_spans).  A writer
+        of zeros alone (MADV_FREE's reclaim) can take a name or control data away, never
+        make one: messages with neither are left to run (glibc's resolver sends its batch
+        on a connected socket, nameless)."""
         space = task.space
-        if not (space.written_anywhere or self.rings_mapped_anywhere or space.shared_pages):
+        if self.rings_mapped_anywhere or space.written_with_content:
+            return True
+        spans = call.message_spans()
+        if space.written_anywhere and len(spans) > 1:
+            return True  # (a name or control data a reclaim may cut short)
+        if not space.shared_pages:
             return False
-        ranges = self._outside_ranges(task)
+        ranges = self._outside_ranges(task, anywhere=False)
         if ranges is None:
             return True
-        return any(overlaps(ranges, at, length) for at, length in call.message_spans())
+        return any(overlaps(ranges, at, length) for at, length in spans)
 
     def _reached_from_outside(self, task: Task, call: DecodedCall) -> bool:
         """In a tree of one task: whether something that is no task may write what the call
@@ -3757,6 +3768,7 @@ class Tracer:
         else:  # a copy: the scratch mapping comes along, and so do shared pages
             space = AddressSpace(scratch=parent_space.scratch, unheld=parent_space.unheld,
                                  written_anywhere=parent_space.written_anywhere,
+                                 written_with_content=parent_space.written_with_content,
                                  shared_pages=parent_space.shared_pages,
                                  shared_ranges=parent_space.shared_ranges,
                                  keyed=parent_space.keyed,

@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 static unsigned char *map_where(const char *where) {
     int fd = open(where, O_RDWR | O_CREAT, 0666);
@@ -32,8 +33,33 @@ static unsigned char *map_where(const char *where) {
 
 int main(int argc, char **argv) {
     if (argc < 3)
-        usage("net_mmsg_shared send WHERE PORT [COUNT] | flip WHERE");
+        usage("net_mmsg_shared send WHERE PORT [COUNT] | flip WHERE | free PORT");
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!strcmp(argv[1], "free")) {
+        /* parity: after MADV_FREE (a writer of zeros only) a nameless batch on a connected
+         * socket runs; one with a name is refused (a reclaim could cut it short) */
+        unsigned char *spare = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        spare[0] = 1;
+        if (madvise(spare, 4096, MADV_FREE) < 0)
+            skipped("MADV_FREE: %s", ename(errno));
+        struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[2]))};
+        inet_pton(AF_INET, "127.0.0.3", &to.sin_addr);
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        if (s < 0 || connect(s, (struct sockaddr *)&to, sizeof to) < 0)
+            blocked("socket/connect: %s", ename(errno));
+        struct iovec word = {.iov_base = "x", .iov_len = 1};
+        struct mmsghdr one = {.msg_hdr = {.msg_iov = &word, .msg_iovlen = 1}};
+        int nameless = sendmmsg(s, &one, 1, 0);
+        int e1 = errno;
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        one.msg_hdr.msg_name = &to;
+        one.msg_hdr.msg_namelen = sizeof to;
+        int named = sendmmsg(u, &one, 1, 0);
+        int e2 = errno;
+        blocked("nameless: %d %s, named: %d %s", nameless, nameless < 0 ? ename(e1) : "ok",
+                named, named < 0 ? ename(e2) : "ok");
+    }
     unsigned char *page = map_where(argv[2]);
     if (page == MAP_FAILED)
         blocked("map %s: %s", argv[2], ename(errno));

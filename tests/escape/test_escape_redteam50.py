@@ -159,3 +159,17 @@ def test_a_ring_mapped_before_systrace_attached(build, tmp_path, mode):
         listener.close()
     assert "ESCAPED" not in out and not listener.received, out + tracer.stderr
     assert "sendmmsg: -1 EPERM" in out, out + tracer.stderr
+
+
+def test_after_madv_free_a_nameless_batch_runs_and_a_named_one_is_refused(build, loop):
+    """Parity and its limit: MADV_FREE makes the reclaim a writer of zeros anywhere, which can
+    take a sendmmsg's name away but never make one -- a nameless batch on a connected socket
+    (glibc's resolver sends so) runs; one with a name is refused (EPERM: a reclaim could cut
+    its address short, as race_reclaim.c cut a path).  Natively both run."""
+    program = build("escape/net_mmsg_shared.c")
+    control = attack(program, "free", 9, scene=None, env=loop, policy_text=None)
+    if control.verdict == "SKIPPED":
+        pytest.skip(control.detail)
+    assert "nameless: 1 ok, named: 1 ok" in control.stdout, control
+    traced = attack(program, "free", 9, scene=None, env=loop, policy_text=ring_policy())
+    assert "nameless: 1 ok, named: -1 EPERM" in traced.stdout, traced
