@@ -78,6 +78,8 @@ from systrace_py.kernel import (
     O_EXCL,
     O_NOFOLLOW,
     OPEN_TREE_CLONE,
+    PACKET_RX_RING,
+    PACKET_TX_RING,
     PR_SET_DUMPABLE,
     PR_SET_MM,
     PR_SET_NO_NEW_PRIVS,
@@ -97,6 +99,7 @@ from systrace_py.kernel import (
     SOCK_MAX,
     SOCK_NONBLOCK,
     SOCK_STREAM,
+    SOL_PACKET,
     SOL_XDP,
     TIOCLINUX,
     TIOCSTI,
@@ -481,6 +484,14 @@ class Shares(NamedTuple):
 
     cases: tuple[Case, ...]
     anywhere: bool = False
+    #: the pages written are the kernel's, inserted into whatever mapping any holder of the
+    #: descriptor makes of it -- a MAP_PRIVATE one too, which does not stop (a packet
+    #: socket's ring; AF_XDP's): every address space of the tree counts as written anywhere
+    #: from then on, after any exec (the descriptor outlives both), for the rest of the run
+    tree: bool = False
+    #: the writer only turns pages to zeros (the reclaim of MADV_FREE pages): it can take a
+    #: pointer or a length away, never make one (Tracer._messages_written_outside)
+    zeros: bool = False
 
 
 _ALWAYS_SHARES_PAGES = Shares(((),))
@@ -826,7 +837,7 @@ _c(27, "mincore", (_START, _LEN, _ptr("vec")), "stdio")
 # each is written again: a writer of any page the call names -- counted as one of any page
 # (red team 9: race_reclaim.c; /proc shows no such range)
 _c(28, "madvise", (_START, _LEN, _a("behavior")), "stdio", guard=Guard((_AREA,), errno.EPERM),
-   shares=Shares(((_eq32(2, MADV_FREE),),), anywhere=True))
+   shares=Shares(((_eq32(2, MADV_FREE),),), anywhere=True, zeros=True))
 _c(29, "shmget", (_a("key"), _a("size"), _fl("shmflg")))
 # shmat at an address inside the area, or replacing (SHM_REMAP) anything below its end: the
 # segment's size is not in a register, so any remap that could reach the area is refused
@@ -875,12 +886,16 @@ _c(52, "getpeername", (_FD, _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
 _c(53, "socketpair", (_a("family"), _a("type"), _a("protocol"), _ptr("usockvec")),
    "net-socket")
 # an AF_XDP umem (XDP_UMEM_REG) is the caller's own memory, which the kernel fills with
-# packets as they arrive
+# packets as they arrive; a packet socket's ring (PACKET_RX_RING, PACKET_TX_RING) is kernel
+# pages that packet_mmap puts into any mapping of the socket, a MAP_PRIVATE one too, which the
+# kernel writes during the holder's own calls (a sendmmsg's earlier message captured on lo
+# before its next name is read: red team 50); AF_XDP's rings are the socket's pages as well
 _c(54, "setsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _a("optlen")),
    "stdio", guard=Guard(tuple((_eq32(1, level), _eq32(2, option))
                               for level, option in REFUSED_SOCKOPTS), errno.EPERM,
                               lift=Lift.ROUTES),
-   shares=Shares(((_eq32(1, SOL_XDP),),), anywhere=True))
+   shares=Shares(((_eq32(1, SOL_XDP),), (_eq32(1, SOL_PACKET), _eq32(2, PACKET_RX_RING)),
+                  (_eq32(1, SOL_PACKET), _eq32(2, PACKET_TX_RING))), anywhere=True, tree=True))
 _c(55, "getsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _ptr("optlen")),
    "stdio")
 # clone: CLONE_UNTRACED would leave the trace; the namespace flags are decided at a stop (the
@@ -1388,7 +1403,8 @@ _c(439, "faccessat2", (_DFD, _at("filename", *_atf(3)),
 # (on the caller's own memory -- its pidfd, or PIDFD_SELF -- the kernel takes any advice since
 # 6.15, MADV_FREE too: a writer of any page, as madvise's, where a rule permits the call)
 _c(440, "process_madvise", (_fd("pidfd"), _ptr("vec"), _a("vlen"), _a("behavior"), _FLAGS), "",
-   _T.PLAIN | _T.UNSAFE, shares=Shares(((_eq32(3, MADV_FREE),),), anywhere=True))
+   _T.PLAIN | _T.UNSAFE, shares=Shares(((_eq32(3, MADV_FREE),),), anywhere=True,
+                                       zeros=True))
 _c(441, "epoll_pwait2", (_fd("epfd"), _ptr("events"), _a("maxevents"), _ptr("timeout"),
                          _ptr("sigmask"), _a("sigsetsize")), "stdio")
 # mount_setattr changes a mount's flags or propagation: nothing is shown or covered -- but

@@ -2627,6 +2627,21 @@ class DecodedCall:
     def examined_sockaddr(self) -> bool:
         return self.sockaddr_raw is not None
 
+    def message_spans(self) -> list[tuple[int, int]]:
+        """Where a sendmmsg's examined messages lie in the task's memory, each (address,
+        length): the mmsghdr array (as far as the messages read), each name and each control
+        buffer -- what the kernel reads again, message by message, during the call."""
+        messages = self.messages_raw or ()
+        spans = [(self.args[1], MMSGHDR_SIZE * max(len(messages), 1))]
+        for header, _control in messages:
+            name, name_length = struct.unpack_from("<Qi", header)
+            control, control_length = struct.unpack_from("<QQ", header, 32)
+            if name and name_length > 0:
+                spans.append((name, min(name_length, SOCKADDR_MAX)))
+            if control and control_length:
+                spans.append((control, min(control_length, CONTROL_READ_MAX)))
+        return spans
+
     @property
     def examined_messages(self) -> bool:
         """Whether a sendmsg's or sendmmsg's headers were read (their addresses, their

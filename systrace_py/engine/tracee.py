@@ -53,6 +53,8 @@ class AddressSpace:
     unheld: bool = False
     users: int = 1
     written_anywhere: bool = False
+    #: of written_anywhere: by a writer of any contents, not only of zeros (Shares.zeros)
+    written_with_content: bool = False
     shared_pages: bool = False
     shared_ranges: tuple[tuple[int, int], ...] | None = None
     keyed: bool = False  # some pages may have a protection key (pkeys; kept at fork)
@@ -219,7 +221,8 @@ def shared_mappings(pid: int, droppable: bool = False,
                     ) -> tuple[tuple[tuple[int, int], ...], bool] | None:
     """The [start, end) of each shared mapping of a process (a MAP_SHARED file or anonymous
     mapping, a SysV segment: "s" in the permissions of /proc/PID/maps), and whether one is the
-    ring of an AIO context or an io_uring (then the kernel may write any page).  None when
+    ring of an AIO context or an io_uring, or a socket's ring mapped privately (a packet
+    socket's: red team 50) -- then the kernel may write any page.  None when
     the maps cannot be read (then every page counts as shared).  ``droppable``: the process
     may have MAP_DROPPABLE mappings, whose pages the kernel's reclaim turns to zeros -- such
     a mapping counts as shared; only /proc/PID/smaps says which they are ("dp" in VmFlags),
@@ -241,6 +244,8 @@ def shared_mappings(pid: int, droppable: bool = False,
                     start, end = span.split(b"-")
                     found.append((int(start, 16), int(end, 16)))
                     rings = rings or any(ring in line for ring in _KERNEL_RINGS)
+                elif b" socket:[" in line:
+                    rings = True  # (a socket's ring of kernel pages mapped privately)
     except (OSError, ValueError):
         return None
     return tuple(found), rings

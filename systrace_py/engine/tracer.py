@@ -343,6 +343,9 @@ class Tracer:
         #: when --attach found it): the kernel runs it again on a call the tracer changed at
         #: its stop, so held opens keep their own call (see _own_filter)
         self.own_filters = False
+        #: a ring of kernel pages (a packet socket's) was made in the tree: any process holding
+        #: its socket may map it privately, unseen, so every space counts as written anywhere
+        self.rings_mapped_anywhere = False
         #: the program's process was given no_new_privs for the prefilter (a filter loaded
         #: without CAP_SYS_ADMIN needs it: a tracer that is not root, or -c) where systrace
         #: itself has none -- natively the program would not have it, and a filter of its
@@ -588,9 +591,10 @@ class Tracer:
         # processes it did not start may share its memory: what it maps, read once
         mappings = shared_mappings(via, droppable=True)  # (glibc 2.41's getrandom state...)
         if mappings is None:
-            process.space.written_anywhere = True
+            process.space.written_anywhere = process.space.written_with_content = True
         else:
             process.space.shared_ranges, process.space.written_anywhere = mappings
+            process.space.written_with_content = process.space.written_anywhere
             process.space.shared_pages = bool(process.space.shared_ranges)
         # and it may have keyed pages already (None: smaps unreadable, look at every read)
         process.space.keyed = pkeys.enabled() and pkeys.keyed_mappings(via) != []
@@ -1178,7 +1182,7 @@ class Tracer:
             # a keyed address space: its reads obey protection keys (engine/pkeys.py), which
             # process_vm_readv ignores
             if space.written_anywhere or space.mapping_by is not None or space.waiting \
-                    or space.keyed:
+                    or space.keyed or self.rings_mapped_anywhere:
                 continue
             shared: tuple[tuple[int, int], ...] = ()
             slot = spare = 0
@@ -2091,6 +2095,19 @@ class Tracer:
             return
         if call.name in EXEC_CALLS:
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
+        if call.name in MANY_ADDRESS_CALLS and call.examined_messages and self.hold_arguments \
+                and self._messages_written_outside(task, call):
+            # a sendmmsg's headers, names and control data are read by the kernel message by
+            # message and never copied (it writes each msg_len back): only a freeze holds
+            # them, and a freeze stops no writer that is no task -- the kernel completing I/O
+            # or capturing an earlier message into a packet ring mapped over a later one's
+            # name, a process outside the tree writing a shared page (red team 50,
+            # net_pktring.c, net_mmsg_shared.c): what will be there cannot be known
+            why = "its messages lie where something that is no task may write during the call"
+            self.monitor.on_engine_refusal(task, call, errno.EPERM, why)
+            enforce.refuse(task.tid, errno.EPERM)
+            self._resume(task)
+            return
         respelled = unheld = False
         must_hold = self._must_hold(task, call, reply, on_fuse)
         if must_hold or self._area_before_filter(task, call):
@@ -2274,7 +2291,8 @@ class Tracer:
         # a call that waited between its check and now (an answer, an injected delay) is
         # held whatever the tree is now: a thread may have rewritten it meanwhile, and gone
         solo = self._solo() and not task.waited
-        if solo and not space.written_anywhere and not space.shared_pages:
+        if solo and not space.written_anywhere and not space.shared_pages \
+                and not self.rings_mapped_anywhere:
             return False  # the common case, decided before looking at the arguments
         examined = (call.sockaddr_raw is not None or call.examined_argv is not None
                     or call.examined_envp is not None  # (an exec into another table)
@@ -2384,24 +2402,66 @@ class Tracer:
         decides = getattr(self.monitor, "decides_by_name", None)
         return decides is None or bool(decides(task, syscall))
 
-    @staticmethod
-    def _note_sharing(space: AddressSpace, name: str, args: tuple[int, ...]) -> None:
+    def _note_sharing(self, space: AddressSpace, name: str, args: tuple[int, ...]) -> None:
         """A call of the table's ``shares`` at its stop: from now on (until exec) something
-        that is no task may write this memory -- anywhere, or in the pages it shares.  One of
-        its ``keys``: from now on some of its pages may have a protection key (only where the
-        kernel uses keys at all)."""
+        that is no task may write this memory -- anywhere, or in the pages it shares; every
+        address space of the tree, for the rest of the run, where the kernel's pages go to
+        any mapping of the descriptor (``tree``: a packet ring).  One of its ``keys``: from
+        now on some of its pages may have a protection key (only where the kernel uses keys
+        at all)."""
         if not space.keyed and keys_mapping(name, args) and pkeys.enabled():
             space.keyed = True
         sharing = shares_memory(name, args)
         if sharing is None:
             return
+        if sharing.tree:
+            self.rings_mapped_anywhere = True
         if sharing.anywhere:
             space.written_anywhere = True
+            space.written_with_content = space.written_with_content or not sharing.zeros
         else:
             if name == "mmap" and args[3] & MAP_DROPPABLE:
                 space.droppable = True  # (its pages are found in smaps only)
             space.shared_pages = True
             space.shared_ranges = None  # where they are is read again when it matters
+
+    def _outside_ranges(self, task: Task, anywhere: bool = True,
+                        ) -> tuple[tuple[int, int], ...] | None:
+        """The pages of the task's memory that something that is no task may write (its
+        shared ranges, /proc/PID/maps read once after each change), or None: any page (the
+        kernel completes I/O into it, a ring of kernel pages is in the tree, the maps could
+        not be read).  ``anywhere`` False: the shared ranges alone, whatever else writes."""
+        space = task.space
+        if anywhere and (space.written_anywhere or self.rings_mapped_anywhere):
+            return None
+        if space.shared_ranges is None:
+            mappings = shared_mappings(task.tid, space.droppable)
+            if mappings is None:
+                return None
+            space.shared_ranges, rings = mappings
+            if rings:  # (an AIO ring the stop did not see: a call the filter let through)
+                space.written_anywhere = space.written_with_content = True
+                return None
+        return space.shared_ranges
+
+    def _messages_written_outside(self, task: Task, call: DecodedCall) -> bool:
+        """Whether something that is no task may write a sendmmsg's examined messages while
+        it runs (its array, names and control data: DecodedCall.message_spans).  A writer
+        of zeros alone (MADV_FREE's reclaim) can take a name or control data away, never
+        make one: messages with neither are left to run (glibc's resolver sends its batch
+        on a connected socket, nameless)."""
+        space = task.space
+        if self.rings_mapped_anywhere or space.written_with_content:
+            return True
+        spans = call.message_spans()
+        if space.written_anywhere and len(spans) > 1:
+            return True  # (a name or control data a reclaim may cut short)
+        if not space.shared_pages:
+            return False
+        ranges = self._outside_ranges(task, anywhere=False)
+        if ranges is None:
+            return True
+        return any(overlaps(ranges, at, length) for at, length in spans)
 
     def _reached_from_outside(self, task: Task, call: DecodedCall) -> bool:
         """In a tree of one task: whether something that is no task may write what the call
@@ -2409,18 +2469,9 @@ class Tracer:
         shared page (/proc/PID/maps, read once after each change).  Memory reached through
         pointers in memory (exec's argv, a msghdr's name and control) is not followed: when
         any page is shared, such a call is held."""
-        space = task.space
-        if space.written_anywhere:
+        ranges = self._outside_ranges(task)
+        if ranges is None:
             return True
-        if space.shared_ranges is None:
-            mappings = shared_mappings(task.tid, space.droppable)
-            if mappings is None:
-                return True
-            space.shared_ranges, rings = mappings
-            if rings:  # (an AIO ring the stop did not see: a call the filter let through)
-                space.written_anywhere = True
-                return True
-        ranges = space.shared_ranges
         if not ranges:
             return False
         if call.examined_argv is not None or call.examined_envp is not None \
@@ -3717,6 +3768,7 @@ class Tracer:
         else:  # a copy: the scratch mapping comes along, and so do shared pages
             space = AddressSpace(scratch=parent_space.scratch, unheld=parent_space.unheld,
                                  written_anywhere=parent_space.written_anywhere,
+                                 written_with_content=parent_space.written_with_content,
                                  shared_pages=parent_space.shared_pages,
                                  shared_ranges=parent_space.shared_ranges,
                                  keyed=parent_space.keyed,
