@@ -133,6 +133,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "loop" in callspec.params:
             item.add_marker(pytest.mark.both_loops)
+    # The files with a test marked ``slow`` run first, the rest after, each group in its
+    # order: pytest-xdist hands out whole files in collection order (--dist loadfile), and a
+    # file of minutes handed out last (tests/learn's pip installs, after all of tests/escape)
+    # ran on one worker while the other had finished -- begun first, the many short files
+    # fill in beside it.
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.fixture
