@@ -6,6 +6,7 @@ Nothing in the engine is mocked.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import pwd
@@ -133,6 +134,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "loop" in callspec.params:
             item.add_marker(pytest.mark.both_loops)
+    # The order pytest-xdist hands whole files out in (--dist loadfile, with
+    # --no-loadscope-reorder: pyproject.toml): the files with a test marked ``slow`` first,
+    # then the others, most tests first.  xdist's own order (most tests first, over all
+    # files) handed the files of one test out last: a pip install of minutes
+    # (tests/learn/test_caches.py) ran on one worker while the other had finished; begun
+    # first, the many short files fill in beside it.  Items stay grouped by file.
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    count = collections.Counter(item.path for item in items)
+    items.sort(key=lambda item: (item.path not in slow,
+                                 0 if item.path in slow else -count[item.path]))
 
 
 @pytest.fixture

@@ -168,7 +168,9 @@ WATCH_LOOKS = 3
 WATCH_INTERVAL = 0.25
 #: the looks at the tracing thread in one FUSE wait, without a context switch, before the
 #: traced tree is killed whatever holds the connection (review 26: a /dev/fuse descriptor
-#: in flight in a socket, held by no process, outlives every holder's death)
+#: in flight in a socket, held by no process, outlives every holder's death); read when a
+#: watch starts, so the tracer's own process may set it (a test: fewer looks, the same
+#: kill -- nothing a traced program does reaches it)
 WATCH_GIVE_UP = 40
 
 
@@ -213,9 +215,10 @@ class ServerWatch:
 
     def __init__(self, tracer_tid: int, tracer_pid: int,
                  interval: float = WATCH_INTERVAL, looks: int = WATCH_LOOKS,
-                 give_up: int = WATCH_GIVE_UP) -> None:
+                 give_up: int | None = None) -> None:
         self.tid, self.pid = tracer_tid, tracer_pid
-        self.interval, self.looks, self.give_up = interval, looks, give_up
+        self.interval, self.looks = interval, looks
+        self.give_up = WATCH_GIVE_UP if give_up is None else give_up
         self.killed: list[int] = []
         import threading  # (only once the tree mounts a FUSE type: no plain start pays it)
 

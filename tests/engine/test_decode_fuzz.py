@@ -241,6 +241,7 @@ def test_socket_addresses(pair, data):
     socket_calls(pair, data)
 
 
+@pytest.mark.slow  # (24 s in a busy-VM run of the suite)
 @given(data=st.data())
 @settings(FUZZ, max_examples=max(EXAMPLES, 1000))  # (1000: it found the crash 3 runs of 3)
 def test_socket_addresses_under_a_path_rule_alone(path_pair, data):

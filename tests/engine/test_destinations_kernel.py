@@ -139,6 +139,7 @@ def _host(text: str) -> str:
     return str(address)
 
 
+@pytest.mark.slow  # (14 s in a busy-VM run of the suite)
 @settings(max_examples=int(os.environ.get("ORACLE_EXAMPLES", "600")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())

@@ -23,6 +23,7 @@ from test_escape_attach_agents import attached
 pytestmark = pytest.mark.both_loops
 
 
+@pytest.mark.slow  # (10-11 s a run in a busy-VM run of the suite)
 @pytest.mark.parametrize("mode", ["forged", "plain"])
 def test_a_name_forging_its_status_does_not_hide_a_filter_from_the_probe(
         build, tmp_path, mode):

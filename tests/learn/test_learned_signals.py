@@ -21,7 +21,10 @@ INSIDE = ["child", "sigqueue", "thread", "tkill", "tgsigqueue", "self", "reap", 
 
 POOL = """
 import multiprocessing, sys, time
-worker = multiprocessing.Process(target=time.sleep, args=(60 if sys.argv[1] == "terminate"
+# (terminate: the worker sleeps for argv[2] seconds, unless terminated -- as long as the
+# runs that terminate it may need; the control, whose kill is refused, waits it out)
+worker = multiprocessing.Process(target=time.sleep, args=(float(sys.argv[2])
+                                                          if sys.argv[1] == "terminate"
                                                           else 0,))
 worker.start()
 if sys.argv[1] == "terminate":
@@ -64,11 +67,13 @@ def test_a_multiprocessing_worker_terminated_on_the_next_run(tmp_path):
     script.write_text(POOL)
     policy = learn(tmp_path, [PYTHON3, str(script), "join"])
     for name, env in LOOPS.items():
-        r, refused = enforce(tmp_path, policy, [PYTHON3, str(script), "terminate"], env=env)
+        r, refused = enforce(tmp_path, policy, [PYTHON3, str(script), "terminate", "60"],
+                             env=env)
         assert "exitcode -15" in r.stdout and refused == [], (name, r.stdout, r.stderr,
                                                                  refused)
+    # (the control's worker sleeps 1 s, not 60: its kill refused, the run waits for it)
     r, refused = enforce(tmp_path, without_tree_rule(policy),
-                         [PYTHON3, str(script), "terminate"])
+                         [PYTHON3, str(script), "terminate", "1"])
     assert any(record["syscall"] == "kill" for record in refused), (r.stdout, r.stderr)
 
 

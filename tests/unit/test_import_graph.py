@@ -10,7 +10,11 @@ CLI or the monitors above it.
 from __future__ import annotations
 
 import ast
+import functools
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -60,13 +64,15 @@ def _is_type_checking(test: ast.expr) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-def graph() -> dict[str, set[str]]:
+@functools.cache  # (the tree's sources, read once: each test read and parsed all of them)
+def graph() -> Mapping[str, AbstractSet[str]]:
     mods = modules()
     known = set(mods)
-    return {name: imports_of(name, path, known) for name, path in mods.items()}
+    return MappingProxyType({name: frozenset(imports_of(name, path, known))
+                             for name, path in mods.items()})
 
 
-def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+def find_cycle(edges: Mapping[str, AbstractSet[str]]) -> list[str] | None:
     """One cycle of the graph, as a path that starts and ends at the same module."""
     white, grey, black = 0, 1, 2
     colour = dict.fromkeys(edges, white)
