@@ -12,6 +12,9 @@
  *   vfork   a thread that vforks children, each running a few steps and then _exit or exec
  *   fs      a process sharing only the file-system context (clone CLONE_FS: cwd and root)
  *   fork    an unrelated process of the tree (shares only the MAP_SHARED page)
+ *   mt      a forked process of two threads, either of which may exec cat in place (the
+ *           exec of a thread that is not the leader: the kernel kills its sibling mid-call
+ *           and the exec'ing thread takes the leader's pid)
  *
  * and each task loops a random mix of steps until MILLISECONDS have passed: path calls on
  * names that sometimes lead to the denied file (open, openat, openat2, execve of cat, stat,
@@ -41,8 +44,8 @@
 #define DIRFD0 100 /* descriptors 100..103: directories, dup2'ed over and closed by steps */
 #define NDIRFD 4
 
-enum kind { K_THREAD, K_VM, K_VFORK, K_FS, K_FORK, K_KINDS };
-static const char *kind_name[] = {"thread", "vm", "vfork", "fs", "fork"};
+enum kind { K_THREAD, K_VM, K_VFORK, K_FS, K_FORK, K_MT, K_KINDS };
+static const char *kind_name[] = {"thread", "vm", "vfork", "fs", "fork", "mt"};
 
 struct shared {
     char buf[NBUF][512];       /* path buffers: absolute (0..2), relative to ROOT (3..5) */
@@ -422,6 +425,12 @@ static void start_task(int slot) {
     default:
         pid = fork();
         if (pid == 0) {
+            if (kinds[slot] == K_MT) { /* a second thread, with draws of its own */
+                static struct task_arg twin;
+                twin = *a;
+                twin.rng = a->rng * 6364136223846793005ull + 1442695040888963407ull;
+                pthread_create(&th, NULL, thread_fn, &twin);
+            }
             task_loop(a);
             _exit(0);
         }
