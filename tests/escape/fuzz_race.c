@@ -56,6 +56,7 @@ struct shared {
     volatile pid_t pid[MAX_TASKS]; /* a process task's pid (0: none, or a thread) */
     volatile long steps;
     volatile long leaks;
+    volatile long refused, again; /* opens that failed EACCES (a rule's errno), EAGAIN */
     int mount_ok;
 };
 
@@ -109,6 +110,16 @@ static void show_fd(int fd, const char *step, unsigned long long *rng) {
         }
     }
     close(fd);
+}
+
+/* An open's result: shown when it opened, counted when it failed by refusal or EAGAIN. */
+static void opened(int fd, const char *step_name, unsigned long long *rng) {
+    if (fd >= 0)
+        show_fd(fd, step_name, rng);
+    else if (errno == EACCES)
+        __atomic_add_fetch(&S->refused, 1, __ATOMIC_RELAXED);
+    else if (errno == EAGAIN)
+        __atomic_add_fetch(&S->again, 1, __ATOMIC_RELAXED);
 }
 
 static void abs_path(char *out, size_t size, const char *rel) {
@@ -204,22 +215,19 @@ static int step(unsigned long long *rng, int slot, int separate_process, int in_
     case 1:
         p = pick_path(rng, scratch, sizeof scratch);
         fd = open(p, R(4) ? O_RDONLY : O_RDWR);
-        if (fd >= 0)
-            show_fd(fd, "open", rng);
+        opened(fd, "open", rng);
         break;
     case 2:
     case 3:
         fd = openat(DIRFD0 + R(NDIRFD), fd_names[R(sizeof fd_names / sizeof *fd_names)],
                     R(5) ? O_RDONLY : O_RDWR);
-        if (fd >= 0)
-            show_fd(fd, "openat", rng);
+        opened(fd, "openat", rng);
         break;
     case 4: {
         int i = R(NBUF);
         int dfd = i >= 3 ? (R(2) ? AT_FDCWD : DIRFD0 + R(NDIRFD)) : AT_FDCWD;
         fd = (int)syscall(SYS_openat2, dfd, S->buf[i], &S->how[R(NHOW)], sizeof(struct open_how));
-        if (fd >= 0)
-            show_fd(fd, "openat2", rng);
+        opened(fd, "openat2", rng);
         break;
     }
     case 5:
@@ -250,8 +258,7 @@ static int step(unsigned long long *rng, int slot, int separate_process, int in_
         unlink(scratch2);
         if (linkat(AT_FDCWD, p, AT_FDCWD, scratch2, R(2) ? AT_SYMLINK_FOLLOW : 0) == 0) {
             fd = open(scratch2, O_RDONLY);
-            if (fd >= 0)
-                show_fd(fd, "linkat", rng);
+            opened(fd, "linkat", rng);
         }
         break;
     case 9:
@@ -300,8 +307,7 @@ static int step(unsigned long long *rng, int slot, int separate_process, int in_
             chdir(scratch);
         }
         fd = open(R(2) ? "secret.txt" : "../secd/secret.txt", O_RDONLY);
-        if (fd >= 0)
-            show_fd(fd, "cwd", rng);
+        opened(fd, "cwd", rng);
         break;
     }
     case 15: /* dup2 a directory over a descriptor a sibling may be using */
@@ -565,7 +571,8 @@ int main(int argc, char **argv) {
     while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
         ;
     char done[128];
-    snprintf(done, sizeof done, "DONE steps=%ld leaks=%ld stragglers=%d\n", S->steps, S->leaks, left);
+    snprintf(done, sizeof done, "DONE steps=%ld leaks=%ld refused=%ld again=%ld stragglers=%d\n",
+             S->steps, S->leaks, S->refused, S->again, left);
     say(done);
     _exit(0); /* not exit(): threads may still be in a step */
 }

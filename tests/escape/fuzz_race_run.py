@@ -193,6 +193,7 @@ def main() -> int:
     ap.add_argument("--policy", default="flat,table")
     ap.add_argument("--native", action="store_true", help="run each seed natively too")
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--tasks", type=int, default=None, help="tasks per run (default: the seed's)")
     ap.add_argument("--budget", type=float, default=0, help="stop after this many seconds")
     args = ap.parse_args()
     a, _, b = args.seeds.partition(":")
@@ -210,14 +211,15 @@ def main() -> int:
                 print(f"budget spent before seed {seed}")
                 break
             if args.native:
-                run = run_seed(binary, seed, base, loop=None, ms=args.ms, timeout=args.timeout)
+                run = run_seed(binary, seed, base, loop=None, ms=args.ms, timeout=args.timeout,
+                               tasks=args.tasks)
                 native_runs += 1
                 native_leaks += run.leaked
                 print(run.summary() + f" leaked={run.leaked}", flush=True)
             for loop in args.loops.split(","):
                 for variant in args.policy.split(","):
                     run = run_seed(binary, seed, base, loop=loop, variant=variant, ms=args.ms,
-                                   timeout=args.timeout)
+                                   timeout=args.timeout, tasks=args.tasks)
                     totals[run.where] = totals.get(run.where, 0) + 1
                     print(run.summary(), flush=True)
                     if run.findings:

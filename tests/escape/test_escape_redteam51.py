@@ -1,15 +1,16 @@
 """Red team 51: a stochastic race fuzzer of interleavings (fuzz_race.c, driven by
 fuzz_race_run.py).  A seed picks 2..6 tasks -- threads, CLONE_VM processes, vforking threads,
-CLONE_FS processes, forked processes, forked processes of two threads that exec in place -- and each loops a random mix of path calls on names
-that sometimes lead to the denied file (open, openat, openat2, exec of cat, stat, readlink,
-linkat, RENAME_EXCHANGE, symlinkat, bind mounts, chdir/fchdir, dup2 over a directory
-descriptor in use, close), rewrites of argument memory and signals (SIGSTOP/SIGCONT of
-siblings, SIGKILL of a task in a call).  Under ``default = "permit"`` with ``never`` on fsread
-and fswrite of secd, the secret's content must not reach the output, nothing may be written
-in secd, and the tracer must not fail: no traceback, no hang, the main process ends with its
-DONE line, nothing of the run left behind (fuzz_race_run.run_seed judges all of these).
+CLONE_FS processes, forked processes, forked processes of two threads that exec in place --
+and each loops a random mix of path calls on names that sometimes lead to the denied file
+(open, openat, openat2, exec of cat, stat, readlink, linkat, RENAME_EXCHANGE, symlinkat, bind
+mounts, chdir/fchdir, dup2 over a directory descriptor in use, close), rewrites of argument
+memory and signals (SIGSTOP/SIGCONT of siblings, SIGKILL of a task in a call).  Under
+``default = "permit"`` with ``never`` on fsread and fswrite of secd, the secret's content
+must not reach the output, nothing may be written in secd, and the tracer must not fail: no
+traceback, no hang, the main process ends with its DONE line, nothing of the run left behind
+(fuzz_race_run.run_seed judges all of these).
 
-The fixed seed set below covers the five task kinds; the same seeds run natively first and
+The fixed seed set below covers the six task kinds; the same seeds run natively first and
 must put the secret in the output (the operations reach it, and the judge sees it).  Long
 runs: ``python tests/escape/fuzz_race_run.py --seeds 1:1000 --native``."""
 
