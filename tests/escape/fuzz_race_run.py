@@ -129,9 +129,11 @@ def run_seed(binary: Path, seed: int, base: Path, *, loop: str | None, variant: 
         out_b, err_b = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         hung = True
-        states = _states(binary)
+        states = _states(binary, proc.pid)
+        if os.environ.get("FUZZ_DIAGNOSE"):
+            states = _diagnose(binary, proc.pid)
         _kill_group(proc.pid)
-        for pid in _alive(binary):
+        for pid in {*_alive(binary), *_session(proc.pid)}:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         out_b, err_b = proc.communicate()
@@ -150,10 +152,10 @@ def run_seed(binary: Path, seed: int, base: Path, *, loop: str | None, variant: 
         if not hung and ("\nDONE " not in "\n" + run.stdout or run.rc != 0):
             run.findings.append("died")
     time.sleep(0.05)
-    left = _alive(binary)
+    left = sorted(set(_alive(binary)) | set(_session(proc.pid)))
     if left and not hung:
         run.findings.append("leftover")
-        run.stderr += f"\n[fuzz driver] left alive: {_states(binary)}\n"
+        run.stderr += f"\n[fuzz driver] left alive: {_states(binary, proc.pid)}\n"
         for pid in left:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -161,13 +163,48 @@ def run_seed(binary: Path, seed: int, base: Path, *, loop: str | None, variant: 
     return run
 
 
-def _states(binary: Path) -> dict[int, str]:
+def _session(sid: int) -> list[int]:
+    """The processes of session ``sid`` (the run's: systrace and the tree, unless one left it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if int(stat[stat.rindex(")") + 2:].split()[3]) == sid:
+                    found.append(int(entry))
+    return found
+
+
+def _states(binary: Path, sid: int | None = None) -> dict[str, str]:
+    """pid (and what it runs) -> state, of the run's processes."""
     out = {}
-    for pid in _alive(binary):
+    pids = set(_alive(binary)) | set(_session(sid) if sid else [])
+    for pid in sorted(pids):
         with contextlib.suppress(OSError):
             stat = Path(f"/proc/{pid}/stat").read_text()
-            out[pid] = stat[stat.rindex(")") + 2]
+            out[f"{pid}{stat[stat.index('('):stat.rindex(')') + 1]}"] = stat[stat.rindex(")") + 2]
     return out
+
+
+def _diagnose(binary: Path, tracer: int) -> str:
+    """What each process of a hung run, and the tracer, is doing (FUZZ_DIAGNOSE=1)."""
+    out = []
+    for pid in sorted({tracer, *_alive(binary), *_session(tracer)}):
+        for tid in sorted(os.listdir(f"/proc/{pid}/task")) if os.path.isdir(f"/proc/{pid}") else []:
+            base = f"/proc/{pid}/task/{tid}"
+            info = []
+            for name in ("stat", "syscall", "wchan"):
+                with contextlib.suppress(OSError):
+                    info.append(Path(base, name).read_text().strip()[:200])
+            with contextlib.suppress(OSError):
+                info += [line for line in Path(base, "status").read_text().splitlines()
+                         if line.split(":")[0] in ("State", "TracerPid", "SigPnd", "ShdPnd",
+                                                    "SigBlk", "PPid")]
+            out.append(f"{pid}/{tid}: " + " | ".join(info))
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out.append(subprocess.run(["gdb", "-p", str(tracer), "-batch", "-ex", "bt"],
+                                  capture_output=True, text=True, timeout=30).stdout[-3000:])
+    return "\n".join(out)
 
 
 def _cleanup(root: Path) -> None:
