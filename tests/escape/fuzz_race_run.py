@@ -164,13 +164,15 @@ def run_seed(binary: Path, seed: int, base: Path, *, loop: str | None, variant: 
 
 
 def _session(sid: int) -> list[int]:
-    """The processes of session ``sid`` (the run's: systrace and the tree, unless one left it)."""
+    """The live processes of session ``sid`` (the run's: systrace and the tree, unless one left
+    it) -- not its zombies (orphans wait for whoever reaps them here)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             with contextlib.suppress(OSError, ValueError, IndexError):
                 stat = Path(f"/proc/{entry}/stat").read_text()
-                if int(stat[stat.rindex(")") + 2:].split()[3]) == sid:
+                fields = stat[stat.rindex(")") + 2:].split()
+                if int(fields[3]) == sid and fields[0] != "Z":
                     found.append(int(entry))
     return found
 
