@@ -40,6 +40,10 @@ sys.path.insert(0, str(HERE.parent))
 from escape_lib import SECRET_MAGIC, SYSTRACE, Scene, never, policy, scene_env  # noqa: E402
 
 LOOP_ENV = {"cloop": {"SYSTRACE_NO_CLOOP": "0"}, "pyloop": {"SYSTRACE_NO_CLOOP": "1"}}
+#: systrace with a Python stack dump on SIGUSR1 (FUZZ_DIAGNOSE=1: sent at a hang)
+DIAGNOSED = [SYSTRACE[0], "-c", "import faulthandler, runpy, signal, sys; "
+             "faulthandler.register(signal.SIGUSR1, all_threads=True); "
+             "sys.argv[0] = 'systrace'; runpy.run_module('systrace_py', run_name='__main__')"]
 INTERNAL = ("Traceback (most recent call last)", "internal error", "Internal error")
 
 
@@ -118,7 +122,8 @@ def run_seed(binary: Path, seed: int, base: Path, *, loop: str | None, variant: 
     if loop is not None:
         pfile = scene.root / "policy.toml"
         pfile.write_text(fuzz_policy(scene, variant))
-        cmd = [*SYSTRACE, "-p", str(pfile), "--", *argv]
+        cmd = [*(DIAGNOSED if os.environ.get("FUZZ_DIAGNOSE") else SYSTRACE), "-p", str(pfile),
+               "--", *argv]
     else:
         cmd = argv
     start = time.monotonic()
@@ -203,6 +208,9 @@ def _diagnose(binary: Path, tracer: int) -> str:
                          if line.split(":")[0] in ("State", "TracerPid", "SigPnd", "ShdPnd",
                                                     "SigBlk", "PPid")]
             out.append(f"{pid}/{tid}: " + " | ".join(info))
+    with contextlib.suppress(OSError):
+        os.kill(tracer, signal.SIGUSR1)  # its Python stacks, on its stderr (DIAGNOSED)
+        time.sleep(0.5)
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         out.append(subprocess.run(["gdb", "-p", str(tracer), "-batch", "-ex", "bt"],
                                   capture_output=True, text=True, timeout=30).stdout[-3000:])
