@@ -86,12 +86,13 @@ runpy.run_module("systrace_py", run_name="__main__")
 def test_the_loop_ends_with_the_tree_whatever_it_kept(tmp_path: Path,
                                                       loop: dict[str, str]) -> None:
     """Found by the fuzzer: systrace busy for ever (state R, deaf to SIGTERM) after the whole
-    tree had ended (seeds 9058, 2137, 5209 of the long runs, native loop; about one run in
-    400).  Where the loop polls (an orphan notice pending: the command ended before the
-    processes it left), waitpid's ECHILD cleared the tasks but not the first stops kept for
-    children's events (Tracer._early), and ``run`` goes on while either is left.  The kept stop
-    is planted here (how one outlived its child in the fuzzer's runs is not known: see the
-    docs); the run must end.  Hung on main ea6c2ba, both loops (killed by the timeout)."""
+    tree had ended (seeds 9058, 2137, 5209 of the long runs on the native loop, 2144 on the
+    Python loop; about one run in 400).  Where the loop polls (an orphan notice pending: the
+    command ended before the processes it left), waitpid's ECHILD cleared the tasks but not
+    the first stops kept for children's events (Tracer._early), and ``run`` goes on while
+    either is left.  The kept stop is planted here (how one outlived its child in the
+    fuzzer's runs is not closed: see the docs); the run must end.  Hung on main ea6c2ba,
+    both loops (killed by the timeout)."""
     import subprocess
 
     from conftest import PYTHON, systrace_env
