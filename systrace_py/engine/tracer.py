@@ -1077,7 +1077,12 @@ class Tracer:
             try:
                 pid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
             except ChildProcessError:
+                # no traced task is left at all: nor any kept first stop (_early), as where
+                # the loop sleeps above -- one left there kept `run` going round this branch
+                # (an orphan notice pending: the command had ended first) for ever, busy and
+                # deaf to SIGTERM, after the tree was gone (red team 51's fuzzer)
                 self.tasks.clear()
+                self._early.clear()
                 return None
             if pid:
                 return pid, status
