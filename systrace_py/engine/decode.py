@@ -1115,6 +1115,11 @@ class DecodedCall:
                     made.add(new)
                 return
             if self.directory("old"):  # (a file has nothing below it: no walk of the set)
+                # what is noted below the new name is not there: a directory the rename
+                # replaces is empty (else ENOTEMPTY, nothing moves) -- a note left by a call
+                # that then failed (a create's EMFILE: noted at its entry) would name what
+                # the moved directory holds there, the secret linked into it (review 33)
+                made.difference_update([p for p in made if p.startswith(new + "/")])
                 below = old + "/"
                 for path in [p for p in made if p.startswith(below)]:
                     made.discard(path)

@@ -18,6 +18,11 @@
  *             a thread dup2()s the two onto descriptor 100 in turn while the main thread
  *             reopens /proc/self/fd/100 for reading (the check sees the run's own, the
  *             kernel follows the link again: the secret)
+ *   stale     (review 33) an O_CREAT|O_EXCL open of WORK/tmpD/f that fails (EMFILE: no
+ *             descriptor free, nothing made) -- noted as made at its entry all the same --;
+ *             then the secret linked into another directory the run made, WORK/tmpE/f, and
+ *             tmpE renamed over the empty tmpD: the secret is at the name noted; opened
+ *             there for reading (not through a descriptor: no removal at all)
  *   reuse     the run's own file removed and closed (freed natively: its inode number free
  *             for the next file); the run writes that number to WORK/freed.txt, an outsider
  *             (the test) makes files WORK/tmpZ* holding the secret until one has it and
@@ -29,6 +34,7 @@
 #include "race.h"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #ifndef RENAME_EXCHANGE
@@ -120,7 +126,7 @@ static void race(const char *secret, const char *a) {
 
 int main(int argc, char **argv) {
     if (argc != 4)
-        usage("fresh_removed own|rename|exchange|link|race|reuse SECRET WORK");
+        usage("fresh_removed own|rename|exchange|link|race|stale|reuse SECRET WORK");
     const char *mode = argv[1], *secret = argv[2], *work = argv[3];
     char a[4096], b[4096];
     snprintf(a, sizeof a, "%s/tmpA", work);
@@ -156,6 +162,38 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(mode, "race"))
         race(secret, a);
+    if (!strcmp(mode, "stale")) {
+        char d[4096], e[4096];
+        snprintf(d, sizeof d, "%s/tmpD", work);
+        snprintf(e, sizeof e, "%s/tmpE", work);
+        snprintf(a, sizeof a, "%s/f", d);
+        snprintf(b, sizeof b, "%s/f", e);
+        if (mkdir(d, 0700) < 0 || mkdir(e, 0700) < 0)
+            blocked("mkdir: %s", ename(errno));
+        struct rlimit was, none = {3, 0};
+        if (getrlimit(RLIMIT_NOFILE, &was) < 0)
+            blocked("getrlimit: %s", ename(errno));
+        none.rlim_max = was.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &none) < 0)
+            blocked("setrlimit: %s", ename(errno));
+        int fd = open(a, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int failed = errno;
+        if (setrlimit(RLIMIT_NOFILE, &was) < 0)
+            blocked("setrlimit back: %s", ename(errno));
+        note("create %s with no descriptor free: %s", a, fd < 0 ? ename(failed) : "made");
+        if (fd >= 0)
+            blocked("the create did not fail");
+        if (link(secret, b) < 0)
+            blocked("link %s to %s: %s", secret, b, ename(errno));
+        if (rename(e, d) < 0)
+            blocked("rename %s over %s: %s", e, d, ename(errno));
+        int r = open(a, O_RDONLY | O_CLOEXEC);
+        if (r < 0)
+            blocked("open of %s for reading: %s", a, ename(errno));
+        if (is_secret_fd(r))
+            escaped("read the secret at %s, a name whose create failed", a);
+        blocked("%s opened: no secret in it", a);
+    }
     if (!strcmp(mode, "reuse")) {
         int fd = make_own(a);
         struct stat st;
@@ -202,5 +240,5 @@ int main(int argc, char **argv) {
         reopen_and_judge(s, reused ? "an outsider's file at the run's freed inode number"
                                    : "an outsider's file");
     }
-    usage("fresh_removed own|rename|exchange|link|race|reuse SECRET WORK");
+    usage("fresh_removed own|rename|exchange|link|race|stale|reuse SECRET WORK");
 }

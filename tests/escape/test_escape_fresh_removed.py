@@ -179,3 +179,23 @@ def test_a_secret_swapped_in_under_the_same_removed_name_is_not_the_runs_own(
                  policy_text=fresh_policy(s, program, threads=True))
     assert_blocked(out)
     assert "OWN: " in out.stdout and "OWN: 0\n" not in out.stdout, str(out)  # (it ran)
+
+
+def test_a_name_whose_create_failed_is_not_the_runs_when_a_directory_brings_a_secret(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 33: ``made`` is noted at a call's entry, so a create that then fails (EMFILE:
+    no descriptor free) leaves its name noted although nothing was made.  A rename of a
+    directory the run made over another (empty) one moved the notes below the old name and
+    kept those below the new one: the secret, linked into ``work/tmpE`` and brought to
+    ``work/tmpD/f`` by renaming tmpE over tmpD, was the run's own to a fresh rule and read
+    (ESCAPED on 1847ffa, both loops).  Now what was noted below the new name is forgotten
+    (a directory replaced is empty: none of it is there): refused.  Control: natively the
+    open reads the secret."""
+    program = build("escape/fresh_removed.c")
+    native_control(lambda n: _run(program, Scene.make(tmp_path, f"control{n or ''}"), "stale",
+                                  False))
+    s = Scene.make(tmp_path, "traced")
+    out = attack(program, "stale", s.secret, s.work, scene=s, env=loop,
+                 policy_text=fresh_policy(s, program))
+    assert_blocked(out)
+    assert "EMFILE" in out.stdout and out.detail.endswith("EACCES"), str(out)
