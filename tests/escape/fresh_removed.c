@@ -23,6 +23,10 @@
  *             then the secret linked into another directory the run made, WORK/tmpE/f, and
  *             tmpE renamed over the empty tmpD: the secret is at the name noted; opened
  *             there for reading (not through a descriptor: no removal at all)
+ *   xdev      (review 33) SECRET on another mount than WORK (the test mounts a tmpfs inside
+ *             WORK): the run's own WORK/tmpA renamed over the secret's name -- the kernel's
+ *             EXDEV, nothing moves, but the new name was noted as made at the call's entry
+ *             --, then the secret opened there for reading
  *   reuse     the run's own file removed and closed (freed natively: its inode number free
  *             for the next file); the run writes that number to WORK/freed.txt, an outsider
  *             (the test) makes files WORK/tmpZ* holding the secret until one has it and
@@ -126,7 +130,7 @@ static void race(const char *secret, const char *a) {
 
 int main(int argc, char **argv) {
     if (argc != 4)
-        usage("fresh_removed own|rename|exchange|link|race|stale|reuse SECRET WORK");
+        usage("fresh_removed own|rename|exchange|link|race|stale|xdev|reuse SECRET WORK");
     const char *mode = argv[1], *secret = argv[2], *work = argv[3];
     char a[4096], b[4096];
     snprintf(a, sizeof a, "%s/tmpA", work);
@@ -162,6 +166,20 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(mode, "race"))
         race(secret, a);
+    if (!strcmp(mode, "xdev")) {
+        int own = make_own(a);
+        (void)own;
+        int r = rename(a, secret);
+        note("rename %s over %s: %s", a, secret, r < 0 ? ename(errno) : "done");
+        if (r == 0)
+            blocked("the rename was not across mounts");
+        r = open(secret, O_RDONLY | O_CLOEXEC);
+        if (r < 0)
+            blocked("open of %s for reading: %s", secret, ename(errno));
+        if (is_secret_fd(r))
+            escaped("read the secret at %s, a name a failed rename gave the run", secret);
+        blocked("%s opened: no secret in it", secret);
+    }
     if (!strcmp(mode, "stale")) {
         char d[4096], e[4096];
         snprintf(d, sizeof d, "%s/tmpD", work);
@@ -240,5 +258,5 @@ int main(int argc, char **argv) {
         reopen_and_judge(s, reused ? "an outsider's file at the run's freed inode number"
                                    : "an outsider's file");
     }
-    usage("fresh_removed own|rename|exchange|link|race|stale|reuse SECRET WORK");
+    usage("fresh_removed own|rename|exchange|link|race|stale|xdev|reuse SECRET WORK");
 }

@@ -10,6 +10,7 @@ each has a native control.  Both loops."""
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from pathlib import Path
 
@@ -199,3 +200,39 @@ def test_a_name_whose_create_failed_is_not_the_runs_when_a_directory_brings_a_se
                  policy_text=fresh_policy(s, program))
     assert_blocked(out)
     assert "EMFILE" in out.stdout and out.detail.endswith("EACCES"), str(out)
+
+
+def _xdev_run(program: Path, tmp_path: Path, name: str, env: dict[str, str] | None,
+              traced: bool):
+    """fresh_removed xdev with the secret on a tmpfs mounted at ``work/mnt`` (unmounted
+    after)."""
+    s = Scene.make(tmp_path, name)
+    mnt = s.work / "mnt"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "r33", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("no tmpfs mount here")
+    try:
+        secret = mnt / "secret.txt"
+        secret.write_text(f"{SECRET_MAGIC}\n")
+        s = Scene(s.root, mnt, secret, s.pubd, s.decoy, s.work)
+        return attack(program, "xdev", s.secret, s.work, scene=s, env=env,
+                      policy_text=fresh_policy(s, program) if traced else None)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_name_a_failed_rename_gave_is_not_the_runs(build, tmp_path: Path,
+                                                     loop: dict[str, str]) -> None:
+    """Review 33: a rename's new name is noted as made at the call's entry; across mounts
+    the kernel answers EXDEV and nothing moves, so the secret's own name was the run's to a
+    fresh rule and read (ESCAPED on 1847ffa, both loops).  Now a move across mounts notes
+    nothing new (and forgets the old name, as a refusal would): refused.  Control: natively
+    the open reads the secret."""
+    if os.geteuid() != 0:
+        pytest.skip("mounts a tmpfs")
+    program = build("escape/fresh_removed.c")
+    native_control(lambda n: _xdev_run(program, tmp_path, f"control{n or ''}", None, False))
+    out = _xdev_run(program, tmp_path, "traced", loop, True)
+    assert_blocked(out)
+    assert "EXDEV" in out.stdout and out.detail.endswith("EACCES"), str(out)
