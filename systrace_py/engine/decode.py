@@ -1097,6 +1097,13 @@ class DecodedCall:
                 #          the rename after it was taken for an older file's and forgot
                 #          the run's own -- configure's conftest.err, unlink refused)
             exchange = flags & RENAME_EXCHANGE
+            if not self._one_mount():
+                # (the kernel's EXDEV: nothing moves, nothing is linked -- and the new name,
+                # another file's there, noted as the run's: review 33.  Both forgotten,
+                # refusing more, not less, where the mounts cannot be told)
+                made.discard(old)
+                made.discard(new)
+                return
             self._note_older(old, new, moving, bool(exchange))
             if exchange or old not in made:
                 if moving or exchange:
@@ -1115,6 +1122,11 @@ class DecodedCall:
                     made.add(new)
                 return
             if self.directory("old"):  # (a file has nothing below it: no walk of the set)
+                # what is noted below the new name is not there: a directory the rename
+                # replaces is empty (else ENOTEMPTY, nothing moves) -- a note left by a call
+                # that then failed (a create's EMFILE: noted at its entry) would name what
+                # the moved directory holds there, the secret linked into it (review 33)
+                made.difference_update([p for p in made if p.startswith(new + "/")])
                 below = old + "/"
                 for path in [p for p in made if p.startswith(below)]:
                     made.discard(path)
@@ -1146,6 +1158,27 @@ class DecodedCall:
                     # (nothing was there: a note of it went unseen -- one below a name made
                     # anew stays, refusing more, not less: no walk of the notes per mkdir)
                     older.pop(key, None)
+
+    def _one_mount(self) -> bool:
+        """Whether a link's or rename's two names lie in one mount (their directories'
+        mount ids: the kernel's EXDEV otherwise, do_renameat2 and do_linkat comparing
+        ``old_path.mnt`` and ``new_path.mnt``); False where that cannot be told."""
+        ids = []
+        for role in ("old", "new"):
+            where = self.access_path(role)
+            if not where:
+                return False
+            try:
+                held = _open_path(os.path.dirname(where.rstrip("/")) or "/")
+            except OSError:
+                return False
+            try:
+                ids.append(mount_id(held))
+            except OSError:
+                return False
+            finally:
+                os.close(held)
+        return ids[0] == ids[1]
 
     def _keep_removed(self) -> None:
         """The call removes a regular file of the run's own (its name in ``made``): when

@@ -2764,9 +2764,12 @@ class Tracer:
                 now = fresh.decoded_path(before.role)
                 if (now is None or now.raw != before.raw
                         or now.resolved.path != before.resolved.path
-                        or now.resolved.spelling != before.resolved.spelling):
+                        or now.resolved.spelling != before.resolved.spelling
+                        or now.resolved.identity != before.resolved.identity):
                     # (the spelling: what the kernel is handed -- a task that does not see
-                    # the tracer's tree gets its own, which another root reads elsewhere)
+                    # the tracer's tree gets its own, which another root reads elsewhere;
+                    # the identity: two removed files share one /proc text, ``NAME
+                    # (deleted)``, and a fresh rule covers only the run's own -- review 33)
                     return False
             if call.asked_addresses and (
                     [str(a) for a in fresh.sockaddrs] != [str(a) for a in call.sockaddrs]

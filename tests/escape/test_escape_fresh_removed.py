@@ -10,6 +10,7 @@ each has a native control.  Both loops."""
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from pathlib import Path
 
@@ -28,12 +29,16 @@ _PLAIN = ["fsmeta", "fstat", "writev", "newfstatat", "readlink", "getdents64", "
           "fcntl", "execve", "brk", "mmap", "mprotect", "munmap", "arch_prctl",
           "set_tid_address", "set_robust_list", "rseq", "prlimit64", "getrandom", "close",
           "read", "write", "exit_group", "rt_sigaction", "pread64", "clock_nanosleep"]
+#: a thread's, besides (the race mode)
+_THREAD = ["clone", "clone3", "futex", "dup2", "dup3", "rt_sigprocmask", "sched_yield",
+           "madvise", "exit", "gettid"]
 
 
-def fresh_policy(s: Scene, program: Path) -> str:
+def fresh_policy(s: Scene, program: Path, threads: bool = False) -> str:
     """Reads in ``work`` only of what the run makes (fresh); writes, links and renames in
-    ``work`` and ``secd`` (the secret may be written, never read)."""
-    plain = ", ".join(f'"{c}"' for c in _PLAIN)
+    ``work`` and ``secd`` (the secret may be written, never read).  ``threads``: a thread
+    may be made and dup2 (the race mode)."""
+    plain = ", ".join(f'"{c}"' for c in _PLAIN + (_THREAD if threads else []))
     return f"""
 default = "never"
 default_errno = "EACCES"
@@ -154,3 +159,80 @@ def test_an_outsiders_file_at_the_runs_freed_inode_number_is_not_the_runs_own(
     assert_blocked(out)
     assert out.detail.startswith("reopen of") and out.detail.endswith("EACCES"), str(out)
     assert os.path.exists(tmp_path / "traced" / "work" / "ready")
+
+
+def test_a_secret_swapped_in_under_the_same_removed_name_is_not_the_runs_own(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 33: two removed files with one /proc text, ``work/tmpA (deleted)`` -- the
+    secret (linked to ``work/tmpA``, opened there for writing, that link removed: still at
+    its own name) and the run's own (made at ``work/tmpA``, held, removed: noted) --
+    dup2'd by a thread onto descriptor 100 in turn while the main thread reopens
+    /proc/self/fd/100 for reading.  The check sees the run's own file (``fresh``: its
+    identity was noted); the tree is then frozen and re-checked, and the re-check compared
+    the name only -- the same text -- so the kernel reopened the secret (ESCAPED on
+    1847ffa, both loops).  The re-check compares the removed file's identity too: refused
+    or the run's own, never the secret.  Control: natively some reopens read the secret."""
+    program = build("escape/fresh_removed.c")
+    native_control(lambda n: _run(program, Scene.make(tmp_path, f"control{n or ''}"), "race",
+                                  False))
+    s = Scene.make(tmp_path, "traced")
+    out = attack(program, "race", s.secret, s.work, scene=s, env=loop,
+                 policy_text=fresh_policy(s, program, threads=True))
+    assert_blocked(out)
+    assert "OWN: " in out.stdout and "OWN: 0\n" not in out.stdout, str(out)  # (it ran)
+
+
+def test_a_name_whose_create_failed_is_not_the_runs_when_a_directory_brings_a_secret(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 33: ``made`` is noted at a call's entry, so a create that then fails (EMFILE:
+    no descriptor free) leaves its name noted although nothing was made.  A rename of a
+    directory the run made over another (empty) one moved the notes below the old name and
+    kept those below the new one: the secret, linked into ``work/tmpE`` and brought to
+    ``work/tmpD/f`` by renaming tmpE over tmpD, was the run's own to a fresh rule and read
+    (ESCAPED on 1847ffa, both loops).  Now what was noted below the new name is forgotten
+    (a directory replaced is empty: none of it is there): refused.  Control: natively the
+    open reads the secret."""
+    program = build("escape/fresh_removed.c")
+    native_control(lambda n: _run(program, Scene.make(tmp_path, f"control{n or ''}"), "stale",
+                                  False))
+    s = Scene.make(tmp_path, "traced")
+    out = attack(program, "stale", s.secret, s.work, scene=s, env=loop,
+                 policy_text=fresh_policy(s, program))
+    assert_blocked(out)
+    assert "EMFILE" in out.stdout and out.detail.endswith("EACCES"), str(out)
+
+
+def _xdev_run(program: Path, tmp_path: Path, name: str, env: dict[str, str] | None,
+              traced: bool):
+    """fresh_removed xdev with the secret on a tmpfs mounted at ``work/mnt`` (unmounted
+    after)."""
+    s = Scene.make(tmp_path, name)
+    mnt = s.work / "mnt"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "r33", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("no tmpfs mount here")
+    try:
+        secret = mnt / "secret.txt"
+        secret.write_text(f"{SECRET_MAGIC}\n")
+        s = Scene(s.root, mnt, secret, s.pubd, s.decoy, s.work)
+        return attack(program, "xdev", s.secret, s.work, scene=s, env=env,
+                      policy_text=fresh_policy(s, program) if traced else None)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_name_a_failed_rename_gave_is_not_the_runs(build, tmp_path: Path,
+                                                     loop: dict[str, str]) -> None:
+    """Review 33: a rename's new name is noted as made at the call's entry; across mounts
+    the kernel answers EXDEV and nothing moves, so the secret's own name was the run's to a
+    fresh rule and read (ESCAPED on 1847ffa, both loops).  Now a move across mounts notes
+    nothing new (and forgets the old name, as a refusal would): refused.  Control: natively
+    the open reads the secret."""
+    if os.geteuid() != 0:
+        pytest.skip("mounts a tmpfs")
+    program = build("escape/fresh_removed.c")
+    native_control(lambda n: _xdev_run(program, tmp_path, f"control{n or ''}", None, False))
+    out = _xdev_run(program, tmp_path, "traced", loop, True)
+    assert_blocked(out)
+    assert "EXDEV" in out.stdout and out.detail.endswith("EACCES"), str(out)
