@@ -419,6 +419,8 @@ class Tracer:
         self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
         self._born_frozen: set[int] = set()  # of _frozen: fork events whose child is adopted
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
+        #: the kept stops a thaw has still to handle (_thaw): a task that ends first drops its own
+        self._thawing: dict[int, int] = {}
         self._freezing = False  # a call runs with the tree frozen, until _thaw
         self._thaw_pending = False
         #: the caller of the freeze, when its call may come to sleep past its last lookup,
@@ -2880,12 +2882,29 @@ class Tracer:
         deferred, self._deferred = self._deferred, []
         for task in self.tasks.values():
             task.freezer = False
-        pending = [*deferred, *frozen.items()]
+        # The ends a freeze reaped (deferred) come first, and one may be the end of a task
+        # whose stop it kept: killed while frozen (another process's SIGKILL, an exec's
+        # de_thread), after its stop was reaped.  That stop is over: handled after the end, it
+        # was taken for a child's first stop ahead of its parent's event (_early) -- of a task
+        # dead, whose end had been seen -- killed as an orphan, never cleared, and the native
+        # loop stayed off for the rest of the run (red team 51's fuzzer, early31).  So the
+        # stops still to handle are where _task_ended drops a task's own, as from _frozen.
+        outer, self._thawing = self._thawing, dict(frozen)
         kept_again: list[int] = []  # (those after the stop that froze the tree again)
-        for pid, status in pending:
-            if self._freezing:
-                kept_again.append(pid)
-            self._dispatch(pid, status)
+        try:
+            for pid, status in deferred:
+                if self._freezing:
+                    kept_again.append(pid)
+                self._dispatch(pid, status)
+            for pid in frozen:
+                if pid not in self._thawing:
+                    continue  # (its task ended meanwhile: the stop is over)
+                status = self._thawing.pop(pid)
+                if self._freezing:
+                    kept_again.append(pid)
+                self._dispatch(pid, status)
+        finally:
+            self._thawing = outer
         if kept_again:
             older = {pid: self._frozen[pid] for pid in kept_again if pid in self._frozen}
             self._frozen = {**older, **self._frozen}
@@ -4268,6 +4287,7 @@ class Tracer:
         # native loop then stayed off, and the tree was never "alone" again, for the rest of
         # the run; and a new child given the tid was started on it)
         self._frozen.pop(task.tid, None)
+        self._thawing.pop(task.tid, None)
         self._born_frozen.discard(task.tid)
         if task.freezer:
             task.freezer = False
