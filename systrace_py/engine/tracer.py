@@ -419,8 +419,9 @@ class Tracer:
         self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
         self._born_frozen: set[int] = set()  # of _frozen: fork events whose child is adopted
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
-        #: the kept stops a thaw has still to handle (_thaw): a task that ends first drops its own
-        self._thawing: dict[int, int] = {}
+        #: the kept stops each thaw under way (a thaw's dispatch may freeze and thaw again)
+        #: has still to handle (_thaw): a task that ends first drops its own from every one
+        self._thawing: list[dict[int, int]] = []
         self._freezing = False  # a call runs with the tree frozen, until _thaw
         self._thaw_pending = False
         #: the caller of the freeze, when its call may come to sleep past its last lookup,
@@ -2889,7 +2890,8 @@ class Tracer:
         # dead, whose end had been seen -- killed as an orphan, never cleared, and the native
         # loop stayed off for the rest of the run (red team 51's fuzzer, early31).  So the
         # stops still to handle are where _task_ended drops a task's own, as from _frozen.
-        outer, self._thawing = self._thawing, dict(frozen)
+        thawing = dict(frozen)
+        self._thawing.append(thawing)
         kept_again: list[int] = []  # (those after the stop that froze the tree again)
         try:
             for pid, status in deferred:
@@ -2897,14 +2899,14 @@ class Tracer:
                     kept_again.append(pid)
                 self._dispatch(pid, status)
             for pid in frozen:
-                if pid not in self._thawing:
+                if pid not in thawing:
                     continue  # (its task ended meanwhile: the stop is over)
-                status = self._thawing.pop(pid)
+                status = thawing.pop(pid)
                 if self._freezing:
                     kept_again.append(pid)
                 self._dispatch(pid, status)
         finally:
-            self._thawing = outer
+            self._thawing.pop()
         if kept_again:
             older = {pid: self._frozen[pid] for pid in kept_again if pid in self._frozen}
             self._frozen = {**older, **self._frozen}
@@ -4287,7 +4289,8 @@ class Tracer:
         # native loop then stayed off, and the tree was never "alone" again, for the rest of
         # the run; and a new child given the tid was started on it)
         self._frozen.pop(task.tid, None)
-        self._thawing.pop(task.tid, None)
+        for thawing in self._thawing:
+            thawing.pop(task.tid, None)
         self._born_frozen.discard(task.tid)
         if task.freezer:
             task.freezer = False
