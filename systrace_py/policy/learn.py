@@ -1011,7 +1011,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             parts[i] = shaped
             kinds.append("dates and UUIDs")
         elif temp is not None:
-            parts[i] = temp
+            parts[i] = _written_glob(comp, temp)
             kinds.append(_GENERATED)
         elif prefix in ctx.older_counted:
             parts[i] = ctx.older_counted[prefix]
@@ -1296,6 +1296,22 @@ def _own_moves(moves: list[tuple[str, str]], makers: dict[str, set[str]],
         if not clean:
             out.add(new.rstrip("/") + "/")
     return out
+
+
+def _written_glob(name: str, glob: str) -> str:
+    """A generated name's glob as a path rule writes it.  A name that is wholly random
+    (``generalize.generated_name``'s ``*``: Python's probe of a directory, 8 of tempfile's
+    characters; Perl File::Temp's 10) is written as its shape -- one ``[0-9A-Za-z_]`` a
+    character, as many as it has -- not ``*``: a fresh ``$TMPDIR/*`` let any step of the
+    next run make *any* new name there (``/tmp/tmux-0``, ``/tmp/.X0-lock``, ``$CWD/.envrc``
+    where Python probed its cwd), names the program never chose, which outlive the run
+    (red team 52).  The next run's probe is of the shape; a template's glob with a literal
+    part (``tmp*``, ``pip-unpack-*``) is written as it is."""
+    if glob == "*":
+        shape = generated_shape(name, glob)
+        if shape is not None:
+            return shape
+    return glob
 
 
 def _random_name(path: str, ctx: _Context) -> bool:

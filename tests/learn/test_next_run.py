@@ -81,12 +81,55 @@ def test_a_python_program_using_tempfile_runs_three_more_times(tmp_path):
     out.mkdir()
     policy = learn(tmp_path, [PYTHON3, str(script), str(out)])
     text = policy.read_text()
-    # (Python probes $TMPDIR with a random name of no prefix: $TMPDIR/* covers tmp*, job-*)
-    assert "$TMPDIR/*" in text and "out/part-*" in text and "$TMPDIR/tmp*/inner.dat" in text
+    # (Python probes $TMPDIR with a random name of no prefix: its shape, 8 characters, beside
+    # tmp*, job-*: red team 52)
+    assert "$TMPDIR/{" + "[0-9A-Za-z_]" * 8 + "," in text and "job-*.log" in text
+    assert "out/part-*" in text and "$TMPDIR/tmp*/inner.dat" in text
     for _ in range(3):
         r, refused = enforce(tmp_path, policy, [PYTHON3, str(script), str(out)])
         assert (r.returncode, r.stdout) == (0, "z\n"), r.stderr
         assert refused == [], refused[:3]
+
+
+#: the same step as TEMPFILE_SCRIPT on a later run, which also makes names of its choosing
+#: beside its temporary files: names other programs look for there later (tmux's socket
+#: directory, an X lock, direnv's file), which outlive the run
+PLANTING_SCRIPT = TEMPFILE_SCRIPT + """
+import tempfile
+planted = []
+for name in ("tmux-0", ".X0-lock", ".envrc", "evil"):
+    path = os.path.join(tempfile.gettempdir(), name)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        planted.append(name)
+    except PermissionError:
+        pass
+print("planted", planted)
+"""
+
+
+def test_a_later_step_makes_no_name_of_its_choosing_beside_its_temporary_files(tmp_path):
+    """Red team 52: Python probes $TMPDIR with a wholly random name (8 of tempfile's
+    characters), which was learned as a fresh ``$TMPDIR/*`` -- and a later run's step could
+    make any new name there (a directory another program trusts when its owner made it, a
+    lock, a dotfile), none of the program's shapes.  The probe is its shape now: the honest
+    run passes, and every chosen name is refused.  On main: all four names were made."""
+    script = tmp_path / "temps.py"
+    script.write_text(TEMPFILE_SCRIPT)
+    out = tmp_path / "out"
+    out.mkdir()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {"PATH": SYSTEM_PATH, "TMPDIR": str(temp)}
+    policy = learn(tmp_path, [PYTHON3, str(script), str(out)], env=env)
+    r, refused = enforce(tmp_path, policy, [PYTHON3, str(script), str(out)], env=env)
+    assert (r.returncode, r.stdout, refused) == (0, "z\n", []), (r.stderr, refused[:3])
+    script.write_text(PLANTING_SCRIPT)
+    r, refused = enforce(tmp_path, policy, [PYTHON3, str(script), str(out)], env=env)
+    assert (r.returncode, r.stdout) == (0, "z\nplanted []\n"), r.stderr
+    assert sorted(os.listdir(temp)) == [], os.listdir(temp)
+    assert {Path(str(x["args"].get("path"))).name for x in refused} >= {
+        "tmux-0", ".X0-lock", ".envrc", "evil"}, refused
 
 
 # --- a package installed into a virtual environment, installed again -------------------------

@@ -246,7 +246,8 @@ def test_listings_are_per_table():
     ("ccabcdef.s", "$TMPDIR/cc*.s"),          # 6 letters and no digit: it happens
     ("RECORDxkqzwpab.tmp", "$TMPDIR/RECORD*.tmp"),  # pip's temporary RECORD
     ("tmpab_12cd3", "$TMPDIR/tmp*"),          # Python NamedTemporaryFile
-    ("jq5xk_ab", "$TMPDIR/*"),                # Python's probe of the directory: no prefix
+    # Python's probe of the directory, no prefix: its shape, not "*" (red team 52)
+    ("jq5xk_ab", "$TMPDIR/" + "[0-9A-Za-z_]" * 8),
 ])
 def test_temporary_files_in_the_temporary_directory(name, pattern):
     path = f"/tmp/{name}"
@@ -964,8 +965,9 @@ def test_a_name_the_run_made_and_left_keeps_its_own_rule():
     """pytest's first run makes ``$TMPDIR/pytest-of-u`` (mode 0700) and leaves it; a fresh
     glob of generated names in the same directory (Python's probes) covered it, and the next
     run, meeting it older, was refused reading it 10 times.  Made and left, a name of its
-    own keeps its own rule (the calls it was used with); made and removed, the fresh glob
-    covers it still."""
+    own keeps its own rule (the calls it was used with).  Made and removed, it was covered
+    by the probe's fresh ``$TMPDIR/*``; the probe is its shape now (8 characters: red team
+    52), which no 11-character name is, so it keeps its own rule then too."""
     probe = "/tmp/x1y2z3w4"
     pytest_dir = "/tmp/pytest-of-u"
     obs = [Observation(MAIN, "openat", (PathArg("path", probe),), EXCL, created=("path",),
@@ -980,7 +982,8 @@ def test_a_name_the_run_made_and_left_keeps_its_own_rule():
     other = CallFacts("openat", (PathArg("path", "/tmp/pytest-of-v"),), os.O_RDONLY)
     assert policy.main.decide(other).action is not Action.PERMIT, text
     _, gone, text = learned([*obs, Observation(MAIN, "rmdir", (PathArg("path", pytest_dir),))])
-    assert gone.main.decide(again).action is not Action.PERMIT, text
+    assert gone.main.decide(other).action is not Action.PERMIT, text
+    assert "$TMPDIR/*" not in text and "$TMPDIR/" + "[0-9A-Za-z_]" * 8 in text, text
 
 
 # --- a directory made as mkdtemp makes one, by C or by Python -----------------------------
