@@ -217,6 +217,25 @@ _URING = b"[io_uring]"
 _KERNEL_RINGS = (b"/[aio]", _URING)
 
 
+def kernel_ring_mappings(pid: int) -> tuple[tuple[int, int], ...] | None:
+    """The [start, end) of each mapping of a process whose pages are a kernel's ring (a
+    socket's -- a packet or AF_XDP socket's --, an io_uring's, an AIO context's), private or
+    shared: the kernel writes those pages whoever made the ring.  A MAP_PRIVATE mmap of a
+    descriptor does not stop, and the socket may have come with its ring made already -- from
+    a process outside the tree (SCM_RIGHTS), from before the run (review 34): /proc/PID/maps
+    is the only witness.  None when the maps cannot be read."""
+    found = []
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as maps:
+            for line in maps:
+                if b" socket:[" in line or any(ring in line for ring in _KERNEL_RINGS):
+                    start, end = line.split(b" ", 1)[0].split(b"-")
+                    found.append((int(start, 16), int(end, 16)))
+    except (OSError, ValueError):
+        return None
+    return tuple(found)
+
+
 def shared_mappings(pid: int, droppable: bool = False,
                     ) -> tuple[tuple[tuple[int, int], ...], bool] | None:
     """The [start, end) of each shared mapping of a process (a MAP_SHARED file or anonymous
