@@ -80,10 +80,10 @@ from systrace_py.engine.tracee import (
     agent_descriptor,
     distinct,
     in_thread_group,
+    kernel_ring_mappings,
     maps_uring,
     outside_sharer,
     overlaps,
-    kernel_ring_mappings,
     shared_mappings,
     shared_with,
 )
