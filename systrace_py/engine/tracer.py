@@ -79,8 +79,8 @@ from systrace_py.engine.tracee import (
     Task,
     agent_descriptor,
     distinct,
+    in_kernel_ring,
     in_thread_group,
-    kernel_ring_mappings,
     maps_uring,
     outside_sharer,
     overlaps,
@@ -2479,10 +2479,9 @@ class Tracer:
         """Whether one of a sendmmsg's spans lies in a kernel's ring mapped privately or not,
         made or not by the tree (a packet socket handed over with its ring made: the tree's
         MAP_PRIVATE mmap of it does not stop, nor did the setsockopt that made it -- review
-        34, net_pktring.c received).  /proc/PID/maps read at each such call: no stop tells
+        34, net_pktring.c received).  The kernel is asked at each such call: no stop tells
         when such a mapping appears.  Unreadable maps: yes."""
-        rings = kernel_ring_mappings(task.tid)
-        return rings is None or any(overlaps(rings, at, length) for at, length in spans)
+        return in_kernel_ring(task.tid, spans)
 
     def _reached_from_outside(self, task: Task, call: DecodedCall) -> bool:
         """In a tree of one task: whether something that is no task may write what the call
