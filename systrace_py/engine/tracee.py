@@ -12,8 +12,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import enum
+import errno
+import fcntl
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,6 +219,93 @@ def in_thread_group(tgid: int, tid: int) -> bool:
 #: kernel's asynchronous I/O writes into (an AIO context's, an io_uring's)
 _URING = b"[io_uring]"
 _KERNEL_RINGS = (b"/[aio]", _URING)
+
+
+def _is_kernel_ring(name: bytes) -> bool:
+    """Whether a mapping's name (as /proc/PID/maps shows it) is a kernel's ring: a socket's --
+    a packet or AF_XDP socket's --, an io_uring's, an AIO context's."""
+    return name.startswith(b"socket:[") or any(ring in name for ring in _KERNEL_RINGS)
+
+
+class _ProcmapQuery(ctypes.Structure):
+    """struct procmap_query (linux/fs.h, 6.11): one mapping of /proc/PID/maps, by address."""
+
+    _fields_ = [("size", ctypes.c_uint64), ("query_flags", ctypes.c_uint64),
+                ("query_addr", ctypes.c_uint64), ("vma_start", ctypes.c_uint64),
+                ("vma_end", ctypes.c_uint64), ("vma_flags", ctypes.c_uint64),
+                ("vma_page_size", ctypes.c_uint64), ("vma_offset", ctypes.c_uint64),
+                ("inode", ctypes.c_uint64), ("dev_major", ctypes.c_uint32),
+                ("dev_minor", ctypes.c_uint32), ("vma_name_size", ctypes.c_uint32),
+                ("build_id_size", ctypes.c_uint32), ("vma_name_addr", ctypes.c_uint64),
+                ("build_id_addr", ctypes.c_uint64)]
+
+
+#: _IOWR('f', 17, struct procmap_query); the query's flag: the mapping at or after the address
+_PROCMAP_QUERY = (3 << 30) | (ctypes.sizeof(_ProcmapQuery) << 16) | (ord("f") << 8) | 17
+_COVERING_OR_NEXT_VMA = 0x10
+_NAME_ROOM = 4352  # (a path up to PATH_MAX, " (deleted)")
+#: whether the kernel answers PROCMAP_QUERY (False after its first ENOTTY: read the maps)
+_procmap_query = [True]
+
+
+def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether one of ``spans`` (address, length) meets a mapping of the process whose pages
+    are a kernel's ring, private or shared: the kernel writes those pages whoever made the
+    ring.  A MAP_PRIVATE mmap of a descriptor does not stop, and a socket may come with its
+    ring made already -- from a process outside the tree (SCM_RIGHTS), from before the run
+    (review 34) --, so the mappings are the only witness.  Asked of the kernel mapping by
+    mapping (PROCMAP_QUERY: a few microseconds), or read from /proc/PID/maps where it cannot
+    be asked.  Unreadable: yes."""
+    if not _procmap_query[0]:
+        rings = kernel_ring_mappings(pid)
+        return rings is None or any(overlaps(rings, at, length) for at, length in spans)
+    name = ctypes.create_string_buffer(_NAME_ROOM)
+    query = _ProcmapQuery(size=ctypes.sizeof(_ProcmapQuery),
+                          query_flags=_COVERING_OR_NEXT_VMA)
+    try:
+        fd = os.open(f"/proc/{pid}/maps", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return True
+    try:
+        for at, length in spans:
+            end = at + max(length, 1)
+            address = at
+            while address < end:
+                query.query_addr = address
+                query.vma_name_size = _NAME_ROOM
+                query.vma_name_addr = ctypes.addressof(name)
+                try:
+                    fcntl.ioctl(fd, _PROCMAP_QUERY, query)
+                except OSError as exc:
+                    if exc.errno == errno.ENOENT:
+                        break  # (no mapping at or after it)
+                    if exc.errno == errno.ENOTTY:
+                        _procmap_query[0] = False  # (a kernel before 6.11)
+                        return in_kernel_ring(pid, spans)
+                    return True
+                if query.vma_start >= end:
+                    break
+                if query.vma_name_size and _is_kernel_ring(name.raw[:query.vma_name_size]):
+                    return True
+                address = query.vma_end
+    finally:
+        os.close(fd)
+    return False
+
+
+def kernel_ring_mappings(pid: int) -> tuple[tuple[int, int], ...] | None:
+    """The [start, end) of each mapping of a process whose pages are a kernel's ring
+    (in_kernel_ring, where the kernel cannot be asked).  None when the maps cannot be read."""
+    found = []
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as maps:
+            for line in maps:
+                if b" socket:[" in line or any(ring in line for ring in _KERNEL_RINGS):
+                    start, end = line.split(b" ", 1)[0].split(b"-")
+                    found.append((int(start, 16), int(end, 16)))
+    except (OSError, ValueError):
+        return None
+    return tuple(found)
 
 
 def shared_mappings(pid: int, droppable: bool = False,

@@ -79,6 +79,7 @@ from systrace_py.engine.tracee import (
     Task,
     agent_descriptor,
     distinct,
+    in_kernel_ring,
     in_thread_group,
     maps_uring,
     outside_sharer,
@@ -2464,12 +2465,23 @@ class Tracer:
         spans = call.message_spans()
         if space.written_anywhere and len(spans) > 1:
             return True  # (a name or control data a reclaim may cut short)
+        if self._in_kernel_ring(task, spans):
+            return True
         if not space.shared_pages:
             return False
         ranges = self._outside_ranges(task, anywhere=False)
         if ranges is None:
             return True
         return any(overlaps(ranges, at, length) for at, length in spans)
+
+    @staticmethod
+    def _in_kernel_ring(task: Task, spans: list[tuple[int, int]]) -> bool:
+        """Whether one of a sendmmsg's spans lies in a kernel's ring mapped privately or not,
+        made or not by the tree (a packet socket handed over with its ring made: the tree's
+        MAP_PRIVATE mmap of it does not stop, nor did the setsockopt that made it -- review
+        34, net_pktring.c received).  The kernel is asked at each such call: no stop tells
+        when such a mapping appears.  Unreadable maps: yes."""
+        return in_kernel_ring(task.tid, spans)
 
     def _reached_from_outside(self, task: Task, call: DecodedCall) -> bool:
         """In a tree of one task: whether something that is no task may write what the call
@@ -2786,6 +2798,9 @@ class Tracer:
                 if (fresh.msghdr_raw, fresh.control_raw, fresh.messages_raw) != \
                         (call.msghdr_raw, call.control_raw, call.messages_raw):
                     return False
+                if call.name in MANY_ADDRESS_CALLS and self.hold_arguments \
+                        and self._in_kernel_ring(task, fresh.message_spans()):
+                    return False  # (a thread mapped a ring there since: decided again)
             if call.held_strings and fresh.held() != call.held_strings:
                 return False
             if not call.loop_stayed():

@@ -31,6 +31,12 @@
  *               copied, only frozen, and a freeze stops no kernel.
  *       check   whether a MAP_PRIVATE mapping of the ring shows what the kernel writes
  *               (prints "ring written: 0x..."), with no send to the witness.
+ *       give PATH  (an outsider: review 34) makes the ring (bound to lo), listens on the unix
+ *               socket PATH and hands the packet socket to each process that connects
+ *               (SCM_RIGHTS); it never sends anything itself.
+ *       received PATH  as ring, but the packet socket with its ring comes from the outsider
+ *               `give PATH`, received over a unix socket: the tree made no setsockopt,
+ *               and a MAP_PRIVATE mmap of a descriptor does not stop (review 34).
  * With $ESC_WAIT_TRACER (ring, shared), the ring is made and mapped before systrace attaches.
  * Class 2/7 (a writer that is no task: the kernel, through a mapping that did not stop).
  */
@@ -43,6 +49,7 @@
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #define PAGE 4096
 #define FRAME (2 * PAGE)
@@ -53,6 +60,8 @@ int main(int argc, char **argv) {
         usage("net_pktring MODE PORT");
     const char *mode = argv[1];
     int port = atoi(argv[2]);
+    int giving = !strcmp(mode, "give");
+    const char *unix_path = giving ? argv[2] : argc > 3 ? argv[3] : "";
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     if (s < 0)
         blocked("socket: %s", ename(errno));
@@ -68,11 +77,46 @@ int main(int argc, char **argv) {
         blocked("sendmmsg: %d %s", n, n < 0 ? ename(errno) : "");
     }
     if (strcmp(mode, "ring") && strcmp(mode, "check") && strcmp(mode, "exec") &&
-        strcmp(mode, "after") && strcmp(mode, "shared"))
+        strcmp(mode, "after") && strcmp(mode, "shared") && strcmp(mode, "received") && !giving)
         usage("unknown mode");
     int p = !strcmp(mode, "after") && argc > 3 ? atoi(argv[3]) : -1;
     if (p >= 0)
         goto have_ring;  /* the ring the image before the exec made */
+    if (!strcmp(mode, "received")) {  /* the ring an outsider made, handed over */
+        struct sockaddr_un sa;
+        int u = unix_socket_at(unix_path, &sa);
+        if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof sa) < 0)
+            blocked("connect to the giver: %s", ename(errno));
+        char byte, space[CMSG_SPACE(sizeof(int))];
+        struct iovec one = {.iov_base = &byte, .iov_len = 1};
+        struct msghdr m = {.msg_iov = &one, .msg_iovlen = 1, .msg_control = space,
+                           .msg_controllen = sizeof space};
+        if (recvmsg(u, &m, 0) < 1)
+            blocked("recvmsg from the giver: %s", ename(errno));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        if (!c || c->cmsg_type != SCM_RIGHTS)
+            blocked("no descriptor from the giver");
+        memcpy(&p, CMSG_DATA(c), sizeof p);
+        note("received the packet socket as %d", p);
+        goto have_ring;
+    }
+    int given = -1;
+    if (giving) {  /* each connection gets a ring of its own, made by a child of the giver */
+        struct sockaddr_un sa;
+        int l = unix_socket_at(unix_path, &sa);
+        unlink(unix_path);
+        if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 8) < 0)
+            blocked("listen on %s: %s", unix_path, ename(errno));
+        signal(SIGCHLD, SIG_IGN);
+        printf("ready\n");
+        fflush(stdout);
+        for (;;) {
+            given = accept(l, NULL, NULL);
+            if (given >= 0 && fork() == 0)
+                break;
+            close(given);
+        }
+    }
     p = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
     if (p < 0) {
         if (errno == EPERM || errno == EAFNOSUPPORT)
@@ -90,6 +134,20 @@ int main(int argc, char **argv) {
                              .sll_ifindex = (int)if_nametoindex("lo")};
     if (bind(p, (struct sockaddr *)&ll, sizeof ll) < 0)  /* unbound, it captures every device */
         note("bind lo: %s (the ring captures every device then)", ename(errno));
+    if (giving) {  /* hand the socket, its ring fresh, to the one that connected */
+        char byte = 'r', space[CMSG_SPACE(sizeof(int))];
+        memset(space, 0, sizeof space);
+        struct iovec one = {.iov_base = &byte, .iov_len = 1};
+        struct msghdr m = {.msg_iov = &one, .msg_iovlen = 1, .msg_control = space,
+                           .msg_controllen = sizeof space};
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(h), &p, sizeof p);
+        sendmsg(given, &m, 0);
+        _exit(0);
+    }
     if (!strcmp(mode, "exec")) {  /* the ring made here, mapped by the next image */
         char fd[16];
         snprintf(fd, sizeof fd, "%d", p);

@@ -173,3 +173,34 @@ def test_after_madv_free_a_nameless_batch_runs_and_a_named_one_is_refused(build,
     assert "nameless: 1 ok, named: 1 ok" in control.stdout, control
     traced = attack(program, "free", 9, scene=None, env=loop, policy_text=ring_policy())
     assert "nameless: 1 ok, named: -1 EPERM" in traced.stdout, traced
+
+
+def test_a_ring_handed_over_by_an_outsider(build, tmp_path, loop):
+    """Review 34: the packet socket comes with its ring made, from a process outside the tree
+    (SCM_RIGHTS over a unix socket): the tree makes no setsockopt, and its MAP_PRIVATE mmap of
+    the socket does not stop, so nothing marked the tree as ringed.  Control: natively message
+    1 goes to 127.127.127.127.  Traced: the sendmmsg is refused (EPERM: a message lies in a
+    kernel's ring, seen in /proc/PID/maps at the call).  On 3061f51..d2ad4e8 it escaped, both
+    loops."""
+    if os.geteuid() != 0:
+        pytest.skip("a packet socket needs CAP_NET_RAW")
+    program = build("escape/net_pktring.c")
+    where = tmp_path / "giver.sock"
+    with outsider([program, "give", where]) as giver:
+        assert giver.stdout is not None
+        assert giver.stdout.readline().startswith("ready"), "the giver did not start"
+        for traced in (False, True):
+            listener = UdpListener(REFUSED)
+            try:
+                outcome = attack(program, "received", listener.port, where, scene=None,
+                                 env=loop, policy_text=ring_policy() if traced else None)
+                settle(lambda received=listener.received: len(received))
+            finally:
+                listener.close()
+            if not traced:
+                require_real(outcome)
+                assert listener.received, f"the control's datagram did not arrive:\n{outcome}"
+            else:
+                assert_blocked(outcome)
+                assert "sendmmsg: -1 EPERM" in outcome.stdout, outcome
+                assert not listener.received, f"{REFUSED} received {listener.received}:\n{outcome}"
