@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 
 static unsigned char *map_where(const char *where) {
     int fd = open(where, O_RDWR | O_CREAT, 0666);
@@ -82,6 +83,12 @@ int main(int argc, char **argv) {
     name->sin_family = AF_INET;
     name->sin_port = htons(atoi(argv[3]));
     long count = argc > 4 ? atol(argv[4]) : 3000;
+    /* the outsider writes the address: until it has, every datagram goes to 0.0.0.0 (a
+     * control that ran before the outsider's first write reached nothing) */
+    time_t until = time(NULL) + 10;
+    while (!__atomic_load_n(&name->sin_addr.s_addr, __ATOMIC_RELAXED))
+        if (time(NULL) > until)
+            blocked("the outsider never wrote %s", argv[2]);
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     if (s < 0)
         blocked("socket: %s", ename(errno));
