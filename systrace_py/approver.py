@@ -39,7 +39,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -293,6 +293,55 @@ def _one_way() -> tuple[int, int]:
     return reader.detach(), writer.detach()
 
 
+#: Python's options that take the next word (or the rest of their word) as their argument.
+_PYTHON_ARGUMENT_OPTIONS = frozenset("WX")
+
+
+def searches_its_directory(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` is Python run in a form that puts the working directory first on
+    ``sys.path`` -- ``-m MODULE`` or ``-c CODE`` (docs/asking.md's own scripted approver is
+    ``python3 -m systrace_py.approver``) -- and not already told not to (``-P``, ``-I``).
+    Python is a command named ``python``, ``python3``, ``python3.11``...  A script's form puts
+    the script's own directory first instead: that one is the user's choice, like the
+    approver's rules file."""
+    name = os.path.basename(argv[0]) if argv else ""
+    if not (name.startswith("python") and all(c.isdigit() or c == "." for c in name[6:])):
+        return False
+    words = iter(argv[1:])
+    for word in words:
+        if word == "--" or not word.startswith("-") or word == "-":
+            return False  # (a script, or the program on stdin -- which is systrace's asks)
+        if word.startswith("--"):
+            if word == "--check-hash-based-pycs":
+                next(words, None)
+            continue
+        for at, letter in enumerate(word[1:], 1):
+            if letter in "PI":
+                return False
+            if letter in "mc":
+                return True
+            if letter in _PYTHON_ARGUMENT_OPTIONS:
+                if at == len(word) - 1:
+                    next(words, None)
+                break
+    return False
+
+
+def approver_argv(argv: Sequence[str]) -> list[str]:
+    """The command an ``exec:`` approver is started with: ``argv``, with ``-P`` after the
+    interpreter when it is Python run with ``-m`` or ``-c`` (:func:`searches_its_directory`).
+    It starts in the run's working directory, which the traced program may write: a package
+    planted there under the name of the approver's own (``systrace_py``) or of a module it
+    imports once started (``argparse``) ran in the approver -- the user's, untraced, outside
+    every policy -- at the next run or, a race the tree won two times in three, in the same
+    one (red team 53, tests/escape/test_escape_redteam53.py).  An option, not PYTHONSAFEPATH:
+    ``-E`` would ignore the variable, and the approver's own Python children (a script that
+    imports the modules beside it) would inherit it."""
+    if searches_its_directory(argv):
+        return [argv[0], "-P", *argv[1:]]
+    return list(argv)
+
+
 def _start_detached(argv: list[str]) -> tuple[int, int, int]:
     """Start an approver that is not our child (the tracer waits for any child of ours):
     fork, fork again, the middle one exits at once.  Returns its stdin's and stdout's ends
@@ -301,6 +350,7 @@ def _start_detached(argv: list[str]) -> tuple[int, int, int]:
     to_r, to_w = _one_way()
     from_r, from_w = _one_way()
     status_r, status_w = os.pipe()  # close-on-exec: a successful exec closes it
+    argv = approver_argv(argv)
     pid = os.fork()
     if pid == 0:  # pragma: no cover  (a child: nothing of it returns)
         code = 0

@@ -260,3 +260,26 @@ def test_a_broken_rules_file_says_what_is_wrong(tmp_path, text, says):
     with pytest.raises(ValueError, match=says):
         load_script(str(rules_file))
 
+
+
+@pytest.mark.parametrize(("argv", "searches"), [
+    (["python3", "-m", "systrace_py.approver"], True),
+    (["/usr/bin/python3.11", "-X", "dev", "-m", "x"], True),
+    (["python", "-Xdev", "-c", "pass"], True),
+    (["python3", "-Em", "x"], True),   # (-E: PYTHONSAFEPATH would be ignored; -P is not)
+    (["python3", "-W", "error", "-m", "x"], True),
+    (["python3", "-P", "-m", "x"], False),
+    (["python3", "-Im", "x"], False),
+    (["python3", "approver.py", "-m"], False),  # (a script: its own directory, the user's)
+    (["python3", "-W", "error", "approver.py"], False),
+    (["node", "-m"], False),
+    (["python3-config", "-m"], False),
+])
+def test_an_approver_is_started_with_nothing_of_the_runs_directory_on_its_path(
+        argv: list[str], searches: bool) -> None:
+    """Python's -m and -c put the working directory (the run's, which the tree may write)
+    first on sys.path: such an approver gets -P (red team 53,
+    tests/escape/test_escape_redteam53.py)."""
+    assert approver.searches_its_directory(argv) is searches
+    started = approver.approver_argv(argv)
+    assert started == ([argv[0], "-P", *argv[1:]] if searches else argv)
