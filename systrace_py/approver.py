@@ -342,6 +342,28 @@ def approver_argv(argv: Sequence[str]) -> list[str]:
     return list(argv)
 
 
+#: Search paths whose relative entries (the empty one too) name the working directory.
+_SEARCH_VARIABLES = ("PATH", "PYTHONPATH")
+
+
+def approver_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment an ``exec:`` approver starts with: ``environ`` without the relative
+    entries of PATH and PYTHONPATH.  It starts in the run's working directory, which the
+    traced program may write, and such an entry names it: ``PYTHONPATH=$PYTHONPATH:/x`` with
+    nothing before is ``:/x``, and a Python approver (-P or not, a script or a module) imported
+    a module the tree planted there (red team 53); a relative PATH entry finds a planted
+    command -- the approver itself, or one it runs.  A variable left with no entry goes."""
+    environment = dict(environ)
+    for name in _SEARCH_VARIABLES:
+        if name in environment:
+            kept = [e for e in environment[name].split(os.pathsep) if os.path.isabs(e)]
+            if kept:
+                environment[name] = os.pathsep.join(kept)
+            else:
+                del environment[name]
+    return environment
+
+
 def _start_detached(argv: list[str]) -> tuple[int, int, int]:
     """Start an approver that is not our child (the tracer waits for any child of ours):
     fork, fork again, the middle one exits at once.  Returns its stdin's and stdout's ends
@@ -351,6 +373,7 @@ def _start_detached(argv: list[str]) -> tuple[int, int, int]:
     from_r, from_w = _one_way()
     status_r, status_w = os.pipe()  # close-on-exec: a successful exec closes it
     argv = approver_argv(argv)
+    environment = approver_environment(os.environ)
     pid = os.fork()
     if pid == 0:  # pragma: no cover  (a child: nothing of it returns)
         code = 0
@@ -363,7 +386,7 @@ def _start_detached(argv: list[str]) -> tuple[int, int, int]:
                 os.setsid()
                 os.dup2(to_r, 0)
                 os.dup2(from_w, 1)
-                os.execvp(argv[0], argv)
+                os.execvpe(argv[0], argv, environment)
             os.write(status_w, f"pid {grandchild}\n".encode())
         except OSError as exc:
             with contextlib.suppress(OSError):

@@ -25,9 +25,10 @@ INSTALLED = Path(PYTHON).parent / "systrace-python"
 
 @pytest.mark.skipif(not INSTALLED.exists(), reason="systrace-python is not installed beside "
                                                      "the interpreter")
-@pytest.mark.parametrize("package", ["systrace_py", "argparse"])
+@pytest.mark.parametrize(("package", "empty_entry"), [("systrace_py", False),
+                                                     ("argparse", False), ("argparse", True)])
 def test_an_approver_started_with_python_m_runs_no_code_the_tree_planted(build, tmp_path,
-                                                                          package):
+                                                                          package, empty_entry):
     """``tr_import PACKAGE`` (a run whose policy lets it write its cwd, as a build's does)
     plants PACKAGE in the cwd; the next run asks through ``--ask-via 'exec:python3 -m
     systrace_py.approver --rules FILE'`` (docs/asking.md's own command).  Before: the planted
@@ -35,7 +36,10 @@ def test_an_approver_started_with_python_m_runs_no_code_the_tree_planted(build, 
     (escaped, both plants).  Now an ``exec:`` approver that is Python run with ``-m`` or
     ``-c`` starts with ``-P`` after the interpreter (nothing of the cwd on its path): it
     imports the installed package and answers.  Control: that command, started natively in
-    the planted cwd, runs the plant."""
+    the planted cwd, runs the plant.  ``empty_entry``: PYTHONPATH starts with an empty entry
+    (``PYTHONPATH=$PYTHONPATH:/x`` with nothing before), which is the cwd to Python even
+    under -P: an approver's PATH and PYTHONPATH lose their relative entries (escaped with -P
+    alone)."""
     program = build("escape/tr_import.c")
     c = Scene.make(tmp_path, "control")
     planted = attack(program, package, policy_text=None, scene=c, cwd=c.work)
@@ -51,10 +55,13 @@ def test_an_approver_started_with_python_m_runs_no_code_the_tree_planted(build, 
     text = policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"),
                   'calls = ["socket"]\naction = "ask"')
     approver = f"exec:{PYTHON} -m systrace_py.approver --rules {answers}"
+    env = {"ESC_TARGET": str(s.secret)}
+    if empty_entry:
+        env["PYTHONPATH"] = ":" + scene_env(s)["PYTHONPATH"]
     runs = []
     for planting in (package, "nothing"):  # the first run plants, the second asks again
         runs.append(attack(program, planting, policy_text=text, scene=s, cwd=s.work,
-                           env={"ESC_TARGET": str(s.secret)}, options=["--ask-via", approver],
+                           env=env, options=["--ask-via", approver],
                            tracer=[str(INSTALLED)]))
     assert (s.work / package / "__init__.py").exists(), runs[0]  # (the tree did plant it)
     assert not s.marker.exists(), s.marker.read_text()

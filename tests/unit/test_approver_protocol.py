@@ -283,3 +283,13 @@ def test_an_approver_is_started_with_nothing_of_the_runs_directory_on_its_path(
     assert approver.searches_its_directory(argv) is searches
     started = approver.approver_argv(argv)
     assert started == ([argv[0], "-P", *argv[1:]] if searches else argv)
+
+
+def test_an_approvers_search_paths_keep_no_entry_that_names_the_runs_directory() -> None:
+    """A relative entry of PATH or PYTHONPATH (the empty one too: ``PYTHONPATH=:/x``) is the
+    working directory -- the run's, which the tree may write (red team 53)."""
+    given = {"PATH": ":/usr/bin:.:bin:/bin", "PYTHONPATH": ":/opt/lib", "HOME": "/h"}
+    assert approver.approver_environment(given) == {
+        "PATH": "/usr/bin:/bin", "PYTHONPATH": "/opt/lib", "HOME": "/h"}
+    assert approver.approver_environment({"PYTHONPATH": "lib:", "A": ""}) == {"A": ""}
+    assert approver.approver_environment({"PATH": "/usr/bin"}) == {"PATH": "/usr/bin"}
