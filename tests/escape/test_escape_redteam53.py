@@ -12,7 +12,9 @@ next run that asked through it (``tr_import.c`` plants; red team 3's fix scrubbe
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,57 @@ def test_an_approver_started_with_python_m_runs_no_code_the_tree_planted(build, 
     assert not s.marker.exists(), s.marker.read_text()
     for run in runs:  # the approver is the installed one, and answers
         assert "socket: made" in run.stdout, run
+
+
+def _pycwd_policy(s: Scene, interpreter: str, options: str = "") -> str:
+    """The main table refuses the secret and lets the interpreter run only as ``python
+    [OPTIONS] -m json.tool``; the interpreter's own table permits everything."""
+    return policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"),
+                  f'calls = ["exec"]\npath = "{interpreter}"\n'
+                  f'argv = ["*", {options}"-m", "json.tool", "**"]\naction = "permit"',
+                  f'calls = ["exec"]\npath = "{interpreter}"\naction = "never"') + \
+        f'\n[program."{interpreter}"]\ndefault = "permit"\n'
+
+
+@pytest.mark.xfail(strict=True, reason="open (red team 53): the working directory a Python "
+                   "run with -m/-c searches first is not checked at an exec into its table")
+def test_a_python_entering_its_table_imports_nothing_from_a_cwd_the_caller_wrote(build, tmp_path,
+                                                                                 loop):
+    """``exec_pycwd.c``: the caller may run the interpreter only as ``python -m json.tool``,
+    whose table (the interpreter's own) may read the secret; the main table refuses it.  It
+    plants ``json/__init__.py`` in its cwd (a directory it may write) and runs ``-m
+    json.tool``: Python puts the cwd first on sys.path and runs the planted package under the
+    interpreter's table -- the secret is read (both loops).  An exec into another table
+    checks the caller's variables (PYTHONPATH, whose empty element is this same cwd), HOME's
+    user site, the script's spelling -- not this.  Control: natively the planted package
+    runs.  Closing it (refusing such an exec where the tree may write the cwd, as a draft on
+    this branch did) also refuses what learned policies do every day (a build's ``python3 -m
+    pip``, ``python -c``, each in a table of its own): the lead's call (docs text)."""
+    program = build("escape/exec_pycwd.c")
+    interpreter = os.path.realpath(sys.executable)
+    c = Scene.make(tmp_path, "control")
+    control = attack(program, interpreter, "json", policy_text=None, scene=c, cwd=c.work,
+                     env={"ESC_TARGET": str(c.secret)})
+    assert control.verdict == "ESCAPED", control
+    s = Scene.make(tmp_path, "traced")
+    traced = attack(program, interpreter, "json", policy_text=_pycwd_policy(s, interpreter),
+                    scene=s, cwd=s.work, env={"ESC_TARGET": str(s.secret), **loop})
+    assert traced.verdict == "BLOCKED" and "EPERM" in traced.detail, traced
+
+
+def test_a_python_entering_its_table_with_P_imports_nothing_from_its_cwd(build, tmp_path,
+                                                                         loop):
+    """The mitigation a policy can require today: the caller may run the interpreter only as
+    ``python -P -m json.tool``; with -P, the module planted in the cwd is not imported and the
+    standard json.tool runs under the interpreter's table (no verdict from the plant; its
+    error about /dev/null).  Without -P in argv the same exec is refused by the policy."""
+    program = build("escape/exec_pycwd.c")
+    interpreter = os.path.realpath(sys.executable)
+    s = Scene.make(tmp_path)
+    text = _pycwd_policy(s, interpreter, options='"-P", ')
+    with_p = attack(program, interpreter, "json", "-P", policy_text=text, scene=s, cwd=s.work,
+                    env={"ESC_TARGET": str(s.secret), **loop})
+    assert with_p.verdict == "NONE" and "Expecting value" in with_p.stderr, with_p
+    without = attack(program, interpreter, "json", policy_text=text, scene=s, cwd=s.work,
+                     env={"ESC_TARGET": str(s.secret), **loop})
+    assert without.verdict == "BLOCKED" and "EPERM" in without.detail, without
