@@ -46,6 +46,7 @@ from typing import IO, Any
 
 from systrace_py import __version__, procfs
 from systrace_py.engine.signals import enforcer
+from systrace_py.policy.environment import is_python
 from systrace_py.report import say
 from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.terminal import printable
@@ -301,11 +302,10 @@ def searches_its_directory(argv: Sequence[str]) -> bool:
     """Whether ``argv`` is Python run in a form that puts the working directory first on
     ``sys.path`` -- ``-m MODULE`` or ``-c CODE`` (docs/asking.md's own scripted approver is
     ``python3 -m systrace_py.approver``) -- and not already told not to (``-P``, ``-I``).
-    Python is a command named ``python``, ``python3``, ``python3.11``...  A script's form puts
-    the script's own directory first instead: that one is the user's choice, like the
-    approver's rules file."""
-    name = os.path.basename(argv[0]) if argv else ""
-    if not (name.startswith("python") and all(c.isdigit() or c == "." for c in name[6:])):
+    Python is a command named as one (``python3``, ``python3.11``, ``pypy3``...:
+    environment.is_python, the engine's word).  A script's form puts the script's own
+    directory first instead: that one is the user's choice, like the approver's rules file."""
+    if not argv or not is_python(argv[0]):
         return False
     words = iter(argv[1:])
     for word in words:
