@@ -372,7 +372,7 @@ def _start_detached(argv: list[str]) -> tuple[int, int, int]:
     to_r, to_w = _one_way()
     from_r, from_w = _one_way()
     status_r, status_w = os.pipe()  # close-on-exec: a successful exec closes it
-    argv = approver_argv(argv)
+    started = approver_argv(argv)  # (the messages name the command as given)
     environment = approver_environment(os.environ)
     pid = os.fork()
     if pid == 0:  # pragma: no cover  (a child: nothing of it returns)
@@ -386,7 +386,7 @@ def _start_detached(argv: list[str]) -> tuple[int, int, int]:
                 os.setsid()
                 os.dup2(to_r, 0)
                 os.dup2(from_w, 1)
-                os.execvpe(argv[0], argv, environment)
+                os.execvpe(started[0], started, environment)
             os.write(status_w, f"pid {grandchild}\n".encode())
         except OSError as exc:
             with contextlib.suppress(OSError):
