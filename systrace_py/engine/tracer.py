@@ -499,6 +499,11 @@ class Tracer:
         #: child or a sibling that stops it and later continues it, which systrace, stopped
         #: with it, would never let run to its SIGCONT (_stop_with_command)
         self._self_stop = False
+        #: the command's process stopping itself stops its parent too, when that is this
+        #: process or a resident client (_stop_with_command): the command's, not a library's
+        self.stop_with_command = False
+        #: the spawned command's parent (this process, or a Starter's client); None: attached
+        self._command_parent: int | None = None
         self.stops = 0
         #: the stops by kind (``--stats``): a call at its entry, a call's exit, a new task (a
         #: fork, vfork or clone event), its first stop, an exec, a signal delivered, another
@@ -542,6 +547,7 @@ class Tracer:
             pid, parent = self._fork(spec, need_nnp), os.getpid()
         else:
             pid, parent = spec.starter.stopped(spec, need_nnp), spec.starter.parent
+        self._command_parent = parent
         started = spec.env if spec.env is not None else os.environ
         self.start_environment = frozenset(f"{name}={value}" for name, value in started.items())
         self.start_closing_fds = procfs.own_standard_fds_closing()
@@ -4039,7 +4045,10 @@ class Tracer:
         if not self._self_stop or _sigcont_pending(task.tid):
             return
         self._self_stop = False
-        parent = task.process.ppid
+        parent = self._command_parent
+        if (not self.stop_with_command or parent is None  # (attached: not its parent's job)
+                or task.process.ppid != parent):
+            return
         if parent != os.getpid():  # (a resident worker: the client is the program's parent)
             with contextlib.suppress(OSError):
                 os.kill(parent, sig)
