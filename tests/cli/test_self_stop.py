@@ -11,6 +11,7 @@ status) is what it prints for the native command."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -148,3 +149,34 @@ def test_a_stop_another_traced_process_sends_does_not_stop_systrace(tmp_path: Pa
     assert native.stdout == "done\n", native
     r = run_systrace(["-p", str(policy), "--", "sh", "-c", script], env=loop_env, timeout=60)
     assert (r.returncode, r.stdout) == (0, "done\n"), r
+
+
+@pytest.mark.parametrize("loop_env", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["native loop",
+                                                                           "Python loop"])
+def test_systrace_continued_alone_continues_the_command(tmp_path: Path,
+                                                        loop_env: dict[str, str]) -> None:
+    """No job control here: systrace stops with the command that stopped itself, and a
+    SIGCONT to systrace alone (``kill -CONT`` of its pid) continues the command too."""
+    import signal
+    import time
+
+    from conftest import systrace_env
+    from systrace_py import procfs
+
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    run = subprocess.Popen([PYTHON, "-m", "systrace_py", "-p", str(policy), "--", "sh", "-c",
+                            "kill -STOP $$; echo after"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=systrace_env(loop_env))
+    try:
+        deadline = time.monotonic() + 60
+        while (fields := procfs.read_stat(run.pid)) is None or fields[procfs.STATE] != b"T":
+            assert run.poll() is None and time.monotonic() < deadline, "systrace never stopped"
+            time.sleep(0.05)
+        os.kill(run.pid, signal.SIGCONT)
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert (run.returncode, out) == (0, "after\n"), err
