@@ -23,6 +23,7 @@ from __future__ import annotations
 import _thread
 import contextlib
 import gc
+import mmap
 import os
 import resource
 import signal
@@ -46,6 +47,10 @@ DEFAULT_IDLE = 600.0
 STOP_PATIENCE = 10.0
 #: seconds between the server's looks at its socket's name (:func:`_still_reachable`)
 SOCKET_CHECK = 5.0
+#: A worker's exit code, which the server's tally reads when it reaps it: a run served to its
+#: end (the client was sent its ``exit``), a run declined (the client ran it in process), a
+#: ``status`` answered; anything else is a conversation that broke off.
+WORKER_RAN, WORKER_DECLINED, WORKER_STATUS = 0, 3, 4
 
 
 # --- the worker's start of the program ---------------------------------------------------------
@@ -227,6 +232,69 @@ def _make_private_dir(path: str) -> None:
 Run = Callable[[list[str], ClientStarter], int]
 
 
+class _Tally:
+    """What ``systrace --resident status`` reports, kept by the server in a page it shares
+    with every worker it forks (anonymous, MAP_SHARED): the runs served to their end and the
+    connections handed to workers not yet reaped, as they are now, not as they were at the
+    spare's fork.  Only the server writes it; a worker that answers ``status`` reads it."""
+
+    _FORMAT = "<qqqq"  # started (epoch seconds), idle seconds, runs served, in flight
+
+    def __init__(self, idle: float) -> None:
+        import struct
+        import time
+
+        self._struct = struct.Struct(self._FORMAT)
+        self._page = mmap.mmap(-1, self._struct.size)
+        #: a worker's pid -> the idle deadline before its connection, and the one it set
+        self._workers: dict[int, tuple[float, float]] = {}
+        self._asked: list[tuple[float, float]] = []
+        self._set(int(time.time()), int(idle), 0, 0)
+
+    def _set(self, *values: int) -> None:
+        self._struct.pack_into(self._page, 0, *values)
+
+    def read(self) -> tuple[int, int, int, int]:
+        started, idle, served, in_flight = self._struct.unpack_from(self._page, 0)
+        return started, idle, served, in_flight
+
+    def handing(self) -> None:
+        """A connection goes to a worker (counted before it has it: a worker asked for the
+        status at once finds itself counted, and leaves itself out)."""
+        started, idle, served, in_flight = self.read()
+        self._set(started, idle, served, in_flight + 1)
+
+    def worker(self, pid: int, deadlines: tuple[float, float]) -> None:
+        self._workers[pid] = deadlines
+
+    def unhanded(self) -> None:
+        started, idle, served, in_flight = self.read()
+        self._set(started, idle, served, max(0, in_flight - 1))
+
+    def reaped(self, pid: int, status: int) -> None:
+        deadlines = self._workers.pop(pid, None)
+        if deadlines is None:
+            return  # (a spare that exited unhanded)
+        started, idle, served, in_flight = self.read()
+        ran = os.WIFEXITED(status) and os.WEXITSTATUS(status) == WORKER_RAN
+        self._set(started, idle, served + ran, max(0, in_flight - 1))
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == WORKER_STATUS:
+            self._asked.append(deadlines)
+
+    def idle_deadline(self, deadline: float) -> float:
+        """The idle deadline, a ``status`` question's left out: asking whether the server
+        runs does not keep it running (unless a run came after the question)."""
+        for before, set_by in self._asked:
+            if deadline == set_by:
+                deadline = before
+        self._asked.clear()
+        return deadline
+
+
+#: the server's tally (None outside a server and its workers)
+_tally: _Tally | None = None
+
+
 def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     """``systrace --resident``: start the server in the background, once its socket listens;
     0, or 125 (systrace failed, not its usage) with the reason when it cannot be started.
@@ -339,6 +407,8 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
     signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    global _tally
+    _tally = tally = _Tally(idle)
     gc.freeze()  # (the imports are shared with every worker: never scanned, never touched)
     listener.setblocking(False)
     code = 0
@@ -357,6 +427,7 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
                 with contextlib.suppress(OSError):
                     os.read(wake_r, 512)
                 _reap()
+                deadline = tally.idle_deadline(deadline)
             if listener.fileno() not in ready:
                 continue
             try:
@@ -374,14 +445,24 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
             if resident_client.build_id() != build:  # (edited, upgraded: other code now)
                 conn.close()  # (the client runs in process; its next run starts afresh)
                 break
-            deadline = time.monotonic() + idle
-            if spare is None or not _hand_over(spare, conn, client):
-                pid = os.fork()  # (no spare, or it is gone: a worker forked now, as ever)
+            deadlines = (deadline, time.monotonic() + idle)
+            deadline = deadlines[1]
+            tally.handing()
+            if spare is not None and _hand_over(spare, conn, client):
+                tally.worker(spare[0], deadlines)
+            else:
+                try:
+                    pid = os.fork()  # (no spare, or it is gone: a worker forked now, as ever)
+                except OSError:
+                    tally.unhanded()
+                    raise
                 if pid == 0:
                     _become_worker(listener, (wake_r, wake_w))
                     _worker(conn, client, run, build)
+                tally.worker(pid, deadlines)
             conn.close()
             _reap()
+            deadline = tally.idle_deadline(deadline)
             spare = _fork_spare(listener, (wake_r, wake_w), run, build)
     except BaseException:  # (the daemon has nobody to tell; it exits)
         code = 1
@@ -480,11 +561,13 @@ def like_us(client: int, ours: tuple[object, ...]) -> bool:
 def _reap() -> None:
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        if _tally is not None:
+            _tally.reaped(pid, status)
 
 
 def stop() -> int:
@@ -530,6 +613,80 @@ def stop() -> int:
         else:
             say("resident tracer stopped")
     return code
+
+
+#: ``systrace --resident status``'s exit when no resident tracer runs (``systemctl is-active``'s)
+NOT_RUNNING = 3
+
+
+def status() -> int:
+    """``systrace --resident status``: whether this user's resident tracer (of this code)
+    runs -- its pid, socket, uptime, the runs it served and has in flight -- on stdout; 0
+    when it runs, NOT_RUNNING when none does (a server of other code is named on stderr: it
+    serves no run of this code), 125 when one answers but not with its status."""
+    import time
+
+    path = resident_client.socket_path()
+    found = resident_client.connect()
+    if found is None:
+        _tell(f"resident tracer: not running\n  socket: {path}")
+        for other in _other_code_sockets():
+            found_other = resident_client.connect(path=other)
+            if found_other is not None:
+                found_other[0].close()
+                say(f"a resident tracer of other code runs (pid {found_other[1]}: an earlier "
+                    "install or edit of systrace; systrace --resident stop stops it)")
+        return NOT_RUNNING
+    sock, server = found
+    try:
+        sock.settimeout(resident_client.HELLO_PATIENCE)
+        hello = receive(sock)
+        if hello["kind"] != "hello" or hello.get("build") != resident_client.build_id():
+            raise ResidentError("a hello of another build")
+        send(sock, {"kind": "status"})
+        answer = receive(sock)
+        if answer["kind"] != "status" or not all(
+                type(answer.get(key)) is int for key in ("started", "idle", "served",
+                                                         "in_flight")):
+            raise ResidentError("not a status")
+    except (OSError, ResidentError) as exc:
+        say(f"the resident tracer (pid {server}, socket {path}) did not say its status "
+            f"({exc or 'no answer'})")
+        return EXIT_INTERNAL
+    finally:
+        sock.close()
+    up = max(0, int(time.time()) - answer["started"])
+    served, in_flight = answer["served"], answer["in_flight"]
+    _tell(f"resident tracer: running, pid {server}\n"
+          f"  socket: {path}\n"
+          f"  up: {_duration(up)} (it exits after {answer['idle']} s without a run)\n"
+          f"  runs: {served} served, {in_flight} in flight")
+    return 0
+
+
+def _tell(text: str) -> None:
+    """``text`` on stdout; a reader that went away (``| head -1``) is no error."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())  # (the interpreter's flush at exit: no message)
+        os.close(null)
+
+
+def _duration(seconds: int) -> str:
+    """``45s``, ``12m05s``, ``3h02m``, ``2d04h``."""
+    minutes, s = divmod(seconds, 60)
+    hours, m = divmod(minutes, 60)
+    days, h = divmod(hours, 24)
+    if days:
+        return f"{days}d{h:02d}h"
+    if hours:
+        return f"{hours}h{m:02d}m"
+    if minutes:
+        return f"{minutes}m{s:02d}s"
+    return f"{s}s"
 
 
 def _other_code_sockets() -> list[str]:
@@ -648,13 +805,15 @@ def _serve_one(conn: socket.socket, client: int, run: Run, build: str) -> int:
         request = receive(conn, fds)
     except (OSError, ResidentError):
         return 1
+    if request["kind"] == "status" and not fds:
+        return _answer_status(conn)
     if request["kind"] != "run" or len(fds) != 4 or not _well_formed(request):
         return 1
     try:
         _become_client(request, fds)
     except (OSError, ValueError):  # (limits or a nice value the server cannot take on)
         send(conn, {"kind": "refuse"})
-        return 0
+        return WORKER_DECLINED
     held = HeldStream(sys.stderr)
     sys.stderr = held  # type: ignore[assignment]
     starter = ClientStarter(conn, client)
@@ -672,7 +831,18 @@ def _serve_one(conn: socket.socket, client: int, run: Run, build: str) -> int:
         sys.stderr.flush()
     starter.done.set()
     send(conn, {"kind": "refuse"} if code < 0 else {"kind": "exit", "code": code})
-    return 0
+    return WORKER_DECLINED if code < 0 else WORKER_RAN
+
+
+def _answer_status(conn: socket.socket) -> int:
+    """``systrace --resident status``: the server's tally, this connection left out of the
+    runs in flight."""
+    if _tally is None:
+        return 1
+    started, idle, served, in_flight = _tally.read()
+    send(conn, {"kind": "status", "server": os.getppid(), "started": started, "idle": idle,
+                "served": served, "in_flight": max(0, in_flight - 1)})
+    return WORKER_STATUS
 
 
 def _well_formed(request: dict[str, Any]) -> bool:
@@ -710,4 +880,4 @@ def _become_client(request: dict[str, Any], fds: list[int]) -> None:
     os.environ.update(request["env"])
 
 
-__all__ = ["DEFAULT_IDLE", "ClientStarter", "start", "stop", "warm_up"]
+__all__ = ["DEFAULT_IDLE", "NOT_RUNNING", "ClientStarter", "start", "status", "stop", "warm_up"]

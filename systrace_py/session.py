@@ -153,13 +153,16 @@ class Session:
     """One traced run of a monitor.  ``notify`` says things while the run is on (a signal
     during an ask); ``on_orphans`` is called when the command exited and left processes
     running.  ``signals=False`` leaves the process's signal handlers alone (they are also
-    left alone off the main thread)."""
+    left alone off the main thread).  ``job_control``: the command's process stopping itself
+    stops this process too (Tracer.stop_with_command: the ``systrace`` command's way, not a
+    library's)."""
 
     def __init__(self, monitor: SessionMonitor, *, hold_arguments: bool = True,
                  plan: FilterPlan | None = None, notify: Callable[[str], None] | None = None,
                  on_orphans: Callable[[int], None] | None = None,
-                 signals: bool = True, protect: bool = True) -> None:
+                 signals: bool = True, protect: bool = True, job_control: bool = False) -> None:
         self.tracer = Tracer(monitor, hold_arguments=hold_arguments, plan=plan)
+        self.tracer.stop_with_command = job_control
         self._monitor = monitor
         monitor.attach(self.tracer)
         self.tracer.on_orphans = on_orphans

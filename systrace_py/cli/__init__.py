@@ -102,12 +102,16 @@ def main(argv: Sequence[str] | None = None,
 
 
 def _resident(opts: argparse.Namespace, imported: Callable[[], object]) -> int:
-    """``--resident [start|stop]``: the resident tracer's server (systrace_py.resident)."""
+    """``--resident [start|stop|status]``: the resident tracer's server
+    (systrace_py.resident)."""
     from systrace_py import resident
 
     if opts.resident == "stop":
         imported()
         return resident.stop()
+    if opts.resident == "status":
+        imported()
+        return resident.status()
     resident.warm_up()  # (with the command's quick imports, as a run imports them)
     imported()
     caching_ends()  # (here, not in the workers it forks)

@@ -188,9 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--attach", type=int, metavar="PID",
                    help="trace a running process (and its new children) instead")
     g = p.add_argument_group("resident tracer (faster starts)")
-    g.add_argument("--resident", nargs="?", const="start", choices=("start", "stop"),
+    g.add_argument("--resident", nargs="?", const="start", choices=("start", "stop", "status"),
                    help="start (or stop) this user's resident tracer: a warm process that "
-                        "later runs hand their tracing to")
+                        "later runs hand their tracing to; status: is one running (exit 0) "
+                        "or not (exit 3)")
     g.add_argument("--resident-idle", type=float, metavar="SECONDS",
                    help="the resident tracer exits after SECONDS without a run (default: 600)")
     g.add_argument("--no-resident", action="store_true",
@@ -305,8 +306,8 @@ def check_flags(opts: argparse.Namespace) -> None:
                          " its user")
     if opts.resident is not None:
         if opts.command:
-            raise UsageError("--resident takes no command: it starts or stops the resident "
-                             "tracer, which later runs use")
+            raise UsageError("--resident takes no command: it starts, stops or reports on "
+                             "the resident tracer, which later runs use")
         ignored = [flag for attr, flag in _RUN_OPTIONS if getattr(opts, attr) not in (None,
                                                                                         False)]
         if ignored:

@@ -150,7 +150,7 @@ def learn_command(opts: argparse.Namespace) -> int:
     # Arguments are not held in scratch copies while learning: nothing is refused by path, so
     # there is no check for a racing thread to slip past, and every stop is cheaper.
     session = Session(learner, hold_arguments=False, notify=say,
-                      on_orphans=None if opts.quiet else orphans_notice)
+                      on_orphans=None if opts.quiet else orphans_notice, job_control=True)
     facts: SystemFacts | None = None
     began = time.time()
     try:

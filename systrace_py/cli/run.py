@@ -268,7 +268,8 @@ def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None,
     SYSTRACE_NO_HOLD=1 turns argument holding off: for bench/run_bench.py --defences only,
     to measure what the TOCTOU defences cost; it opens the races they close."""
     session = Session(supervisor, hold_arguments=os.environ.get("SYSTRACE_NO_HOLD") != "1",
-                      plan=filter_plan, notify=say, on_orphans=None if quiet else orphans_notice)
+                      plan=filter_plan, notify=say, on_orphans=None if quiet else orphans_notice,
+                      job_control=True)
     # The policy, its index and the filters live as long as the run: frozen, no collection of
     # the stop loop's scans them again (~6 % of a stop's samples were the collector).
     gc.freeze()

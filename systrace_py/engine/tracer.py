@@ -307,6 +307,65 @@ class Starter(Protocol):
         ...
 
 
+#: si_code of a signal sent by kill(2) and by tkill(2)/tgkill(2)
+_SI_USER, _SI_TKILL = 0, -6
+
+
+def _sent_by(tid: int, pid: int) -> bool:
+    """Whether the signal ``tid`` stopped to deliver was sent by process ``pid`` (one of its
+    threads) with kill or tkill -- the kernel writes that si_pid; a process can forge one only
+    with a negative si_code (rt_sigqueueinfo), which does not count."""
+    try:
+        info = pt.siginfo(tid)
+    except pt.PtraceError:
+        return False
+    return info[2] in (_SI_USER, _SI_TKILL) and info[4] == pid
+
+
+def _sigcont_pending(tid: int) -> bool:
+    """Whether a SIGCONT waits for ``tid`` (its own or its process's): a stop of it has
+    been ended already, and the task reports that at its next stop."""
+    try:
+        status = procfs.read(f"/proc/{tid}/status")
+    except OSError:
+        return True  # (gone: nothing to stop for)
+    bit = 1 << (signal.SIGCONT - 1)
+    for name in (b"SigPnd", b"ShdPnd"):
+        value = procfs.status_value(status, name)
+        if value is not None and int(value, 16) & bit:
+            return True
+    return False
+
+
+def _continue_command(tid: int) -> None:
+    """Systrace (or the resident client) was continued after it stopped with the command:
+    continue the command too, unless its own SIGCONT came with ours (``fg`` of the job)."""
+    if not _sigcont_pending(tid):
+        with contextlib.suppress(OSError):
+            os.kill(tid, signal.SIGCONT)
+
+
+def _continue_after(parent: int, tid: int) -> None:
+    """In a thread of a resident worker: wait until the client the stop was sent to has
+    stopped (5 s at most: one that does not stop leaves the command stopped, as natively),
+    then while it is stopped (polled: it is no child of ours), then
+    :func:`_continue_command`."""
+    deadline = time.monotonic() + 5
+    stopped = False
+    while True:
+        fields = procfs.read_stat(parent)
+        if fields is None:
+            return
+        if fields[procfs.STATE] in (b"T", b"t"):
+            stopped = True
+        elif stopped:
+            break
+        elif time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+    _continue_command(tid)
+
+
 def _wait_status_code(status: int) -> int:
     """A shell's exit code for a wait status: the exit code, or 128+N for signal N."""
     if os.WIFEXITED(status):
@@ -435,6 +494,16 @@ class Tracer:
         self._past_lookup: dict[int, frozenset[bytes]] = {}
         self.main_pid: int | None = None
         self.main_status: int | None = None
+        #: the last stop signal delivered to the command's process was its own (kill or tkill
+        #: by itself: ``kill -TSTP $$``, bash's ``suspend``), not another process's -- a
+        #: child or a sibling that stops it and later continues it, which systrace, stopped
+        #: with it, would never let run to its SIGCONT (_stop_with_command)
+        self._self_stop = False
+        #: the command's process stopping itself stops its parent too, when that is this
+        #: process or a resident client (_stop_with_command): the command's, not a library's
+        self.stop_with_command = False
+        #: the spawned command's parent (this process, or a Starter's client); None: attached
+        self._command_parent: int | None = None
         self.stops = 0
         #: the stops by kind (``--stats``): a call at its entry, a call's exit, a new task (a
         #: fork, vfork or clone event), its first stop, an exec, a signal delivered, another
@@ -478,6 +547,7 @@ class Tracer:
             pid, parent = self._fork(spec, need_nnp), os.getpid()
         else:
             pid, parent = spec.starter.stopped(spec, need_nnp), spec.starter.parent
+        self._command_parent = parent
         started = spec.env if spec.env is not None else os.environ
         self.start_environment = frozenset(f"{name}={value}" for name, value in started.items())
         self.start_closing_fds = procfs.own_standard_fds_closing()
@@ -3956,10 +4026,39 @@ class Tracer:
         if sig in _STOP_SIGNALS:
             task.to(TaskEvent.LISTENED)
             pt.listen(task.tid)  # group-stop: stay stopped, let the real parent see it
+            if task.tid == self.main_pid and not listened:
+                self._stop_with_command(task, sig)
             return
         if sig == signal.SIGTRAP and not listened:
             self._restart_interrupted(task)  # our PTRACE_INTERRUPT, not a group-stop's end
         self._resume(task)
+
+    def _stop_with_command(self, task: Task, sig: int) -> None:
+        """The command's own process stopped (a group-stop by ``sig``).  When it stopped
+        itself -- ``kill -TSTP $$``, bash's ``suspend``, a SIGSTOP to its own pid -- its real parent
+        (systrace in process, the resident client) stops with the same signal, as sudo does:
+        the user's shell sees the job stopped and takes the terminal back, as it would see the
+        command stop natively.  Once continued (``fg``: the job's process group, systrace and
+        the command alike; or systrace alone), the command is continued too if nothing else
+        did it.  A stop that a SIGCONT already ended (Ctrl-Z stopped the whole job, systrace
+        with it, and ``fg`` continued it before this stop was read) is not acted on."""
+        if not self._self_stop or _sigcont_pending(task.tid):
+            return
+        self._self_stop = False
+        parent = self._command_parent
+        if (not self.stop_with_command or parent is None  # (attached: not its parent's job)
+                or task.process.ppid != parent):
+            return
+        if parent != os.getpid():  # (a resident worker: the client is the program's parent)
+            with contextlib.suppress(OSError):
+                os.kill(parent, sig)
+            _thread.start_new_thread(_continue_after, (parent, task.tid))
+            return
+        # (this thread's own signal: it stops the whole process before kill returns -- one
+        # sent to the process could be taken by another thread, this one running on a while)
+        own = sig if signal.getsignal(sig) is signal.SIG_DFL else signal.SIGSTOP
+        signal.pthread_kill(_thread.get_ident(), own)
+        _continue_command(task.tid)
 
     def _on_signal(self, task: Task, sig: int) -> None:
         """A signal-delivery-stop: the signal is delivered as it came.
@@ -3968,6 +4067,10 @@ class Tracer:
         the kernel queues it (for the tracer to see) and so wakes the task: a wait it was in
         fails with EINTR (a SIGCHLD under the default disposition ending an epoll_wait, LTP
         rt_sigtimedwait01).  Such a wait is restarted as if the signal had never come."""
+        if sig in _STOP_SIGNALS and task.process.pid == self.main_pid:
+            # (its stop is mirrored by systrace only when the command sent it itself:
+            # _stop_with_command; read once per stop signal, never for the many others)
+            self._self_stop = _sent_by(task.tid, task.process.pid)
         regs = self._eintr_call(task)
         if regs is not None and signals.ignored_by(task.tid, sig):
             self._restart_interrupted(task, regs)
