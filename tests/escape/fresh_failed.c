@@ -11,7 +11,9 @@
  *
  *   emfile  open(O_RDWR|O_CREAT|O_EXCL) with no descriptor free (RLIMIT_NOFILE 3): EMFILE
  *   mknod   mknod(S_IFMT|0600): the kernel's EINVAL (may_mknod, before the lookup)
- *   odir    open(O_RDONLY|O_CREAT|O_EXCL|O_DIRECTORY): EINVAL (Linux 6.4 on)
+ *   eisdir  (review 33's left one) the outsider's directory WORK/tmpF, one of whose entries
+ *           is named by the secret's magic, is there first; the run's own WORK/tmpA renamed
+ *           over it: EISDIR, nothing moves; the run then lists WORK/tmpF
  *   race    no outsider: a thread of the run links SECRET to WORK/tmpF and removes that link
  *           in a loop while the main thread tries open(WORK/tmpF, O_WRONLY|O_CREAT|O_EXCL)
  *           and then reads WORK/tmpF, for SECONDS (default 5): a create decided while the
@@ -25,9 +27,7 @@
 #include <sys/resource.h>
 #include <sys/sysmacros.h>
 
-#ifndef O_DIRECTORY
-#define O_DIRECTORY 0200000
-#endif
+#include <dirent.h>
 
 static const char *race_secret, *race_name;
 static volatile int race_stop;
@@ -50,6 +50,17 @@ static void judge(const char *path, const char *how) {
     blocked("%s opened after %s: no secret in it", path, how);
 }
 
+static void list_and_judge(const char *path) {
+    DIR *d = opendir(path);
+    if (!d)
+        blocked("listing of %s after eisdir: %s", path, ename(errno));
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, SECRET_MAGIC))
+            escaped("listed the outsider's directory %s: %s", path, e->d_name);
+    blocked("%s listed after eisdir: no secret in it", path);
+}
+
 static void wait_for_outsider(const char *work) {
     char go[4096], ready[4096];
     snprintf(go, sizeof go, "%s/go", work);
@@ -66,7 +77,7 @@ static void wait_for_outsider(const char *work) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("fresh_failed emfile|mknod|odir|race SECRET WORK [SECONDS]");
+        usage("fresh_failed emfile|mknod|eisdir|race SECRET WORK [SECONDS]");
     const char *mode = argv[1], *secret = argv[2], *work = argv[3];
     char f[4096];
     snprintf(f, sizeof f, "%s/tmpF", work);
@@ -88,11 +99,17 @@ int main(int argc, char **argv) {
         if (mknod(f, S_IFMT | 0600, 0) == 0)
             blocked("mknod %s of type S_IFMT ran", f);
         note("mknod of %s: %s", f, ename(errno));
-    } else if (!strcmp(mode, "odir")) {
-        int fd = open(f, O_RDONLY | O_CREAT | O_EXCL | O_DIRECTORY | O_CLOEXEC, 0600);
-        if (fd >= 0)
-            skipped("O_CREAT|O_DIRECTORY made %s (a kernel before 6.4)", f);
-        note("create of %s: %s", f, ename(errno));
+    } else if (!strcmp(mode, "eisdir")) {
+        char a[4096];
+        snprintf(a, sizeof a, "%s/tmpA", work);
+        wait_for_outsider(work);
+        int fd = open(a, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            blocked("create %s: %s", a, ename(errno));
+        if (rename(a, f) == 0)
+            blocked("rename of %s over the directory %s ran", a, f);
+        note("rename of %s over %s: %s", a, f, ename(errno));
+        list_and_judge(f);
     } else if (!strcmp(mode, "race")) {
         double seconds = argc > 4 ? atof(argv[4]) : 5.0;
         race_secret = secret;
@@ -127,7 +144,7 @@ int main(int argc, char **argv) {
         printf("TRIES: %ld own %ld refused %ld\n", tries, own, refused);
         blocked("%ld tries, the secret never read at %s", tries, f);
     } else {
-        usage("fresh_failed emfile|mknod|odir|race SECRET WORK [SECONDS]");
+        usage("fresh_failed emfile|mknod|eisdir|race SECRET WORK [SECONDS]");
     }
     wait_for_outsider(work);
     judge(f, mode);
