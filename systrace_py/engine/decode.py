@@ -3626,10 +3626,6 @@ class MadeNotes:
             return None
         return found
 
-    def drop(self) -> None:
-        """The call did not run (or its exit will not be seen): the widening never done."""
-        self.settle(False)
-
     def __del__(self) -> None:
         for fd in self._held:  # (a plan dropped unsettled: its call refused after all)
             with contextlib.suppress(OSError):
