@@ -162,6 +162,7 @@ CONTROL_MAX = 65536
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
 BOUND_SOCKETS_KEPT = 1024  # Decoder.bound_sockets' size before the sockets gone are dropped
 REMOVED_OWN_KEPT = 1024    # Decoder.removed_own: removed files of the run's own, by handle
+NARROWED_KEPT = 4096       # Decoder.narrowed: the names narrowed last (MadeNotes.settle)
 REMOVED_HELD_KEPT = 64     # Decoder.removed_held: those without a handle, held open
 HELD_SCAN_LIMIT = 4096     # descriptors of a task looked at for a file it removes (_holds)
 PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
@@ -484,6 +485,11 @@ class DecodedCall:
     #: name): what it passed through on the way is still looked at (passed_through);
     #: creates: PathResolver.resolve's
     failed_lookups: tuple[tuple[str, int, bool, bool], ...] = ()
+    #: what :meth:`note_made` found the call will change in the run's notes of what it made,
+    #: the part that widens them (a name made, a removed file of its own) kept for the
+    #: call's exit stop (MadeNotes.settle: only when it succeeded); the tracer takes it to
+    #: the task when the call runs (Task.made_notes)
+    made_notes: MadeNotes | None = None
     #: (raw, where it ends; "" where its lookup fails) of the unix socket paths the call's
     #: addresses name: looked up as a path argument is (from the cwd; bind's last name not
     #: followed), so what that lookup passes through is looked at too
@@ -1063,10 +1069,25 @@ class DecodedCall:
         file), a rename taking everything the run made below a directory with it; a unix
         socket's file made by bind.  A name removed (unlink, rmdir, renamed away, an
         exchange) is forgotten: a file made there later by anything but the run is none of
-        its own."""
+        its own.
+
+        What narrows the notes (a name forgotten, an older file noted below a directory of
+        the run's) is done now, from the tree as it stands at the entry; what widens them
+        (a name made, a name moved, an older note taken off, a removed file of the run's
+        own) is left in :attr:`made_notes`, for the call's exit: done only when the call
+        succeeded (notes35 -- a create that failed, EMFILE or the kernel's EINVAL, left its
+        name noted, and an outsider's file made there later counted as the run's own)."""
         decoder = self._decoder
         if decoder is None:
             return
+        notes = MadeNotes(decoder)
+        self._plan_made(notes)
+        if notes.pending():
+            self.made_notes = notes
+
+    def _plan_made(self, notes: MadeNotes) -> None:
+        """:meth:`note_made`'s changes, into ``notes`` (see there)."""
+        decoder = notes.decoder
         made = decoder.made
         older = decoder.older
         name = self.policy_name
@@ -1078,10 +1099,10 @@ class DecodedCall:
             key = self._made_key("path")
             if key is not None and self._removes():
                 if key in made:
-                    self._keep_removed()
-                made.discard(key)
+                    self._keep_removed(notes)
+                notes.forget(key)
                 # (a directory removed is empty: nothing of the run's below it)
-                older.pop(key, None)
+                notes.take_older(key, False)
             return
         if name in aliases.TWO_PATH_CALLS:
             old = self._made_key("old")
@@ -1101,38 +1122,35 @@ class DecodedCall:
                 # (the kernel's EXDEV: nothing moves, nothing is linked -- and the new name,
                 # another file's there, noted as the run's: review 33.  Both forgotten,
                 # refusing more, not less, where the mounts cannot be told)
-                made.discard(old)
-                made.discard(new)
+                notes.forget(old)
+                notes.forget(new)
                 return
-            self._note_older(old, new, moving, bool(exchange))
+            self._note_older(notes, old, new, moving, bool(exchange))
             if exchange or old not in made:
                 if moving or exchange:
-                    made.discard(old)
+                    notes.forget(old)
                     # and what the run made below either: left at the old name, it would
                     # be an older file's once another directory is moved there (red team
                     # 18).  Forgotten, not moved: the rename may still fail (ENOTEMPTY)
                     if self.directory("old") or (exchange and self.directory("new")):
-                        made.difference_update([p for p in made
-                                                if p.startswith((old + "/", new + "/"))])
-                made.discard(new)  # (an older file's new name -- a link too, over a name
-                #                    noted by a call that then failed: EISDIR of "x/")
+                        notes.forget_below(old, new)
+                notes.forget(new)  # (an older file's new name -- a link too)
                 return
             if not moving:  # (a link: the new name of a file the run made)
                 if self.absent("new") is Absent.LAST:
-                    made.add(new)
+                    notes.make(new)
                 return
             if self.directory("old"):  # (a file has nothing below it: no walk of the set)
                 # what is noted below the new name is not there: a directory the rename
-                # replaces is empty (else ENOTEMPTY, nothing moves) -- a note left by a call
-                # that then failed (a create's EMFILE: noted at its entry) would name what
-                # the moved directory holds there, the secret linked into it (review 33)
-                made.difference_update([p for p in made if p.startswith(new + "/")])
+                # replaces is empty (else ENOTEMPTY, nothing moves) -- a note left there
+                # would name what the moved directory holds (review 33)
+                notes.forget_below(new)
                 below = old + "/"
                 for path in [p for p in made if p.startswith(below)]:
-                    made.discard(path)
-                    made.add(new + path[len(old):])
-            made.discard(old)
-            made.add(new)
+                    notes.forget(path)
+                    notes.make(new + path[len(old):])
+            notes.forget(old)
+            notes.make(new)
             return
         if name == "bind":
             if self.view.host:
@@ -1142,10 +1160,10 @@ class DecodedCall:
                         try:
                             os.lstat(socket_file)
                         except FileNotFoundError:
-                            made.add(socket_file)
+                            notes.make(socket_file)
                             bound = pt.socket_inode(self.tid, _int32(self.args[0]))
                             if bound is not None:
-                                decoder.note_bound(bound)
+                                notes.bound(bound)
                         except OSError:
                             pass
             return
@@ -1154,10 +1172,10 @@ class DecodedCall:
                     self.absent(role) is Absent.LAST:
                 key = self._made_key(role)
                 if key is not None:
-                    made.add(key)
+                    notes.make(key)
                     # (nothing was there: a note of it went unseen -- one below a name made
                     # anew stays, refusing more, not less: no walk of the notes per mkdir)
-                    older.pop(key, None)
+                    notes.take_older(key, False)
 
     def _one_mount(self) -> bool:
         """Whether a link's or rename's two names lie in one mount (their directories'
@@ -1180,7 +1198,7 @@ class DecodedCall:
                 os.close(held)
         return ids[0] == ids[1]
 
-    def _keep_removed(self) -> None:
+    def _keep_removed(self, notes: MadeNotes) -> None:
         """The call removes a regular file of the run's own (its name in ``made``): when
         that is its one name and the removing process holds it open -- the only way left to
         it --, the tracer notes which file it is (``Decoder.removed_own``: by its handle,
@@ -1205,9 +1223,9 @@ class DecodedCall:
                     self._holds(info.st_dev, info.st_ino):
                 identity = pt.file_identity(fd)
                 if not identity[2]:
-                    decoder.hold_removed(identity, fd)
+                    notes.removed(identity, fd)  # (held from the removal's exit on)
                     return
-                decoder.note_removed(identity)
+                notes.removed(identity, None)
         except OSError:
             pass
         os.close(fd)
@@ -1259,7 +1277,8 @@ class DecodedCall:
         except OSError:
             return False
 
-    def _note_older(self, old: str, new: str, moving: bool, exchange: bool) -> None:
+    def _note_older(self, notes: MadeNotes, old: str, new: str, moving: bool,
+                    exchange: bool) -> None:
         """``Decoder.older`` after a link or rename (``exchange``: RENAME_EXCHANGE) of
         ``old`` to ``new`` that the kernel will carry out (``Decoder.made`` not yet
         changed): a file or directory the run did not make, given a name below a directory
@@ -1268,8 +1287,7 @@ class DecodedCall:
         replaced is gone.  Exact as far as the tracer sees the calls; a name it could not
         follow is none of the run's own (``made`` forgets it), and the comparison then
         decides it in full."""
-        decoder = self._decoder
-        assert decoder is not None
+        decoder = notes.decoder
         made, older = decoder.made, decoder.older
         renames = moving or exchange
         # (only a directory has notes below it: a file's are one lookup, not a walk --
@@ -1283,19 +1301,19 @@ class DecodedCall:
 
         if older:
             if renames:
-                at_old = _take_older(older, old, tree("old"))
+                at_old = notes.take_older(old, tree("old"))
             else:  # (a link: the old name keeps its note, the new one gets it too)
                 at_old = {old: older[old]} if old in older else {}
-            at_new = _take_older(older, new, tree("new"))
+            at_new = notes.take_older(new, tree("new"))
             for name, noted in at_old.items():
-                older[new + name[len(old):]] = noted
+                notes.put_older(new + name[len(old):], noted)
             if exchange:
                 for name, noted in at_new.items():
-                    older[old + name[len(new):]] = noted
+                    notes.put_older(old + name[len(new):], noted)
         sides = [(old, new, "old")] + ([(new, old, "new")] if exchange else [])
         for source, target, role in sides:
             if source not in made and target not in older and _below_own(made, target):
-                older[target] = (source, tree(role))
+                notes.put_older(target, (source, tree(role)))
 
     def sockets_below(self, role: str) -> tuple[str, ...] | None:
         decoded = self.decoded_path(role)
@@ -3084,6 +3102,12 @@ class Decoder:
         #: reopen of it is then refused, as before)
         self.removed_own: collections.OrderedDict[tuple[int, int, bytes], None] = \
             collections.OrderedDict()
+        #: the names the notes were narrowed at (a name forgotten, an older note put), each
+        #: with its number, the last NARROWED_KEPT: what a call settled at its exit leaves
+        #: alone when another call narrowed it since its entry (MadeNotes.settle)
+        self.narrowed: collections.deque[tuple[int, str]] = \
+            collections.deque(maxlen=NARROWED_KEPT)
+        self.narrowings = 0
         #: the same for a file system that gives no handle: identity -> the tracer's O_PATH
         #: descriptor of the file, which keeps it from being freed, so its inode number is
         #: no other file's while it is here (REMOVED_HELD_KEPT at most)
@@ -3463,19 +3487,158 @@ def read_argv(mem: TraceeMemory, pointer: int) -> tuple[str, ...]:
     return tuple(strings)
 
 
-def _take_older(older: dict[str, tuple[str, bool]], path: str, tree: bool = True
-                ) -> dict[str, tuple[str, bool]]:
-    """Remove and return ``Decoder.older``'s notes at ``path`` and (``tree``: a directory)
-    below it."""
-    if not tree:
-        noted = older.pop(path, None)
-        return {} if noted is None else {path: noted}
-    below = path + "/"
-    taken = {name: noted for name, noted in older.items()
-             if name == path or name.startswith(below)}
-    for name in taken:
-        del older[name]
-    return taken
+class MadeNotes:
+    """What one call changes in the run's notes of what it made (``Decoder.made``,
+    ``older``, ``removed_own``/``removed_held``, the bound sockets), planned at its entry
+    from the tree as it stands then (DecodedCall.note_made).  What narrows them -- a name
+    forgotten, an older file noted below a directory of the run's (compared by its own name
+    too) -- is done at once: refusing more, even where the call then fails or its exit is
+    never seen.  What widens them -- a name made or moved, an older note taken off, a
+    removed file of the run's own, a socket bound -- waits for the call's exit stop
+    (:meth:`settle`) and is done only when the call succeeded: a create that failed (EMFILE,
+    ENOSPC, the kernel's EINVAL or EEXIST) made nothing, and its name noted would make an
+    outsider's file put there later the run's own (notes35).  At the exit the whole plan is
+    done again in order (the narrowing is idempotent), so a call that succeeded leaves the
+    notes as if noted at once; in a tree of several tasks every call that changes names runs
+    frozen (Tracer._must_freeze) and is settled before the thaw, so no other task's note
+    comes between."""
+
+    __slots__ = ("_held", "_own", "_since", "_steps", "_widens", "decoder")
+
+    def __init__(self, decoder: Decoder) -> None:
+        self.decoder = decoder
+        #: Decoder.narrowings at the entry, and the numbers of this call's own narrowings
+        self._since = decoder.narrowings
+        self._own: set[int] = set()
+        #: every change in order: (what, its argument)
+        self._steps: list[tuple[str, Any]] = []
+        self._widens = False
+        #: descriptors of removed files kept for removed_held, closed if never settled
+        self._held: list[int] = []
+
+    def pending(self) -> bool:
+        """Whether anything is left for the exit (else the narrowing was all of it)."""
+        return self._widens
+
+    def _narrowed(self, path: str) -> None:
+        decoder = self.decoder
+        decoder.narrowings += 1
+        decoder.narrowed.append((decoder.narrowings, path))
+        self._own.add(decoder.narrowings)
+
+    def forget(self, path: str) -> None:
+        self.decoder.made.discard(path)
+        self._narrowed(path)
+        self._steps.append(("forget", path))
+
+    def forget_below(self, *paths: str) -> None:
+        """Forget what is noted below each of ``paths`` (directories)."""
+        below = tuple(p + "/" for p in paths)
+        made = self.decoder.made
+        for path in [p for p in made if p.startswith(below)]:
+            self.forget(path)
+
+    def make(self, path: str) -> None:
+        self._steps.append(("make", path))
+        self._widens = True
+
+    def put_older(self, path: str, noted: tuple[str, bool]) -> None:
+        self.decoder.older[path] = noted
+        self._narrowed(path)
+        self._steps.append(("put_older", (path, noted)))
+
+    def take_older(self, path: str, tree: bool = True) -> dict[str, tuple[str, bool]]:
+        """``Decoder.older``'s notes at ``path`` and (``tree``: a directory) below it,
+        which the call takes off there (at its exit: until then they are compared still)."""
+        older = self.decoder.older
+        if not tree:
+            noted = older.get(path)
+            taken = {} if noted is None else {path: noted}
+        else:
+            below = path + "/"
+            taken = {name: noted for name, noted in older.items()
+                     if name == path or name.startswith(below)}
+        if taken:
+            self._steps.append(("take_older", tuple(taken)))
+            self._widens = True
+        return taken
+
+    def removed(self, identity: tuple[int, int, bytes], fd: int | None) -> None:
+        """A removed file of the run's own, by its identity (``fd``: held instead, a file
+        system without handles)."""
+        if fd is not None:
+            self._held.append(fd)
+        self._steps.append(("removed", (identity, fd)))
+        self._widens = True
+
+    def bound(self, inode: int) -> None:
+        self._steps.append(("bound", inode))
+        self._widens = True
+
+    def settle(self, succeeded: bool) -> None:
+        """At the call's exit: the whole plan when it succeeded; else only what was done at
+        its entry stays (the descriptors held for it closed)."""
+        held, self._held = self._held, []
+        if not succeeded:
+            for fd in held:
+                os.close(fd)
+            return
+        decoder = self.decoder
+        made, older = decoder.made, decoder.older
+        since = self._others_since()
+        for what, arg in self._steps:
+            if what == "forget":
+                made.discard(arg)
+            elif what == "make":
+                if since is not None and not _narrowed_at(since, arg):
+                    made.add(arg)
+            elif what == "put_older":
+                older[arg[0]] = arg[1]
+            elif what == "take_older":
+                for name in arg:
+                    if since is not None and name not in since:
+                        older.pop(name, None)
+            elif what == "removed":
+                if arg[1] is None:
+                    decoder.note_removed(arg[0])
+                else:
+                    decoder.hold_removed(arg[0], arg[1])
+            elif what == "bound":
+                decoder.note_bound(arg)
+
+    def _others_since(self) -> set[str] | None:
+        """The names another call narrowed the notes at since this one's entry -- none where
+        the tree ran frozen meanwhile (Tracer._must_freeze), some where it did not (learning,
+        SYSTRACE_NO_HOLD=1): a name made there is another's by now, perhaps, and stays
+        unnoted.  None: more than Decoder.narrowed keeps (no widening at all, then)."""
+        decoder = self.decoder
+        if decoder.narrowings == self._since:
+            return set()
+        found: set[str] = set()
+        reached = False
+        for number, name in reversed(decoder.narrowed):
+            if number <= self._since:
+                reached = True
+                break
+            if number not in self._own:
+                found.add(name)
+        if not reached and self._since + len(decoder.narrowed) < decoder.narrowings:
+            return None
+        return found
+
+    def __del__(self) -> None:
+        for fd in self._held:  # (a plan dropped unsettled: its call refused after all)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _narrowed_at(names: set[str], path: str) -> bool:
+    """Whether ``path`` or a directory above it is one of ``names``."""
+    while path:
+        if path in names:
+            return True
+        path = path.rpartition("/")[0]
+    return False
 
 
 def _below_own(made: set[str], path: str) -> bool:

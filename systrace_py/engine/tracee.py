@@ -157,6 +157,9 @@ class Task:
     seen: View | None = None
     joined: bool = False
     after: Any = None            # what the engine notes when its call returns (Tracer._noted)
+    #: the widening part of its call's notes of what the run made (decode.MadeNotes), done at
+    #: the call's exit when it succeeded (Tracer._on_exit_stop)
+    made_notes: Any = None
     timed_wait: tuple[int, int, int] | None = None  # its last timed wait (TIMED_RESTARTS):
     #                              (call number, deadline in monotonic ns, the timeout argument
     #                              the tracer gave it when it restarted it -- the address of

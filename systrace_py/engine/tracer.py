@@ -1254,6 +1254,7 @@ class Tracer:
             if (task.detached or task.state is not TaskState.RUNNING or task.waited
                     or task.replay is not None or task.exit_delay
                     or task.expect is not Expect.NOTHING or task.after is not None
+                    or task.made_notes is not None
                     or task.vfork_child is not None or task.view is None
                     or not task.view.host or self._under_own_filter(task)):
                 continue  # (under a filter of its own: the loop holds opens as openat2)
@@ -1502,7 +1503,8 @@ class Tracer:
         if task.replay is None:  # (restarted after the scratch mmap: the same call still)
             task.waited = False
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
-                or task.after is not None or task.exit_delay or task.own_args:
+                or task.after is not None or task.exit_delay or task.own_args \
+                or task.made_notes is not None:
             if not self.filtered and self.own_filters:
                 self._suspend_for_skip(task)
             pt.syscall(task.tid, sig)
@@ -2266,6 +2268,11 @@ class Tracer:
         if reply.want_exit:
             task.expect = Expect.EXIT_HANDLER
             task.pending_call = call
+        if call.made_notes is not None:
+            # (the names it makes are the run's once it has made them: at its exit stop,
+            # from its result -- notes35)
+            self._settle_made(task)
+            task.made_notes, call.made_notes = call.made_notes, None
         self._tamper(task, reply)
         self._resume(task)
 
@@ -2320,6 +2327,14 @@ class Tracer:
         if not put_old.startswith(prefix + "/"):
             return None  # the kernel refuses it (EINVAL): put_old must be below new_root
         return ("pivot", new_root, put_old[len(prefix):], str(resolver.mount_root(task.tid)))
+
+    @staticmethod
+    def _settle_made(task: Task, succeeded: bool = False) -> None:
+        """The task's call's notes of what the run made (DecodedCall.note_made), at its exit:
+        widened only when the call succeeded (a create that failed made nothing)."""
+        notes, task.made_notes = task.made_notes, None
+        if notes is not None:
+            notes.settle(succeeded)
 
     def _noted(self, task: Task, result: int) -> None:
         """At the exit of a call :meth:`_views_changed` saw: note what it made."""
@@ -3620,6 +3635,8 @@ class Tracer:
         expect, task.expect = task.expect, Expect.NOTHING
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
+        if task.made_notes is not None:  # (before the thaw: no other task's note between)
+            self._settle_made(task, expect is not Expect.INJECTED_MMAP and info.rval >= 0)
         if task.freezer:
             task.freezer = False
             self._thaw_after(task)

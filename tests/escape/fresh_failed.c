@@ -1,0 +1,151 @@
+/* fresh_failed.c MODE SECRET WORK [SECONDS]: read a file an outsider put at a name whose
+ * create by the run FAILED, through a fresh rule's grant of what the run made (notes35).
+ *
+ * The engine keeps the names the run made (Decoder.made): a fresh rule's paths that are not
+ * absent are permitted only when one is there.  Noted at a call's entry, a create that then
+ * failed left its name noted with nothing made at it: a file an outsider makes there later
+ * counted as the run's own.  Each mode makes a create of WORK/tmpF fail, then makes
+ * WORK/go and waits (10 s at most) for WORK/ready: the outsider (the test, a process outside
+ * the traced tree) has then put a file holding the secret's magic at WORK/tmpF.  The run
+ * opens WORK/tmpF for reading:
+ *
+ *   emfile  open(O_RDWR|O_CREAT|O_EXCL) with no descriptor free (RLIMIT_NOFILE 3): EMFILE
+ *   mknod   mknod(S_IFMT|0600): the kernel's EINVAL (may_mknod, before the lookup)
+ *   eisdir  (review 33's left one) the outsider's directory WORK/tmpF, one of whose entries
+ *           is named by the secret's magic, is there first; the run's own WORK/tmpA renamed
+ *           over it: EISDIR, nothing moves; the run then lists WORK/tmpF
+ *   race    no outsider: a thread of the run links SECRET to WORK/tmpF and removes that link
+ *           in a loop while the main thread tries open(WORK/tmpF, O_WRONLY|O_CREAT|O_EXCL)
+ *           and then reads WORK/tmpF, for SECONDS (default 5): a create decided while the
+ *           name was absent whose kernel call met the secret (EEXIST), or a note of it
+ *           applied after the thread's link, would make the secret the run's own
+ *
+ * ESCAPED when the open reads the secret's magic; BLOCKED with its errno otherwise.
+ */
+#include "attack.h"
+
+#include <sys/resource.h>
+#include <sys/sysmacros.h>
+
+#include <dirent.h>
+
+static const char *race_secret, *race_name;
+static volatile int race_stop;
+
+static void *race_linker(void *arg) {
+    (void)arg;
+    while (!race_stop) {
+        if (link(race_secret, race_name) == 0)
+            unlink(race_name);
+    }
+    return NULL;
+}
+
+static void judge(const char *path, const char *how) {
+    int r = open(path, O_RDONLY | O_CLOEXEC);
+    if (r < 0)
+        blocked("open of %s for reading after %s: %s", path, how, ename(errno));
+    if (is_secret_fd(r))
+        escaped("read the outsider's file at %s, whose create had failed (%s)", path, how);
+    blocked("%s opened after %s: no secret in it", path, how);
+}
+
+static void list_and_judge(const char *path) {
+    DIR *d = opendir(path);
+    if (!d)
+        blocked("listing of %s after eisdir: %s", path, ename(errno));
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, SECRET_MAGIC))
+            escaped("listed the outsider's directory %s: %s", path, e->d_name);
+    blocked("%s listed after eisdir: no secret in it", path);
+}
+
+static void wait_for_outsider(const char *work) {
+    char go[4096], ready[4096];
+    snprintf(go, sizeof go, "%s/go", work);
+    snprintf(ready, sizeof ready, "%s/ready", work);
+    int r = write_file(go, "go\n");
+    if (r < 0)
+        blocked("write %s: %s", go, ename(-r));
+    struct timespec nap = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 1000 && !exists(ready); i++)
+        nanosleep(&nap, NULL);
+    if (!exists(ready))
+        blocked("no outsider came (%s)", ready);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4)
+        usage("fresh_failed emfile|mknod|eisdir|race SECRET WORK [SECONDS]");
+    const char *mode = argv[1], *secret = argv[2], *work = argv[3];
+    char f[4096];
+    snprintf(f, sizeof f, "%s/tmpF", work);
+    if (!strcmp(mode, "emfile")) {
+        struct rlimit was, none = {3, 0};
+        if (getrlimit(RLIMIT_NOFILE, &was) < 0)
+            blocked("getrlimit: %s", ename(errno));
+        none.rlim_max = was.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &none) < 0)
+            blocked("setrlimit: %s", ename(errno));
+        int fd = open(f, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int failed = errno;
+        if (setrlimit(RLIMIT_NOFILE, &was) < 0)
+            blocked("setrlimit back: %s", ename(errno));
+        if (fd >= 0)
+            blocked("the create of %s ran (no EMFILE)", f);
+        note("create of %s: %s", f, ename(failed));
+    } else if (!strcmp(mode, "mknod")) {
+        if (mknod(f, S_IFMT | 0600, 0) == 0)
+            blocked("mknod %s of type S_IFMT ran", f);
+        note("mknod of %s: %s", f, ename(errno));
+    } else if (!strcmp(mode, "eisdir")) {
+        char a[4096];
+        snprintf(a, sizeof a, "%s/tmpA", work);
+        wait_for_outsider(work);
+        int fd = open(a, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            blocked("create %s: %s", a, ename(errno));
+        if (rename(a, f) == 0)
+            blocked("rename of %s over the directory %s ran", a, f);
+        note("rename of %s over %s: %s", a, f, ename(errno));
+        list_and_judge(f);
+    } else if (!strcmp(mode, "race")) {
+        double seconds = argc > 4 ? atof(argv[4]) : 5.0;
+        race_secret = secret;
+        race_name = f;
+        pthread_t t;
+        if (pthread_create(&t, NULL, race_linker, NULL) != 0)
+            blocked("pthread_create failed");
+        double end = now_s() + seconds;
+        long tries = 0, own = 0, refused = 0, secret_seen = 0;
+        while (now_s() < end) {
+            tries++;
+            int fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            int r = open(f, O_RDONLY | O_CLOEXEC);
+            if (r >= 0) {
+                if (is_secret_fd(r)) {
+                    race_stop = 1;
+                    escaped("read the secret linked at %s after %ld tries", f, tries);
+                }
+                close(r);
+            } else if (errno == EACCES) {
+                refused++;
+            }
+            if (fd >= 0) {
+                own++;
+                close(fd);
+                unlink(f);
+            }
+        }
+        race_stop = 1;
+        pthread_join(t, NULL);
+        (void)secret_seen;
+        printf("TRIES: %ld own %ld refused %ld\n", tries, own, refused);
+        blocked("%ld tries, the secret never read at %s", tries, f);
+    } else {
+        usage("fresh_failed emfile|mknod|eisdir|race SECRET WORK [SECONDS]");
+    }
+    wait_for_outsider(work);
+    judge(f, mode);
+}
