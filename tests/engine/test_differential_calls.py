@@ -20,7 +20,9 @@ included), rcx and r11 after the call, the callee-saved registers, and every byt
 wrote into the server's readable memory; at the end the trees they worked in must be alike.
 Allowed: a refusal a rule or the engine made and said (``-v``: fail closed); the values
 (not the places) of what differs by nature between two processes (a child's tid, an aio
-context's address, a handler glibc installed).  The argument registers after the call are
+context's address, a handler glibc installed), and a byte one run shows written over the
+peers' ports -- the kernel's pick, the servers' one difference of content -- that the other
+held there already (ports_alike).  The argument registers after the call are
 compared too (a held call returns through the slot's trampoline with the program's own:
 regs26) -- but once the server may be under a seccomp filter of its own, where a held call
 still returns with the copies' (docs/security.md, red team 36): reported only from there.
