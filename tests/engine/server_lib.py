@@ -51,6 +51,7 @@ class Server:
     page: int
     stderr_path: Path
     maps: list[tuple[int, int]] = field(default_factory=list)
+    port: int = 0  # the UDP peer's: in inet_peer and inet6_peer (and page 2's copy of them)
 
     def call(self, nr: int, *args: int, patches: dict[int, bytes] | None = None) -> int:
         """``syscall(nr, *args)`` in the server, with ``patches`` (offset in the region ->
@@ -191,8 +192,8 @@ def _ready(proc: subprocess.Popen[str], stderr_path: Path) -> Server:
     assert words[:1] == ["ready"], f"{line!r} {stderr_path.read_text(errors='replace')}"
     pid, region = int(words[1]), int(words[2])
     at = {k: int(v) for k, _, v in (w.partition("=") for w in words[3:])}
-    page = at.pop("page")
-    return Server(proc, pid, region, at, page, stderr_path, _read_maps(pid, region))
+    page, port = at.pop("page"), at.pop("port")
+    return Server(proc, pid, region, at, page, stderr_path, _read_maps(pid, region), port)
 
 
 @contextmanager

@@ -23,11 +23,13 @@
  * interpreter does not exist) and secd/secret.  At the start it maps REGION (fixed: the same
  * addresses in every run) and prints one line
  *
- *   ready PID REGION NAME=OFFSET ...
+ *   ready PID REGION NAME=OFFSET ... page=PAGE port=PORT
  *
  * naming what lies where (offsets from REGION): relative paths (so that any pointer into a
  * string, which names one of its suffixes, stays inside the working directory), socket
- * addresses, a msghdr, an open_how, exec argv... and the page layout:
+ * addresses, a msghdr, an open_how, exec argv... and the page layout; PORT is the UDP peer's
+ * (the kernel's pick: the one content of the region that differs between two servers -- the
+ * port bytes of inet_peer and inet6_peer, and their copies in page 2):
  *
  *   page 0 RW  the objects; "secd/secret" ends with its NUL on the page's last byte
  *   page 1     PROT_NONE (a copy of page 0 underneath)
@@ -308,7 +310,7 @@ int main(int argc, char **argv) {
 #define SAY(name, at) printf(" %s=%lu", #name, (unsigned long)(at));
     OBJECTS(SAY)
 #undef SAY
-    printf(" page=%lu\n", PAGE);
+    printf(" page=%lu port=%u\n", PAGE, (unsigned)ntohs(self.sin_port));
 
     static char line[65536];
     while (fgets(line, sizeof line, stdin)) {
