@@ -227,6 +227,14 @@ def _is_kernel_ring(name: bytes) -> bool:
     return name.startswith(b"socket:[") or any(ring in name for ring in _KERNEL_RINGS)
 
 
+def _mapping_name(line: bytes) -> bytes:
+    """The name field of a line of /proc/PID/maps (or a mapping's line of smaps): what
+    follows the address range, permissions, offset, device and inode -- b"" for an anonymous
+    mapping.  A file's name may hold spaces; only the end of line is cut."""
+    fields = line.rstrip(b"\n").split(None, 5)
+    return fields[5] if len(fields) == 6 else b""
+
+
 class _ProcmapQuery(ctypes.Structure):
     """struct procmap_query (linux/fs.h, 6.11): one mapping of /proc/PID/maps, by address."""
 
@@ -300,7 +308,7 @@ def kernel_ring_mappings(pid: int) -> tuple[tuple[int, int], ...] | None:
     try:
         with open(f"/proc/{pid}/maps", "rb") as maps:
             for line in maps:
-                if b" socket:[" in line or any(ring in line for ring in _KERNEL_RINGS):
+                if _is_kernel_ring(_mapping_name(line)):
                     start, end = line.split(b" ", 1)[0].split(b"-")
                     found.append((int(start, 16), int(end, 16)))
     except (OSError, ValueError):
@@ -311,9 +319,10 @@ def kernel_ring_mappings(pid: int) -> tuple[tuple[int, int], ...] | None:
 def shared_mappings(pid: int, droppable: bool = False,
                     ) -> tuple[tuple[tuple[int, int], ...], bool] | None:
     """The [start, end) of each shared mapping of a process (a MAP_SHARED file or anonymous
-    mapping, a SysV segment: "s" in the permissions of /proc/PID/maps), and whether one is the
-    ring of an AIO context or an io_uring, or a socket's ring mapped privately (a packet
-    socket's: red team 50) -- then the kernel may write any page.  None when
+    mapping, a SysV segment: "s" in the permissions of /proc/PID/maps), and whether one is a
+    kernel's ring (_is_kernel_ring, by its name: an AIO context's, an io_uring's, a socket's
+    -- a packet socket's, mapped privately too: red team 50) -- then the kernel may write any
+    page.  None when
     the maps cannot be read (then every page counts as shared).  ``droppable``: the process
     may have MAP_DROPPABLE mappings, whose pages the kernel's reclaim turns to zeros -- such
     a mapping counts as shared; only /proc/PID/smaps says which they are ("dp" in VmFlags),
@@ -334,9 +343,8 @@ def shared_mappings(pid: int, droppable: bool = False,
                 if perms[3:4] == b"s":
                     start, end = span.split(b"-")
                     found.append((int(start, 16), int(end, 16)))
-                    rings = rings or any(ring in line for ring in _KERNEL_RINGS)
-                elif b" socket:[" in line:
-                    rings = True  # (a socket's ring of kernel pages mapped privately)
+                # (a socket's ring of kernel pages is one mapped privately too)
+                rings = rings or _is_kernel_ring(_mapping_name(line))
     except (OSError, ValueError):
         return None
     return tuple(found), rings
@@ -376,7 +384,7 @@ def maps_uring(task: str) -> bool:
     be read (fail closed: the task is not gone, we checked it is stopped)."""
     try:
         with open(f"/proc/{task}/maps", "rb") as maps:
-            return any(line.rstrip().endswith(_URING) for line in maps)
+            return any(_mapping_name(line).endswith(_URING) for line in maps)
     except FileNotFoundError:
         return False  # (gone)
     except OSError:
