@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/filter.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -592,6 +593,61 @@ static ssize_t read_string(pid_t tid, uint64_t addr, char *buf, size_t cap) {
         got += (size_t)n;
     }
     return -1;
+}
+
+/* struct procmap_query (linux/fs.h, 6.11): one mapping of /proc/PID/maps, by address
+ * (tracee._ProcmapQuery) */
+struct procmap_query_ {
+    uint64_t size, query_flags, query_addr, vma_start, vma_end, vma_flags, vma_page_size,
+        vma_offset, inode;
+    uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+    uint64_t vma_name_addr, build_id_addr;
+};
+#define PROCMAP_QUERY_ _IOWR('f', 17, struct procmap_query_)
+#define COVERING_OR_NEXT_VMA_ 0x10
+#define NAME_ROOM 4352  /* (a path up to PATH_MAX, " (deleted)") */
+
+/* Whether a mapping's name is a kernel's ring -- a socket's, an io_uring's, an AIO
+ * context's: what tracee._is_kernel_ring says (its home; kept in step by
+ * tests/unit/test_maps_names.py). */
+static int is_kernel_ring(const char *name) {
+    return strncmp(name, "socket:[", 8) == 0 || strstr(name, "/[aio]") != NULL
+           || strstr(name, "[io_uring]") != NULL;
+}
+
+/* Whether [addr, end) of the task's memory meets a mapping whose pages are a kernel's ring,
+ * private or shared (tracee.in_kernel_ring): the kernel may write there between the check and
+ * its own read, and a MAP_PRIVATE mmap of a socket handed over with its ring made does not
+ * stop (ring36).  Asked of the kernel mapping by mapping (PROCMAP_QUERY); 1 where it cannot
+ * say (maps unreadable, a kernel before 6.11): the call is Python's then. */
+static int in_kernel_ring(pid_t tid, uint64_t addr, uint64_t end) {
+    char where[48];
+    snprintf(where, sizeof where, "/proc/%d/maps", (int)tid);
+    int fd = open(where, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    char name[NAME_ROOM];
+    struct procmap_query_ q;
+    int found = 0;
+    for (uint64_t at = addr; at < end;) {
+        memset(&q, 0, sizeof q);
+        q.size = sizeof q;
+        q.query_flags = COVERING_OR_NEXT_VMA_;
+        q.query_addr = at;
+        q.vma_name_addr = (uint64_t)(uintptr_t)name;
+        q.vma_name_size = sizeof name;
+        if (ioctl(fd, PROCMAP_QUERY_, &q) < 0) {
+            found = errno != ENOENT;  /* (ENOENT: no mapping at or after it) */
+            break;
+        }
+        if (q.vma_start >= end) break;
+        if (q.vma_name_size) {
+            name[sizeof name - 1] = 0;
+            if (is_kernel_ring(name)) { found = 1; break; }
+        }
+        at = q.vma_end;
+    }
+    close(fd);
+    return found;
 }
 
 /* Normalise ".", ".." and "//" of an absolute path proved symlink-free (paths.py _lexical). */
@@ -1335,6 +1391,9 @@ static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t r
     if (enters) {
         /* shared pages hold no path here (decide), but the environment is anywhere */
         if (!a->slot && a->rn > 0) return 0;
+        /* (alone, unheld: an environment in a kernel's ring is Python's to find -- it reads
+         * the whole maps for an environment it decides on: Tracer._reached_from_outside) */
+        if (!a->slot && a->alone) return 0;
         if (!std_fds_open(a->tid)) return 0;  /* (Python's: _entering_table) */
         if (!personality_plain(a->tid)) return 0;  /* (the same) */
         envlen = read_env(a->tid, info->args[2], a->slot + bulk_at, env_copy, env_cap);
@@ -2059,6 +2118,8 @@ static int decide_call(Arm *a, int *why) {
     uint64_t addr = info.args[s->path_arg], end = addr + (uint64_t)rlen + 1;
     for (int i = a->r0; i < a->r0 + a->rn; i++)
         if (shared_start[i] < end && addr < shared_end[i]) return 0;  /* Python holds it */
+    /* alone, nothing is held: a path in a kernel's ring is Python's, which holds it */
+    if (a->alone && !a->slot && in_kernel_ring(tid, addr, end)) return 0;
     for (ssize_t i = 0; i < rlen; i++)
         if ((unsigned char)raw[i] >= 0x80) return 0;  /* (surrogateescape: Python's) */
     int dirfd = s->dirfd_arg >= 0 ? (int)(uint32_t)info.args[s->dirfd_arg] : AT_FDCWD_;

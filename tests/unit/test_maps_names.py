@@ -64,3 +64,19 @@ def test_a_packet_ring_is_found_by_its_name() -> None:
             ring.close()
     finally:
         packet.close()
+
+
+def test_the_native_loop_names_the_same_rings() -> None:
+    """_cloop.c's is_kernel_ring tests the names tracee._is_kernel_ring does (its home)."""
+    from systrace_py.engine import tracee
+
+    source = (Path(tracee.__file__).parent.parent / "_cloop.c").read_text()
+    body = source[source.index("static int is_kernel_ring("):]
+    body = body[:body.index("\n}\n")]
+    assert 'strncmp(name, "socket:[", 8)' in body
+    for ring in tracee._KERNEL_RINGS:
+        assert f'strstr(name, "{ring.decode()}")' in body
+    assert body.count("strstr(") == len(tracee._KERNEL_RINGS)
+    for name in (b"socket:[5]", b"anon_inode:[io_uring]", b"/[aio] (deleted)"):
+        assert tracee._is_kernel_ring(name)
+    assert not tracee._is_kernel_ring(b"/tmp/x socket:[1]")
