@@ -215,6 +215,9 @@ typedef struct {
     int pending;       /* an exec permitted at entry whose event is awaited: execs[pending-1] */
     PlanObject *next;  /* the plan that decides it after that exec (kept alive in kept) */
     int own_fd;        /* a /proc/PID/mem opened here (after an exec), closed at run()'s end */
+    int maps_fd;       /* its /proc/PID/maps, opened at its first ring question (in_kernel_ring),
+                        * closed at its exec, its end, run()'s end: it answers of the address
+                        * space it was opened in (a stale one: ESRCH, Python's) */
     int own_held;      /* that exec's argument registers pointed at held copies (bit i:
                         * argument i), and their own values: put back if it fails */
     uint64_t own[3];
@@ -620,11 +623,14 @@ static int is_kernel_ring(const char *name) {
  * its own read, and a MAP_PRIVATE mmap of a socket handed over with its ring made does not
  * stop (ring36).  Asked of the kernel mapping by mapping (PROCMAP_QUERY); 1 where it cannot
  * say (maps unreadable, a kernel before 6.11): the call is Python's then. */
-static int in_kernel_ring(pid_t tid, uint64_t addr, uint64_t end) {
-    char where[48];
-    snprintf(where, sizeof where, "/proc/%d/maps", (int)tid);
-    int fd = open(where, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 1;
+static int in_kernel_ring(int *maps_fd, pid_t tid, uint64_t addr, uint64_t end) {
+    if (*maps_fd < 0) {
+        char where[48];
+        snprintf(where, sizeof where, "/proc/%d/maps", (int)tid);
+        *maps_fd = open(where, O_RDONLY | O_CLOEXEC);
+        if (*maps_fd < 0) return 1;
+    }
+    int fd = *maps_fd;
     char name[NAME_ROOM];
     struct procmap_query_ q;
     int found = 0;
@@ -646,7 +652,6 @@ static int in_kernel_ring(pid_t tid, uint64_t addr, uint64_t end) {
         }
         at = q.vma_end;
     }
-    close(fd);
     return found;
 }
 
@@ -2002,6 +2007,7 @@ static int exec_event(Arm *a, int *status) {
     e->scratch = mapped;
     a->pending = 0;
     a->spare = 0;  /* (a slot of the former image's area) */
+    if (a->maps_fd >= 0) { close(a->maps_fd); a->maps_fd = -1; }  /* (the former image's) */
     if (solo_arm >= 0 && a == &arms[solo_arm]) solo_spare = 0;
     a->plan = a->next;
     a->stale = 1;  /* (Python's state of it is the former image's until the run returns) */
@@ -2119,7 +2125,7 @@ static int decide_call(Arm *a, int *why) {
     for (int i = a->r0; i < a->r0 + a->rn; i++)
         if (shared_start[i] < end && addr < shared_end[i]) return 0;  /* Python holds it */
     /* alone, nothing is held: a path in a kernel's ring is Python's, which holds it */
-    if (a->alone && !a->slot && in_kernel_ring(tid, addr, end)) return 0;
+    if (a->alone && !a->slot && in_kernel_ring(&a->maps_fd, tid, addr, end)) return 0;
     for (ssize_t i = 0; i < rlen; i++)
         if ((unsigned char)raw[i] >= 0x80) return 0;  /* (surrogateescape: Python's) */
     int dirfd = s->dirfd_arg >= 0 ? (int)(uint32_t)info.args[s->dirfd_arg] : AT_FDCWD_;
@@ -2383,6 +2389,7 @@ static int birth(Arm *a) {
         c->may_refuse = a->may_refuse;
         c->mem_fd = a->mem_fd;
         c->own_fd = -1;
+        c->maps_fd = -1;
         c->slot = a->spare;
         c->keep_start = 1;  /* (a vfork shares no cwd, no descriptor table) */
         c->own_search = a->own_search;
@@ -2478,6 +2485,8 @@ static int end_of(pid_t pid, int status) {
             arms[j].tid = 0;
             arms[j].off = 1;
             if (arms[j].own_fd >= 0) close(arms[j].own_fd);  /* (its /proc/PID/mem: gone) */
+            if (arms[j].maps_fd >= 0) close(arms[j].maps_fd);
+            arms[j].maps_fd = -1;
             arms[j].own_fd = arms[j].mem_fd = -1;  /* (free_arm may give it anew) */
         }
     for (int m = 0; m < nhook_memo;)  /* (its answers: not for a task given its tid next) */
@@ -2750,6 +2759,7 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         a->slot = slot;
         a->spare = a->mem_fd >= 0 ? spare : 0;
         a->own_fd = -1;
+        a->maps_fd = -1;
         a->r0 = ranges;
         a->rn = (int)PyTuple_GET_SIZE(shared);
         if (ranges + a->rn > MAX_RANGES) {
@@ -2769,8 +2779,11 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
     solo_spare = count == 1 ? arms[0].spare : 0;
     tree_size = solo_arm == 0 ? 1 : 0;
     PyObject *out = serve();
-    for (int i = 0; i < narms; i++)
+    for (int i = 0; i < narms; i++) {
         if (arms[i].own_fd >= 0) close(arms[i].own_fd);
+        if (arms[i].maps_fd >= 0) close(arms[i].maps_fd);
+        arms[i].maps_fd = -1;
+    }
     narms = 0;
     return out;
 }

@@ -17,6 +17,7 @@ import enum
 import errno
 import fcntl
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -254,6 +255,18 @@ _COVERING_OR_NEXT_VMA = 0x10
 _NAME_ROOM = 4352  # (a path up to PATH_MAX, " (deleted)")
 #: whether the kernel answers PROCMAP_QUERY (False after its first ENOTTY: read the maps)
 _procmap_query = [True]
+#: each thread's query and name buffer (in_kernel_ring), made once: ~2 us a call otherwise
+_query_room = threading.local()
+
+
+def _query_buffers() -> tuple[_ProcmapQuery, ctypes.Array[ctypes.c_char], int]:
+    room = getattr(_query_room, "room", None)
+    if room is None:
+        name = ctypes.create_string_buffer(_NAME_ROOM)
+        query = _ProcmapQuery(size=ctypes.sizeof(_ProcmapQuery),
+                              query_flags=_COVERING_OR_NEXT_VMA)
+        room = _query_room.room = (query, name, ctypes.addressof(name))
+    return room
 
 
 def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
@@ -267,9 +280,7 @@ def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
     if not _procmap_query[0]:
         rings = kernel_ring_mappings(pid)
         return rings is None or any(overlaps(rings, at, length) for at, length in spans)
-    name = ctypes.create_string_buffer(_NAME_ROOM)
-    query = _ProcmapQuery(size=ctypes.sizeof(_ProcmapQuery),
-                          query_flags=_COVERING_OR_NEXT_VMA)
+    query, _name, name_at = _query_buffers()
     try:
         fd = os.open(f"/proc/{pid}/maps", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -281,7 +292,7 @@ def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
             while address < end:
                 query.query_addr = address
                 query.vma_name_size = _NAME_ROOM
-                query.vma_name_addr = ctypes.addressof(name)
+                query.vma_name_addr = name_at
                 try:
                     fcntl.ioctl(fd, _PROCMAP_QUERY, query)
                 except OSError as exc:
@@ -293,7 +304,8 @@ def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
                     return True
                 if query.vma_start >= end:
                     break
-                if query.vma_name_size and _is_kernel_ring(name.raw[:query.vma_name_size]):
+                if query.vma_name_size and _is_kernel_ring(
+                        ctypes.string_at(name_at, query.vma_name_size)):
                     return True
                 address = query.vma_end
     finally:
