@@ -269,22 +269,25 @@ def _query_buffers() -> tuple[_ProcmapQuery, ctypes.Array[ctypes.c_char], int]:
     return room
 
 
-def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
+def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]], maps: int = -1) -> bool:
     """Whether one of ``spans`` (address, length) meets a mapping of the process whose pages
     are a kernel's ring, private or shared: the kernel writes those pages whoever made the
     ring.  A MAP_PRIVATE mmap of a descriptor does not stop, and a socket may come with its
     ring made already -- from a process outside the tree (SCM_RIGHTS), from before the run
     (review 34) --, so the mappings are the only witness.  Asked of the kernel mapping by
     mapping (PROCMAP_QUERY: a few microseconds), or read from /proc/PID/maps where it cannot
-    be asked.  Unreadable: yes."""
+    be asked.  Unreadable: yes.  ``maps``: the process's /proc/PID/maps descriptor, kept open
+    by its memory (TraceeMemory.maps_descriptor), or -1: opened and closed here."""
     if not _procmap_query[0]:
         rings = kernel_ring_mappings(pid)
         return rings is None or any(overlaps(rings, at, length) for at, length in spans)
     query, _name, name_at = _query_buffers()
-    try:
-        fd = os.open(f"/proc/{pid}/maps", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return True
+    fd = maps
+    if fd < 0:
+        try:
+            fd = os.open(f"/proc/{pid}/maps", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return True
     try:
         for at, length in spans:
             end = at + max(length, 1)
@@ -300,7 +303,7 @@ def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
                         break  # (no mapping at or after it)
                     if exc.errno == errno.ENOTTY:
                         _procmap_query[0] = False  # (a kernel before 6.11)
-                        return in_kernel_ring(pid, spans)
+                        return in_kernel_ring(pid, spans, maps)
                     return True
                 if query.vma_start >= end:
                     break
@@ -309,7 +312,8 @@ def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
                     return True
                 address = query.vma_end
     finally:
-        os.close(fd)
+        if fd != maps:
+            os.close(fd)
     return False
 
 

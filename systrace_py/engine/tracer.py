@@ -2481,8 +2481,14 @@ class Tracer:
         made or not by the tree (a packet socket handed over with its ring made: the tree's
         MAP_PRIVATE mmap of it does not stop, nor did the setsockopt that made it -- review
         34, net_pktring.c received).  The kernel is asked at each such call: no stop tells
-        when such a mapping appears.  Unreadable maps: yes."""
-        return in_kernel_ring(task.tid, spans)
+        when such a mapping appears.  Unreadable maps: yes.  Asked through the maps
+        descriptor the process's memory keeps (closed at its exec: it answers of the address
+        space it was opened in)."""
+        try:
+            maps = task.process.memory.of_task(task.tid).maps_descriptor()
+        except TraceeMemoryError:
+            maps = -1
+        return in_kernel_ring(task.tid, spans, maps)
 
     def _reached_from_outside(self, task: Task, call: DecodedCall) -> bool:
         """In a tree of one task: whether something that is no task may write what the call
