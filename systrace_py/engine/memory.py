@@ -160,7 +160,7 @@ class TraceeMemory:
         if space._fd >= 0:
             _open.move_to_end(id(space))
             return space._fd
-        if len(_open) >= OPEN_LIMIT:
+        if id(space) not in _open and len(_open) >= OPEN_LIMIT:
             _close_least_recent()
         while True:
             try:
@@ -181,12 +181,22 @@ class TraceeMemory:
         process's memory is closed (at its exec, at its end, or with its /proc/PID/mem as the
         least recently used).  It answers of the address space it was opened in."""
         space = self._space
-        if space._maps < 0:
+        if space._maps >= 0:
+            _open.move_to_end(id(space))
+            return space._maps
+        if id(space) not in _open and len(_open) >= OPEN_LIMIT:
+            _close_least_recent()
+        while True:
             try:
                 space._maps = os.open(f"/proc/{self.pid}/maps", os.O_RDONLY | os.O_CLOEXEC)
+                break
             except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE) and _open:
+                    _close_least_recent()  # (as descriptor: make room)
+                    continue
                 raise TraceeMemoryError(exc.errno,
                                         f"cannot open the maps of {self.pid}: {exc}") from exc
+        _open[id(space)] = space  # (counted with its /proc/PID/mem: OPEN_LIMIT spaces)
         return space._maps
 
     def close(self) -> None:
@@ -198,7 +208,7 @@ class TraceeMemory:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-            _open.pop(id(self), None)
+        _open.pop(id(self), None)
 
     # --- reading, as the kernel reads ---------------------------------------------------------
     def read(self, address: int, size: int) -> bytes:
@@ -425,13 +435,15 @@ class TraceeMemory:
 
 def _close_least_recent() -> None:
     _, memory = _open.popitem(last=False)
-    os.close(memory._fd)
-    memory._fd = -1
+    if memory._fd >= 0:
+        os.close(memory._fd)
+        memory._fd = -1
     if memory._maps >= 0:
         os.close(memory._maps)
         memory._maps = -1
 
 
 def open_descriptors() -> int:
-    """How many /proc/PID/mem descriptors are open (for tests and --stats)."""
+    """How many address spaces have descriptors open -- their /proc/PID/mem, their
+    /proc/PID/maps (maps_descriptor), or both (for tests and --stats)."""
     return len(_open)
