@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/filter.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -214,6 +215,9 @@ typedef struct {
     int pending;       /* an exec permitted at entry whose event is awaited: execs[pending-1] */
     PlanObject *next;  /* the plan that decides it after that exec (kept alive in kept) */
     int own_fd;        /* a /proc/PID/mem opened here (after an exec), closed at run()'s end */
+    int maps_fd;       /* its /proc/PID/maps, opened at its first ring question (in_kernel_ring),
+                        * closed at its exec, its end, run()'s end: it answers of the address
+                        * space it was opened in (a stale one: ESRCH, Python's) */
     int own_held;      /* that exec's argument registers pointed at held copies (bit i:
                         * argument i), and their own values: put back if it fails */
     uint64_t own[3];
@@ -592,6 +596,63 @@ static ssize_t read_string(pid_t tid, uint64_t addr, char *buf, size_t cap) {
         got += (size_t)n;
     }
     return -1;
+}
+
+/* struct procmap_query (linux/fs.h, 6.11): one mapping of /proc/PID/maps, by address
+ * (tracee._ProcmapQuery) */
+struct procmap_query_ {
+    uint64_t size, query_flags, query_addr, vma_start, vma_end, vma_flags, vma_page_size,
+        vma_offset, inode;
+    uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+    uint64_t vma_name_addr, build_id_addr;
+};
+#define PROCMAP_QUERY_ _IOWR('f', 17, struct procmap_query_)
+#define COVERING_OR_NEXT_VMA_ 0x10
+#define NAME_ROOM 4352  /* (a path up to PATH_MAX, " (deleted)") */
+
+/* Whether a mapping's name is a kernel's ring -- a socket's, an io_uring's, an AIO
+ * context's: what tracee._is_kernel_ring says (its home; kept in step by
+ * tests/unit/test_maps_names.py). */
+static int is_kernel_ring(const char *name) {
+    return strncmp(name, "socket:[", 8) == 0 || strstr(name, "/[aio]") != NULL
+           || strstr(name, "[io_uring]") != NULL;
+}
+
+/* Whether [addr, end) of the task's memory meets a mapping whose pages are a kernel's ring,
+ * private or shared (tracee.in_kernel_ring): the kernel may write there between the check and
+ * its own read, and a MAP_PRIVATE mmap of a socket handed over with its ring made does not
+ * stop (ring36).  Asked of the kernel mapping by mapping (PROCMAP_QUERY); 1 where it cannot
+ * say (maps unreadable, a kernel before 6.11): the call is Python's then. */
+static int in_kernel_ring(int *maps_fd, pid_t tid, uint64_t addr, uint64_t end) {
+    if (*maps_fd < 0) {
+        char where[48];
+        snprintf(where, sizeof where, "/proc/%d/maps", (int)tid);
+        *maps_fd = open(where, O_RDONLY | O_CLOEXEC);
+        if (*maps_fd < 0) return 1;
+    }
+    int fd = *maps_fd;
+    char name[NAME_ROOM];
+    struct procmap_query_ q;
+    int found = 0;
+    for (uint64_t at = addr; at < end;) {
+        memset(&q, 0, sizeof q);
+        q.size = sizeof q;
+        q.query_flags = COVERING_OR_NEXT_VMA_;
+        q.query_addr = at;
+        q.vma_name_addr = (uint64_t)(uintptr_t)name;
+        q.vma_name_size = sizeof name;
+        if (ioctl(fd, PROCMAP_QUERY_, &q) < 0) {
+            found = errno != ENOENT;  /* (ENOENT: no mapping at or after it) */
+            break;
+        }
+        if (q.vma_start >= end) break;
+        if (q.vma_name_size) {
+            name[sizeof name - 1] = 0;
+            if (is_kernel_ring(name)) { found = 1; break; }
+        }
+        at = q.vma_end;
+    }
+    return found;
 }
 
 /* Normalise ".", ".." and "//" of an absolute path proved symlink-free (paths.py _lexical). */
@@ -1335,6 +1396,9 @@ static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t r
     if (enters) {
         /* shared pages hold no path here (decide), but the environment is anywhere */
         if (!a->slot && a->rn > 0) return 0;
+        /* (alone, unheld: an environment in a kernel's ring is Python's to find -- it reads
+         * the whole maps for an environment it decides on: Tracer._reached_from_outside) */
+        if (!a->slot && a->alone) return 0;
         if (!std_fds_open(a->tid)) return 0;  /* (Python's: _entering_table) */
         if (!personality_plain(a->tid)) return 0;  /* (the same) */
         envlen = read_env(a->tid, info->args[2], a->slot + bulk_at, env_copy, env_cap);
@@ -1943,6 +2007,7 @@ static int exec_event(Arm *a, int *status) {
     e->scratch = mapped;
     a->pending = 0;
     a->spare = 0;  /* (a slot of the former image's area) */
+    if (a->maps_fd >= 0) { close(a->maps_fd); a->maps_fd = -1; }  /* (the former image's) */
     if (solo_arm >= 0 && a == &arms[solo_arm]) solo_spare = 0;
     a->plan = a->next;
     a->stale = 1;  /* (Python's state of it is the former image's until the run returns) */
@@ -2059,6 +2124,8 @@ static int decide_call(Arm *a, int *why) {
     uint64_t addr = info.args[s->path_arg], end = addr + (uint64_t)rlen + 1;
     for (int i = a->r0; i < a->r0 + a->rn; i++)
         if (shared_start[i] < end && addr < shared_end[i]) return 0;  /* Python holds it */
+    /* alone, nothing is held: a path in a kernel's ring is Python's, which holds it */
+    if (a->alone && !a->slot && in_kernel_ring(&a->maps_fd, tid, addr, end)) return 0;
     for (ssize_t i = 0; i < rlen; i++)
         if ((unsigned char)raw[i] >= 0x80) return 0;  /* (surrogateescape: Python's) */
     int dirfd = s->dirfd_arg >= 0 ? (int)(uint32_t)info.args[s->dirfd_arg] : AT_FDCWD_;
@@ -2322,6 +2389,7 @@ static int birth(Arm *a) {
         c->may_refuse = a->may_refuse;
         c->mem_fd = a->mem_fd;
         c->own_fd = -1;
+        c->maps_fd = -1;
         c->slot = a->spare;
         c->keep_start = 1;  /* (a vfork shares no cwd, no descriptor table) */
         c->own_search = a->own_search;
@@ -2417,6 +2485,8 @@ static int end_of(pid_t pid, int status) {
             arms[j].tid = 0;
             arms[j].off = 1;
             if (arms[j].own_fd >= 0) close(arms[j].own_fd);  /* (its /proc/PID/mem: gone) */
+            if (arms[j].maps_fd >= 0) close(arms[j].maps_fd);
+            arms[j].maps_fd = -1;
             arms[j].own_fd = arms[j].mem_fd = -1;  /* (free_arm may give it anew) */
         }
     for (int m = 0; m < nhook_memo;)  /* (its answers: not for a task given its tid next) */
@@ -2689,6 +2759,7 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         a->slot = slot;
         a->spare = a->mem_fd >= 0 ? spare : 0;
         a->own_fd = -1;
+        a->maps_fd = -1;
         a->r0 = ranges;
         a->rn = (int)PyTuple_GET_SIZE(shared);
         if (ranges + a->rn > MAX_RANGES) {
@@ -2708,8 +2779,11 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
     solo_spare = count == 1 ? arms[0].spare : 0;
     tree_size = solo_arm == 0 ? 1 : 0;
     PyObject *out = serve();
-    for (int i = 0; i < narms; i++)
+    for (int i = 0; i < narms; i++) {
         if (arms[i].own_fd >= 0) close(arms[i].own_fd);
+        if (arms[i].maps_fd >= 0) close(arms[i].maps_fd);
+        arms[i].maps_fd = -1;
+    }
     narms = 0;
     return out;
 }

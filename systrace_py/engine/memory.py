@@ -108,12 +108,13 @@ class TraceeMemory:
     (``TraceeMemory(pid)``, which holds the /proc/PID/mem descriptor) or, from it, a task's
     (:meth:`of_task`)."""
 
-    __slots__ = ("_fd", "_reads", "_space", "_tasks", "keys_of", "pid")
+    __slots__ = ("_fd", "_maps", "_reads", "_space", "_tasks", "keys_of", "pid")
 
     def __init__(self, pid: int) -> None:
         #: the task every access goes through (a process's pid; a task's tid for of_task's)
         self.pid = pid
         self._fd = -1  # (the process's own only: of_task's share it, by _space)
+        self._maps = -1  # its /proc/TID/maps (maps_descriptor), the process's own only too
         self._space = self
         self._reads: _ReadBuffer | None = None  # made at the first read
         # The task whose calls this reads, when the address space may have mappings with a
@@ -159,7 +160,7 @@ class TraceeMemory:
         if space._fd >= 0:
             _open.move_to_end(id(space))
             return space._fd
-        if len(_open) >= OPEN_LIMIT:
+        if id(space) not in _open and len(_open) >= OPEN_LIMIT:
             _close_least_recent()
         while True:
             try:
@@ -174,13 +175,40 @@ class TraceeMemory:
         _open[id(space)] = space
         return space._fd
 
+    def maps_descriptor(self) -> int:
+        """The address space's /proc/TID/maps descriptor, for PROCMAP_QUERY
+        (tracee.in_kernel_ring): opened through this task on first use and kept until the
+        process's memory is closed (at its exec, at its end, or with its /proc/PID/mem as the
+        least recently used).  It answers of the address space it was opened in."""
+        space = self._space
+        if space._maps >= 0:
+            _open.move_to_end(id(space))
+            return space._maps
+        if id(space) not in _open and len(_open) >= OPEN_LIMIT:
+            _close_least_recent()
+        while True:
+            try:
+                space._maps = os.open(f"/proc/{self.pid}/maps", os.O_RDONLY | os.O_CLOEXEC)
+                break
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE) and _open:
+                    _close_least_recent()  # (as descriptor: make room)
+                    continue
+                raise TraceeMemoryError(exc.errno,
+                                        f"cannot open the maps of {self.pid}: {exc}") from exc
+        _open[id(space)] = space  # (counted with its /proc/PID/mem: OPEN_LIMIT spaces)
+        return space._maps
+
     def close(self) -> None:
-        """Close the process's memory (its descriptor; its tasks' readers go)."""
+        """Close the process's memory (its descriptors; its tasks' readers go)."""
         self._tasks = None
+        if self._maps >= 0:
+            os.close(self._maps)
+            self._maps = -1
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-            _open.pop(id(self), None)
+        _open.pop(id(self), None)
 
     # --- reading, as the kernel reads ---------------------------------------------------------
     def read(self, address: int, size: int) -> bytes:
@@ -407,10 +435,15 @@ class TraceeMemory:
 
 def _close_least_recent() -> None:
     _, memory = _open.popitem(last=False)
-    os.close(memory._fd)
-    memory._fd = -1
+    if memory._fd >= 0:
+        os.close(memory._fd)
+        memory._fd = -1
+    if memory._maps >= 0:
+        os.close(memory._maps)
+        memory._maps = -1
 
 
 def open_descriptors() -> int:
-    """How many /proc/PID/mem descriptors are open (for tests and --stats)."""
+    """How many address spaces have descriptors open -- their /proc/PID/mem, their
+    /proc/PID/maps (maps_descriptor), or both (for tests and --stats)."""
     return len(_open)

@@ -17,6 +17,7 @@ import enum
 import errno
 import fcntl
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,6 +231,14 @@ def _is_kernel_ring(name: bytes) -> bool:
     return name.startswith(b"socket:[") or any(ring in name for ring in _KERNEL_RINGS)
 
 
+def _mapping_name(line: bytes) -> bytes:
+    """The name field of a line of /proc/PID/maps (or a mapping's line of smaps): what
+    follows the address range, permissions, offset, device and inode -- b"" for an anonymous
+    mapping.  A file's name may hold spaces; only the end of line is cut."""
+    fields = line.rstrip(b"\n").split(None, 5)
+    return fields[5] if len(fields) == 6 else b""
+
+
 class _ProcmapQuery(ctypes.Structure):
     """struct procmap_query (linux/fs.h, 6.11): one mapping of /proc/PID/maps, by address."""
 
@@ -249,26 +258,39 @@ _COVERING_OR_NEXT_VMA = 0x10
 _NAME_ROOM = 4352  # (a path up to PATH_MAX, " (deleted)")
 #: whether the kernel answers PROCMAP_QUERY (False after its first ENOTTY: read the maps)
 _procmap_query = [True]
+#: each thread's query and name buffer (in_kernel_ring), made once: ~2 us a call otherwise
+_query_room = threading.local()
 
 
-def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
+def _query_buffers() -> tuple[_ProcmapQuery, ctypes.Array[ctypes.c_char], int]:
+    room = getattr(_query_room, "room", None)
+    if room is None:
+        name = ctypes.create_string_buffer(_NAME_ROOM)
+        query = _ProcmapQuery(size=ctypes.sizeof(_ProcmapQuery),
+                              query_flags=_COVERING_OR_NEXT_VMA)
+        room = _query_room.room = (query, name, ctypes.addressof(name))
+    return room
+
+
+def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]], maps: int = -1) -> bool:
     """Whether one of ``spans`` (address, length) meets a mapping of the process whose pages
     are a kernel's ring, private or shared: the kernel writes those pages whoever made the
     ring.  A MAP_PRIVATE mmap of a descriptor does not stop, and a socket may come with its
     ring made already -- from a process outside the tree (SCM_RIGHTS), from before the run
     (review 34) --, so the mappings are the only witness.  Asked of the kernel mapping by
     mapping (PROCMAP_QUERY: a few microseconds), or read from /proc/PID/maps where it cannot
-    be asked.  Unreadable: yes."""
+    be asked.  Unreadable: yes.  ``maps``: the process's /proc/PID/maps descriptor, kept open
+    by its memory (TraceeMemory.maps_descriptor), or -1: opened and closed here."""
     if not _procmap_query[0]:
         rings = kernel_ring_mappings(pid)
         return rings is None or any(overlaps(rings, at, length) for at, length in spans)
-    name = ctypes.create_string_buffer(_NAME_ROOM)
-    query = _ProcmapQuery(size=ctypes.sizeof(_ProcmapQuery),
-                          query_flags=_COVERING_OR_NEXT_VMA)
-    try:
-        fd = os.open(f"/proc/{pid}/maps", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return True
+    query, _name, name_at = _query_buffers()
+    fd = maps
+    if fd < 0:
+        try:
+            fd = os.open(f"/proc/{pid}/maps", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return True
     try:
         for at, length in spans:
             end = at + max(length, 1)
@@ -276,7 +298,7 @@ def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
             while address < end:
                 query.query_addr = address
                 query.vma_name_size = _NAME_ROOM
-                query.vma_name_addr = ctypes.addressof(name)
+                query.vma_name_addr = name_at
                 try:
                     fcntl.ioctl(fd, _PROCMAP_QUERY, query)
                 except OSError as exc:
@@ -284,15 +306,17 @@ def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
                         break  # (no mapping at or after it)
                     if exc.errno == errno.ENOTTY:
                         _procmap_query[0] = False  # (a kernel before 6.11)
-                        return in_kernel_ring(pid, spans)
+                        return in_kernel_ring(pid, spans, maps)
                     return True
                 if query.vma_start >= end:
                     break
-                if query.vma_name_size and _is_kernel_ring(name.raw[:query.vma_name_size]):
+                if query.vma_name_size and _is_kernel_ring(
+                        ctypes.string_at(name_at, query.vma_name_size)):
                     return True
                 address = query.vma_end
     finally:
-        os.close(fd)
+        if fd != maps:
+            os.close(fd)
     return False
 
 
@@ -303,7 +327,7 @@ def kernel_ring_mappings(pid: int) -> tuple[tuple[int, int], ...] | None:
     try:
         with open(f"/proc/{pid}/maps", "rb") as maps:
             for line in maps:
-                if b" socket:[" in line or any(ring in line for ring in _KERNEL_RINGS):
+                if _is_kernel_ring(_mapping_name(line)):
                     start, end = line.split(b" ", 1)[0].split(b"-")
                     found.append((int(start, 16), int(end, 16)))
     except (OSError, ValueError):
@@ -314,9 +338,10 @@ def kernel_ring_mappings(pid: int) -> tuple[tuple[int, int], ...] | None:
 def shared_mappings(pid: int, droppable: bool = False,
                     ) -> tuple[tuple[tuple[int, int], ...], bool] | None:
     """The [start, end) of each shared mapping of a process (a MAP_SHARED file or anonymous
-    mapping, a SysV segment: "s" in the permissions of /proc/PID/maps), and whether one is the
-    ring of an AIO context or an io_uring, or a socket's ring mapped privately (a packet
-    socket's: red team 50) -- then the kernel may write any page.  None when
+    mapping, a SysV segment: "s" in the permissions of /proc/PID/maps), and whether one is a
+    kernel's ring (_is_kernel_ring, by its name: an AIO context's, an io_uring's, a socket's
+    -- a packet socket's, mapped privately too: red team 50) -- then the kernel may write any
+    page.  None when
     the maps cannot be read (then every page counts as shared).  ``droppable``: the process
     may have MAP_DROPPABLE mappings, whose pages the kernel's reclaim turns to zeros -- such
     a mapping counts as shared; only /proc/PID/smaps says which they are ("dp" in VmFlags),
@@ -337,9 +362,8 @@ def shared_mappings(pid: int, droppable: bool = False,
                 if perms[3:4] == b"s":
                     start, end = span.split(b"-")
                     found.append((int(start, 16), int(end, 16)))
-                    rings = rings or any(ring in line for ring in _KERNEL_RINGS)
-                elif b" socket:[" in line:
-                    rings = True  # (a socket's ring of kernel pages mapped privately)
+                # (a socket's ring of kernel pages is one mapped privately too)
+                rings = rings or _is_kernel_ring(_mapping_name(line))
     except (OSError, ValueError):
         return None
     return tuple(found), rings
@@ -379,7 +403,7 @@ def maps_uring(task: str) -> bool:
     be read (fail closed: the task is not gone, we checked it is stopped)."""
     try:
         with open(f"/proc/{task}/maps", "rb") as maps:
-            return any(line.rstrip().endswith(_URING) for line in maps)
+            return any(_mapping_name(line).endswith(_URING) for line in maps)
     except FileNotFoundError:
         return False  # (gone)
     except OSError:

@@ -48,8 +48,10 @@ from systrace_py.engine.child import (
     native_request,
 )
 from systrace_py.engine.decode import (
+    CONTROL_READ_MAX,
     MANY_ADDRESS_CALLS,
     SOCKADDR_ARGS,
+    SOCKADDR_MAX,
     DecodedCall,
     DecodedPath,
     DecodeError,
@@ -81,6 +83,7 @@ from systrace_py.engine.tracee import (
     distinct,
     in_kernel_ring,
     in_thread_group,
+    kernel_ring_mappings,
     maps_uring,
     outside_sharer,
     overlaps,
@@ -2381,13 +2384,9 @@ class Tracer:
             return False
         if on_fuse:
             return True  # (a FUSE server may answer the kernel otherwise than the tracer)
-        space = task.space
         # a call that waited between its check and now (an answer, an injected delay) is
         # held whatever the tree is now: a thread may have rewritten it meanwhile, and gone
         solo = self._solo() and not task.waited
-        if solo and not space.written_anywhere and not space.shared_pages \
-                and not self.rings_mapped_anywhere:
-            return False  # the common case, decided before looking at the arguments
         examined = (call.sockaddr_raw is not None or call.examined_argv is not None
                     or call.examined_envp is not None  # (an exec into another table)
                     or call.clone_args_raw is not None
@@ -2396,6 +2395,8 @@ class Tracer:
                     or call.open_resolve is not None  # openat2's open_how was read
                     or call.empty_path_arg is not None  # the "" of a descriptor call
                     or any(p.spec is not None for p in call.examined_paths()))
+        # (alone: held where something that is no task may write what was examined -- a
+        # shared page, the kernel's I/O, a kernel's ring mapped there: ring36)
         return examined and (not solo or self._reached_from_outside(task, call))
 
     @staticmethod
@@ -2565,41 +2566,84 @@ class Tracer:
         made or not by the tree (a packet socket handed over with its ring made: the tree's
         MAP_PRIVATE mmap of it does not stop, nor did the setsockopt that made it -- review
         34, net_pktring.c received).  The kernel is asked at each such call: no stop tells
-        when such a mapping appears.  Unreadable maps: yes."""
-        return in_kernel_ring(task.tid, spans)
+        when such a mapping appears.  Unreadable maps: yes.  Asked through the maps
+        descriptor the process's memory keeps (closed at its exec: it answers of the address
+        space it was opened in)."""
+        try:
+            maps = task.process.memory.of_task(task.tid).maps_descriptor()
+        except TraceeMemoryError:
+            maps = -1
+        return in_kernel_ring(task.tid, spans, maps)
 
     def _reached_from_outside(self, task: Task, call: DecodedCall) -> bool:
         """In a tree of one task: whether something that is no task may write what the call
-        was decided on -- the kernel may write anywhere, or an examined buffer lies in a
-        shared page (/proc/PID/maps, read once after each change).  Memory reached through
-        pointers in memory (exec's argv, a msghdr's name and control) is not followed: when
-        any page is shared, such a call is held."""
-        ranges = self._outside_ranges(task)
-        if ranges is None:
+        was decided on -- the kernel may write anywhere, an examined buffer lies in a shared
+        page (/proc/PID/maps, read once after each change), or in a kernel's ring, mapped by
+        a call that did not stop: a packet socket handed over with its ring made (SCM_RIGHTS
+        from outside the tree, or from before the run) and mapped MAP_PRIVATE, whose frames
+        the kernel fills at any time (ring36, net_pktring_race.c).  No stop tells when such a
+        mapping appears, so the kernel is asked at each call (in_kernel_ring: PROCMAP_QUERY,
+        a few microseconds a span).  Memory reached through pointers in memory (exec's argv
+        and environment) is not followed: when any page is shared, or any ring is mapped,
+        such a call is held."""
+        space = task.space
+        if space.written_anywhere or self.rings_mapped_anywhere:
             return True
-        if not ranges:
-            return False
-        if call.examined_argv is not None or call.examined_envp is not None \
-                or call.name not in _FLAT_ARGUMENTS:
-            return True
-        args = call.args
-        for p in call.examined_paths():
-            if p.spec is not None and overlaps(
-                    ranges, args[p.spec.arg], len(p.raw.encode("utf-8", "surrogateescape")) + 1):
+        ranges: tuple[tuple[int, int], ...] | None = ()
+        if space.shared_pages:
+            ranges = self._outside_ranges(task)
+            if ranges is None:
                 return True
+        spans = self._examined_spans(call)
+        if spans is None:
+            if ranges:
+                return True
+            rings = kernel_ring_mappings(task.tid)
+            return rings is None or bool(rings)
+        if ranges and (call.name not in _FLAT_ARGUMENTS
+                       or any(overlaps(ranges, at, length) for at, length in spans)):
+            return True  # (a msghdr's name and control: pointers in memory, not followed)
+        return bool(spans) and self._in_kernel_ring(task, spans)
+
+    @staticmethod
+    def _examined_spans(call: DecodedCall) -> list[tuple[int, int]] | None:
+        """Where what the call was decided on lies in the task's memory, each (address,
+        length), or None where it is reached through pointers not followed here (an exec's
+        argv and environment, a call of no flat arguments)."""
+        if call.examined_argv is not None or call.examined_envp is not None:
+            return None
+        args = call.args
+        if call.name in MANY_ADDRESS_CALLS and call.examined_messages:
+            return call.message_spans()
+        spans: list[tuple[int, int]] = []
+        if call.msghdr_raw is not None:  # a sendmsg: its header, name and control data
+            header = call.msghdr_raw
+            spans.append((args[1], len(header)))
+            if len(header) >= 48:
+                name, name_length = struct.unpack_from("<Qi", header)
+                control, control_length = struct.unpack_from("<QQ", header, 32)
+                if name and name_length > 0:
+                    spans.append((name, min(name_length, SOCKADDR_MAX)))
+                if control and control_length:
+                    spans.append((control, min(control_length, CONTROL_READ_MAX)))
+        elif call.name not in _FLAT_ARGUMENTS and call.name not in EXEC_CALLS:
+            return None
+        for p in call.examined_paths():
+            if p.spec is not None:
+                spans.append((args[p.spec.arg], len(p.raw.encode("utf-8", "surrogateescape")) + 1))
         empty = call.empty_path_arg
-        if empty is not None and overlaps(ranges, args[empty], 1):
-            return True  # (the "" that made it a descriptor call)
-        if call.sockaddr_raw is not None and overlaps(
-                ranges, args[SOCKADDR_ARGS[call.name][0]], len(call.sockaddr_raw)):
-            return True
-        if call.name == "openat2" and overlaps(ranges, args[2], pt.OPEN_HOW_SIZE):
-            return True  # (its flags decided its classes)
-        if call.held_strings and any(overlaps(ranges, args[index], len(raw))
-                                     for index, raw in call.held_strings.items()):
-            return True
-        return call.clone_args_raw is not None and overlaps(ranges, args[0],
-                                                            len(call.clone_args_raw))
+        if empty is not None:
+            spans.append((args[empty], 1))  # (the "" that made it a descriptor call)
+        if call.sockaddr_raw is not None and call.msghdr_raw is None \
+                and call.name in SOCKADDR_ARGS:
+            spans.append((args[SOCKADDR_ARGS[call.name][0]], len(call.sockaddr_raw)))
+        if call.name == "openat2" and call.open_resolve is not None:
+            spans.append((args[2], pt.OPEN_HOW_SIZE))  # (its flags decided its classes)
+        for index, raw in (call.held_strings or {}).items():
+            spans.append((args[index], len(raw)))
+        if call.clone_args_raw is not None:
+            spans.append((args[0], len(call.clone_args_raw)))
+        return spans
 
     def _refuse_linked_redirect(self, task: Task, call: DecodedCall) -> None:
         """A redirected call whose target is reached through a symlink fails with ELOOP

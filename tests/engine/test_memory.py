@@ -38,6 +38,29 @@ def first_mapping(pid: int) -> tuple[int, bytes]:
     return start, b"\x7fELF"
 
 
+def test_maps_descriptors_count_under_the_same_limit(sleepers, monkeypatch):
+    """The maps descriptor the ring question keeps (maps_descriptor, ring36) is counted with
+    the memory's own: no more than OPEN_LIMIT address spaces keep descriptors, however many
+    processes a tree has alive; a closed one is opened again at its next question, and each
+    answers of its own process (a mapping of it is found there)."""
+    from systrace_py.engine.tracee import in_kernel_ring
+    monkeypatch.setattr(memory, "OPEN_LIMIT", 2)
+    memories = [TraceeMemory(p.pid) for p in sleepers]
+    try:
+        for _ in range(2):
+            for mem, proc in zip(memories, sleepers, strict=True):
+                mem.descriptor()
+                maps = mem.maps_descriptor()
+                assert os.readlink(f"/proc/self/fd/{maps}") == f"/proc/{proc.pid}/maps"
+                address, _ = first_mapping(proc.pid)
+                assert in_kernel_ring(proc.pid, [(address, 16)], maps) is False
+                assert memory.open_descriptors() <= 2
+    finally:
+        for mem in memories:
+            mem.close()
+    assert memory.open_descriptors() == 0
+
+
 def test_descriptors_stay_under_the_limit_and_writes_still_work(sleepers, monkeypatch):
     monkeypatch.setattr(memory, "OPEN_LIMIT", 2)
     memories = [TraceeMemory(p.pid) for p in sleepers]
