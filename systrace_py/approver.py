@@ -46,7 +46,7 @@ from typing import IO, Any
 
 from systrace_py import __version__, procfs
 from systrace_py.engine.signals import enforcer
-from systrace_py.policy.environment import is_python
+from systrace_py.policy.environment import env_command_at, is_python
 from systrace_py.report import say
 from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.terminal import printable
@@ -339,6 +339,10 @@ def approver_argv(argv: Sequence[str]) -> list[str]:
     imports the modules beside it) would inherit it."""
     if searches_its_directory(argv):
         return [argv[0], "-P", *argv[1:]]
+    if argv and argv[0].rpartition("/")[2] == "env":  # (``env [NAME=VALUE]... python3 -m``:
+        at = env_command_at(argv[1:])                 #  the Python is env's command)
+        if at is not None:
+            return [*argv[:at + 1], *approver_argv(argv[at + 1:])]
     return list(argv)
 
 

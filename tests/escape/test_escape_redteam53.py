@@ -27,10 +27,13 @@ INSTALLED = Path(PYTHON).parent / "systrace-python"
 
 @pytest.mark.skipif(not INSTALLED.exists(), reason="systrace-python is not installed beside "
                                                      "the interpreter")
-@pytest.mark.parametrize(("package", "empty_entry"), [("systrace_py", False),
-                                                     ("argparse", False), ("argparse", True)])
+@pytest.mark.parametrize(("package", "empty_entry", "wrapper"),
+                         [("systrace_py", False, ()), ("argparse", False, ()),
+                          ("argparse", True, ()), ("argparse", False, ("/usr/bin/env",)),
+                          ("systrace_py", False, ("/usr/bin/env", "-u", "NOTHING", "A=1"))])
 def test_an_approver_started_with_python_m_runs_no_code_the_tree_planted(build, tmp_path,
-                                                                          package, empty_entry):
+                                                                          package, empty_entry,
+                                                                          wrapper):
     """``tr_import PACKAGE`` (a run whose policy lets it write its cwd, as a build's does)
     plants PACKAGE in the cwd; the next run asks through ``--ask-via 'exec:python3 -m
     systrace_py.approver --rules FILE'`` (docs/asking.md's own command).  Before: the planted
@@ -41,12 +44,15 @@ def test_an_approver_started_with_python_m_runs_no_code_the_tree_planted(build, 
     the planted cwd, runs the plant.  ``empty_entry``: PYTHONPATH starts with an empty entry
     (``PYTHONPATH=$PYTHONPATH:/x`` with nothing before), which is the cwd to Python even
     under -P: an approver's PATH and PYTHONPATH lose their relative entries (escaped with -P
-    alone)."""
+    alone).  ``wrapper``: the Python is ``env``'s command (``exec:env python3 -m ...``, env's
+    options and assignments before it): -P goes after it (review 35: escaped on main, env
+    was no Python and nothing was added)."""
     program = build("escape/tr_import.c")
     c = Scene.make(tmp_path, "control")
     planted = attack(program, package, policy_text=None, scene=c, cwd=c.work)
     assert planted.verdict == "BLOCKED" and "made" in planted.stdout, planted
-    subprocess.run([PYTHON, "-m", "systrace_py.approver", "--rules", "/dev/null"], cwd=c.work,
+    subprocess.run([*wrapper, PYTHON, "-m", "systrace_py.approver", "--rules", "/dev/null"],
+                   cwd=c.work,
                    env=scene_env(c, ESC_TARGET=str(c.secret)), stdin=subprocess.DEVNULL,
                    capture_output=True, timeout=60, check=False)
     assert SECRET_MAGIC in c.marker.read_text(), "the plant did not run natively"
@@ -56,7 +62,7 @@ def test_an_approver_started_with_python_m_runs_no_code_the_tree_planted(build, 
     answers.write_text('[[answer]]\nsyscall = "socket"\nanswer = "permit-now"\n')
     text = policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"),
                   'calls = ["socket"]\naction = "ask"')
-    approver = f"exec:{PYTHON} -m systrace_py.approver --rules {answers}"
+    approver = f"exec:{' '.join([*wrapper, PYTHON])} -m systrace_py.approver --rules {answers}"
     env = {"ESC_TARGET": str(s.secret)}
     if empty_entry:
         env["PYTHONPATH"] = ":" + scene_env(s)["PYTHONPATH"]
