@@ -2342,7 +2342,10 @@ class Tracer:
         if result < 0 or after is None:
             return
         if after[0] == "pivot" and task.seen is not None:
-            self.decoder.resolver.pivoted(task.seen, after[1], after[2], int(after[3]))
+            if self._filter_may_answer(task):  # (a 0 that proves nothing: review 35)
+                self.decoder.resolver.lost(task.seen)
+            else:
+                self.decoder.resolver.pivoted(task.seen, after[1], after[2], int(after[3]))
         elif after[0] == "pivot?" and task.seen is not None:
             self.decoder.resolver.lost(task.seen)
         elif after[0] == "detached":
@@ -3412,6 +3415,18 @@ class Tracer:
                 and self._under_own_filter(task) and self._suspend_filters(task.tid):
             task.filters_suspended = True
 
+    def _filter_may_answer(self, task: Task) -> bool:
+        """Whether a call's result at its exit may be a filter of the program's own answering
+        in the kernel's place, the call never run: without a prefilter (--attach) a call stops
+        at its entry before the kernel runs the task's filters, and SECCOMP_RET_ERRNO with
+        errno 0 returns 0 (SECCOMP_RET_USER_NOTIF: any value the program's supervisor sends)
+        with nothing done.  Then no success is taken as proof that the call ran: what it
+        would have made is not noted (review 35: a mknod skipped so noted its name as made,
+        and an outsider's file there was the run's to a fresh rule).  With the prefilter the
+        stop comes from its SECCOMP_RET_TRACE, which a filter's errno or notification
+        outranks: such a call never stops."""
+        return not self.filtered and self.own_filters and self._under_own_filter(task)
+
     def _under_own_filter(self, task: Task) -> bool:
         """Whether the task runs under a seccomp filter of the program's own -- one the kernel
         runs again on a call the tracer changes at its stop, and on one it injects: it has
@@ -3636,7 +3651,8 @@ class Tracer:
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
         if task.made_notes is not None:  # (before the thaw: no other task's note between)
-            self._settle_made(task, expect is not Expect.INJECTED_MMAP and info.rval >= 0)
+            self._settle_made(task, expect is not Expect.INJECTED_MMAP and info.rval >= 0
+                              and not self._filter_may_answer(task))
         if task.freezer:
             task.freezer = False
             self._thaw_after(task)
