@@ -2342,10 +2342,7 @@ class Tracer:
         if result < 0 or after is None:
             return
         if after[0] == "pivot" and task.seen is not None:
-            if self._filter_may_answer(task):  # (a 0 that proves nothing: review 35)
-                self.decoder.resolver.lost(task.seen)
-            else:
-                self.decoder.resolver.pivoted(task.seen, after[1], after[2], int(after[3]))
+            self.decoder.resolver.pivoted(task.seen, after[1], after[2], int(after[3]))
         elif after[0] == "pivot?" and task.seen is not None:
             self.decoder.resolver.lost(task.seen)
         elif after[0] == "detached":

@@ -22,6 +22,8 @@ from escape_lib import (
     assert_blocked,
     attack,
     native_control,
+    never,
+    policy,
     require_real,
     scene_env,
 )
@@ -172,6 +174,42 @@ def test_a_create_the_programs_own_filter_skipped_with_errno_0_is_not_the_runs(
     finally:
         done.set()
         helper.join()
+        for process in (target, tracer):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_a_pivot_root_the_programs_own_filter_skipped_does_not_move_the_root(
+        build, tmp_path: Path) -> None:
+    """Review 35, the same cause tried on a view: under ``--attach`` a pivot_root the
+    program's own filter answers with errno 0 (never run) is taken as run and the resolver
+    moves its root -- but skip_pivot.c's open of the secret by its own path after it is
+    refused still (EACCES: already so on main cd17da6; this pins it).
+    Control: natively the secret is read."""
+    program = build("escape/skip_pivot.c")
+    c = Scene.make(tmp_path, "control")
+    require_real(attack(program, c.secret, c.work, scene=c, policy_text=None))
+    s = Scene.make(tmp_path, "traced")
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(policy(never(["fsread", "fswrite"], path=f"{s.secd}/**")))
+    target = subprocess.Popen([str(program), str(s.secret), str(s.work)],
+                              stdout=subprocess.PIPE, text=True, cwd=s.root,
+                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True)
+    tracer = None
+    try:
+        assert target.stdout is not None
+        ready = target.stdout.readline()
+        assert ready.startswith("ready"), ready
+        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
+                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
+                                  env=scene_env(s), start_new_session=True, cwd=s.root)
+        out, _ = target.communicate(timeout=_HANG)
+        _, said = tracer.communicate(timeout=_HANG)
+        assert "attached" in said, said
+        assert "skipped by the program's own filter" in out, (out, said)
+        assert "ESCAPED" not in out and "BLOCKED" in out, (out, said)
+    finally:
         for process in (target, tracer):
             if process is not None and process.poll() is None:
                 process.kill()
