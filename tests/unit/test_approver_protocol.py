@@ -293,6 +293,9 @@ def test_an_approvers_search_paths_keep_no_entry_that_names_the_runs_directory()
         "PATH": "/usr/bin:/bin", "PYTHONPATH": "/opt/lib", "HOME": "/h"}
     assert approver.approver_environment({"PYTHONPATH": "lib:", "A": ""}) == {"A": ""}
     assert approver.approver_environment({"PATH": "/usr/bin"}) == {"PATH": "/usr/bin"}
+    # (ld.so's too: review 35)
+    assert approver.approver_environment({"LD_LIBRARY_PATH": ":/opt/x/lib:lib"}) == {
+        "LD_LIBRARY_PATH": "/opt/x/lib"}
 
 
 @pytest.mark.parametrize(("argv", "started"), [
