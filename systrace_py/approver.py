@@ -355,11 +355,11 @@ def approver_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment an ``exec:`` approver starts with: ``environ`` without the relative
     entries of PATH, PYTHONPATH and LD_LIBRARY_PATH.  It starts in the run's working
     directory, which the traced program may write, and such an entry names it:
-    ``PYTHONPATH=$PYTHONPATH:/x`` with nothing before is ``:/x``, and a Python approver (-P or
-    not, a script or a module) imported a module the tree planted there (red team 53); a relative PATH entry finds a planted
-    command -- the approver itself, or one it runs; a relative LD_LIBRARY_PATH entry a
-    planted library, loaded by any command the approver runs (review 35).  A variable left
-    with no entry goes."""
+    ``PYTHONPATH=$PYTHONPATH:/x`` with nothing before is ``:/x``, and a Python approver (-P
+    or not, a script or a module) imported a module the tree planted there (red team 53); a
+    relative PATH entry finds a planted command -- the approver itself, or one it runs; a
+    relative LD_LIBRARY_PATH entry a planted library, loaded by any command the approver
+    runs (review 35).  A variable left with no entry goes."""
     environment = dict(environ)
     for name in _SEARCH_VARIABLES:
         if name in environment:
