@@ -214,3 +214,31 @@ def test_a_pivot_root_the_programs_own_filter_skipped_does_not_move_the_root(
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_a_held_create_the_programs_own_filter_skipped_on_its_recheck_is_not_the_runs(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 35, with the prefilter: the kernel runs every filter again on a call the tracer
+    let go from its SECCOMP_RET_TRACE stop (the recheck), on the arguments as the tracer left
+    them -- a held call points at the tracer's copy of its name.  fresh_failed's recheck mode
+    (a second thread: the mknod is held) has a filter of its own let mknodat run only with the
+    program's own pointer, else answer errno 0: the held mknod returned 0, never run, and its
+    name was noted as made (the outsider's file read through the fresh rule).  Control:
+    natively, with a copy's pointer, the filter skips the mknod and the open reads the
+    outsider's file."""
+    program = build("escape/fresh_failed.c")
+    require_real(_run(program, tmp_path, "control", "recheck", {"ESC_COPY": "1"}, False))
+    s = Scene.make(tmp_path, "traced")
+    done = threading.Event()
+    helper = threading.Thread(target=_outsider, args=(s, done, "recheck"), daemon=True)
+    helper.start()
+    try:
+        out = attack(program, "recheck", s.secret, s.work, scene=s, env=loop,
+                     policy_text=fresh_policy(s, program, threads=True)
+                     + '\n[[rule]]\ncalls = ["prctl", "seccomp"]\naction = "permit"\n')
+    finally:
+        done.set()
+        helper.join()
+    assert "skipped by the run's own filter" in out.stdout, str(out)
+    assert_blocked(out)
+    assert out.detail.startswith("open of") and out.detail.endswith("EACCES"), str(out)
