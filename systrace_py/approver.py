@@ -46,7 +46,7 @@ from typing import IO, Any
 
 from systrace_py import __version__, procfs
 from systrace_py.engine.signals import enforcer
-from systrace_py.policy.environment import is_python
+from systrace_py.policy.environment import env_command_at, is_python
 from systrace_py.report import say
 from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.terminal import printable
@@ -339,20 +339,27 @@ def approver_argv(argv: Sequence[str]) -> list[str]:
     imports the modules beside it) would inherit it."""
     if searches_its_directory(argv):
         return [argv[0], "-P", *argv[1:]]
+    if argv and argv[0].rpartition("/")[2] == "env":  # (``env [NAME=VALUE]... python3 -m``:
+        at = env_command_at(argv[1:])                 #  the Python is env's command)
+        if at is not None:
+            return [*argv[:at + 1], *approver_argv(argv[at + 1:])]
     return list(argv)
 
 
-#: Search paths whose relative entries (the empty one too) name the working directory.
-_SEARCH_VARIABLES = ("PATH", "PYTHONPATH")
+#: Search paths whose relative entries (the empty one too) name the working directory --
+#: LD_LIBRARY_PATH's to ld.so, for every dynamically linked command the approver runs.
+_SEARCH_VARIABLES = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH")
 
 
 def approver_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment an ``exec:`` approver starts with: ``environ`` without the relative
-    entries of PATH and PYTHONPATH.  It starts in the run's working directory, which the
-    traced program may write, and such an entry names it: ``PYTHONPATH=$PYTHONPATH:/x`` with
-    nothing before is ``:/x``, and a Python approver (-P or not, a script or a module) imported
-    a module the tree planted there (red team 53); a relative PATH entry finds a planted
-    command -- the approver itself, or one it runs.  A variable left with no entry goes."""
+    entries of PATH, PYTHONPATH and LD_LIBRARY_PATH.  It starts in the run's working
+    directory, which the traced program may write, and such an entry names it:
+    ``PYTHONPATH=$PYTHONPATH:/x`` with nothing before is ``:/x``, and a Python approver (-P
+    or not, a script or a module) imported a module the tree planted there (red team 53); a
+    relative PATH entry finds a planted command -- the approver itself, or one it runs; a
+    relative LD_LIBRARY_PATH entry a planted library, loaded by any command the approver
+    runs (review 35).  A variable left with no entry goes."""
     environment = dict(environ)
     for name in _SEARCH_VARIABLES:
         if name in environment:

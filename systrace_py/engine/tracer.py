@@ -3456,6 +3456,22 @@ class Tracer:
                 and self._under_own_filter(task) and self._suspend_filters(task.tid):
             task.filters_suspended = True
 
+    def _filter_may_answer(self, task: Task, held: bool) -> bool:
+        """Whether a call's result at its exit may be a filter of the program's own answering
+        in the kernel's place, the call never run: SECCOMP_RET_ERRNO with errno 0 returns 0
+        (SECCOMP_RET_USER_NOTIF: any value the program's supervisor sends) with nothing done.
+        Then no success is taken as proof that the call ran: what it would have made is not
+        noted (review 35: a mknod skipped so noted its name as made, and an outsider's file
+        there was the run's to a fresh rule).  So for a task under a filter of its own
+        (_under_own_filter) when the filter saw another call than the program made: without
+        the prefilter (--attach) every call, its entry stop coming before the kernel runs the
+        task's filters; with it, a ``held`` call -- the kernel runs every filter again on a
+        call let go from its SECCOMP_RET_TRACE stop (the recheck), and a held call's
+        arguments point at the tracer's copies then.  A call the prefilter stopped and the
+        tracer left as it was meets the filters as at their first run, which answered TRACE
+        (a filter's errno or notification outranks it: such a call never stops)."""
+        return (not self.filtered or held) and self.own_filters and self._under_own_filter(task)
+
     def _under_own_filter(self, task: Task) -> bool:
         """Whether the task runs under a seccomp filter of the program's own -- one the kernel
         runs again on a call the tracer changes at its stop, and on one it injects: it has
@@ -3671,6 +3687,7 @@ class Tracer:
         if info.op == pt.SYSCALL_INFO_SECCOMP:
             self._on_seccomp(task)
             return
+        held = bool(task.own_args)  # (its arguments were the tracer's copies: review 35)
         if task.own_args is not None:
             # a held call that returns to the program (an exec: failed, or only checked --
             # AT_EXECVE_CHECK returns 0 with the caller's image; a replaced image's exec
@@ -3680,7 +3697,8 @@ class Tracer:
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
         if task.made_notes is not None:  # (before the thaw: no other task's note between)
-            self._settle_made(task, expect is not Expect.INJECTED_MMAP and info.rval >= 0)
+            self._settle_made(task, expect is not Expect.INJECTED_MMAP and info.rval >= 0
+                              and not self._filter_may_answer(task, held))
         if task.freezer:
             task.freezer = False
             self._thaw_after(task)

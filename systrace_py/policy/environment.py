@@ -257,22 +257,56 @@ def _env_command(argument: str) -> tuple[list[str], str | None, list[str]]:
     the words a ``-S`` split splits its own value in place, as env's getopt goes on to read
     it (``-S -Spython3``: review 17)."""
     words = _env_words(argument)
+    at = _env_command_at(words, split=True)
+    if at is None:
+        return words, None, []
+    return words[:at], words[at], words[at + 1:]
+
+
+def env_command_at(words: Sequence[str]) -> int | None:
+    """Where ``env``'s command is among its arguments ``words`` (``env``'s argv after its
+    name, as execve gives them: an approver's ``exec:env python3 -m ...``); None when there
+    is none, or when a ``-S`` splits a word (the command's words are then not ``words``'
+    own: the caller cannot put one among them)."""
+    return _env_command_at(list(words), split=False)
+
+
+def _env_command_at(words: list[str], split: bool) -> int | None:
+    """The index of env's command in ``words`` (None: none); a ``-S`` among them splits its
+    own value in place when ``split`` (``words`` changed), else answers None."""
     at = 0
     while at < len(words):
         word = words[at]
+        if not split and _env_splits(word):
+            return None
         if word != "-S" and word.startswith("-"):
-            split = _env_words(word)
-            if split != [word]:
-                words[at:at + 1] = split  # (read again from here: options, then a command)
+            parts = _env_words(word)
+            if parts != [word]:
+                words[at:at + 1] = parts  # (read again from here: options, then a command)
                 continue
         at += 1
         if word == "--" and at < len(words):  # (options end: the next word is the command)
-            return words[:at], words[at], words[at + 1:]
+            return at
         if _env_takes_next(word):
             at += 1  # (its value: a name to unset, a directory)
         elif not word.startswith("-") and "=" not in word:
-            return words[:at - 1], word, words[at:]
-    return words, None, []
+            return at - 1
+    return None
+
+
+def _env_splits(word: str) -> bool:
+    """Whether env's option ``word`` is or ends with ``-S`` (``--split-string``, a prefix of
+    it): its value -- the rest of the word, or the next -- is split into more words."""
+    if word.startswith("--"):
+        found = _env_long(word)
+        return found is not None and found[0] == "S"
+    if word.startswith("-"):
+        for letter in word[1:]:
+            if letter == "S":
+                return True
+            if letter not in _ENV_FLAGS:
+                return False
+    return False
 
 
 def _flags(args: list[str]) -> frozenset[str]:

@@ -14,6 +14,15 @@
  *   eisdir  (review 33's left one) the outsider's directory WORK/tmpF, one of whose entries
  *           is named by the secret's magic, is there first; the run's own WORK/tmpA renamed
  *           over it: EISDIR, nothing moves; the run then lists WORK/tmpF
+ *   skipped (review 35) a seccomp filter of the run's own answers mknod and mknodat with
+ *           SECCOMP_RET_ERRNO and errno 0: the call returns 0 and never runs; then (with
+ *           $ESC_WAIT_TRACER, for systrace --attach, whose calls stop at their entry before
+ *           the kernel runs the task's filters) mknod(WORK/tmpF, S_IFREG): 0, nothing made
+ *   recheck (review 35) with a second thread, a filter of the run's own lets mknodat run only
+ *           with the program's own pointer to WORK/tmpF, else SECCOMP_RET_ERRNO with errno 0;
+ *           mknod(WORK/tmpF, S_IFREG) with that pointer -- or, $ESC_COPY set (the native
+ *           control), a copy's: the tracer's held call points at its copy, and the kernel's
+ *           recheck after SECCOMP_RET_TRACE runs the filter on it
  *   race    no outsider: a thread of the run links SECRET to WORK/tmpF and removes that link
  *           in a loop while the main thread tries open(WORK/tmpF, O_WRONLY|O_CREAT|O_EXCL)
  *           and then reads WORK/tmpF, for SECONDS (default 5): a create decided while the
@@ -24,10 +33,14 @@
  */
 #include "attack.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sysmacros.h>
 
 #include <dirent.h>
+#include <stddef.h>
 
 static const char *race_secret, *race_name;
 static volatile int race_stop;
@@ -77,7 +90,7 @@ static void wait_for_outsider(const char *work) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("fresh_failed emfile|mknod|eisdir|race SECRET WORK [SECONDS]");
+        usage("fresh_failed emfile|mknod|skipped|eisdir|race SECRET WORK [SECONDS]");
     const char *mode = argv[1], *secret = argv[2], *work = argv[3];
     char f[4096];
     snprintf(f, sizeof f, "%s/tmpF", work);
@@ -99,6 +112,50 @@ int main(int argc, char **argv) {
         if (mknod(f, S_IFMT | 0600, 0) == 0)
             blocked("mknod %s of type S_IFMT ran", f);
         note("mknod of %s: %s", f, ename(errno));
+    } else if (!strcmp(mode, "skipped")) {
+        struct sock_filter code[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mknodat, 1, 0),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mknod, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {sizeof code / sizeof code[0], code};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+            blocked("installing the filter: %s", ename(errno));
+        wait_for_tracer();
+        if (mknod(f, S_IFREG | 0600, 0) < 0)
+            blocked("mknod %s: %s (not skipped)", f, ename(errno));
+        if (exists(f))
+            blocked("mknod of %s ran (the filter did not skip it)", f);
+        note("mknod of %s: 0, skipped by the run's own filter", f);
+    } else if (!strcmp(mode, "recheck")) {
+        /* the filter lets mknodat run only with the program's own pointer to the name */
+        const char *name = getenv("ESC_COPY") ? strdup(f) : f;
+        uint64_t own = (uint64_t)(uintptr_t)f;
+        struct sock_filter code[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mknodat, 0, 5),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)own, 0, 2),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]) + 4),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(own >> 32), 1, 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {sizeof code / sizeof code[0], code};
+        pthread_t t; /* a second task: the tracer holds the call (its name copied) */
+        if (pthread_create(&t, NULL, idle_loop, NULL) != 0)
+            blocked("pthread_create failed");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+            blocked("installing the filter: %s", ename(errno));
+        if (mknod(name, S_IFREG | 0600, 0) < 0)
+            blocked("mknod %s: %s", f, ename(errno));
+        if (exists(f))
+            blocked("mknod of %s ran (its pointer was the program's own)", f);
+        note("mknod of %s: 0, skipped by the run's own filter (another pointer)", f);
     } else if (!strcmp(mode, "eisdir")) {
         char a[4096];
         snprintf(a, sizeof a, "%s/tmpA", work);
@@ -144,7 +201,7 @@ int main(int argc, char **argv) {
         printf("TRIES: %ld own %ld refused %ld\n", tries, own, refused);
         blocked("%ld tries, the secret never read at %s", tries, f);
     } else {
-        usage("fresh_failed emfile|mknod|eisdir|race SECRET WORK [SECONDS]");
+        usage("fresh_failed emfile|mknod|skipped|eisdir|race SECRET WORK [SECONDS]");
     }
     wait_for_outsider(work);
     judge(f, mode);

@@ -10,11 +10,23 @@ thread creates it and reads it."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from pathlib import Path
 
 import pytest
-from escape_lib import SECRET_MAGIC, Scene, assert_blocked, attack, native_control, require_real
+from escape_lib import (
+    SECRET_MAGIC,
+    SYSTRACE,
+    Scene,
+    assert_blocked,
+    attack,
+    native_control,
+    never,
+    policy,
+    require_real,
+    scene_env,
+)
 from test_escape_fresh_removed import fresh_policy
 
 
@@ -116,3 +128,117 @@ def test_a_thread_linking_the_secret_at_the_name_being_made_does_not_make_it_the
 def _paths(tmp_path: Path, name: str) -> tuple[Path, Path]:
     s = Scene.make(tmp_path, name)
     return s.secret, s.work
+
+
+#: a guard against a hang, not a measure
+_HANG = 60
+
+
+def test_a_create_the_programs_own_filter_skipped_with_errno_0_is_not_the_runs(
+        build, tmp_path: Path) -> None:
+    """Review 35: ``systrace --attach`` stops every call at its entry, before the kernel runs
+    the task's own seccomp filters -- and a filter's SECCOMP_RET_ERRNO with errno 0 makes the
+    call return 0 without running it.  The run's mknod of ``work/tmpF`` (S_IFREG), permitted,
+    was skipped so; its exit's 0 was taken for success and the name noted as made: the
+    outsider's file put there later was read through the fresh rule (ESCAPED on main, an
+    attached process: one loop, the native loop never serves it).  Now, for a task under a
+    filter of its own in a run without the prefilter, a call's result at its exit is no
+    proof that it ran: what it would make is not noted (fails closed: EACCES).  Control:
+    natively the filter skips the mknod and the open reads the outsider's file."""
+    program = build("escape/fresh_failed.c")
+    require_real(_run(program, tmp_path, "control", "skipped", None, False))
+    s = Scene.make(tmp_path, "traced")
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(fresh_policy(s, program) + '\n[[rule]]\ncalls = ["fsread"]\n'
+                           'path = "/proc/**"\naction = "permit"\n')
+    done = threading.Event()
+    helper = threading.Thread(target=_outsider, args=(s, done, "skipped"), daemon=True)
+    helper.start()
+    target = subprocess.Popen([str(program), "skipped", str(s.secret), str(s.work)],
+                              stdout=subprocess.PIPE, text=True, cwd=s.root,
+                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True)
+    tracer = None
+    try:
+        assert target.stdout is not None
+        ready = target.stdout.readline()
+        assert ready.startswith("ready"), ready
+        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
+                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
+                                  env=scene_env(s), start_new_session=True, cwd=s.root)
+        out, _ = target.communicate(timeout=_HANG)
+        _, said = tracer.communicate(timeout=_HANG)
+        assert "attached" in said, said
+        assert "skipped by the run's own filter" in out, (out, said)
+        assert "ESCAPED" not in out, (out, said)
+        assert "BLOCKED" in out and out.rstrip().endswith("EACCES"), (out, said)
+    finally:
+        done.set()
+        helper.join()
+        for process in (target, tracer):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_a_pivot_root_the_programs_own_filter_skipped_does_not_move_the_root(
+        build, tmp_path: Path) -> None:
+    """Review 35, the same cause tried on a view: under ``--attach`` a pivot_root the
+    program's own filter answers with errno 0 (never run) is taken as run and the resolver
+    moves its root -- but skip_pivot.c's open of the secret by its own path after it is
+    refused still (EACCES: already so on main cd17da6; this pins it).
+    Control: natively the secret is read."""
+    program = build("escape/skip_pivot.c")
+    c = Scene.make(tmp_path, "control")
+    require_real(attack(program, c.secret, c.work, scene=c, policy_text=None))
+    s = Scene.make(tmp_path, "traced")
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(policy(never(["fsread", "fswrite"], path=f"{s.secd}/**")))
+    target = subprocess.Popen([str(program), str(s.secret), str(s.work)],
+                              stdout=subprocess.PIPE, text=True, cwd=s.root,
+                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True)
+    tracer = None
+    try:
+        assert target.stdout is not None
+        ready = target.stdout.readline()
+        assert ready.startswith("ready"), ready
+        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
+                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
+                                  env=scene_env(s), start_new_session=True, cwd=s.root)
+        out, _ = target.communicate(timeout=_HANG)
+        _, said = tracer.communicate(timeout=_HANG)
+        assert "attached" in said, said
+        assert "skipped by the program's own filter" in out, (out, said)
+        assert "ESCAPED" not in out and "BLOCKED" in out, (out, said)
+    finally:
+        for process in (target, tracer):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_a_held_create_the_programs_own_filter_skipped_on_its_recheck_is_not_the_runs(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 35, with the prefilter: the kernel runs every filter again on a call the tracer
+    let go from its SECCOMP_RET_TRACE stop (the recheck), on the arguments as the tracer left
+    them -- a held call points at the tracer's copy of its name.  fresh_failed's recheck mode
+    (a second thread: the mknod is held) has a filter of its own let mknodat run only with the
+    program's own pointer, else answer errno 0: the held mknod returned 0, never run, and its
+    name was noted as made (the outsider's file read through the fresh rule).  Control:
+    natively, with a copy's pointer, the filter skips the mknod and the open reads the
+    outsider's file."""
+    program = build("escape/fresh_failed.c")
+    require_real(_run(program, tmp_path, "control", "recheck", {"ESC_COPY": "1"}, False))
+    s = Scene.make(tmp_path, "traced")
+    done = threading.Event()
+    helper = threading.Thread(target=_outsider, args=(s, done, "recheck"), daemon=True)
+    helper.start()
+    try:
+        out = attack(program, "recheck", s.secret, s.work, scene=s, env=loop,
+                     policy_text=fresh_policy(s, program, threads=True)
+                     + '\n[[rule]]\ncalls = ["prctl", "seccomp"]\naction = "permit"\n')
+    finally:
+        done.set()
+        helper.join()
+    assert "skipped by the run's own filter" in out.stdout, str(out)
+    assert_blocked(out)
+    assert out.detail.startswith("open of") and out.detail.endswith("EACCES"), str(out)

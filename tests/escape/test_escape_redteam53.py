@@ -27,10 +27,13 @@ INSTALLED = Path(PYTHON).parent / "systrace-python"
 
 @pytest.mark.skipif(not INSTALLED.exists(), reason="systrace-python is not installed beside "
                                                      "the interpreter")
-@pytest.mark.parametrize(("package", "empty_entry"), [("systrace_py", False),
-                                                     ("argparse", False), ("argparse", True)])
+@pytest.mark.parametrize(("package", "empty_entry", "wrapper"),
+                         [("systrace_py", False, ()), ("argparse", False, ()),
+                          ("argparse", True, ()), ("argparse", False, ("/usr/bin/env",)),
+                          ("systrace_py", False, ("/usr/bin/env", "-u", "NOTHING", "A=1"))])
 def test_an_approver_started_with_python_m_runs_no_code_the_tree_planted(build, tmp_path,
-                                                                          package, empty_entry):
+                                                                          package, empty_entry,
+                                                                          wrapper):
     """``tr_import PACKAGE`` (a run whose policy lets it write its cwd, as a build's does)
     plants PACKAGE in the cwd; the next run asks through ``--ask-via 'exec:python3 -m
     systrace_py.approver --rules FILE'`` (docs/asking.md's own command).  Before: the planted
@@ -41,12 +44,15 @@ def test_an_approver_started_with_python_m_runs_no_code_the_tree_planted(build, 
     the planted cwd, runs the plant.  ``empty_entry``: PYTHONPATH starts with an empty entry
     (``PYTHONPATH=$PYTHONPATH:/x`` with nothing before), which is the cwd to Python even
     under -P: an approver's PATH and PYTHONPATH lose their relative entries (escaped with -P
-    alone)."""
+    alone).  ``wrapper``: the Python is ``env``'s command (``exec:env python3 -m ...``, env's
+    options and assignments before it): -P goes after it (review 35: escaped on main, env
+    was no Python and nothing was added)."""
     program = build("escape/tr_import.c")
     c = Scene.make(tmp_path, "control")
     planted = attack(program, package, policy_text=None, scene=c, cwd=c.work)
     assert planted.verdict == "BLOCKED" and "made" in planted.stdout, planted
-    subprocess.run([PYTHON, "-m", "systrace_py.approver", "--rules", "/dev/null"], cwd=c.work,
+    subprocess.run([*wrapper, PYTHON, "-m", "systrace_py.approver", "--rules", "/dev/null"],
+                   cwd=c.work,
                    env=scene_env(c, ESC_TARGET=str(c.secret)), stdin=subprocess.DEVNULL,
                    capture_output=True, timeout=60, check=False)
     assert SECRET_MAGIC in c.marker.read_text(), "the plant did not run natively"
@@ -56,7 +62,7 @@ def test_an_approver_started_with_python_m_runs_no_code_the_tree_planted(build, 
     answers.write_text('[[answer]]\nsyscall = "socket"\nanswer = "permit-now"\n')
     text = policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"),
                   'calls = ["socket"]\naction = "ask"')
-    approver = f"exec:{PYTHON} -m systrace_py.approver --rules {answers}"
+    approver = f"exec:{' '.join([*wrapper, PYTHON])} -m systrace_py.approver --rules {answers}"
     env = {"ESC_TARGET": str(s.secret)}
     if empty_entry:
         env["PYTHONPATH"] = ":" + scene_env(s)["PYTHONPATH"]
@@ -123,3 +129,63 @@ def test_a_python_entering_its_table_with_P_imports_nothing_from_its_cwd(build, 
     without = attack(program, interpreter, "json", policy_text=text, scene=s, cwd=s.work,
                      env={"ESC_TARGET": str(s.secret), **loop})
     assert without.verdict == "BLOCKED" and "EPERM" in without.detail, without
+
+
+def _ldlib(tmp_path: Path) -> tuple[Path, Path]:
+    """The library (libtr_ldlib.so, its RUNPATH's: LD_LIBRARY_PATH goes first), the helper
+    that needs it, and the tree's plant of it: their directory and the plant."""
+    lib = tmp_path / "ldlib"
+    lib.mkdir()
+    source = str(Path(__file__).parent / "tr_ldlib_lib.c")
+    for flags, out in ((["-shared", "-fPIC"], "libtr_ldlib.so"),
+                       (["-shared", "-fPIC", "-DPLANT"], "plant.so"),
+                       (["-DHELPER", f"-L{lib}", "-ltr_ldlib",
+                         f"-Wl,--enable-new-dtags,-rpath,{lib}"], "helper")):
+        subprocess.run(["gcc", "-O1", "-Wall", "-Wl,-soname,libtr_ldlib.so", source, *flags,
+                        "-o", str(lib / out)] if "-shared" in flags else
+                       ["gcc", "-O1", "-Wall", source, *flags, "-o", str(lib / out)],
+                       check=True, capture_output=True)
+    return lib, lib / "plant.so"
+
+
+@pytest.mark.skipif(not INSTALLED.exists(), reason="systrace-python is not installed beside "
+                                                     "the interpreter")
+def test_an_approvers_commands_load_no_library_the_tree_planted(build, tmp_path):
+    """Review 35: LD_LIBRARY_PATH's empty entry (``export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/x``
+    with nothing before) is the cwd to ld.so, as PYTHONPATH's is to Python.  The approver
+    (a script that runs a helper needing a library -- a notifier, a dialog -- then the
+    scripted approver) starts in the run's cwd: ``tr_ldlib`` plants the library there, and
+    the next run's approver loaded it, untraced -- the secret the policy refuses the tree
+    read (escaped on main cd17da6).  Now an approver's LD_LIBRARY_PATH loses its relative
+    entries as PATH and PYTHONPATH do.  Control: the approver started natively in the
+    planted cwd loads the plant."""
+    program = build("escape/tr_ldlib.c")
+    lib, plant = _ldlib(tmp_path)
+    s = Scene.make(tmp_path, "traced")
+    answers = s.root / "answers.toml"
+    answers.write_text('[[answer]]\nsyscall = "socket"\nanswer = "permit-now"\n')
+    script = lib / "approver.sh"
+    script.write_text(f"#!/bin/sh\n{lib}/helper\n"
+                      f"exec {PYTHON} -P -m systrace_py.approver --rules {answers}\n")
+    script.chmod(0o755)
+    search = {"LD_LIBRARY_PATH": f":{lib}/none"}
+
+    c = Scene.make(tmp_path, "control")
+    (c.work / "libtr_ldlib.so").write_bytes(plant.read_bytes())
+    subprocess.run([str(script)], cwd=c.work, stdin=subprocess.DEVNULL, capture_output=True,
+                   env=scene_env(c, ESC_TARGET=str(c.secret), **search), timeout=60,
+                   check=False)
+    assert SECRET_MAGIC in c.marker.read_text(), "the plant did not load natively"
+
+    text = policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"),
+                  'calls = ["socket"]\naction = "ask"')
+    runs = []
+    for planting in (True, False):  # the first run plants, the second asks again
+        runs.append(attack(program, str(plant) if planting else "/dev/null",
+                           "libtr_ldlib.so" if planting else "nothing", policy_text=text,
+                           scene=s, cwd=s.work, env={"ESC_TARGET": str(s.secret), **search},
+                           options=["--ask-via", f"exec:{script}"], tracer=[str(INSTALLED)]))
+    assert (s.work / "libtr_ldlib.so").exists(), runs[0]  # (the tree did plant it)
+    assert not s.marker.exists(), s.marker.read_text()
+    for run in runs:  # the approver answers
+        assert "socket: made" in run.stdout, run

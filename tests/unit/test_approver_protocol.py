@@ -293,3 +293,24 @@ def test_an_approvers_search_paths_keep_no_entry_that_names_the_runs_directory()
         "PATH": "/usr/bin:/bin", "PYTHONPATH": "/opt/lib", "HOME": "/h"}
     assert approver.approver_environment({"PYTHONPATH": "lib:", "A": ""}) == {"A": ""}
     assert approver.approver_environment({"PATH": "/usr/bin"}) == {"PATH": "/usr/bin"}
+    # (ld.so's too: review 35)
+    assert approver.approver_environment({"LD_LIBRARY_PATH": ":/opt/x/lib:lib"}) == {
+        "LD_LIBRARY_PATH": "/opt/x/lib"}
+
+
+@pytest.mark.parametrize(("argv", "started"), [
+    (["env", "python3", "-m", "x"], ["env", "python3", "-P", "-m", "x"]),
+    (["/usr/bin/env", "-i", "A=1", "-u", "B", "python3", "-c", "p"],
+     ["/usr/bin/env", "-i", "A=1", "-u", "B", "python3", "-P", "-c", "p"]),
+    (["env", "--", "env", "python3", "-Xdev", "-m", "x"],
+     ["env", "--", "env", "python3", "-P", "-Xdev", "-m", "x"]),
+    (["env", "python3", "-P", "-m", "x"], ["env", "python3", "-P", "-m", "x"]),
+    (["env", "python3", "approver.py"], ["env", "python3", "approver.py"]),
+    (["env", "-S", "python3 -m x"], ["env", "-S", "python3 -m x"]),  # (left: docs)
+    (["env", "A=1"], ["env", "A=1"]),
+])
+def test_an_approver_whose_python_env_runs_gets_P_after_it(argv: list[str],
+                                                           started: list[str]) -> None:
+    """``exec:env python3 -m ...``: the Python is env's command, after env's options and
+    assignments; -P goes after it (review 35: none was added, the plant ran)."""
+    assert approver.approver_argv(argv) == started
