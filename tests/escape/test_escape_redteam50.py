@@ -29,9 +29,12 @@ from escape_lib import (
     outsider,
     permit,
     policy,
+    quiet_lo,  # noqa: F401 (a fixture: pytestmark)
     require_real,
     settle,
 )
+
+pytestmark = pytest.mark.usefixtures("quiet_lo")  # (escape_lib.quiet_lo)
 
 REFUSED = "127.127.127.127"
 

@@ -28,9 +28,12 @@ from escape_lib import (
     never,
     outsider,
     policy,
+    quiet_lo,  # noqa: F401 (a fixture: pytestmark)
     read_never,
     settle,
 )
+
+pytestmark = pytest.mark.usefixtures("quiet_lo")  # (escape_lib.quiet_lo)
 
 REFUSED = "127.127.127.127"
 ATTEMPTS = 10  # native runs before the control is said to fail (a race: see native_control)
