@@ -1299,19 +1299,57 @@ def _own_moves(moves: list[tuple[str, str]], makers: dict[str, set[str]],
 
 
 def _written_glob(name: str, glob: str) -> str:
-    """A generated name's glob as a path rule writes it.  A name that is wholly random
-    (``generalize.generated_name``'s ``*``: Python's probe of a directory, 8 of tempfile's
-    characters; Perl File::Temp's 10) is written as its shape -- one ``[0-9A-Za-z_]`` a
-    character, as many as it has -- not ``*``: a fresh ``$TMPDIR/*`` let any step of the
-    next run make *any* new name there (``/tmp/tmux-0``, ``/tmp/.X0-lock``, ``$CWD/.envrc``
-    where Python probed its cwd), names the program never chose, which outlive the run
-    (red team 52).  The next run's probe is of the shape; a template's glob with a literal
-    part (``tmp*``, ``pip-unpack-*``) is written as it is."""
-    if glob == "*":
-        shape = generated_shape(name, glob)
-        if shape is not None:
-            return shape
-    return glob
+    """A generated name's glob as a path rule writes it: its random run as its shape -- one
+    ``[0-9A-Za-z_]`` a character, as many as it has (``generalize.generated_shape``) -- the
+    template's literal text around it, not ``*``.  A wholly random name (Python's probe of a
+    directory, 8 of tempfile's characters; Perl File::Temp's 10) written ``*`` let any step
+    of the next run make *any* new name there (``/tmp/tmux-0``, ``/tmp/.X0-lock``,
+    ``$CWD/.envrc``: red team 52); a template's prefix written ``tmp*``, ``pip-build-*``,
+    ``cc*.s`` let it make any name of that prefix -- ``/tmp/tmpfiles.d``, ``/tmp/tmux-0``
+    through ``$TMPDIR/tm*``, ``/tmp/cc-evil.s`` -- names another program may trust there,
+    none of the generator's shape (learn36).  A template's run has a fixed length
+    (mkstemp's ``XXXXXX``, tempfile's 8, mktemp's 10, git's ``tmp_obj_`` and 6, gcc's
+    ``cc`` and 6), so the next run's name is of the shape.
+
+    The glob is written as it is (``*``) where the run's length may change from run to run:
+    an unpadded number -- a pid or a counter (all digits: ``generated_shape`` takes none), a
+    random number in hex (libgit2's ``_git2_`` and 16 or fewer, where leading zeros are
+    dropped: hex digits only) -- and names of more than one run (rustc's incremental
+    sessions, ``s-TIME-RANDOM``, two base-36 numbers of no fixed length)."""
+    shape = generated_shape(name, glob)
+    if shape is None or glob == "*":
+        return glob if shape is None else shape
+    literal = _literal_parts(glob)
+    if len(literal) != 2:  # (more than one run)
+        return glob
+    head, tail = literal
+    run = name[len(head):len(name) - len(tail)]
+    if _HEX_ONLY.fullmatch(run):
+        return glob
+    return shape
+
+
+#: a run of hex digits of one case only: may be a random number written without its
+#: leading zeros (its length changes from run to run)
+_HEX_ONLY = re.compile(r"[0-9a-f]+|[0-9A-F]+")
+
+
+def _literal_parts(glob: str) -> list[str]:
+    """The literal text of a generated glob (escaped text and ``*``) between its ``*``s,
+    unescaped: one more part than it has runs."""
+    parts = [""]
+    i = 0
+    while i < len(glob):
+        if glob[i] == "\\":
+            parts[-1] += glob[i + 1:i + 2]
+            i += 2
+            continue
+        if glob[i] == "*":
+            parts.append("")
+        else:
+            parts[-1] += glob[i]
+        i += 1
+    return parts
 
 
 def _random_name(path: str, ctx: _Context) -> bool:
