@@ -63,6 +63,7 @@ from systrace_py.policy.generalize import (
     GENERALIZE_LEVELS,
     HASH_NAME,
     HEX_DIGIT,
+    RANDOM_CHAR,
     Category,
     Evidence,
     PathWriter,
@@ -1571,7 +1572,8 @@ def _writers_template(all_uses: list[_PathUse],
                         parent + "/" + target not in written:
                     continue
                 suffix = glob_name[len(escape(target)):]
-                if not glob_name.startswith(escape(target)) or "*" not in suffix or \
+                if not glob_name.startswith(escape(target)) or \
+                        ("*" not in suffix and RANDOM_CHAR not in suffix) or \
                         not suffix.startswith(rest[0]) or "/" in suffix:
                     continue
                 full = parent + "/" + target
@@ -1586,7 +1588,8 @@ def _writers_template(all_uses: list[_PathUse],
             directory, _, name = path.rpartition("/")
             if directory != parent or name in names or path in ctx.made or \
                     is_sensitive(path, ctx.writer.home) or planted_at(path) is not None or \
-                    is_sensitive(path + suffix.replace("*", "x"), ctx.writer.home):
+                    is_sensitive(path + suffix.replace(RANDOM_CHAR, "x").replace("*", "x"),
+                                 ctx.writer.home):
                 continue
             text = head + escape(name) + suffix
             for key, use in template_uses[(parent, suffix)].items():
