@@ -2238,8 +2238,13 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             if p.text not in globs:  # (a glob compiles a regex: once per text)
                 globs[p.text] = ctx.writer.glob(p.text)
             kinds.setdefault(p.text, p.kind)
+            # (a text both a fresh pattern and one that is not -- a generated name's shape,
+            # and the same shape where the run met an older file below it (_MOVED_IN) --
+            # is not fresh: the older file is what the other pattern was for)
             if p.fresh:
-                fresh_of[(p.text, key)] = True
+                fresh_of.setdefault((p.text, key), True)
+            else:
+                fresh_of[(p.text, key)] = False
 
         def fresh(text: str, key: str = key) -> bool:
             return fresh_of.get((text, key), False) or (
@@ -2312,7 +2317,9 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             literal.append((calls, text))
             del by_text[(text, argv)]
         elif argv is None and kinds.get(text) in (_GENERATED, _WRITERS_TEMPLATE) and \
-                "/" in text:
+                "/" in text and keys <= fresh_keys[(text, argv)]:
+            # (a generated name's shape that is also a pattern not fresh -- the shape of a
+            # stash the run met an older file below, _MOVED_IN -- keeps its rules apart)
             # names of one directory made by generators: one rule (cc*.s, cc*.res...)
             parent, _, name = text.rpartition("/")
             generated[(calls, parent, kinds[text] or _GENERATED)].append(name)

@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_next_run import PYTHON3, SYSTEM_PATH, enforce, learn
+from test_next_run import SYSTEM_PATH, enforce, learn
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(p, path=SYSTEM_PATH) for p in ("gcc", "mktemp", "sed", "sort")),
