@@ -979,10 +979,15 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
         # a generated name's file the run made and removed, reached by a descriptor
         # (mkstemp, unlink, a reopen through /proc/self/fd): its name's fresh rule, which
         # covers only such a file of the next run's own (DecodedCall.fresh) -- the exact
-        # ``NAME (deleted)`` met no name of the next run's
+        # ``NAME (deleted)`` met no name of the next run's.  Such a call is decided by
+        # both names (decode.former_names): the name's shape, with and without the kernel's
+        # `` (deleted)`` -- the shape matches no more than the name (a ``*`` took the suffix
+        # in: learn36)
         former = _generalize_path(path[:-len(_DELETED)], ctx)
         if former.fresh:
-            return former
+            if former.text.endswith("*"):
+                return former
+            return dataclasses.replace(former, text=former.text + "{," + escape(_DELETED) + "}")
     if ctx.options.generalize == "none" or is_sensitive(path, writer.home):
         return _Pattern(writer.text(path, expand=False), True)
     comps = components(path)
