@@ -457,6 +457,10 @@ class _Context:
     #: paths the run made by a call that chose the name to be new (O_EXCL, mkdir, link,
     #: symlink): the next run's call fails with EEXIST unless something removes it first
     made_new: set[str] = field(default_factory=set)
+    #: paths made as mkstemp(3) and mkdtemp(3) make them (a file O_EXCL 0600, a directory
+    #: 0700): a template's X's, a run of a fixed length whatever its characters
+    #: (:func:`_written_glob`)
+    templated: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -574,6 +578,7 @@ class _Context:
                       if any(_PYTHON_STARTS.search(arg.path) for arg in obs.paths)}
             libc_made.update(path for path, table in mkdtemp_made.items()
                              if table not in python)
+        ctx.templated = mkstemp_made
         if options.generalize == "none":
             return ctx
         # a file made so by a Perl interpreter's table (one that read Perl's own modules):
@@ -1017,7 +1022,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             parts[i] = shaped
             kinds.append("dates and UUIDs")
         elif temp is not None:
-            parts[i] = _written_glob(comp, temp)
+            parts[i] = _written_glob(comp, temp, prefix in ctx.templated)
             kinds.append(_GENERATED)
         elif prefix in ctx.older_counted:
             parts[i] = ctx.older_counted[prefix]
@@ -1304,7 +1309,7 @@ def _own_moves(moves: list[tuple[str, str]], makers: dict[str, set[str]],
     return out
 
 
-def _written_glob(name: str, glob: str) -> str:
+def _written_glob(name: str, glob: str, templated: bool = False) -> str:
     """A generated name's glob as a path rule writes it: its random run as its shape -- one
     ``[0-9A-Za-z_]`` a character, as many as it has (``generalize.generated_shape``) -- the
     template's literal text around it, not ``*``.  A wholly random name (Python's probe of a
@@ -1320,8 +1325,10 @@ def _written_glob(name: str, glob: str) -> str:
     The glob is written as it is (``*``) where the run's length may change from run to run:
     an unpadded number -- a pid or a counter (all digits: ``generated_shape`` takes none), a
     random number in hex (libgit2's ``_git2_`` and 16 or fewer, where leading zeros are
-    dropped: hex digits only) -- and names of more than one run (rustc's incremental
-    sessions, ``s-TIME-RANDOM``, two base-36 numbers of no fixed length)."""
+    dropped: hex digits only; not where the name was made as mkstemp(3) or mkdtemp(3) make
+    one, ``templated``: their X's, whatever characters they drew) -- and names of more than
+    one run (rustc's incremental sessions, ``s-TIME-RANDOM``, two base-36 numbers of no
+    fixed length)."""
     shape = generated_shape(name, glob)
     if shape is None or glob == "*":
         return glob if shape is None else shape
@@ -1330,7 +1337,7 @@ def _written_glob(name: str, glob: str) -> str:
         return glob
     head, tail = literal
     run = name[len(head):len(name) - len(tail)]
-    if _HEX_ONLY.fullmatch(run):
+    if _HEX_ONLY.fullmatch(run) and not templated:
         return glob
     return shape
 

@@ -260,6 +260,18 @@ def test_temporary_files_in_the_temporary_directory(name, pattern):
     assert pattern in paths_of(policy)
 
 
+def test_a_hex_only_run_of_a_name_made_as_mkstemp_makes_one_is_its_shape():
+    """A run of hex digits only is written ``*`` (a number's length may change), but not one
+    of a name made as mkstemp(3) makes one: its X's are as many on every run, whatever they
+    drew (gcc's ``ccabcdef.s``: ``cc*.s`` admitted ``cc-evil.s`` beside it: learn36)."""
+    path = "/tmp/ccabcdef.s"
+    made = Observation(MAIN, "openat", (PathArg("path", path),), EXCL, created=("path",),
+                       exclusive=True, mkstemp=True)
+    _, policy, _ = learned([made, unlink(path)])
+    assert paths_of(policy) == ["$TMPDIR/cc" + RC * 6 + ".s"]
+    assert not permitted(policy, write("/tmp/cc-evil.s", EXCL))
+
+
 def test_a_created_file_with_a_plain_name_in_tmp_stays_exact():
     _, policy, _ = learned([write("/tmp/output.txt")])
     assert paths_of(policy) == ["$TMPDIR/output.txt"]
