@@ -13,6 +13,7 @@ a fresh one, which outlives the run (another program's name there: ``tmpfiles.d`
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -109,6 +110,9 @@ def test_generators_prefixes_admit_only_their_templates_names(tmp_path):
                  "$TMPDIR/cc" + shape * 6 + ".s", "sort" + shape * 6,
                  "tmp" + shape * 8, "pip-build-" + shape * 8):
         assert glob in text, glob
+    # (no generator's prefix written with a "*" after it, not even where a run drew hex
+    # digits only: each is made as mkstemp or mkdtemp make a name, its X's as many)
+    assert not re.search(r"(tmp|tmp\.|cc|sed|sort|pip-build-)\*", text), text
     for n in (3, 4):
         _changed(proj, n)
         r, refused = enforce(tmp_path, policy, command, cwd=proj, env=env)
