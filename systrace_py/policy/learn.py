@@ -1337,8 +1337,8 @@ def _written_glob(name: str, glob: str, templated: bool = False) -> str:
         return glob
     head, tail = literal
     run = name[len(head):len(name) - len(tail)]
-    if _HEX_ONLY.fullmatch(run) and not templated:
-        return glob
+    if _HEX_ONLY.fullmatch(run) and (not templated or HASH_NAME.fullmatch(run)):
+        return glob  # (a content hash -- git's pack-HASH.keep, made as mkstemp makes one)
     return shape
 
 

@@ -253,7 +253,8 @@ def test_pips_build_environment_and_stash_are_learned_for_the_next_runs_names():
     policy = learn(_pip_records(), LearnOptions(env=ENV)).policy
     python = policy.programs[PY]
     # the backend's PYTHONPATH: the next run's build environment, not another directory
-    assert "PYTHONPATH=$TMPDIR/pip-build-env-*/site" in python.environment
+    # (the directory's shape: made as mkdtemp makes one, its 8 as many on every run)
+    assert "PYTHONPATH=$TMPDIR/pip-build-env-" + RANDOM_CHAR * 8 + "/site" in python.environment
     assert python.admits_variable("PYTHONPATH=/tmp/pip-build-env-zz9yy8xx/site")
     assert not python.admits_variable("PYTHONPATH=/tmp/pip-build-env-zz9yy8xx/other")
     assert not python.admits_variable("PYTHONPATH=/home/u/evil")

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from test_next_run import enforce, generated, learn
 
+from systrace_py.policy.generalize import RANDOM_CHAR
+
 #: pip's stash, as pip makes it (AdjacentTempDirectory: a "~" for the first letter, the
 #: name probed by mkdir and removed, the older package renamed there, the new one written,
 #: the stash removed with everything in it)
@@ -60,7 +62,8 @@ def test_a_configure_scratch_directory_is_learned_as_its_template(tmp_path):
     script = "mkdir -m 700 {0} && echo x > {0}/f && rm -r {0}"
     policy = learn(tmp_path, ["sh", "-c", script.format("confab12cd")], cwd=work)
     text = policy.read_text()
-    assert "$CWD/conf*" in text and "$CWD/co*" not in text, text
+    assert re.search(generated("$CWD/conf", 6), text) and "$CWD/co*" not in text and \
+        "$CWD/co" + RANDOM_CHAR * 8 not in text, text
     r, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("confQx7LmZ")], cwd=work)
     assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
     r, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("coffee")], cwd=work)
