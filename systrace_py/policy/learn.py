@@ -63,6 +63,7 @@ from systrace_py.policy.generalize import (
     GENERALIZE_LEVELS,
     HASH_NAME,
     HEX_DIGIT,
+    RANDOM_CHAR,
     Category,
     Evidence,
     PathWriter,
@@ -456,6 +457,10 @@ class _Context:
     #: paths the run made by a call that chose the name to be new (O_EXCL, mkdir, link,
     #: symlink): the next run's call fails with EEXIST unless something removes it first
     made_new: set[str] = field(default_factory=set)
+    #: paths made as mkstemp(3) and mkdtemp(3) make them (a file O_EXCL 0600, a directory
+    #: 0700): a template's X's, a run of a fixed length whatever its characters
+    #: (:func:`_written_glob`)
+    templated: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -573,6 +578,7 @@ class _Context:
                       if any(_PYTHON_STARTS.search(arg.path) for arg in obs.paths)}
             libc_made.update(path for path, table in mkdtemp_made.items()
                              if table not in python)
+        ctx.templated = mkstemp_made
         if options.generalize == "none":
             return ctx
         # a file made so by a Perl interpreter's table (one that read Perl's own modules):
@@ -978,10 +984,15 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
         # a generated name's file the run made and removed, reached by a descriptor
         # (mkstemp, unlink, a reopen through /proc/self/fd): its name's fresh rule, which
         # covers only such a file of the next run's own (DecodedCall.fresh) -- the exact
-        # ``NAME (deleted)`` met no name of the next run's
+        # ``NAME (deleted)`` met no name of the next run's.  Such a call is decided by
+        # both names (decode.former_names): the name's shape, with and without the kernel's
+        # `` (deleted)`` -- the shape matches no more than the name (a ``*`` took the suffix
+        # in: learn36)
         former = _generalize_path(path[:-len(_DELETED)], ctx)
         if former.fresh:
-            return former
+            if former.text.endswith("*"):
+                return former
+            return dataclasses.replace(former, text=former.text + "{," + escape(_DELETED) + "}")
     if ctx.options.generalize == "none" or is_sensitive(path, writer.home):
         return _Pattern(writer.text(path, expand=False), True)
     comps = components(path)
@@ -1011,7 +1022,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             parts[i] = shaped
             kinds.append("dates and UUIDs")
         elif temp is not None:
-            parts[i] = _written_glob(comp, temp)
+            parts[i] = _written_glob(comp, temp, prefix in ctx.templated)
             kinds.append(_GENERATED)
         elif prefix in ctx.older_counted:
             parts[i] = ctx.older_counted[prefix]
@@ -1298,20 +1309,60 @@ def _own_moves(moves: list[tuple[str, str]], makers: dict[str, set[str]],
     return out
 
 
-def _written_glob(name: str, glob: str) -> str:
-    """A generated name's glob as a path rule writes it.  A name that is wholly random
-    (``generalize.generated_name``'s ``*``: Python's probe of a directory, 8 of tempfile's
-    characters; Perl File::Temp's 10) is written as its shape -- one ``[0-9A-Za-z_]`` a
-    character, as many as it has -- not ``*``: a fresh ``$TMPDIR/*`` let any step of the
-    next run make *any* new name there (``/tmp/tmux-0``, ``/tmp/.X0-lock``, ``$CWD/.envrc``
-    where Python probed its cwd), names the program never chose, which outlive the run
-    (red team 52).  The next run's probe is of the shape; a template's glob with a literal
-    part (``tmp*``, ``pip-unpack-*``) is written as it is."""
-    if glob == "*":
-        shape = generated_shape(name, glob)
-        if shape is not None:
-            return shape
-    return glob
+def _written_glob(name: str, glob: str, templated: bool = False) -> str:
+    """A generated name's glob as a path rule writes it: its random run as its shape -- one
+    ``[0-9A-Za-z_]`` a character, as many as it has (``generalize.generated_shape``) -- the
+    template's literal text around it, not ``*``.  A wholly random name (Python's probe of a
+    directory, 8 of tempfile's characters; Perl File::Temp's 10) written ``*`` let any step
+    of the next run make *any* new name there (``/tmp/tmux-0``, ``/tmp/.X0-lock``,
+    ``$CWD/.envrc``: red team 52); a template's prefix written ``tmp*``, ``pip-build-*``,
+    ``cc*.s`` let it make any name of that prefix -- ``/tmp/tmpfiles.d``, ``/tmp/tmux-0``
+    through ``$TMPDIR/tm*``, ``/tmp/cc-evil.s`` -- names another program may trust there,
+    none of the generator's shape (learn36).  A template's run has a fixed length
+    (mkstemp's ``XXXXXX``, tempfile's 8, mktemp's 10, git's ``tmp_obj_`` and 6, gcc's
+    ``cc`` and 6), so the next run's name is of the shape.
+
+    The glob is written as it is (``*``) where the run's length may change from run to run:
+    an unpadded number -- a pid or a counter (all digits: ``generated_shape`` takes none), a
+    random number in hex (libgit2's ``_git2_`` and 16 or fewer, where leading zeros are
+    dropped: hex digits only; not where the name was made as mkstemp(3) or mkdtemp(3) make
+    one, ``templated``: their X's, whatever characters they drew) -- and names of more than
+    one run (rustc's incremental sessions, ``s-TIME-RANDOM``, two base-36 numbers of no
+    fixed length)."""
+    shape = generated_shape(name, glob)
+    if shape is None or glob == "*":
+        return glob if shape is None else shape
+    literal = _literal_parts(glob)
+    if len(literal) != 2:  # (more than one run)
+        return glob
+    head, tail = literal
+    run = name[len(head):len(name) - len(tail)]
+    if _HEX_ONLY.fullmatch(run) and (not templated or HASH_NAME.fullmatch(run)):
+        return glob  # (a content hash -- git's pack-HASH.keep, made as mkstemp makes one)
+    return shape
+
+
+#: a run of hex digits of one case only: may be a random number written without its
+#: leading zeros (its length changes from run to run)
+_HEX_ONLY = re.compile(r"[0-9a-f]+|[0-9A-F]+")
+
+
+def _literal_parts(glob: str) -> list[str]:
+    """The literal text of a generated glob (escaped text and ``*``) between its ``*``s,
+    unescaped: one more part than it has runs."""
+    parts = [""]
+    i = 0
+    while i < len(glob):
+        if glob[i] == "\\":
+            parts[-1] += glob[i + 1:i + 2]
+            i += 2
+            continue
+        if glob[i] == "*":
+            parts.append("")
+        else:
+            parts[-1] += glob[i]
+        i += 1
+    return parts
 
 
 def _random_name(path: str, ctx: _Context) -> bool:
@@ -1533,7 +1584,8 @@ def _writers_template(all_uses: list[_PathUse],
                         parent + "/" + target not in written:
                     continue
                 suffix = glob_name[len(escape(target)):]
-                if not glob_name.startswith(escape(target)) or "*" not in suffix or \
+                if not glob_name.startswith(escape(target)) or \
+                        ("*" not in suffix and RANDOM_CHAR not in suffix) or \
                         not suffix.startswith(rest[0]) or "/" in suffix:
                     continue
                 full = parent + "/" + target
@@ -1548,7 +1600,8 @@ def _writers_template(all_uses: list[_PathUse],
             directory, _, name = path.rpartition("/")
             if directory != parent or name in names or path in ctx.made or \
                     is_sensitive(path, ctx.writer.home) or planted_at(path) is not None or \
-                    is_sensitive(path + suffix.replace("*", "x"), ctx.writer.home):
+                    is_sensitive(path + suffix.replace(RANDOM_CHAR, "x").replace("*", "x"),
+                                 ctx.writer.home):
                 continue
             text = head + escape(name) + suffix
             for key, use in template_uses[(parent, suffix)].items():
@@ -2197,8 +2250,13 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             if p.text not in globs:  # (a glob compiles a regex: once per text)
                 globs[p.text] = ctx.writer.glob(p.text)
             kinds.setdefault(p.text, p.kind)
+            # (a text both a fresh pattern and one that is not -- a generated name's shape,
+            # and the same shape where the run met an older file below it (_MOVED_IN) --
+            # is not fresh: the older file is what the other pattern was for)
             if p.fresh:
-                fresh_of[(p.text, key)] = True
+                fresh_of.setdefault((p.text, key), True)
+            else:
+                fresh_of[(p.text, key)] = False
 
         def fresh(text: str, key: str = key) -> bool:
             return fresh_of.get((text, key), False) or (
@@ -2271,7 +2329,9 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             literal.append((calls, text))
             del by_text[(text, argv)]
         elif argv is None and kinds.get(text) in (_GENERATED, _WRITERS_TEMPLATE) and \
-                "/" in text:
+                "/" in text and keys <= fresh_keys[(text, argv)]:
+            # (a generated name's shape that is also a pattern not fresh -- the shape of a
+            # stash the run met an older file below, _MOVED_IN -- keeps its rules apart)
             # names of one directory made by generators: one rule (cc*.s, cc*.res...)
             parent, _, name = text.rpartition("/")
             generated[(calls, parent, kinds[text] or _GENERATED)].append(name)

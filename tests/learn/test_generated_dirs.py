@@ -19,7 +19,7 @@ import subprocess
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_next_run import PYTHON3, SYSTEM_PATH, enforce
+from test_next_run import PYTHON3, SYSTEM_PATH, enforce, generated
 from test_next_run import learn as learn_run
 
 from systrace_py.policy.files import dumps_policy
@@ -122,7 +122,7 @@ def test_an_editable_install_with_build_isolation_installs_again(tmp_path):
         pytest.skip(f"pip cannot build here (no index with setuptools?): {native.stderr[-300:]}")
     policy = learn_run(tmp_path, install, cwd=project, env=env)
     text = policy.read_text()
-    assert "PYTHONPATH=$TMPDIR/pip-build-env-*/site" in text
+    assert re.search("PYTHONPATH=" + generated("$TMPDIR/pip-build-env-", 8, "/site"), text)
     paths = [line for line in text.splitlines() if line.startswith("path = ")]
     # (no rule names one run's build environment, as the category root did)
     assert not [p for p in paths if re.search(r"pip-build-env-[a-z0-9_]{8}", p)], paths
@@ -253,7 +253,8 @@ def test_pips_build_environment_and_stash_are_learned_for_the_next_runs_names():
     policy = learn(_pip_records(), LearnOptions(env=ENV)).policy
     python = policy.programs[PY]
     # the backend's PYTHONPATH: the next run's build environment, not another directory
-    assert "PYTHONPATH=$TMPDIR/pip-build-env-*/site" in python.environment
+    # (the directory's shape: made as mkdtemp makes one, its 8 as many on every run)
+    assert "PYTHONPATH=$TMPDIR/pip-build-env-" + RANDOM_CHAR * 8 + "/site" in python.environment
     assert python.admits_variable("PYTHONPATH=/tmp/pip-build-env-zz9yy8xx/site")
     assert not python.admits_variable("PYTHONPATH=/tmp/pip-build-env-zz9yy8xx/other")
     assert not python.admits_variable("PYTHONPATH=/home/u/evil")

@@ -8,12 +8,15 @@ grants no project file a tool runs later (generalize.RUNS_LATER)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from test_next_run import enforce, learn
+from test_next_run import enforce, generated, learn
+
+from systrace_py.policy.generalize import RANDOM_CHAR
 
 #: pip's stash, as pip makes it (AdjacentTempDirectory: a "~" for the first letter, the
 #: name probed by mkdir and removed, the older package renamed there, the new one written,
@@ -59,7 +62,8 @@ def test_a_configure_scratch_directory_is_learned_as_its_template(tmp_path):
     script = "mkdir -m 700 {0} && echo x > {0}/f && rm -r {0}"
     policy = learn(tmp_path, ["sh", "-c", script.format("confab12cd")], cwd=work)
     text = policy.read_text()
-    assert "$CWD/conf*" in text and "$CWD/co*" not in text, text
+    assert re.search(generated("$CWD/conf", 6), text) and "$CWD/co*" not in text and \
+        "$CWD/co" + RANDOM_CHAR * 8 not in text, text
     r, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("confQx7LmZ")], cwd=work)
     assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
     r, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("coffee")], cwd=work)
@@ -82,7 +86,7 @@ def test_a_generated_name_grants_no_project_file_a_tool_runs(tmp_path, template,
     work.mkdir()
     scratch = f"f=$(mktemp {template}) && echo x > $f && rm $f"
     policy = learn(tmp_path, ["sh", "-c", scratch], cwd=work)
-    assert f"$CWD/{template[:-6]}*" in policy.read_text()
+    assert re.search(generated(f"$CWD/{template[:-6]}", 6), policy.read_text())
     r, refused = enforce(tmp_path, policy, ["sh", "-c", scratch], cwd=work)
     assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
     r, refused = enforce(tmp_path, policy, ["sh", "-c", f"{scratch}; echo evil > {planted}"],
@@ -236,7 +240,7 @@ def test_a_config_file_git_includes_gets_no_command(tmp_path):
                    env={**os.environ, **env})
     scratch = "f=$(mktemp .gXXXXXX) && echo x > $f && rm $f"
     policy = learn(tmp_path, ["sh", "-c", scratch], cwd=work, env=env)
-    assert "$CWD/.g*" in policy.read_text(), policy.read_text()
+    assert re.search(generated("$CWD/.g", 6), policy.read_text()), policy.read_text()
     planted = "printf '[core]\\n\\tfsmonitor = touch MARK\\n' > .gitlocal"
     r, refused = enforce(tmp_path, policy, ["sh", "-c", planted], cwd=work, env=env)
     assert not (work / ".gitlocal").exists() and refused, r.stderr

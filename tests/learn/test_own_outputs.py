@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from test_next_run import PYTHON3, enforce, learn, refusals
+from test_next_run import PYTHON3, enforce, generated, learn, refusals
 
 #: an incremental build's state file: looked at (absent while learning), read back when it
 #: is there, written again; cmake's cmGeneratedFileStream for its build.make: written to
@@ -196,7 +196,7 @@ def test_cmake_builds_again_after_an_edit_reading_what_it_wrote(tmp_path):
     command = ["sh", "-c", "cmake -S . -B build >/dev/null && cmake --build build >/dev/null"
                " && ./build/hello"]
     policy = learn(tmp_path, command, cwd=proj)
-    assert "compiler_depend.internal.*" in policy.read_text()
+    assert re.search(generated("compiler_depend.internal.", 8), policy.read_text())
     for version in ("v2", "v3"):
         (proj / "main.c").write_text(
             '#include <stdio.h>\nint main(void){puts("' + version + '");return 0;}\n')
@@ -530,7 +530,10 @@ def test_a_removed_temporary_reopened_through_proc_runs_again(tmp_path):
     command = [PYTHON3, "reopen.py"]
     policy = learn(tmp_path, command, cwd=proj)
     rules = tomllib.loads(policy.read_text())["rule"]
-    assert not any("(deleted)" in str(rule.get("path", "")) for rule in rules)
+    # (no exact NAME (deleted): its name's shape, with the kernel's suffix -- learn36)
+    assert not any("(deleted)" in str(rule.get("path", "")) and
+                   not re.search(r"\]\{, \(deleted\)\}$", str(rule.get("path", "")))
+                   for rule in rules), rules
     for _ in range(2):
         r, refused = enforce(tmp_path, policy, command, cwd=proj)
         assert refused == [], [(x["syscall"], x["args"]) for x in refused]

@@ -103,7 +103,8 @@ def test_the_stashs_older_pyc_is_a_removal_of_its_shape_and_nothing_more():
     shape = "$TMPDIR/pip-uninstall-" + RANDOM_CHAR * 8 + f"/__pycache__/{PYC}"
     rules = [r for r in policy.programs[PIP].rules
              if getattr(r.path, "pattern", None) == shape]
-    assert [(r.calls, r.fresh) for r in rules] == [(("unlinkat",), False)], text
+    # (beside the fresh rule of the next run's own stash files, the same shape: learn36)
+    assert [(r.calls, r.fresh) for r in rules if not r.fresh] == [(("unlinkat",), False)], text
     # the next run's stash, its older .pyc: removed
     assert _permits_on_older(policy, "unlinkat", f"{NEXT}/__pycache__/{PYC}")
     # ...and written nothing there: the name runs later, the rule only removes

@@ -14,6 +14,7 @@ import pytest
 
 from systrace_py.policy import aliases
 from systrace_py.policy.files import FileRule, dumps_policy, loads_policy
+from systrace_py.policy.generalize import RANDOM_CHAR as RC
 from systrace_py.policy.generalize import SystemFacts, is_sensitive
 from systrace_py.policy.glob import PathGlob
 from systrace_py.policy.learn import (
@@ -241,11 +242,15 @@ def test_listings_are_per_table():
 # --- temporary and generated names ----------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "pattern"), [
-    ("ccAb12Cd.s", "$TMPDIR/cc*.s"),          # gcc (mkstemps)
-    ("cc9eSYDD.cdtor.c", "$TMPDIR/cc*.cdtor.c"),
-    ("ccabcdef.s", "$TMPDIR/cc*.s"),          # 6 letters and no digit: it happens
-    ("RECORDxkqzwpab.tmp", "$TMPDIR/RECORD*.tmp"),  # pip's temporary RECORD
-    ("tmpab_12cd3", "$TMPDIR/tmp*"),          # Python NamedTemporaryFile
+    # a template's random run is its shape, as many characters as it has: a "*" after the
+    # prefix was any new name of it (learn36)
+    ("ccAb12Cd.s", "$TMPDIR/cc" + RC * 6 + ".s"),          # gcc (mkstemps)
+    ("cc9eSYDD.cdtor.c", "$TMPDIR/cc" + RC * 6 + ".cdtor.c"),
+    ("ccabcxyz.s", "$TMPDIR/cc" + RC * 6 + ".s"),          # 6 letters and no digit: it happens
+    # hex digits only: may be a number written without its leading zeros, of no fixed length
+    ("ccabcdef.s", "$TMPDIR/cc*.s"),
+    ("RECORDxkqzwpab.tmp", "$TMPDIR/RECORD" + RC * 8 + ".tmp"),  # pip's temporary RECORD
+    ("tmpab_12cd3", "$TMPDIR/tmp" + RC * 8),          # Python NamedTemporaryFile
     # Python's probe of the directory, no prefix: its shape, not "*" (red team 52)
     ("jq5xk_ab", "$TMPDIR/" + "[0-9A-Za-z_]" * 8),
 ])
@@ -253,6 +258,18 @@ def test_temporary_files_in_the_temporary_directory(name, pattern):
     path = f"/tmp/{name}"
     _, policy, _ = learned([write(path, EXCL), unlink(path)])
     assert pattern in paths_of(policy)
+
+
+def test_a_hex_only_run_of_a_name_made_as_mkstemp_makes_one_is_its_shape():
+    """A run of hex digits only is written ``*`` (a number's length may change), but not one
+    of a name made as mkstemp(3) makes one: its X's are as many on every run, whatever they
+    drew (gcc's ``ccabcdef.s``: ``cc*.s`` admitted ``cc-evil.s`` beside it: learn36)."""
+    path = "/tmp/ccabcdef.s"
+    made = Observation(MAIN, "openat", (PathArg("path", path),), EXCL, created=("path",),
+                       exclusive=True, mkstemp=True)
+    _, policy, _ = learned([made, unlink(path)])
+    assert paths_of(policy) == ["$TMPDIR/cc" + RC * 6 + ".s"]
+    assert not permitted(policy, write("/tmp/cc-evil.s", EXCL))
 
 
 def test_a_created_file_with_a_plain_name_in_tmp_stays_exact():
@@ -283,7 +300,8 @@ def test_a_pid_in_a_created_name_is_generalized():
 def test_generated_names_of_one_directory_are_one_rule():
     obs = [write(f"/tmp/{n}", EXCL) for n in ("ccAb12Cd.s", "ccXy34Zw.res", "ccQ1w2E3.o")]
     _, policy, _ = learned(obs)
-    assert paths_of(policy) == ["$TMPDIR/{cc*.o,cc*.res,cc*.s}"]
+    assert paths_of(policy) == ["$TMPDIR/{" + ",".join(f"cc{RC * 6}.{ext}" for ext in
+                                                    ("o", "res", "s")) + "}"]
     rule = rule_for(policy, "/tmp/ccAAAAAA.s")
     assert rule.learned.kind == "generated names" and rule.learned.seen == 3
 
@@ -301,7 +319,7 @@ def test_mkstemp_names_elsewhere_need_exclusive_create_and_removal():
            write(f"{base}/hooks/pre-commit.sample", EXCL)]
     _, policy, _ = learned(obs)
     got = paths_of(policy)
-    assert "$CWD/.git/t*" in got
+    assert "$CWD/.git/t" + RC * 6 in got
     assert not any("maint*" in p or "*.lock" in p or "*.sample" in p for p in got), got
 
 
@@ -740,7 +758,7 @@ def test_a_directory_moved_is_learned_with_everything_inside_it():
     assert all(permitted(policy, o) for o in obs)
     assert permitted(policy, _moved("/work/proj/target4K9p6U", "/work/proj/target"))
     assert not permitted(policy, _moved("/work/proj/src", "/work/proj/target"))
-    assert any(g.pattern == "$CWD/target*/**" for g in report.generalizations), \
+    assert any(g.pattern == "$CWD/target" + RC * 6 + "/**" for g in report.generalizations), \
         report.generalizations
 
 
@@ -809,7 +827,9 @@ def test_an_older_file_at_a_name_the_run_made_is_learned_by_name():
     assert decides("unlink", f"{site}/~ackaging/tags.py") is Action.PERMIT, text
     assert decides("rmdir", f"{site}/~ootbeer") is not Action.PERMIT, text
     assert decides("unlink", f"{site}/~ootbeer/tags.py") is not Action.PERMIT, text
-    assert decides("mkdir", f"{site}/~ootbeer", made=True) is Action.PERMIT, text
+    # the next run's stash of the package, made; not another name of "~" (its shape: learn36)
+    assert decides("mkdir", f"{site}/~ackaging", made=True) is Action.PERMIT, text
+    assert decides("mkdir", f"{site}/~ootbeer", made=True) is not Action.PERMIT, text
     _, before, _ = learned(_stash(older=False))
     assert before.main.decide(CallFacts("rmdir", (PathArg("path", f"{site}/~ackaging"),))
                               ).action is not Action.PERMIT
@@ -1000,16 +1020,16 @@ def test_mktemp_d_of_a_configure_is_its_template_not_pythons_eight():
     ``configure~``).  Made 0700 by a program that is no Python interpreter (C's mkdtemp,
     which draws 6), it is ``conf*``; by Python (its codecs read), ``tempfile.mkdtemp``'s 8
     after a prefix of the caller's are still taken."""
-    _, policy, text = learned(_mkdtemp("/work/proj/confab12cd", "/usr/bin/mktemp"))
-    assert "$CWD/conf*" in text and "$CWD/co*" not in text, text
+    _, policy, text = learned(_mkdtemp("/work/proj/confax12cz", "/usr/bin/mktemp"))
+    assert "$CWD/conf" + RC * 6 in text and "$CWD/co" + RC * 8 not in text, text
     made = CallFacts("mkdir", (PathArg("path", "/work/proj/coffee"),), made=frozenset({"path"}))
     assert policy.programs["/usr/bin/mktemp"].decide(made).action is not Action.PERMIT
     python = "/usr/bin/python3.11"
     codecs = read("/usr/lib/python3.11/encodings/__init__.py", python)
-    _, _, text = learned([codecs, *_mkdtemp("/work/proj/workab12cdef", python)])
-    assert "$CWD/work*" in text, text
-    _, _, text = learned([codecs, *_mkdtemp("/work/proj/confab12cd", python)])
-    assert "$CWD/co*" in text, text  # (Python's mkdtemp(prefix="co") is as likely)
+    _, _, text = learned([codecs, *_mkdtemp("/work/proj/workax12cdez", python)])
+    assert "$CWD/work" + RC * 8 in text, text
+    _, _, text = learned([codecs, *_mkdtemp("/work/proj/confax12cz", python)])
+    assert "$CWD/co" + RC * 8 in text, text  # (Python's mkdtemp(prefix="co") is as likely)
 
 
 def _first_counter_run(base: str, *others: str) -> list[Observation]:
