@@ -2685,12 +2685,7 @@ class DecodedCall:
         messages = self.messages_raw or ()
         spans = [(self.args[1], MMSGHDR_SIZE * max(len(messages), 1))]
         for header, _control in messages:
-            name, name_length = struct.unpack_from("<Qi", header)
-            control, control_length = struct.unpack_from("<QQ", header, 32)
-            if name and name_length > 0:
-                spans.append((name, min(name_length, SOCKADDR_MAX)))
-            if control and control_length:
-                spans.append((control, min(control_length, CONTROL_READ_MAX)))
+            spans.extend(header_spans(header))
         return spans
 
     @property
@@ -3462,6 +3457,21 @@ def _control_kinds(control: bytes) -> list[tuple[int, int]]:
             break
         at += (cmsg_len + 7) & ~7
     return found
+
+
+def header_spans(header: bytes) -> list[tuple[int, int]]:
+    """Where a msghdr's name and control buffer lie in the task's memory, each (address,
+    length as far as the tracer reads it): what the kernel reads through the header (a
+    sendmsg's, each of a sendmmsg's messages)."""
+    spans: list[tuple[int, int]] = []
+    if len(header) >= 48:
+        name, name_length = struct.unpack_from("<Qi", header)
+        control, control_length = struct.unpack_from("<QQ", header, 32)
+        if name and name_length > 0:
+            spans.append((name, min(name_length, SOCKADDR_MAX)))
+        if control and control_length:
+            spans.append((control, min(control_length, CONTROL_READ_MAX)))
+    return spans
 
 
 def read_argv(mem: TraceeMemory, pointer: int) -> tuple[str, ...]:

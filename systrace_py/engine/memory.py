@@ -156,34 +156,40 @@ class TraceeMemory:
         use and kept (up to OPEN_LIMIT address spaces: the least recently used is closed) by
         the process's memory, for every task's.  Also for the native loop (engine/cloop.py),
         which writes the scratch slots through it."""
-        space = self._space
-        if space._fd >= 0:
-            _open.move_to_end(id(space))
-            return space._fd
-        if id(space) not in _open and len(_open) >= OPEN_LIMIT:
-            _close_least_recent()
-        while True:
-            try:
-                space._fd = os.open(f"/proc/{self.pid}/mem", os.O_RDWR | os.O_CLOEXEC)
-                break
-            except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE) and _open:
-                    _close_least_recent()  # the limit is lower than OPEN_LIMIT: make room
-                    continue
-                raise TraceeMemoryError(exc.errno,
-                                        f"cannot open memory of {self.pid}: {exc}") from exc
-        _open[id(space)] = space
-        return space._fd
+        return self._kept("_fd", "mem", os.O_RDWR)
 
     def maps_descriptor(self) -> int:
         """The address space's /proc/TID/maps descriptor, for PROCMAP_QUERY
         (tracee.in_kernel_ring): opened through this task on first use and kept until the
         process's memory is closed (at its exec, at its end, or with its /proc/PID/mem as the
         least recently used).  It answers of the address space it was opened in."""
+        return self._kept("_maps", "maps", os.O_RDONLY)
+
+    def _kept(self, slot: str, name: str, flags: int) -> int:
+        """The space's descriptor of /proc/TID/``name`` held in ``slot``, opened on first use;
+        the space counts once under OPEN_LIMIT with all it holds (the least recently used
+        space closed to make room, also when the process's own limit is lower)."""
         space = self._space
-        if space._maps >= 0:
+        fd: int = getattr(space, slot)
+        if fd >= 0:
             _open.move_to_end(id(space))
-            return space._maps
+            return fd
+        if id(space) not in _open and len(_open) >= OPEN_LIMIT:
+            _close_least_recent()
+        while True:
+            try:
+                fd = os.open(f"/proc/{self.pid}/{name}", flags | os.O_CLOEXEC)
+                break
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE) and _open:
+                    _close_least_recent()  # the limit is lower than OPEN_LIMIT: make room
+                    continue
+                what = "memory" if name == "mem" else "the maps"
+                raise TraceeMemoryError(exc.errno,
+                                        f"cannot open {what} of {self.pid}: {exc}") from exc
+        setattr(space, slot, fd)
+        _open[id(space)] = space
+        return fd
         if id(space) not in _open and len(_open) >= OPEN_LIMIT:
             _close_least_recent()
         while True:

@@ -48,14 +48,13 @@ from systrace_py.engine.child import (
     native_request,
 )
 from systrace_py.engine.decode import (
-    CONTROL_READ_MAX,
     MANY_ADDRESS_CALLS,
     SOCKADDR_ARGS,
-    SOCKADDR_MAX,
     DecodedCall,
     DecodedPath,
     DecodeError,
     Decoder,
+    header_spans,
     read_argv,
 )
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
@@ -2617,15 +2616,8 @@ class Tracer:
             return call.message_spans()
         spans: list[tuple[int, int]] = []
         if call.msghdr_raw is not None:  # a sendmsg: its header, name and control data
-            header = call.msghdr_raw
-            spans.append((args[1], len(header)))
-            if len(header) >= 48:
-                name, name_length = struct.unpack_from("<Qi", header)
-                control, control_length = struct.unpack_from("<QQ", header, 32)
-                if name and name_length > 0:
-                    spans.append((name, min(name_length, SOCKADDR_MAX)))
-                if control and control_length:
-                    spans.append((control, min(control_length, CONTROL_READ_MAX)))
+            spans.append((args[1], len(call.msghdr_raw)))
+            spans.extend(header_spans(call.msghdr_raw))
         elif call.name not in _FLAT_ARGUMENTS and call.name not in EXEC_CALLS:
             return None
         for p in call.examined_paths():
