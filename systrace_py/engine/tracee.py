@@ -12,12 +12,12 @@
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import enum
 import errno
 import fcntl
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -259,7 +259,8 @@ _NAME_ROOM = 4352  # (a path up to PATH_MAX, " (deleted)")
 #: whether the kernel answers PROCMAP_QUERY (False after its first ENOTTY: read the maps)
 _procmap_query = [True]
 #: each thread's query and name buffer (in_kernel_ring), made once: ~2 us a call otherwise
-_query_room = threading.local()
+_query_room = _thread._local()  # (threading's local: threading stays out of a plain
+#                                   start -- tests/cli/test_startup_imports.py)
 
 
 def _query_buffers() -> tuple[_ProcmapQuery, ctypes.Array[ctypes.c_char], int]:
