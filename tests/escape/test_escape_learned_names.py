@@ -106,7 +106,7 @@ def test_a_learned_shell_command_admits_no_other_command_line(
     # mkdir's scratch learned as made: its name a generated one (each mkdir was learned as
     # making nothing after be220d4 -- the resolver's "exists" is no answer for a last name
     # it does not follow -- and the next run's mkdir of its own scratch refused)
-    assert '"$CWD/TryCompile-*"' in text, text
+    assert '"$CWD/TryCompile-' + "[0-9A-Za-z_]" * 6 + '"' in text, text  # (learn36)
     traced = run_systrace(["-p", str(learned), "--", str(program)], cwd=work,
                           env={"ATTACK": "1", **loop})
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
