@@ -1176,6 +1176,11 @@ class DecodedCall:
                     # (nothing was there: a note of it went unseen -- one below a name made
                     # anew stays, refusing more, not less: no walk of the notes per mkdir)
                     notes.take_older(key, False)
+                    if name in aliases.OPEN_CALLS and not (self.open_flags or 0) & os.O_EXCL:
+                        # (an open that opens what is there: only O_EXCL says it made the
+                        # file -- an outsider's made between this decision and the kernel's
+                        # open is opened too: notes37)
+                        notes.exclusive = True
 
     def _one_mount(self) -> bool:
         """Whether a link's or rename's two names lie in one mount (their directories'
@@ -3513,10 +3518,20 @@ class MadeNotes:
     frozen (Tracer._must_freeze) and is settled before the thaw, so no other task's note
     comes between."""
 
-    __slots__ = ("_held", "_own", "_since", "_steps", "_widens", "decoder")
+    __slots__ = ("_held", "_own", "_since", "_steps", "_widens", "decoder", "exclusive",
+                 "ran_exclusive")
 
     def __init__(self, decoder: Decoder) -> None:
         self.decoder = decoder
+        #: the call is an open with O_CREAT and no O_EXCL of a name absent at its decision:
+        #: it opens whatever is at the name when the kernel looks it up -- an outsider's
+        #: file made there after the decision too --, so its success alone does not say that
+        #: it made the file (notes37).  The tracer runs it with O_EXCL added where it can
+        #: (``ran_exclusive``; Tracer._must_hold, enforce.Holder._open): the kernel's
+        #: EEXIST then tells, and the call is made again, decided anew
+        #: (Tracer._restart_exclusive).  Run without it, the plan widens nothing.
+        self.exclusive = False
+        self.ran_exclusive = False
         #: Decoder.narrowings at the entry, and the numbers of this call's own narrowings
         self._since = decoder.narrowings
         self._own: set[int] = set()
@@ -3529,6 +3544,11 @@ class MadeNotes:
     def pending(self) -> bool:
         """Whether anything is left for the exit (else the narrowing was all of it)."""
         return self._widens
+
+    def proven(self) -> bool:
+        """Whether the call's success says it did what the plan widens by: not for a create
+        that opens what is there, unless the tracer ran it with O_EXCL (:attr:`exclusive`)."""
+        return self.ran_exclusive or not self.exclusive
 
     def _narrowed(self, path: str) -> None:
         decoder = self.decoder

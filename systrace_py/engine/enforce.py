@@ -403,6 +403,15 @@ class Holder:
         if call.name == "openat2" and call.open_resolve:
             resolve |= call.open_resolve if own_spelling and target == path.raw else \
                 call.open_resolve & ~RESOLVE_SPELLING_ONLY
+        notes = call.made_notes
+        if notes is not None and notes.exclusive and resolve & pt.RESOLVE_NO_SYMLINKS:
+            # a create that opens what is there, of a name absent when decided: made only
+            # anew, so that the kernel's EEXIST tells an outsider's file made meanwhile
+            # (Tracer._restart_exclusive: the call made again, decided anew -- notes37).
+            # Not where the lookup may follow a symlink (its own spelling, respelled): O_EXCL
+            # meets a dangling symlink's EEXIST at every try -- unnoted instead
+            flags |= os.O_EXCL
+            notes.ran_exclusive = True
         encoded = target.encode("utf-8", "surrogateescape") + b"\0"
         if len(encoded) > PATH_MAX:
             raise HoldError(errno.ENAMETOOLONG, "path too long")

@@ -2338,6 +2338,27 @@ class Tracer:
         if notes is not None:
             notes.settle(succeeded)
 
+    def _restart_exclusive(self, task: Task) -> None:
+        """At the exit of a create the tracer ran with O_EXCL added (MadeNotes.exclusive: an
+        open with O_CREAT and no O_EXCL of a name absent when decided) that met the kernel's
+        EEXIST: something made the name between the decision and the kernel's open -- an
+        outsider, which the program's own open would have opened (notes37).  The program's
+        own call is made again from its own instruction (its registers from the held call's
+        record, scratch.put_back at the restart ``syscall``), and decided anew on what is
+        there now: nothing is noted of it, and what the decision granted because the name was
+        absent (a fresh rule) is not granted to the outsider's file.  A task whose registers
+        cannot be put back (no trampoline: never for a held open) gets EAGAIN, as a call
+        whose paths changed while it was checked."""
+        regs = pt.getregs(task.tid)
+        slot = scratch.returning(regs.rip)
+        if slot is not None:
+            regs.rip = slot + scratch.RESTART
+            if self._own_back(task, regs):
+                task.pending_call = None  # (an exit handler's: the call made again has its own)
+                task.exit_delay = 0.0
+                return
+        enforce.set_return(task.tid, -errno.EAGAIN)
+
     def _noted(self, task: Task, result: int) -> None:
         """At the exit of a call :meth:`_views_changed` saw: note what it made."""
         after, task.after = task.after, None
@@ -2383,6 +2404,13 @@ class Tracer:
             return False
         if on_fuse:
             return True  # (a FUSE server may answer the kernel otherwise than the tracer)
+        if call.made_notes is not None and call.made_notes.exclusive \
+                and not self._under_own_filter(task):
+            # a create that opens what is there, of a name absent when decided: held as
+            # openat2 with O_EXCL added (enforce.Holder._open), or it notes nothing -- under
+            # a filter of the program's own, which judges the changed call again, its
+            # success proves nothing anyway (_filter_may_answer): run as it was (notes37)
+            return True
         # a call that waited between its check and now (an answer, an injected delay) is
         # held whatever the tree is now: a thread may have rewritten it meanwhile, and gone
         solo = self._solo() and not task.waited
@@ -3689,8 +3717,14 @@ class Tracer:
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
         if task.made_notes is not None:  # (before the thaw: no other task's note between)
+            notes = task.made_notes
+            if notes.ran_exclusive and info.rval == -errno.EEXIST \
+                    and expect is not Expect.INJECTED_MMAP:
+                self._restart_exclusive(task)
+                expect = Expect.NOTHING
             self._settle_made(task, expect is not Expect.INJECTED_MMAP and info.rval >= 0
-                              and not self._filter_may_answer(task, held))
+                              and not self._filter_may_answer(task, held)
+                              and (notes.proven() or not self.hold_arguments))
         if task.freezer:
             task.freezer = False
             self._thaw_after(task)
