@@ -2359,10 +2359,21 @@ class Tracer:
                 return
         enforce.set_return(task.tid, -errno.EAGAIN)
 
-    def _noted(self, task: Task, result: int) -> None:
-        """At the exit of a call :meth:`_views_changed` saw: note what it made."""
+    def _noted(self, task: Task, result: int, held: bool = False) -> None:
+        """At the exit of a call :meth:`_views_changed` saw: note what it made.  A result a
+        seccomp filter of the program's own may have given in the kernel's place, the call
+        never run (_filter_may_answer: errno 0 returns 0), is no proof: a skipped fsmount's 0
+        was noted as the detached new file system at descriptor 0 -- a copy of the secret's
+        tree put there, then moved into place as one, uncompared (notes37, skip_detached.c).
+        Then a detached mount is not noted (its move is decided as any descriptor's: by its
+        name, or as unsafe where it has none), and a pivot_root loses the namespace's own
+        names (PathResolver.lost), as one the tracer could not follow."""
         after, task.after = task.after, None
         if result < 0 or after is None:
+            return
+        if self._filter_may_answer(task, held):
+            if after[0] in ("pivot", "pivot?") and task.seen is not None:
+                self.decoder.resolver.lost(task.seen)
             return
         if after[0] == "pivot" and task.seen is not None:
             self.decoder.resolver.pivoted(task.seen, after[1], after[2], int(after[3]))
@@ -3715,7 +3726,7 @@ class Tracer:
             self._put_own_back(task)
         expect, task.expect = task.expect, Expect.NOTHING
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
-            self._noted(task, info.rval)
+            self._noted(task, info.rval, held)
         if task.made_notes is not None:  # (before the thaw: no other task's note between)
             notes = task.made_notes
             if notes.ran_exclusive and info.rval == -errno.EEXIST \
