@@ -23,6 +23,19 @@ def test_a_name_is_made_only_when_the_call_succeeded() -> None:
     assert decoder.made == {"/w/b"}
 
 
+def test_a_create_that_opens_what_is_there_proves_nothing_unless_run_exclusive() -> None:
+    """notes37: an open with O_CREAT and no O_EXCL (``exclusive``) may have opened an
+    outsider's file made after its decision: its success proves the file its own only when
+    the tracer ran it with O_EXCL (Tracer._must_hold, enforce.Holder._open)."""
+    notes = MadeNotes(Decoder())
+    notes.make("/w/a")
+    assert notes.proven()
+    notes.exclusive = True
+    assert not notes.proven()
+    notes.ran_exclusive = True
+    assert notes.proven()
+
+
 def test_a_name_forgotten_is_forgotten_at_once_even_if_the_call_fails() -> None:
     decoder = Decoder()
     decoder.made.update({"/w/a", "/w/d/x"})
