@@ -94,8 +94,9 @@ class Process:
     #: its decision read no image -- Tracer._checked_loader)
     exec_check: tuple[int, int, str, tuple[int, int] | None] | None = None
     exit_status: int | None = None
-    #: whether it runs under a seccomp filter of the program's own (Tracer._under_own_filter):
-    #: None until asked; True from its own install on (filters survive exec, and only grow)
+    #: whether one of its tasks installed a seccomp filter of its own during the run
+    #: (Tracer._own_filter): None until then; True for every task of it from then on
+    #: (filters survive exec, and only grow)
     own_filter: bool | None = None
 
     def reset_for_exec(self, program: str) -> None:
@@ -168,6 +169,9 @@ class Task:
     #: a freeze interrupted it (PTRACE_INTERRUPT) since the entry of its last timed wait: an
     #: EINTR of that wait is the tracer's (Tracer._wait_exit)
     interrupted: bool = False
+    #: whether it runs under a seccomp filter of the program's own, its count read from
+    #: /proc/TID/status (Tracer._under_own_filter): None until asked (a filter is a task's)
+    own_filter: bool | None = None
     clone3_flags: int | None = None  # the flags of the last clone3 it was let make, as checked
     #                                  (the kernel gets the struct checked): its child's view
     #: it set no_new_privs itself (prctl), or was made by a task that had (the flag is a task's,

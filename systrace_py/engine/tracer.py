@@ -3509,14 +3509,21 @@ class Tracer:
         more filters than the prefilter and what the spawned root inherited
         (/proc/TID/status Seccomp_filters; filters are only ever added, and a task's list
         extends its parent's).  Asked only in a run where a task installed one (own_filters);
-        True when the count cannot be read (fail closed: the mmap is made apart)."""
+        True when the count cannot be read (fail closed: the mmap is made apart).  A filter is
+        a task's: read once a task (a thread it makes later reads its own), true for every
+        task of a process one of whose tasks installed one during the run (_own_filter).
+        Read once a process, from the first of its tasks asked, it answered for every thread:
+        under --attach, a thread whose filter was installed before the attach, without TSYNC,
+        was taken for its unfiltered main thread, and the mknod its filter skipped (errno 0)
+        was noted as made (notes37, fresh_failed.c ``thread``)."""
         if not self.own_filters:
             return False
-        process = task.process
-        if process.own_filter is None:  # (asked once a process: only its own install adds)
-            process.own_filter = self.own_filter_in(
+        if task.process.own_filter:
+            return True
+        if task.own_filter is None:  # (only its own install adds, noted on its process)
+            task.own_filter = self.own_filter_in(
                 procfs.status_numbers(task.tid, b"Seccomp_filters"))
-        return process.own_filter
+        return task.own_filter
 
     def own_filter_in(self, count: list[int] | None) -> bool:
         """Whether a task with ``count`` (its /proc/TID/status Seccomp_filters, None when

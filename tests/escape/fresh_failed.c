@@ -23,6 +23,11 @@
  *           mknod(WORK/tmpF, S_IFREG) with that pointer -- or, $ESC_COPY set (the native
  *           control), a copy's: the tracer's held call points at its copy, and the kernel's
  *           recheck after SECCOMP_RET_TRACE runs the filter on it
+ *   thread  (notes37) as skipped, but the filter is a second thread's own, installed before
+ *           the tracer attaches (no TSYNC: the main thread has none); after the attach the
+ *           main thread makes WORK/tmpA (O_EXCL) -- whose exit has the tracer ask whether its
+ *           process is under a filter of its own, read from the main thread's count --, then
+ *           the thread makes mknod(WORK/tmpF, S_IFREG): 0, nothing made
  *   race    no outsider: a thread of the run links SECRET to WORK/tmpF and removes that link
  *           in a loop while the main thread tries open(WORK/tmpF, O_WRONLY|O_CREAT|O_EXCL)
  *           and then reads WORK/tmpF, for SECONDS (default 5): a create decided while the
@@ -51,6 +56,38 @@ static void *race_linker(void *arg) {
         if (link(race_secret, race_name) == 0)
             unlink(race_name);
     }
+    return NULL;
+}
+
+static const char *skip_name;
+static volatile int skip_ready, skip_go, skip_done, skip_errno;
+static volatile long skip_result;
+
+/* mode thread: a filter of this thread's own answering mknod and mknodat with errno 0 */
+static void *skip_thread(void *arg) {
+    (void)arg;
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mknodat, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mknod, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof code / sizeof code[0], code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+        skip_errno = errno;
+        skip_result = -2;
+        skip_ready = 1;
+        return NULL;
+    }
+    skip_ready = 1;
+    struct timespec nap = {0, 1000 * 1000};
+    while (!skip_go)
+        nanosleep(&nap, NULL);
+    skip_result = mknod(skip_name, S_IFREG | 0600, 0);
+    skip_errno = errno;
+    skip_done = 1;
     return NULL;
 }
 
@@ -90,7 +127,7 @@ static void wait_for_outsider(const char *work) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("fresh_failed emfile|mknod|skipped|eisdir|race SECRET WORK [SECONDS]");
+        usage("fresh_failed emfile|mknod|skipped|thread|recheck|eisdir|race SECRET WORK [SECONDS]");
     const char *mode = argv[1], *secret = argv[2], *work = argv[3];
     char f[4096];
     snprintf(f, sizeof f, "%s/tmpF", work);
@@ -130,6 +167,30 @@ int main(int argc, char **argv) {
         if (exists(f))
             blocked("mknod of %s ran (the filter did not skip it)", f);
         note("mknod of %s: 0, skipped by the run's own filter", f);
+    } else if (!strcmp(mode, "thread")) {
+        skip_name = f;
+        pthread_t t;
+        if (pthread_create(&t, NULL, skip_thread, NULL) != 0)
+            blocked("pthread_create failed");
+        struct timespec nap = {0, 1000 * 1000};
+        while (!skip_ready)
+            nanosleep(&nap, NULL);
+        if (skip_result == -2)
+            blocked("installing the thread's filter: %s", ename(skip_errno));
+        wait_for_tracer();
+        char a[4096];
+        snprintf(a, sizeof a, "%s/tmpA", work);
+        int fd = open(a, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            blocked("create %s: %s", a, ename(errno));
+        close(fd);
+        skip_go = 1;
+        pthread_join(t, NULL);
+        if (skip_result < 0)
+            blocked("mknod %s: %s (not skipped)", f, ename(skip_errno));
+        if (exists(f))
+            blocked("mknod of %s ran (the thread's filter did not skip it)", f);
+        note("mknod of %s by a thread: 0, skipped by the run's own filter", f);
     } else if (!strcmp(mode, "recheck")) {
         /* the filter lets mknodat run only with the program's own pointer to the name */
         const char *name = getenv("ESC_COPY") ? strdup(f) : f;
@@ -201,7 +262,7 @@ int main(int argc, char **argv) {
         printf("TRIES: %ld own %ld refused %ld\n", tries, own, refused);
         blocked("%ld tries, the secret never read at %s", tries, f);
     } else {
-        usage("fresh_failed emfile|mknod|skipped|eisdir|race SECRET WORK [SECONDS]");
+        usage("fresh_failed emfile|mknod|skipped|thread|recheck|eisdir|race SECRET WORK [SECONDS]");
     }
     wait_for_outsider(work);
     judge(f, mode);
