@@ -153,6 +153,10 @@ _TIMED_RESTARTS = frozenset(NUMBERS[name] for name in TIMED_RESTARTS)
 #: below the stack pointer: the System V ABI's red zone, which a leaf function may use
 _RED_ZONE = 128
 _NS = 1_000_000_000
+#: the calls whose result Tracer._noted reads at their exit (_views_changed's ``after``): in a
+#: tree of several tasks they run frozen until then, so that no other task changes what the
+#: result names (a descriptor's number) before it is noted
+_NOTED_AT_EXIT = frozenset({"pivot_root", "fsmount", "open_tree", "open_tree_attr"})
 #: Frozen calls that may sleep after the kernel has looked their path up for the last time,
 #: and the kernel functions they sleep in then (/proc/TID/wchan): truncate waiting for a
 #: lease's break (__break_lease, in vfs_truncate: LTP fcntl33); an open held in its own call
@@ -2701,6 +2705,12 @@ class Tracer:
             return False
         if call.examined_targets is not None:
             return True  # (a signal permitted for staying in the tree: _targets_stayed)
+        if call.name in _NOTED_AT_EXIT:
+            # (what it made is noted at its exit by its result -- a detached mount by the
+            # descriptor's mount, read through /proc: a thread that dup2()s a copy of the
+            # secret over that number first had the copy noted as fsmount's new file system,
+            # moved into place uncompared -- notes37, detached_race.c)
+            return True
         if call.turns_async_on():
             return True  # (its descriptor may be another file when it runs: owner_stayed)
         if call.loop_request():
