@@ -8,14 +8,16 @@
  * sync_file_range(SYNC_FILE_RANGE_WRITE), which does not wait for it).  A clean page of a
  * MAP_PRIVATE mapping of the file shows the file's page cache, so the bytes the program reads
  * there change while it runs no instruction -- as a shared mapping's do.  The program is one
- * task, alone: its path arguments are not held (nothing else writes its memory, as far as the
- * engine knows), the tracer reads the path at the stop and the kernel reads it again.
+ * task, alone: its path arguments were not held (nothing else wrote its memory, as far as the
+ * engine knew), the tracer read the path at the stop and the kernel read it again.  Now the
+ * attach makes every address space of the tree count as written anywhere: they are held.
  *
  * The backing file work/flip.img holds DECOY (".../pubd/secret.txt", permitted) at offset 0;
  * the program maps it MAP_PRIVATE and opens that mapped string, while the device turns "pubd"
  * into "secd" (the secret's directory, a name of the same length) and back, ROUNDS times
- * (default 300).  Natively the open reaches the secret once the worker wrote the page;
- * under systrace an open decided on "pubd" that the kernel runs on "secd" reaches it too.
+ * (default 300; a flip not seen in 0.25 s is given up).  Natively the open reaches the
+ * secret once the worker wrote the page; under systrace an open decided on "pubd" that the
+ * kernel runs on "secd" reached it too (main 67ace9b, both loops).
  * ESCAPED when an open gave the secret; BLOCKED otherwise (counts of what the opens got).
  * Root (the loop devices); SKIPPED without a free loop device.
  */
@@ -64,6 +66,9 @@ int main(int argc, char **argv) {
             skipped("LOOP_SET_FD %s: %s", name, ename(err));
         blocked("LOOP_SET_FD %s: %s", name, ename(err));
     }
+    /* (detached at the last close, should the run be killed before LOOP_CLR_FD) */
+    struct loop_info64 info = {.lo_flags = LO_FLAGS_AUTOCLEAR};
+    ioctl(dev, LOOP_SET_STATUS64, &info);
     const char *path = mmap(NULL, sizeof image, PROT_READ, MAP_PRIVATE, file, 0);
     if (path == MAP_FAILED) {
         ioctl(dev, LOOP_CLR_FD, 0);
@@ -75,7 +80,7 @@ int main(int argc, char **argv) {
         for (int flip = 0; flip < 2 && !got_secret; flip++) {
             put(dev, flip ? "pubd" : "secd", at);
             const char *want = flip ? "pubd" : "secd";
-            double until = now_s() + 0.5;
+            double until = now_s() + 0.25;
             /* open the mapped path until the worker's write shows in the page */
             while (memcmp(path + at, want, 4) != 0 && now_s() < until) {
                 int fd = open(path, O_RDONLY | O_CLOEXEC);
