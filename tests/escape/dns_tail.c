@@ -3,7 +3,8 @@
  * name its resolver refused, from the resolver's thread -- while that thread appends the
  * next line (red team 54).
  *
- * The program is one task, alone: its path arguments are not held.  It sends a query for NAME
+ * The program is one task, alone: its path arguments were not held (now they are while the
+ * resolver runs: Supervisor.writes_beside).  It sends a query for NAME
  * (a name a host rule refuses: answered NXDOMAIN, and said "systrace: refused resolving NAME:
  * ... (NXDOMAIN)" on stderr by the resolver's thread), reads the line, and makes in its cwd
  * the names that the tail of that line spells (from NAME to the end of the line: a decoy
@@ -108,7 +109,7 @@ int main(int argc, char **argv) {
         usleep(100000);
         a_stop();
         char buf[65536];
-        ssize_t got = pread(log, buf, sizeof buf - 1, st.st_size > 60000 ? 0 : 0);
+        ssize_t got = pread(log, buf, sizeof buf - 1, 0);
         if (got <= 0) blocked("read stderr: %s", ename(errno));
         buf[got] = 0;
         char key[300];
@@ -132,7 +133,6 @@ int main(int argc, char **argv) {
         if (size % 4096 == 0 || size < strlen(line_tail)) {
             skips++;
             dprintf(2, "x\n");  /* (one byte more: the tail's page then has room) */
-            if (native) {}
             continue;
         }
         char *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, log, 0);
@@ -158,7 +158,8 @@ int main(int argc, char **argv) {
             send(s, q, (size_t)qn, 0);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {
-            if (is_secret_fd(fd)) escaped("the open of the mapped tail gave the secret (try %d)", i);
+            if (is_secret_fd(fd))
+                escaped("the open of the mapped tail gave the secret (try %d)", i);
             decoy++;
             close(fd);
         } else {
