@@ -590,6 +590,16 @@ class Supervisor:
         if self.dns is not None:
             tracer.decoder.names = self.dns.names.label
 
+    @property
+    def writes_beside(self) -> bool:
+        """Whether threads of this monitor write files while the tree runs, at times the tree
+        chooses: the resolver's (names.py), at each query it handled -- the log's record, -v's
+        "refused resolving NAME" (NAME the program's), "says ask and no one can be asked".  A
+        log, or a stderr that is a file, which the tree may map MAP_PRIVATE is then a writer
+        of its memory that is no task: the engine holds even a task alone
+        (Tracer._reached_from_outside; red team 54, dns_tail.c)."""
+        return self.dns is not None
+
     def close(self) -> None:
         """End what the supervisor runs beside the tracer (the resolver)."""
         if self.dns is not None:

@@ -492,6 +492,10 @@ class Shares(NamedTuple):
     #: the writer only turns pages to zeros (the reclaim of MADV_FREE pages): it can take a
     #: pointer or a length away, never make one (Tracer._messages_written_outside)
     zeros: bool = False
+    #: cases (of ``cases``) that are ``tree`` where the others are not: seccomp.shares_memory
+    #: answers them with ``tree`` set (a loop device's attach, on ioctl beside
+    #: USERFAULTFD_IOC_NEW, which shares as the userfaultfd call does)
+    tree_cases: tuple[Case, ...] = ()
 
 
 _ALWAYS_SHARES_PAGES = Shares(((),))
@@ -808,6 +812,14 @@ _c(15, "rt_sigreturn", (), "stdio")
 # does BTRFS_IOC_SEND, which writes a subvolume's every file into a descriptor, and so do
 # BTRFS_IOC_ADD_DEV and BTRFS_IOC_DEV_REPLACE, which write a device named in their struct:
 # refused where a rule decides by name (Supervisor._decide; gap44, review 30).
+# The attached device is also a writer of its file that is no task: what the tree writes to
+# /dev/loopN reaches the file's page cache when the loop driver's worker writes the device's
+# pages back -- a kernel thread, at a time of the writeback's choosing (sync_file_range starts
+# it and does not wait) -- and a clean page of any MAP_PRIVATE mapping of the file shows it.
+# So from an attach on, every address space of the tree counts as written anywhere (``tree``,
+# as a packet ring: any process may map the file), and a path argument of a task alone is
+# held (red team 54, loop_flip.c).
+_LOOP_ATTACH_CASES = tuple((_eq32(1, request),) for request, _ in LOOP_ATTACH_IOCTLS)
 _c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
    aliases_when=one_of(1, frozenset(request for request, _ in FILE_CHANGING_IOCTLS)),
    guard=Guard(((_eq32(1, FIOSETOWN),), (_eq32(1, SIOCSPGRP),), (_eq32(1, FIOASYNC),),
@@ -817,7 +829,8 @@ _c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
                check="ioctl_target", arg=2,
                refused=((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)),
                routed=((_eq32(1, TUNSETIFF),),)),
-   shares=Shares(((_eq32(1, USERFAULTFD_IOC_NEW),),), anywhere=True))
+   shares=Shares(((_eq32(1, USERFAULTFD_IOC_NEW),), *_LOOP_ATTACH_CASES), anywhere=True,
+                 tree_cases=_LOOP_ATTACH_CASES))
 _c(17, "pread64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
 _c(18, "pwrite64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
 _c(19, "readv", (_FD, _ptr("vec"), _a("vlen")), "stdio")

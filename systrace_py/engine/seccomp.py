@@ -790,8 +790,12 @@ def shares_memory(name: str, args: Sequence[int]) -> Shares | None:
     if shares is None:
         return None
     params = _params(0)  # (no case names the tracer)
-    holds = any(all(_holds(test, args, params) for test in case) for case in shares.cases)
-    return shares if holds else None
+    held = [case for case in shares.cases if all(_holds(test, args, params) for test in case)]
+    if not held:
+        return None
+    if any(case in shares.tree_cases for case in held):
+        return shares._replace(tree=True)  # (a loop device's attach: syscalls.py, ioctl)
+    return shares
 
 
 def keys_mapping(name: str, args: Sequence[int]) -> bool:

@@ -2627,9 +2627,12 @@ class Tracer:
         mapping appears, so the kernel is asked at each call (in_kernel_ring: PROCMAP_QUERY,
         a few microseconds a span).  Memory reached through pointers in memory (exec's argv
         and environment) is not followed: when any page is shared, or any ring is mapped,
-        such a call is held."""
+        such a call is held.  So is every call while the monitor's own threads write files
+        at times the tree chooses (``writes_beside``: a log, or a stderr that is a file, the
+        tree may map MAP_PRIVATE -- a clean page of it shows each write; red team 54)."""
         space = task.space
-        if space.written_anywhere or self.rings_mapped_anywhere:
+        if space.written_anywhere or self.rings_mapped_anywhere \
+                or getattr(self.monitor, "writes_beside", False):
             return True
         ranges: tuple[tuple[int, int], ...] | None = ()
         if space.shared_pages:
