@@ -1351,6 +1351,13 @@ class Tracer:
             kind = "call exit" if os.WSTOPSIG(status) == _SYSCALL_TRAP else "signal"
         self.python_kinds[kind] += 1
 
+    def first_exec(self, tid: int) -> bool:
+        """Whether ``tid`` is the spawned command's before its first exec: the user's own
+        command, run as given -- nothing traced ran before it (a monitor's checks of what a
+        caller chose at an exec into another table leave it alone where the run's start is
+        the caller: Supervisor._entering_table)."""
+        return tid == self._loading_prefilter
+
     def _fast_exec_target(self, tid: int, program: str) -> tuple[Table, bool] | None:
         """For the native loop, at an exec of ``program`` it may let go: the table that
         decides the task after it, and whether the exec enters another table (then its
