@@ -567,6 +567,7 @@ def python_working_directory(image: ExecImage, call: DecodedCall,
         where = os.readlink(f"/proc/{call.tid}/cwd")
     except OSError:
         return UNNAMED_CWD
+    call.examined_cwd = where  # (still so when the exec runs: Tracer._unchanged)
     if not where.startswith("/") or where.endswith(_DELETED):
         return UNNAMED_CWD
     return where if program_may_fill(where, kept) else None

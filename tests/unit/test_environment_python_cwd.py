@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from systrace_py.policy.environment import (
-    CWD,
     CODE,
+    CWD,
     EXITS,
     MODULE,
     SCRIPT,
