@@ -588,8 +588,8 @@ def test_a_wrapper_that_moves_path_for_an_env_script_runs_again(tmp_path):
 # --- a Python run with -m or -c in a directory the run writes (pycwd37) ---------------------
 
 def test_a_learned_python_m_in_a_build_directory_runs_again_and_another_is_refused(tmp_path):
-    """A build's ``python3 -m MODULE`` and ``python3 -c CODE`` (pip, pytest, a configure
-    probe) in a directory the run may write: an exec into the interpreter's table (every
+    """A build's ``python3 -m MODULE`` (pip, pytest, a generator; ``-c CODE`` and stdin
+    alike) in a directory the run may write: an exec into the interpreter's table (every
     learned policy gives it one) of a Python that imports first from its working directory
     is refused where a traced program may write it, unless the table grants it (red team
     53, Reason.PYTHON_CWD) -- so the learner grants the directory it saw
@@ -598,19 +598,19 @@ def test_a_learned_python_m_in_a_build_directory_runs_again_and_another_is_refus
     checkout = tmp_path / "checkout"
     (checkout / "build").mkdir(parents=True)
     (checkout / "other").mkdir()
-    for where in ("build", "other"):
-        (checkout / where / "in.json").write_text('{"a": 1}\n')
-    script = ("cd {} && {} -m json.tool --compact in.json && {} -c 'print(41 + 1)'")
-    command = ["sh", "-c", script.format("build", PYTHON3, PYTHON3)]
+    for where in ("build", "other"):  # (the build's own module; -S: a short start to learn)
+        (checkout / where / "gen.py").write_text('print("generated")\n')
+    script = "cd {} && {} -S -m gen"
+    command = ["sh", "-c", script.format("build", PYTHON3)]
     policy = learn(tmp_path, command, cwd=checkout)
     python = os.path.realpath(PYTHON3)
     assert "CWD=$CWD/build" in tomllib.loads(policy.read_text())["program"][python][
         "environment"], policy.read_text()
     again, refused = enforce(tmp_path, policy, command, cwd=checkout)
-    assert again.returncode == 0 and again.stdout == '{"a":1}\n42\n', (again.stderr, refused)
+    assert again.returncode == 0 and again.stdout == "generated\n", (again.stderr, refused)
     assert refused == []
-    moved, refused = enforce(tmp_path, policy, ["sh", "-c", script.format(
-        "other", PYTHON3, PYTHON3)], cwd=checkout)
+    moved, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("other", PYTHON3)],
+                             cwd=checkout)
     assert moved.returncode != 0 and "Operation not permitted" in moved.stderr, moved
     assert [(r["syscall"], r["reason"]) for r in refused] == [
         ("execve", "python working directory")], refused
