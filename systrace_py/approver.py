@@ -46,7 +46,7 @@ from typing import IO, Any
 
 from systrace_py import __version__, procfs
 from systrace_py.engine.signals import enforcer
-from systrace_py.policy.environment import env_command_at, is_python
+from systrace_py.policy.environment import env_command_at, searches_working_directory
 from systrace_py.report import say
 from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.terminal import printable
@@ -294,42 +294,14 @@ def _one_way() -> tuple[int, int]:
     return reader.detach(), writer.detach()
 
 
-#: Python's options that take the next word (or the rest of their word) as their argument.
-_PYTHON_ARGUMENT_OPTIONS = frozenset("WX")
-
-
-def searches_its_directory(argv: Sequence[str]) -> bool:
-    """Whether ``argv`` is Python run in a form that puts the working directory first on
-    ``sys.path`` -- ``-m MODULE`` or ``-c CODE`` (docs/asking.md's own scripted approver is
-    ``python3 -m systrace_py.approver``) -- and not already told not to (``-P``, ``-I``).
-    Python is a command named as one (``python3``, ``python3.11``, ``pypy3``...:
-    environment.is_python, the engine's word).  A script's form puts the script's own
-    directory first instead: that one is the user's choice, like the approver's rules file."""
-    if not argv or not is_python(argv[0]):
-        return False
-    words = iter(argv[1:])
-    for word in words:
-        if word == "--" or not word.startswith("-") or word == "-":
-            return False  # (a script, or the program on stdin -- which is systrace's asks)
-        if word.startswith("--"):
-            if word == "--check-hash-based-pycs":
-                next(words, None)
-            continue
-        for at, letter in enumerate(word[1:], 1):
-            if letter in "PI":
-                return False
-            if letter in "mc":
-                return True
-            if letter in _PYTHON_ARGUMENT_OPTIONS:
-                if at == len(word) - 1:
-                    next(words, None)
-                break
-    return False
-
-
 def approver_argv(argv: Sequence[str]) -> list[str]:
     """The command an ``exec:`` approver is started with: ``argv``, with ``-P`` after the
-    interpreter when it is Python run with ``-m`` or ``-c`` (:func:`searches_its_directory`).
+    interpreter when it is Python run in a form that puts the working directory first on its
+    path -- ``-m`` or ``-c`` (docs/asking.md's own scripted approver is ``python3 -m
+    systrace_py.approver``), or its program on stdin -- and not told not to (``-P``, ``-I``):
+    environment.searches_working_directory, the engine's answer (a Python is a command named
+    as one: ``python3``, ``python3.11``, ``pypy3``...; a script's form puts the script's own
+    directory first instead, the user's choice like the approver's rules file).
     It starts in the run's working directory, which the traced program may write: a package
     planted there under the name of the approver's own (``systrace_py``) or of a module it
     imports once started (``argparse``) ran in the approver -- the user's, untraced, outside
@@ -337,7 +309,7 @@ def approver_argv(argv: Sequence[str]) -> list[str]:
     one (red team 53, tests/escape/test_escape_redteam53.py).  An option, not PYTHONSAFEPATH:
     ``-E`` would ignore the variable, and the approver's own Python children (a script that
     imports the modules beside it) would inherit it."""
-    if searches_its_directory(argv):
+    if argv and searches_working_directory(argv[0], None, False, argv):
         return [argv[0], "-P", *argv[1:]]
     if argv and argv[0].rpartition("/")[2] == "env":  # (``env [NAME=VALUE]... python3 -m``:
         at = env_command_at(argv[1:])                 #  the Python is env's command)

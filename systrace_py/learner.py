@@ -41,11 +41,11 @@ from systrace_py.injector import Injector
 from systrace_py.logrecords import Event, Result
 from systrace_py.names import NAMED_CALLS, DnsObserver
 from systrace_py.policy import aliases
-from systrace_py.policy.environment import HOME, PATH, chooses_code, moved
+from systrace_py.policy.environment import CWD, HOME, PATH, chooses_code, moved
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import Absent, PathArg, Reason, Rule
 from systrace_py.report import say
-from systrace_py.supervisor import exec_reads_from
+from systrace_py.supervisor import UNNAMED_CWD, exec_reads_from, python_working_directory
 from systrace_py.syscalls import PATHS, Treat, treated
 
 #: At most this many names of one directory are kept for the listing rule; a bigger
@@ -303,7 +303,8 @@ class Learner:
             normalize_flags(flags), tuple(call.sockaddrs),
             call.argv if is_exec else None,
             tuple(created), exclusive, None, initial, call.selector,
-            environment=self._chosen_variables(call) if is_exec else (), mkstemp=mkstemp,
+            environment=self._chosen_variables(call, initial) if is_exec else (),
+            mkstemp=mkstemp,
             directories=moved, older=older, older_inside=inside)
 
     def _older(self, call: DecodedCall, created: list[str], moved: tuple[str, ...]
@@ -337,23 +338,32 @@ class Learner:
         with contextlib.suppress(DecodeError):
             call.note_made()
 
-    def _chosen_variables(self, call: DecodedCall) -> tuple[str, ...]:
+    def _chosen_variables(self, call: DecodedCall, initial: bool = False) -> tuple[str, ...]:
         """An exec's loader and interpreter variables the run did not start with -- and its
         HOME and PATH where they decide what the exec runs (a Python's user site, the command
         of "#!/usr/bin/env NAME": supervisor.exec_reads_from) and are not the start's: what
         the table it enters must grant (Supervisor._entering_table), learned as seen.  (pyenv's
         shims exec their scripts with a PATH of their own: without it the learned policy
-        refused them on its next run.)"""
+        refused them on its next run.)  And ``CWD=DIR``, the working directory of a Python
+        that imports first from it where a traced program may write
+        (supervisor.python_working_directory): a build's ``python3 -m pip``, ``python3 -c
+        ...`` -- not the command's own first exec (``initial``), which is not checked."""
         started = self.tracer.start_environment if self.tracer is not None else None
         envp = call.envp or ()
         chosen = {entry for entry in envp if chooses_code(entry)
                   and (started is None or entry not in started)}
         moved_now = [entry for name in (HOME, PATH)
                      if (entry := moved(name, envp, started)) is not None and "=" in entry]
-        if moved_now:
+        image = None
+        if moved_now or not initial:
             image = call.exec_image(elf=False)
+        if moved_now:
             reads = exec_reads_from(image, call) if image is not None else frozenset()
             chosen.update(entry for entry in moved_now if entry.partition("=")[0] in reads)
+        if image is not None and not initial:
+            where = python_working_directory(image, call)
+            if where is not None and where != UNNAMED_CWD:
+                chosen.add(f"{CWD}={where}")
         return tuple(sorted(chosen))
 
     def _listing(self, task: Task, call: DecodedCall, table: str, name: str) -> Reply:

@@ -122,6 +122,28 @@ def program_may_change(name: str, kept: Callable[[str], bool] = lambda entry: Fa
     return False
 
 
+def program_may_fill(directory: str, kept: Callable[[str], bool] = lambda entry: False
+                     ) -> bool:
+    """Whether a traced program (or another user) may put a name in ``directory`` (absolute,
+    no symlinks: a cwd as /proc names it) -- it may write the directory
+    (:func:`program_may_write`; a sticky ``/tmp`` too: anyone makes names there) -- or change
+    what its name leads to (:func:`program_may_change`: a directory on the way renamed and
+    another put in its place).  True when it cannot be looked at (fail closed).  A Python's
+    working directory, first on its sys.path (Supervisor._entering_table, the learner)."""
+    try:
+        fd = os.open(directory, _DIR | os.O_NOFOLLOW)
+    except OSError:
+        return True
+    try:
+        if program_may_write(fd):
+            return True
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return directory != "/" and program_may_change(directory, kept)
+
+
 def _sticky_keeps(fd: int, name: str) -> bool:
     """Whether directory ``fd`` is sticky and keeps its entry ``name`` from this user, who
     owns neither (root, CAP_FOWNER, is kept from nothing)."""

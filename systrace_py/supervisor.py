@@ -41,15 +41,17 @@ from systrace_py.engine.tracer import Tracer, new_event
 from systrace_py.injector import Injector
 from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
-from systrace_py.outputs import program_may_change
+from systrace_py.outputs import program_may_change, program_may_fill
 from systrace_py.policy.aliases import EXPOSING_CALLS, TWO_PATH_CALLS
 from systrace_py.policy.environment import (
+    CWD,
     HOME,
     PATH,
     chooses_code,
     is_python,
     moved,
     reads_from,
+    searches_working_directory,
 )
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
@@ -138,6 +140,11 @@ REFUSAL_TEXTS: dict[Reason, str] = {
                        " (its .pth files run) HOME places, with a HOME the run did not start"
                        " with ({home}); that table's environment key grants it"
                        " (\"HOME=...\"), or the script runs Python with -s or -I"),
+    Reason.PYTHON_CWD: ("an exec into table {entered} of a Python run with -m, -c or its"
+                        " program on stdin, which imports first from its working directory"
+                        " ({cwd}), one a traced program may write: a module planted there"
+                        " would run with that table; that table's environment key grants it"
+                        " (\"CWD=...\"), or run Python with -P or -I"),
     Reason.ENV_PATH: ("an exec into table {entered} of a script whose #! line"
                       " runs /usr/bin/env NAME, which looks NAME up in a PATH the run did not"
                       " start with: the caller would pick the program that runs with that"
@@ -172,11 +179,20 @@ _REFUSAL_BLANKS: dict[str, Callable[[Supervisor, DecodedCall, Decision], str]] =
     "table": lambda supervisor, call, decision: decision.table,
     "entered": lambda supervisor, call, decision: supervisor._entered(call),
     "home": lambda supervisor, call, decision: supervisor._home(call),
+    "cwd": lambda supervisor, call, decision: _cwd_shown(call.tid),
     "as_call": lambda supervisor, call, decision: DEVICE_CALLS.get(
         call.args[1] & 0xFFFFFFFF, "?"),
     "held": lambda supervisor, call, decision: decision.arg.path
     if decision.arg is not None else "the file",
 }
+
+
+def _cwd_shown(tid: int) -> str:
+    """A task's working directory, for a message."""
+    try:
+        return os.readlink(f"/proc/{tid}/cwd")
+    except OSError:
+        return "unreadable"
 
 
 @dataclass(frozen=True)
@@ -524,6 +540,37 @@ def exec_reads_from(image: ExecImage, call: DecodedCall) -> frozenset[str]:
     (environment.reads_from): an image the tracer could not read, both."""
     return reads_from(None if image.unread else image.binary, image.argument, image.script,
                       call.argv, call.envp or ())
+
+
+#: a working directory that cannot be named (unreadable, removed, longer than readlink
+#: gives): no ``CWD`` grant admits it (python_working_directory)
+UNNAMED_CWD = ""
+_DELETED = " (deleted)"
+
+
+def python_working_directory(image: ExecImage, call: DecodedCall,
+                             kept: Callable[[str], bool] = lambda entry: False) -> str | None:
+    """The working directory of the Python an exec of ``image`` runs, when that Python puts
+    it first on sys.path (environment.searches_working_directory: ``-m``, ``-c``, its
+    program on stdin; not ``-P``/``-I``/PYTHONSAFEPATH) and a traced program may put a name
+    there or re-aim its name (outputs.program_may_fill, ``kept``: Supervisor._kept; as root
+    every directory) -- a module planted there would run under the table the exec enters
+    (red team 53); UNNAMED_CWD when it cannot be named.  None: nothing of a cwd is searched,
+    or no traced program can plant there.  An image the tracer could not read counts as
+    such a Python (fail closed, as exec_reads_from).  The one predicate of the supervisor's
+    refusal (Supervisor._entering_table, Reason.PYTHON_CWD) and of what the learner grants
+    (``CWD=...``)."""
+    if not image.unread and not searches_working_directory(
+            image.binary, image.argument, image.script, call.argv, call.envp or ()):
+        return None
+    try:
+        where = os.readlink(f"/proc/{call.tid}/cwd")
+    except OSError:
+        return UNNAMED_CWD
+    call.examined_cwd = where  # (still so when the exec runs: Tracer._unchanged)
+    if not where.startswith("/") or where.endswith(_DELETED):
+        return UNNAMED_CWD
+    return where if program_may_fill(where, kept) else None
 
 
 class Supervisor:
@@ -1228,6 +1275,18 @@ class Supervisor:
                 if PATH in unadmitted and PATH in reads:
                     return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                                     Reason.ENV_PATH)
+        if image is None:
+            image = call.exec_image(elf=False, admit=self._admitted(table))
+        if image is not None and (self.tracer is None or not self.tracer.first_exec(call.tid)):
+            # a Python that imports first from a working directory the caller may fill: a
+            # module planted there runs with the table (red team 53) -- unless the table
+            # grants that directory (``CWD=...``, learned).  Not the command's own first exec
+            # (the user's directory, nothing traced ran yet)
+            where = python_working_directory(image, call, self._kept)
+            if where is not None and (where == UNNAMED_CWD
+                                      or not new.admits_variable(f"{CWD}={where}")):
+                return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                                Reason.PYTHON_CWD)
         return self._script_link(table, call, image)
 
     def _environment_verdict(self, new: Table, envp: tuple[str, ...]

@@ -507,6 +507,11 @@ class DecodedCall:
     #: Seccomp_filters) as decided on -- still so when it runs (Tracer._unchanged; red team
     #: 35); None when not asked
     examined_filters: list[int] | None = None
+    #: an exec into another table of a Python that imports first from its working directory:
+    #: that directory as /proc/TID/cwd named it, as decided on -- still so when it runs (a
+    #: thread, or a CLONE_FS child, may chdir meanwhile: Tracer._unchanged; pycwd37); None
+    #: when not asked
+    examined_cwd: str | None = None
 
     def __init__(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                  memory: TraceeMemory | None = None, decoder: Decoder | None = None,

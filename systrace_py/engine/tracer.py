@@ -265,6 +265,14 @@ FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refus
 ORPHAN_NOTICE_AFTER = 1.0  # seconds after the command's exit before on_orphans is called
 
 
+def _cwd_text(tid: int) -> str | None:
+    """/proc/TID/cwd's text (None: unreadable) -- what DecodedCall.examined_cwd holds."""
+    try:
+        return os.readlink(f"/proc/{tid}/cwd")
+    except OSError:
+        return None
+
+
 class TracerError(Exception):
     """The tracer could not go on; the traced tree has been killed."""
 
@@ -1355,6 +1363,13 @@ class Tracer:
             kind = "call exit" if os.WSTOPSIG(status) == _SYSCALL_TRAP else "signal"
         self.python_kinds[kind] += 1
 
+    def first_exec(self, tid: int) -> bool:
+        """Whether ``tid`` is the spawned command's before its first exec: the user's own
+        command, run as given -- nothing traced ran before it (a monitor's checks of what a
+        caller chose at an exec into another table leave it alone where the run's start is
+        the caller: Supervisor._entering_table)."""
+        return tid == self._loading_prefilter
+
     def _fast_exec_target(self, tid: int, program: str) -> tuple[Table, bool] | None:
         """For the native loop, at an exec of ``program`` it may let go: the table that
         decides the task after it, and whether the exec enters another table (then its
@@ -2139,7 +2154,8 @@ class Tracer:
             return
         waited = task.waited and not checked
         if waited and (task.view is not call.view or call.examined_std_fds is not None
-                            or call.examined_filters is not None) \
+                            or call.examined_filters is not None
+                            or call.examined_cwd is not None) \
                 and not self._unchanged(task, call):
             # it waited (an answer, a delay, the scratch area) while a call that may change
             # views ran: its paths no longer mean what was decided (red team 41) -- or while
@@ -2984,6 +3000,8 @@ class Tracer:
             if call.examined_filters is not None and (ran or len(task.process.tids) > 1) and \
                     procfs.status_numbers(task.tid, b"Seccomp_filters") != call.examined_filters:
                 return False  # (a thread put a filter on it meanwhile: TSYNC)
+            if call.examined_cwd is not None and _cwd_text(task.tid) != call.examined_cwd:
+                return False  # (a thread or a CLONE_FS child changed directory meanwhile)
             argv, envp = call.examined_argv, call.examined_envp
             return (argv is None or fresh.argv == argv) and (envp is None or fresh.envp == envp)
         except DecodeError:

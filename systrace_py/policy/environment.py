@@ -84,6 +84,12 @@ CATALOG_VARIABLES: frozenset[str] = frozenset(("LANGUAGE",))
 HOME = "HOME"
 #: what ``/usr/bin/env NAME`` searches for NAME (execvp) -- env's assignments and ``-i`` aside
 PATH = "PATH"
+#: No variable: the **working directory** of a Python that puts it first on sys.path
+#: (:func:`searches_working_directory`), named so in a table's ``environment`` -- a grant
+#: ``CWD=GLOB`` (one path, as HOME's) admits an exec into the table from a directory it
+#: matches where a traced program may write (Supervisor._entering_table; learned as seen).
+#: An exec's own variable of that name is its input, never checked.
+CWD = "CWD"
 #: Python's variable that turns the user site off when set non-empty (ignored under -E, -I)
 NO_USER_SITE = "PYTHONNOUSERSITE"
 #: Python's options that turn the user site off: -s, -I (isolated: -s and -E), -S (no site
@@ -145,7 +151,7 @@ PATH_VARIABLES: Mapping[str, PathList] = {
     **{name: PathList("", skips_empty=False) for name in (
         "LD_ORIGIN_PATH", "LD_DEBUG_OUTPUT", "LD_PROFILE_OUTPUT", "GETCONF_DIR", "HOSTALIASES",
         "MALLOC_TRACE", "RESOLV_HOST_CONF", "TZDIR", "PYTHONSTARTUP", "PYTHONUSERBASE",
-        "PYTHONPYCACHEPREFIX", HOME)},
+        "PYTHONPYCACHEPREFIX", HOME, CWD)},
 }
 
 
@@ -161,13 +167,95 @@ def python_options(binary: str, argument: str | None, script: bool,
     kernel gives it); else the exec's ``argv`` after argv[0].  ``/usr/bin/env`` as a
     script's interpreter runs the Python its argument names (``#!/usr/bin/env python3``,
     ``-S python3 -s``): that Python's, with the argument's words after its name."""
+    command = python_command(binary, argument, script, argv)
+    return None if command is None else command.flags
+
+
+class PythonCommand(NamedTuple):
+    """A Python's command line as CPython reads it (Python/getopt.c, Python/initconfig.c):
+    the one-letter options before the first word that is no option, and what it runs."""
+
+    #: the one-letter options (``-Is``: I and s)
+    flags: frozenset[str]
+    #: what it runs: MODULE (``-m``), CODE (``-c``), STDIN (no script, or ``-``: its
+    #: program on stdin, or a prompt), SCRIPT (a file), EXITS (``-V``, ``-h``, ``--help``,
+    #: ``--version``...: it prints and exits while reading its options, before it imports)
+    form: str
+
+
+MODULE, CODE, STDIN, SCRIPT, EXITS = "module", "code", "stdin", "script", "exits"
+#: the forms whose sys.path[0] is the working directory (CPython 3.11
+#: Python/pathconfig.c _PyPathConfig_ComputeSysPath0: ``-m`` the cwd's absolute name, ``-c``
+#: and stdin "", read as the cwd at each import) -- a script's is the script's own directory
+_CWD_FORMS = frozenset((MODULE, CODE, STDIN))
+#: Python's options that leave the working directory off sys.path: -P (3.11), -I (isolated:
+#: -P, -E and -s)
+_SAFE_PATH_FLAGS = frozenset("PI")
+#: what -P is as a variable (3.11; ignored under -E or -I, and by an older Python)
+SAFE_PATH = "PYTHONSAFEPATH"
+#: Python's options that print and exit while the options are read (-h, -?, -V), and its
+#: long options that do (the others: --check-hash-based-pycs takes a value; any other long
+#: option is an error, which exits too -- not relied on)
+_EXIT_FLAGS = frozenset("h?V")
+_EXIT_LONG = frozenset(("--help", "--help-env", "--help-xoptions", "--help-all", "--version"))
+#: a Python binary's version from its file name (python3.11, pypy3.10, python2): PYTHONSAFEPATH
+#: is honoured from 3.11 on
+_PYTHON_VERSION = re.compile(r"(?:python|pypy)([0-9]+)(?:\.([0-9]+))?")
+
+
+def python_command(binary: str, argument: str | None, script: bool,
+                   argv: Sequence[str] | None) -> PythonCommand | None:
+    """The command line of the Python an exec runs (None: ``binary`` runs no Python, by its
+    file name: :func:`is_python`): for a script, its last #! line's ``argument`` (one
+    string, as the kernel gives it), the script, then the exec's ``argv`` after argv[0];
+    else that ``argv`` alone.  ``/usr/bin/env`` as a script's interpreter runs the Python its
+    argument names (``#!/usr/bin/env python3``, ``-S python3 -s``): that Python's, with the
+    argument's words after its name before the script.  (The script's own spelling is no
+    option: it is a path the exec named, never "-" -- a word only the form reads.)"""
+    rest = list(argv or ())[1:]
     if _runs_env(binary, script, argument):
-        _, command, rest = _env_command(argument or "")
-        return _flags(rest) if command is not None and is_python(command) else None
+        _, command, words = _env_command(argument or "")
+        if command is None or not is_python(command):
+            return None
+        return _python_args([*words, "SCRIPT", *rest])
     if not is_python(binary):
         return None
-    return _flags([argument] if argument is not None else []) if script \
-        else _flags(list(argv or ())[1:])
+    if script:
+        return _python_args([*([argument] if argument is not None else []), "SCRIPT", *rest])
+    return _python_args(rest)
+
+
+def searches_working_directory(binary: str, argument: str | None, script: bool,
+                               argv: Sequence[str] | None, envp: Sequence[str] = ()) -> bool:
+    """Whether an exec of ``binary`` (:func:`python_command`'s arguments) runs a Python that
+    puts its **working directory first on sys.path** -- run with ``-m``, ``-c`` or its
+    program on stdin (no script, or ``-``) --, so that the module ``-m`` names and every
+    module imported after it, the standard library's too, is looked up there first: not with
+    ``-P`` or ``-I`` (in a cluster too, ``-Pm``), nor with ``PYTHONSAFEPATH`` set non-empty
+    in ``envp`` unless ``-E`` makes Python ignore it (or the binary's name shows a Python
+    before 3.11, which does not know it: only a name that shows 3.11 or later is trusted to
+    read it).  The one answer of both places that ask: an exec into another table
+    (Supervisor._entering_table, refused where a traced program may write that directory,
+    docs/policy.md ``CWD``; the learner, which grants it) and an ``exec:`` approver (started
+    with ``-P``: approver.approver_argv)."""
+    command = python_command(binary, argument, script, argv)
+    if command is None or command.form not in _CWD_FORMS or command.flags & _SAFE_PATH_FLAGS:
+        return False
+    if "E" in command.flags or not _knows_safe_path(binary, argument, script):
+        return True
+    return not _first_values(envp).get(SAFE_PATH)
+
+
+def _knows_safe_path(binary: str, argument: str | None, script: bool) -> bool:
+    """Whether the Python an exec runs reads PYTHONSAFEPATH: its file name shows 3.11 or
+    later (env's command for a ``#!/usr/bin/env`` script)."""
+    name = binary
+    if _runs_env(binary, script, argument):
+        name = _env_command(argument or "")[1] or ""
+    found = _PYTHON_VERSION.match(name.rpartition("/")[2])
+    if found is None or found.group(2) is None:
+        return False
+    return (int(found.group(1)), int(found.group(2))) >= (3, 11)
 
 
 def env_searches(binary: str, argument: str | None, script: bool) -> bool:
@@ -309,27 +397,41 @@ def _env_splits(word: str) -> bool:
     return False
 
 
-def _flags(args: list[str]) -> frozenset[str]:
-    """The one-letter options a Python's command line ``args`` sets before the first that is
-    no option (the script, "-", or what follows "--", -c's or -m's value)."""
+def _python_args(args: list[str]) -> PythonCommand:
+    """A Python's command line ``args`` (after its name) as CPython reads it: the one-letter
+    options before the first word that is no option (the script, "-", or what follows "--"),
+    and what it runs (PythonCommand.form): -c and -m end the options, their value the rest
+    of the word or the next one; -W and -X take a value the same way; a help or version
+    option ends the run once the options are read."""
     found: set[str] = set()
     at = 0
+    exits = False
     while at < len(args):
         arg = args[at]
         at += 1
-        if arg == "--" or not arg.startswith("-") or arg == "-":
+        if arg == "--":
+            break
+        if not arg.startswith("-") or arg == "-":
+            at -= 1
             break
         if arg.startswith("--"):
+            exits = exits or arg in _EXIT_LONG
             at += arg == _VALUED_LONG
             continue
         for i, flag in enumerate(arg[1:], 1):
             if flag in _VALUED_FLAGS:
                 if flag in "cm":
-                    return frozenset(found)
+                    exits = exits or bool(found & _EXIT_FLAGS)
+                    return PythonCommand(frozenset(found), EXITS if exits else
+                                         MODULE if flag == "m" else CODE)
                 at += i == len(arg) - 1  # (its value: the rest, or the next argument)
                 break
             found.add(flag)
-    return frozenset(found)
+    exits = exits or bool(found & _EXIT_FLAGS)
+    if exits:
+        return PythonCommand(frozenset(found), EXITS)
+    script = at < len(args) and args[at] != "-"
+    return PythonCommand(frozenset(found), SCRIPT if script else STDIN)
 
 
 def loads_user_site(options: frozenset[str], envp: Sequence[str]) -> bool:
@@ -398,8 +500,9 @@ def _first_values(entries: Iterable[str]) -> dict[str, str]:
 
 def grantable(name: str) -> bool:
     """Whether a table's ``environment`` may grant variable ``name``: one that runs code
-    (:func:`runs_code`), ``HOME`` or ``PATH`` (:func:`moved`)."""
-    return name in (HOME, PATH) or runs_code(name)
+    (:func:`runs_code`), ``HOME`` or ``PATH`` (:func:`moved`), or ``CWD`` (a Python's
+    working directory: :data:`CWD`)."""
+    return name in (HOME, PATH, CWD) or runs_code(name)
 
 
 def runs_code(name: str) -> bool:
@@ -506,6 +609,9 @@ def path_glob(name: str, pattern: str, expansions: Expansions | None = None) -> 
 #: How a grant of paths that names its paths by a variable starts (Grants): ``$CWD/``,
 #: ``~/``... or a brace of such paths.  No plain element starts so; the path glob reads them.
 _VARIABLE_STARTS = ("$CWD/", "$TMPDIR/", "$HOME/", "~/", "{")
+#: ... or is: the directory itself (``CWD=$CWD``, what ``-A`` writes for a Python run in the
+#: run's own working directory)
+_VARIABLES = frozenset(("$CWD", "$TMPDIR", "$HOME", "~"))
 
 
 class Grants:
@@ -544,7 +650,8 @@ class Grants:
                 # A value the learner saw spelled so is written bracketed (literal_grant).
                 # (one holding a separator too -- ``$CWD/a:$CWD/b``, written by hand: it
                 # admits nothing, the learner writes {a,b})
-                variable = form is not None and pattern.startswith(_VARIABLE_STARTS)
+                variable = form is not None and (pattern.startswith(_VARIABLE_STARTS)
+                                                 or pattern in _VARIABLES)
                 if not variable:
                     self._literal.add(f"{name}={literal}")
                 if form is None or set(form.separators) & set(literal):
@@ -592,8 +699,8 @@ def variable_error(entry: str) -> str | None:
         return f"{entry!r} is not NAME=VALUE (write \"{entry or 'NAME'}={anything})"
     if not grantable(name):
         return (f"{name} is not a loader or interpreter variable (LD_PRELOAD, LD_LIBRARY_PATH,"
-                " PYTHONPATH, BASH_ENV... see docs/policy.md) nor HOME or PATH: an exec carries the"
-                " others unchecked")
+                " PYTHONPATH, BASH_ENV... see docs/policy.md) nor HOME, PATH or CWD: an exec"
+                " carries the others unchecked")
     return None
 
 

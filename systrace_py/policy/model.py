@@ -76,6 +76,8 @@ class Reason(enum.StrEnum):
     INTERPRETER = "interpreter"  # the script's interpreter was decided on
     LOADER = "loader environment"  # an exec into another table with code the caller chose
     USER_SITE = "user site HOME"   # ... of a Python whose user site a caller's HOME places
+    PYTHON_CWD = "python working directory"  # ... of a Python that imports first from a cwd
+    #                                          a traced program may write
     SCRIPT_LINK = "script link"    # ... of a script spelled through a link the caller may change
     REDIRECT = "redirect"        # a redirect the call cannot run with as written (red team 33)
     LINKED = "linked access"     # a new name would grant the file more than its own (issue 11)

@@ -432,14 +432,19 @@ def test_a_home_of_the_callers_is_refused_to_a_python_binary_of_its_own_table(
     With the caller's HOME it is refused (EPERM) -- by the native loop too, which lets other
     binaries' execs into their tables go itself (it hands Python a Python's:
     Supervisor.fast_exec) --, with ``-s`` it runs, and a grant of that HOME in its table's
-    ``environment`` lets it run with it."""
+    ``environment`` lets it run with it.  (``-c`` puts the working directory, which the
+    program may write, first on sys.path: the table grants it, ``CWD=...`` -- refused
+    without since pycwd37 -- so the refusal left is HOME's.)"""
     program = build("escape/exec_inspect.c")
     python = os.path.realpath(SYSTEM_PYTHON)
     code = "print('the python ran')"
 
     def tables(scene: Scene, grant: str = "") -> str:
         text = policy(never("fswrite", path=str(scene.secd / "**")))
-        return text + f'\n[program."{python}"]\ndefault = "permit"\n{grant}'
+        cwd = f'"CWD={scene.root}"'  # (attack's cwd: the scene's directory)
+        environment = f'environment = [{cwd}, {grant}]\n' if grant else \
+            f'environment = [{cwd}]\n'
+        return text + f'\n[program."{python}"]\ndefault = "permit"\n{environment}'
 
     scene = Scene.make(tmp_path, "traced")
     home = _callers_home(scene)
@@ -450,7 +455,7 @@ def test_a_home_of_the_callers_is_refused_to_a_python_binary_of_its_own_table(
                  policy_text=tables(scene), env=loop)
     assert "the python ran" in ran.stdout and ".pth" not in ran.stdout, ran
     granted = attack(program, "home", home, SYSTEM_PYTHON, "-c", code, scene=scene,
-                     policy_text=tables(scene, f'environment = ["HOME={home}"]\n'), env=loop)
+                     policy_text=tables(scene, f'"HOME={home}"'), env=loop)
     assert "the python ran" in granted.stdout and "the .pth" in granted.stdout, granted
 
 

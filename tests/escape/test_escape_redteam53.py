@@ -87,20 +87,19 @@ def _pycwd_policy(s: Scene, interpreter: str, options: str = "") -> str:
         f'\n[program."{interpreter}"]\ndefault = "permit"\n'
 
 
-@pytest.mark.xfail(strict=True, reason="open (red team 53): the working directory a Python "
-                   "run with -m/-c searches first is not checked at an exec into its table")
 def test_a_python_entering_its_table_imports_nothing_from_a_cwd_the_caller_wrote(build, tmp_path,
                                                                                  loop):
     """``exec_pycwd.c``: the caller may run the interpreter only as ``python -m json.tool``,
     whose table (the interpreter's own) may read the secret; the main table refuses it.  It
     plants ``json/__init__.py`` in its cwd (a directory it may write) and runs ``-m
-    json.tool``: Python puts the cwd first on sys.path and runs the planted package under the
-    interpreter's table -- the secret is read (both loops).  An exec into another table
-    checks the caller's variables (PYTHONPATH, whose empty element is this same cwd), HOME's
-    user site, the script's spelling -- not this.  Control: natively the planted package
-    runs.  Closing it (refusing such an exec where the tree may write the cwd, as a draft on
-    this branch did) also refuses what learned policies do every day (a build's ``python3 -m
-    pip``, ``python -c``, each in a table of its own): the lead's call (docs text)."""
+    json.tool``: Python puts the cwd first on sys.path and ran the planted package under the
+    interpreter's table -- the secret was read (both loops; a strict xfail until pycwd37).
+    Now an exec into another table of a Python that puts its working directory first on
+    sys.path (``-m``, ``-c``, stdin; environment.searches_working_directory) is refused
+    (EPERM, reason ``python working directory``) where a traced program may write that
+    directory (as root: every one), unless the table grants it (``CWD=...``).  Control:
+    natively the planted package runs.  (A grant runs the exec, and what the directory
+    holds: tests/learn/test_next_run.py's learned ``CWD=$CWD/build``.)"""
     program = build("escape/exec_pycwd.c")
     interpreter = os.path.realpath(sys.executable)
     c = Scene.make(tmp_path, "control")
@@ -109,8 +108,10 @@ def test_a_python_entering_its_table_imports_nothing_from_a_cwd_the_caller_wrote
     assert control.verdict == "ESCAPED", control
     s = Scene.make(tmp_path, "traced")
     traced = attack(program, interpreter, "json", policy_text=_pycwd_policy(s, interpreter),
-                    scene=s, cwd=s.work, env={"ESC_TARGET": str(s.secret), **loop})
+                    scene=s, cwd=s.work, env={"ESC_TARGET": str(s.secret), **loop},
+                    options=["-v"])
     assert traced.verdict == "BLOCKED" and "EPERM" in traced.detail, traced
+    assert "imports first from its working directory" in traced.stderr, traced.stderr
 
 
 def test_a_python_entering_its_table_with_P_imports_nothing_from_its_cwd(build, tmp_path,

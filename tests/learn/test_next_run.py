@@ -585,6 +585,37 @@ def test_a_wrapper_that_moves_path_for_an_env_script_runs_again(tmp_path):
     assert [x["reason"] for x in refused] == ["env PATH"], refused
 
 
+# --- a Python run with -m or -c in a directory the run writes (pycwd37) ---------------------
+
+def test_a_learned_python_m_in_a_build_directory_runs_again_and_another_is_refused(tmp_path):
+    """A build's ``python3 -m MODULE`` (pip, pytest, a generator; ``-c CODE`` and stdin
+    alike) in a directory the run may write: an exec into the interpreter's table (every
+    learned policy gives it one) of a Python that imports first from its working directory
+    is refused where a traced program may write it, unless the table grants it (red team
+    53, Reason.PYTHON_CWD) -- so the learner grants the directory it saw
+    (``CWD=$CWD/build``): the learned policy runs the same command again with no refusal,
+    and refuses that Python in another directory the run may write."""
+    checkout = tmp_path / "checkout"
+    (checkout / "build").mkdir(parents=True)
+    (checkout / "other").mkdir()
+    for where in ("build", "other"):  # (the build's own module; -S: a short start to learn)
+        (checkout / where / "gen.py").write_text('print("generated")\n')
+    script = "cd {} && {} -S -m gen"
+    command = ["sh", "-c", script.format("build", PYTHON3)]
+    policy = learn(tmp_path, command, cwd=checkout)
+    python = os.path.realpath(PYTHON3)
+    assert "CWD=$CWD/build" in tomllib.loads(policy.read_text())["program"][python][
+        "environment"], policy.read_text()
+    again, refused = enforce(tmp_path, policy, command, cwd=checkout)
+    assert again.returncode == 0 and again.stdout == "generated\n", (again.stderr, refused)
+    assert refused == []
+    moved, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("other", PYTHON3)],
+                             cwd=checkout)
+    assert moved.returncode != 0 and "Operation not permitted" in moved.stderr, moved
+    assert [(r["syscall"], r["reason"]) for r in refused] == [
+        ("execve", "python working directory")], refused
+
+
 # --- Perl's File::Temp: a whole name of 10 random characters (learn25) ------------------------
 
 #: autom4te's way (``configure`` written so): File::Temp's default template beside the file,

@@ -27,6 +27,7 @@ from systrace_py.approver import (
     read_message,
     scripted,
 )
+from systrace_py.policy.environment import searches_working_directory
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import CallFacts, PathArg
@@ -274,13 +275,17 @@ def test_a_broken_rules_file_says_what_is_wrong(tmp_path, text, says):
     (["python3", "-W", "error", "approver.py"], False),
     (["node", "-m"], False),
     (["python3-config", "-m"], False),
+    (["python3"], True),               # (its program on stdin: the cwd first too -- pycwd37)
+    (["python3", "-X", "dev", "-"], True),
+    (["python3", "-V"], False),        # (prints and exits before it imports)
 ])
 def test_an_approver_is_started_with_nothing_of_the_runs_directory_on_its_path(
         argv: list[str], searches: bool) -> None:
-    """Python's -m and -c put the working directory (the run's, which the tree may write)
-    first on sys.path: such an approver gets -P (red team 53,
-    tests/escape/test_escape_redteam53.py)."""
-    assert approver.searches_its_directory(argv) is searches
+    """Python's -m and -c (and its program on stdin) put the working directory (the run's,
+    which the tree may write) first on sys.path: such an approver gets -P (red team 53,
+    tests/escape/test_escape_redteam53.py).  The engine's one answer
+    (environment.searches_working_directory), which an exec into a Python's table asks too."""
+    assert searches_working_directory(argv[0], None, False, argv) is searches
     started = approver.approver_argv(argv)
     assert started == ([argv[0], "-P", *argv[1:]] if searches else argv)
 

@@ -36,10 +36,11 @@ def admits(grants: list[str], entry: str) -> bool:
 
 def test_every_variable_read_as_paths_is_one_an_exec_checks() -> None:
     """A grant names only variables an exec into another table checks (variable_error):
-    those that run code, and HOME (a Python's user site); a path variable grantable did not
-    name could be granted by no policy, and would cross execs unchecked."""
+    those that run code, HOME (a Python's user site) and CWD (a Python's working directory,
+    no variable: pycwd37); a path variable grantable did not name could be granted by no
+    policy, and would cross execs unchecked."""
     assert [name for name in PATH_VARIABLES if not grantable(name)] == []
-    assert [name for name in PATH_VARIABLES if not runs_code(name)] == ["HOME"]
+    assert [name for name in PATH_VARIABLES if not runs_code(name)] == ["HOME", "CWD"]
 
 
 @pytest.mark.parametrize("entry", ["LD_PRELOAD", "PYTHONPATH", "BASH_ENV"])
