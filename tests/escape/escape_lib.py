@@ -427,6 +427,49 @@ def attached_run(argv: Sequence[object], policy_text: str | None, *,
     return AttachRun(w.said, out, w.proc.returncode, run, first)
 
 
+# --- the person at the terminal ----------------------------------------------------------------
+
+def answered_on_a_terminal(command: str, done: Path, decoy: Path, asked: str, *, name: str,
+                           size: tuple[int, int], cwd: Path | None = None,
+                           limit: float = 40) -> tuple[str, list[tuple[str, str]]]:
+    """``command`` (a shell command line) run on a terminal of its own -- a tmux server of
+    its own (named ``name``-PID-NS), a session of ``size`` columns and rows, in ``cwd`` --
+    writing there, then ``echo done > DONE``.  A person answers the question right above the
+    empty "systrace>" line at the bottom, whenever there is one, by what the screen shows:
+    ``permit-now`` when the last path it asks about (``asked``: a pattern whose group is
+    the path) is ``decoy``, else ``deny-now``; until ``done`` is there, at most ``limit``
+    seconds.  The screen in the end (its last 200 lines) and the answers, (path, answer)."""
+    tmux = ["tmux", "-L", f"{name}-{os.getpid()}-{time.monotonic_ns()}", "-f", "/dev/null"]
+    subprocess.run([*tmux, "new-session", "-d", "-x", str(size[0]), "-y", str(size[1]),
+                    *(["-c", str(cwd)] if cwd is not None else []),
+                    f"{command} > /dev/tty 2>&1; echo done > {done}; sleep 60"], check=True)
+    answers: list[tuple[str, str]] = []
+    try:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and not done.exists():
+            time.sleep(0.2)
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "0"],
+                                    capture_output=True, text=True).stdout.rstrip("\n")
+            lines = screen.split("\n")
+            if not lines or lines[-1].rstrip() != "systrace>":
+                continue
+            paths = re.findall(asked, screen)
+            answer = "permit-now" if paths and paths[-1] == str(decoy) else "deny-now"
+            answers.append((paths[-1] if paths else "", answer))
+            subprocess.run([*tmux, "send-keys", "-t", "0", "-l", answer], check=True)
+            subprocess.run([*tmux, "send-keys", "-t", "0", "Enter"], check=True)
+            time.sleep(1)
+        final = subprocess.run([*tmux, "capture-pane", "-p", "-S", "-200", "-t", "0"],
+                               capture_output=True, text=True).stdout
+    finally:
+        socket_path = subprocess.run([*tmux, "display-message", "-p", "#{socket_path}"],
+                                     capture_output=True, text=True).stdout.strip()
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+        if socket_path:
+            Path(socket_path).unlink(missing_ok=True)  # (tmux leaves it behind)
+    return final, answers
+
+
 # --- the resident tracer -------------------------------------------------------------------------
 
 def served_env(runtime: Path, **extra: str) -> dict[str, str]:
