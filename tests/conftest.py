@@ -93,6 +93,44 @@ def run_systrace(args: list[str], *, input: str | None = None, timeout: float = 
                           cwd=cwd, env=systrace_env(env))
 
 
+def learned_policy(execs: Path | str, program: Path | str, *, first: str = "",
+                   tables: str = "", dev: bool = True) -> str:
+    """A policy of the shape ``-A`` learns: default never, permits by path and no refusing
+    rule, so that nothing but its path decides an exec (one the native loop may let go).  It
+    permits the tree's process calls, exec and reads below /usr and ``execs``, reads below
+    /etc, reads and writes below /dev (not without ``dev``); ``program`` has a table of its
+    own that permits everything (an exec into it enters another table, whose environment the
+    loop reads).  ``first``: rules before all these; ``tables``: program tables before
+    ``program``'s."""
+    devices = ('\n[[rule]]\ncalls = ["fsread", "fswrite"]\npath = "/dev/**"\n'
+               'action = "permit"\n') if dev else ""
+    return f"""default = "never"
+{first}
+[[rule]]
+calls = ["stdio", "process", "signal", "fsmeta"]
+action = "permit"
+
+[[rule]]
+calls = ["exec", "fsread"]
+path = "/usr/**"
+action = "permit"
+
+[[rule]]
+calls = ["exec", "fsread"]
+path = "{execs}/**"
+action = "permit"
+
+[[rule]]
+calls = ["fsread"]
+path = "/etc/**"
+action = "permit"
+{devices}
+{tables}
+[program."{program}"]
+default = "permit"
+"""
+
+
 @dataclass
 class Traced:
     """One systrace run with a policy written from text."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_counting, run_systrace, systrace_env
+from conftest import learned_policy, run_counting, run_systrace, systrace_env
 from systrace_py.engine import cloop, scratch
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.glob import PathGlob
@@ -39,37 +39,10 @@ def _native() -> bool:
 
 
 def _learned(tmp_path: Path, bindir: Path, true: str) -> Path:
-    """A policy such as -A learns from a shell loop: default never, permits by path and no
-    refusing rule (so nothing but the path decides an exec), a table of its own for ``true``
-    and for ``bindir/hello``."""
+    """A policy such as -A learns from a shell loop (learned_policy), with a table of its own
+    for ``true`` and for ``bindir/hello``."""
     policy = tmp_path / "learned.toml"
-    policy.write_text(f"""
-default = "never"
-
-[[rule]]
-calls = ["stdio", "process", "signal", "fsmeta"]
-action = "permit"
-
-[[rule]]
-calls = ["exec", "fsread"]
-path = "/usr/**"
-action = "permit"
-
-[[rule]]
-calls = ["exec", "fsread"]
-path = "{bindir}/**"
-action = "permit"
-
-[[rule]]
-calls = ["fsread"]
-path = "/etc/**"
-action = "permit"
-
-[[rule]]
-calls = ["fsread", "fswrite"]
-path = "/dev/**"
-action = "permit"
-
+    policy.write_text(learned_policy(bindir, f"{bindir}/hello", tables=f"""
 [program."{true}"]
 [[program."{true}".rule]]
 calls = ["stdio", "fsmeta"]
@@ -84,10 +57,7 @@ action = "permit"
 calls = ["fsread"]
 path = "/etc/**"
 action = "permit"
-
-[program."{bindir}/hello"]
-default = "permit"
-""")
+"""))
     return policy
 
 

@@ -15,40 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_systrace
+from conftest import learned_policy, run_systrace
 
 #: the stops Python served of a --stats run, by kind ("call execve 2")
 PYTHON_SERVED = re.compile(r"stops served by Python: (.*)")
 
 
 def _policy(tmp_path: Path, work: Path, printer: Path) -> Path:
-    """A learned policy (default never, permits by path: the loop decides execs by it), and a
-    table of the printer's own: its exec enters another table, whose environment is read."""
+    """A learned policy (learned_policy: the loop decides execs by it, no /dev), and a table
+    of the printer's own: its exec enters another table, whose environment is read."""
     policy = tmp_path / "policy.toml"
-    policy.write_text(f"""default = "never"
-
-[[rule]]
-calls = ["stdio", "process", "signal", "fsmeta"]
-action = "permit"
-
-[[rule]]
-calls = ["exec", "fsread"]
-path = "/usr/**"
-action = "permit"
-
-[[rule]]
-calls = ["exec", "fsread"]
-path = "{work}/**"
-action = "permit"
-
-[[rule]]
-calls = ["fsread"]
-path = "/etc/**"
-action = "permit"
-
-[program."{printer}"]
-default = "permit"
-""")
+    policy.write_text(learned_policy(work, printer, dev=False))
     return policy
 
 

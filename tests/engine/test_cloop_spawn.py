@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from test_cloop_exec import _decided, _untimed
 
-from conftest import run_systrace
+from conftest import learned_policy, run_systrace
 from systrace_py.engine import cloop
 from systrace_py.policy.glob import PathGlob
 from systrace_py.policy.model import Action, Missing, Rule, Table
@@ -60,39 +60,10 @@ def bindir(build, tmp_path: Path) -> Path:
 
 
 def _policy(tmp_path: Path, bindir: Path, extra: str = "") -> Path:
-    """As -A learns it: default never, permits by path, no refusing rule (so nothing but the
-    path decides an exec, which the loop may then let go), hello's own table."""
+    """As -A learns it (learned_policy), hello's own table; ``extra``: rules before the
+    others."""
     policy = tmp_path / "learned.toml"
-    policy.write_text(f"""
-default = "never"
-{extra}
-[[rule]]
-calls = ["stdio", "process", "signal", "fsmeta"]
-action = "permit"
-
-[[rule]]
-calls = ["exec", "fsread"]
-path = "/usr/**"
-action = "permit"
-
-[[rule]]
-calls = ["exec", "fsread"]
-path = "{bindir}/**"
-action = "permit"
-
-[[rule]]
-calls = ["fsread"]
-path = "/etc/**"
-action = "permit"
-
-[[rule]]
-calls = ["fsread", "fswrite"]
-path = "/dev/**"
-action = "permit"
-
-[program."{bindir}/hello"]
-default = "permit"
-""")
+    policy.write_text(learned_policy(bindir, f"{bindir}/hello", first=extra))
     return policy
 
 

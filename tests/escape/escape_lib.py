@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -262,6 +264,210 @@ def controlled_and_blocked(tmp_path: Path, binary: Path | str,
     traced, scene = run("traced", True)
     assert_blocked(traced, may_be_killed=may_be_killed)
     return traced, scene
+
+
+# --- attaching: `systrace --attach PID` to a program that waits for it -------------------------
+
+#: a guard against a hang, not a measure: an attach takes < 1 s
+ATTACH_HANG = 60
+
+
+def secd_never(s: Scene) -> str:
+    """The attach tests' usual policy: reads below the secret's directory refused."""
+    return policy(never("fsread", path=f"{s.secd}/**"))
+
+
+@dataclass
+class Waiting:
+    """A program started for ``systrace --attach`` to come, once it said ``ready PID``."""
+
+    proc: subprocess.Popen[str]
+    said: str  # what it printed up to and with its ready line
+
+    @property
+    def pid(self) -> str:
+        """The process its ready line names: the one systrace is to attach to."""
+        return self.said.splitlines()[-1].split()[1]
+
+
+@dataclass
+class AttachRun:
+    """A program and the ``systrace --attach`` of it, both run to their end."""
+
+    said: str  # the program's output up to and with its ready line
+    out: str  # the rest of the program's output
+    returncode: int  # the program's
+    tracer: subprocess.CompletedProcess[str]  # systrace's run
+    first: str = ""  # systrace's first line on stderr, when waited for (also in tracer.stderr)
+
+    @property
+    def all(self) -> str:
+        """All the program printed."""
+        return self.said + self.out
+
+
+def _attach_place(scene: Scene | None, env: dict[str, str] | None,
+                  cwd: Path | str | None) -> tuple[dict[str, str], Path]:
+    """The environment (of systrace and, but for ESC_WAIT_TRACER, of the program) and the
+    working directory of an attach: the scene's unless given."""
+    where = Path(cwd) if cwd is not None else (scene.root if scene is not None else None)
+    assert where is not None, "an attach needs a scene or a cwd"
+    return (env if env is not None else scene_env(scene)), where
+
+
+def _line(stream: IO[str] | None) -> str:
+    """One line of a process's pipe, read a byte at a time from its descriptor: what follows
+    stays in the pipe for communicate(), whose reads go to the descriptor (past any buffer
+    the stream would have filled)."""
+    assert stream is not None
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        byte = os.read(stream.fileno(), 1)
+        if not byte:
+            break
+        data += byte
+    return data.decode(errors="replace")
+
+
+def _end(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+
+
+@contextlib.contextmanager
+def waiting(argv: Sequence[object], *, scene: Scene | None = None,
+            env: dict[str, str] | None = None, cwd: Path | str | None = None,
+            wait_tracer: bool = True, stdin: bool = False) -> Iterator[Waiting]:
+    """``argv`` started in a session of its own, once it said ``ready PID``; killed at the end
+    if still running.  Its environment is ``env`` (by default the scene's) with
+    ESC_WAIT_TRACER=1 (attack.h's wait_for_tracer: say ready, wait until traced) unless
+    ``wait_tracer`` is False (a program that waits on its own: sig_limit.c's attach modes);
+    its cwd ``cwd``, by default the scene's root; a pipe on its stdin with ``stdin``."""
+    base, where = _attach_place(scene, env, cwd)
+    proc = subprocess.Popen([str(a) for a in argv], stdout=subprocess.PIPE, text=True,
+                            stdin=subprocess.PIPE if stdin else None, cwd=where,
+                            env={**base, "ESC_WAIT_TRACER": "1"} if wait_tracer else base,
+                            start_new_session=True)
+    try:
+        lines = [_line(proc.stdout)]
+        while lines[-1] and not lines[-1].startswith("ready"):
+            lines.append(_line(proc.stdout))
+        assert lines[-1].startswith("ready"), "".join(lines)
+        yield Waiting(proc, "".join(lines))
+    finally:
+        _end(proc)
+
+
+def start_attach(pid: int | str, policy_text: str | None, *, scene: Scene | None = None,
+                 env: dict[str, str] | None = None, cwd: Path | str | None = None,
+                 wrap: Callable[[list[str]], list[str]] | None = None
+                 ) -> subprocess.Popen[str]:
+    """``systrace --attach PID -p attach.toml`` started (in ``cwd``, by default the scene's
+    root, with ``policy_text`` written to its ``attach.toml`` -- None: the file is there
+    already), in a session of its own, its stdout and stderr piped; ``wrap`` makes the command
+    line of its (``setpriv ... --`` before it, a shell around it)."""
+    base, where = _attach_place(scene, env, cwd)
+    policy_file = where / "attach.toml"
+    if policy_text is not None:
+        policy_file.write_text(policy_text)
+    cmd = [*SYSTRACE, "--attach", str(pid), "-p", str(policy_file)]
+    return subprocess.Popen(wrap(cmd) if wrap is not None else cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=base, cwd=where,
+                            start_new_session=True)
+
+
+def attach_to(w: Waiting, policy_text: str | None, *, scene: Scene | None = None,
+              env: dict[str, str] | None = None, cwd: Path | str | None = None,
+              timeout: float = ATTACH_HANG) -> subprocess.CompletedProcess[str]:
+    """start_attach to a waiting program, run to its end: for a test that looks at the
+    program while it still waits (a refused attach leaves it so)."""
+    tracer = start_attach(w.pid, policy_text, scene=scene, env=env, cwd=cwd)
+    try:
+        out, err = tracer.communicate(timeout=timeout)
+    finally:
+        _end(tracer)
+    return subprocess.CompletedProcess(tracer.args, tracer.returncode, out, err)
+
+
+def attached_run(argv: Sequence[object], policy_text: str | None, *,
+                 scene: Scene | None = None, env: dict[str, str] | None = None,
+                 cwd: Path | str | None = None, wait_tracer: bool = True,
+                 tracer_first: bool = False, first_line: bool = False,
+                 input: str | None = None,
+                 wrap: Callable[[list[str]], list[str]] | None = None,
+                 timeout: float = ATTACH_HANG) -> AttachRun:
+    """The attach test's run: ``argv`` started waiting for a tracer (waiting), ``systrace
+    --attach`` of the pid its ready line names under ``policy_text`` (start_attach), both run
+    to their end (each within ``timeout``) and killed in the end if they are not.
+
+    With ``first_line``, systrace's first line on stderr (whether it attached or refused) is
+    waited for before anything else.  Then the program is read to its end (given ``input`` on
+    stdin) and systrace after it -- or, with ``tracer_first``, systrace is waited for first:
+    a program told on stdin that a refused attach is over must not hear it while systrace is
+    still attaching."""
+    with waiting(argv, scene=scene, env=env, cwd=cwd, wait_tracer=wait_tracer,
+                 stdin=input is not None) as w:
+        tracer = start_attach(w.pid, policy_text, scene=scene, env=env, cwd=cwd, wrap=wrap)
+        try:
+            first = ""
+            if first_line:
+                said, _, _ = select.select([tracer.stderr], [], [], timeout)
+                assert said, "systrace neither attached nor refused (the attach hangs)"
+                first = _line(tracer.stderr)
+            if tracer_first:
+                t_out, t_err = tracer.communicate(timeout=timeout)
+                out, _ = w.proc.communicate(input, timeout=timeout)
+            else:
+                out, _ = w.proc.communicate(input, timeout=timeout)
+                t_out, t_err = tracer.communicate(timeout=timeout)
+        finally:
+            _end(tracer)
+    run = subprocess.CompletedProcess(tracer.args, tracer.returncode, t_out, first + t_err)
+    return AttachRun(w.said, out, w.proc.returncode, run, first)
+
+
+# --- the person at the terminal ----------------------------------------------------------------
+
+def answered_on_a_terminal(command: str, done: Path, decoy: Path, asked: str, *, name: str,
+                           size: tuple[int, int], cwd: Path | None = None,
+                           limit: float = 40) -> tuple[str, list[tuple[str, str]]]:
+    """``command`` (a shell command line) run on a terminal of its own -- a tmux server of
+    its own (named ``name``-PID-NS), a session of ``size`` columns and rows, in ``cwd`` --
+    writing there, then ``echo done > DONE``.  A person answers the question right above the
+    empty "systrace>" line at the bottom, whenever there is one, by what the screen shows:
+    ``permit-now`` when the last path it asks about (``asked``: a pattern whose group is
+    the path) is ``decoy``, else ``deny-now``; until ``done`` is there, at most ``limit``
+    seconds.  The screen in the end (its last 200 lines) and the answers, (path, answer)."""
+    tmux = ["tmux", "-L", f"{name}-{os.getpid()}-{time.monotonic_ns()}", "-f", "/dev/null"]
+    subprocess.run([*tmux, "new-session", "-d", "-x", str(size[0]), "-y", str(size[1]),
+                    *(["-c", str(cwd)] if cwd is not None else []),
+                    f"{command} > /dev/tty 2>&1; echo done > {done}; sleep 60"], check=True)
+    answers: list[tuple[str, str]] = []
+    try:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and not done.exists():
+            time.sleep(0.2)
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "0"],
+                                    capture_output=True, text=True).stdout.rstrip("\n")
+            lines = screen.split("\n")
+            if not lines or lines[-1].rstrip() != "systrace>":
+                continue
+            paths = re.findall(asked, screen)
+            answer = "permit-now" if paths and paths[-1] == str(decoy) else "deny-now"
+            answers.append((paths[-1] if paths else "", answer))
+            subprocess.run([*tmux, "send-keys", "-t", "0", "-l", answer], check=True)
+            subprocess.run([*tmux, "send-keys", "-t", "0", "Enter"], check=True)
+            time.sleep(1)
+        final = subprocess.run([*tmux, "capture-pane", "-p", "-S", "-200", "-t", "0"],
+                               capture_output=True, text=True).stdout
+    finally:
+        socket_path = subprocess.run([*tmux, "display-message", "-p", "#{socket_path}"],
+                                     capture_output=True, text=True).stdout.strip()
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+        if socket_path:
+            Path(socket_path).unlink(missing_ok=True)  # (tmux leaves it behind)
+    return final, answers
 
 
 # --- the resident tracer -------------------------------------------------------------------------

@@ -6,18 +6,16 @@ tracer's arch check at every stop), never read with the x86_64 table."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 from escape_lib import (
-    SYSTRACE,
     Scene,
+    attached_run,
     attack,
     controlled_and_blocked,
     never,
     policy,
     read_never,
     require_real,
-    scene_env,
 )
 
 
@@ -59,20 +57,7 @@ def test_int80_open_under_attach_without_a_filter(build, tmp_path):
     program = build("escape/abi_entry.c")
     s = Scene.make(tmp_path)
     require_real(attack(program, "int80_open", s.secret, policy_text=None, scene=s))
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(read_never(s.secret))
-    env = scene_env(s, ESC_WAIT_TRACER="1")
-    target = subprocess.Popen([str(program), "int80_open", str(s.secret)], stdout=subprocess.PIPE,
-                              text=True, env=env, start_new_session=True, cwd=s.root)
-    try:
-        assert target.stdout is not None
-        assert target.stdout.readline().startswith("ready")
-        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
-                                 str(policy_file)], capture_output=True, text=True, timeout=30,
-                                env=env, start_new_session=True, cwd=s.root)
-        out, _ = target.communicate(timeout=30)
-    finally:
-        if target.poll() is None:
-            target.kill()
-    assert "ESCAPED" not in out, out + tracer.stderr
-    assert "BLOCKED: int $0x80 open: ENOSYS" in out, out + tracer.stderr
+    run = attached_run([program, "int80_open", s.secret], read_never(s.secret), scene=s,
+                       tracer_first=True, timeout=30)
+    assert "ESCAPED" not in run.out, run.out + run.tracer.stderr
+    assert "BLOCKED: int $0x80 open: ENOSYS" in run.out, run.out + run.tracer.stderr

@@ -18,18 +18,24 @@ approver's pipes through ``/proc/PID/fd``, a ``unix:`` socket by connecting firs
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
 import subprocess
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from escape_lib import PYTHON, Scene, attack, controlled_and_blocked, policy, read_never
+from escape_lib import (
+    PYTHON,
+    Scene,
+    answered_on_a_terminal,
+    attack,
+    controlled_and_blocked,
+    policy,
+    read_never,
+)
 
 from conftest import systrace_env
 from systrace_py.engine import cloop
@@ -184,38 +190,12 @@ def test_the_person_sees_the_question_that_is_asked(build, tmp_path, loop):
                           str(program), str(s.secret), str(s.decoy)])
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in systrace_env({**s.env(), **loop}).items()
                    if k in ("PYTHONPATH", "ESC_SECRET_INO", "ESC_SECRET_DEV", *loop))
-    tmux = ["tmux", "-L", f"rt8-{os.getpid()}-{time.monotonic_ns()}", "-f", "/dev/null"]
-    subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "45",
-                    f"env {env} {command} > /dev/tty 2>&1; echo done > {out}; sleep 60"],
-                   check=True)
-    try:
-        # a person answers the question right above the empty "systrace>" line at the
-        # bottom, whenever there is one: permit-now when it is about the decoy, else
-        # deny-now.  (Keys typed before the real question is drawn -- to the program's,
-        # drawn before the tree stopped -- are dropped: its own is answered then.)
-        answers: list[tuple[str, str]] = []
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline and not out.exists():
-            time.sleep(0.2)
-            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "0"],
-                                    capture_output=True, text=True).stdout.rstrip("\n")
-            lines = screen.split("\n")
-            if not lines or lines[-1].rstrip() != "systrace>":
-                continue
-            asked = re.findall(r"call\s+openat\s+path (\S+)", screen)
-            answer = "permit-now" if asked and asked[-1] == str(s.decoy) else "deny-now"
-            answers.append((asked[-1] if asked else "", answer))
-            subprocess.run([*tmux, "send-keys", "-t", "0", "-l", answer], check=True)
-            subprocess.run([*tmux, "send-keys", "-t", "0", "Enter"], check=True)
-            time.sleep(1)
-        final = subprocess.run([*tmux, "capture-pane", "-p", "-S", "-200", "-t", "0"],
-                               capture_output=True, text=True).stdout
-    finally:
-        socket_path = subprocess.run([*tmux, "display-message", "-p", "#{socket_path}"],
-                                     capture_output=True, text=True).stdout.strip()
-        subprocess.run([*tmux, "kill-server"], capture_output=True)
-        if socket_path:
-            Path(socket_path).unlink(missing_ok=True)  # (tmux leaves it behind)
+    # a person answers the question at the bottom: permit-now when it is about the decoy,
+    # else deny-now.  (Keys typed before the real question is drawn -- to the program's,
+    # drawn before the tree stopped -- are dropped: its own is answered then.)
+    final, answers = answered_on_a_terminal(f"env {env} {command}", out, s.decoy,
+                                            r"call\s+openat\s+path (\S+)", name="rt8",
+                                            size=(160, 45))
     assert out.exists(), final
     assert "ESCAPED" not in final, f"answered {answers}:\n{final}"
     assert "BLOCKED: secret: EPERM" in final, final  # (the real question was answered)

@@ -38,13 +38,19 @@ through such a mount is refused (EACCES).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
-from collections.abc import Iterator
 
 import pytest
-from escape_lib import SYSTRACE, Scene, attack, never, policy, require_real, scene_env
+from escape_lib import (
+    Scene,
+    attach_to,
+    attached_run,
+    attack,
+    require_real,
+    secd_never,
+    waiting,
+)
 from test_escape_kernel_io import SecretReader
 
 from systrace_py import procfs
@@ -58,13 +64,13 @@ def test_a_ring_polled_by_the_kernel_is_never_taken_for_confined(build, tmp_path
     program = build("escape/kio_sqpoll.c")
     s = Scene.make(tmp_path)
     require_real(attack(program, s.secret, policy_text=None, scene=s))
-    with waiting(program, [s.secret], s) as (target, _):
-        tracer = attach_to(target, s)
+    with waiting([program, s.secret], scene=s) as w:
+        tracer = attach_to(w, secd_never(s), scene=s)
         assert tracer.returncode != 0, tracer
         assert "kernel worker (io_uring" in tracer.stderr, tracer.stderr
         # refused before anything was seized: the process was never traced, nor killed
-        assert procfs.tracers_of(target.pid) == {0}, tracer.stderr
-        assert target.poll() is None
+        assert procfs.tracers_of(w.proc.pid) == {0}, tracer.stderr
+        assert w.proc.poll() is None
 
 
 def test_a_fanotify_group_made_before_the_attach_is_never_taken_for_confined(build, tmp_path):
@@ -75,12 +81,12 @@ def test_a_fanotify_group_made_before_the_attach_is_never_taken_for_confined(bui
     reader = SecretReader(s.secret)  # (another process's opens of the secret: the events)
     try:
         require_real(attack(program, s.secd, 2, policy_text=None, scene=s))
-        with waiting(program, [s.secd, 2], s) as (target, _):
-            tracer = attach_to(target, s)
+        with waiting([program, s.secd, 2], scene=s) as w:
+            tracer = attach_to(w, secd_never(s), scene=s)
             assert tracer.returncode != 0, tracer
             assert "is a fanotify group" in tracer.stderr, tracer.stderr
-            assert procfs.tracers_of(target.pid) == {0}, tracer.stderr
-            assert target.poll() is None
+            assert procfs.tracers_of(w.proc.pid) == {0}, tracer.stderr
+            assert w.proc.poll() is None
     finally:
         reader.close()
 
@@ -92,10 +98,10 @@ def refused_for_its_ring(build, tmp_path, modes: list[str], said: str) -> None:
     program = build("escape/kio_uring_pending.c")
     s = Scene.make(tmp_path)
     require_real(attack(program, s.secret, *modes, policy_text=None, scene=s))
-    out, tracer = attached(program, [s.secret, *modes], s)
-    assert tracer.returncode == 125, (out, tracer)
-    assert said in tracer.stderr, tracer.stderr
-    assert "traced by 0" in out and "ESCAPED" in out, out
+    run = attached_run([program, s.secret, *modes], secd_never(s), scene=s, tracer_first=True)
+    assert run.tracer.returncode == 125, (run.all, run.tracer)
+    assert said in run.tracer.stderr, run.tracer.stderr
+    assert "traced by 0" in run.all and "ESCAPED" in run.all, run.all
 
 
 def test_a_ring_with_pending_work_made_before_the_attach_is_never_taken_for_confined(
@@ -126,27 +132,13 @@ def test_a_ring_kept_only_in_flight_is_never_taken_for_confined(build, tmp_path)
 
 
 def raced(program, args: list[object], s: Scene) -> tuple[str, subprocess.CompletedProcess[str]]:
-    """Start ``program args`` (a race mode: it makes and drops an agent in a loop), attach
-    systrace to it at once under a policy that refuses reads of the secret's directory, then
-    tell it on stdin the attach is over; its output and systrace's run."""
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
-    target = subprocess.Popen([str(program), *(str(a) for a in args)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=scene_env(s),
-                              start_new_session=True, cwd=s.root)
-    try:
-        assert target.stdin is not None and target.stdout is not None
-        ready = target.stdout.readline()
-        assert ready.startswith("ready"), ready
-        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
-                                 str(policy_file)], capture_output=True, text=True, timeout=60,
-                                env=scene_env(s), start_new_session=True, cwd=s.root)
-        out, _ = target.communicate("over\n", timeout=60)  # (the attach is over)
-    finally:
-        if target.poll() is None:
-            target.kill()
-            target.wait(5)
-    return ready + out, tracer
+    """Start ``program args`` (a race mode: it makes and drops an agent in a loop, and says
+    ready without waiting), attach systrace to it at once under a policy that refuses reads
+    of the secret's directory, then tell it on stdin the attach is over; its output and
+    systrace's run."""
+    run = attached_run([program, *args], secd_never(s), scene=s, wait_tracer=False,
+                       tracer_first=True, input="over\n")  # (the attach is over)
+    return run.all, run.tracer
 
 
 def test_a_ring_made_while_systrace_attaches_is_refused_or_never_fires(build, tmp_path):
@@ -201,48 +193,9 @@ def test_a_process_without_a_ring_is_attached_as_before(build, tmp_path):
     s = Scene.make(tmp_path)
     if attack(program, s.secret, policy_text=None, scene=s).verdict == "SKIPPED":
         pytest.skip("no thread naming here")
-    out, tracer = attached(program, [s.secret], s)
-    assert "kernel worker" not in tracer.stderr, tracer.stderr
-    assert "BLOCKED: open: EACCES" in out, out + tracer.stderr
-
-
-@contextlib.contextmanager
-def waiting(program, args: list[object], s: Scene
-            ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``program args`` started waiting for a tracer (ESC_WAIT_TRACER), once it said "ready":
-    the process and what it printed until then; killed at the end if still running."""
-    target = subprocess.Popen([str(program), *(str(a) for a in args)], stdout=subprocess.PIPE,
-                              text=True, env=scene_env(s, ESC_WAIT_TRACER="1"),
-                              start_new_session=True, cwd=s.root)
-    try:
-        assert target.stdout is not None
-        lines = [target.stdout.readline()]
-        while not lines[-1].startswith("ready") and lines[-1]:
-            lines.append(target.stdout.readline())
-        yield target, "".join(lines)
-    finally:
-        if target.poll() is None:
-            target.kill()
-            target.wait(5)
-
-
-def attach_to(target: subprocess.Popen[str], s: Scene) -> subprocess.CompletedProcess[str]:
-    """systrace attached to ``target`` under a policy that refuses reads of the secret's
-    directory, run to its end."""
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
-    return subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p", str(policy_file)],
-                          capture_output=True, text=True, timeout=60, env=scene_env(s),
-                          start_new_session=True, cwd=s.root)
-
-
-def attached(program, args: list[object], s: Scene) -> tuple[str, subprocess.CompletedProcess[str]]:
-    """Run ``program args`` waiting for a tracer, attach systrace to it (attach_to); its
-    output and systrace's run."""
-    with waiting(program, args, s) as (target, said):
-        tracer = attach_to(target, s)
-        out, _ = target.communicate(timeout=60)
-    return said + out, tracer
+    run = attached_run([program, s.secret], secd_never(s), scene=s, tracer_first=True)
+    assert "kernel worker" not in run.tracer.stderr, run.tracer.stderr
+    assert "BLOCKED: open: EACCES" in run.all, run.all + run.tracer.stderr
 
 
 def test_a_detached_mount_held_before_the_attach_is_named_from_its_object(build, tmp_path):
@@ -253,14 +206,15 @@ def test_a_detached_mount_held_before_the_attach_is_named_from_its_object(build,
     program = build("escape/attach_tree.c")
     s = Scene.make(tmp_path)
     require_real(attack(program, "clone", s.secd, policy_text=None, scene=s))
-    out, tracer = attached(program, ["clone", s.secd], s)
-    assert "ESCAPED" not in out, out + tracer.stderr
-    assert "BLOCKED: openat(the tree, secret.txt): EACCES" in out, out + tracer.stderr
+    run = attached_run([program, "clone", s.secd], secd_never(s), scene=s, tracer_first=True)
+    assert "ESCAPED" not in run.all, run.all + run.tracer.stderr
+    assert "BLOCKED: openat(the tree, secret.txt): EACCES" in run.all, \
+        run.all + run.tracer.stderr
 
 
 def test_an_ordinary_descriptor_held_before_the_attach_is_served_as_before(build, tmp_path):
     """Parity: a descriptor /proc names rightly works through the attach as without it."""
     program = build("escape/attach_tree.c")
     s = Scene.make(tmp_path)
-    out, tracer = attached(program, ["plain", s.secd], s)
-    assert f"opened {s.decoy} (not the secret)" in out, out + tracer.stderr
+    run = attached_run([program, "plain", s.secd], secd_never(s), scene=s, tracer_first=True)
+    assert f"opened {s.decoy} (not the secret)" in run.all, run.all + run.tracer.stderr

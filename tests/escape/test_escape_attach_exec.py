@@ -17,51 +17,24 @@ serves an attached process -- it has no filter -- so one stop loop is all there 
 
 from __future__ import annotations
 
-import select
-import subprocess
-
 import pytest
-from escape_lib import SYSTRACE, Scene, attack, never, policy, require_real, scene_env
+from escape_lib import Scene, attached_run, attack, require_real, secd_never
 
 #: an attached process has no filter, so the native loop never serves it (Tracer._fast_arms):
 #: one run covers both loops, and the second CI pass (SYSTRACE_NO_CLOOP=1) leaves these out
 pytestmark = pytest.mark.both_loops
 
 RUNS = 8
-#: a guard against a hang (the fault this attacks), not a measure: an attach takes < 1 s
-HANG = 60
 
 
 def attach_once(program, s: Scene) -> tuple[str, str, int | None]:
     """Attach to attach_exec waiting; once systrace has said whether it attached, tell the
     program the attach is over: systrace's first line, the program's output and systrace's
     exit code."""
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
-    target = subprocess.Popen([str(program), str(s.secret)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True,
-                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
-                              cwd=s.root)
-    tracer = None
-    try:
-        assert target.stdin is not None and target.stdout is not None
-        ready = target.stdout.readline()
-        assert ready.startswith("ready"), ready
-        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
-                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
-                                  env=scene_env(s), start_new_session=True, cwd=s.root)
-        assert tracer.stderr is not None
-        said, _, _ = select.select([tracer.stderr], [], [], HANG)
-        assert said, "systrace neither attached nor refused (the attach hangs)"
-        first = tracer.stderr.readline()
-        out, _ = target.communicate("over\n", timeout=HANG)
-        tracer.communicate(timeout=HANG)
-        return first, out, tracer.returncode
-    finally:
-        for process in (target, tracer):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
+    # (a hang, the fault this attacks, ends at attached_run's guard: ATTACH_HANG)
+    run = attached_run([program, s.secret], secd_never(s), scene=s, first_line=True,
+                       input="over\n")
+    return run.first, run.out, run.tracer.returncode
 
 
 def test_a_thread_that_execs_while_the_attach_seizes_is_never_left_untraced(build, tmp_path):

@@ -15,8 +15,7 @@ running untraced.  (The same first line decided TracerPid -- kill_all's and the 
 from __future__ import annotations
 
 import pytest
-from escape_lib import Scene, attack, require_real
-from test_escape_attach_agents import attached
+from escape_lib import Scene, attached_run, attack, require_real, secd_never
 
 #: an attached process has no filter, so the native loop never serves it (Tracer._fast_arms):
 #: one run covers both loops, and the second CI pass (SYSTRACE_NO_CLOOP=1) leaves these out
@@ -30,7 +29,7 @@ def test_a_name_forging_its_status_does_not_hide_a_filter_from_the_probe(
     program = build("escape/attach_forged.c")
     s = Scene.make(tmp_path)
     require_real(attack(program, s.secret, mode, policy_text=None, scene=s))
-    out, tracer = attached(program, [s.secret, mode], s)
-    assert tracer.returncode == 125, (out, tracer.stderr)
-    assert "has an io_uring context" in tracer.stderr, tracer.stderr
-    assert "traced by 0" in out, out  # (refused: never traced, then natively)
+    run = attached_run([program, s.secret, mode], secd_never(s), scene=s, tracer_first=True)
+    assert run.tracer.returncode == 125, (run.all, run.tracer.stderr)
+    assert "has an io_uring context" in run.tracer.stderr, run.tracer.stderr
+    assert "traced by 0" in run.all, run.all  # (refused: never traced, then natively)

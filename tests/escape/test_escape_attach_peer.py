@@ -18,8 +18,7 @@ all there is; the test also runs with SYSTRACE_NO_CLOOP=1 unchanged.)
 from __future__ import annotations
 
 import pytest
-from escape_lib import Scene, attack, require_real
-from test_escape_attach_agents import attach_to, attached, waiting
+from escape_lib import Scene, attach_to, attached_run, attack, require_real, secd_never, waiting
 
 from systrace_py import procfs
 
@@ -45,15 +44,15 @@ def test_a_peer_sharing_what_a_call_names_refuses_the_attach(build, tmp_path, mo
     require_real(control)
     # the peer alone cannot read the secret: the escape needed both, one of them untraced
     assert "the peer's own open of the secret: EACCES" in control.stdout, control
-    with waiting(program, [mode, s.secd, s.pubd], s) as (target, _):
-        tracer = attach_to(target, s)
+    with waiting([program, mode, s.secd, s.pubd], scene=s) as w:
+        tracer = attach_to(w, secd_never(s), scene=s)
         if tracer.returncode != 125:  # (attached: what the traced process got -- ESCAPED)
-            out, _ = target.communicate(timeout=60)
+            out, _ = w.proc.communicate(timeout=60)
             pytest.fail(f"attached: {tracer.stderr}\n{out}")
         assert SHARED[mode] in tracer.stderr, tracer.stderr
         # refused before any call ran in it: never traced, nor killed
-        assert procfs.tracers_of(target.pid) == {0}, tracer.stderr
-        assert target.poll() is None
+        assert procfs.tracers_of(w.proc.pid) == {0}, tracer.stderr
+        assert w.proc.poll() is None
 
 
 def test_a_child_sharing_nothing_is_attached_as_before(build, tmp_path):
@@ -62,7 +61,9 @@ def test_a_child_sharing_nothing_is_attached_as_before(build, tmp_path):
     program = build("escape/attach_peer.c")
     s = peer_scene(tmp_path)
     require_real(attack(program, "none", s.secd, s.pubd, policy_text=None, scene=s))
-    out, tracer = attached(program, ["none", s.secd, s.pubd], s)
-    assert tracer.returncode == 0, tracer
-    assert "ESCAPED" not in out, out + tracer.stderr
-    assert "BLOCKED: none peer:" in out and "refused" in out, out + tracer.stderr
+    run = attached_run([program, "none", s.secd, s.pubd], secd_never(s), scene=s,
+                       tracer_first=True)
+    assert run.tracer.returncode == 0, run.tracer
+    assert "ESCAPED" not in run.all, run.all + run.tracer.stderr
+    assert "BLOCKED: none peer:" in run.all and "refused" in run.all, \
+        run.all + run.tracer.stderr

@@ -10,22 +10,20 @@ thread creates it and reads it."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from pathlib import Path
 
 import pytest
 from escape_lib import (
     SECRET_MAGIC,
-    SYSTRACE,
     Scene,
     assert_blocked,
+    attached_run,
     attack,
     native_control,
     never,
     policy,
     require_real,
-    scene_env,
 )
 from test_escape_fresh_removed import fresh_policy
 
@@ -130,10 +128,6 @@ def _paths(tmp_path: Path, name: str) -> tuple[Path, Path]:
     return s.secret, s.work
 
 
-#: a guard against a hang, not a measure
-_HANG = 60
-
-
 def test_a_create_the_programs_own_filter_skipped_with_errno_0_is_not_the_runs(
         build, tmp_path: Path) -> None:
     """Review 35: ``systrace --attach`` stops every call at its entry, before the kernel runs
@@ -165,37 +159,22 @@ def _skipped_when_attached(build, tmp_path: Path, mode: str) -> None:
     program = build("escape/fresh_failed.c")
     require_real(_run(program, tmp_path, "control", mode, None, False))
     s = Scene.make(tmp_path, "traced")
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(fresh_policy(s, program, threads=mode == "thread")
-                           + '\n[[rule]]\ncalls = ["fsread"]\n'
-                           'path = "/proc/**"\naction = "permit"\n')
+    text = (fresh_policy(s, program, threads=mode == "thread")
+            + '\n[[rule]]\ncalls = ["fsread"]\n'
+            'path = "/proc/**"\naction = "permit"\n')
     done = threading.Event()
     helper = threading.Thread(target=_outsider, args=(s, done, mode), daemon=True)
     helper.start()
-    target = subprocess.Popen([str(program), mode, str(s.secret), str(s.work)],
-                              stdout=subprocess.PIPE, text=True, cwd=s.root,
-                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True)
-    tracer = None
     try:
-        assert target.stdout is not None
-        ready = target.stdout.readline()
-        assert ready.startswith("ready"), ready
-        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
-                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
-                                  env=scene_env(s), start_new_session=True, cwd=s.root)
-        out, _ = target.communicate(timeout=_HANG)
-        _, said = tracer.communicate(timeout=_HANG)
-        assert "attached" in said, said
-        assert "skipped by the run's own filter" in out, (out, said)
-        assert "ESCAPED" not in out, (out, said)
-        assert "BLOCKED" in out and out.rstrip().endswith("EACCES"), (out, said)
+        run = attached_run([program, mode, s.secret, s.work], text, scene=s)
     finally:
         done.set()
         helper.join()
-        for process in (target, tracer):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
+    out, said = run.out, run.tracer.stderr
+    assert "attached" in said, said
+    assert "skipped by the run's own filter" in out, (out, said)
+    assert "ESCAPED" not in out, (out, said)
+    assert "BLOCKED" in out and out.rstrip().endswith("EACCES"), (out, said)
 
 
 def test_a_pivot_root_the_programs_own_filter_skipped_does_not_move_the_root(
@@ -209,29 +188,12 @@ def test_a_pivot_root_the_programs_own_filter_skipped_does_not_move_the_root(
     c = Scene.make(tmp_path, "control")
     require_real(attack(program, c.secret, c.work, scene=c, policy_text=None))
     s = Scene.make(tmp_path, "traced")
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(policy(never(["fsread", "fswrite"], path=f"{s.secd}/**")))
-    target = subprocess.Popen([str(program), str(s.secret), str(s.work)],
-                              stdout=subprocess.PIPE, text=True, cwd=s.root,
-                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True)
-    tracer = None
-    try:
-        assert target.stdout is not None
-        ready = target.stdout.readline()
-        assert ready.startswith("ready"), ready
-        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
-                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
-                                  env=scene_env(s), start_new_session=True, cwd=s.root)
-        out, _ = target.communicate(timeout=_HANG)
-        _, said = tracer.communicate(timeout=_HANG)
-        assert "attached" in said, said
-        assert "skipped by the program's own filter" in out, (out, said)
-        assert "ESCAPED" not in out and "BLOCKED" in out, (out, said)
-    finally:
-        for process in (target, tracer):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
+    run = attached_run([program, s.secret, s.work],
+                       policy(never(["fsread", "fswrite"], path=f"{s.secd}/**")), scene=s)
+    out, said = run.out, run.tracer.stderr
+    assert "attached" in said, said
+    assert "skipped by the program's own filter" in out, (out, said)
+    assert "ESCAPED" not in out and "BLOCKED" in out, (out, said)
 
 
 def test_a_held_create_the_programs_own_filter_skipped_on_its_recheck_is_not_the_runs(

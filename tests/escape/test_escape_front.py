@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import ctypes
 import os
-import re
 import shlex
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from escape_lib import (
     Outcome,
     Scene,
     _verdict,
+    answered_on_a_terminal,
     assert_blocked,
     policy,
     read_never,
@@ -382,34 +381,9 @@ def test_a_name_cannot_draw_a_line_of_the_question(build):
                               str(program), str(s.decoy), "secd/secret.txt"])
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in systrace_env().items()
                        if k == "PYTHONPATH")
-        tmux = ["tmux", "-L", f"rt13b-{os.getpid()}-{time.monotonic_ns()}", "-f", "/dev/null"]
-        subprocess.run([*tmux, "new-session", "-d", "-x", "200", "-y", "50", "-c", str(s.root),
-                        f"env {env} {command} > /dev/tty 2>&1; echo done > {out}; sleep 60"],
-                       check=True)
-        answers: list[tuple[str, str]] = []
-        try:
-            deadline = time.monotonic() + 40
-            while time.monotonic() < deadline and not out.exists():
-                time.sleep(0.2)
-                screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "0"],
-                                        capture_output=True, text=True).stdout.rstrip("\n")
-                lines = screen.split("\n")
-                if not lines or lines[-1].rstrip() != "systrace>":
-                    continue
-                asked = re.findall(r"(?m)^  call\s+openat\s+path\s+(\S+)", screen)
-                answer = "permit-now" if asked and asked[-1] == str(s.decoy) else "deny-now"
-                answers.append((asked[-1] if asked else "", answer))
-                subprocess.run([*tmux, "send-keys", "-t", "0", "-l", answer], check=True)
-                subprocess.run([*tmux, "send-keys", "-t", "0", "Enter"], check=True)
-                time.sleep(1)
-            final = subprocess.run([*tmux, "capture-pane", "-p", "-S", "-200", "-t", "0"],
-                                   capture_output=True, text=True).stdout
-        finally:
-            socket_path = subprocess.run([*tmux, "display-message", "-p", "#{socket_path}"],
-                                         capture_output=True, text=True).stdout.strip()
-            subprocess.run([*tmux, "kill-server"], capture_output=True)
-            if socket_path:
-                Path(socket_path).unlink(missing_ok=True)
+        final, answers = answered_on_a_terminal(
+            f"env {env} {command}", out, s.decoy, r"(?m)^  call\s+openat\s+path\s+(\S+)",
+            name="rt13b", size=(200, 50), cwd=s.root)
         assert out.exists(), final
         assert "ESCAPED" not in final, f"answered {answers}:\n{final}"
         assert "BLOCKED: secret: EPERM" in final, final

@@ -16,37 +16,7 @@ import shutil
 import pytest
 from escape_lib import SECRET_MAGIC, Scene, attack
 
-
-def _policy(s: Scene, program: str) -> str:
-    return f"""default = "never"
-
-[[rule]]
-calls = ["stdio", "process", "signal", "fsmeta"]
-action = "permit"
-
-[[rule]]
-calls = ["exec", "fsread"]
-path = "/usr/**"
-action = "permit"
-
-[[rule]]
-calls = ["exec", "fsread"]
-path = "{s.work}/**"
-action = "permit"
-
-[[rule]]
-calls = ["fsread"]
-path = "/etc/**"
-action = "permit"
-
-[[rule]]
-calls = ["fsread", "fswrite"]
-path = "/dev/**"
-action = "permit"
-
-[program."{program}"]
-default = "permit"
-"""
+from conftest import learned_policy
 
 
 @pytest.mark.parametrize("how", ["vfork child", "own exec"])
@@ -63,7 +33,7 @@ def test_a_library_the_caller_chose_under_a_learned_policy(build, tmp_path, loop
                f" {run}{hello}; echo rc=$?")
     control = attack("sh", "-c", command, policy_text=None, scene=s)
     assert SECRET_MAGIC in control.stdout, control  # the technique works natively
-    traced = attack("sh", "-c", command, policy_text=_policy(s, str(hello)), scene=s,
+    traced = attack("sh", "-c", command, policy_text=learned_policy(s.work, hello), scene=s,
                     env=loop, options=["-v"])
     assert SECRET_MAGIC not in traced.stdout, traced
     assert "loader or interpreter variables" in traced.stderr, traced

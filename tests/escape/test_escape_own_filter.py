@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,11 @@ from escape_lib import (
     SYSTRACE,
     Scene,
     assert_blocked,
+    attached_run,
     attack,
     read_never,
     require_real,
-    scene_env,
+    secd_never,
 )
 
 NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
@@ -120,28 +120,9 @@ def test_an_attached_program_under_its_own_filter_meets_no_call_of_the_tracers(b
 def _attached(program: Path, s: Scene, action: str, file: Path) -> tuple[str, str]:
     """own_filter_held ACTION FILE exec, waiting in its new image for ``systrace --attach``
     under ``never fsread`` of the scene's secret directory: its output and systrace's."""
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(read_never(f"{s.secd}/**"))
-    target = subprocess.Popen([str(program), action, str(file), str(s.work / "made"), "exec"],
-                              stdout=subprocess.PIPE, text=True,
-                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
-                              cwd=s.root)
-    tracer = None
-    try:
-        assert target.stdout is not None
-        ready = target.stdout.readline()
-        assert ready.startswith("ready"), ready
-        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
-                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
-                                  env=scene_env(s), start_new_session=True, cwd=s.root)
-        out, _ = target.communicate(timeout=60)
-        _, errors = tracer.communicate(timeout=60)
-    finally:
-        for process in (target, tracer):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
-    return out, errors
+    run = attached_run([program, action, file, s.work / "made", "exec"], secd_never(s),
+                       scene=s)
+    return run.out, run.tracer.stderr
 
 
 def test_an_attached_program_under_its_own_filter_gets_its_refusals_errno(build, tmp_path):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from escape_lib import SYSTRACE, Scene, never, policy, scene_env
+from escape_lib import Scene, attached_run, secd_never
 
 pytestmark = pytest.mark.both_loops
 
@@ -30,25 +30,7 @@ def test_an_attached_program_with_a_filter_of_its_own_is_not_killed_by_the_scrat
     if native.stdout.startswith("SKIPPED"):
         pytest.skip(native.stdout)
     assert native.stdout == "open: ok\ndone\n", native
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
-    target = subprocess.Popen([str(program), str(s.decoy)], stdout=subprocess.PIPE, text=True,
-                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
-                              cwd=s.root)
-    tracer = None
-    try:
-        assert target.stdout is not None
-        ready = target.stdout.readline()
-        assert ready.startswith("ready"), ready
-        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
-                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
-                                  env=scene_env(s), start_new_session=True, cwd=s.root)
-        out, _ = target.communicate(timeout=HANG)
-        _, said = tracer.communicate(timeout=HANG)
-        assert "attached" in said, said
-        assert (out, target.returncode) == ("open: ok\ndone\n", 0), (out, target.returncode, said)
-    finally:
-        for process in (target, tracer):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
+    run = attached_run([program, s.decoy], secd_never(s), scene=s, timeout=HANG)
+    assert "attached" in run.tracer.stderr, run.tracer.stderr
+    assert (run.out, run.returncode) == ("open: ok\ndone\n", 0), \
+        (run.out, run.returncode, run.tracer.stderr)

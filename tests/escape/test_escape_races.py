@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from escape_lib import (
     Scene,
     TcpListener,
     assert_blocked,
+    attached_run,
     attack,
     controlled_and_blocked,
     native_control,
@@ -30,7 +30,6 @@ from escape_lib import (
     outsider,
     policy,
     read_never,
-    scene_env,
 )
 
 ITERATIONS, SECONDS = "10000", "3"
@@ -166,27 +165,12 @@ def test_a_shared_mapping_made_before_systrace_attached(build, tmp_path):
     s = Scene.make(tmp_path)
     share_scene(s)
     shared = s.work / "shared"
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(read_never(s.secret))
     args = [str(program), "file", str(s.decoy), str(s.secret), str(shared), ITERATIONS, SECONDS]
     with outsider([program, "flip_file", s.decoy, s.secret, shared]):
         native_control(lambda _: attack(program, *args[1:], policy_text=None, scene=s))
-        target = subprocess.Popen(args, stdout=subprocess.PIPE, text=True,
-                                  env=scene_env(s, ESC_WAIT_TRACER="1"),
-                                  start_new_session=True, cwd=s.root)
-        try:
-            assert target.stdout is not None
-            assert target.stdout.readline().startswith("ready")
-            tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
-                                     str(policy_file)], capture_output=True, text=True,
-                                    timeout=60, env=scene_env(s), start_new_session=True,
-                                    cwd=s.root)
-            out, _ = target.communicate(timeout=60)
-        finally:
-            if target.poll() is None:
-                target.kill()
-    assert "ESCAPED" not in out, out + tracer.stderr
-    assert "BLOCKED" in out, out + tracer.stderr
+        run = attached_run(args, read_never(s.secret), scene=s, tracer_first=True)
+    assert "ESCAPED" not in run.out, run.out + run.tracer.stderr
+    assert "BLOCKED" in run.out, run.out + run.tracer.stderr
 
 
 # --- exec ----------------------------------------------------------------------------------------

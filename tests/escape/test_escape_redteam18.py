@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
-    SYSTRACE,
     Scene,
     UnixListener,
+    attached_run,
     attack,
     controlled_and_blocked,
     listening,
@@ -20,22 +20,10 @@ from escape_lib import (
     permit,
     policy,
     require_real,
-    scene_env,
 )
-from test_escape_attach_agents import waiting
 from test_escape_signals import TREE_ONLY
 
 from conftest import run_systrace
-
-
-def attach_under(target: subprocess.Popen[str], s: Scene, text: str
-                 ) -> subprocess.CompletedProcess[str]:
-    """systrace attached to ``target`` under the policy ``text``, run to its end."""
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(text)
-    return subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p", str(policy_file)],
-                          capture_output=True, text=True, timeout=60, env=scene_env(s),
-                          start_new_session=True, cwd=s.root)
 
 
 @pytest.mark.both_loops  # (an attached process has no filter: the native loop never serves it)
@@ -54,14 +42,12 @@ def test_a_live_process_with_a_zombie_leader_is_not_the_trees(build, tmp_path: P
     program = build("escape/sig_zleader.c")
     s = Scene.make(tmp_path)
     require_real(attack(program, mode, policy_text=None, scene=s))
-    with waiting(program, [mode], s) as (target, said):
-        tracer = attach_under(target, s, TREE_ONLY)
-        out, _ = target.communicate(timeout=60)
-    out = said + out
-    assert tracer.returncode == 0, tracer.stderr
-    assert "ESCAPED" not in out, out + tracer.stderr
+    run = attached_run([program, mode], TREE_ONLY, scene=s, tracer_first=True)
+    assert run.tracer.returncode == 0, run.tracer.stderr
+    assert "ESCAPED" not in run.all, run.all + run.tracer.stderr
     victim = "-" if mode == "pgrp" else ""
-    assert f"BLOCKED: kill({victim}" in out and "SIGKILL): EPERM" in out, out + tracer.stderr
+    assert f"BLOCKED: kill({victim}" in run.all and "SIGKILL): EPERM" in run.all, \
+        run.all + run.tracer.stderr
 
 
 

@@ -17,15 +17,14 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
-    SYSTRACE,
     Scene,
     assert_blocked,
+    attached_run,
     attack,
     controlled_and_blocked,
     never,
     policy,
     require_real,
-    scene_env,
 )
 
 NOBODY = "65534"
@@ -223,25 +222,12 @@ def test_a_far_call_into_a_32_bit_code_segment_under_attach(
     entered = 0
     for mode in ("int80", "syscall", "sysenter"):
         s = Scene.make(tmp_path, f"attach-{mode}")
-        policy_file = s.root / "attach.toml"
-        policy_file.write_text(_write_never(s))
-        env = scene_env(s, ESC_WAIT_TRACER="1")
-        target = subprocess.Popen([str(program), mode, str(s.secd)], stdout=subprocess.PIPE,
-                                  text=True, env=env, start_new_session=True, cwd=s.root)
-        try:
-            assert target.stdout is not None
-            assert target.stdout.readline().startswith("ready")
-            tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
-                                     str(policy_file)], capture_output=True, text=True,
-                                    timeout=30, env=env, start_new_session=True, cwd=s.root)
-            out, _ = target.communicate(timeout=30)
-        finally:
-            if target.poll() is None:
-                target.kill()
+        run = attached_run([program, mode, s.secd], _write_never(s), scene=s,
+                           tracer_first=True, timeout=30)
         assert not (s.secd / "rt30-compat").exists()
-        if "SKIPPED: " in out and "raises #UD" in out:
+        if "SKIPPED: " in run.out and "raises #UD" in run.out:
             continue  # (this CPU has no such compat entry: AMD's no sysenter, Intel's no syscall)
-        assert "ESCAPED" not in out and "BLOCKED" in out, out + tracer.stderr
+        assert "ESCAPED" not in run.out and "BLOCKED" in run.out, run.out + run.tracer.stderr
         entered += 1
     assert entered >= 2, "int80 and one fast compat entry were tried"
 

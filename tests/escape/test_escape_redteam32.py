@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import select
 import shlex
 import shutil
 import subprocess
@@ -20,11 +19,13 @@ from escape_lib import (
     SYSTRACE,
     Scene,
     assert_blocked,
+    attached_run,
     attack,
     never,
     policy,
     require_real,
     scene_env,
+    secd_never,
 )
 
 from conftest import UNPRIVILEGED_USER
@@ -173,32 +174,11 @@ def test_an_attached_program_does_not_detach_itself_through_its_tracers_limit(
     program = build("escape/sig_limit.c")
     scene = Scene.make(tmp_path)
     require_real(attack(program, "read", scene.secret, policy_text=None, scene=scene))
-    policy_file = scene.root / "attach.toml"
-    policy_file.write_text(policy(never("fsread", path=f"{scene.secd}/**")))
-    target = subprocess.Popen([str(program), "attach", str(scene.secret)],
-                              stdout=subprocess.PIPE, text=True, env=scene_env(scene),
-                              start_new_session=True, cwd=scene.root)
-    tracer = None
-    try:
-        assert target.stdout is not None
-        ready = target.stdout.readline()
-        assert ready.startswith("ready"), ready
-        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
-                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
-                                  env=scene_env(scene), start_new_session=True,
-                                  cwd=scene.root)
-        assert tracer.stderr is not None
-        said, _, _ = select.select([tracer.stderr], [], [], HANG)
-        assert said, "systrace neither attached nor refused"
-        out, _ = target.communicate(timeout=HANG)
-        _, err = tracer.communicate(timeout=HANG)
-    finally:
-        for process in (target, tracer):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
-    assert "ESCAPED" not in out, (out, err)
-    assert "BLOCKED" in out or target.returncode == -9, (out, target.returncode, err)
+    run = attached_run([program, "attach", scene.secret], secd_never(scene), scene=scene,
+                       wait_tracer=False, first_line=True, timeout=HANG)
+    assert "ESCAPED" not in run.out, (run.out, run.tracer.stderr)
+    assert "BLOCKED" in run.out or run.returncode == -9, \
+        (run.out, run.returncode, run.tracer.stderr)
 
 
 #: a uid of its own for kill(-1): it reaches every process of the caller's uid, and no other
@@ -227,6 +207,8 @@ def test_an_attached_program_does_not_detach_itself_by_signalling_every_process(
         secret = work / "secd" / "secret.txt"
         secret.parent.mkdir()
         secret.write_text("S3CR3T-7f1d9a42-do-not-leak\n")
+        # (the policy file is the uid's, as the run's other files: written here, not by
+        # attached_run)
         policy_file = work / "attach.toml"
         policy_file.write_text(policy(never("fsread", path=f"{secret.parent}/**")))
         for path in (work, secret.parent, secret, policy_file, program):
@@ -238,26 +220,10 @@ def test_an_attached_program_does_not_detach_itself_by_signalling_every_process(
             control = subprocess.run([*drop, str(program), *args], capture_output=True,
                                      text=True, env=env, cwd=work, timeout=HANG, check=False)
             assert "ESCAPED" in control.stdout, control
-        target = subprocess.Popen([*drop, str(program), "group", str(secret)],
-                                  stdout=subprocess.PIPE, text=True, env=env,
-                                  start_new_session=True, cwd=work)
-        tracer = None
-        try:
-            assert target.stdout is not None
-            ready = target.stdout.readline()
-            assert ready.startswith("ready"), ready
-            tracer = subprocess.Popen([*drop, *SYSTRACE, "--attach", ready.split()[1], "-p",
-                                       str(policy_file)], stderr=subprocess.PIPE, text=True,
-                                      env=env, start_new_session=True, cwd=work)
-            out, _ = target.communicate(timeout=HANG)
-            _, err = tracer.communicate(timeout=HANG)
-        finally:
-            for process in (target, tracer):
-                if process is not None and process.poll() is None:
-                    process.kill()
-                    process.wait()
-        assert "ESCAPED" not in out, (out, err)
-        assert "BLOCKED" in out, (out, target.returncode, err)
+        run = attached_run([*drop, program, "group", secret], None, env=env, cwd=work,
+                           wait_tracer=False, wrap=lambda cmd: [*drop, *cmd], timeout=HANG)
+        assert "ESCAPED" not in run.out, (run.out, run.tracer.stderr)
+        assert "BLOCKED" in run.out, (run.out, run.returncode, run.tracer.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -276,27 +242,11 @@ def test_an_attached_program_does_not_detach_itself_through_its_tracers_group_le
     program = build("escape/sig_limit.c")
     scene = Scene.make(tmp_path)
     require_real(attack(program, "read", scene.secret, policy_text=None, scene=scene))
-    policy_file = scene.root / "attach.toml"
-    policy_file.write_text(policy(never("fsread", path=f"{scene.secd}/**")))
-    target = subprocess.Popen([str(program), "pgroup", str(scene.secret)],
-                              stdout=subprocess.PIPE, text=True, env=scene_env(scene),
-                              start_new_session=True, cwd=scene.root)
-    shell = None
-    try:
-        assert target.stdout is not None
-        ready = target.stdout.readline()
-        assert ready.startswith("ready"), ready
+    def in_a_shell(cmd: list[str]) -> list[str]:
         # (a shell leads the group: "; exit" keeps it from exec'ing systrace in its place)
-        command = shlex.join([*SYSTRACE, "--attach", ready.split()[1], "-p", str(policy_file)])
-        shell = subprocess.Popen(["sh", "-c", f"{command}; exit $?"], stderr=subprocess.PIPE,
-                                 text=True, env=scene_env(scene), start_new_session=True,
-                                 cwd=scene.root)
-        out, _ = target.communicate(timeout=HANG)
-        _, err = shell.communicate(timeout=HANG)
-    finally:
-        for process in (target, shell):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
-    assert "ESCAPED" not in out, (out, err)
-    assert "BLOCKED" in out, (out, target.returncode, err)
+        return ["sh", "-c", f"{shlex.join(cmd)}; exit $?"]
+
+    run = attached_run([program, "pgroup", scene.secret], secd_never(scene), scene=scene,
+                       wait_tracer=False, wrap=in_a_shell, timeout=HANG)
+    assert "ESCAPED" not in run.out, (run.out, run.tracer.stderr)
+    assert "BLOCKED" in run.out, (run.out, run.returncode, run.tracer.stderr)

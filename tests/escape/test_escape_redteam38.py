@@ -13,12 +13,14 @@ from pathlib import Path
 from escape_lib import (
     SYSTRACE,
     Scene,
+    attached_run,
     attack,
     controlled_and_blocked,
     never,
     policy,
     require_real,
     scene_env,
+    secd_never,
 )
 
 #: how long a run of an attached program may take (a bound on a hang, not a timing claim)
@@ -93,27 +95,9 @@ def test_an_attached_program_does_not_detach_itself_by_a_group_signal_at_its_tra
     scene = Scene.make(tmp_path)
     require_real(attack(program, "glimit-control", policy_text=None, scene=scene))
     require_real(attack(program, "read", scene.secret, policy_text=None, scene=scene))
-    policy_file = scene.root / "attach.toml"
-    policy_file.write_text(policy(never("fsread", path=f"{scene.secd}/**")))
-    target = subprocess.Popen([str(program), "glimit", str(scene.secret)],
-                              stdout=subprocess.PIPE, text=True, env=scene_env(scene),
-                              start_new_session=True, cwd=scene.root)
-    tracer = None
-    try:
-        assert target.stdout is not None
-        ready = target.stdout.readline()
-        assert ready.startswith("ready"), ready
-        # (a session of its own: the tracer leads its group, which nothing else is in)
-        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
-                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
-                                  env=scene_env(scene), start_new_session=True,
-                                  cwd=scene.root)
-        out, _ = target.communicate(timeout=HANG)
-        _, err = tracer.communicate(timeout=HANG)
-    finally:
-        for process in (target, tracer):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
-    assert "ESCAPED" not in out, (out, err)
-    assert "BLOCKED" in out, (out, target.returncode, err)
+    # (systrace in a session of its own, as attached_run starts it: the tracer leads its
+    # group, which nothing else is in)
+    run = attached_run([program, "glimit", scene.secret], secd_never(scene), scene=scene,
+                       wait_tracer=False, timeout=HANG)
+    assert "ESCAPED" not in run.out, (run.out, run.tracer.stderr)
+    assert "BLOCKED" in run.out, (run.out, run.returncode, run.tracer.stderr)

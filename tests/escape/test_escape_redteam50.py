@@ -15,15 +15,14 @@ tree from then on (a ring is mapped by whoever holds its socket)."""
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 from escape_lib import (
-    SYSTRACE,
     Outcome,
     UdpListener,
     assert_blocked,
+    attached_run,
     attack,
     never,
     outsider,
@@ -139,29 +138,16 @@ def test_a_ring_mapped_before_systrace_attached(build, tmp_path, mode):
     if os.geteuid() != 0:
         pytest.skip("a packet socket needs CAP_NET_RAW")
     program = build("escape/net_pktring.c")
-    policy_file = tmp_path / "attach.toml"
-    policy_file.write_text(ring_policy())
     listener = UdpListener(REFUSED)
     try:
-        target = subprocess.Popen([str(program), mode, str(listener.port)],
-                                  stdout=subprocess.PIPE, text=True, cwd=tmp_path,
-                                  env={**os.environ, "ESC_WAIT_TRACER": "1"},
-                                  start_new_session=True)
-        try:
-            assert target.stdout is not None
-            assert target.stdout.readline().startswith("ready"), "the target did not start"
-            tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
-                                     str(policy_file)], capture_output=True, text=True,
-                                    timeout=60, start_new_session=True, cwd=tmp_path)
-            out, _ = target.communicate(timeout=60)
-        finally:
-            if target.poll() is None:
-                target.kill()
+        # (no scene: the environment as it is, of the program and of systrace)
+        run = attached_run([program, mode, listener.port], ring_policy(), env=dict(os.environ),
+                           cwd=tmp_path, tracer_first=True)
         settle(lambda: len(listener.received))
     finally:
         listener.close()
-    assert "ESCAPED" not in out and not listener.received, out + tracer.stderr
-    assert "sendmmsg: -1 EPERM" in out, out + tracer.stderr
+    assert "ESCAPED" not in run.out and not listener.received, run.out + run.tracer.stderr
+    assert "sendmmsg: -1 EPERM" in run.out, run.out + run.tracer.stderr
 
 
 def test_after_madv_free_a_nameless_batch_runs_and_a_named_one_is_refused(build, loop):
