@@ -329,6 +329,19 @@ def _kill_session(pid: int) -> None:
                 os.kill(int(entry), signal.SIGKILL)
 
 
+def run_tmpdir(workroot: Path, name: str) -> Path:
+    """A fresh TMPDIR for one run of test ``name``, with /tmp's mode (world-writable, sticky).
+
+    The old library's tests that switch to "nobody" before ``tst_tmpdir`` (``symlink03``)
+    make their directory in TMPDIR as that user: under a directory only root may write
+    (0755, before round 22) they broke natively and traced alike -- "mkdtemp ... EACCES" --
+    identical, and testing nothing.  The new library makes its directory as root first and
+    sets its mode itself, so it does not care."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=workroot))
+    tmp.chmod(0o1777)
+    return tmp
+
+
 @dataclasses.dataclass
 class Outcome:
     """One test's two runs, whether they agree, and the rechecks of a difference."""
@@ -364,8 +377,7 @@ def run_test(test: Test, layout: Layout, systrace: list[str], policy: Path,
     argv = [str(binary), *test.argv[1:]]
 
     def once(traced: bool, policy: Path = policy) -> RunResult:  # Stopped on ^C
-        tmp = Path(tempfile.mkdtemp(prefix=f"{test.name}.", dir=workroot))
-        tmp.chmod(0o755)  # as /tmp is searchable: tests switch to "nobody" inside it
+        tmp = run_tmpdir(workroot, test.name)
         env = dict(os.environ)
         env.update({
             "TMPDIR": str(tmp),

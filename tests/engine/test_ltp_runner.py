@@ -6,7 +6,11 @@ rather than quietly turning every difference into "identical"."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
+import stat
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -189,3 +193,33 @@ def test_two_rounds_are_compared_test_by_test() -> None:
                                 lifted=ok))
     assert lp.changes(_round(_outcome("b01", ok, refused, "lifted", lifted=ok)), timed_out) == [
         "b01: traced exit 2 P0 F0 B1 S0 W0 -> exit timeout P0 F0 B0 S0 W0"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switches to nobody, as LTP's tests do as root")
+def test_a_test_that_switched_to_nobody_makes_its_directory_in_the_runs_tmpdir() -> None:
+    """The old library's tests (``symlink03``) switch to "nobody" before ``tst_tmpdir`` makes
+    their directory in TMPDIR: the runner's TMPDIR has /tmp's mode so that they can, natively
+    and traced alike (under 0755 both sides broke with EACCES: identical, testing nothing)."""
+    workroot = Path(tempfile.mkdtemp(prefix="ltp-parity."))  # as main() makes it
+    workroot.chmod(0o755)
+    try:
+        _nobody_makes_a_directory_in(lp.run_tmpdir(workroot, "symlink03"))
+    finally:
+        shutil.rmtree(workroot)
+
+
+def _nobody_makes_a_directory_in(tmp: Path) -> None:
+    assert stat.S_IMODE(tmp.stat().st_mode) == 0o1777
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        status = 1
+        try:
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            tempfile.mkdtemp(prefix="LTP_sym", dir=tmp)
+            status = 0
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
