@@ -870,7 +870,7 @@ def shaped_glob(name: str, times: tuple[float, float] | None = None,
     rest literal -- the shape stays, so the glob matches the next run's and no other name
     (``*`` would let a name chosen around it cover ``.bashrc``: docs/security.md gap #30;
     ``?`` an older name as long).  In such a name, a number that is one of the run's
-    ``pids`` (``backup-$(date +%Y%m%d-%H%M%S)-$$.tgz``) is a pid's shape: 3 to 7 digits, no
+    ``pids`` (``backup-$(date +%Y%m%d-%H%M%S)-$$.tgz``) is a pid's shape: 1 to 7 digits, no
     leading zero (:data:`PID_SHAPE`) -- learned as the number, the next run's backup was
     refused (learn24).  None when the name holds none."""
     spans: list[tuple[int, int, str]] = []
@@ -906,23 +906,23 @@ def _lengths(first: str, digit: str, lengths: Iterable[int]) -> str:
     return texts[0] if len(texts) == 1 else "{" + ",".join(texts) + "}"
 
 
-def number_shape(digits: str, least: int = 3) -> str:
+def number_shape(digits: str) -> str:
     """The shape of a decimal number in a name whose length may change from run to run (a
     pid, a counter, Python's ``id()``: learn37), each digit ``[0-9]``, the first not 0, as
     brace alternatives of a bounded number of digits -- never ``*``, which let a name of the
-    number's prefix that is no number (``build.evil``) be made:
+    number's prefix that is no number (``build.1evil``) be made:
 
     * a padded number (``007``: a leading 0) is as many ``[0-9]`` (its width is fixed);
-    * one of up to :data:`PID_DIGITS` digits is one of ``least`` (or its own count, when
-      fewer) to 7 digits -- a pid's range, where a pid or a counter may go next
-      (:data:`PID_SHAPE` is a pid's: 3 to 7);
+    * one of up to :data:`PID_DIGITS` digits is one of 1 to 7 digits -- a pid's range (in a
+      pid namespace, a container's, the next run's pids are 1 or 2 digits), where a pid or a
+      counter may go next (:data:`PID_SHAPE`);
     * a longer one (``id()``'s 15, a nanosecond count that is no stamp of the run's time)
       is one of two digits fewer to one more than it has."""
     n = len(digits)
     if n > 1 and digits[0] == "0":
         return _DATE_DIGIT * n
     if n <= PID_DIGITS:
-        return _lengths("[1-9]", _DATE_DIGIT, range(min(n, least), PID_DIGITS + 1))
+        return _lengths("[1-9]", _DATE_DIGIT, range(1, PID_DIGITS + 1))
     return _lengths("[1-9]", _DATE_DIGIT, range(n - 2, n + 2))
 
 
@@ -940,8 +940,9 @@ def hex_shape(digits: str) -> str:
     return _lengths(digit, digit, range(max(1, n - 2), n + 2))
 
 
-#: a pid's shape (:func:`shaped_glob`): 3 digits (a shorter number is no pid the learner
-#: takes) to 7 (``pid_max`` is at most 2**22), the first not 0
+#: a pid's shape (:func:`shaped_glob`, :func:`written_glob`): 1 digit (a pid namespace's
+#: first pids; the learner takes a number of 3 or more for a pid) to 7 (``pid_max`` is at
+#: most 2**22), the first not 0 (one digit alone: ``[0-9]``)
 PID_SHAPE = number_shape("100")
 #: how many names one written glob may stand for at most (the product of its shapes'
 #: alternatives, :func:`written_glob`): well below glob.MAX_ALTERNATIVES, as a learned rule
@@ -991,7 +992,8 @@ def written_glob(name: str, glob: str, templated: bool = False) -> str:
     ``build.$$``: learn37):
 
     * a pid's, or a number's (all digits: a counter, Python's ``id()``), its
-      :func:`number_shape` -- bounded lengths of digits, as a pid or counter may grow;
+      :func:`number_shape` -- digits of a bounded count (1 to 7 for a pid's), as a pid or a
+      counter may have more or fewer on the next run;
     * an address after ``0x`` and a number in hex (a part of one case, not a template's
       X's), its :func:`hex_shape`; of 6 characters or more and not made as mkstemp(3) or
       mkdtemp(3) make a name, the template's X's too (one :data:`RANDOM_CHAR` a character:

@@ -1006,17 +1006,17 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     # (each number the shape of one, 1 to 7 digits, not "*": /proc/*/status is
     # /proc/sys/status and /proc/self/status too, /dev/pts/* is /dev/pts/ptmx: learn37)
     if len(comps) >= 2 and comps[0] == "proc" and _NUMBER.fullmatch(comps[1]):
-        parts[1] = number_shape(comps[1], least=1)
+        parts[1] = number_shape(comps[1])
         if len(comps) >= 4 and comps[2] == "task" and _NUMBER.fullmatch(comps[3]):
-            parts[3] = number_shape(comps[3], least=1)
+            parts[3] = number_shape(comps[3])
         kinds.append("per-process /proc")
     if len(comps) == 3 and comps[:2] == ["dev", "pts"] and _NUMBER.fullmatch(comps[2]):
-        parts[2] = number_shape(comps[2], least=1)
+        parts[2] = number_shape(comps[2])
         kinds.append("terminals")
     if len(comps) == 2 and comps[0] == "dev" and comps[1][:4] == "loop" and \
             _NUMBER.fullmatch(comps[1][4:]):
         # the loop device a run is given (losetup -f, mount -o loop) is the first one free then
-        parts[1] = "loop" + number_shape(comps[1][4:], least=1)
+        parts[1] = "loop" + number_shape(comps[1][4:])
         kinds.append("loop devices")
     for directory in ctx.counter_dirs:
         if path.startswith(directory + "/"):

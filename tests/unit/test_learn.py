@@ -348,7 +348,7 @@ def test_per_process_proc_paths_and_terminals():
                             write("/dev/pts/3", os.O_WRONLY, created=False)])
     # (each number the shape of one, 1 to 7 digits: not "*", which is /proc/sys/... and
     # /dev/pts/ptmx too -- learn37)
-    number = number_shape("4242", least=1)
+    number = number_shape("4242")
     assert {f"/proc/{number}/status", f"/proc/{number}/task/{number}/comm",
             f"/dev/pts/{number}"} <= set(paths_of(policy))
     for pid in ("1", "77", "4194303"):
@@ -367,7 +367,7 @@ def test_the_loop_device_a_run_was_given_is_any_loop_device():
     _, policy, _ = learned([write("/dev/loop1", os.O_RDWR, created=False),
                             write("/dev/loop-control", os.O_RDWR, created=False)])
     paths = set(paths_of(policy))
-    assert "/dev/loop" + number_shape("1", least=1) in paths, paths
+    assert "/dev/loop" + number_shape("1") in paths, paths
     assert permitted(policy, write("/dev/loop7", os.O_RDWR, created=False))
     assert not permitted(policy, write("/dev/loopx", os.O_RDWR, created=False))
     assert not permitted(policy, write("/dev/loop7p1", os.O_RDWR, created=False))

@@ -35,7 +35,7 @@ def _number(digits: int) -> st.SearchStrategy[str]:
     return st.integers(10 ** (digits - 1) if digits > 1 else 0, 10 ** digits - 1).map(str)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(head=HEADS, tail=TAILS, learned=st.integers(1, 20).flatmap(_number),
        other=st.integers(1, 22).flatmap(_number),
        letters=st.text(string.ascii_letters + "_-", min_size=1, max_size=4))
@@ -46,7 +46,7 @@ def test_a_numbers_shape_matches_numbers_of_its_lengths_and_nothing_else(
     assert "*" not in text, text
     assert _matches(text, name)  # the literal it came from
     n = len(learned)
-    lengths = range(min(n, 3), 8) if n <= 7 else range(n - 2, n + 2)
+    lengths = range(1, 8) if n <= 7 else range(n - 2, n + 2)
     assert _matches(text, head + other + tail) is (len(other) in lengths), (text, other)
     # nothing that is no number of those lengths: letters in it, around it, a leading 0
     assert not _matches(text, head + letters + tail)
@@ -57,18 +57,18 @@ def test_a_numbers_shape_matches_numbers_of_its_lengths_and_nothing_else(
     assert not _matches(text, head + learned + "/x" + tail)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(pid=st.integers(100, 4194304), other=st.integers(1, 10 ** 8))
-def test_a_pid_is_three_to_seven_digits_wherever_it_stands(pid, other):
+def test_a_pid_is_one_to_seven_digits_wherever_it_stands(pid, other):
     name = f"conf{pid}subs.sh"
     text = written_glob(name, "conf[1-9]*subs.sh")
     assert text == "conf" + PID_SHAPE + "subs.sh"
     assert _matches(text, name)
-    assert _matches(text, f"conf{other}subs.sh") is (100 <= other <= 9999999)
+    assert _matches(text, f"conf{other}subs.sh") is (other <= 9999999)
     assert not _matches(text, "conf1evilsubs.sh") and not _matches(text, "confsubs.sh")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(digits=st.text("0123456789abcdef", min_size=8, max_size=16).filter(
     lambda d: d[0] != "0" and any(c.isalpha() for c in d)),
        other=st.text("0123456789abcdef", min_size=1, max_size=18),
@@ -94,7 +94,7 @@ def test_an_address_is_its_hex_digits_of_its_case_and_about_its_length(
     assert not _matches(fixed, f".#lk0x{padded[1:]}.h.{pid}")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(run=st.text("0123456789abcdef", min_size=6, max_size=10).filter(
     lambda r: r[0] != "0" and any(c.isalpha() for c in r)),
        template=st.text(string.ascii_letters + string.digits, min_size=1, max_size=12).filter(
@@ -114,10 +114,9 @@ def test_a_hex_only_run_is_a_templates_xs_or_a_number_in_hex(run, template):
 
 
 def test_the_shapes_as_written():
-    assert number_shape("4242") == PID_SHAPE
-    assert number_shape("0") == ("{[0-9],[1-9][0-9],[1-9][0-9][0-9],[1-9][0-9][0-9][0-9],"
-                                 "[1-9][0-9][0-9][0-9][0-9],[1-9][0-9][0-9][0-9][0-9][0-9],"
-                                 "[1-9][0-9][0-9][0-9][0-9][0-9][0-9]}")
+    assert number_shape("4242") == number_shape("0") == PID_SHAPE == (
+        "{[0-9],[1-9][0-9],[1-9][0-9][0-9],[1-9][0-9][0-9][0-9],[1-9][0-9][0-9][0-9][0-9],"
+        "[1-9][0-9][0-9][0-9][0-9][0-9],[1-9][0-9][0-9][0-9][0-9][0-9][0-9]}")
     assert number_shape("007") == "[0-9][0-9][0-9]"  # padded: its width
     assert hex_shape("0000555e") == "[0-9a-f]" * 8
     assert hex_shape("7FFD") == "{" + ",".join("[0-9A-F]" * n for n in (2, 3, 4, 5)) + "}"
