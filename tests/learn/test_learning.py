@@ -548,7 +548,7 @@ def test_names_with_the_runs_pid_in_them_run_again(tmp_path):
     learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
     assert learned.first.stdout == "x\ny\n"
     text = learned.policy.read_text()
-    # (a pid's shape, 3 to 7 digits, not "[1-9]*": learn37)
+    # (a pid's shape, 1 to 7 digits, not "[1-9]*": learn37)
     assert "$CWD/conf" + PID_SHAPE + "subs.sh" in text and "$CWD/conf" + PID_SHAPE + ".dir" in \
         text, text
     paths = [line for line in text.splitlines() if line.startswith("path = ")]

@@ -480,7 +480,8 @@ def test_a_counter_of_runs_keeps_rotating(tmp_path, start):
         assert r.stdout == f"['run-{last - 1}', 'run-{last}']\n"
     text = policy.read_text()
     shape = "[0-9]" * len(str(start + 1))
-    assert f"run-{shape}/**" in text and "run-*" in text, text
+    # (the counter's own new name: a number's shape, 1 to 7 digits -- learn37)
+    assert f"run-{shape}/**" in text and "run-" + number_shape(str(start + 4)) in text, text
 
 
 # --- mktemp -d: the caller's prefix and mktemp's whole run ------------------------------------
