@@ -953,6 +953,9 @@ _WRITTEN_ALTERNATIVES = 64
 _HEX_ONLY = re.compile(r"[0-9a-f]+|[0-9A-F]+")
 #: a pid's place in a generated glob (:func:`generated_name`)
 _PID_RUN = "[1-9]*"
+#: what stands before a run of hex digits of a generator's (cmake's ``cmTC_%05x`` and
+#: ``.tmp%05x``: _PREFIX_TEMPLATES, _SUFFIX_TEMPLATES)
+_HEX_HEADS = ("cmTC_", ".tmp")
 
 
 def _glob_runs(glob: str) -> tuple[list[str], list[bool]] | None:
@@ -1029,7 +1032,10 @@ def written_glob(name: str, glob: str, templated: bool = False) -> str:
     alternatives = 1
     shapes: list[str] = []
     for index, run in enumerate(found_runs[0]):
-        shape = _run_shape(run, literal[index], templated, alone=len(pids) == 1)
+        lettered = (index < 2 and literal[0] == "s-") or literal[index + 1].startswith(
+            ".rcgu.o")  # (rustc's base-36 runs: a run of digits only is none of a number's)
+        shape = "*" if lettered and not pids[index] else _run_shape(
+            run, literal[index], templated, alone=len(pids) == 1)
         count = shape.count(",") + 1 if shape.startswith("{") else 1
         if shape != "*" and alternatives * count > _WRITTEN_ALTERNATIVES:
             shape, count = "*", 1
@@ -1044,15 +1050,22 @@ def _run_shape(run: str, before: str, templated: bool, alone: bool) -> str:
     # (a template's X's of a name made as mkstemp and mkdtemp make one, or a padded run of
     # 6 or more -- rustc's base-36 ``0023490`` --, may be digits only: their length is fixed)
     template = alone and len(run) >= 6 and (templated or run[0] == "0")
+    # (an address, and cmake's "cmTC_" and ".tmp" and 5 hex digits, are hex whatever digits
+    # they drew: 1 run in 10 of cmake's is digits only, which no decimal shape may take --
+    # the next configure was refused its cmTC_4324d_loc.tmpfb920)
+    address = before.endswith("0x")
+    if (address or before.endswith(_HEX_HEADS)) and _HEX_ONLY.fullmatch(run):
+        if address or len(run) < 6:
+            return hex_shape(run)
+        return RANDOM_CHAR * len(run) if templated else _or_template(run, hex_shape(run))
     if run.isascii() and run.isdigit():
         return _or_template(run, number_shape(run)) if template else number_shape(run)
     if HASH_NAME.fullmatch(run):
         return hash_glob(run)
-    address = before.endswith("0x")
-    if _HEX_ONLY.fullmatch(run) and (address or not templated):
+    if _HEX_ONLY.fullmatch(run) and not templated:
         # (not made as mkstemp makes a name: a number in hex, or a template's X's that drew
         # hex digits only)
-        return hex_shape(run) if address or len(run) < 6 else _or_template(run, hex_shape(run))
+        return hex_shape(run) if len(run) < 6 else _or_template(run, hex_shape(run))
     if alone and _SHAPED_RUN.fullmatch(run):
         return RANDOM_CHAR * len(run)
     return "*"

@@ -129,3 +129,16 @@ def test_the_shapes_as_written():
     # a name of many numbers: the shapes up to a bound of alternatives, the rest "*"
     many = written_glob("1234.5678.9012.3456", "[1-9]*.[1-9]*.[1-9]*.[1-9]*")
     assert many.count(PID_SHAPE) == 2 and many.endswith(".*.*"), many
+
+
+def test_a_hex_generators_run_of_digits_only_is_hex_still():
+    """cmake's ``cmTC_%05x`` and ``.tmp%05x`` draw digits only 1 time in 10: taken for a
+    decimal number, the next configure was refused its ``cmTC_4324d_loc.tmpfb920``.  An
+    address of digits only is hex as well; rustc's base-36 runs stay ``*``."""
+    text = written_glob("cmTC_43245_loc.tmp12920", "cmTC_*_loc.tmp*")
+    assert _matches(text, "cmTC_43245_loc.tmp12920") and \
+        _matches(text, "cmTC_4324d_loc.tmpfb920")
+    assert not _matches(text, "cmTC_evil_loc.tmpfb920")
+    assert _matches(written_glob(".#lk0x12345678.h.4242", ".#lk0x*.h.[1-9]*"),
+                    ".#lk0x5e81870a.h.77")
+    assert written_glob("a.12345.rcgu.o", "a.*.rcgu.o") == "a.*.rcgu.o"
