@@ -494,7 +494,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                 if any(len(run) == length and set(run) <= alphabet
                        for length, alphabet in _SHAPES) and (
                             not skip or evidence is Evidence.TEMPORARY or _mixed(run)):
-                    return escape(renamed_to + rest[:skip]) + "*" + escape(tail)
+                    # (the name renamed onto may be generated itself: cmake's
+                    # cmTC_XXXXX_loc.tmpYYYYY renamed onto cmTC_XXXXX_loc -- its literal
+                    # cmTC_XXXXX refused the next configure's, once "cmTC_*" no longer
+                    # stood for any name of "cmTC_": learn37)
+                    head = generated_name(renamed_to, evidence, pids=pids) or \
+                        escape(renamed_to)
+                    return head + escape(rest[:skip]) + "*" + escape(tail)
     for template, glob in _SUFFIX_TEMPLATES:
         found = template.search(name)
         if found is not None and found.start() > 0:
