@@ -83,6 +83,7 @@ __all__ = [
     "exact_pattern",
     "generated_name",
     "hash_glob",
+    "hex_shape",
     "holds_pid",
     "in_category",
     "is_library",
@@ -90,6 +91,7 @@ __all__ = [
     "is_shared_library",
     "join",
     "learned_glob",
+    "number_shape",
     "planted_at",
     "plants",
     "pseudo_kind",
@@ -101,6 +103,7 @@ __all__ = [
     "shaped_glob",
     "split_ext",
     "writes",
+    "written_glob",
 ]
 
 
@@ -491,7 +494,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                 if any(len(run) == length and set(run) <= alphabet
                        for length, alphabet in _SHAPES) and (
                             not skip or evidence is Evidence.TEMPORARY or _mixed(run)):
-                    return escape(renamed_to + rest[:skip]) + "*" + escape(tail)
+                    # (the name renamed onto may be generated itself: cmake's
+                    # cmTC_XXXXX_loc.tmpYYYYY renamed onto cmTC_XXXXX_loc -- its literal
+                    # cmTC_XXXXX refused the next configure's, once "cmTC_*" no longer
+                    # stood for any name of "cmTC_": learn37)
+                    head = generated_name(renamed_to, evidence, pids=pids) or \
+                        escape(renamed_to)
+                    return head + escape(rest[:skip]) + "*" + escape(tail)
     for template, glob in _SUFFIX_TEMPLATES:
         found = template.search(name)
         if found is not None and found.start() > 0:
@@ -867,7 +876,7 @@ def shaped_glob(name: str, times: tuple[float, float] | None = None,
     rest literal -- the shape stays, so the glob matches the next run's and no other name
     (``*`` would let a name chosen around it cover ``.bashrc``: docs/security.md gap #30;
     ``?`` an older name as long).  In such a name, a number that is one of the run's
-    ``pids`` (``backup-$(date +%Y%m%d-%H%M%S)-$$.tgz``) is a pid's shape: 3 to 7 digits, no
+    ``pids`` (``backup-$(date +%Y%m%d-%H%M%S)-$$.tgz``) is a pid's shape: 1 to 7 digits, no
     leading zero (:data:`PID_SHAPE`) -- learned as the number, the next run's backup was
     refused (learn24).  None when the name holds none."""
     spans: list[tuple[int, int, str]] = []
@@ -892,9 +901,189 @@ def shaped_glob(name: str, times: tuple[float, float] | None = None,
     return "".join(out)
 
 
-#: a pid's shape (:func:`shaped_glob`): 3 digits (a shorter number is no pid the learner
-#: takes) to 7 (``pid_max`` is at most 2**22), the first not 0
-PID_SHAPE = "{" + ",".join("[1-9]" + _DATE_DIGIT * n for n in range(2, 7)) + "}"
+#: the most digits a pid has (``pid_max`` is at most 2**22: 7 digits)
+PID_DIGITS = 7
+
+
+def _lengths(first: str, digit: str, lengths: Iterable[int]) -> str:
+    """A number of each of ``lengths`` digits as brace alternatives: ``first`` its first
+    digit's class (one digit alone: ``digit``), ``digit`` every other's."""
+    texts = [digit if n == 1 else first + digit * (n - 1) for n in lengths if n >= 1]
+    return texts[0] if len(texts) == 1 else "{" + ",".join(texts) + "}"
+
+
+def number_shape(digits: str) -> str:
+    """The shape of a decimal number in a name whose length may change from run to run (a
+    pid, a counter, Python's ``id()``: learn37), each digit ``[0-9]``, the first not 0, as
+    brace alternatives of a bounded number of digits -- never ``*``, which let a name of the
+    number's prefix that is no number (``build.1evil``) be made:
+
+    * a padded number (``007``: a leading 0) is as many ``[0-9]`` (its width is fixed);
+    * one of up to :data:`PID_DIGITS` digits is one of 1 to 7 digits -- a pid's range (in a
+      pid namespace, a container's, the next run's pids are 1 or 2 digits), where a pid or a
+      counter may go next (:data:`PID_SHAPE`);
+    * a longer one (``id()``'s 15, a nanosecond count that is no stamp of the run's time)
+      is one of two digits fewer to one more than it has."""
+    n = len(digits)
+    if n > 1 and digits[0] == "0":
+        return _DATE_DIGIT * n
+    if n <= PID_DIGITS:
+        return _lengths("[1-9]", _DATE_DIGIT, range(1, PID_DIGITS + 1))
+    return _lengths("[1-9]", _DATE_DIGIT, range(n - 2, n + 2))
+
+
+def hex_shape(digits: str) -> str:
+    """The shape of a number written in hex whose length may change from run to run (an
+    address as ``%p`` writes it, a random number as ``%x`` does: no leading zeros), each
+    digit a class of its case (``[0-9a-f]``, ``[0-9A-F]``; ``[0-9a-fA-F]`` where the number
+    holds no letter): two digits fewer to one more than it has, or, padded (a leading 0:
+    gnupg's ``0x0000555e81870410``), as many as it has."""
+    lower, upper = set(digits) <= _HEX_LOWER, set(digits) <= _HEX_UPPER
+    digit = _UUID_DIGIT if lower and upper else HEX_DIGIT if lower else _HEX_UPPER_DIGIT
+    n = len(digits)
+    if n > 1 and digits[0] == "0":
+        return digit * n
+    return _lengths(digit, digit, range(max(1, n - 2), n + 2))
+
+
+#: a pid's shape (:func:`shaped_glob`, :func:`written_glob`): 1 digit (a pid namespace's
+#: first pids; the learner takes a number of 3 or more for a pid) to 7 (``pid_max`` is at
+#: most 2**22), the first not 0 (one digit alone: ``[0-9]``)
+PID_SHAPE = number_shape("100")
+#: how many names one written glob may stand for at most (the product of its shapes'
+#: alternatives, :func:`written_glob`): well below glob.MAX_ALTERNATIVES, as a learned rule
+#: may join several such globs in one brace
+_WRITTEN_ALTERNATIVES = 64
+#: a run of hex digits of one case only: may be a random number written without its
+#: leading zeros (its length changes from run to run)
+_HEX_ONLY = re.compile(r"[0-9a-f]+|[0-9A-F]+")
+#: a pid's place in a generated glob (:func:`generated_name`)
+_PID_RUN = "[1-9]*"
+#: what stands before a run of hex digits of a generator's (cmake's ``cmTC_%05x`` and
+#: ``.tmp%05x``: _PREFIX_TEMPLATES, _SUFFIX_TEMPLATES)
+_HEX_HEADS = ("cmTC_", ".tmp")
+
+
+def _glob_runs(glob: str) -> tuple[list[str], list[bool]] | None:
+    """A generated glob (escaped text, ``*`` and a pid's ``[1-9]*``) as its literal texts,
+    unescaped (one more than it has runs), and whether each run is a pid's; None when it
+    holds other glob syntax."""
+    parts: list[str] = [""]
+    pids: list[bool] = []
+    i = 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "\\":
+            parts[-1] += glob[i + 1:i + 2]
+            i += 2
+            continue
+        if glob.startswith(_PID_RUN, i):
+            parts.append("")
+            pids.append(True)
+            i += len(_PID_RUN)
+            continue
+        if c == "*":
+            parts.append("")
+            pids.append(False)
+        elif c in "?[]{}":
+            return None
+        else:
+            parts[-1] += c
+        i += 1
+    return parts, pids
+
+
+def written_glob(name: str, glob: str, templated: bool = False) -> str:
+    """A generated name's glob (:func:`generated_name`: escaped text, ``*``, a pid's
+    ``[1-9]*``) as a rule writes it: each run as its shape, the template's literal text
+    around it -- not ``*``, which lets a step of the next run make any new name of the
+    prefix (``/tmp/tmpfiles.d``, ``/tmp/cc-evil.s``: learn36; ``build.evil`` beside
+    ``build.$$``: learn37):
+
+    * a pid's, or a number's (all digits: a counter, Python's ``id()``), its
+      :func:`number_shape` -- digits of a bounded count (1 to 7 for a pid's), as a pid or a
+      counter may have more or fewer on the next run;
+    * an address after ``0x`` and a number in hex (a part of one case, not a template's
+      X's), its :func:`hex_shape`; of 6 characters or more and not made as mkstemp(3) or
+      mkdtemp(3) make a name, the template's X's too (one :data:`RANDOM_CHAR` a character:
+      an untemplated run of hex digits may be either);
+    * a content hash (:data:`HASH_NAME`), its hex digits, as many (a hash's length is its
+      algorithm's: git's ``pack-HASH.keep``);
+    * a template's random run (:data:`_SHAPED_RUN`: mkstemp's ``XXXXXX``, tempfile's 8,
+      mktemp's 10, git's ``tmp_obj_`` and 6, gcc's ``cc`` and 6) in a glob of one run, one
+      :data:`RANDOM_CHAR` a character, as many as it has (:func:`generated_shape`): its
+      length is fixed.
+
+    A run of letters of no fixed length stays ``*`` (rustc's incremental sessions,
+    ``s-TIME-RANDOM``: two base-36 numbers), as do the whole glob's runs where they are not
+    one way to read the name (a ``*`` beside a literal of its own characters), and the
+    numbers past :data:`_WRITTEN_ALTERNATIVES` names (a name of many numbers).  A wholly
+    random name (``*``: Python's probe, File::Temp's 10) is its shape."""
+    found = _glob_runs(glob)
+    if found is None:
+        return glob
+    literal, pids = found
+    if not pids:
+        return glob
+    found_runs: list[tuple[str, ...]] = []
+    for lazy in ("", "?"):
+        runs = [f"({'[1-9][0-9]*' if pid else '[0-9A-Za-z_]+'}{lazy})" for pid in pids]
+        match = re.fullmatch("".join(re.escape(text) + run for text, run in
+                                     zip(literal, [*runs, ""], strict=True)), name, re.DOTALL)
+        if match is None:
+            return glob
+        found_runs.append(match.groups())
+    if found_runs[0] != found_runs[1]:
+        return glob
+    alternatives = 1
+    shapes: list[str] = []
+    for index, run in enumerate(found_runs[0]):
+        lettered = (index < 2 and literal[0] == "s-") or literal[index + 1].startswith(
+            ".rcgu.o")  # (rustc's base-36 runs: a run of digits only is none of a number's)
+        shape = "*" if lettered and not pids[index] else _run_shape(
+            run, literal[index], templated, alone=len(pids) == 1)
+        count = shape.count(",") + 1 if shape.startswith("{") else 1
+        if shape != "*" and alternatives * count > _WRITTEN_ALTERNATIVES:
+            shape, count = "*", 1
+        alternatives *= count
+        shapes.append(shape)
+    return "".join(escape(text) + shape for text, shape in
+                   zip(literal, [*shapes, ""], strict=True))
+
+
+def _run_shape(run: str, before: str, templated: bool, alone: bool) -> str:
+    """One run of a generated name as :func:`written_glob` writes it (``*``: no shape)."""
+    # (a template's X's of a name made as mkstemp and mkdtemp make one, or a padded run of
+    # 6 or more -- rustc's base-36 ``0023490`` --, may be digits only: their length is fixed)
+    template = alone and len(run) >= 6 and (templated or run[0] == "0")
+    # (an address, and cmake's "cmTC_" and ".tmp" and 5 hex digits, are hex whatever digits
+    # they drew: 1 run in 10 of cmake's is digits only, which no decimal shape may take --
+    # the next configure was refused its cmTC_4324d_loc.tmpfb920)
+    address = before.endswith("0x")
+    if (address or before.endswith(_HEX_HEADS)) and _HEX_ONLY.fullmatch(run):
+        if address or len(run) < 6:
+            return hex_shape(run)
+        return RANDOM_CHAR * len(run) if templated else _or_template(run, hex_shape(run))
+    if run.isascii() and run.isdigit():
+        return _or_template(run, number_shape(run)) if template else number_shape(run)
+    if HASH_NAME.fullmatch(run):
+        return hash_glob(run)
+    if _HEX_ONLY.fullmatch(run) and not templated:
+        # (not made as mkstemp makes a name: a number in hex, or a template's X's that drew
+        # hex digits only)
+        return hex_shape(run) if len(run) < 6 else _or_template(run, hex_shape(run))
+    if alone and _SHAPED_RUN.fullmatch(run):
+        return RANDOM_CHAR * len(run)
+    return "*"
+
+
+def _or_template(run: str, shape: str) -> str:
+    """A number's ``shape`` with its alternative of the run's own length written as a
+    template's X's (one :data:`RANDOM_CHAR` a character, as many as it has)."""
+    others = [text for text in (shape[1:-1].split(",") if shape.startswith("{") else [shape])
+              if text.count("[") != len(run)]
+    texts = [RANDOM_CHAR * len(run), *others]
+    return texts[0] if len(texts) == 1 else "{" + ",".join(texts) + "}"
 
 
 #: the directory of 2 hex digits a hash is filed under (git's objects/45/)

@@ -76,6 +76,9 @@ _MAGIC = frozenset("*?[]{}\\$")
 #: What brace expansion looks at (``[`` and ``\\`` because they hide braces).
 _BRACE_SYNTAX = frozenset("{}[\\")
 _BRACE_SPECIAL = re.compile(r"[\\\[{},]")
+#: what brace expansion takes at once: plain characters, and classes with no ``!``/``^``,
+#: ``]`` or escape in them (a learned number's shape spells one a digit: learn37)
+_PLAIN_RUN = re.compile(r"(?:[^\\\[{},]|\[[^\]\[!^\\/][^\]\[\\/]*\])+")
 #: What only the character-by-character reading of an alternative handles.
 _HARD_SYNTAX = frozenset("[\\$")
 _COMPONENT_SPECIAL = re.compile(r"[/\\*?\[$]")
@@ -193,12 +196,11 @@ def _expand_braces(pattern: str) -> list[str]:
         nonlocal pos
         results = [""]
         while pos < n:
-            special = _BRACE_SPECIAL.search(pattern, pos)
-            stop = special.start() if special is not None else n
-            if stop > pos:  # a run of plain characters, taken at once
-                run = pattern[pos:stop]
+            plain = _PLAIN_RUN.match(pattern, pos)
+            if plain is not None:  # a run of plain characters and classes, taken at once
+                run = plain.group()
                 results = [r + run for r in results]
-                pos = stop
+                pos = plain.end()
                 continue
             c = pattern[pos]
             if c == "\\":
@@ -240,8 +242,23 @@ def _expand_braces(pattern: str) -> list[str]:
     return sequence(0)
 
 
+#: the regex of each class body read (:func:`_class_regex`): a learned policy's shapes spell
+#: the same few classes thousands of times (a pid's ``[1-9]``, ``[0-9]``: learn37)
+_CLASSES: dict[str, str] = {}
+
+
 def _class_regex(body: str, whole: str) -> str:
     """The regex of a ``[...]`` class (``body`` is between the brackets); never matches /."""
+    found = _CLASSES.get(body)
+    if found is None:
+        found = _class_regex_of(body, whole)
+        if len(_CLASSES) >= 1024:
+            _CLASSES.clear()
+        _CLASSES[body] = found
+    return found
+
+
+def _class_regex_of(body: str, whole: str) -> str:
     negate = body[:1] in ("!", "^")
     if negate:
         body = body[1:]
@@ -302,16 +319,24 @@ def _literal_components(names: list[str]) -> list[_Component]:
     return [name for name in names if name]
 
 
+#: a pattern's text whose classes are plain (no ``!``/``^``, ``]`` or escape in them) and
+#: which has no escape or variable: :func:`_simple_components` reads it (a learned number's
+#: shape, ``{[1-9][0-9][0-9],...}``, spells a class per digit: learn37)
+_PLAIN_CLASSES = re.compile(r"(?:[^\[\]\\$]|\[[^\]\[!^\\/][^\]\[\\/]*\])*")
+_PIECES = re.compile(r"(\[[^\]]*\]|[*?])")
+
+
 def _simple_components(text: str, whole: str) -> list[_Component]:
     """The components of a pattern (or of what follows its directory variable) without
-    escapes, classes or variables: names, names with ``*`` and ``?``, and ``**``."""
-    if "*" not in text and "?" not in text:  # names alone (a learned policy's files and dirs)
-        return [*filter(None, text.split("/"))]
+    escapes or variables, and whose classes are plain (:data:`_PLAIN_CLASSES`): names, names
+    with ``*``, ``?`` and classes, and ``**``."""
+    if "*" not in text and "?" not in text and "[" not in text:
+        return [*filter(None, text.split("/"))]  # (names alone: a learned policy's paths)
     components: list[_Component] = []
     for name in text.split("/"):
         if not name:
             continue
-        if "*" not in name and "?" not in name:
+        if "*" not in name and "?" not in name and "[" not in name:
             components.append(name)
         elif name == "**":
             components.append(None)
@@ -319,8 +344,9 @@ def _simple_components(text: str, whole: str) -> list[_Component]:
             raise GlobError(f"'**' must be a whole path component, as in /a/**/b: {whole!r}")
         else:
             components.append(_GlobComponent("".join(
-                "[^/]*" if piece == "*" else "[^/]" if piece == "?" else re.escape(piece)
-                for piece in _WILDCARDS.split(name) if piece)))
+                "[^/]*" if piece == "*" else "[^/]" if piece == "?" else
+                _class_regex(piece[1:-1], whole) if piece[0] == "[" else re.escape(piece)
+                for piece in _PIECES.split(name) if piece)))
     return components
 
 
@@ -360,7 +386,9 @@ def _components(alt: str, ex: Expansions, whole: str) -> list[_Component] | None
         raise GlobError(
             f"not an absolute path: {alt!r} (a pattern starts with /, ~/, $HOME, $CWD or"
             f" $TMPDIR, or is one of {', '.join(p + '*' for p in PSEUDO_PREFIXES)})")
-    if not _HARD_SYNTAX & set(alt[i:]):  # the common case: names, * and ?, **
+    if not _HARD_SYNTAX & set(alt[i:]) or (
+            "\\" not in alt and "$" not in alt[i:] and _PLAIN_CLASSES.fullmatch(alt, i)):
+        # the common case: names, * and ?, **, plain classes
         return components + _simple_components(alt[i:], whole)
     n = len(alt)
     while i < n:

@@ -63,7 +63,6 @@ from systrace_py.policy.generalize import (
     GENERALIZE_LEVELS,
     HASH_NAME,
     HEX_DIGIT,
-    RANDOM_CHAR,
     Category,
     Evidence,
     PathWriter,
@@ -80,12 +79,14 @@ from systrace_py.policy.generalize import (
     in_category,
     is_sensitive,
     join,
+    number_shape,
     planted_at,
     pseudo_kind,
     pseudo_pattern,
     reaches_sensitive,
     shaped_glob,
     writes,
+    written_glob,
 )
 from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
 from systrace_py.policy.model import (
@@ -459,7 +460,7 @@ class _Context:
     made_new: set[str] = field(default_factory=set)
     #: paths made as mkstemp(3) and mkdtemp(3) make them (a file O_EXCL 0600, a directory
     #: 0700): a template's X's, a run of a fixed length whatever its characters
-    #: (:func:`_written_glob`)
+    #: (``generalize.written_glob``)
     templated: set[str] = field(default_factory=set)
 
     @classmethod
@@ -974,6 +975,10 @@ def _moved_into_generated(path: str, ctx: _Context, plants_nothing: bool = False
     return _Pattern(ctx.writer.text(path, parts), False, _MOVED_IN)
 
 
+#: a number as the kernel names a process, a terminal, a loop device: no leading zero
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,6}")
+
+
 def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     """One resolved path to a pattern (see docs/learning.md for each rule)."""
     writer = ctx.writer
@@ -998,17 +1003,20 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     comps = components(path)
     parts: list[str] = [escape(c) for c in comps]
     kinds: list[str] = []
-    if len(comps) >= 2 and comps[0] == "proc" and comps[1].isdigit():
-        parts[1] = "*"
-        if len(comps) >= 4 and comps[2] == "task" and comps[3].isdigit():
-            parts[3] = "*"
+    # (each number the shape of one, 1 to 7 digits, not "*": /proc/*/status is
+    # /proc/sys/status and /proc/self/status too, /dev/pts/* is /dev/pts/ptmx: learn37)
+    if len(comps) >= 2 and comps[0] == "proc" and _NUMBER.fullmatch(comps[1]):
+        parts[1] = number_shape(comps[1])
+        if len(comps) >= 4 and comps[2] == "task" and _NUMBER.fullmatch(comps[3]):
+            parts[3] = number_shape(comps[3])
         kinds.append("per-process /proc")
-    if len(comps) == 3 and comps[:2] == ["dev", "pts"] and comps[2].isdigit():
-        parts[2] = "*"
+    if len(comps) == 3 and comps[:2] == ["dev", "pts"] and _NUMBER.fullmatch(comps[2]):
+        parts[2] = number_shape(comps[2])
         kinds.append("terminals")
-    if len(comps) == 2 and comps[0] == "dev" and comps[1][:4] == "loop" and comps[1][4:].isdigit():
+    if len(comps) == 2 and comps[0] == "dev" and comps[1][:4] == "loop" and \
+            _NUMBER.fullmatch(comps[1][4:]):
         # the loop device a run is given (losetup -f, mount -o loop) is the first one free then
-        parts[1] = "loop[0-9]*"
+        parts[1] = "loop" + number_shape(comps[1][4:])
         kinds.append("loop devices")
     for directory in ctx.counter_dirs:
         if path.startswith(directory + "/"):
@@ -1022,7 +1030,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             parts[i] = shaped
             kinds.append("dates and UUIDs")
         elif temp is not None:
-            parts[i] = _written_glob(comp, temp, prefix in ctx.templated)
+            parts[i] = written_glob(comp, temp, prefix in ctx.templated)
             kinds.append(_GENERATED)
         elif prefix in ctx.older_counted:
             parts[i] = ctx.older_counted[prefix]
@@ -1309,62 +1317,6 @@ def _own_moves(moves: list[tuple[str, str]], makers: dict[str, set[str]],
     return out
 
 
-def _written_glob(name: str, glob: str, templated: bool = False) -> str:
-    """A generated name's glob as a path rule writes it: its random run as its shape -- one
-    ``[0-9A-Za-z_]`` a character, as many as it has (``generalize.generated_shape``) -- the
-    template's literal text around it, not ``*``.  A wholly random name (Python's probe of a
-    directory, 8 of tempfile's characters; Perl File::Temp's 10) written ``*`` let any step
-    of the next run make *any* new name there (``/tmp/tmux-0``, ``/tmp/.X0-lock``,
-    ``$CWD/.envrc``: red team 52); a template's prefix written ``tmp*``, ``pip-build-*``,
-    ``cc*.s`` let it make any name of that prefix -- ``/tmp/tmpfiles.d``, ``/tmp/tmux-0``
-    through ``$TMPDIR/tm*``, ``/tmp/cc-evil.s`` -- names another program may trust there,
-    none of the generator's shape (learn36).  A template's run has a fixed length
-    (mkstemp's ``XXXXXX``, tempfile's 8, mktemp's 10, git's ``tmp_obj_`` and 6, gcc's
-    ``cc`` and 6), so the next run's name is of the shape.
-
-    The glob is written as it is (``*``) where the run's length may change from run to run:
-    an unpadded number -- a pid or a counter (all digits: ``generated_shape`` takes none), a
-    random number in hex (libgit2's ``_git2_`` and 16 or fewer, where leading zeros are
-    dropped: hex digits only; not where the name was made as mkstemp(3) or mkdtemp(3) make
-    one, ``templated``: their X's, whatever characters they drew) -- and names of more than
-    one run (rustc's incremental sessions, ``s-TIME-RANDOM``, two base-36 numbers of no
-    fixed length)."""
-    shape = generated_shape(name, glob)
-    if shape is None or glob == "*":
-        return glob if shape is None else shape
-    literal = _literal_parts(glob)
-    if len(literal) != 2:  # (more than one run)
-        return glob
-    head, tail = literal
-    run = name[len(head):len(name) - len(tail)]
-    if _HEX_ONLY.fullmatch(run) and (not templated or HASH_NAME.fullmatch(run)):
-        return glob  # (a content hash -- git's pack-HASH.keep, made as mkstemp makes one)
-    return shape
-
-
-#: a run of hex digits of one case only: may be a random number written without its
-#: leading zeros (its length changes from run to run)
-_HEX_ONLY = re.compile(r"[0-9a-f]+|[0-9A-F]+")
-
-
-def _literal_parts(glob: str) -> list[str]:
-    """The literal text of a generated glob (escaped text and ``*``) between its ``*``s,
-    unescaped: one more part than it has runs."""
-    parts = [""]
-    i = 0
-    while i < len(glob):
-        if glob[i] == "\\":
-            parts[-1] += glob[i + 1:i + 2]
-            i += 2
-            continue
-        if glob[i] == "*":
-            parts.append("")
-        else:
-            parts[-1] += glob[i]
-        i += 1
-    return parts
-
-
 def _random_name(path: str, ctx: _Context) -> bool:
     """Whether a path the run made is met by no next run by its name: its own name is
     generated (``$TMPDIR/tmpXXXXXXXX``, rustc's session lock ``s-TIME-RANDOM.lock``: the
@@ -1585,7 +1537,7 @@ def _writers_template(all_uses: list[_PathUse],
                     continue
                 suffix = glob_name[len(escape(target)):]
                 if not glob_name.startswith(escape(target)) or \
-                        ("*" not in suffix and RANDOM_CHAR not in suffix) or \
+                        ("*" not in suffix and "[" not in suffix) or \
                         not suffix.startswith(rest[0]) or "/" in suffix:
                     continue
                 full = parent + "/" + target
@@ -1600,13 +1552,18 @@ def _writers_template(all_uses: list[_PathUse],
             directory, _, name = path.rpartition("/")
             if directory != parent or name in names or path in ctx.made or \
                     is_sensitive(path, ctx.writer.home) or planted_at(path) is not None or \
-                    is_sensitive(path + suffix.replace(RANDOM_CHAR, "x").replace("*", "x"),
-                                 ctx.writer.home):
+                    is_sensitive(path + _sample(suffix), ctx.writer.home):
                 continue
             text = head + escape(name) + suffix
             for key, use in template_uses[(parent, suffix)].items():
                 uses_by_key[key].append((dataclasses.replace(use, path=path, older=False),
                                          _Pattern(text, False, _WRITERS_TEMPLATE, True)))
+
+
+def _sample(shape: str) -> str:
+    """A name a written generated glob's text matches (``generalize.written_glob``): each
+    ``*`` and class an ``x``, each brace its first alternative."""
+    return re.sub(r"\[[^\]]*\]|\*", "x", re.sub(r"\{([^{},]*)(?:,[^{}]*)?\}", r"\1", shape))
 
 
 _MKDIR_CALLS = frozenset({"mkdir", "mkdirat"})

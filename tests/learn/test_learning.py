@@ -24,6 +24,7 @@ import pytest
 from test_next_run import generated
 
 from conftest import run_systrace
+from systrace_py.policy.generalize import HEX_DIGIT, PID_SHAPE
 
 PYTHON3 = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
 
@@ -547,7 +548,9 @@ def test_names_with_the_runs_pid_in_them_run_again(tmp_path):
     learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
     assert learned.first.stdout == "x\ny\n"
     text = learned.policy.read_text()
-    assert "$CWD/conf[1-9]*subs.sh" in text and "$CWD/conf[1-9]*.dir" in text, text
+    # (a pid's shape, 1 to 7 digits, not "[1-9]*": learn37)
+    assert "$CWD/conf" + PID_SHAPE + "subs.sh" in text and "$CWD/conf" + PID_SHAPE + ".dir" in \
+        text, text
     paths = [line for line in text.splitlines() if line.startswith("path = ")]
     assert not [p for p in paths if re.search(r"conf[0-9]", p)], paths  # (no pid kept)
 
@@ -594,7 +597,8 @@ def test_git_repack_and_clone_run_again_under_their_learned_policy(tmp_path):
               "cd .. && git clone -q a b && cd b && git log --oneline | wc -l")
     learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
     assert learned.first.stdout.strip() == "3"
-    assert ".tmp-[1-9]*-pack-*" in learned.policy.read_text()  # (the pid, the hash)
+    # (the pid's shape, the hash's: learn37)
+    assert ".tmp-" + PID_SHAPE + "-pack-" + HEX_DIGIT * 40 in learned.policy.read_text()
 
 
 def test_a_shallow_clone_keeps_its_pack_again_under_its_learned_policy(tmp_path):
@@ -621,7 +625,7 @@ def test_a_shallow_clone_keeps_its_pack_again_under_its_learned_policy(tmp_path)
                                            "src.git c && cat c/f | wc -l"], setup=setup, cwd=work)
     assert learned.first.stdout.strip() == "1"
     text = learned.policy.read_text()
-    assert "/objects/pack/pack-*.keep" in text, text
+    assert "/objects/pack/pack-" + HEX_DIGIT * 40 + ".keep" in text, text  # (its shape)
 
 
 def test_git_writes_an_older_objects_content_again_under_its_learned_policy(tmp_path):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import results, run_systrace
-from systrace_py.policy.generalize import RANDOM_CHAR
+from systrace_py.policy.generalize import RANDOM_CHAR, number_shape
 
 PYTHON3 = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
 #: a PATH without the user's own tool directories (pip asks rustc for its user agent when it
@@ -30,10 +30,11 @@ SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 def generated(prefix: str, n: int, suffix: str = "") -> str:
     """A regular expression of a learned generated name: the template's text around its
-    random run, written as the run's shape -- ``n`` of ``[0-9A-Za-z_]`` (learn36) -- or as
-    ``*`` where the run was hex digits only (a number's length may change)."""
-    return (re.escape(prefix) + "(?:" + re.escape("*") + "|(?:" + re.escape(RANDOM_CHAR) +
-            f"){{{n}}})" + re.escape(suffix))
+    random run, written as the run's shape -- ``n`` of ``[0-9A-Za-z_]`` (learn36) -- and,
+    where the run was hex digits only in a name not made as mkstemp makes one, the first of
+    its alternatives: a number in hex of other lengths the others (learn37)."""
+    run = "(?:" + re.escape(RANDOM_CHAR) + f"){{{n}}}"
+    return re.escape(prefix) + r"(?:\{" + run + r",[^{}]*\}|" + run + ")" + re.escape(suffix)
 
 
 def records(log: Path) -> list[dict]:
@@ -391,18 +392,19 @@ def test_a_lock_named_by_its_handles_address_is_taken_again(tmp_path, build):
     """gnupg's dotlock names its lock file by the address of a heap object
     (``.#lk0x55e0d9d292a0.HOST.PID``): the learned rule kept the address literally and the
     next run's lock was refused.  The address is ``0x*``, in a rule of the names the run
-    makes (fresh): a file of that shape the run did not make stays refused."""
+    makes (fresh): a file of that shape the run did not make stays refused.  The address is
+    its hex digits' shape, not ``0x*`` (learn37): ``0x`` and any name was any new name."""
     dotlock = build("progs/dotlock.c")
     home = tmp_path / "gh"
     home.mkdir()
     policy = learn(tmp_path, [str(dotlock), str(home / "pubring.kbx")])
     text = policy.read_text()
-    assert ".#lk0x*." in text, text
+    assert re.search(r"\.#lk0x\{?\[0-9a-f\]", text) and ".#lk0x*" not in text, text
     for _ in range(2):
         r, refused = enforce(tmp_path, policy, [str(dotlock), str(home / "pubring.kbx")])
         assert (r.returncode, r.stdout) == (0, "locked\n"), (r.stderr, refused[:3])
         assert refused == [], refused[:3]
-    rules = [r for r in tomllib.loads(text)["rule"] if ".#lk0x*." in r.get("path", "")]
+    rules = [r for r in tomllib.loads(text)["rule"] if ".#lk0x" in r.get("path", "")]
     assert rules and all(r.get("fresh") is True for r in rules), text
 
 
@@ -439,7 +441,8 @@ def test_a_current_link_replaced_beside_numbered_directories_is_replaced_again(t
     assert (r.returncode, r.stdout, refused) == (0, "ok\n", []), (r.stderr, refused[:3])
     assert (tmp_path / "run-current").resolve().parent == tmp_path
     text = policy.read_text()
-    assert '"$CWD/run-current"' in text and '"$CWD/run-*"' in text, text
+    assert '"$CWD/run-current"' in text and '"$CWD/run-' + number_shape("101") + '"' in text, \
+        text
 
 
 # --- a counter of runs: the next number made, the oldest removed -----------------------------
@@ -477,7 +480,8 @@ def test_a_counter_of_runs_keeps_rotating(tmp_path, start):
         assert r.stdout == f"['run-{last - 1}', 'run-{last}']\n"
     text = policy.read_text()
     shape = "[0-9]" * len(str(start + 1))
-    assert f"run-{shape}/**" in text and "run-*" in text, text
+    # (the counter's own new name: a number's shape, 1 to 7 digits -- learn37)
+    assert f"run-{shape}/**" in text and "run-" + number_shape(str(start + 4)) in text, text
 
 
 # --- mktemp -d: the caller's prefix and mktemp's whole run ------------------------------------

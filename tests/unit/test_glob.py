@@ -350,3 +350,33 @@ def test_groups_answer_hostile_patterns_as_the_whole_regex(
         compiled = _Compiled(glob._compiled.alternatives)
         expected = re.fullmatch(compiled.source, candidate, re.DOTALL) is not None
         assert compiled.matches(candidate) == expected, (text, candidate)
+
+
+_plain_token = st.sampled_from(["a", "b", "0", ".", "-", "]", "*", "?", "[ab]", "[0-9]", "[a-]",
+                                "[-a]", "[+-.]", "[,{]", "[!a]", "[]]", "{a,b}", "{[0-9],x}",
+                                "{,[1-9]}"])
+_plain_component = st.lists(_plain_token, min_size=1, max_size=4).map("".join).filter(
+    lambda c: "**" not in c)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(_plain_component, st.just("**")), min_size=1, max_size=3),
+       st.lists(st.text(alphabet="ab0.-],{", min_size=1, max_size=4).filter(
+           lambda c: c not in (".", "..")), min_size=1, max_size=4))
+def test_plain_classes_read_at_once_as_one_by_one(components: list[str],
+                                                  path: list[str]) -> None:
+    """learn37: brace expansion takes a run of plain characters and classes (no ``!``/``^``,
+    ``]`` or escape in them) at once, and a pattern whose classes are all plain is read by
+    the simple path -- as the character-by-character reading does, which an escape forces
+    (``\\x`` is ``x``)."""
+    text = "/" + "/".join(components)
+    try:
+        fast = PathGlob("/x" + text, ENV)
+    except GlobError:
+        with pytest.raises(GlobError):
+            PathGlob("/\\x" + text, ENV)
+        return
+    slow = PathGlob("/\\x" + text, ENV)
+    for name in ("x", "y"):
+        full = "/" + "/".join([name, *path])
+        assert fast.matches(full) == slow.matches(full), (text, full)

@@ -14,8 +14,8 @@ import pytest
 
 from systrace_py.policy import aliases
 from systrace_py.policy.files import FileRule, dumps_policy, loads_policy
+from systrace_py.policy.generalize import HEX_DIGIT, SystemFacts, is_sensitive, number_shape
 from systrace_py.policy.generalize import RANDOM_CHAR as RC
-from systrace_py.policy.generalize import SystemFacts, is_sensitive
 from systrace_py.policy.glob import PathGlob
 from systrace_py.policy.learn import (
     MAIN,
@@ -247,8 +247,10 @@ def test_listings_are_per_table():
     ("ccAb12Cd.s", "$TMPDIR/cc" + RC * 6 + ".s"),          # gcc (mkstemps)
     ("cc9eSYDD.cdtor.c", "$TMPDIR/cc" + RC * 6 + ".cdtor.c"),
     ("ccabcxyz.s", "$TMPDIR/cc" + RC * 6 + ".s"),          # 6 letters and no digit: it happens
-    # hex digits only: may be a number written without its leading zeros, of no fixed length
-    ("ccabcdef.s", "$TMPDIR/cc*.s"),
+    # hex digits only, not made as mkstemp makes a name: the template's 6, or a number in hex
+    # without its leading zeros (two digits fewer to one more), never "*" (learn37)
+    ("ccabcdef.s", "$TMPDIR/cc{" + ",".join([RC * 6, HEX_DIGIT * 4, HEX_DIGIT * 5,
+                                              HEX_DIGIT * 7]) + "}.s"),
     ("RECORDxkqzwpab.tmp", "$TMPDIR/RECORD" + RC * 8 + ".tmp"),  # pip's temporary RECORD
     ("tmpab_12cd3", "$TMPDIR/tmp" + RC * 8),          # Python NamedTemporaryFile
     # Python's probe of the directory, no prefix: its shape, not "*" (red team 52)
@@ -344,7 +346,19 @@ def test_git_objects_generalize_to_their_fanout():
 def test_per_process_proc_paths_and_terminals():
     _, policy, _ = learned([read("/proc/4242/status"), read("/proc/4242/task/4243/comm"),
                             write("/dev/pts/3", os.O_WRONLY, created=False)])
-    assert {"/proc/*/status", "/proc/*/task/*/comm", "/dev/pts/*"} <= set(paths_of(policy))
+    # (each number the shape of one, 1 to 7 digits: not "*", which is /proc/sys/... and
+    # /dev/pts/ptmx too -- learn37)
+    number = number_shape("4242")
+    assert {f"/proc/{number}/status", f"/proc/{number}/task/{number}/comm",
+            f"/dev/pts/{number}"} <= set(paths_of(policy))
+    for pid in ("1", "77", "4194303"):
+        assert permitted(policy, read(f"/proc/{pid}/status"))
+        assert permitted(policy, read(f"/proc/{pid}/task/{pid}/comm"))
+    for other in ("/proc/self/status", "/proc/sys/status", "/proc/04242/status",
+                  "/proc/12345678/status", "/proc/4242/task/self/comm"):
+        assert not permitted(policy, read(other)), other
+    assert permitted(policy, write("/dev/pts/0", os.O_WRONLY, created=False))
+    assert not permitted(policy, write("/dev/pts/ptmx", os.O_WRONLY, created=False))
 
 
 def test_the_loop_device_a_run_was_given_is_any_loop_device():
@@ -353,9 +367,10 @@ def test_the_loop_device_a_run_was_given_is_any_loop_device():
     _, policy, _ = learned([write("/dev/loop1", os.O_RDWR, created=False),
                             write("/dev/loop-control", os.O_RDWR, created=False)])
     paths = set(paths_of(policy))
-    assert "/dev/loop[0-9]*" in paths or any("loop[0-9]*" in p for p in paths), paths
+    assert "/dev/loop" + number_shape("1") in paths, paths
     assert permitted(policy, write("/dev/loop7", os.O_RDWR, created=False))
     assert not permitted(policy, write("/dev/loopx", os.O_RDWR, created=False))
+    assert not permitted(policy, write("/dev/loop7p1", os.O_RDWR, created=False))
 
 
 def test_proc_environ_and_mem_are_never_generalized():
@@ -952,7 +967,7 @@ def test_a_short_number_made_next_to_older_ones_is_a_counter():
     nxt = CallFacts("mkdir", (PathArg("path", f"{base}/pytest-3"),), made=frozenset({"path"}))
     assert policy.main.decide(nxt).action is Action.PERMIT
     _, policy, text = learned([listing(base, "pytest-1/", "notes.txt"), made])
-    assert '"$TMPDIR/pytest-of-u/pytest-*"' in text, text
+    assert '"$TMPDIR/pytest-of-u/pytest-' + number_shape("2") + '"' in text, text
     assert policy.main.decide(nxt).action is Action.PERMIT
     older = CallFacts("rmdir", (PathArg("path", f"{base}/pytest-1"),))
     assert policy.main.decide(older).action is not Action.PERMIT  # (it only listed it)
@@ -972,13 +987,13 @@ def test_two_numbers_the_run_made_one_after_the_other_are_a_counter():
                            created=("path",), exclusive=True)
 
     _, policy, text = learned([made("pytest-0"), made("pytest-1")])
-    assert '"$TMPDIR/pytest-of-u/pytest-*"' in text, text
+    assert '"$TMPDIR/pytest-of-u/pytest-' + number_shape("0") + '"' in text, text
     nxt = CallFacts("mkdir", (PathArg("path", f"{base}/pytest-2"),), made=frozenset({"path"}))
     assert policy.main.decide(nxt).action is Action.PERMIT
     older = CallFacts("rmdir", (PathArg("path", f"{base}/pytest-7"),))
     assert policy.main.decide(older).action is not Action.PERMIT
     _, _, apart = learned([made("py-3"), made("py-5")])
-    assert '"$TMPDIR/pytest-of-u/py-*"' not in apart, apart
+    assert '"$TMPDIR/pytest-of-u/py-' + number_shape("3") + '"' not in apart, apart
 
 
 def test_a_name_the_run_made_and_left_keeps_its_own_rule():

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from systrace_py.policy.files import dumps_policy, loads_policy
-from systrace_py.policy.generalize import RANDOM_CHAR
+from systrace_py.policy.generalize import PID_SHAPE, RANDOM_CHAR
 from systrace_py.policy.learn import MAIN, LearnOptions, Observation, learn
 from systrace_py.policy.model import Action, CallFacts, PathArg
 
@@ -164,4 +164,5 @@ def test_a_pid_in_a_temporarys_hex_digits_is_read_as_its_siblings_template() -> 
     obs += [Observation(MAIN, "unlink", (PathArg("path", f"{conf}/conf4242{suffix}"),))
             for suffix in (".file", ".dir", "subs.sh")]
     text = dumps_policy(learn(obs, LearnOptions(env=ENV, pids=frozenset({4242}))).policy)
-    assert "conf[1-9]*" in text, text
+    # (a pid's shape, 3 to 7 digits: not "[1-9]*", which is "conf1evil.file" too -- learn37)
+    assert "conf" + PID_SHAPE + ".file" in text and "[1-9]*" not in text, text
