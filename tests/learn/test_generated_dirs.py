@@ -19,7 +19,7 @@ import subprocess
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_next_run import PYTHON3, SYSTEM_PATH, enforce, generated
+from test_next_run import SYSTEM_PATH, enforce
 from test_next_run import learn as learn_run
 
 from systrace_py.policy.files import dumps_policy
@@ -87,67 +87,6 @@ def test_a_counter_and_a_word_joined_by_an_underscore_are_no_random_run(
 
 
 # --- real tools, learned once and run again --------------------------------------------------
-
-PYPROJECT = """[build-system]
-requires = ["setuptools"]
-build-backend = "setuptools.build_meta"
-[project]
-name = "demo"
-version = "0.1"
-"""
-
-
-@pytest.mark.slow
-def test_an_editable_install_with_build_isolation_installs_again(tmp_path):
-    """``pip install -e .`` of a ``pyproject.toml`` project over its last install: pip makes
-    ``$TMPDIR/pip-build-env-XXXXXXXX`` (setuptools installed there, the backend started with
-    ``PYTHONPATH`` naming it) and moves the last install's files into
-    ``$TMPDIR/pip-uninstall-XXXXXXXX``, removed at the end.  Learned once, the next run was
-    refused 237 calls (the build environment's Python library, taken for a category root
-    with its literal name), then its backend's exec (``PYTHONPATH`` granted literally), then
-    the stash's moves (``__editable___demo_0_1_finder.py`` taken for a random name, the
-    stash's older files kept by their literal directory).  (``--no-compile`` and no bytecode:
-    the stash of a ``__pycache__/*.pyc`` is left, see docs/learning.md.)"""
-    project = tmp_path / "proj"
-    (project / "demo").mkdir(parents=True)
-    (project / "pyproject.toml").write_text(PYPROJECT)
-    (project / "demo" / "__init__.py").write_text("VALUE = 42\n")
-    venv = tmp_path / "venv"
-    subprocess.run([PYTHON3, "-m", "venv", str(venv)], check=True, env={"PATH": SYSTEM_PATH})
-    env = {"PATH": SYSTEM_PATH, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", "HOME": os.environ.get("HOME", "/root")}
-    install = [str(venv / "bin" / "pip"), "install", "-q", "--no-compile", "-e", "."]
-    native = subprocess.run(install, cwd=project, env=env, capture_output=True, text=True)
-    if native.returncode:
-        pytest.skip(f"pip cannot build here (no index with setuptools?): {native.stderr[-300:]}")
-    policy = learn_run(tmp_path, install, cwd=project, env=env)
-    text = policy.read_text()
-    assert re.search("PYTHONPATH=" + generated("$TMPDIR/pip-build-env-", 8, "/site"), text)
-    paths = [line for line in text.splitlines() if line.startswith("path = ")]
-    # (no rule names one run's build environment, as the category root did)
-    assert not [p for p in paths if re.search(r"pip-build-env-[a-z0-9_]{8}", p)], paths
-    assert not [p for p in paths if "__editable___demo_0_*" in p], paths
-    stash = "$TMPDIR/pip-uninstall-" + RANDOM_CHAR * 8 + "/__editable___demo_0_1_finder.py"
-    if any("pip-uninstall-" in p for p in paths):  # (pip versions that stash there)
-        assert any(stash in p for p in paths), paths
-    for _ in range(2):
-        r, refused = enforce(tmp_path, policy, install, cwd=project, env=env)
-        assert r.returncode == 0, r.stderr
-        assert refused == [], json.dumps(refused[:3])
-    check = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import demo; print(demo.VALUE)"], capture_output=True, text=True,
-                           cwd=tmp_path)
-    assert check.stdout == "42\n", check.stderr
-    # no more than that: the stash rule names its file in a directory of pip's template only
-    tmp = os.environ.get("TMPDIR", "/tmp")
-    glob = PathGlob(stash.replace("$TMPDIR", tmp))
-    assert glob.matches(f"{tmp}/pip-uninstall-ab12cd_3/__editable___demo_0_1_finder.py")
-    for other in (f"{tmp}/pip-uninstall-ab12cd_3/setup.py",          # another file there
-                  f"{tmp}/pip-uninstall-ab12cd/__editable___demo_0_1_finder.py",  # length
-                  f"{tmp}/notes-ab12cd_3/__editable___demo_0_1_finder.py",
-                  f"{tmp}/pip-uninstall-ab12cd_3/x/__editable___demo_0_1_finder.py"):
-        assert not glob.matches(other), other
-
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is needed")
 def test_a_clone_made_again_over_the_last_one_runs_again_and_removes_no_other_file(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_next_run import PYTHON3, SYSTEM_PATH, enforce
+from test_next_run import PYTHON3, SYSTEM_PATH, enforce, generated
 from test_next_run import learn as learn_run
 
 from systrace_py.policy import aliases
@@ -153,10 +154,18 @@ version = "0.1"
 
 @pytest.mark.slow
 def test_an_editable_install_whose_last_pyc_pip_stashes_installs_again(tmp_path):
-    """``pip install -e .`` over its last install, bytecode on, with another module's
-    ``.pyc`` in site-packages' ``__pycache__`` (so pip stashes the finder's ``.pyc`` alone, in
-    ``$TMPDIR/pip-uninstall-XXXXXXXX/__pycache__``).  Learned once, before learn18 each next
-    run was refused the stashed ``.pyc``'s ``unlinkat`` 7 times (pip retries) and failed."""
+    """``pip install -e .`` of a ``pyproject.toml`` project over its last install, bytecode
+    on, with another module's ``.pyc`` in site-packages' ``__pycache__``.  pip makes
+    ``$TMPDIR/pip-build-env-XXXXXXXX`` (setuptools installed there, the backend started with
+    ``PYTHONPATH`` naming it) and moves the last install's files into
+    ``$TMPDIR/pip-uninstall-XXXXXXXX`` -- the finder's ``.pyc`` alone in its
+    ``__pycache__`` -- removed at the end.  Learned once, the next run was refused 237 calls
+    (the build environment's Python library, taken for a category root with its literal
+    name), then its backend's exec (``PYTHONPATH`` granted literally), then the stash's moves
+    (``__editable___demo_0_1_finder.py`` taken for a random name, the stash's older files
+    kept by their literal directory); before learn18 each next run was refused the stashed
+    ``.pyc``'s ``unlinkat`` 7 times (pip retries) and failed.  (One test for both: each
+    pip run here builds in isolation, a minute a run traced.)"""
     project = tmp_path / "proj"
     (project / "demo").mkdir(parents=True)
     (project / "pyproject.toml").write_text(PYPROJECT)
@@ -186,6 +195,13 @@ def test_an_editable_install_whose_last_pyc_pip_stashes_installs_again(tmp_path)
     if not any(line.startswith('path = "$TMPDIR/pip-uninstall-') and "__pycache__/" in line
                for line in text.splitlines()):
         pytest.skip("this pip stashes no .pyc in $TMPDIR/pip-uninstall-*")
+    assert re.search("PYTHONPATH=" + generated("$TMPDIR/pip-build-env-", 8, "/site"), text)
+    paths = [line for line in text.splitlines() if line.startswith("path = ")]
+    # (no rule names one run's build environment, as the category root did)
+    assert not [p for p in paths if re.search(r"pip-build-env-[a-z0-9_]{8}", p)], paths
+    assert not [p for p in paths if "__editable___demo_0_*" in p], paths
+    stash = "$TMPDIR/pip-uninstall-" + RANDOM_CHAR * 8 + "/__editable___demo_0_1_finder.py"
+    assert any(stash in p for p in paths), paths
     for _ in range(2):
         r, refused = enforce(tmp_path, policy, install, cwd=project, env=env)
         assert r.returncode == 0, r.stderr
@@ -196,6 +212,15 @@ def test_an_editable_install_whose_last_pyc_pip_stashes_installs_again(tmp_path)
                            cwd=tmp_path)
     assert check.stdout == "42\n", check.stderr
     assert list((site / "__pycache__").glob("other.*.pyc"))  # the neighbour's: untouched
+    # no more than that: the stash rule names its file in a directory of pip's template only
+    tmp = os.environ.get("TMPDIR", "/tmp")
+    glob = PathGlob(stash.replace("$TMPDIR", tmp))
+    assert glob.matches(f"{tmp}/pip-uninstall-ab12cd_3/__editable___demo_0_1_finder.py")
+    for other in (f"{tmp}/pip-uninstall-ab12cd_3/setup.py",          # another file there
+                  f"{tmp}/pip-uninstall-ab12cd/__editable___demo_0_1_finder.py",  # length
+                  f"{tmp}/notes-ab12cd_3/__editable___demo_0_1_finder.py",
+                  f"{tmp}/pip-uninstall-ab12cd_3/x/__editable___demo_0_1_finder.py"):
+        assert not glob.matches(other), other
 
 
 # --- the real rm: a tree removed that did not exist while learning -------------------------
