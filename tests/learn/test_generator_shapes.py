@@ -82,7 +82,7 @@ def _project(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     temp.mkdir()
     (proj / "a.c").write_text("int a(void) { return 1; }\n")
     (proj / "conf.txt").write_text("old\n")
-    (proj / "numbers").write_text("".join(f"{n}\n" for n in range(20000)))
+    (proj / "numbers").write_text("".join(f"{n}\n" for n in range(3000)))
     (proj / "build.sh").write_text(BUILD_SH)
     (proj / "gen.py").write_text(GEN_PY)
     env = {"PATH": SYSTEM_PATH, "TMPDIR": str(temp)}
