@@ -52,13 +52,19 @@ def test_pip_installs_a_local_sdist_again_from_the_wheel_it_cached(tmp_path):
     # under systrace, ensurepip's install of pip itself, was most of the test's time and
     # none of its claim -- the next install of demo reads the cache's origin.json)
     subprocess.run([PYTHON3, "-m", "venv", str(tmp_path / "venv")], check=True, env=env)
+    # (and the build backend installed there once, untraced, the build not isolated: an
+    # isolated build installed setuptools afresh under systrace at every run -- most of the
+    # test's time, and none of its claim: the wheel built is cached all the same)
+    subprocess.run([str(tmp_path / "venv" / "bin" / "pip"), "install", "-q", "--no-index",
+                    "--find-links", FIND_LINKS, "setuptools>=71"], check=True, env=env)
     site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
 
     def without_demo() -> None:
         for installed in [*site.glob("demo"), *site.glob("demo-*")]:
             shutil.rmtree(installed)
 
-    command = ["sh", "-c", f"venv/bin/pip install -q --no-index --find-links {FIND_LINKS}"
+    command = ["sh", "-c", "venv/bin/pip install -q --no-index --no-build-isolation"
+               f" --find-links {FIND_LINKS}"
                f" {sdist} && venv/bin/python -c 'import demo; print(demo.X)'"]
     policy = learn(tmp_path, command, cwd=tmp_path, env=env, timeout=600)
     without_demo()
