@@ -802,21 +802,10 @@ def generated_shape(name: str, glob: str) -> str | None:
     another wildcard, when the runs are not one way to read the name (a ``*`` beside a
     literal of their own characters), or a run is not :data:`_SHAPED_RUN`'s (a number: a
     pid's length changes)."""
-    parts: list[str] = [""]
-    i = 0
-    while i < len(glob):
-        c = glob[i]
-        if c == "\\":
-            parts[-1] += glob[i + 1:i + 2]
-            i += 2
-            continue
-        if c == "*":
-            parts.append("")
-        elif c in "?[]{}":
-            return None
-        else:
-            parts[-1] += c
-        i += 1
+    read = _glob_runs(glob)
+    if read is None or any(read[1]):  # (a pid's run: another wildcard here)
+        return None
+    parts = read[0]
     if len(parts) < 2:
         return None
     runs = [f"([0-9A-Za-z_]+{lazy})" for lazy in ("", "?")]
