@@ -62,10 +62,12 @@ from systrace_py.policy.generalize import (
     FANOUT,
     GENERALIZE_LEVELS,
     HASH_NAME,
+    PATH_ALTERNATIVES,
     HEX_DIGIT,
     Category,
     Evidence,
     PathWriter,
+    alternatives,
     SystemFacts,
     category_pattern,
     category_roots,
@@ -1030,7 +1032,11 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             parts[i] = shaped
             kinds.append("dates and UUIDs")
         elif temp is not None:
-            parts[i] = written_glob(comp, temp, prefix in ctx.templated)
+            # (the room the path's other names leave: a path of several numbered names
+            # made more alternatives than a pattern may have -- review 36)
+            used = alternatives("".join(parts[:i])) * alternatives("".join(parts[i + 1:]))
+            parts[i] = written_glob(comp, temp, prefix in ctx.templated,
+                                    max(1, PATH_ALTERNATIVES // used))
             kinds.append(_GENERATED)
         elif prefix in ctx.older_counted:
             parts[i] = ctx.older_counted[prefix]
