@@ -73,7 +73,7 @@ __all__ = [
     "PathWriter",
     "Scope",
     "SystemFacts",
-    "alternatives",
+    "brace_alternatives",
     "category_pattern",
     "category_roots",
     "compact",
@@ -957,7 +957,7 @@ PID_SHAPE = number_shape("100")
 #: may join several such globs in one brace
 _WRITTEN_ALTERNATIVES = 64
 #: how many names one learned path's text may stand for at most (the product of its
-#: components' shapes: :func:`alternatives`) -- a path of several numbered names
+#: components' shapes: :func:`brace_alternatives`) -- a path of several numbered names
 #: (``$TMPDIR/a.$$/b.$$/c.$$/d.$$``: 7 to the 4th) went past glob.MAX_ALTERNATIVES, and -A
 #: failed with a traceback, writing no policy (review 36); room is left for a rule's brace
 #: of a few such texts and a `` (deleted)`` alternative
@@ -1001,7 +1001,7 @@ def _glob_runs(glob: str) -> tuple[list[str], list[bool]] | None:
     return parts, pids
 
 
-def alternatives(text: str) -> int:
+def brace_alternatives(text: str) -> int:
     """How many alternatives a written glob's braces make (the product of each top-level
     brace's count; a nested brace counts as its alternatives added, an escape as text)."""
     total, stack, escaped = 1, [], False

@@ -68,7 +68,7 @@ from systrace_py.policy.generalize import (
     Evidence,
     PathWriter,
     SystemFacts,
-    alternatives,
+    brace_alternatives,
     category_pattern,
     category_roots,
     compact,
@@ -1034,7 +1034,8 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
         elif temp is not None:
             # (the room the path's other names leave: a path of several numbered names
             # made more alternatives than a pattern may have -- review 36)
-            used = alternatives("".join(parts[:i])) * alternatives("".join(parts[i + 1:]))
+            used = brace_alternatives("".join(parts[:i])) * \
+                brace_alternatives("".join(parts[i + 1:]))
             parts[i] = written_glob(comp, temp, prefix in ctx.templated,
                                     max(1, PATH_ALTERNATIVES // used))
             kinds.append(_GENERATED)

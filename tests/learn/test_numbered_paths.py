@@ -13,7 +13,7 @@ from pathlib import Path
 
 from test_next_run import SYSTEM_PATH, enforce, learn
 
-from systrace_py.policy.generalize import PATH_ALTERNATIVES, PID_SHAPE, alternatives
+from systrace_py.policy.generalize import PATH_ALTERNATIVES, PID_SHAPE, brace_alternatives
 from systrace_py.policy.glob import MAX_ALTERNATIVES, _expand_braces
 
 NESTED_SH = """set -e
@@ -40,12 +40,12 @@ def test_a_path_of_four_numbered_names_is_learned_and_runs_again(tmp_path: Path)
     assert refused == [], refused[:3]
 
 
-def test_alternatives_counts_a_written_globs_names() -> None:
-    assert alternatives("/tmp/a.b") == 1
-    assert alternatives("a." + PID_SHAPE) == 7
-    assert alternatives("a." + PID_SHAPE + "/b." + PID_SHAPE) == 49
-    assert alternatives("x{a,{b,c}}\\{d\\,e\\}") == 3
-    assert alternatives("{a,b}{,c}") == 4
+def test_brace_alternatives_counts_a_written_globs_names() -> None:
+    assert brace_alternatives("/tmp/a.b") == 1
+    assert brace_alternatives("a." + PID_SHAPE) == 7
+    assert brace_alternatives("a." + PID_SHAPE + "/b." + PID_SHAPE) == 49
+    assert brace_alternatives("x{a,{b,c}}\\{d\\,e\\}") == 3
+    assert brace_alternatives("{a,b}{,c}") == 4
     for text in ("a." + PID_SHAPE + "/b." + PID_SHAPE, "x{a,{b,c}}", "{a,b}{,c}/y"):
-        assert alternatives(text) == len(_expand_braces("/" + text))  # (as the loader reads)
+        assert brace_alternatives(text) == len(_expand_braces("/" + text))  # (as the loader reads)
     assert PATH_ALTERNATIVES * 2 < MAX_ALTERNATIVES  # (a `` (deleted)`` alternative, a brace)
