@@ -4,8 +4,9 @@ learn37 writes each number of a generated name as its shape -- a pid's is a brac
 alternatives (1 to 7 digits) -- and bounds one name's alternatives (64), not a path's: a
 run that made ``$TMPDIR/a.$$/b.$$/c.$$/d.$$`` had a path rule of 7**4 = 2401 alternatives,
 past the 1024 a pattern may have, and ``-A`` stopped with a traceback (GlobError), writing no
-policy at all.  Now a path's names share one budget (generalize.PATH_ALTERNATIVES): the names
-past it are written as before learn37 (``d.*``), and the next run runs."""
+policy at all; so did names of a date and a pid (``a-$(date +%Y%m%d-%H%M%S)-$$``, 4 deep).
+Now a path's names share one budget (generalize.PATH_ALTERNATIVES): the numbers past it are
+written as before learn37 (``d.*``, a pid ``[1-9]*``), and the next run runs."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ mkdir -p "$d"
 echo x > "$d/f"
 cat "$d/f"
 rm -rf "$TMPDIR/a.$$"
+s=$(date +%Y%m%d-%H%M%S)
+d="$TMPDIR/a-$s-$$/b-$s-$$/c-$s-$$/d-$s-$$"
+mkdir -p "$d"
+echo y > "$d/f"
+cat "$d/f"
+rm -rf "$TMPDIR/a-$s-$$"
 echo done
 """
 
@@ -36,7 +43,7 @@ def test_a_path_of_four_numbered_names_is_learned_and_runs_again(tmp_path: Path)
     text = policy.read_text()
     assert "$TMPDIR/a." + PID_SHAPE + "/b." + PID_SHAPE in text, text
     r, refused = enforce(tmp_path, policy, command, cwd=tmp_path, env=env)
-    assert (r.returncode, r.stdout) == (0, "x\ndone\n"), r.stderr
+    assert (r.returncode, r.stdout) == (0, "x\ny\ndone\n"), r.stderr
     assert refused == [], refused[:3]
 
 
