@@ -63,6 +63,7 @@ __all__ = [
     "HASH_NAME",
     "HEX_DIGIT",
     "HOME_SENSITIVE",
+    "PATH_ALTERNATIVES",
     "RUNS_LATER",
     "RUNS_LATER_NAMES",
     "SYSTEM_SENSITIVE",
@@ -72,6 +73,7 @@ __all__ = [
     "PathWriter",
     "Scope",
     "SystemFacts",
+    "brace_alternatives",
     "category_pattern",
     "category_roots",
     "compact",
@@ -943,6 +945,12 @@ PID_SHAPE = number_shape("100")
 #: alternatives, :func:`written_glob`): well below glob.MAX_ALTERNATIVES, as a learned rule
 #: may join several such globs in one brace
 _WRITTEN_ALTERNATIVES = 64
+#: how many names one learned path's text may stand for at most (the product of its
+#: components' shapes: :func:`brace_alternatives`) -- a path of several numbered names
+#: (``$TMPDIR/a.$$/b.$$/c.$$/d.$$``: 7 to the 4th) went past glob.MAX_ALTERNATIVES, and -A
+#: failed with a traceback, writing no policy (review 36); room is left for a rule's brace
+#: of a few such texts and a `` (deleted)`` alternative
+PATH_ALTERNATIVES = 256
 #: a run of hex digits of one case only: may be a random number written without its
 #: leading zeros (its length changes from run to run)
 _HEX_ONLY = re.compile(r"[0-9a-f]+|[0-9A-F]+")
@@ -982,7 +990,30 @@ def _glob_runs(glob: str) -> tuple[list[str], list[bool]] | None:
     return parts, pids
 
 
-def written_glob(name: str, glob: str, templated: bool = False) -> str:
+def brace_alternatives(text: str) -> int:
+    """How many alternatives a written glob's braces make (the product of each top-level
+    brace's count; a nested brace counts as its alternatives added, an escape as text)."""
+    total, stack, escaped = 1, [], False
+    for c in text:
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c == "{":
+            stack.append(1)
+        elif c == "," and stack:
+            stack[-1] += 1
+        elif c == "}" and stack:
+            count = stack.pop()
+            if stack:
+                stack[-1] += count - 1
+            else:
+                total *= count
+    return total
+
+
+def written_glob(name: str, glob: str, templated: bool = False,
+                 room: int = _WRITTEN_ALTERNATIVES) -> str:
     """A generated name's glob (:func:`generated_name`: escaped text, ``*``, a pid's
     ``[1-9]*``) as a rule writes it: each run as its shape, the template's literal text
     around it -- not ``*``, which lets a step of the next run make any new name of the
@@ -1006,7 +1037,8 @@ def written_glob(name: str, glob: str, templated: bool = False) -> str:
     A run of letters of no fixed length stays ``*`` (rustc's incremental sessions,
     ``s-TIME-RANDOM``: two base-36 numbers), as do the whole glob's runs where they are not
     one way to read the name (a ``*`` beside a literal of its own characters), and the
-    numbers past :data:`_WRITTEN_ALTERNATIVES` names (a name of many numbers).  A wholly
+    numbers past :data:`_WRITTEN_ALTERNATIVES` names (a name of many numbers), or past
+    ``room`` (what the path's other names leave of :data:`PATH_ALTERNATIVES`).  A wholly
     random name (``*``: Python's probe, File::Temp's 10) is its shape."""
     found = _glob_runs(glob)
     if found is None:
@@ -1032,7 +1064,7 @@ def written_glob(name: str, glob: str, templated: bool = False) -> str:
         shape = "*" if lettered and not pids[index] else _run_shape(
             run, literal[index], templated, alone=len(pids) == 1)
         count = shape.count(",") + 1 if shape.startswith("{") else 1
-        if shape != "*" and alternatives * count > _WRITTEN_ALTERNATIVES:
+        if shape != "*" and alternatives * count > min(room, _WRITTEN_ALTERNATIVES):
             shape, count = "*", 1
         alternatives *= count
         shapes.append(shape)

@@ -324,6 +324,8 @@ def _literal_components(names: list[str]) -> list[_Component]:
 #: shape, ``{[1-9][0-9][0-9],...}``, spells a class per digit: learn37)
 _PLAIN_CLASSES = re.compile(r"(?:[^\[\]\\$]|\[[^\]\[!^\\/][^\]\[\\/]*\])*")
 _PIECES = re.compile(r"(\[[^\]]*\]|[*?])")
+#: a plain class (:data:`_PLAIN_CLASSES`) in a name
+_PLAIN_CLASS = re.compile(r"\[[^\]]*\]")
 
 
 def _simple_components(text: str, whole: str) -> list[_Component]:
@@ -340,7 +342,7 @@ def _simple_components(text: str, whole: str) -> list[_Component]:
             components.append(name)
         elif name == "**":
             components.append(None)
-        elif "**" in name:
+        elif "**" in _PLAIN_CLASS.sub("c", name):  # (a class of '*', [**], is no '**')
             raise GlobError(f"'**' must be a whole path component, as in /a/**/b: {whole!r}")
         else:
             components.append(_GlobComponent("".join(

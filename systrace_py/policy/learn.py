@@ -63,10 +63,13 @@ from systrace_py.policy.generalize import (
     GENERALIZE_LEVELS,
     HASH_NAME,
     HEX_DIGIT,
+    PATH_ALTERNATIVES,
+    PID_SHAPE,
     Category,
     Evidence,
     PathWriter,
     SystemFacts,
+    brace_alternatives,
     category_pattern,
     category_roots,
     compact,
@@ -979,6 +982,13 @@ def _moved_into_generated(path: str, ctx: _Context, plants_nothing: bool = False
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,6}")
 
 
+def _others(parts: list[str], i: int) -> int:
+    """How many alternatives a path's texts but the ``i``-th make (of
+    generalize.PATH_ALTERNATIVES: a path of several numbered names made more alternatives than
+    a pattern may have, and -A failed, writing no policy -- review 36)."""
+    return brace_alternatives("".join(parts[:i])) * brace_alternatives("".join(parts[i + 1:]))
+
+
 def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     """One resolved path to a pattern (see docs/learning.md for each rule)."""
     writer = ctx.writer
@@ -1027,10 +1037,16 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
         temp = ctx.temp.get(prefix)
         shaped = shaped_glob(comp, ctx.options.times, ctx.options.pids)
         if shaped is not None:
+            if brace_alternatives(shaped) * _others(parts, i) > PATH_ALTERNATIVES:
+                # (past the path's room, a pid is written as a generated name's: review 36)
+                shaped = shaped.replace(PID_SHAPE, "[1-9]*")
             parts[i] = shaped
             kinds.append("dates and UUIDs")
         elif temp is not None:
-            parts[i] = written_glob(comp, temp, prefix in ctx.templated)
+            # (the room the path's other names leave: a path of several numbered names
+            # made more alternatives than a pattern may have -- review 36)
+            parts[i] = written_glob(comp, temp, prefix in ctx.templated,
+                                    max(1, PATH_ALTERNATIVES // _others(parts, i)))
             kinds.append(_GENERATED)
         elif prefix in ctx.older_counted:
             parts[i] = ctx.older_counted[prefix]

@@ -380,3 +380,15 @@ def test_plain_classes_read_at_once_as_one_by_one(components: list[str],
     for name in ("x", "y"):
         full = "/" + "/".join([name, *path])
         assert fast.matches(full) == slow.matches(full), (text, full)
+
+
+def test_a_class_of_a_star_twice_is_no_double_star() -> None:
+    """``[**]`` is a class of ``*`` (as the character-by-character reading took it), not a
+    ``**`` glued to a name: the fast reading of plain classes (learn37) refused to load it
+    (review 36)."""
+    for pattern, path in (("/a/[**]", "/a/*"), ("/a/x[**]y", "/a/x*y"), ("/a/[*]*", "/a/*b")):
+        glob = PathGlob(pattern)
+        assert glob.matches(path), pattern
+        assert not glob.matches("/a/b/c"), pattern
+    with pytest.raises(GlobError):
+        PathGlob("/a/[*]**")
