@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-# No hypothesis deadline: the suite runs two workers on 2 CPUs beside other work, where one
+# No hypothesis deadline: the suite runs three workers on 2 CPUs beside other work, where one
 # example of a pure function took 266 ms once (CI, test_environment_grants) -- a time is never
 # what a test asserts (the brief).  A test that sets its own settings keeps this default.
 settings.register_profile("systrace", deadline=None)
