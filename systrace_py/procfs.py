@@ -113,6 +113,15 @@ def start_time(data: bytes) -> int:
 IN_CLONE: Final = frozenset({b"wait_for_vfork_done", b"kernel_clone", b"_do_fork", b"do_fork"})
 
 
+def cwd_text(tid: int) -> str | None:
+    """/proc/TID/cwd's text, as the kernel shows it (``... (deleted)`` too); None when it
+    cannot be read (the task is gone)."""
+    try:
+        return os.readlink(f"/proc/{tid}/cwd")
+    except OSError:
+        return None
+
+
 def wchan(tid: int) -> bytes | None:
     """The kernel function a task sleeps in (/proc/TID/wchan): b"0" when it runs or the
     kernel has no symbols, None when there is no such task."""

@@ -39,7 +39,7 @@ from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer, new_event
 from systrace_py.injector import Injector
-from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, PER_CLEAR_ON_SETID
+from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, DELETED, PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
 from systrace_py.outputs import program_may_change, program_may_fill
 from systrace_py.policy.aliases import EXPOSING_CALLS, TWO_PATH_CALLS
@@ -189,10 +189,7 @@ _REFUSAL_BLANKS: dict[str, Callable[[Supervisor, DecodedCall, Decision], str]] =
 
 def _cwd_shown(tid: int) -> str:
     """A task's working directory, for a message."""
-    try:
-        return os.readlink(f"/proc/{tid}/cwd")
-    except OSError:
-        return "unreadable"
+    return procfs.cwd_text(tid) or "unreadable"
 
 
 @dataclass(frozen=True)
@@ -545,7 +542,6 @@ def exec_reads_from(image: ExecImage, call: DecodedCall) -> frozenset[str]:
 #: a working directory that cannot be named (unreadable, removed, longer than readlink
 #: gives): no ``CWD`` grant admits it (python_working_directory)
 UNNAMED_CWD = ""
-_DELETED = " (deleted)"
 
 
 def python_working_directory(image: ExecImage, call: DecodedCall,
@@ -563,12 +559,11 @@ def python_working_directory(image: ExecImage, call: DecodedCall,
     if not image.unread and not searches_working_directory(
             image.binary, image.argument, image.script, call.argv, call.envp or ()):
         return None
-    try:
-        where = os.readlink(f"/proc/{call.tid}/cwd")
-    except OSError:
+    where = procfs.cwd_text(call.tid)
+    if where is None:
         return UNNAMED_CWD
     call.examined_cwd = where  # (still so when the exec runs: Tracer._unchanged)
-    if not where.startswith("/") or where.endswith(_DELETED):
+    if not where.startswith("/") or where.endswith(DELETED):
         return UNNAMED_CWD
     return where if program_may_fill(where, kept) else None
 

@@ -265,14 +265,6 @@ FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refus
 ORPHAN_NOTICE_AFTER = 1.0  # seconds after the command's exit before on_orphans is called
 
 
-def _cwd_text(tid: int) -> str | None:
-    """/proc/TID/cwd's text (None: unreadable) -- what DecodedCall.examined_cwd holds."""
-    try:
-        return os.readlink(f"/proc/{tid}/cwd")
-    except OSError:
-        return None
-
-
 class TracerError(Exception):
     """The tracer could not go on; the traced tree has been killed."""
 
@@ -3000,7 +2992,7 @@ class Tracer:
             if call.examined_filters is not None and (ran or len(task.process.tids) > 1) and \
                     procfs.status_numbers(task.tid, b"Seccomp_filters") != call.examined_filters:
                 return False  # (a thread put a filter on it meanwhile: TSYNC)
-            if call.examined_cwd is not None and _cwd_text(task.tid) != call.examined_cwd:
+            if call.examined_cwd is not None and procfs.cwd_text(task.tid) != call.examined_cwd:
                 return False  # (a thread or a CLONE_FS child changed directory meanwhile)
             argv, envp = call.examined_argv, call.examined_envp
             return (argv is None or fresh.argv == argv) and (envp is None or fresh.envp == envp)

@@ -1063,7 +1063,7 @@ def written_glob(name: str, glob: str, templated: bool = False,
             ".rcgu.o")  # (rustc's base-36 runs: a run of digits only is none of a number's)
         shape = "*" if lettered and not pids[index] else _run_shape(
             run, literal[index], templated, alone=len(pids) == 1)
-        count = shape.count(",") + 1 if shape.startswith("{") else 1
+        count = brace_alternatives(shape)
         if shape != "*" and alternatives * count > min(room, _WRITTEN_ALTERNATIVES):
             shape, count = "*", 1
         alternatives *= count
