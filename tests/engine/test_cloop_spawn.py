@@ -110,7 +110,10 @@ def test_spawns_are_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> N
         ["-p", str(policy), "--", str(bindir / "spawn"), str(rounds), str(bindir / "hello"),
          str(outside)])
     assert (out, err) == (p_out, p_err)
-    assert _decided(stats) == _decided(p_stats), (stats, p_stats)
+    # (the signal and event stops left out: a SIGCHLD still pending when the next child
+    # ends is one stop for two, and a freeze meets a task stopped already or not -- on a
+    # loaded machine one stop more in one loop: CI29, 266 against 267)
+    assert _untimed(stats) == _untimed(p_stats), (stats, p_stats)
     assert out.count("note: hello ran") == 2 * rounds
     assert out.count(f"posix_spawn {outside}: Operation not permitted") == rounds
     assert out.count(f"clone {outside}: execve: Operation not permitted") == rounds
