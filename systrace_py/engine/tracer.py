@@ -3256,7 +3256,8 @@ class Tracer:
 
     def _premap_scratch(self, task: Task) -> None:
         """Map the scratch area in a freshly exec'd process whose former image needed it (it
-        will likely need it again), at its exec event, in one stop (_inject_call) -- instead
+        will likely need it again), or in the run's own command when its table lets it make a
+        child (_on_exec), at its exec event, in one stop (_inject_call) -- instead
         of turning its first held call into an mmap (which costs that call two more stops).
         At the exec event the task is still inside execve, whose result (0) the kernel
         writes into rax on the way out.  Not in a task that ignores SIGTRAP (_ignores_trap;
