@@ -192,6 +192,10 @@ def _cwd_shown(tid: int) -> str:
     return procfs.cwd_text(tid) or "unreadable"
 
 
+#: the calls that make a child process (Supervisor.may_make_children)
+_CHILD_CALLS = ("fork", "vfork", "clone", "clone3")
+
+
 @dataclass(frozen=True)
 class NameRefusal:
     """Why systrace's resolver answered a query "no such name": a table's rule, or (rule
@@ -825,6 +829,22 @@ class Supervisor:
         (Table.decides_by_name)."""
         state: ProcessState = task.process.state
         return state.deciding().decides_by_name(syscall)
+
+    def may_make_children(self, task: Task) -> bool:
+        """For the engine (Tracer._on_exec, at the run's own command's exec, alone): whether
+        the table deciding the task may let it make a child -- a call of the fork family
+        (fork, vfork, clone, clone3) that a rule with a condition may decide, or that its
+        first match (or the default) does not refuse.  A guess at what the task will do, not
+        a decision: the child of a vfork shares the memory its held calls are copied into,
+        so the scratch area is premapped then (as at any exec beside other tasks) rather
+        than mapped at its first held call (two stops, and that call Python's)."""
+        table: Table = task.process.state.deciding()
+        for name in _CHILD_CALLS:
+            if any(rule.conditional and rule.may_cover(name) for rule in table.rules):
+                return True
+            if table.decide(CallFacts(name)).action is not Action.NEVER:
+                return True
+        return False
 
     def fast_exec(self, task: Task, program: str) -> tuple[Table, bool] | None:
         """For the native loop, at an exec of ``program`` (its resolved name) that its table

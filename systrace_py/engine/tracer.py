@@ -2541,6 +2541,13 @@ class Tracer:
                 "would look up again for it: the server may answer it otherwise than the "
                 "tracer")
 
+    def _may_make_children(self, task: Task) -> bool:
+        """Whether the task's table may let it make a child (the monitor's
+        may_make_children; a monitor without one: no -- the area is then mapped at the first
+        call held, as it always may be)."""
+        may = getattr(self.monitor, "may_make_children", None)
+        return may is not None and bool(may(task))
+
     def _decides_by_name(self, task: Task, syscall: str | None = None) -> bool:
         """Whether the task's table decides anything -- or ``syscall`` -- by a file's name
         (the monitor's decides_by_name; a monitor without one: yes, fail closed)."""
@@ -3249,7 +3256,8 @@ class Tracer:
 
     def _premap_scratch(self, task: Task) -> None:
         """Map the scratch area in a freshly exec'd process whose former image needed it (it
-        will likely need it again), at its exec event, in one stop (_inject_call) -- instead
+        will likely need it again), or in the run's own command when its table lets it make a
+        child (_on_exec), at its exec event, in one stop (_inject_call) -- instead
         of turning its first held call into an mmap (which costs that call two more stops).
         At the exec event the task is still inside execve, whose result (0) the kernel
         writes into rax on the way out.  Not in a task that ignores SIGTRAP (_ignores_trap;
@@ -4403,9 +4411,17 @@ class Tracer:
         checked_program = self._checked_program(task, program, checked)
         if checked_program is None:
             return
+        # The run's own command, at its first exec (Python's in both loops: the native loop
+        # serves no exec of the spawn), alone: it holds nothing -- but the child of its vfork,
+        # beside it in its memory, holds its calls there (a shell's first command), so the
+        # area is premapped when its table lets it make a child (_may_make_children).  Any
+        # later exec of a task alone maps it lazily, as the native loop's exec event does.
+        run_start = self.first_exec(task.tid)
         held_before = self._exec_done(task, checked_program, old_program, argv)
-        if (held_before and self.hold_arguments and self.filtered and not self._solo()
-                and task.expect is Expect.NOTHING):  # (an awaited exit value: the lazy way)
+        solo = self._solo()
+        if (self.hold_arguments and self.filtered and task.expect is Expect.NOTHING
+                and (run_start and self._may_make_children(task) if solo
+                     else held_before)):  # (an awaited exit value: lazily)
             self._premap_scratch(task)
         self._resume(task)
 

@@ -65,14 +65,16 @@ def test_a_nested_shells_vforks_are_native(tmp_path: Path) -> None:
     """In process, the inner shell is the tracer's grandchild: its commands' first stops
     come before its vfork events as often as not -- every one is served natively now.  (Each
     command's exec event is Python's, the tree being more than one task, and stops the outer
-    shell once: a stop event per exec, none beyond.)"""
+    shell once: a stop event per exec, none beyond -- but the run's start's two, less the
+    outer shell's own exec, which is alone.  The inner shell's exec is the loop's since the
+    outer's area is premapped at its exec: shell38.)"""
     command = ["sh", "-c", f"sh -c '{LOOP}'"]
     policy = _learned(tmp_path, command)
     done = run_systrace(["--stats", "-p", str(policy), "--", *command])
     assert done.returncode == 0, done.stderr
     served = _served(done.stderr)
     assert "vfork event" not in served, served
-    assert served.get("stop event", 0) <= served["exec event"], served
+    assert served.get("stop event", 0) <= served["exec event"] + 1, served
 
 
 @pytest.fixture

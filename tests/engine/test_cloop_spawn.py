@@ -243,7 +243,9 @@ action = "permit"
     assert (out, err) == (p_out, p_err)
     assert out.split() == ["1"] * 6, out  # (stderr is a pipe here: not a terminal)
     if _native():
-        assert _served(raw).get("call ioctl") == 6, raw  # (they stopped: Python's)
+        # (they stop: Python's, or the loop's by their request now that sh is armed beside
+        # its background job, its area premapped at its exec -- shell38)
+        assert _served(raw).get("call ioctl", 0) <= 6, raw
     # a freeze would add an interrupt of sleep ("event") and the call's exit stop, each
     # (sleep's own calls come as they come: the counts are not compared between loops)
     for found in (stats, p_stats):
