@@ -1590,6 +1590,13 @@ class Tracer:
                 return
         call = self.decoder.decode(task.tid, process.pid, nr, name, args, self._reader(task),
                                    self._current_view(task))
+        if task.restarted is not None:
+            # an exclusive create made again (_restart_exclusive): this call, if it is that
+            # one -- a signal's handler may come first; its calls end the mark, which keeps
+            # only the next call the tracer decides from being counted as a new one
+            restarted, task.restarted = task.restarted, None
+            if restarted[:3] == (nr, args, info.instruction_pointer):
+                call.again = restarted[3]
         kernel = False  # the refusal is the kernel's own answer to these arguments
         try:
             refusal = self._engine_refusal(call)
@@ -2350,7 +2357,7 @@ class Tracer:
         if notes is not None:
             notes.settle(succeeded)
 
-    def _restart_exclusive(self, task: Task) -> None:
+    def _restart_exclusive(self, task: Task, again: int) -> None:
         """At the exit of a create the tracer ran with O_EXCL added (MadeNotes.exclusive: an
         open with O_CREAT and no O_EXCL of a name absent when decided) that met the kernel's
         EEXIST: something made the name between the decision and the kernel's open -- an
@@ -2360,7 +2367,15 @@ class Tracer:
         there now: nothing is noted of it, and what the decision granted because the name was
         absent (a fresh rule) is not granted to the outsider's file.  A task whose registers
         cannot be put back (no trampoline: never for a held open) gets EAGAIN, as a call
-        whose paths changed while it was checked."""
+        whose paths changed while it was checked.
+
+        The call made again is the same call (notes38): ``task.restarted`` marks it, and its
+        entry (:meth:`_on_entry`) gives it ``DecodedCall.again`` (``again`` + 1) -- the log
+        says so, an inject rule does not count it again, and its decision takes a name absent
+        then as what an outsider keeps making (decode.RESTARTS: decided on the names' rules
+        that do not ask whether the run made it, run without O_EXCL, nothing noted): an
+        outsider that makes the name in each window and removes it before each decision has
+        the call made again once, not for ever."""
         regs = pt.getregs(task.tid)
         slot = scratch.returning(regs.rip)
         if slot is not None:
@@ -2368,6 +2383,8 @@ class Tracer:
             if self._own_back(task, regs):
                 task.pending_call = None  # (an exit handler's: the call made again has its own)
                 task.exit_delay = 0.0
+                task.restarted = (regs.rax, tuple(getattr(regs, name) for name in
+                                                  scratch.ARG_REGS), regs.rcx, again + 1)
                 return
         enforce.set_return(task.tid, -errno.EAGAIN)
 
@@ -3761,7 +3778,7 @@ class Tracer:
             notes = task.made_notes
             if notes.ran_exclusive and info.rval == -errno.EEXIST \
                     and expect is not Expect.INJECTED_MMAP:
-                self._restart_exclusive(task)
+                self._restart_exclusive(task, notes.again)
                 expect = Expect.NOTHING
             self._settle_made(task, expect is not Expect.INJECTED_MMAP and info.rval >= 0
                               and not self._filter_may_answer(task, held)
