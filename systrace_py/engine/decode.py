@@ -3548,7 +3548,7 @@ class MadeNotes:
     frozen (Tracer._must_freeze) and is settled before the thaw, so no other task's note
     comes between."""
 
-    __slots__ = ("_held", "_own", "_since", "_steps", "_widens", "again", "decoder",
+    __slots__ = ("_held", "_own", "_since", "_steps", "_widens", "again", "anew", "decoder",
                  "exclusive", "ran_exclusive")
 
     def __init__(self, decoder: Decoder) -> None:
@@ -3564,6 +3564,9 @@ class MadeNotes:
         self.ran_exclusive = False
         #: how often the call was made again already (DecodedCall.again)
         self.again = 0
+        #: an exclusive create of a task under a filter of the program's own, made anew by the
+        #: tracer with the task's filters suspended (Tracer._create_anew): held so
+        self.anew = False
         #: Decoder.narrowings at the entry, and the numbers of this call's own narrowings
         self._since = decoder.narrowings
         self._own: set[int] = set()

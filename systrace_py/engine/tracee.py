@@ -166,6 +166,9 @@ class Task:
     #: exclusive): (number, arguments, return address, how often made again) -- the call it
     #: makes next with those is that call (DecodedCall.again), not a new one; None otherwise
     restarted: tuple[int, tuple[int, ...], int, int] | None = None
+    #: its call, an exclusive create under a filter of the program's own, is to be made anew
+    #: by the tracer with its filters suspended (Tracer._create_anew): (number, arguments)
+    anew: tuple[int, tuple[int, ...]] | None = None
     timed_wait: tuple[int, int, int] | None = None  # its last timed wait (TIMED_RESTARTS):
     #                              (call number, deadline in monotonic ns, the timeout argument
     #                              the tracer gave it when it restarted it -- the address of
