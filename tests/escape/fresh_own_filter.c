@@ -17,6 +17,8 @@
  *             when it holds the secret's magic; $ESC_OUTSIDER_FIRST (the native control):
  *             waits for WORK/ready before the create
  *
+ * $ESC_THREAD: a second thread (under the filter too) lives meanwhile.
+ *
  * BLOCKED with what each step returned (no ESCAPED: the file is the run's own).
  */
 #include "attack.h"
@@ -55,6 +57,7 @@ int main(int argc, char **argv) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
         skipped("a seccomp filter: %s", ename(errno));
+    idle_thread_if_asked(); /* ($ESC_THREAD: the tree of two tasks, the create frozen) */
     char f[4096], go[4096];
     snprintf(f, sizeof f, "%s/tmpF", work);
     snprintf(go, sizeof go, "%s/go", work);

@@ -34,6 +34,19 @@ def test_the_runs_own_create_under_a_filter_of_its_own_is_read_through_the_fresh
     assert out.detail == "create descriptor, written, read own-file", str(out)
 
 
+def test_the_runs_own_create_under_a_filter_of_its_own_in_a_tree_of_two_tasks(
+        build, tmp_path: Path) -> None:
+    """The same with a second thread alive (the create runs with the tree frozen, the other
+    task stopped while the tracer makes it anew): read back through the fresh rule."""
+    program = build("escape/fresh_own_filter.c")
+    s = Scene.make(tmp_path, "traced")
+    out = attack(program, s.secret, s.work, scene=s, env={"ESC_THREAD": "1"},
+                 policy_text=fresh_policy(s, program, threads=True) + _FILTER_CALLS)
+    assert_blocked(out)
+    assert "a second thread is alive" in out.stdout, str(out)
+    assert out.detail == "create descriptor, written, read own-file", str(out)
+
+
 def test_an_outsiders_file_a_create_under_a_filter_of_its_own_met_is_not_the_runs(
         build, tmp_path: Path) -> None:
     """notes37's race under the program's own filter: the create is decided with the name
