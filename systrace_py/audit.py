@@ -630,6 +630,8 @@ class AuditLog:
                   "reason": decision.reason}
         if call is not None:
             record["call"] = call.to_json()
+            if call.again:
+                record["again"] = call.again
         if result in (Result.REFUSED, Result.WOULD_REFUSE, Result.MISSING):
             record["errno"] = decision.errno_name
         if decision.redirect is not None:
@@ -680,6 +682,8 @@ class AuditLog:
                   "why": why}
         if call is not None:
             record["call"] = call.to_json()
+            if call.again:
+                record["again"] = call.again
         self.write(record)
 
     def process(self, event: str, who: dict[str, Any], **extra: Any) -> None:

@@ -130,6 +130,9 @@ class LoggedCall:
     #: policy learned from the log covers it by the tree-scoped permit every learned table
     #: has, as ``-A`` does, not by a grant of its own (learn.observation_from_record)
     tree: bool = False
+    #: how often the call was made again (DecodedCall.again): written as the record's own
+    #: ``"again"``, not in ``"call"`` -- the same call as the one decided before, not another
+    again: int = 0
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

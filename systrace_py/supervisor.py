@@ -886,7 +886,10 @@ class Supervisor:
     def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
         if not self._remembered.empty():  # (answers about lookups, from the resolver)
             self._remember_answered_lookups()
-        if self._injecting:
+        if self._injecting and not call.again:
+            # (a call made again -- an exclusive create whose name an outsider made meanwhile,
+            # Tracer._restart_exclusive -- is the call an inject rule counted and tampered
+            # with already: not counted twice, its delay or signal not given twice -- notes38)
             process = task.process
             state: ProcessState = process.state
             picked = self.injector.pick(state.deciding(), call, process.pid)
@@ -944,7 +947,7 @@ class Supervisor:
         state: ProcessState = process.state
         table = state.deciding()
         decision = self._decide(table, call, state.table)
-        self.decisions += 1
+        self.decisions += not call.again  # (a call made again was counted: one call)
         action = decision.action
         if action is Action.PERMIT:
             if self.audit is not None and decision.rule is not None:

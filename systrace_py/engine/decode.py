@@ -164,6 +164,19 @@ BOUND_SOCKETS_KEPT = 1024  # Decoder.bound_sockets' size before the sockets gone
 REMOVED_OWN_KEPT = 1024    # Decoder.removed_own: removed files of the run's own, by handle
 NARROWED_KEPT = 4096       # Decoder.narrowed: the names narrowed last (MadeNotes.settle)
 REMOVED_HELD_KEPT = 64     # Decoder.removed_held: those without a handle, held open
+#: How often an exclusive create (MadeNotes.exclusive) is made again after the kernel's
+#: EEXIST before a name it finds absent is no longer taken as the run's to make
+#: (DecodedCall.again, notes38).  One EEXIST says that something outside the tree made the
+#: name in the window between a decision and the open -- the program's own open would have
+#: opened that file natively.  A name absent again when the call is decided anew was made
+#: and removed (or its directory re-aimed) within the tracer's window once more: that is no
+#: accident but a racer, which had the call made again for ever (notes37's "left").  So the
+#: call made again is decided as though the name were the outsider's: a ``fresh`` rule's
+#: "names nothing yet" does not count (a fresh name the run made still does), and a rule that
+#: grants the name whatever is at it runs the open as the program made it, nothing noted.
+#: Never more than the program's own open could reach: it reads or writes by such a grant
+#: whatever is at the name, as every open under it does.
+RESTARTS = 1
 HELD_SCAN_LIMIT = 4096     # descriptors of a task looked at for a file it removes (_holds)
 PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
 FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 256))
@@ -512,6 +525,12 @@ class DecodedCall:
     #: thread, or a CLONE_FS child, may chdir meanwhile: Tracer._unchanged; pycwd37); None
     #: when not asked
     examined_cwd: str | None = None
+    #: how often this call was made again: an exclusive create (MadeNotes.exclusive) whose
+    #: O_EXCL met the kernel's EEXIST (Tracer._restart_exclusive) -- the same call as the
+    #: one decided first, not a new one (the log's ``again``; no inject rule counts it).
+    #: From :data:`RESTARTS` on, a name it makes that is absent is not taken as the run's to
+    #: make (:meth:`fresh`, :meth:`note_made`); 0: a call of its own
+    again: int = 0
 
     def __init__(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                  memory: TraceeMemory | None = None, decoder: Decoder | None = None,
@@ -964,8 +983,8 @@ class DecodedCall:
             return False
         if key is None:
             return self._removed_own(role)
-        return key in self._decoder.made or self.absent(role) is Absent.LAST or \
-            self._makes_only_anew(role)
+        return key in self._decoder.made or self._makes_only_anew(role) or (
+            self.absent(role) is Absent.LAST and self.again < RESTARTS)
 
     def _removed_own(self, role: str) -> bool:
         """Whether the path in ``role`` is a removed file (``NAME (deleted)``) the run made:
@@ -1086,6 +1105,7 @@ class DecodedCall:
         if decoder is None:
             return
         notes = MadeNotes(decoder)
+        notes.again = self.again
         self._plan_made(notes)
         if notes.pending():
             self.made_notes = notes
@@ -1176,6 +1196,11 @@ class DecodedCall:
             if aliases.creates(name, role, self.open_flags) and \
                     self.absent(role) is Absent.LAST:
                 key = self._made_key(role)
+                if name in aliases.OPEN_CALLS and not (self.open_flags or 0) & os.O_EXCL \
+                        and self.again >= RESTARTS:
+                    # (made again past the bound: an outsider made the name in every window
+                    # -- it runs as it was, without O_EXCL, and what it opens is not noted)
+                    continue
                 if key is not None:
                     notes.make(key)
                     # (nothing was there: a note of it went unseen -- one below a name made
@@ -2854,7 +2879,7 @@ class DecodedCall:
                 self.examined_targets = kept
         except DecodeError:
             pass
-        return LoggedCall(tuple(paths), flags, addrs, argv, tree)
+        return LoggedCall(tuple(paths), flags, addrs, argv, tree, self.again)
 
 
 _LOOP_REQUESTS = frozenset(request for request, _ in LOOP_ATTACH_IOCTLS)
@@ -3523,8 +3548,8 @@ class MadeNotes:
     frozen (Tracer._must_freeze) and is settled before the thaw, so no other task's note
     comes between."""
 
-    __slots__ = ("_held", "_own", "_since", "_steps", "_widens", "decoder", "exclusive",
-                 "ran_exclusive")
+    __slots__ = ("_held", "_own", "_since", "_steps", "_widens", "again", "anew", "decoder",
+                 "exclusive", "ran_exclusive")
 
     def __init__(self, decoder: Decoder) -> None:
         self.decoder = decoder
@@ -3537,6 +3562,11 @@ class MadeNotes:
         #: (Tracer._restart_exclusive).  Run without it, the plan widens nothing.
         self.exclusive = False
         self.ran_exclusive = False
+        #: how often the call was made again already (DecodedCall.again)
+        self.again = 0
+        #: an exclusive create of a task under a filter of the program's own, made anew by the
+        #: tracer with the task's filters suspended (Tracer._create_anew): held so
+        self.anew = False
         #: Decoder.narrowings at the entry, and the numbers of this call's own narrowings
         self._since = decoder.narrowings
         self._own: set[int] = set()

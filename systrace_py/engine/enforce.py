@@ -247,7 +247,10 @@ class Holder:
         self.answered_refuses = answered_refuses
         self.own = (info.nr, tuple(info.args), info.instruction_pointer)
 
-    def apply(self, tid: int, call: DecodedCall, reply: Reply) -> None:
+    def apply(self, tid: int, call: DecodedCall, reply: Reply, commit: bool = True) -> None:
+        """Write the copies and point the stopped call at them -- or, without ``commit``,
+        leave the call as it is (the new number and arguments in :attr:`nr`, :attr:`args`:
+        a create the tracer makes anew, Tracer._create_anew)."""
         name = call.name
         if name in OPEN_CALLS:
             self._open(call, reply)
@@ -264,7 +267,8 @@ class Holder:
             self._strings(call.held_strings)
         if call.clone_args_raw is not None:
             self._clone_args(call.clone_args_raw)
-        self._commit(tid)
+        if commit:
+            self._commit(tid)
 
     def _strings(self, strings: dict[int, bytes]) -> None:
         """Strings the decision read and the kernel reads again (a mount's type, source and

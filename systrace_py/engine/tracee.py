@@ -162,6 +162,13 @@ class Task:
     #: the widening part of its call's notes of what the run made (decode.MadeNotes), done at
     #: the call's exit when it succeeded (Tracer._on_exit_stop)
     made_notes: Any = None
+    #: its last call, an exclusive create that met EEXIST, made again (Tracer._restart_
+    #: exclusive): (number, arguments, return address, how often made again) -- the call it
+    #: makes next with those is that call (DecodedCall.again), not a new one; None otherwise
+    restarted: tuple[int, tuple[int, ...], int, int] | None = None
+    #: its call, an exclusive create under a filter of the program's own, is to be made anew
+    #: by the tracer with its filters suspended (Tracer._create_anew): (number, arguments)
+    anew: tuple[int, tuple[int, ...]] | None = None
     timed_wait: tuple[int, int, int] | None = None  # its last timed wait (TIMED_RESTARTS):
     #                              (call number, deadline in monotonic ns, the timeout argument
     #                              the tracer gave it when it restarted it -- the address of

@@ -251,6 +251,7 @@ _BIRTH_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CL
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE, _NR_CLONE3 = NUMBERS["clone"], NUMBERS["clone3"]
 _U64 = 0xFFFFFFFFFFFFFFFF
+_ERESTART_FIRST, _ERESTART_LAST = 512, 516  # -ERESTARTSYS .. -ERESTART_RESTARTBLOCK
 _CONTROL_CALLS = treated(Treat.CONTROL)  # calls whose control messages are checked
 #: calls whose targets, in the tracer's own mount namespace, must not be "/", /proc or below:
 #: the tracer reads /proc (and resolves from its root) for every decision
@@ -1590,6 +1591,13 @@ class Tracer:
                 return
         call = self.decoder.decode(task.tid, process.pid, nr, name, args, self._reader(task),
                                    self._current_view(task))
+        if task.restarted is not None:
+            # an exclusive create made again (_restart_exclusive): this call, if it is that
+            # one -- a signal's handler may come first; its calls end the mark, which keeps
+            # only the next call the tracer decides from being counted as a new one
+            restarted, task.restarted = task.restarted, None
+            if restarted[:3] == (nr, args, info.instruction_pointer):
+                call.again = restarted[3]
         kernel = False  # the refusal is the kernel's own answer to these arguments
         try:
             refusal = self._engine_refusal(call)
@@ -2287,6 +2295,9 @@ class Tracer:
             # from its result -- notes35)
             self._settle_made(task)
             task.made_notes, call.made_notes = call.made_notes, None
+        if task.anew is not None:
+            self._create_anew(task, call)
+            return
         self._tamper(task, reply)
         self._resume(task)
 
@@ -2350,7 +2361,7 @@ class Tracer:
         if notes is not None:
             notes.settle(succeeded)
 
-    def _restart_exclusive(self, task: Task) -> None:
+    def _restart_exclusive(self, task: Task, again: int) -> None:
         """At the exit of a create the tracer ran with O_EXCL added (MadeNotes.exclusive: an
         open with O_CREAT and no O_EXCL of a name absent when decided) that met the kernel's
         EEXIST: something made the name between the decision and the kernel's open -- an
@@ -2360,7 +2371,15 @@ class Tracer:
         there now: nothing is noted of it, and what the decision granted because the name was
         absent (a fresh rule) is not granted to the outsider's file.  A task whose registers
         cannot be put back (no trampoline: never for a held open) gets EAGAIN, as a call
-        whose paths changed while it was checked."""
+        whose paths changed while it was checked.
+
+        The call made again is the same call (notes38): ``task.restarted`` marks it, and its
+        entry (:meth:`_on_entry`) gives it ``DecodedCall.again`` (``again`` + 1) -- the log
+        says so, an inject rule does not count it again, and its decision takes a name absent
+        then as what an outsider keeps making (decode.RESTARTS: decided on the names' rules
+        that do not ask whether the run made it, run without O_EXCL, nothing noted): an
+        outsider that makes the name in each window and removes it before each decision has
+        the call made again once, not for ever."""
         regs = pt.getregs(task.tid)
         slot = scratch.returning(regs.rip)
         if slot is not None:
@@ -2368,8 +2387,121 @@ class Tracer:
             if self._own_back(task, regs):
                 task.pending_call = None  # (an exit handler's: the call made again has its own)
                 task.exit_delay = 0.0
+                task.restarted = (regs.rax, tuple(getattr(regs, name) for name in
+                                                  scratch.ARG_REGS), regs.rcx, again + 1)
                 return
         enforce.set_return(task.tid, -errno.EAGAIN)
+
+    def _may_make_anew(self, task: Task, info: pt.SyscallInfo) -> bool:
+        """Whether the tracer may make the task's stopped call anew with its filters suspended
+        (_create_anew): it stopped at the prefilter's SECCOMP_RET_TRACE, made by a
+        ``syscall`` instruction, and the tracer may suspend filters (probed: set and put
+        back)."""
+        if info.op != pt.SYSCALL_INFO_SECCOMP or not self.filtered:
+            return False
+        try:
+            at = info.instruction_pointer - len(enforce.SYSCALL_INSTRUCTION)
+            if self._reader(task).read_exact(at, 2) != enforce.SYSCALL_INSTRUCTION:
+                return False
+        except TraceeMemoryError:
+            return False
+        if not self._suspend_filters(task.tid):
+            return False
+        self._restore_filters(task.tid)
+        return True
+
+    def _create_anew(self, task: Task, call: DecodedCall) -> None:
+        """Make the exclusive create of a task under a filter of the program's own anew, as
+        ``openat2`` on the copies with O_EXCL added (Holder._open), with the task's filters
+        suspended, and end its call with the result (notes38).
+
+        Under such a filter the kernel judges the call the tracer changed again after the
+        prefilter's stop (the recheck): a filter answering the O_EXCL create SECCOMP_RET_ERRNO
+        with errno 0 (or a notification's supervisor adding a file) made a success that made
+        nothing, so the create was run as the program made it and its success proved nothing:
+        the run's own file was not noted, and a fresh rule refused it.  But a call that stopped
+        at the prefilter's SECCOMP_RET_TRACE is one every filter of the program's let through
+        (ALLOW, LOG or TRACE: a KILL, TRAP, ERRNO or USER_NOTIF answer takes precedence over
+        TRACE, and the call would never have stopped).  The create on the copies is that call
+        with O_EXCL added and no symlink followed: its filters' answer is known, and it runs
+        unjudged, as _map_scratch_suspended's mmap -- the stopped call skipped (number -1: no
+        recheck), the ``openat2`` made anew from the program's ``syscall`` instruction with
+        the filters suspended (the suspension holds where a call enters, not at a recheck),
+        every signal blocked but the forced ones (_run_to_exit: the entry must be exactly that
+        call).  Its success then made the file, noted as the run's; its EEXIST has the
+        program's own call made again (_restart_exclusive's mark), decided anew; the task is
+        given the program's registers with the result, at no trampoline."""
+        tid = task.tid
+        nr, args = task.anew or (0, ())
+        task.anew = None
+        notes, task.made_notes = task.made_notes, None
+        try:
+            saved = pt.getregs(tid)
+            mask = pt.getsigmask(tid)
+        except pt.PtraceError:
+            return  # (gone: its end comes to the loop)
+        if not self._suspend_filters(tid):
+            if notes is not None:
+                notes.settle(False)
+            self.monitor.on_engine_refusal(task, call, errno.EAGAIN,
+                                           "its filters could not be suspended")
+            enforce.refuse(tid, errno.EAGAIN)
+            self._end_anew(task)
+            return
+        pending: list[int] = []
+        result: int | None = None
+        try:
+            pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
+            regs = type(saved).from_buffer_copy(saved)
+            for name, value in zip(pt.ARG_REGS, args, strict=True):
+                setattr(regs, name, value)
+            regs.orig_rax, regs.rax = _U64, nr
+            regs.rip = saved.rip - len(enforce.SYSCALL_INSTRUCTION)
+            pt.setregs(tid, regs)
+            result = self._run_to_exit(task, regs, pending, "call exit")
+        except (pt.PtraceError, _Diverted):
+            result = None
+        finally:
+            if procfs.alive(tid):
+                with contextlib.suppress(pt.PtraceError):
+                    pt.setsigmask(tid, mask)
+                self._restore_filters(tid)
+        if result is None:
+            if notes is not None:
+                notes.settle(False)
+            if task.freezer:
+                task.freezer = False
+                self._thaw_after(task)
+            return  # (killed, or gone: its end comes to the loop)
+        back = type(saved).from_buffer_copy(saved)
+        exclusive = notes is not None and notes.ran_exclusive
+        if (result == -errno.EEXIST and exclusive) \
+                or -_ERESTART_LAST <= result <= -_ERESTART_FIRST:
+            # made again: the program's own call from its own instruction, decided anew
+            # (an interrupted one as the kernel restarts it; an EEXIST marked as the same call)
+            back.rip = saved.rip - len(enforce.SYSCALL_INSTRUCTION)
+            back.rax = saved.orig_rax
+            if result == -errno.EEXIST:
+                again = notes.again if notes is not None else 0
+                task.restarted = (saved.orig_rax, tuple(getattr(saved, name) for name in
+                                                        pt.ARG_REGS), saved.rip, again + 1)
+        else:
+            back.rax = result & _U64
+        with contextlib.suppress(pt.PtraceError):
+            pt.setregs(tid, back)
+        if notes is not None:  # (its filters suspended: no filter answered in its place)
+            notes.settle(result >= 0 and (notes.proven() or not self.hold_arguments))
+        for sig in pending:
+            with contextlib.suppress(ProcessLookupError):
+                _signal_task(tid, sig)
+        self._end_anew(task)
+
+    def _end_anew(self, task: Task) -> None:
+        """After _create_anew: the thaw, once the task goes on."""
+        if task.freezer:
+            task.freezer = False
+            self._thaw_after(task)
+        self._resume(task)
 
     def _noted(self, task: Task, result: int, held: bool = False) -> None:
         """At the exit of a call :meth:`_views_changed` saw: note what it made.  A result a
@@ -2427,13 +2559,19 @@ class Tracer:
             return False
         if on_fuse:
             return True  # (a FUSE server may answer the kernel otherwise than the tracer)
-        if call.made_notes is not None and call.made_notes.exclusive \
-                and not self._under_own_filter(task):
+        notes = call.made_notes
+        if notes is not None and notes.exclusive:
             # a create that opens what is there, of a name absent when decided: held as
             # openat2 with O_EXCL added (enforce.Holder._open), or it notes nothing -- under
             # a filter of the program's own, which judges the changed call again, its
-            # success proves nothing anyway (_filter_may_answer): run as it was (notes37)
-            return True
+            # success proves nothing (_filter_may_answer): made anew with the filters
+            # suspended where that is faithful (_create_anew, notes38), else run as it was
+            if not self._under_own_filter(task):
+                return True
+            if self.filtered and not self._no_suspend and not (
+                    reply.signal or reply.delay_exit or reply.want_exit):
+                notes.anew = True
+                return True
         # a call that waited between its check and now (an answer, an injected delay) is
         # held whatever the tree is now: a thread may have rewritten it meanwhile, and gone
         solo = self._solo() and not task.waited
@@ -3137,6 +3275,12 @@ class Tracer:
         if info is None or info.op not in (pt.SYSCALL_INFO_SECCOMP, pt.SYSCALL_INFO_ENTRY):
             info = pt.get_syscall_info(task.tid, pt.SyscallInfo())  # an answer came later
         own_call = self._under_own_filter(task)
+        notes = call.made_notes
+        anew = notes is not None and notes.anew and self._may_make_anew(task, info)
+        if notes is not None:
+            notes.anew = anew
+        if anew:
+            own_call = False  # (made anew, unjudged: _create_anew)
         shares_memory = self._makes_memory_sharer(call)
         try:
             resolver = self.decoder.resolver
@@ -3150,7 +3294,13 @@ class Tracer:
                                     answered_refuses=on_fuse and self._decides_by_name(
                                         task, call.name))
             own = tuple(info.args)  # (apply points info's arguments at the copies)
-            holder.apply(task.tid, call, reply)
+            holder.apply(task.tid, call, reply, commit=not anew)
+            if anew:
+                args = list(own)
+                for index, value in holder.args.items():
+                    args[index] = value & _U64
+                task.anew = (holder.nr if holder.nr is not None else info.nr, tuple(args))
+                return holder.respelled
             if shares_memory and holder.args:
                 holder.memory.write(holder.base + scratch.RECORD,
                                     scratch.record(holder.own[0], own, holder.own[2]))
@@ -3651,7 +3801,7 @@ class Tracer:
         return result == scratch.BASE
 
     def _run_to_exit(self, task: Task, call: pt.user_regs_struct,
-                     pending: list[int]) -> int | None:
+                     pending: list[int], kind: str = "scratch map") -> int | None:
         """Let the task run to the exit of the call the registers ``call`` make at their
         instruction pointer, which it makes anew (_map_scratch_suspended), through syscall
         stops (PTRACE_SYSCALL): its result, or None when the task ended (its end kept in
@@ -3672,7 +3822,7 @@ class Tracer:
         while True:
             pt.syscall(task.tid, sig)
             _, status = os.waitpid(task.tid, pt.WALL)
-            self.stop_kinds["scratch map"] += 1
+            self.stop_kinds[kind] += 1
             if not os.WIFSTOPPED(status):
                 self._deferred.append((task.tid, status))
                 return None
@@ -3769,7 +3919,7 @@ class Tracer:
             notes = task.made_notes
             if notes.ran_exclusive and info.rval == -errno.EEXIST \
                     and expect is not Expect.INJECTED_MMAP:
-                self._restart_exclusive(task)
+                self._restart_exclusive(task, notes.again)
                 expect = Expect.NOTHING
             self._settle_made(task, expect is not Expect.INJECTED_MMAP and info.rval >= 0
                               and not self._filter_may_answer(task, held)
