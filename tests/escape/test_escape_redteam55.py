@@ -1,0 +1,71 @@
+"""Red team 55: an outsider at the newest code and at this kernel's newest calls
+(docs/security.md, "Red team 55").
+
+The tracer's own thread as a writer of a task's memory that is no task of the tree: a
+decision a rule made is written to the log (``--log``) while the tracer decides the call --
+after it read the call's path, before the kernel reads it again.  A log the tree may read
+can be mapped MAP_PRIVATE, and a clean page of it shows each append: ``log_tail_open.c``
+opens the last bytes of the log's text, mapped, with a page of zeros after the log's page;
+the tracer reads a decoy's name and logs the permit, and the record's first bytes -- always
+``{"time":17...`` -- make the name the kernel reads a symlink to the secret.  Red team 54
+held a task alone while the resolver's threads write (``Supervisor.writes_beside``); the
+tracer's own writes were left out.  Now a run that logs (or says, with -v, calls it permits
+by a burst answer or signals by an inject rule) holds even a task alone: the kernel opens
+what was checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from escape_lib import Scene, assert_blocked, attack, never, permit, policy, require_real
+
+#: tries under systrace: main escaped at the first in every run (both loops); ~1 s held
+TRIES = 6
+
+
+def test_a_path_the_tracers_own_log_record_lengthens_is_held(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """``log_tail_open.c`` in the work directory, logging there (``--log work/run.log``),
+    under ``never fsread secd/**`` and a rule that permits reads below the work directory
+    (so its decisions are logged, as every decision of a learned policy is).  Natively the
+    program writes the record's first bytes itself and the kernel opens the longer name, the
+    secret; under systrace, on both loops, the name read is held: the decoy at every try.
+    ESCAPED on main (eaa4d53) at the first try, both loops."""
+    program = build("escape/log_tail_open.c")
+    control = Scene.make(tmp_path, "control")
+    log = control.work / "run.log"
+    log.touch()
+    require_real(attack(program, log, control.secret, TRIES, policy_text=None, scene=control,
+                        cwd=control.work, env={"NATIVE": "1"}))
+    scene = Scene.make(tmp_path, "traced")
+    log = scene.work / "run.log"
+    rules = policy(never("fsread", path=f"{scene.secd}/**"),
+                   permit("fsread", path=f"{scene.work}/**"))
+    traced = attack(program, log, scene.secret, TRIES, policy_text=rules, scene=scene,
+                    cwd=scene.work, env=loop, options=["--log", str(log)])
+    assert_blocked(traced)
+    assert f"{TRIES} tries, {TRIES} the decoy" in traced.detail, traced
+
+
+def test_a_monitor_that_logs_or_says_what_it_permits_writes_beside() -> None:
+    """writes_beside: the resolver, a log (any sink), or -v with an asker or an inject rule --
+    not a run that writes nothing while it decides."""
+    from types import SimpleNamespace
+
+    from systrace_py.supervisor import Supervisor
+
+    def beside(dns: object = None, audit: object = None, verbose: bool = False,
+               asker: object = None, injecting: bool = False) -> bool:
+        monitor = SimpleNamespace(dns=dns, audit=audit, asker=asker, _injecting=injecting,
+                                  options=SimpleNamespace(verbose=verbose))
+        return bool(Supervisor.writes_beside.fget(monitor))  # type: ignore[attr-defined]
+
+    assert not beside()
+    assert not beside(verbose=True)  # (-v says refusals: a refused call does not run)
+    assert not beside(asker=object(), injecting=True)  # (nothing said)
+    assert beside(dns=object())
+    assert beside(audit=object())
+    assert beside(verbose=True, asker=object())
+    assert beside(verbose=True, injecting=True)
