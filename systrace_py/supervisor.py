@@ -634,19 +634,26 @@ class Supervisor:
 
     @property
     def writes_beside(self) -> bool:
-        """Whether this monitor writes files while the tree runs, at times the tree chooses.
-        A log, or a stderr that is a file, which the tree may map MAP_PRIVATE is then a writer
+        """Whether threads of this monitor write files while the tree runs, at times the tree
+        chooses: the resolver's (names.py), at each query it handled -- the log's record, -v's
+        "refused resolving NAME" (NAME the program's), "says ask and no one can be asked".  A
+        log, or a stderr that is a file, which the tree may map MAP_PRIVATE is then a writer
         of its memory that is no task: the engine holds even a task alone
-        (Tracer._reached_from_outside).  The resolver's threads (names.py) write at each query
-        they handled -- the log's record, -v's "refused resolving NAME" (NAME the program's),
-        "says ask and no one can be asked" (red team 54, dns_tail.c).  And the tracer's own
-        thread writes a call's record *while deciding it*, between its read of the call's
-        arguments and the kernel's: every decision a rule made goes to the log (``--log``,
-        ``-e``) before the call runs, and -v says a call a burst answer permitted, or one an
-        inject rule signalled, before it runs -- the record lands in the mapped page, behind
-        the path the tracer read (red team 55, log_tail_open.c).  A log through a pipe is
-        counted too: what reads it may write a file (``| tee``) as each record comes."""
-        return self.dns is not None or self.audit is not None or (
+        (Tracer._reached_from_outside; red team 54, dns_tail.c)."""
+        return self.dns is not None
+
+    @property
+    def writes_deciding(self) -> bool:
+        """Whether the tracer's own thread writes such a file *while deciding* a call that
+        then runs -- between its read of the call's arguments and the kernel's: every decision
+        a rule made goes to the log (``--log``, ``-e``) before the call is resumed, and -v says
+        a call a burst answer permitted, or one an inject rule only signalled, before it runs.
+        The record lands in a mapped page behind the path the tracer read (red team 55,
+        log_tail_open.c): the engine holds even a task alone.  A log through a pipe counts
+        too: what reads it may write a file (``| tee``) as each record comes.  What is read
+        again after the decision (a call run unheld, with the tree frozen: _unchanged) sees
+        these writes, which are done by then."""
+        return self.audit is not None or (
             self.options.verbose and (self.asker is not None or self._injecting))
 
     def close(self) -> None:

@@ -10,8 +10,8 @@ the tracer reads a decoy's name and logs the permit, and the record's first byte
 ``{"time":17...`` -- make the name the kernel reads a symlink to the secret.  Red team 54
 held a task alone while the resolver's threads write (``Supervisor.writes_beside``); the
 tracer's own writes were left out.  Now a run that logs (or says, with -v, calls it permits
-by a burst answer or signals by an inject rule) holds even a task alone: the kernel opens
-what was checked.
+by a burst answer or signals by an inject rule: ``Supervisor.writes_deciding``) holds even a
+task alone: the kernel opens what was checked.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def test_a_path_the_tracers_own_log_record_lengthens_is_held(
     (so its decisions are logged, as every decision of a learned policy is).  Natively the
     program writes the record's first bytes itself and the kernel opens the longer name, the
     secret; under systrace, on both loops, the name read is held: the decoy at every try.
-    ESCAPED on main (eaa4d53) at the first try, both loops."""
+    ESCAPED on main (eaa4d53, 8ac53b9) at the first try, both loops."""
     program = build("escape/log_tail_open.c")
     control = Scene.make(tmp_path, "control")
     log = control.work / "run.log"
@@ -49,23 +49,30 @@ def test_a_path_the_tracers_own_log_record_lengthens_is_held(
     assert f"{TRIES} tries, {TRIES} the decoy" in traced.detail, traced
 
 
-def test_a_monitor_that_logs_or_says_what_it_permits_writes_beside() -> None:
-    """writes_beside: the resolver, a log (any sink), or -v with an asker or an inject rule --
-    not a run that writes nothing while it decides."""
+def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding() -> None:
+    """writes_deciding: a log (any sink), or -v with an asker or an inject rule -- not a run
+    that writes nothing while it decides; writes_beside stays the resolver's alone (a call
+    read again after its decision, run unheld, sees the tracer's own writes)."""
     from types import SimpleNamespace
 
     from systrace_py.supervisor import Supervisor
 
-    def beside(dns: object = None, audit: object = None, verbose: bool = False,
-               asker: object = None, injecting: bool = False) -> bool:
-        monitor = SimpleNamespace(dns=dns, audit=audit, asker=asker, _injecting=injecting,
-                                  options=SimpleNamespace(verbose=verbose))
-        return bool(Supervisor.writes_beside.fget(monitor))  # type: ignore[attr-defined]
+    def monitor(dns: object = None, audit: object = None, verbose: bool = False,
+                asker: object = None, injecting: bool = False) -> object:
+        return SimpleNamespace(dns=dns, audit=audit, asker=asker, _injecting=injecting,
+                               options=SimpleNamespace(verbose=verbose))
 
-    assert not beside()
-    assert not beside(verbose=True)  # (-v says refusals: a refused call does not run)
-    assert not beside(asker=object(), injecting=True)  # (nothing said)
-    assert beside(dns=object())
-    assert beside(audit=object())
-    assert beside(verbose=True, asker=object())
-    assert beside(verbose=True, injecting=True)
+    def deciding(**kw: object) -> bool:
+        return bool(Supervisor.writes_deciding.fget(monitor(**kw)))  # type: ignore[attr-defined]
+
+    def beside(**kw: object) -> bool:
+        return bool(Supervisor.writes_beside.fget(monitor(**kw)))  # type: ignore[attr-defined]
+
+    assert not deciding()
+    assert not deciding(verbose=True)  # (-v says refusals: a refused call does not run)
+    assert not deciding(asker=object(), injecting=True)  # (nothing said)
+    assert not deciding(dns=object())
+    assert deciding(audit=object())
+    assert deciding(verbose=True, asker=object())
+    assert deciding(verbose=True, injecting=True)
+    assert beside(dns=object()) and not beside(audit=object())
