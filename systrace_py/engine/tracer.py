@@ -2594,13 +2594,21 @@ class Tracer:
         it runs (its array, names and control data: DecodedCall.message_spans).  A writer
         of zeros alone (MADV_FREE's reclaim) can take a name or control data away, never
         make one: messages with neither are left to run (glibc's resolver sends its batch
-        on a connected socket, nameless)."""
+        on a connected socket, nameless).  Nor can a file's appender (the tracer's log,
+        its resolver's lines) make a name where there is none, but it lengthens one."""
         space = task.space
         if self.rings_mapped_anywhere or space.written_with_content:
             return True
         spans = call.message_spans()
         if space.written_anywhere and len(spans) > 1:
             return True  # (a name or control data a reclaim may cut short)
+        if len(spans) > 1 and (getattr(self.monitor, "writes_beside", False)
+                               or getattr(self.monitor, "writes_deciding", False)):
+            # a name or control data in a page of a file the tracer appends to (a log, a
+            # stderr that is a file): its record of this very call, or a resolver thread's
+            # line, may lengthen a name the tracer read -- msg_namelen takes the bytes past
+            # the file's end it read as zeros (red team 55, log_tail_send.c)
+            return True
         if self._in_kernel_ring(task, spans):
             return True
         if not space.shared_pages:

@@ -11,11 +11,13 @@ the tracer reads a decoy's name and logs the permit, and the record's first byte
 held a task alone while the resolver's threads write (``Supervisor.writes_beside``); the
 tracer's own writes were left out.  Now a run that logs (or says, with -v, calls it permits
 by a burst answer or signals by an inject rule: ``Supervisor.writes_deciding``) holds even a
-task alone: the kernel opens what was checked.
+task alone: the kernel opens what was checked.  A sendmmsg's names are never copied: such a
+call with names or control data in a task alone is refused in those runs (log_tail_send.c).
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,6 +49,57 @@ def test_a_path_the_tracers_own_log_record_lengthens_is_held(
                     cwd=scene.work, env=loop, options=["--log", str(log)])
     assert_blocked(traced)
     assert f"{TRIES} tries, {TRIES} the decoy" in traced.detail, traced
+
+
+def _datagram_socket(path: Path) -> socket.socket:
+    """A unix datagram socket outside the traced tree, bound at ``path``."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    return sock
+
+
+def _received(sock: socket.socket) -> int:
+    count = 0
+    while True:
+        try:
+            sock.recv(64)
+        except BlockingIOError:
+            return count
+        count += 1
+
+
+def test_a_message_name_the_tracers_own_log_record_lengthens_is_refused(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """``log_tail_send.c``: a sendmmsg's message name (its length two bytes past the log's
+    end) in the log's tail, mapped after a page of the program's own that holds its family.
+    A sendmmsg's names are never copied (only a freeze holds them), so the hold above does
+    not reach them: natively the program appends the record's ``{"`` itself and the datagram
+    goes through the longer name, a symlink to a socket the policy refuses; under systrace,
+    on both loops, a task alone's sendmmsg with names is refused (EPERM) in a run that logs:
+    nothing reaches that socket.  ESCAPED on main (8ac53b9), both loops, at the first try --
+    and on this branch before the message check, with DNS observed (writes_beside) too."""
+    program = build("escape/log_tail_send.c")
+    control = Scene.make(tmp_path, "control")
+    log = control.work / "run.log"
+    log.touch()
+    target = control.secd / "dsock"
+    with _datagram_socket(target) as sock:
+        require_real(attack(program, log, target, TRIES, policy_text=None, scene=control,
+                            cwd=control.work, env={"NATIVE": "1"}))
+        assert _received(sock) >= 1
+    scene = Scene.make(tmp_path, "traced")
+    log = scene.work / "run.log"
+    target = scene.secd / "dsock"
+    rules = policy(never("net-connect", unix=f"{scene.secd}/**"),
+                   permit("net-connect", unix=f"{scene.work}/**"),
+                   permit("fsread", path=f"{scene.work}/**"))
+    with _datagram_socket(target) as sock:
+        traced = attack(program, log, target, TRIES, policy_text=rules, scene=scene,
+                        cwd=scene.work, env=loop, options=["--log", str(log)])
+        assert_blocked(traced)
+        assert _received(sock) == 0, traced
+    assert "sendmmsg: EPERM" in traced.stdout, traced
 
 
 def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding() -> None:
