@@ -92,7 +92,9 @@ int main(int argc, char **argv) {
     before = log_size(fd);
     pad(40);
     off_t d2 = log_size(fd) - before;
-    long a = (d2 - d1) / 30 > 0 ? (d2 - d1) / 30 : 1, c = d1 - 10 * a;
+    /* (rounded: the two times' texts may differ by a few digits, trailing zeros dropped) */
+    long a = (d2 - d1 + 15) / 30 > 0 ? (d2 - d1 + 15) / 30 : 1, c = d1 - 10 * a;
+    unsigned missed = 0;  /* pads since the last try: past 40, lengths of their own */
     for (unsigned n = 0; n < (unsigned)tries * 200 && attempts < tries; n++) {
         off_t size = log_size(fd);
         off_t used = size % page, room = page - used;
@@ -101,7 +103,9 @@ int main(int argc, char **argv) {
             if (need >= c + a * MIN_PAD && need <= c + a * MAX_PAD)
                 len = (need - c) / a;
             else if (need < c + a * MIN_PAD)
-                len = MIN_PAD + n % 7;  /* (past the page's end: the next one) */
+                len = MIN_PAD + n % 7;
+            if (++missed > 40)
+                len = MIN_PAD + (n * 37) % (MAX_PAD - MIN_PAD);  /* (past the page's end: the next one) */
             pad((unsigned)len);
             continue;
         }
@@ -129,6 +133,7 @@ int main(int argc, char **argv) {
         if (log_size(fd) != size)  /* (a record of the decoy's create or the symlink) */
             continue;
         attempts++;
+        missed = 0;
         if (mmap(area, page, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, size - used) == MAP_FAILED)
             blocked("mmap of the log: %s", ename(errno));
         if (native && write(logw, start, strlen(start)) != (ssize_t)strlen(start))

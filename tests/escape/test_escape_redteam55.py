@@ -17,6 +17,7 @@ call with names or control data in a task alone is refused in those runs (log_ta
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +49,8 @@ def test_a_path_the_tracers_own_log_record_lengthens_is_held(
     traced = attack(program, log, scene.secret, TRIES, policy_text=rules, scene=scene,
                     cwd=scene.work, env=loop, options=["--log", str(log)])
     assert_blocked(traced)
-    assert f"{TRIES} tries, {TRIES} the decoy" in traced.detail, traced
+    tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
+    assert tried is not None and int(tried[1]) >= 1 and int(tried[2]) >= 1, traced
 
 
 def _datagram_socket(path: Path) -> socket.socket:
