@@ -646,6 +646,20 @@ class Supervisor:
         (Tracer._reached_from_outside; red team 54, dns_tail.c)."""
         return self.dns is not None
 
+    @property
+    def writes_deciding(self) -> bool:
+        """Whether the tracer's own thread writes such a file *while deciding* a call that
+        then runs -- between its read of the call's arguments and the kernel's: every decision
+        a rule made goes to the log (``--log``, ``-e``) before the call is resumed, and -v says
+        a call a burst answer permitted, or one an inject rule only signalled, before it runs.
+        The record lands in a mapped page behind the path the tracer read (red team 55,
+        log_tail_open.c): the engine holds even a task alone.  A log through a pipe counts
+        too: what reads it may write a file (``| tee``) as each record comes.  What is read
+        again after the decision (a call run unheld, with the tree frozen: _unchanged) sees
+        these writes, which are done by then."""
+        return self.audit is not None or (
+            self.options.verbose and (self.asker is not None or self._injecting))
+
     def close(self) -> None:
         """End what the supervisor runs beside the tracer (the resolver)."""
         if self.dns is not None:

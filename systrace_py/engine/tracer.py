@@ -2739,13 +2739,21 @@ class Tracer:
         it runs (its array, names and control data: DecodedCall.message_spans).  A writer
         of zeros alone (MADV_FREE's reclaim) can take a name or control data away, never
         make one: messages with neither are left to run (glibc's resolver sends its batch
-        on a connected socket, nameless)."""
+        on a connected socket, nameless).  Nor can a file's appender (the tracer's log,
+        its resolver's lines) make a name where there is none, but it lengthens one."""
         space = task.space
         if self.rings_mapped_anywhere or space.written_with_content:
             return True
         spans = call.message_spans()
         if space.written_anywhere and len(spans) > 1:
             return True  # (a name or control data a reclaim may cut short)
+        if len(spans) > 1 and (getattr(self.monitor, "writes_beside", False)
+                               or getattr(self.monitor, "writes_deciding", False)):
+            # a name or control data in a page of a file the tracer appends to (a log, a
+            # stderr that is a file): its record of this very call, or a resolver thread's
+            # line, may lengthen a name the tracer read -- msg_namelen takes the bytes past
+            # the file's end it read as zeros (red team 55, log_tail_send.c)
+            return True
         if self._in_kernel_ring(task, spans):
             return True
         if not space.shared_pages:
@@ -2770,7 +2778,8 @@ class Tracer:
             maps = -1
         return in_kernel_ring(task.tid, spans, maps)
 
-    def _reached_from_outside(self, task: Task, call: DecodedCall) -> bool:
+    def _reached_from_outside(self, task: Task, call: DecodedCall,
+                              deciding: bool = True) -> bool:
         """In a tree of one task: whether something that is no task may write what the call
         was decided on -- the kernel may write anywhere, an examined buffer lies in a shared
         page (/proc/PID/maps, read once after each change), or in a kernel's ring, mapped by
@@ -2782,10 +2791,15 @@ class Tracer:
         and environment) is not followed: when any page is shared, or any ring is mapped,
         such a call is held.  So is every call while the monitor's own threads write files
         at times the tree chooses (``writes_beside``: a log, or a stderr that is a file, the
-        tree may map MAP_PRIVATE -- a clean page of it shows each write; red team 54)."""
+        tree may map MAP_PRIVATE -- a clean page of it shows each write; red team 54), and
+        every call of a run whose tracer writes such a file while deciding it (``deciding``,
+        ``writes_deciding``: a log's record of the call, before the kernel reads its
+        arguments; red team 55) -- not asked for a call read again after its decision
+        (_unheld_refusal: the read again sees what was written by then)."""
         space = task.space
         if space.written_anywhere or self.rings_mapped_anywhere \
-                or getattr(self.monitor, "writes_beside", False):
+                or getattr(self.monitor, "writes_beside", False) \
+                or (deciding and getattr(self.monitor, "writes_deciding", False)):
             return True
         ranges: tuple[tuple[int, int], ...] | None = ()
         if space.shared_pages:
@@ -3860,7 +3874,7 @@ class Tracer:
         if reply.paths is not None or reply.sockaddr is not None:
             return errno.EPERM, ("a redirect needs the scratch area, which a task under a "
                                  "seccomp filter of its own cannot get here")
-        if self._reached_from_outside(task, call):
+        if self._reached_from_outside(task, call, deciding=False):
             return errno.EPERM, ("arguments in memory written from outside the tree, and no "
                                  "scratch area to hold them (a seccomp filter of its own)")
         return None

