@@ -54,6 +54,7 @@ from systrace_py.policy.environment import (
     searches_working_directory,
 )
 from systrace_py.policy.filterplan import (
+    ALWAYS_RUN,
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
     address_rules,
@@ -979,6 +980,10 @@ class Supervisor:
                 if lookup is not None:  # a DNS query: to systrace's resolver
                     return Reply(sockaddr=lookup)
             return reply
+        if call.policy_name in ALWAYS_RUN:
+            # exit, exit_group: a process's end exposes nothing, and refused, glibc's _exit
+            # makes it again forever -- the program would hang, not stop (Treat.ENDS)
+            return Reply.run()
         if self.options.dry_run:
             self._report(task, call, decision, Result.WOULD_REFUSE)
             return Reply.run()

@@ -176,6 +176,9 @@ class Treat(enum.IntFlag):
     EXPOSES = 1 << 13  # a path it names shows a file, with everything below it, under another
     #                    name, or replaces what a path shows (mounts): decided for every rule
     #                    naming a file there (Path.exposes; Table._exposure_decision)
+    ENDS = 1 << 14     # ends the caller (exit, exit_group): it always runs -- an end exposes
+    #                    nothing, and a refused one is made again forever (glibc's _exit):
+    #                    a default or rule refusing it would hang the program
 
 
 class Reveals(enum.Enum):
@@ -921,7 +924,7 @@ _c(57, "fork", (), "process")
 _c(58, "vfork", (), "process")
 _c(59, "execve", (_p(), _a("argv", _K.ARGV), _a("envp", _K.ENVP)), "exec fsread",
    _T.PATH | _T.ARGV | _T.FREEZE, reveals=CONTENT)
-_c(60, "exit", (_a("error_code"),), "stdio", returns=False)
+_c(60, "exit", (_a("error_code"),), "stdio", _T.PLAIN | _T.ENDS, returns=False)
 _c(61, "wait4", (_PID, _ptr("stat_addr"), _a("options"), _ptr("ru")), "stdio")
 _c(62, "kill", (_PID, _SIG), "signal", guard=_PID_GUARD)
 _c(63, "uname", (_ptr("name"),), "stdio")
@@ -1148,7 +1151,7 @@ _c(227, "clock_settime", (_a("which_clock"), _ptr("tp")))
 _c(228, "clock_gettime", (_a("which_clock"), _ptr("tp")), "stdio")
 _c(229, "clock_getres", (_a("which_clock"), _ptr("tp")), "stdio")
 _c(230, "clock_nanosleep", (_a("which_clock"), _FLAGS, _ptr("rqtp"), _ptr("rmtp")), "stdio")
-_c(231, "exit_group", (_a("error_code"),), "stdio", returns=False)
+_c(231, "exit_group", (_a("error_code"),), "stdio", _T.PLAIN | _T.ENDS, returns=False)
 _c(232, "epoll_wait", (_fd("epfd"), _ptr("events"), _a("maxevents"), _a("timeout")), "stdio")
 _c(233, "epoll_ctl", (_fd("epfd"), _a("op", _K.CMD), _FD, _ptr("event")), "stdio")
 _c(234, "tgkill", (_a("tgid", _K.PID), _PID, _SIG), "signal",

@@ -880,6 +880,13 @@ class _Loader:
             raise self.error(where, "action", "missing: every rule needs action = \"permit\","
                              " \"never\" or \"ask\"")
         action = self._action(data, where, "action", rule=True)
+        if action is Action.NEVER or action is Action.ASK:
+            ends = next((name for name in calls
+                         if name in syscalls.treated(syscalls.Treat.ENDS)), None)
+            if ends is not None:  # (an alias naming it, "stdio", refuses the others)
+                raise self.error(where, "calls", f"{ends} always runs: a process's end exposes"
+                                 " nothing, and refused, a program makes it again forever"
+                                 f" (this rule says {action.value!r})")
         if action is not Action.INJECT and not data.keys().isdisjoint(INJECT_KEYS):
             key = next(key for key in INJECT_KEYS if key in data)
             raise self.error(where, key, "only used by action = \"inject\" rules"

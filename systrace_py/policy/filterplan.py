@@ -68,6 +68,8 @@ TRACE = Verdict(VerdictKind.TRACE)
 #: Calls whose refusal kills the caller instead: a program that drops privileges and ignores
 #: the error would go on privileged, less safe than without a policy.
 KILLED_WHEN_REFUSED = treated(Treat.KILL)
+#: Calls that end the caller: they always run, whatever a default or rule says (Treat.ENDS).
+ALWAYS_RUN = treated(Treat.ENDS)
 #: calls that make sockets, with the ones address rules can see (syscalls.Sockets)
 SOCKET_MAKERS = frozenset(c.name for c in TABLE.values() if c.unseen is not None)
 #: opens whose flags are in a register (open, openat): the filter can tell their access apart;
@@ -276,7 +278,7 @@ class _Planner:
         self.options = options
         #: calls some table names directly; any other call is decided by its classes alone
         self.named = frozenset().union(*(t.compiled().named_calls for t in tables))
-        self._by_classes: dict[tuple[tuple[_Check, ...], bool, bool, bool], Verdict] = {}
+        self._by_classes: dict[tuple[tuple[_Check, ...], bool, bool, bool, bool], Verdict] = {}
 
     def verdict(self, syscall: str, checks: tuple[_Check, ...]) -> Verdict:
         """Every table's verdict on a call checked under these checks, if they agree."""
@@ -293,13 +295,16 @@ class _Planner:
         key = None
         if syscall not in self.named:
             key = (checks, syscall in aliases.UNSAFE_CALLS, syscall in KILLED_WHEN_REFUSED,
-                   syscall in _LOOKUP_CALLS)
+                   syscall in ALWAYS_RUN, syscall in _LOOKUP_CALLS)
             found = self._by_classes.get(key)
             if found is not None:
                 return found
         verdict = self.verdict(syscall, checks)
         if verdict.kind == VerdictKind.ERRNO and syscall in KILLED_WHEN_REFUSED:
             verdict = TRACE  # the tracer kills instead of refusing (see the supervisor)
+        elif verdict.kind == VerdictKind.ERRNO and syscall in ALWAYS_RUN:
+            verdict = ALLOW  # an end is never refused (and an asked one is not asked:
+            #                  Supervisor._reply)
         if key is not None:
             self._by_classes[key] = verdict
         return verdict
