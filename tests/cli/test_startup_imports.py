@@ -1181,3 +1181,21 @@ def test_a_syntax_error_is_the_same_with_the_cache(document_cache) -> None:
         files.loads_policy(bad)
     assert str(cached.value) == str(plain.value)
     assert str(plain.value).startswith("<string>:3: TOML syntax error")
+
+
+def test_a_start_with_no_resident_first_imports_the_client_with_the_quick_imports(
+        tmp_path: Path) -> None:
+    """The native command execs the Python one with --no-resident first once it asked the
+    resident tracer itself: then __main__ does not import the client before the quick imports
+    (it comes later, from their cache, with the cli).  On main's code it was imported first
+    (fails there)."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES["paths"]))
+    proc = subprocess.run([PYTHON, "-S", "-X", "importtime", "-m", "systrace_py",
+                           "--no-resident", "-p", str(policy), "--", "true"],
+                          capture_output=True, text=True, timeout=120,
+                          env=systrace_env({"PYTHONPATH": without_site_path()}))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    order = [line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and line.count("|") == 2]
+    assert order.index("systrace_py.startup") < order.index("systrace_py.resident_client")
