@@ -1154,7 +1154,7 @@ def test_a_damaged_stale_or_foreign_document_cache_is_ignored(document_cache) ->
     path = Path(importcache.cache_path("policies", "toml"))
     form, stamp, documents = marshal.loads(path.read_bytes())
     version, search, name, stamps = stamp
-    (where, was), *rest = stamps
+    (where, _was), *rest = stamps
     other = {text: marshal.dumps({"default": "never"})}
     for damaged in (b"\0garbage", marshal.dumps((form + 1, stamp, other)),
                     marshal.dumps((form, (version + "x", search, name, stamps), other)),
@@ -1172,7 +1172,7 @@ def test_a_damaged_stale_or_foreign_document_cache_is_ignored(document_cache) ->
 
 def test_a_syntax_error_is_the_same_with_the_cache(document_cache) -> None:
     """The parser is imported when a text is parsed: its errors name the line as ever."""
-    open_caches, close_caches = document_cache
+    _open_caches, close_caches = document_cache
     bad = 'default = "permit"\n[[rule]]\ncalls = ["fsread"\n'
     with pytest.raises(files.PolicyError) as cached:
         files.loads_policy(bad)
