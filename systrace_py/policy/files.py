@@ -121,7 +121,7 @@ __all__ = [
 _parser: Any = None
 
 
-def _toml() -> Any:
+def toml_parser() -> Any:
     """The TOML parser: tomli (its own code, compiled: a 400-rule policy parses in a third of
     tomllib's time), else the standard library's tomllib; imported at its first use -- a start
     whose policy text an earlier start parsed reads the parse from :class:`ParsedDocuments`
@@ -149,9 +149,9 @@ def _toml() -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    """``files.tomllib``: the parser (:func:`_toml`), imported when first asked for."""
+    """``files.tomllib``: the parser (:func:`toml_parser`), imported when first asked for."""
     if name == "tomllib":
-        return _toml()
+        return toml_parser()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -224,7 +224,7 @@ class ParsedDocuments:
         """Write the file again if this start parsed a document it did not hold."""
         if not self.new:
             return
-        stamp = _parser_stamp(_toml())
+        stamp = _parser_stamp(toml_parser())
         if stamp is None:
             return
         merged = {**self.documents, **self.used}
@@ -304,7 +304,7 @@ def parse_toml(text: str) -> dict[str, Any]:
         found = cache.get(text)
         if found is not None:
             return found
-    document: dict[str, Any] = _toml().loads(text)
+    document: dict[str, Any] = toml_parser().loads(text)
     if cache is not None:
         cache.put(text, document)
     return document
@@ -466,7 +466,7 @@ class _Positions:
         self._aot_count: dict[_PathKey, int] = {}
         self._aot_current: dict[_PathKey, int] = {}
         with contextlib.suppress(IndexError, ValueError, RecursionError,
-                                 _toml().TOMLDecodeError):
+                                 toml_parser().TOMLDecodeError):
             self._document()
 
     def line(self, path: _PathKey) -> int:
@@ -536,7 +536,7 @@ class _Positions:
             c = text[self.pos]
             if c == '"':
                 end = self._basic_end(self.pos)
-                segments.append(_toml().loads("k = " + text[self.pos:end])["k"])
+                segments.append(toml_parser().loads("k = " + text[self.pos:end])["k"])
                 self.pos = end
             elif c == "'":
                 end = text.index("'", self.pos + 1) + 1
@@ -754,7 +754,7 @@ class _Loader:
             raise PolicyError(self.source, _deepest_line(self.text), "",
                               f"TOML {_TOO_DEEP}") from None
         except ValueError as exc:
-            if isinstance(exc, _toml().TOMLDecodeError):  # (the parser's: imported by now)
+            if isinstance(exc, toml_parser().TOMLDecodeError):  # (the parser's: imported by now)
                 raise _syntax_error(self.source, str(exc), self.text) from None
             # an integer of more digits than Python converts
             digits = re.search(r"[0-9_]{4000,}", self.text)
@@ -1671,7 +1671,7 @@ def _not_a_policy(path: str) -> str:
         return "which is not a systrace policy"
     # (a file of comments alone is TOML, an empty policy: .bashrc of comments was one)
     with open(path, "rb") as f:
-        if not _toml().loads(f.read(MAX_POLICY_BYTES).decode("utf-8")):
+        if not toml_parser().loads(f.read(MAX_POLICY_BYTES).decode("utf-8")):
             return "which says nothing a policy says (comments or nothing)"
     return ""
 

@@ -1199,3 +1199,23 @@ def test_a_start_with_no_resident_first_imports_the_client_with_the_quick_import
     order = [line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
              if line.startswith("import time:") and line.count("|") == 2]
     assert order.index("systrace_py.startup") < order.index("systrace_py.resident_client")
+
+
+def test_the_resident_tracer_imports_the_toml_parser_for_its_workers() -> None:
+    """The resident tracer's warm-up imports the TOML parser even when its rehearsal's policy
+    text comes parsed from the start's cache: a worker imports no module (tests/cli/
+    test_resident.py), and a run's policy text is parsed in the worker."""
+    from systrace_py import resident
+
+    parsed = marshal.dumps(files.tomllib.loads(resident._REHEARSAL))
+    code = textwrap.dedent(f"""\
+        import marshal, sys
+        from systrace_py.policy import files
+        files.parse_toml = lambda text: marshal.loads({parsed!r})  # (the start's cache)
+        from systrace_py import resident
+        resident.warm_up()
+        print("tomli" in sys.modules or "tomllib" in sys.modules)
+        """)
+    proc = subprocess.run([PYTHON, "-S", "-c", code], capture_output=True, text=True,
+                          timeout=120, env=systrace_env({"PYTHONPATH": without_site_path()}))
+    assert proc.stdout.strip() == "True", proc.stderr[-2000:]
