@@ -127,6 +127,13 @@ def main() -> int:
     # freezes what was imported, then turns it on): nothing imported is garbage, and the
     # imports before the quick ones (the client, contextlib, startup with typing, re, enum,
     # collections) made ~8 young and one middle-aged collection, ~1 ms of a start (issue 16).
+    # A resident tracer is asked first -- unless the words begin with --no-resident, which
+    # the client refuses at once (resident_client._IN_PROCESS): the native command
+    # (scripts/systrace.c) asked the server itself and execs this with it first.  Then the
+    # client is not imported at all, and what it imports (procfs, engine.child, _socket...)
+    # comes with the quick imports below, from their cache (~1 ms of each in-process start
+    # of the installed command: issue 16, start38).
+    ask_resident = sys.argv[1:2] != ["--no-resident"]
     gc.disable()
     try:
         _forget_command_directory()
@@ -134,12 +141,14 @@ def main() -> int:
         # First, before anything heavy is imported: a resident tracer takes the run, if one
         # runs (systrace --resident; a connect to a socket that is not there costs
         # microseconds)
-        from systrace_py.resident_client import run as run_resident
+        if ask_resident:
+            from systrace_py.resident_client import run as run_resident
     finally:
         gc.enable()  # (the client may wait on a run for hours: collected as ever)
-    code = run_resident(sys.argv[1:])
-    if code is not None:
-        return code
+    if ask_resident:
+        code = run_resident(sys.argv[1:])
+        if code is not None:
+            return code
     gc.disable()
     from systrace_py import importcache
 

@@ -171,6 +171,7 @@ def warm_up() -> None:
     from systrace_py.cli.args import build_parser, check_flags
     from systrace_py.engine import cloop
     from systrace_py.engine.seccomp import compile_filters, compile_program
+    from systrace_py.policy.files import toml_parser
     from systrace_py.policy.filterplan import PlanOptions, plan
     from systrace_py.policy.model import Action, Table
 
@@ -183,6 +184,9 @@ def warm_up() -> None:
     # (the compile above may have come from the start's cache; a worker's compiles import
     # pyseccomp and what libseccomp's filters import: imported here, by a compile)
     compile_program(())
+    # (a policy's text may come parsed from the start's cache; a worker's loads parse theirs
+    # with the TOML parser, imported here -- policy/files.py: toml_parser)
+    toml_parser()
     _rehearse()
 
 

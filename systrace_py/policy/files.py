@@ -22,6 +22,7 @@ import contextlib
 import errno as errno_module
 import fcntl
 import ipaddress
+import marshal
 import os
 import pwd
 import re
@@ -31,9 +32,9 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from systrace_py import outputs, procfs, syscalls
+from systrace_py import importcache, outputs, procfs, startup, syscalls
 from systrace_py.kernel import MAX_ERRNO
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition, Words
@@ -74,32 +75,12 @@ from systrace_py.policy.model import (
 from systrace_py.startup import standing_in
 
 if TYPE_CHECKING:
-    import tomllib
-
     # pathlib is imported where a path is made: by the runs that save or look a policy up in
     # the policy directory (pathlib and urllib.parse: 11 M instructions of a start-up)
     from pathlib import Path
 
     from systrace_py.policy.net import NetCondition
     from systrace_py.policy.sensitive import LearnedGlob
-else:
-    # The parser imports datetime for TOML's dates and times.  datetime.py defines every
-    # class in Python and then replaces each with _datetime's (C): ~1 ms of each start
-    # (issue 16).  While the parser is imported, `datetime` is _datetime: the same classes
-    # (datetime.py's public names are _datetime's, `sys` aside); then the name is free again.
-    _stood_in = {}
-    if "datetime" not in sys.modules:
-        with contextlib.suppress(ImportError):  # (a Python without the C half)
-            import _datetime
-
-            _stood_in["datetime"] = _datetime
-            del _datetime
-    with standing_in(_stood_in):
-        try:  # tomllib's own code, compiled: a 400-rule policy parses in a third of the time
-            import tomli as tomllib
-        except ImportError:
-            import tomllib
-    del _stood_in
 
 __all__ = [
     "BACKUPS_KEPT",
@@ -134,6 +115,200 @@ __all__ = [
     "save_policy",
     "table_options",
 ]
+
+
+# --- the TOML parser ---------------------------------------------------------------------------
+_parser: Any = None
+
+
+def toml_parser() -> Any:
+    """The TOML parser: tomli (its own code, compiled: a 400-rule policy parses in a third of
+    tomllib's time), else the standard library's tomllib; imported at its first use -- a start
+    whose policy text an earlier start parsed reads the parse from :class:`ParsedDocuments`
+    and never imports it (~1.2 ms of a start: issue 16, start38).
+
+    The parser imports datetime for TOML's dates and times.  datetime.py defines every class
+    in Python and then replaces each with _datetime's (C): ~1 ms of each start.  While the
+    parser is imported, `datetime` is _datetime: the same classes (datetime.py's public names
+    are _datetime's, `sys` aside); then the name is free again."""
+    global _parser
+    if _parser is None:
+        stood_in: dict[str, Any] = {}
+        if "datetime" not in sys.modules:
+            with contextlib.suppress(ImportError):  # (a Python without the C half)
+                import _datetime  # type: ignore[import-not-found]
+
+                stood_in["datetime"] = _datetime
+        with standing_in(stood_in):
+            try:
+                import tomli as parser
+            except ImportError:
+                import tomllib as parser  # type: ignore[no-redef]
+        _parser = parser
+    return _parser
+
+
+def __getattr__(name: str) -> Any:
+    """``files.tomllib``: the parser (:func:`toml_parser`), imported when first asked for."""
+    if name == "tomllib":
+        return toml_parser()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _plain(value: object) -> bool:
+    """Whether a parsed value is made of what marshal writes back as it was: TOML's tables,
+    arrays, strings, integers, floats and booleans (not its dates and times)."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v)
+                   for k, v in value.items())  # type: ignore[attr-defined]
+    if kind is list:
+        return all(_plain(v) for v in value)  # type: ignore[attr-defined]
+    return kind in (str, int, float, bool)
+
+
+#: The file's layout (another layout's file is not read)
+_PARSED_FORMAT = 1
+#: Documents kept from earlier starts when a start saves; past this many, only the start's own
+MAX_PARSED = 16
+
+
+class ParsedDocuments:
+    """What the TOML parser made of the policy texts earlier starts loaded, by the exact text:
+    one marshalled file beside the other start-up caches (:func:`importcache.cache_path`),
+    trusted as they and the ``.pyc`` files there are.  Open in a command's start only, from
+    the first load to the end of its caches (startup.caching_ends), as engine/seccomp.py's
+    programs are.  A document is kept only when it is made of tables, arrays, strings,
+    numbers and booleans (marshal gives them back equal, in their order); each look hands
+    out a fresh copy.  The file is read only when the parser it was made with is still the
+    one ``import`` finds: the search path, and the stamps of every directory searched up to
+    the one that holds the parser and of the parser's own file, are as they were
+    (:func:`_parser_stamp`) -- an upgraded, removed or shadowed parser makes it stale.  A
+    damaged or unwritable file costs a parse, never another document: a parse is served only
+    for the exact text it was made from."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.documents: dict[str, bytes] = {}
+        self.used: dict[str, bytes] = {}
+        self.new = False
+        try:
+            with open(path, "rb") as f:
+                loaded = marshal.loads(f.read())
+        except (OSError, EOFError, ValueError, TypeError):
+            return
+        if type(loaded) is tuple and len(loaded) == 3 and loaded[0] == _PARSED_FORMAT \
+                and type(loaded[2]) is dict and _stamp_holds(loaded[1]):
+            self.documents = {text: data for text, data in loaded[2].items()
+                              if type(text) is str and type(data) is bytes}
+
+    def get(self, text: str) -> dict[str, Any] | None:
+        data = self.documents.get(text)
+        if data is None:
+            return None
+        try:
+            document = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            return None
+        if type(document) is not dict or not _plain(document):
+            return None
+        self.used[text] = data
+        return document  # type: ignore[no-any-return]
+
+    def put(self, text: str, document: dict[str, Any]) -> None:
+        if _plain(document):
+            self.used[text] = marshal.dumps(document)
+            self.new = True
+
+    def save(self) -> None:
+        """Write the file again if this start parsed a document it did not hold."""
+        if not self.new:
+            return
+        stamp = _parser_stamp(toml_parser())
+        if stamp is None:
+            return
+        merged = {**self.documents, **self.used}
+        kept = merged if len(merged) <= MAX_PARSED else self.used
+        importcache.save_whole(self.path, [marshal.dumps((_PARSED_FORMAT, stamp, kept))])
+
+
+def _file_stamp(path: str) -> tuple[int, int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _parser_stamp(parser: Any) -> tuple[Any, ...] | None:
+    """What decides which parser ``import`` finds and what it is: the interpreter, the
+    search path, the parser's file, and the stamps of every ``sys.path`` directory up to the
+    one holding it and of that file (a parser installed in an earlier directory, or a new
+    version of it, changes one); None when that cannot be told (then nothing is saved)."""
+    origin = getattr(parser, "__file__", None)
+    if type(origin) is not str:
+        return None
+    package = os.path.dirname(origin)
+    home = os.path.dirname(package) if os.path.basename(origin).startswith("__init__.") \
+        else package
+    search = tuple(sys.path)
+    if home not in search or not all(type(d) is str and os.path.isabs(d)
+                                     for d in search[:search.index(home) + 1]):
+        return None
+    files = [*search[:search.index(home) + 1], origin]
+    return (sys.version, search, parser.__name__,
+            tuple((path, _file_stamp(path)) for path in files))
+
+
+def _stamp_holds(stamp: object) -> bool:
+    """Whether a stamp :func:`_parser_stamp` made still holds (without importing the parser)."""
+    if type(stamp) is not tuple or len(stamp) != 4 or stamp[0] != sys.version \
+            or stamp[1] != tuple(sys.path) or type(stamp[3]) is not tuple:
+        return False
+    for pair in stamp[3]:
+        if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str:
+            return False
+        if _file_stamp(pair[0]) != pair[1]:
+            return False
+    return True
+
+
+_parsed_documents: ParsedDocuments | None = None
+
+
+def _close_parsed_documents() -> None:
+    global _parsed_documents
+    cache, _parsed_documents = _parsed_documents, None
+    if cache is not None:
+        cache.save()
+
+
+def _document_cache() -> ParsedDocuments | None:
+    """The command's start's :class:`ParsedDocuments` (None in a library's process, or after
+    the start's caches closed)."""
+    global _parsed_documents
+    caching = startup.caching()
+    if caching is None:
+        return None
+    if _parsed_documents is None:
+        _parsed_documents = ParsedDocuments(importcache.cache_path("policies", "toml"))
+        caching.callback(_close_parsed_documents)
+    return _parsed_documents
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """The TOML document ``text``, parsed (the parser's errors as it raises them); in a
+    command's start, what an earlier start parsed of the same text (:class:`ParsedDocuments`)."""
+    cache = _document_cache()
+    if cache is not None:
+        found = cache.get(text)
+        if found is not None:
+            return found
+    document: dict[str, Any] = toml_parser().loads(text)
+    if cache is not None:
+        cache.put(text, document)
+    return document
+
 
 FORMAT_VERSION = 1
 
@@ -291,7 +466,7 @@ class _Positions:
         self._aot_count: dict[_PathKey, int] = {}
         self._aot_current: dict[_PathKey, int] = {}
         with contextlib.suppress(IndexError, ValueError, RecursionError,
-                                 tomllib.TOMLDecodeError):
+                                 toml_parser().TOMLDecodeError):
             self._document()
 
     def line(self, path: _PathKey) -> int:
@@ -361,7 +536,7 @@ class _Positions:
             c = text[self.pos]
             if c == '"':
                 end = self._basic_end(self.pos)
-                segments.append(tomllib.loads("k = " + text[self.pos:end])["k"])
+                segments.append(toml_parser().loads("k = " + text[self.pos:end])["k"])
                 self.pos = end
             elif c == "'":
                 end = text.index("'", self.pos + 1) + 1
@@ -574,13 +749,14 @@ class _Loader:
     # --- top level ------------------------------------------------------------------------
     def load(self) -> Policy:
         try:
-            data = tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as exc:
-            raise _syntax_error(self.source, str(exc), self.text) from None
+            data = parse_toml(self.text)
         except RecursionError:
             raise PolicyError(self.source, _deepest_line(self.text), "",
                               f"TOML {_TOO_DEEP}") from None
-        except ValueError as exc:  # an integer of more digits than Python converts
+        except ValueError as exc:
+            if isinstance(exc, toml_parser().TOMLDecodeError):  # (the parser's: imported by now)
+                raise _syntax_error(self.source, str(exc), self.text) from None
+            # an integer of more digits than Python converts
             digits = re.search(r"[0-9_]{4000,}", self.text)
             line = self.text.count("\n", 0, digits.start()) + 1 if digits else 0
             raise PolicyError(self.source, line, "", f"TOML value out of range: {exc}") from None
@@ -1502,7 +1678,7 @@ def _not_a_policy(path: str) -> str:
         return "which is not a systrace policy"
     # (a file of comments alone is TOML, an empty policy: .bashrc of comments was one)
     with open(path, "rb") as f:
-        if not tomllib.loads(f.read(MAX_POLICY_BYTES).decode("utf-8")):
+        if not toml_parser().loads(f.read(MAX_POLICY_BYTES).decode("utf-8")):
             return "which says nothing a policy says (comments or nothing)"
     return ""
 

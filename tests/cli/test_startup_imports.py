@@ -1093,3 +1093,129 @@ def struct_insn(code: int, jt: int, jf: int, k: int) -> bytes:
     import struct
 
     return struct.pack("<HBBI", code, jt, jf, k)
+
+
+# --- policy texts parsed, kept from start to start (policy/files.py: ParsedDocuments) ----------
+
+def _imports_a_toml_parser(stderr: str) -> bool:
+    return any(line.rsplit("|", 1)[1].strip() in ("tomli", "tomllib")
+               for line in stderr.splitlines()
+               if line.startswith("import time:") and line.count("|") == 2)
+
+
+def test_a_second_start_of_a_policy_imports_no_toml_parser(tmp_path: Path) -> None:
+    """The first start parses the policy's text and keeps the document; the next start of the
+    same text takes it from there and never imports the parser.  A changed text is parsed
+    again.  On main's code every start imported it (fails there)."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES["paths"]))
+    assert _imports_a_toml_parser(_run_with_caches_in(tmp_path, policy, importtime=True).stderr)
+    assert (tmp_path / "toml.policies").exists()
+    assert not _imports_a_toml_parser(
+        _run_with_caches_in(tmp_path, policy, importtime=True).stderr)
+    policy.write_text(textwrap.dedent(POLICIES["paths"]).replace("/etc/shadow", "/etc/gshadow"))
+    assert _imports_a_toml_parser(_run_with_caches_in(tmp_path, policy, importtime=True).stderr)
+
+
+@pytest.fixture
+def document_cache(program_cache, monkeypatch: pytest.MonkeyPatch):
+    """:func:`program_cache`, for the parsed policy texts (files.ParsedDocuments)."""
+    monkeypatch.setattr(files, "_parsed_documents", None)
+    yield program_cache
+    monkeypatch.setattr(files, "_parsed_documents", None)
+
+
+_WITH_A_DATE = 'description = "x"\nwhen = 1979-05-27\n'
+
+
+def test_a_kept_document_is_the_parsers_and_a_fresh_copy(document_cache) -> None:
+    open_caches, close_caches = document_cache
+    texts = [textwrap.dedent(text) for text in POLICIES.values()]
+    parsed = [files.parse_toml(text) for text in texts]
+    assert files.parse_toml(_WITH_A_DATE) == files.tomllib.loads(_WITH_A_DATE)
+    close_caches()
+    kept = marshal.loads(Path(importcache.cache_path("policies", "toml")).read_bytes())[2]
+    assert sorted(kept) == sorted(texts)  # (the one with a date is not kept)
+    open_caches()
+    served = [files.parse_toml(text) for text in texts]
+    assert served == parsed == [files.tomllib.loads(text) for text in texts]
+    served[0]["rule"].append("changed")  # (whatever a reader does to its copy)
+    assert files.parse_toml(texts[0]) == parsed[0]
+    changed = texts[0].replace("/etc/shadow", "/etc/gshadow")
+    assert files.parse_toml(changed)["rule"][0]["path"] == "/etc/gshadow"
+    close_caches()
+
+
+def test_a_damaged_stale_or_foreign_document_cache_is_ignored(document_cache) -> None:
+    open_caches, close_caches = document_cache
+    text = textwrap.dedent(POLICIES["network"])
+    fresh = files.parse_toml(text)
+    close_caches()
+    path = Path(importcache.cache_path("policies", "toml"))
+    form, stamp, documents = marshal.loads(path.read_bytes())
+    version, search, name, stamps = stamp
+    (where, _was), *rest = stamps
+    other = {text: marshal.dumps({"default": "never"})}
+    for damaged in (b"\0garbage", marshal.dumps((form + 1, stamp, other)),
+                    marshal.dumps((form, (version + "x", search, name, stamps), other)),
+                    marshal.dumps((form, (version, (*search, "/x"), name, stamps), other)),
+                    marshal.dumps((form, (version, search, name,
+                                          ((where, (0, 0, 0, 0, 0)), *rest)), other)),
+                    marshal.dumps((form, stamp, {text: b"\0not marshal"})),
+                    marshal.dumps((form, stamp, {text: marshal.dumps(["a list"])}))):
+        path.write_bytes(damaged)
+        open_caches()
+        assert files.parse_toml(text) == fresh
+        close_caches()
+        assert marshal.loads(path.read_bytes()) == (form, stamp, documents)  # (written again)
+
+
+def test_a_syntax_error_is_the_same_with_the_cache(document_cache) -> None:
+    """The parser is imported when a text is parsed: its errors name the line as ever."""
+    _open_caches, close_caches = document_cache
+    bad = 'default = "permit"\n[[rule]]\ncalls = ["fsread"\n'
+    with pytest.raises(files.PolicyError) as cached:
+        files.loads_policy(bad)
+    close_caches()
+    with pytest.raises(files.PolicyError) as plain:
+        files.loads_policy(bad)
+    assert str(cached.value) == str(plain.value)
+    assert str(plain.value).startswith("<string>:3: TOML syntax error")
+
+
+def test_a_start_with_no_resident_first_imports_the_client_with_the_quick_imports(
+        tmp_path: Path) -> None:
+    """The native command execs the Python one with --no-resident first once it asked the
+    resident tracer itself: then __main__ does not import the client before the quick imports
+    (it comes later, from their cache, with the cli).  On main's code it was imported first
+    (fails there)."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES["paths"]))
+    proc = subprocess.run([PYTHON, "-S", "-X", "importtime", "-m", "systrace_py",
+                           "--no-resident", "-p", str(policy), "--", "true"],
+                          capture_output=True, text=True, timeout=120,
+                          env=systrace_env({"PYTHONPATH": without_site_path()}))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    order = [line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and line.count("|") == 2]
+    assert order.index("systrace_py.startup") < order.index("systrace_py.resident_client")
+
+
+def test_the_resident_tracer_imports_the_toml_parser_for_its_workers() -> None:
+    """The resident tracer's warm-up imports the TOML parser even when its rehearsal's policy
+    text comes parsed from the start's cache: a worker imports no module (tests/cli/
+    test_resident.py), and a run's policy text is parsed in the worker."""
+    from systrace_py import resident
+
+    parsed = marshal.dumps(files.tomllib.loads(resident._REHEARSAL))
+    code = textwrap.dedent(f"""\
+        import marshal, sys
+        from systrace_py.policy import files
+        files.parse_toml = lambda text: marshal.loads({parsed!r})  # (the start's cache)
+        from systrace_py import resident
+        resident.warm_up()
+        print("tomli" in sys.modules or "tomllib" in sys.modules)
+        """)
+    proc = subprocess.run([PYTHON, "-S", "-c", code], capture_output=True, text=True,
+                          timeout=120, env=systrace_env({"PYTHONPATH": without_site_path()}))
+    assert proc.stdout.strip() == "True", proc.stderr[-2000:]
