@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno as errno_module
+import math
 import os
 import re
 import string
@@ -1046,8 +1047,17 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     # and what the names before it left -- the first took it all, and the last were "*":
     # review 36, learn38)
     dated = [shaped_glob(comp, ctx.options.times, ctx.options.pids) for comp in comps]
-    share = _share(sum(1 for n, comp in enumerate(comps) if any(c.isdigit() for c in comp) and (
-        dated[n] is not None or "/" + "/".join(comps[:n + 1]) in ctx.temp)))
+    whole: list[int] = []  # (each dated or generated name's alternatives at its whole shape)
+    held = ""
+    for comp, shaped in zip(comps, dated, strict=True):
+        held += "/" + comp
+        if shaped is not None:
+            whole.append(brace_alternatives(shaped))
+        elif held in ctx.temp:
+            whole.append(brace_alternatives(written_glob(comp, ctx.temp[held],
+                                                         held in ctx.templated)))
+    share = PATH_ALTERNATIVES if math.prod(whole) * brace_alternatives("".join(parts)) <= \
+        PATH_ALTERNATIVES else _share(sum(1 for count in whole if count > 1))
     for i, comp in enumerate(comps):
         prefix += "/" + comp
         temp = ctx.temp.get(prefix)
