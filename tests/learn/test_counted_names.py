@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
 from test_next_run import enforce, learn
 
 from systrace_py.policy.generalize import PID_SHAPE
@@ -28,7 +27,6 @@ def _run_state(proj: Path, n: int, m: int, *extra: str) -> None:
     (proj / "out").mkdir()
 
 
-@pytest.mark.slow
 def test_counters_outgrow_their_learned_width_and_no_other_name_is_made(tmp_path, build):
     program = build("progs/counted_names.c")
     proj = tmp_path / "proj"
