@@ -56,8 +56,10 @@ from systrace_py.policy.sensitive import (
 )
 
 __all__ = [
+    "BASE36_DIGIT",
     "CATEGORIES",
     "CATEGORY_KEYS",
+    "COUNTER_GROWTH",
     "FANOUT",
     "GENERALIZE_LEVELS",
     "HASH_NAME",
