@@ -56,8 +56,10 @@ from systrace_py.policy.sensitive import (
 )
 
 __all__ = [
+    "BASE36_DIGIT",
     "CATEGORIES",
     "CATEGORY_KEYS",
+    "COUNTER_GROWTH",
     "FANOUT",
     "GENERALIZE_LEVELS",
     "HASH_NAME",
@@ -860,7 +862,7 @@ def epoch_stamps(name: str, times: tuple[float, float] | None) -> list[re.Match[
 
 
 def shaped_glob(name: str, times: tuple[float, float] | None = None,
-                pids: Collection[int] = ()) -> str | None:
+                pids: Collection[int] = (), spread: int | None = None) -> str | None:
     """The glob of a name holding dates and times or UUIDs (:data:`SHAPED`), or a count of
     seconds since the epoch that is the run's own time (:func:`epoch_stamps`, with the
     run's ``times``): each digit of them a class (``[0-9]``, a UUID's ``[0-9a-fA-F]``), the
@@ -869,7 +871,8 @@ def shaped_glob(name: str, times: tuple[float, float] | None = None,
     ``?`` an older name as long).  In such a name, a number that is one of the run's
     ``pids`` (``backup-$(date +%Y%m%d-%H%M%S)-$$.tgz``) is a pid's shape: 1 to 7 digits, no
     leading zero (:data:`PID_SHAPE`) -- learned as the number, the next run's backup was
-    refused (learn24).  None when the name holds none."""
+    refused (learn24); ``spread``: :func:`number_shape`'s, where a path holds more numbers
+    than their shapes' alternatives may multiply to.  None when the name holds none."""
     spans: list[tuple[int, int, str]] = []
     for found in SHAPED.finditer(name):
         digit = _UUID_DIGIT if _UUID.fullmatch(found.group()) else _DATE_DIGIT
@@ -882,7 +885,7 @@ def shaped_glob(name: str, times: tuple[float, float] | None = None,
         return None
     for start, end in _pid_spans(name, pids):
         if not any(s < end and start < e for s, e, _ in spans):
-            spans.append((start, end, PID_SHAPE))
+            spans.append((start, end, number_shape(name[start:end], spread, pid=True)))
     out: list[str] = []
     done = 0
     for start, end, glob in sorted(spans):
@@ -894,6 +897,9 @@ def shaped_glob(name: str, times: tuple[float, float] | None = None,
 
 #: the most digits a pid has (``pid_max`` is at most 2**22: 7 digits)
 PID_DIGITS = 7
+#: how many digits more than the learning run's a counter may have on the next run
+#: (:func:`number_shape`): the same program run again on 100 times the input (learn38)
+COUNTER_GROWTH = 2
 
 
 def _lengths(first: str, digit: str, lengths: Iterable[int]) -> str:
@@ -903,44 +909,68 @@ def _lengths(first: str, digit: str, lengths: Iterable[int]) -> str:
     return texts[0] if len(texts) == 1 else "{" + ",".join(texts) + "}"
 
 
-def number_shape(digits: str) -> str:
+def number_shape(digits: str, spread: int | None = None, *, pid: bool = False) -> str:
     """The shape of a decimal number in a name whose length may change from run to run (a
     pid, a counter, Python's ``id()``: learn37), each digit ``[0-9]``, the first not 0, as
     brace alternatives of a bounded number of digits -- never ``*``, which let a name of the
     number's prefix that is no number (``build.1evil``) be made:
 
-    * a padded number (``007``: a leading 0) is as many ``[0-9]`` (its width is fixed);
-    * one of up to :data:`PID_DIGITS` digits is one of 1 to 7 digits -- a pid's range (in a
-      pid namespace, a container's, the next run's pids are 1 or 2 digits), where a pid or a
-      counter may go next (:data:`PID_SHAPE`);
-    * a longer one (``id()``'s 15, a nanosecond count that is no stamp of the run's time)
-      is one of two digits fewer to one more than it has."""
+    * a pid (``pid``: one of the run's, or the kernel's number of a process, a terminal, a
+      loop device) is one of 1 to :data:`PID_DIGITS` digits (:data:`PID_SHAPE`): in a pid
+      namespace, a container's, the next run's pids are 1 or 2 digits; there are no longer;
+    * a padded number (``0099``: a leading 0, ``%04d``) is as many ``[0-9]`` (its width),
+      or a number of up to :data:`COUNTER_GROWTH` digits more, the first not 0 -- what
+      ``%04d`` writes past 9999 (learn38: ``part-9999``, then ``part-10000``, was refused);
+    * another of up to :data:`PID_DIGITS` digits (a pid, a counter) is one of 1 to 7 digits,
+      or to :data:`COUNTER_GROWTH` more than it has (a counter of 1234567 has 8 or 9 digits
+      when the same program counts 100 times as much: learn38);
+    * a longer one (``id()``'s 15, a nanosecond count that is no stamp of the run's time) is
+      one of two digits fewer to :data:`COUNTER_GROWTH` more than it has.
+
+    ``spread``, where a name or a path holds more numbers than their shapes' alternatives
+    may multiply to (:func:`written_glob`): only the lengths within ``spread`` of the
+    number's own (0: its length alone; for a padded number its width and up to ``spread``
+    digits more)."""
     n = len(digits)
-    if n > 1 and digits[0] == "0":
-        return _DATE_DIGIT * n
-    if n <= PID_DIGITS:
-        return _lengths("[1-9]", _DATE_DIGIT, range(1, PID_DIGITS + 1))
-    return _lengths("[1-9]", _DATE_DIGIT, range(n - 2, n + 2))
+    padded = n > 1 and digits[0] == "0"
+    if padded:
+        lengths = range(n, n + COUNTER_GROWTH + 1)
+    elif pid and n <= PID_DIGITS:
+        lengths = range(1, PID_DIGITS + 1)
+    elif n <= PID_DIGITS:
+        lengths = range(1, max(PID_DIGITS, n + COUNTER_GROWTH) + 1)
+    else:
+        lengths = range(n - 2, n + COUNTER_GROWTH + 1)
+    if spread is not None:
+        lengths = range(max(lengths.start, n - spread), min(lengths.stop, n + spread + 1))
+    texts = [_DATE_DIGIT * n if padded and length == n else
+             _DATE_DIGIT if length == 1 else "[1-9]" + _DATE_DIGIT * (length - 1)
+             for length in lengths]
+    return texts[0] if len(texts) == 1 else "{" + ",".join(texts) + "}"
 
 
-def hex_shape(digits: str) -> str:
+def hex_shape(digits: str, spread: int | None = None) -> str:
     """The shape of a number written in hex whose length may change from run to run (an
     address as ``%p`` writes it, a random number as ``%x`` does: no leading zeros), each
     digit a class of its case (``[0-9a-f]``, ``[0-9A-F]``; ``[0-9a-fA-F]`` where the number
     holds no letter): two digits fewer to one more than it has, or, padded (a leading 0:
-    gnupg's ``0x0000555e81870410``), as many as it has."""
+    gnupg's ``0x0000555e81870410``), as many as it has.  ``spread``: as
+    :func:`number_shape`'s."""
     lower, upper = set(digits) <= _HEX_LOWER, set(digits) <= _HEX_UPPER
     digit = _UUID_DIGIT if lower and upper else HEX_DIGIT if lower else _HEX_UPPER_DIGIT
     n = len(digits)
     if n > 1 and digits[0] == "0":
         return digit * n
-    return _lengths(digit, digit, range(max(1, n - 2), n + 2))
+    lengths = range(max(1, n - 2), n + 2)
+    if spread is not None:
+        lengths = range(max(lengths.start, n - spread), min(lengths.stop, n + spread + 1))
+    return _lengths(digit, digit, lengths)
 
 
 #: a pid's shape (:func:`shaped_glob`, :func:`written_glob`): 1 digit (a pid namespace's
 #: first pids; the learner takes a number of 3 or more for a pid) to 7 (``pid_max`` is at
 #: most 2**22), the first not 0 (one digit alone: ``[0-9]``)
-PID_SHAPE = number_shape("100")
+PID_SHAPE = number_shape("100", pid=True)
 #: how many names one written glob may stand for at most (the product of its shapes'
 #: alternatives, :func:`written_glob`): well below glob.MAX_ALTERNATIVES, as a learned rule
 #: may join several such globs in one brace
@@ -1034,12 +1064,15 @@ def written_glob(name: str, glob: str, templated: bool = False,
       :data:`RANDOM_CHAR` a character, as many as it has (:func:`generated_shape`): its
       length is fixed.
 
-    A run of letters of no fixed length stays ``*`` (rustc's incremental sessions,
-    ``s-TIME-RANDOM``: two base-36 numbers), as do the whole glob's runs where they are not
-    one way to read the name (a ``*`` beside a literal of its own characters), and the
-    numbers past :data:`_WRITTEN_ALTERNATIVES` names (a name of many numbers), or past
-    ``room`` (what the path's other names leave of :data:`PATH_ALTERNATIVES`).  A wholly
-    random name (``*``: Python's probe, File::Temp's 10) is its shape."""
+    rustc's incremental session names (``s-TIME-RANDOM``, ``s-TIME-RANDOM-SVH``: base-36
+    numbers) are their runs' shapes (:func:`_session_shape`).  A run of letters of no fixed
+    length stays ``*`` (rustc's object suffix), as do the whole glob's runs where they are
+    not one way to read the name (a ``*`` beside a literal of its own characters).  The
+    shapes' alternatives multiply to at most :data:`_WRITTEN_ALTERNATIVES` names, or
+    ``room`` (what the path's other names leave of :data:`PATH_ALTERNATIVES`): in a name of
+    several numbers each has fewer lengths -- its own, then those beside it (``spread``),
+    then its whole shape, as the room allows -- never ``*``.  A wholly random name (``*``:
+    Python's probe, File::Temp's 10) is its shape."""
     found = _glob_runs(glob)
     if found is None:
         return glob
@@ -1048,32 +1081,83 @@ def written_glob(name: str, glob: str, templated: bool = False,
         return glob
     found_runs: list[tuple[str, ...]] = []
     for lazy in ("", "?"):
-        runs = [f"({'[1-9][0-9]*' if pid else '[0-9A-Za-z_]+'}{lazy})" for pid in pids]
-        match = re.fullmatch("".join(re.escape(text) + run for text, run in
-                                     zip(literal, [*runs, ""], strict=True)), name, re.DOTALL)
+        groups = [f"({'[1-9][0-9]*' if pid else '[0-9A-Za-z_]+'}{lazy})" for pid in pids]
+        match = re.fullmatch("".join(re.escape(text) + group for text, group in
+                                     zip(literal, [*groups, ""], strict=True)), name, re.DOTALL)
         if match is None:
             return glob
         found_runs.append(match.groups())
     if found_runs[0] != found_runs[1]:
         return glob
-    alternatives = 1
-    shapes: list[str] = []
-    for index, run in enumerate(found_runs[0]):
-        lettered = (index < 2 and literal[0] == "s-") or literal[index + 1].startswith(
-            ".rcgu.o")  # (rustc's base-36 runs: a run of digits only is none of a number's)
-        shape = "*" if lettered and not pids[index] else _run_shape(
-            run, literal[index], templated, alone=len(pids) == 1)
-        count = brace_alternatives(shape)
-        if shape != "*" and alternatives * count > min(room, _WRITTEN_ALTERNATIVES):
-            shape, count = "*", 1
-        alternatives *= count
-        shapes.append(shape)
+    runs: tuple[str, ...] = found_runs[0]
+    limit = min(room, _WRITTEN_ALTERNATIVES)
+    # (each run at its narrowest first -- its own length --, then every one widened to the
+    # lengths beside its own, then to its whole shape, while the alternatives' product
+    # stays within the limit: a name or a path of several numbers gives each a shape of
+    # fewer lengths, where the runs past the limit had been "*" -- learn38)
+
+    def shape_of(index: int, spread: int | None) -> str:
+        if literal[0] == "s-" and index < 3 and not pids[index]:
+            return _session_shape(runs, index)
+        if literal[index + 1].startswith(".rcgu.o") and not pids[index]:
+            return "*"  # (rustc's base-36 object suffix: a run of digits only is no number)
+        return _run_shape(runs[index], literal[index], templated, alone=len(pids) == 1,
+                          pid=pids[index], spread=spread)
+
+    shapes = [shape_of(index, 0) for index in range(len(runs))]
+    total = 1
+    for shape in shapes:
+        total *= brace_alternatives(shape)
+    if total > limit:
+        shapes = ["*" if shape != "*" and brace_alternatives(shape) > 1 else shape
+                  for shape in shapes]
+        total = 1
+    for spread in (1, None):
+        for index in range(len(runs)):
+            wider = shape_of(index, spread)
+            count, now = brace_alternatives(wider), brace_alternatives(shapes[index])
+            if wider != shapes[index] and shapes[index] != "*" and \
+                    total // now * count <= limit:
+                shapes[index] = wider
+                total = total // now * count
     return "".join(escape(text) + shape for text, shape in
                    zip(literal, [*shapes, ""], strict=True))
 
 
-def _run_shape(run: str, before: str, templated: bool, alone: bool) -> str:
-    """One run of a generated name as :func:`written_glob` writes it (``*``: no shape)."""
+#: a digit of base 36 as rustc writes one (``base_n``'s ``CASE_INSENSITIVE``)
+BASE36_DIGIT = "[0-9a-z]"
+_BASE36_RUN = re.compile(r"[0-9a-z]+")
+#: the most base-36 digits a random ``u32`` has (rustc pads it to them: ``0dobqmu``)
+_U32_BASE36 = 7
+#: the base-36 digits of rustc's session time (microseconds since 1970: 10 from 1973 to 2085)
+_SESSION_TIME = 10
+
+
+def _session_shape(runs: Sequence[str], index: int) -> str:
+    """A run of rustc's incremental session name, ``s-TIME-RANDOM[-SVH]`` (learn38; its
+    ``*`` let a step make any name of ``s-``): the time's 10 base-36 digits; the random
+    ``u32``'s as many as it has -- 7, rustc pads it -- or, shorter (an older rustc's,
+    unpadded: no leading 0), its length to 7; the hash's as many as it has.  ``*`` for a run
+    that is no base-36 number of those lengths."""
+    run = runs[index]
+    if not _BASE36_RUN.fullmatch(run):
+        return "*"
+    if index == 0:
+        return BASE36_DIGIT * len(run) if len(run) == _SESSION_TIME else "*"
+    if index == 1:
+        if len(run) > _U32_BASE36:
+            return "*"
+        if len(run) == _U32_BASE36 or run[0] == "0":
+            return BASE36_DIGIT * len(run)
+        return "{" + ",".join("[1-9a-z]" + BASE36_DIGIT * (n - 1)
+                              for n in range(len(run), _U32_BASE36 + 1)) + "}"
+    return BASE36_DIGIT * len(run) if len(run) >= 20 else "*"
+
+
+def _run_shape(run: str, before: str, templated: bool, alone: bool, pid: bool = False,
+               spread: int | None = None) -> str:
+    """One run of a generated name as :func:`written_glob` writes it (``*``: no shape);
+    ``pid``: the run is a pid of the run's; ``spread``: :func:`number_shape`'s."""
     # (a template's X's of a name made as mkstemp and mkdtemp make one, or a padded run of
     # 6 or more -- rustc's base-36 ``0023490`` --, may be digits only: their length is fixed)
     template = alone and len(run) >= 6 and (templated or run[0] == "0")
@@ -1083,16 +1167,22 @@ def _run_shape(run: str, before: str, templated: bool, alone: bool) -> str:
     address = before.endswith("0x")
     if (address or before.endswith(_HEX_HEADS)) and _HEX_ONLY.fullmatch(run):
         if address or len(run) < 6:
-            return hex_shape(run)
-        return RANDOM_CHAR * len(run) if templated else _or_template(run, hex_shape(run))
+            return hex_shape(run, spread)
+        if templated:
+            return RANDOM_CHAR * len(run)
+        return _or_template(run, hex_shape(run, spread))
     if run.isascii() and run.isdigit():
-        return _or_template(run, number_shape(run)) if template else number_shape(run)
+        if templated and template and run[0] == "0":
+            return RANDOM_CHAR * len(run)  # (made as mkstemp makes a name: its X's only)
+        shape = number_shape(run, spread, pid=pid)
+        return _or_template(run, shape) if template else shape
     if HASH_NAME.fullmatch(run):
         return hash_glob(run)
     if _HEX_ONLY.fullmatch(run) and not templated:
         # (not made as mkstemp makes a name: a number in hex, or a template's X's that drew
         # hex digits only)
-        return hex_shape(run) if len(run) < 6 else _or_template(run, hex_shape(run))
+        shape = hex_shape(run, spread)
+        return shape if len(run) < 6 else _or_template(run, shape)
     if alone and _SHAPED_RUN.fullmatch(run):
         return RANDOM_CHAR * len(run)
     return "*"
@@ -1295,6 +1385,13 @@ def _common_directory(paths: Sequence[str]) -> str:
     return "/" + "/".join(common)
 
 
+def _one_of(texts: Sequence[str]) -> str:
+    """Glob texts as one: the text, or a brace of them."""
+    if len(texts) == 1:
+        return texts[0]
+    return "{" + ",".join(_escape_top_commas(t) for t in texts) + "}"
+
+
 def exact_pattern(paths: Sequence[str], writer: PathWriter) -> str:
     """One glob naming exactly these paths (compacted when it can be one brace pattern)."""
     texts = sorted({writer.text(p) for p in paths})
@@ -1331,8 +1428,12 @@ def scopes(paths: Sequence[str], writer: PathWriter,
         if len(generated) == 1 and None not in generated:
             (glob,) = generated
             assert glob is not None
+            # (as -A writes it, each run its shape: the reasoning glob's "*" let the next
+            # run make any new name of the prefix -- tmp*, build.[1-9]*: learn38)
+            room = max(1, PATH_ALTERNATIVES // len(names))
             add("temp", f"generated names like {names[0]} in {directory}, the run's own",
-                writer.text(directory, tail="/" + glob), fresh=True)
+                writer.text(directory, tail="/" + _one_of(
+                    sorted({written_glob(n, glob, room=room) for n in names}))), fresh=True)
         exts = {split_ext(n)[1] for n in names}
         if len(exts) == 1 and "" not in exts:
             (ext,) = exts

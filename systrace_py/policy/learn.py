@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno as errno_module
+import math
 import os
 import re
 import string
@@ -64,7 +65,6 @@ from systrace_py.policy.generalize import (
     HASH_NAME,
     HEX_DIGIT,
     PATH_ALTERNATIVES,
-    PID_SHAPE,
     Category,
     Evidence,
     PathWriter,
@@ -989,6 +989,17 @@ def _others(parts: list[str], i: int) -> int:
     return brace_alternatives("".join(parts[:i])) * brace_alternatives("".join(parts[i + 1:]))
 
 
+def _share(numbered: int) -> int:
+    """Each numbered name's share of generalize.PATH_ALTERNATIVES in a path of ``numbered``
+    such names: the most alternatives that many names may each have (learn38)."""
+    share = PATH_ALTERNATIVES
+    if numbered > 1:
+        share = 1
+        while (share + 1) ** numbered <= PATH_ALTERNATIVES:
+            share += 1
+    return share
+
+
 def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     """One resolved path to a pattern (see docs/learning.md for each rule)."""
     writer = ctx.writer
@@ -1016,37 +1027,54 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     # (each number the shape of one, 1 to 7 digits, not "*": /proc/*/status is
     # /proc/sys/status and /proc/self/status too, /dev/pts/* is /dev/pts/ptmx: learn37)
     if len(comps) >= 2 and comps[0] == "proc" and _NUMBER.fullmatch(comps[1]):
-        parts[1] = number_shape(comps[1])
+        parts[1] = number_shape(comps[1], pid=True)
         if len(comps) >= 4 and comps[2] == "task" and _NUMBER.fullmatch(comps[3]):
-            parts[3] = number_shape(comps[3])
+            parts[3] = number_shape(comps[3], pid=True)
         kinds.append("per-process /proc")
     if len(comps) == 3 and comps[:2] == ["dev", "pts"] and _NUMBER.fullmatch(comps[2]):
-        parts[2] = number_shape(comps[2])
+        parts[2] = number_shape(comps[2], pid=True)
         kinds.append("terminals")
     if len(comps) == 2 and comps[0] == "dev" and comps[1][:4] == "loop" and \
             _NUMBER.fullmatch(comps[1][4:]):
         # the loop device a run is given (losetup -f, mount -o loop) is the first one free then
-        parts[1] = "loop" + number_shape(comps[1][4:])
+        parts[1] = "loop" + number_shape(comps[1][4:], pid=True)
         kinds.append("loop devices")
     for directory in ctx.counter_dirs:
         if path.startswith(directory + "/"):
             return _Pattern(writer.text(directory, tail="/**"), False, _COUNTERS_OWN)
     prefix = ""
+    # (a path of several numbered names: each its share of the path's room of alternatives,
+    # and what the names before it left -- the first took it all, and the last were "*":
+    # review 36, learn38)
+    dated = [shaped_glob(comp, ctx.options.times, ctx.options.pids) for comp in comps]
+    whole: list[int] = []  # (each dated or generated name's alternatives at its whole shape)
+    held = ""
+    for comp, shaped in zip(comps, dated, strict=True):
+        held += "/" + comp
+        if shaped is not None:
+            whole.append(brace_alternatives(shaped))
+        elif held in ctx.temp:
+            whole.append(brace_alternatives(written_glob(comp, ctx.temp[held],
+                                                         held in ctx.templated)))
+    share = PATH_ALTERNATIVES if math.prod(whole) * brace_alternatives("".join(parts)) <= \
+        PATH_ALTERNATIVES else _share(sum(1 for count in whole if count > 1))
     for i, comp in enumerate(comps):
         prefix += "/" + comp
         temp = ctx.temp.get(prefix)
-        shaped = shaped_glob(comp, ctx.options.times, ctx.options.pids)
+        room = max(1, min(share, PATH_ALTERNATIVES // _others(parts, i)))
+        shaped = dated[i]
         if shaped is not None:
-            if brace_alternatives(shaped) * _others(parts, i) > PATH_ALTERNATIVES:
-                # (past the path's room, a pid is written as a generated name's: review 36)
-                shaped = shaped.replace(PID_SHAPE, "[1-9]*")
+            for spread in (1, 0):
+                if brace_alternatives(shaped) <= room:
+                    break
+                # (past the path's room, a pid has the lengths beside its own, or its own:
+                # review 36 wrote it "*", a generated name's, learn38)
+                shaped = shaped_glob(comp, ctx.options.times, ctx.options.pids, spread=spread)
+                assert shaped is not None
             parts[i] = shaped
             kinds.append("dates and UUIDs")
         elif temp is not None:
-            # (the room the path's other names leave: a path of several numbered names
-            # made more alternatives than a pattern may have -- review 36)
-            parts[i] = written_glob(comp, temp, prefix in ctx.templated,
-                                    max(1, PATH_ALTERNATIVES // _others(parts, i)))
+            parts[i] = written_glob(comp, temp, prefix in ctx.templated, room)
             kinds.append(_GENERATED)
         elif prefix in ctx.older_counted:
             parts[i] = ctx.older_counted[prefix]

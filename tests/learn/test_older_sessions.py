@@ -196,6 +196,9 @@ def test_cargo_builds_again_after_an_edit(tmp_path):
     edit(3)
     policy = learn_run(tmp_path, ["cargo", "build", "-q"], cwd=project, env=env)
     text = policy.read_text()
+    # (the run's own session, s-TIME-RANDOM-working, its base-36 shape: it was "s-*-*",
+    # any name of s- -- learn38)
+    assert "/s-*" not in text and "/s-" + "[0-9a-z]" * 10 + "-" in text, text
     if any(line.startswith("path = ") and ".rcgu.o" in line and
            re.search(r"\.[0-9]{7}\.rcgu\.o", line)
            for line in text.splitlines()):

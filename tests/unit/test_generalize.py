@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from systrace_py.policy.generalize import (
     CATEGORIES,
+    RANDOM_CHAR,
     Evidence,
     PathWriter,
     SystemFacts,
@@ -34,6 +35,7 @@ from systrace_py.policy.generalize import (
     generated_name,
     in_category,
     learned_glob,
+    number_shape,
     scopes,
     shaped_glob,
 )
@@ -354,7 +356,11 @@ def test_scopes_of_several_paths():
     assert spread == [("file", "{$CWD/a/x.c,$CWD/b/y.c}"), ("tree", "$CWD/**")]
     generated = {s.key: s.pattern for s in scopes(["/tmp/ccAb12Cd.s", "/tmp/ccXy34Zw.s"],
                                                   WRITER, Evidence.TEMPORARY)}
-    assert generated["temp"] == "$TMPDIR/cc*.s"
+    # (each name's shape, as -A writes it: "cc*.s" was any new name of cc -- learn38)
+    assert generated["temp"] == "$TMPDIR/cc" + RANDOM_CHAR * 6 + ".s"
+    numbered = {s.key: s.pattern for s in scopes(["/tmp/out.4242", "/tmp/out.987"],
+                                                 WRITER, Evidence.TEMPORARY)}
+    assert numbered["temp"] == "$TMPDIR/out." + number_shape("4242")
 
 
 def test_the_real_name_corpus_is_this_systems(tmp_path):

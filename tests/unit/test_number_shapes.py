@@ -14,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from systrace_py.policy.generalize import (
+    BASE36_DIGIT,
     PID_SHAPE,
     RANDOM_CHAR,
+    brace_alternatives,
     hex_shape,
     number_shape,
     written_glob,
@@ -46,7 +48,9 @@ def test_a_numbers_shape_matches_numbers_of_its_lengths_and_nothing_else(
     assert "*" not in text, text
     assert _matches(text, name)  # the literal it came from
     n = len(learned)
-    lengths = range(1, 8) if n <= 7 else range(n - 2, n + 2)
+    # (1 to 7 digits, or to 2 more than it has: the same counter on 100 times the input --
+    # learn38; a longer number, two fewer to two more)
+    lengths = range(1, max(7, n + 2) + 1) if n <= 7 else range(n - 2, n + 3)
     assert _matches(text, head + other + tail) is (len(other) in lengths), (text, other)
     # nothing that is no number of those lengths: letters in it, around it, a leading 0
     assert not _matches(text, head + letters + tail)
@@ -117,18 +121,28 @@ def test_the_shapes_as_written():
     assert number_shape("4242") == number_shape("0") == PID_SHAPE == (
         "{[0-9],[1-9][0-9],[1-9][0-9][0-9],[1-9][0-9][0-9][0-9],[1-9][0-9][0-9][0-9][0-9],"
         "[1-9][0-9][0-9][0-9][0-9][0-9],[1-9][0-9][0-9][0-9][0-9][0-9][0-9]}")
-    assert number_shape("007") == "[0-9][0-9][0-9]"  # padded: its width
+    # padded: its width, or to 2 digits more, the first not 0 (%03d past 999)
+    assert number_shape("007") == \
+        "{[0-9][0-9][0-9],[1-9][0-9][0-9][0-9],[1-9][0-9][0-9][0-9][0-9]}"
+    assert number_shape("007", spread=0) == "[0-9][0-9][0-9]"
+    assert number_shape("123") == number_shape("1234567", pid=True) == PID_SHAPE
+    assert number_shape("1234567") == (
+        PID_SHAPE[:-1] + ",[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9],"
+        "[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]}")
     assert hex_shape("0000555e") == "[0-9a-f]" * 8
     assert hex_shape("7FFD") == "{" + ",".join("[0-9A-F]" * n for n in (2, 3, 4, 5)) + "}"
     # a pid and a content hash in one name (git's .tmp-PID-pack-HASH.pack)
     sha = "0123456789abcdef0123456789abcdef01234567"
     assert written_glob(f".tmp-4242-pack-{sha}.pack", ".tmp-[1-9]*-pack-*.pack") == \
         ".tmp-" + PID_SHAPE + "-pack-" + "[0-9a-f]" * 40 + ".pack"
-    # runs of no fixed length that are no number stay "*" (rustc's sessions)
-    assert written_glob("s-hospgejhbg-1t59foy.lock", "s-*-*.lock") == "s-*-*.lock"
-    # a name of many numbers: the shapes up to a bound of alternatives, the rest "*"
+    # rustc's sessions: their base-36 runs' shapes (learn38; they were "*")
+    assert written_glob("s-hospgejhbg-1t59foy.lock", "s-*-*.lock") == \
+        "s-" + BASE36_DIGIT * 10 + "-" + BASE36_DIGIT * 7 + ".lock"
+    # a name of many numbers: each a shape, of fewer lengths as the bound of alternatives
+    # leaves them (they were "*" past it: learn38)
     many = written_glob("1234.5678.9012.3456", "[1-9]*.[1-9]*.[1-9]*.[1-9]*")
-    assert many.count(PID_SHAPE) == 2 and many.endswith(".*.*"), many
+    assert "*" not in many and brace_alternatives(many) <= 64, many
+    assert many.count(number_shape("1234", spread=1)) >= 2, many
 
 
 def test_a_hex_generators_run_of_digits_only_is_hex_still():
@@ -142,3 +156,72 @@ def test_a_hex_generators_run_of_digits_only_is_hex_still():
     assert _matches(written_glob(".#lk0x12345678.h.4242", ".#lk0x*.h.[1-9]*"),
                     ".#lk0x5e81870a.h.77")
     assert written_glob("a.12345.rcgu.o", "a.*.rcgu.o") == "a.*.rcgu.o"
+
+
+# --- learn38: counters that grow, several numbers in a name, rustc's sessions ---------------
+
+@settings(max_examples=150, deadline=None)
+@given(width=st.integers(2, 9), value=st.integers(0, 10 ** 9), more=st.integers(0, 10 ** 11),
+       letters=st.text(string.ascii_letters + "_-", min_size=1, max_size=3))
+def test_a_padded_counter_may_outgrow_its_width_by_two_digits(width, value, more, letters):
+    """``%0Nd`` writes N digits, leading zeros, until the count has more: learned as N
+    ``[0-9]``, the next run with more input was refused ``part-10000`` after ``part-9999``.
+    The shape: N digits, or N+1, N+2 without a leading zero -- what ``%0Nd`` writes."""
+    learned = f"{value % 10 ** (width - 1):0{width}d}"  # (a leading 0: padded)
+    text = written_glob(f"part-{learned}.txt", "part-*.txt")
+    assert _matches(text, f"part-{learned}.txt")
+    written = f"{more:0{width}d}"
+    assert _matches(text, f"part-{written}.txt") is (len(written) <= width + 2), (text, written)
+    assert not _matches(text, f"part-0{written}.txt")  # (a leading 0 past the width)
+    assert not _matches(text, f"part-{learned}{letters}.txt")
+    assert not _matches(text, f"part-{learned[:-1]}.txt")  # (fewer digits than its width)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spread=st.sampled_from([None, 0, 1, 2]), learned=st.integers(1, 16).flatmap(_number),
+       other=st.integers(1, 20).flatmap(_number), pid=st.booleans())
+def test_a_narrower_shape_is_within_the_whole_shape(spread, learned, other, pid):
+    """``spread`` takes lengths away, never adds one: a narrower shape grants no name the
+    whole shape does not, and every one keeps the learned number."""
+    narrow, whole = number_shape(learned, spread, pid=pid), number_shape(learned, pid=pid)
+    assert _matches(narrow, learned) and _matches(whole, learned)
+    if _matches(narrow, other):
+        assert _matches(whole, other)
+        if spread is not None:
+            assert abs(len(other) - len(learned)) <= spread
+    if pid and len(learned) <= 7:
+        assert whole == PID_SHAPE
+    assert brace_alternatives(number_shape(learned, 0, pid=pid)) == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(numbers=st.lists(st.integers(100, 4194304), min_size=2, max_size=8))
+def test_a_name_of_several_numbers_gives_each_a_shape_within_the_bound(numbers):
+    """Past the bound of alternatives the numbers were ``*`` (any name of the prefix): each
+    is a shape of fewer lengths now, its own at least."""
+    name = ".".join(map(str, numbers))
+    text = written_glob(name, ".".join(["[1-9]*"] * len(numbers)))
+    assert "*" not in text and brace_alternatives(text) <= 64, text
+    assert _matches(text, name)
+    assert not _matches(text, name + "x") and not _matches(text, "1evil." + name)
+
+
+def test_rustcs_session_names_are_their_base36_shapes():
+    """``s-TIME-RANDOM`` (``.lock``, ``-working``) and ``s-TIME-RANDOM-SVH``: 10 base-36
+    digits of the time, the random ``u32``'s 7 (padded), the hash's as many as it has.  An
+    older rustc's unpadded random number may have fewer: its length to 7."""
+    svh = "8zsmwad3mfajej4yfwgy5qyha"
+    done = written_glob(f"s-houeegcnx7-19ed67n-{svh}", "s-*-*-*")
+    assert done == "s-" + BASE36_DIGIT * 10 + "-" + BASE36_DIGIT * 7 + "-" + BASE36_DIGIT * 25
+    assert _matches(done, f"s-hoxz0j1cki-0dobqmu-{svh[::-1]}")
+    for other in (f"s-hoxz0j1cki-0dobqmu-{svh}x", f"s-hoxz0j1cki-0dobqm-{svh}",
+                  f"s-hoxz0j1ckiX-0dobqmu-{svh}", f"s-hoxz0j1cki-0dobqmu-{svh[:-1]}",
+                  "s-hoxz0j1cki-0dobqmu-evil"):
+        assert not _matches(done, other), other
+    working = written_glob("s-houeeodifv-0dobqmu-working", "s-*-*-working")
+    assert _matches(working, "s-hp00000000-zzzzzzz-working")
+    assert not _matches(working, "s-hp00000000-zzzzzzz-workingx")
+    older = written_glob("s-hospgejhbg-1t59fo.lock", "s-*-*.lock")  # (6: unpadded)
+    assert _matches(older, "s-hospgejhbg-11t59fo.lock") and \
+        not _matches(older, "s-hospgejhbg-1t59f.lock") and \
+        not _matches(older, "s-hospgejhbg-01t59fo.lock".replace("-0", "-0", 1)[:-6] + "x.lock")

@@ -14,6 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from systrace_py.policy.files import loads_policy
+from systrace_py.policy.generalize import RANDOM_CHAR, written_glob
 from systrace_py.policy.glob import Expansions, PathGlob
 from systrace_py.policy.model import Action, CallFacts, PathArg, SockAddr, Table
 from systrace_py.supervisor import AskRequest
@@ -76,7 +77,9 @@ def test_literal_outside_every_variable_and_glob_characters_escaped():
 
 def test_random_suffix_glob_for_temporary_names():
     offers = offers_for(opening("/tmp/tmpa8xk2q9z.json"), "path", expansions=EX)
-    assert patterns(offers)["temp"] == "$TMPDIR/tmp*.json"
+    # (as -A writes it, its random run's shape: "tmp*.json" let any new name of tmp be made
+    # -- learn38)
+    assert patterns(offers)["temp"] == "$TMPDIR/tmp" + RANDOM_CHAR * 8 + ".json"
     assert keys(offers)[:3] == ["file", "temp", "ext"]
 
 
@@ -105,9 +108,14 @@ def test_a_permit_of_generated_names_covers_only_what_the_run_makes():
 ])
 def test_generated_name_offers_follow_the_generalizer(name, flags, glob):
     """The prompt offers a generated-name glob as the learner would write it: by the
-    name's shape, and what the call is doing with it (making it)."""
+    name's shape (``generalize.written_glob``: each run its shape, no ``*`` -- learn38),
+    and what the call is doing with it (making it)."""
     found = patterns(offers_for(opening(f"/d/{name}", flags), "path", expansions=EX))
-    assert found.get("temp") == (f"/d/{glob}" if glob else None)
+    assert found.get("temp") == (f"/d/{written_glob(name, glob)}" if glob else None)
+    if glob:
+        offered = PathGlob(found["temp"], expansions=EX)
+        assert "*" not in found["temp"] and offered.matches(f"/d/{name}")
+        assert not offered.matches("/d/" + glob.replace("*", "evil-hook.sh"))
 
 
 def test_file_at_the_root_offers_no_directory_globs():
