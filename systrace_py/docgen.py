@@ -130,8 +130,9 @@ another systrace) the command cannot be traced: systrace says by whom and exits 
 _START_CACHES = """\
 start-up caches beside systrace's own .pyc files, in the installed package (one per kind of
 start and interpreter: modules.run.cpython-311.marshal, generated-code.learn...,
-regexes.policy..., programs.seccomp...): the modules, generated code, regular expressions
-and libseccomp programs a start would otherwise import and compile again.  Written whole by
+regexes.policy..., programs.seccomp..., toml.policies...): the modules, generated code,
+regular expressions, libseccomp programs and parsed policy texts a start would otherwise
+import, compile and parse again.  Written whole by
 any start that may write that directory (where it may not, every start takes the long way, a
 few ms slower); an entry whose source changed is never used.  Delete them at any time; the
 next start writes them again."""
