@@ -162,16 +162,95 @@ def loop(request: pytest.FixtureRequest) -> dict[str, str]:
     return request.param
 
 
+#: Why a test is the same run whichever stop loop is chosen (``loop_blind``, below).  The one
+#: thing SYSTRACE_NO_CLOOP=1 changes besides the loop is how the program's process is made (the
+#: native spawn or a fork: Tracer._fork) -- what the both_loops tests do on each loop and
+#: tests/engine/test_cloop_spawn.py compares.
+_NO_TRACE = "traces no program: the engine's code against the kernel itself, or pure code"
+_LEARNING = ("every traced run learns (-A): the learner has no native loop (Tracer takes one "
+             "only for a monitor with fast_table)")
+_LOGGED = ("every traced run writes a log (-E/--log): Supervisor.fast_table is None for every "
+           "task, no task is ever armed")
+_INJECTING = ("every traced run has an inject rule (or traces nothing): Supervisor.fast_table "
+              "is None for every task")
+_HOSTS = ("every traced run has a rule on host names (the DNS observer; or it traces "
+          "nothing): Supervisor.fast_table is None for every task")
+
+#: The tests of tests/engine and tests/escape that the second CI pass (SYSTRACE_NO_CLOOP=1,
+#: .ci/run) leaves out although they take no ``loop``: by file, or by file::function (all its
+#: parameters), with why the loop cannot change them.  Each was checked on the native loop
+#: (ci38: a count in Tracer.run of the stops the native loop served and of its waits, 0 and 0
+#: in every traced run of the test), and the reason is one that holds whatever the run meets.
+#: A test that traces with the native loop armed -- a plain ``-p`` run, with no log, inject
+#: or host rule -- never belongs here, even where it decided nothing natively once.
+LOOP_BLIND: dict[str, str] = {
+    "tests/engine/test_exec_image.py": _NO_TRACE,
+    "tests/engine/test_destinations_kernel.py": _NO_TRACE,
+    "tests/engine/test_ltp_runner.py": _NO_TRACE,
+    "tests/engine/test_memory.py": _NO_TRACE,
+    "tests/engine/test_pkeys.py": _NO_TRACE,
+    "tests/engine/test_mount_stack.py": _NO_TRACE,
+    "tests/engine/test_decode_fuzz.py": _LOGGED,
+    "tests/engine/test_host_lookups.py": _HOSTS,
+    "tests/engine/test_capless_root.py::test_a_log_of_the_users_own_mode_0200_is_learned":
+        _LEARNING,
+    **{f"tests/engine/test_inject.py::{name}": _INJECTING for name in (
+        "test_a_call_that_asks_is_not_tampered_with", "test_a_default_cannot_inject",
+        "test_a_delay_does_not_widen_the_race_on_checked_arguments",
+        "test_an_injected_refusal_does_not_lift_the_policy",
+        "test_bad_inject_options_are_usage_errors", "test_bad_inject_rules_are_refused_at_load",
+        "test_delay_is_visible_to_the_program", "test_dry_run_injects_nothing",
+        "test_errno_on_exactly_the_nth_matching_call", "test_fail_every_other_connect",
+        "test_fake_success_the_effect_did_not_happen",
+        "test_inject_on_a_descriptors_file_matches_strace", "test_inject_option_matches_strace",
+        "test_inject_with_path_filter_matches_strace",
+        "test_learning_ignores_calls_whose_result_was_injected",
+        "test_log_and_verbose_mark_injected_calls", "test_p_needs_inject",
+        "test_path_on_a_descriptor_call_is_the_descriptors_file",
+        "test_signal_is_delivered_at_the_call", "test_when_counts_per_process_or_per_run")},
+    **{f"tests/escape/test_escape_redteam29.py::{name}": _LEARNING for name in (
+        "test_a_line_the_program_adds_to_the_log_is_not_learned",
+        "test_a_log_the_program_put_at_the_logs_name_is_not_learned",
+        "test_a_read_only_log_the_program_put_at_the_logs_name_is_not_learned")},
+    **{f"tests/escape/test_escape_redteam32.py::{name}": _LEARNING for name in (
+        "test_a_run_made_up_inside_the_logs_own_file_is_not_learned",
+        "test_an_unprivileged_users_log_rewritten_in_place_is_not_learned")},
+    **{f"tests/escape/test_escape_redteam39.py::{name}": _HOSTS for name in (
+        "test_a_lookup_is_asked_about_under_the_table_that_asks",
+        "test_a_query_from_a_socket_like_another_tables_is_decided_by_its_senders_table")},
+    "tests/escape/test_escape_redteam43.py::"
+    "test_lookups_that_wait_for_an_ask_do_not_give_systrace_a_thread_each": _HOSTS,
+    **{f"tests/escape/test_escape_learned_views.py::{name}": _LEARNING for name in (
+        "test_the_interpreters_asked_after_learning_run_no_code_of_the_program",
+        "test_a_fifo_at_the_scripts_name_does_not_stop_the_policy_being_written",
+        "test_a_fifo_at_a_git_config_does_not_hold_the_learning_run",
+        "test_an_ordinary_abstract_name_is_still_learned")},
+    **{f"tests/escape/test_escape_saving.py::{name}": _LEARNING for name in (
+        "test_a_directory_swapped_while_the_save_waits_for_its_lock_does_not_move_the_save",
+        "test_a_directory_the_program_swaps_before_the_save_does_not_lose_or_move_it",
+        "test_a_planted_fifo_or_directory_neither_blocks_the_save_nor_loses_the_policy",
+        "test_a_directory_the_program_removes_loses_no_policy")},
+    "tests/escape/test_escape_front.py::"
+    "test_a_learned_policy_is_not_written_through_a_link_the_program_made": _LEARNING,
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test parametrized over ``loop`` covers both loops itself: mark it ``both_loops``, so
     the second CI pass, which runs tests/engine and tests/escape again on the Python loop
     (SYSTRACE_NO_CLOOP=1, .ci/run), can leave it out (``-m "not both_loops"``) -- it would
     only run both loops again.  Keyed on the parameter's name, so a test that parametrizes
-    ``loop`` itself is caught too."""
+    ``loop`` itself is caught too.  A test of LOOP_BLIND is marked ``loop_blind``: the second
+    pass leaves it out too (``-m "not both_loops and not loop_blind"``) -- it would only make
+    the same runs again."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "loop" in callspec.params:
             item.add_marker(pytest.mark.both_loops)
+        file = item.path.relative_to(REPO).as_posix() if item.path.is_relative_to(REPO) else ""
+        if file in LOOP_BLIND or f"{file}::{getattr(item, 'originalname', item.name)}" \
+                in LOOP_BLIND:
+            item.add_marker(pytest.mark.loop_blind)
     # The order pytest-xdist hands whole files out in (--dist loadfile, with
     # --no-loadscope-reorder: pyproject.toml): the files with a test marked ``slow`` first,
     # then the others, most tests first.  xdist's own order (most tests first, over all
