@@ -20,9 +20,11 @@ import dataclasses
 import enum
 import errno as errno_module
 import functools
+import io
 import itertools
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -223,6 +225,18 @@ class _FormerNames:
 
 #: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)
 _BTRFS_UNNAMED = frozenset(request for request, _ in BTRFS_UNNAMED_IOCTLS)
+
+
+def _may_show_in_a_mapping(stream: object) -> bool:
+    """Whether what is written to ``stream`` (a descriptor, or a text stream's) may show in a
+    page a traced program maps: a file's may, and a pipe's or socket's may feed one (``|
+    tee``); a character device's -- a terminal, /dev/null -- never does (its writes are no
+    file's content).  Unknown (closed, no descriptor): it may."""
+    try:
+        fd = stream if isinstance(stream, int) else stream.fileno()  # type: ignore[attr-defined]
+        return not stat.S_ISCHR(os.fstat(fd).st_mode)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return True
 
 
 @dataclass
@@ -586,6 +600,8 @@ class Supervisor:
         self.injector = injector if injector is not None else Injector()
         #: whether some inject rule (a table's, or the command line's) can pick a call
         self._injecting = self.injector.active(policies.tables())
+        #: writes_deciding, once asked (its streams do not change during a run)
+        self._writes_deciding: bool | None = None
         #: whether a ``fresh`` rule is in some table: then the paths the calls let run make
         #: are noted (DecodedCall.note_made), for those rules to cover
         self._fresh = any(rule.fresh for table in policies.tables() for rule in table.rules)
@@ -658,8 +674,16 @@ class Supervisor:
         too: what reads it may write a file (``| tee``) as each record comes.  What is read
         again after the decision (a call run unheld, with the tree frozen: _unchanged) sees
         these writes, which are done by then."""
-        return self.audit is not None or (
-            self.options.verbose and (self.asker is not None or self._injecting))
+        if self._writes_deciding is None:
+            streams: list[object] = []
+            if self.audit is not None:
+                streams += self.audit.sinks
+                if self.audit.file is not None:
+                    streams.append(self.audit.file.fd)
+            if self.options.verbose and (self.asker is not None or self._injecting):
+                streams.append(self.stderr)
+            self._writes_deciding = any(_may_show_in_a_mapping(s) for s in streams)
+        return self._writes_deciding
 
     def close(self) -> None:
         """End what the supervisor runs beside the tracer (the resolver)."""

@@ -104,18 +104,31 @@ def test_a_message_name_the_tracers_own_log_record_lengthens_is_refused(
     assert "sendmmsg: EPERM" in traced.stdout, traced
 
 
-def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding() -> None:
-    """writes_deciding: a log (any sink), or -v with an asker or an inject rule -- not a run
-    that writes nothing while it decides; writes_beside stays the resolver's alone (a call
-    read again after its decision, run unheld, sees the tracer's own writes)."""
+def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
+        tmp_path: Path) -> None:
+    """writes_deciding: a log, or -v with an asker or an inject rule, to anything a write may
+    show in a mapping through -- a file, a pipe (``| tee``) -- not to a character device (a
+    terminal, /dev/null: the decode fuzz servers' ``-E /dev/null``, whose sendmmsg names were
+    refused EPERM where the kernel answers EINVAL); not a run that writes nothing while it
+    decides.  writes_beside stays the resolver's alone (a call read again after its decision,
+    run unheld, sees the tracer's own writes)."""
+    import os
     from types import SimpleNamespace
 
     from systrace_py.supervisor import Supervisor
 
-    def monitor(dns: object = None, audit: object = None, verbose: bool = False,
-                asker: object = None, injecting: bool = False) -> object:
+    file = (tmp_path / "log").open("w")
+    null = open(os.devnull, "w")  # noqa: SIM115
+    reading, writing = os.pipe()
+    pipe = os.fdopen(writing, "w")
+
+    def monitor(dns: object = None, sinks: tuple[object, ...] | None = None,
+                verbose: bool = False, asker: object = None, injecting: bool = False,
+                stderr: object = null) -> object:
+        audit = None if sinks is None else SimpleNamespace(sinks=list(sinks), file=None)
         return SimpleNamespace(dns=dns, audit=audit, asker=asker, _injecting=injecting,
-                               options=SimpleNamespace(verbose=verbose))
+                               options=SimpleNamespace(verbose=verbose), stderr=stderr,
+                               _writes_deciding=None)
 
     def deciding(**kw: object) -> bool:
         return bool(Supervisor.writes_deciding.fget(monitor(**kw)))  # type: ignore[attr-defined]
@@ -123,11 +136,19 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding() -> 
     def beside(**kw: object) -> bool:
         return bool(Supervisor.writes_beside.fget(monitor(**kw)))  # type: ignore[attr-defined]
 
-    assert not deciding()
-    assert not deciding(verbose=True)  # (-v says refusals: a refused call does not run)
-    assert not deciding(asker=object(), injecting=True)  # (nothing said)
-    assert not deciding(dns=object())
-    assert deciding(audit=object())
-    assert deciding(verbose=True, asker=object())
-    assert deciding(verbose=True, injecting=True)
-    assert beside(dns=object()) and not beside(audit=object())
+    try:
+        assert not deciding(stderr=file)
+        assert not deciding(verbose=True, stderr=file)  # (-v says refusals: none runs)
+        assert not deciding(asker=object(), injecting=True, stderr=file)  # (nothing said)
+        assert not deciding(dns=object(), stderr=file)
+        assert deciding(sinks=(file,)) and deciding(sinks=(pipe,))
+        assert deciding(sinks=(null, file))
+        assert not deciding(sinks=(null,))  # (a character device: no file's content)
+        assert deciding(verbose=True, asker=object(), stderr=file)
+        assert deciding(verbose=True, injecting=True, stderr=pipe)
+        assert not deciding(verbose=True, injecting=True, stderr=null)
+        assert beside(dns=object()) and not beside(sinks=(file,))
+    finally:
+        for stream in (file, null, pipe):
+            stream.close()
+        os.close(reading)
