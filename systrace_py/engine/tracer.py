@@ -80,6 +80,7 @@ from systrace_py.engine.tracee import (
     Task,
     agent_descriptor,
     distinct,
+    in_file_pages,
     in_kernel_ring,
     in_thread_group,
     kernel_ring_mappings,
@@ -2748,11 +2749,15 @@ class Tracer:
         if space.written_anywhere and len(spans) > 1:
             return True  # (a name or control data a reclaim may cut short)
         if len(spans) > 1 and (getattr(self.monitor, "writes_beside", False)
-                               or getattr(self.monitor, "writes_deciding", False)):
-            # a name or control data in a page of a file the tracer appends to (a log, a
-            # stderr that is a file): its record of this very call, or a resolver thread's
-            # line, may lengthen a name the tracer read -- msg_namelen takes the bytes past
-            # the file's end it read as zeros (red team 55, log_tail_send.c)
+                               or getattr(self.monitor, "writes_deciding", False)) \
+                and in_file_pages(task.tid, spans):
+            # a name or control data (or the array that gives their lengths) in a page of a
+            # file the tracer appends to (a log, a stderr that is a file): its record of this
+            # very call, or a resolver thread's line, may lengthen a name the tracer read --
+            # msg_namelen takes the bytes past the file's end it read as zeros (red team 55,
+            # log_tail_send.c).  Only a file's page shows such a write: messages wholly in
+            # anonymous memory (a stack, the heap) run, as in a run that does not log
+            # (review 37: any honest sendmmsg with names was refused under --log)
             return True
         if self._in_kernel_ring(task, spans):
             return True
