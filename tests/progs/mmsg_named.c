@@ -1,17 +1,29 @@
 /* review 37: an honest sendmmsg -- two datagrams, each with its name (a unix socket's path)
- * in the program's own anonymous memory (its stack), to a socket bound at argv[1].  Prints
+ * in the program's own anonymous memory (its stack), to a socket bound at argv[1]; with a
+ * second word "thread", from a process of two threads (the other waits in pause()).  Prints
  * "sent N" (the messages the kernel sent) or "sendmmsg: ERRNAME". */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+static void *waiter(void *arg) {
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2)
+    if (argc < 2)
         return 2;
+    pthread_t other;
+    if (argc > 2 && strcmp(argv[2], "thread") == 0 && pthread_create(&other, NULL, waiter, NULL))
+        return 1;
     int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
     if (fd < 0) {
         perror("socket");
