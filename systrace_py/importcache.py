@@ -69,14 +69,16 @@ def cache_path(kind: str, what: str = "generated-code") -> str:
                         f"{what}.{kind}.{sys.implementation.cache_tag}.marshal")
 
 
-def save_whole(path: str, chunks: Sequence[bytes]) -> None:
+def save_whole(path: str, chunks: Sequence[bytes], mode: int = 0o644) -> None:
     """Write a start-up cache whole under a temporary name (``O_EXCL``: no link followed),
     then rename it into place: a reader sees the old file or the new one.  Any failure
     leaves things as they were (no cache).  The one writer of every start-up cache (this
-    module's and :mod:`startup`'s)."""
+    module's and :mod:`startup`'s).  ``mode``: 0600 for a cache that holds what the user's
+    own files say (the policy texts: files.ParsedDocuments) -- not for every reader of the
+    directory it lies in."""
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     except OSError:
         return
     try:

@@ -347,6 +347,26 @@ def kernel_ring_mappings(pid: int) -> tuple[tuple[int, int], ...] | None:
     return tuple(found)
 
 
+def in_file_pages(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether one of ``spans`` (address, length) touches a mapping of a file -- any mapping
+    with an inode in /proc/PID/maps (a file's, a memfd's, a device's), private or not; True
+    when the maps cannot be read.  Anonymous memory (the heap, a stack, an anonymous private
+    mapping) is what a write to a file never changes (review 37: a sendmmsg's names in a run
+    whose tracer appends to a file, Tracer._messages_written_outside)."""
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as maps:
+            for line in maps:
+                fields = line.split(None, 5)
+                if len(fields) < 5 or fields[4] == b"0":
+                    continue
+                start, end = (int(x, 16) for x in fields[0].split(b"-"))
+                if any(at < end and start < at + max(length, 1) for at, length in spans):
+                    return True
+    except (OSError, ValueError):
+        return True
+    return False
+
+
 def shared_mappings(pid: int, droppable: bool = False,
                     ) -> tuple[tuple[tuple[int, int], ...], bool] | None:
     """The [start, end) of each shared mapping of a process (a MAP_SHARED file or anonymous

@@ -80,6 +80,7 @@ from systrace_py.engine.tracee import (
     Task,
     agent_descriptor,
     distinct,
+    in_file_pages,
     in_kernel_ring,
     in_thread_group,
     kernel_ring_mappings,
@@ -2246,6 +2247,12 @@ class Tracer:
                 self._thaw()
                 task.freezer = False
                 refusal = (errno.EAGAIN, "its arguments changed while it was being checked")
+            if refusal is None and call.name in MANY_ADDRESS_CALLS and call.examined_messages \
+                    and self._messages_in_file_pages(task, call):
+                self._thaw()  # (a file mapped over its messages before the others stopped)
+                task.freezer = False
+                refusal = (errno.EPERM, "its messages lie where something that is no task may "
+                                        "write during the call")
             if refusal is None and not call.owner_stayed():
                 self._thaw()
                 task.freezer = False
@@ -2747,12 +2754,14 @@ class Tracer:
         spans = call.message_spans()
         if space.written_anywhere and len(spans) > 1:
             return True  # (a name or control data a reclaim may cut short)
-        if len(spans) > 1 and (getattr(self.monitor, "writes_beside", False)
-                               or getattr(self.monitor, "writes_deciding", False)):
-            # a name or control data in a page of a file the tracer appends to (a log, a
-            # stderr that is a file): its record of this very call, or a resolver thread's
-            # line, may lengthen a name the tracer read -- msg_namelen takes the bytes past
-            # the file's end it read as zeros (red team 55, log_tail_send.c)
+        if self._messages_in_file_pages(task, call, spans):
+            # a name or control data (or the array that gives their lengths) in a page of a
+            # file the tracer appends to (a log, a stderr that is a file): its record of this
+            # very call, or a resolver thread's line, may lengthen a name the tracer read --
+            # msg_namelen takes the bytes past the file's end it read as zeros (red team 55,
+            # log_tail_send.c).  Only a file's page shows such a write: messages wholly in
+            # anonymous memory (a stack, the heap) run, as in a run that does not log
+            # (review 37: any honest sendmmsg with names was refused under --log)
             return True
         if self._in_kernel_ring(task, spans):
             return True
@@ -2762,6 +2771,20 @@ class Tracer:
         if ranges is None:
             return True
         return any(overlaps(ranges, at, length) for at, length in spans)
+
+    def _messages_in_file_pages(self, task: Task, call: DecodedCall,
+                                spans: list[tuple[int, int]] | None = None) -> bool:
+        """Whether a sendmmsg with names or control data, in a run whose tracer appends to a
+        file at times the tree chooses (``writes_beside``, ``writes_deciding``), has any of
+        its messages in a page of a file (tracee.in_file_pages): there an append may lengthen
+        a name after it was read.  Asked before the decision's hold, and -- in a tree of more
+        than one task, whose others could map a file over the messages meanwhile -- again once
+        they are frozen (review 37)."""
+        if spans is None:
+            spans = call.message_spans()
+        return len(spans) > 1 and (getattr(self.monitor, "writes_beside", False)
+                                   or getattr(self.monitor, "writes_deciding", False)) \
+            and in_file_pages(task.tid, spans)
 
     @staticmethod
     def _in_kernel_ring(task: Task, spans: list[tuple[int, int]]) -> bool:

@@ -229,7 +229,10 @@ class ParsedDocuments:
             return
         merged = {**self.documents, **self.used}
         kept = merged if len(merged) <= MAX_PARSED else self.used
-        importcache.save_whole(self.path, [marshal.dumps((_PARSED_FORMAT, stamp, kept))])
+        # (0600: the texts of the user's policies, comments and all, in a directory others
+        # may read -- a root-owned install's, where root's own policy files are 0600; review 37)
+        importcache.save_whole(self.path, [marshal.dumps((_PARSED_FORMAT, stamp, kept))],
+                               0o600)
 
 
 def _file_stamp(path: str) -> tuple[int, int, int, int, int] | None:

@@ -1146,6 +1146,22 @@ def test_a_kept_document_is_the_parsers_and_a_fresh_copy(document_cache) -> None
     close_caches()
 
 
+def test_the_document_cache_is_the_users_alone(document_cache) -> None:
+    """The kept texts are the policies' whole texts, comments and all, beside systrace's
+    .pyc files -- a directory every user may read where systrace is installed for all: the
+    file is 0600, as a policy saved private is (review 37; 0644 on main, 5f5d26e: root's
+    policy texts readable by anyone)."""
+    open_caches, close_caches = document_cache
+    files.parse_toml(textwrap.dedent(POLICIES["paths"]))
+    close_caches()
+    path = Path(importcache.cache_path("policies", "toml"))
+    assert path.stat().st_mode & 0o777 == 0o600
+    open_caches()
+    files.parse_toml(textwrap.dedent(POLICIES["network"]))  # (written again: still 0600)
+    close_caches()
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
 def test_a_damaged_stale_or_foreign_document_cache_is_ignored(document_cache) -> None:
     open_caches, close_caches = document_cache
     text = textwrap.dedent(POLICIES["network"])

@@ -152,3 +152,26 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         for stream in (file, null, pipe):
             stream.close()
         os.close(reading)
+
+
+def test_an_honest_sendmmsg_with_names_on_its_stack_runs_in_a_run_that_logs(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """review 37: the refusal above is for messages a file's page may hold.  An honest
+    sendmmsg -- two datagrams, their names on the program's stack -- sends both in a run that
+    logs, as natively and as in a run that does not log, alone or beside a thread: an append
+    to a file changes no anonymous page.  On main (5f5d26e) both loops refused it
+    (``sendmmsg: EPERM``)."""
+    program = build("progs/mmsg_named.c")
+    target = tmp_path / "dsock"
+    with _datagram_socket(target) as sock:
+        native = attack(program, target, policy_text=None, scene=None)
+        assert native.stdout.strip() == "sent 2", native
+        assert _received(sock) == 2
+        log = tmp_path / "run.log"
+        for words in [(), ("thread",)]:  # (a task alone, then beside a thread: frozen)
+            traced = attack(program, target, *words, policy_text=policy(
+                permit("net-connect", unix=str(target))), scene=None, env=loop,
+                options=["--log", str(log)])
+            assert traced.stdout.strip() == "sent 2", (words, traced)
+            assert _received(sock) == 2
+    assert "sendmmsg" in log.read_text()
