@@ -1063,9 +1063,12 @@ class _Loader:
             ends = next((name for name in calls
                          if name in syscalls.treated(syscalls.Treat.ENDS)), None)
             if ends is not None:  # (an alias naming it, "stdio", refuses the others)
-                raise self.error(where, "calls", f"{ends} always runs: a process's end exposes"
-                                 " nothing, and refused, a program makes it again forever"
-                                 f" (this rule says {action.value!r})")
+                # a warning, not an error: a policy saved before (an answer "never" to a
+                # prompt for exit_group) still loads
+                warnings.warn(PolicyWarning(str(self.error(
+                    where, "calls", f"{ends} always runs: a process's end exposes nothing,"
+                    " and refused, a program makes it again forever -- this rule does not"
+                    f" apply to it (it says {action.value!r})"))), stacklevel=2)
         if action is not Action.INJECT and not data.keys().isdisjoint(INJECT_KEYS):
             key = next(key for key in INJECT_KEYS if key in data)
             raise self.error(where, key, "only used by action = \"inject\" rules"

@@ -302,9 +302,9 @@ class _Planner:
         verdict = self.verdict(syscall, checks)
         if verdict.kind == VerdictKind.ERRNO and syscall in KILLED_WHEN_REFUSED:
             verdict = TRACE  # the tracer kills instead of refusing (see the supervisor)
-        elif verdict.kind == VerdictKind.ERRNO and syscall in ALWAYS_RUN:
-            verdict = ALLOW  # an end is never refused (and an asked one is not asked:
-            #                  Supervisor._reply)
+        elif syscall in ALWAYS_RUN:
+            verdict = ALLOW  # an end is never refused nor asked (Supervisor._reply); an
+            #                  inject rule's stops are planned before (plan: ``extra``)
         if key is not None:
             self._by_classes[key] = verdict
         return verdict
