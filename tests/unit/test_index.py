@@ -31,6 +31,7 @@ from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.files import load_policy
 from systrace_py.policy.filterplan import (
     ALLOW,
+    ALWAYS_RUN,
     KILLED_WHEN_REFUSED,
     TRACE,
     FilterPlan,
@@ -427,6 +428,8 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
                         for t in tables])
         if found.kind == "errno" and syscall in KILLED_WHEN_REFUSED:
             found = TRACE
+        elif syscall in ALWAYS_RUN:  # (an end always runs: Treat.ENDS)
+            found = ALLOW
         return found
 
     access = {"read_only": [("fsread", None)], "write_only": [("fswrite", None)],
