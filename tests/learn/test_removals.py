@@ -202,10 +202,11 @@ def test_an_editable_install_whose_last_pyc_pip_stashes_installs_again(tmp_path)
     assert not [p for p in paths if "__editable___demo_0_*" in p], paths
     stash = "$TMPDIR/pip-uninstall-" + RANDOM_CHAR * 8 + "/__editable___demo_0_1_finder.py"
     assert any(stash in p for p in paths), paths
-    for _ in range(2):
-        r, refused = enforce(tmp_path, policy, install, cwd=project, env=env)
-        assert r.returncode == 0, r.stderr
-        assert refused == [], json.dumps(refused[:3])
+    # (one next run: it meets the stash, the build environment and the finder the learning
+    # run left, as every later run does -- a minute a run traced, and the CI's 20 minutes)
+    r, refused = enforce(tmp_path, policy, install, cwd=project, env=env)
+    assert r.returncode == 0, r.stderr
+    assert refused == [], json.dumps(refused[:3])
     assert not list(site.glob("~*")), list(site.iterdir())  # (no stash left behind)
     check = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import demo; print(demo.VALUE)"], capture_output=True, text=True,
