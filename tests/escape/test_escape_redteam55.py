@@ -64,7 +64,7 @@ _RECORDED = ("import os, shlex, sys; os.execvp('script', ['script', '-qfe', '-c'
 
 
 def test_a_path_the_tracers_record_on_a_recorded_terminal_lengthens_is_held(
-        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+        build: Callable[..., Path], tmp_path: Path) -> None:
     """Red team 56: ``tty_tail_open.c`` -- log_tail_open.c with the log on a terminal
     (``-e``) that ``script -f`` records into ``work/typescript``: each record the tracer
     writes while deciding reaches the file a few microseconds later (the recorder's copy), and
@@ -72,7 +72,8 @@ def test_a_path_the_tracers_record_on_a_recorded_terminal_lengthens_is_held(
     writes_deciding took for a sink whose writes are no file's content: a task alone's path
     was not held, and the recorder's copy raced the kernel's read of the name.  Now a terminal
     counts (its master may copy it into a file): the decoy at every try.  Native control: the
-    program appends the record's first bytes to a plain file itself."""
+    program appends the record's first bytes to a plain file itself.  One loop: a run that
+    logs is all Python's (tests/conftest.py LOOP_BLIND; on main both loops escaped)."""
     import shutil
 
     if shutil.which("script") is None:
@@ -88,7 +89,7 @@ def test_a_path_the_tracers_record_on_a_recorded_terminal_lengthens_is_held(
     rules = policy(never("fsread", path=f"{scene.secd}/**"),
                    permit("fsread", path=f"{scene.work}/**"))
     traced = attack(program, typescript, scene.secret, RECORDED_TRIES, policy_text=rules,
-                    scene=scene, cwd=scene.work, env=loop, options=["-e"],
+                    scene=scene, cwd=scene.work, options=["-e"],
                     tracer=[sys.executable, "-c", _RECORDED, str(typescript), *SYSTRACE])
     assert_blocked(traced)
     tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
