@@ -230,11 +230,13 @@ _BTRFS_UNNAMED = frozenset(request for request, _ in BTRFS_UNNAMED_IOCTLS)
 def _may_show_in_a_mapping(stream: object) -> bool:
     """Whether what is written to ``stream`` (a descriptor, or a text stream's) may show in a
     page a traced program maps: a file's may, and a pipe's or socket's may feed one (``|
-    tee``); a character device's -- a terminal, /dev/null -- never does (its writes are no
-    file's content).  Unknown (closed, no descriptor): it may."""
+    tee``); so may a terminal's, whose master's holder may copy every byte into a file
+    (``script -f``, tmux's pipe-pane, screen's log, asciinema: red team 56,
+    tty_tail_open.c); another character device's -- /dev/null -- never does (its writes are
+    no file's content).  Unknown (closed, no descriptor): it may."""
     try:
         fd = stream if isinstance(stream, int) else stream.fileno()  # type: ignore[attr-defined]
-        return not stat.S_ISCHR(os.fstat(fd).st_mode)
+        return not stat.S_ISCHR(os.fstat(fd).st_mode) or os.isatty(fd)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return True
 

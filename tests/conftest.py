@@ -232,6 +232,8 @@ LOOP_BLIND: dict[str, str] = {
         "test_a_directory_the_program_removes_loses_no_policy")},
     "tests/escape/test_escape_front.py::"
     "test_a_learned_policy_is_not_written_through_a_link_the_program_made": _LEARNING,
+    "tests/escape/test_escape_redteam55.py::"
+    "test_a_path_the_tracers_record_on_a_recorded_terminal_lengthens_is_held": _LOGGED,
 }
 
 

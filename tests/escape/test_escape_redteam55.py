@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from escape_lib import Scene, assert_blocked, attack, never, permit, policy, require_real
+import pytest
+from escape_lib import SYSTRACE, Scene, assert_blocked, attack, never, permit, policy, require_real
 
 #: tries under systrace: main escaped at the first in every run (both loops); ~1 s held
 TRIES = 6
+#: tries on a recorded terminal (red team 56): main escaped within 3 in 7 of 7 runs, both loops
+RECORDED_TRIES = 3
 
 
 def test_a_path_the_tracers_own_log_record_lengthens_is_held(
@@ -48,6 +52,45 @@ def test_a_path_the_tracers_own_log_record_lengthens_is_held(
                    permit("fsread", path=f"{scene.work}/**"))
     traced = attack(program, log, scene.secret, TRIES, policy_text=rules, scene=scene,
                     cwd=scene.work, env=loop, options=["--log", str(log)])
+    assert_blocked(traced)
+    tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
+    assert tried is not None and int(tried[1]) >= 1 and int(tried[2]) >= 1, traced
+
+
+#: runs ``script -qfe -c "SYSTRACE..." TYPESCRIPT`` (argv[1]: the typescript; the rest: the
+#: command) -- a terminal whose master copies every byte into a file (red team 56)
+_RECORDED = ("import os, shlex, sys; os.execvp('script', ['script', '-qfe', '-c', "
+             "shlex.join(sys.argv[2:]), sys.argv[1]])")
+
+
+def test_a_path_the_tracers_record_on_a_recorded_terminal_lengthens_is_held(
+        build: Callable[..., Path], tmp_path: Path) -> None:
+    """Red team 56: ``tty_tail_open.c`` -- log_tail_open.c with the log on a terminal
+    (``-e``) that ``script -f`` records into ``work/typescript``: each record the tracer
+    writes while deciding reaches the file a few microseconds later (the recorder's copy), and
+    the program maps the typescript's last page.  A terminal is a character device, which
+    writes_deciding took for a sink whose writes are no file's content: a task alone's path
+    was not held, and the recorder's copy raced the kernel's read of the name.  Now a terminal
+    counts (its master may copy it into a file): the decoy at every try.  Native control: the
+    program appends the record's first bytes to a plain file itself.  One loop: a run that
+    logs is all Python's (tests/conftest.py LOOP_BLIND; on main both loops escaped)."""
+    import shutil
+
+    if shutil.which("script") is None:
+        pytest.skip("no script(1)")
+    program = build("escape/tty_tail_open.c")
+    control = Scene.make(tmp_path, "control")
+    log = control.work / "typescript"
+    log.touch()
+    require_real(attack(program, log, control.secret, TRIES, policy_text=None, scene=control,
+                        cwd=control.work, env={"NATIVE": "1"}))
+    scene = Scene.make(tmp_path, "traced")
+    typescript = scene.work / "typescript"
+    rules = policy(never("fsread", path=f"{scene.secd}/**"),
+                   permit("fsread", path=f"{scene.work}/**"))
+    traced = attack(program, typescript, scene.secret, RECORDED_TRIES, policy_text=rules,
+                    scene=scene, cwd=scene.work, options=["-e"],
+                    tracer=[sys.executable, "-c", _RECORDED, str(typescript), *SYSTRACE])
     assert_blocked(traced)
     tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
     assert tried is not None and int(tried[1]) >= 1 and int(tried[2]) >= 1, traced
@@ -107,11 +150,11 @@ def test_a_message_name_the_tracers_own_log_record_lengthens_is_refused(
 def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         tmp_path: Path) -> None:
     """writes_deciding: a log, or -v with an asker or an inject rule, to anything a write may
-    show in a mapping through -- a file, a pipe (``| tee``) -- not to a character device (a
-    terminal, /dev/null: the decode fuzz servers' ``-E /dev/null``, whose sendmmsg names were
-    refused EPERM where the kernel answers EINVAL); not a run that writes nothing while it
-    decides.  writes_beside stays the resolver's alone (a call read again after its decision,
-    run unheld, sees the tracer's own writes)."""
+    show in a mapping through -- a file, a pipe (``| tee``), a terminal (``script -f``: red
+    team 56) -- not to another character device (/dev/null: the decode fuzz servers' ``-E
+    /dev/null``, whose sendmmsg names were refused EPERM where the kernel answers EINVAL); not
+    a run that writes nothing while it decides.  writes_beside stays the resolver's alone (a
+    call read again after its decision, run unheld, sees the tracer's own writes)."""
     import os
     from types import SimpleNamespace
 
@@ -144,6 +187,11 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         assert deciding(sinks=(file,)) and deciding(sinks=(pipe,))
         assert deciding(sinks=(null, file))
         assert not deciding(sinks=(null,))  # (a character device: no file's content)
+        master, slave = os.openpty()
+        with open(slave, "w") as terminal:  # (a terminal's master may record it: red team 56)
+            assert deciding(sinks=(terminal,))
+            assert deciding(verbose=True, asker=object(), stderr=terminal)
+        os.close(master)
         assert deciding(verbose=True, asker=object(), stderr=file)
         assert deciding(verbose=True, injecting=True, stderr=pipe)
         assert not deciding(verbose=True, injecting=True, stderr=null)
