@@ -232,13 +232,22 @@ def _may_show_in_a_mapping(stream: object) -> bool:
     page a traced program maps: a file's may, and a pipe's or socket's may feed one (``|
     tee``); so may a terminal's, whose master's holder may copy every byte into a file
     (``script -f``, tmux's pipe-pane, screen's log, asciinema: red team 56,
-    tty_tail_open.c); another character device's -- /dev/null -- never does (its writes are
-    no file's content).  Unknown (closed, no descriptor): it may."""
+    tty_tail_open.c), and any other character device's (``/dev/kmsg``, which journald copies
+    into its journal files) -- but the memory devices whose writes are no one's content
+    (:data:`_SINK_DEVICES`: /dev/null, /dev/zero, /dev/full).  Unknown (closed, no
+    descriptor): it may."""
     try:
         fd = stream if isinstance(stream, int) else stream.fileno()  # type: ignore[attr-defined]
-        return not stat.S_ISCHR(os.fstat(fd).st_mode) or os.isatty(fd)
+        st = os.fstat(fd)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return True
+    return not (stat.S_ISCHR(st.st_mode)
+                and (os.major(st.st_rdev), os.minor(st.st_rdev)) in _SINK_DEVICES)
+
+
+#: (major, minor) of the character devices whose writes are discarded, never anyone's
+#: content (devices.txt: mem devices 1,3 null, 1,5 zero, 1,7 full)
+_SINK_DEVICES = frozenset({(1, 3), (1, 5), (1, 7)})
 
 
 @dataclass

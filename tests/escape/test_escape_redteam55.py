@@ -151,8 +151,9 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         tmp_path: Path) -> None:
     """writes_deciding: a log, or -v with an asker or an inject rule, to anything a write may
     show in a mapping through -- a file, a pipe (``| tee``), a terminal (``script -f``: red
-    team 56) -- not to another character device (/dev/null: the decode fuzz servers' ``-E
-    /dev/null``, whose sendmmsg names were refused EPERM where the kernel answers EINVAL); not
+    team 56), any character device but the discarding ones -- not to /dev/null (the decode fuzz
+    servers' ``-E /dev/null``, whose sendmmsg names were refused EPERM where the kernel
+    answers EINVAL), /dev/zero or /dev/full; not
     a run that writes nothing while it decides.  writes_beside stays the resolver's alone (a
     call read again after its decision, run unheld, sees the tracer's own writes)."""
     import os
@@ -186,7 +187,12 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         assert not deciding(dns=object(), stderr=file)
         assert deciding(sinks=(file,)) and deciding(sinks=(pipe,))
         assert deciding(sinks=(null, file))
-        assert not deciding(sinks=(null,))  # (a character device: no file's content)
+        assert not deciding(sinks=(null,))  # (a discarding device: no file's content)
+        with open("/dev/zero", "w") as zero, open("/dev/urandom", "w") as other:
+            assert not deciding(sinks=(zero,))
+            # (any other character device may be copied into a file, as journald copies
+            # /dev/kmsg: fail closed)
+            assert deciding(sinks=(other,))
         master, slave = os.openpty()
         with open(slave, "w") as terminal:  # (a terminal's master may record it: red team 56)
             assert deciding(sinks=(terminal,))
