@@ -2394,8 +2394,7 @@ class Tracer:
             if self._own_back(task, regs):
                 task.pending_call = None  # (an exit handler's: the call made again has its own)
                 task.exit_delay = 0.0
-                task.restarted = (regs.rax, tuple(getattr(regs, name) for name in
-                                                  scratch.ARG_REGS), regs.rcx, again + 1)
+                task.restarted = _made_again(regs.rax, regs, regs.rcx, again)
                 return
         enforce.set_return(task.tid, -errno.EAGAIN)
 
@@ -2490,8 +2489,7 @@ class Tracer:
             back.rax = saved.orig_rax
             if result == -errno.EEXIST:
                 again = notes.again if notes is not None else 0
-                task.restarted = (saved.orig_rax, tuple(getattr(saved, name) for name in
-                                                        pt.ARG_REGS), saved.rip, again + 1)
+                task.restarted = _made_again(saved.orig_rax, saved, saved.rip, again)
         else:
             back.rax = result & _U64
         with contextlib.suppress(pt.PtraceError):
@@ -4824,6 +4822,14 @@ class Tracer:
         return _parent_of(tid) != parent
 
 
+
+
+def _made_again(nr: int, regs: pt.user_regs_struct, at: int, again: int,
+                ) -> tuple[int, tuple[int, ...], int, int]:
+    """What marks a task's next call as its last one made again (``Task.restarted``): the
+    call's number, its arguments (from ``regs``), its return address ``at``, and how often
+    it was made again -- once more than ``again``."""
+    return (nr, tuple(getattr(regs, name) for name in pt.ARG_REGS), at, again + 1)
 
 
 def _has_capability(tid: int, capability: int) -> bool:
