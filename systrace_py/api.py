@@ -48,7 +48,7 @@ from typing import Any, Generic, TypeVar
 from systrace_py import procfs
 from systrace_py.engine import enforce
 from systrace_py.engine.decode import DecodedCall, DecodeError
-from systrace_py.engine.events import KILL, Reply, ReplyKind
+from systrace_py.engine.events import KILL, Monitor, Reply, ReplyKind
 from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import SpawnSpec, Tracer
@@ -171,7 +171,7 @@ class _HandlerFailure(BaseException):
         self.error = error
 
 
-class HandlerMonitor(Generic[C]):
+class HandlerMonitor(Monitor, Generic[C]):
     """A Monitor that calls handlers (see :func:`monitor`).  Use it directly for the exit
     code (:meth:`run` returns it) or to run several commands with one context."""
 

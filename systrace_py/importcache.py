@@ -92,6 +92,97 @@ def save_whole(path: str, chunks: Sequence[bytes], mode: int = 0o644) -> None:
             return
 
 
+def load_whole(path: str) -> object:
+    """What a start-up cache file holds (marshalled, written whole: :func:`save_whole`), or
+    None when it cannot be read or unmarshalled (no cache).  ``marshal.loads`` of the whole
+    file, not ``marshal.load(f)``: load reads a file object piece by piece through its Python
+    methods, 55 M instructions for startup's cache against 6 M."""
+    try:
+        with open(path, "rb") as f:
+            return marshal.loads(f.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+
+
+def save_marshalled(path: str, value: Any, mode: int = 0o644) -> None:
+    """:func:`save_whole` of ``value`` marshalled; nothing when marshal cannot write it (no
+    cache, as for any failure)."""
+    try:
+        data = marshal.dumps(value)
+    except ValueError:
+        return
+    save_whole(path, [data], mode)
+
+
+class KeptEntries:
+    """What earlier starts of the command made, each entry by the exact thing it was made
+    from (a policy's text, a filter's rules): one marshalled file beside the other start-up
+    caches (:func:`cache_path`), ``(*head, entries)``, trusted as they and the ``.pyc`` files
+    there are.  The file is read only while its head holds (:meth:`holds`: its layout and
+    what the entries were made with), each entry only when it is well formed
+    (:meth:`well_formed`) and served only as :meth:`served` makes it; a damaged, stale or
+    unwritable file costs the work an entry saves, never another entry.  Open in a
+    command's start only, from its first use to the end of its caches
+    (startup.caching_ends), which :meth:`save`: the entries the start used or made, and
+    those of earlier starts while they are no more than :attr:`most`."""
+
+    #: entries kept from earlier starts when a start saves; past this many, only its own
+    most = 32
+    #: the file's mode: 0600 for what the user's own files say
+    mode = 0o644
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.kept: dict[Any, Any] = {}
+        self.used: dict[Any, Any] = {}
+        self.new = False
+        loaded = load_whole(path)
+        if type(loaded) is tuple and loaded and self.holds(loaded[:-1]) \
+                and type(loaded[-1]) is dict:
+            self.kept = {key: entry for key, entry in loaded[-1].items()
+                         if self.well_formed(key, entry)}
+
+    def holds(self, head: tuple[Any, ...]) -> bool:
+        """Whether a file of this head was made as this start would make it."""
+        raise NotImplementedError
+
+    def head(self) -> tuple[Any, ...] | None:
+        """The head of the file this start writes (None: it writes none)."""
+        raise NotImplementedError
+
+    def well_formed(self, key: Any, entry: Any) -> bool:
+        """Whether an entry read from the file is one this cache makes."""
+        raise NotImplementedError
+
+    def served(self, entry: Any) -> Any:
+        """What a kept entry gives its reader (None: nothing, the work is done again)."""
+        return entry
+
+    def get(self, key: Any) -> Any:
+        entry = self.kept.get(key)
+        if entry is None:
+            return None
+        served = self.served(entry)
+        if served is not None:
+            self.used[key] = entry
+        return served
+
+    def put(self, key: Any, entry: Any) -> None:
+        self.used[key] = entry
+        self.new = True
+
+    def save(self) -> None:
+        """Write the file again if this start made an entry it did not hold."""
+        if not self.new:
+            return
+        head = self.head()
+        if head is None:
+            return
+        merged = {**self.kept, **self.used}
+        save_marshalled(self.path, (*head, merged if len(merged) <= self.most else self.used),
+                        self.mode)
+
+
 def command_kind(args: Sequence[str]) -> str:
     """Which caches (modules, generated code, regular expressions) a start reads: "policy"
     (``systrace policy``), "resident" (the resident tracer's server), "learn" (``-A`` before

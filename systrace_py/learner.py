@@ -34,7 +34,7 @@ from typing import IO, Any
 
 from systrace_py.audit import AuditLog
 from systrace_py.engine.decode import DecodedCall, DecodeError
-from systrace_py.engine.events import Reply
+from systrace_py.engine.events import Monitor, Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
@@ -85,7 +85,7 @@ _RUN_EXIT_LATE = dataclasses.replace(_RUN_EXIT, delay=EXIT_GRACE)
 _DECIDED_BY_ARGUMENTS = frozenset({"fsread", "fswrite", "exec", "net-connect", "net-bind"})
 
 
-class Learner:
+class Learner(Monitor):
     """Implements :class:`systrace_py.engine.events.Monitor` for learning mode."""
 
     def __init__(self, audit: AuditLog | None = None, stderr: IO[str] | None = None,

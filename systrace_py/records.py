@@ -61,6 +61,7 @@ from systrace_py.kernel import (
     RENAME_NOREPLACE,
     RENAME_WHITEOUT,
 )
+from systrace_py.policy.aliases import CHILD_CALLS
 from systrace_py.policy.model import SockAddr
 from systrace_py.syscalls import BY_NAME, Kind, Path
 
@@ -846,7 +847,7 @@ def _exec(call: DecodedCall, r: Reader, base: dict[str, Any]) -> Syscall:
                     flag_names=_names(flags, _AT_FLAGS))
 
 
-@_describes(CloneCall, "clone", "fork", "vfork", "clone3")
+@_describes(CloneCall, *CHILD_CALLS)
 def _clone(call: DecodedCall, r: Reader, base: dict[str, Any]) -> Syscall:
     if call.name == "clone3":
         flags = call.clone_args.as_clone()[0] if call.clone_args is not None else 0

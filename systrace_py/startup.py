@@ -47,27 +47,11 @@ CACHE = importcache.cache_path("run")
 
 
 def _load(path: str) -> dict[str, types.CodeType]:
-    # marshal.loads of the whole file, not marshal.load(f): load reads a file object piece by
-    # piece through its Python methods, 55 M instructions for this file against 6 M
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        loaded = marshal.loads(data)
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
+    loaded = importcache.load_whole(path)
     if type(loaded) is not dict:
         return {}
     return {k: v for k, v in loaded.items()
             if type(k) is str and type(v) is types.CodeType}
-
-
-def _save(path: str, cache: Any) -> None:
-    """Write the cache whole, atomically (:func:`importcache.save_whole`)."""
-    try:
-        data = marshal.dumps(cache)
-    except ValueError:  # (an object marshal cannot write: no cache, as for any failure)
-        return
-    importcache.save_whole(path, [data])
 
 
 #: Entries kept from earlier starts when a start saves (it used only some: ``systrace policy``,
@@ -139,7 +123,7 @@ def cached_generated_code(path: str = CACHE) -> Iterator[None]:
         del typing.compile  # type: ignore[attr-defined]
         if missed:  # earlier starts' entries too, unless too many (stale ones then drop out)
             merged = {**cache, **used}
-            _save(path, merged if len(merged) <= MAX_ENTRIES else used)
+            importcache.save_marshalled(path, merged if len(merged) <= MAX_ENTRIES else used)
 
 
 def _annotation_is_type(identifiers: Any) -> Any:
@@ -179,12 +163,7 @@ RE_CACHE = importcache.cache_path("run", "regexes")
 
 
 def _load_regexes(path: str, stamp: tuple[str, int]) -> dict[Any, tuple[Any, ...]]:
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        loaded = marshal.loads(data)
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
+    loaded = importcache.load_whole(path)
     if type(loaded) is not tuple or len(loaded) != 2 or loaded[0] != stamp \
             or type(loaded[1]) is not dict:
         return {}
@@ -268,7 +247,8 @@ def cached_regexes(path: str = RE_CACHE) -> Iterator[None]:
         _compiler.compile = real
         if missed:  # earlier starts' entries too, unless too many (stale ones then drop out)
             merged = {**cache, **used}
-            _save(path, (stamp, merged if len(merged) <= MAX_ENTRIES else used))
+            importcache.save_marshalled(path, (stamp, merged if len(merged) <= MAX_ENTRIES
+                                               else used))
 
 
 #: Modules the imports pull in for a later use that a plain enforcing run never makes (or

@@ -44,7 +44,7 @@ from systrace_py.injector import Injector
 from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, DELETED, PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
 from systrace_py.outputs import program_may_change, program_may_fill
-from systrace_py.policy.aliases import EXPOSING_CALLS, TWO_PATH_CALLS
+from systrace_py.policy.aliases import CHILD_CALLS, EXPOSING_CALLS, TWO_PATH_CALLS
 from systrace_py.policy.environment import (
     CWD,
     HOME,
@@ -193,10 +193,6 @@ _REFUSAL_BLANKS: dict[str, Callable[[Supervisor, DecodedCall, Decision], str]] =
 def _cwd_shown(tid: int) -> str:
     """A task's working directory, for a message."""
     return procfs.cwd_text(tid) or "unreadable"
-
-
-#: the calls that make a child process (Supervisor.may_make_children)
-_CHILD_CALLS = ("fork", "vfork", "clone", "clone3")
 
 
 @dataclass(frozen=True)
@@ -883,13 +879,13 @@ class Supervisor:
     def may_make_children(self, task: Task) -> bool:
         """For the engine (Tracer._on_exec, at the run's own command's exec, alone): whether
         the table deciding the task may let it make a child -- a call of the fork family
-        (fork, vfork, clone, clone3) that a rule with a condition may decide, or that its
+        (aliases.CHILD_CALLS) that a rule with a condition may decide, or that its
         first match (or the default) does not refuse.  A guess at what the task will do, not
         a decision: the child of a vfork shares the memory its held calls are copied into,
         so the scratch area is premapped then (as at any exec beside other tasks) rather
         than mapped at its first held call (two stops, and that call Python's)."""
         table: Table = task.process.state.deciding()
-        for name in _CHILD_CALLS:
+        for name in CHILD_CALLS:
             if any(rule.conditional and rule.may_cover(name) for rule in table.rules):
                 return True
             if table.decide(CallFacts(name)).action is not Action.NEVER:

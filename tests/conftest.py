@@ -131,6 +131,30 @@ default = "permit"
 """
 
 
+def learned_shell_policy(tmp_path: Path, bindir: Path | str, true: str) -> Path:
+    """A policy such as -A learns from a shell loop (learned_policy), written in ``tmp_path``:
+    ``true`` has a table of its own that makes no child; ``bindir/hello`` is the program
+    whose table permits everything."""
+    policy = tmp_path / "learned.toml"
+    policy.write_text(learned_policy(bindir, f"{bindir}/hello", tables=f"""
+[program."{true}"]
+[[program."{true}".rule]]
+calls = ["stdio", "fsmeta"]
+action = "permit"
+
+[[program."{true}".rule]]
+calls = ["fsread"]
+path = "/usr/**"
+action = "permit"
+
+[[program."{true}".rule]]
+calls = ["fsread"]
+path = "/etc/**"
+action = "permit"
+"""))
+    return policy
+
+
 @dataclass
 class Traced:
     """One systrace run with a policy written from text."""

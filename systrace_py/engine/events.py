@@ -100,3 +100,31 @@ class Monitor(Protocol):
         these arguments (a bad pointer, a lookup ending in ENOTDIR or ELOOP) -- so it is the
         program's own failure, not a refusal of systrace's."""
         ...
+
+    # What the engine asks of a monitor besides its events.  The bodies are the answers of a
+    # monitor that decides nothing by a table and writes no file while the tree runs (the
+    # learner, the library's handlers: they subclass Monitor for them); the policy enforcer
+    # answers each its own way (supervisor.Supervisor).
+
+    @property
+    def writes_beside(self) -> bool:
+        """Whether threads of the monitor write files while the tree runs, at times the tree
+        chooses: then the engine holds even a task alone (Tracer._reached_from_outside)."""
+        return False
+
+    @property
+    def writes_deciding(self) -> bool:
+        """Whether the tracer's own thread writes such a file while deciding a call that then
+        runs (a log's record of it): then the engine holds even a task alone."""
+        return False
+
+    def may_make_children(self, task: Task) -> bool:
+        """Whether the task's table may let it make a child: the run's own command, alone,
+        gets the scratch area premapped at its exec (Tracer._on_exec).  No: the area is
+        mapped at the first call held, as it always may be."""
+        return False
+
+    def decides_by_name(self, task: Task, syscall: str | None = None) -> bool:
+        """Whether the task's table decides anything -- or ``syscall``, when given -- by a
+        file's name (Tracer._answered_refusal).  Yes: fail closed."""
+        return True

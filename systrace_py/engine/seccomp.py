@@ -50,7 +50,6 @@ import ctypes
 import errno
 import functools
 import itertools
-import marshal
 import os
 import struct
 from collections.abc import Mapping, Sequence
@@ -429,7 +428,7 @@ def libseccomp_program(rules: Sequence[_Rule], tracer_pid: int) -> bytes:
     key = tuple(rules)
     least_pid, most_pid = _PID_RANGE
     cache = _program_cache() if least_pid <= tracer_pid <= most_pid else None
-    found = None if cache is None else cache.get(key)
+    found: _Kept | None = None if cache is None else cache.get(key)
     if found is not None:
         return _with_pid(*found, tracer_pid)
     program = compile_program(_pid_in(key, tracer_pid))
@@ -509,53 +508,28 @@ _PROGRAMS_FORMAT = 1
 MAX_PROGRAMS = 32
 
 
-class ProgramCache:
-    """libseccomp's programs compiled by earlier starts, by their rules: one marshalled file
-    beside the other start-up caches (:func:`importcache.cache_path`), trusted as they and
-    the ``.pyc`` files there are; read for one libseccomp version (a file of another is
-    ignored, and replaced when this start saves).  Open in a command's start only, from the
-    first compile to the end of its caches (startup.caching_ends); a damaged or unwritable
-    file costs a compile, never a wrong program -- a program is served only for the exact
-    rules it was compiled from.  Each program is kept with where the tracer's pid goes in it
+class ProgramCache(importcache.KeptEntries):
+    """libseccomp's programs compiled by earlier starts, by their rules
+    (:class:`importcache.KeptEntries`), read for one libseccomp version (a file of another
+    is ignored, and replaced when this start saves); a damaged or unwritable file costs a
+    compile, never a wrong program -- a program is served only for the exact rules it was
+    compiled from.  Each program is kept with where the tracer's pid goes in it
     (:func:`libseccomp_program`)."""
 
+    most = MAX_PROGRAMS
+
     def __init__(self, path: str, version: tuple[int, ...]) -> None:
-        self.path = path
         self.stamp = (_PROGRAMS_FORMAT, version)
-        self.programs: dict[tuple[_Rule, ...], _Kept] = {}
-        self.used: dict[tuple[_Rule, ...], _Kept] = {}
-        self.new = False
-        try:
-            with open(path, "rb") as f:
-                loaded = marshal.loads(f.read())
-        except (OSError, EOFError, ValueError, TypeError):
-            return
-        if type(loaded) is tuple and len(loaded) == 2 and loaded[0] == self.stamp \
-                and type(loaded[1]) is dict:
-            self.programs = {key: kept for key, kept in loaded[1].items()
-                             if type(key) is tuple and _well_formed(kept)}
+        super().__init__(path)
 
-    def get(self, rules: tuple[_Rule, ...]) -> _Kept | None:
-        kept = self.programs.get(rules)
-        if kept is not None:
-            self.used[rules] = kept
-        return kept
+    def holds(self, head: tuple[Any, ...]) -> bool:
+        return head == (self.stamp,)
 
-    def put(self, rules: tuple[_Rule, ...], kept: _Kept) -> None:
-        self.used[rules] = kept
-        self.new = True
+    def head(self) -> tuple[Any, ...]:
+        return (self.stamp,)
 
-    def save(self) -> None:
-        """Write the file again if this start compiled a program it did not hold."""
-        if not self.new:
-            return
-        merged = {**self.programs, **self.used}
-        programs = merged if len(merged) <= MAX_PROGRAMS else self.used
-        try:
-            data = marshal.dumps((self.stamp, programs))
-        except ValueError:  # (nothing marshal cannot write is put here: no cache then)
-            return
-        importcache.save_whole(self.path, [data])
+    def well_formed(self, key: Any, entry: Any) -> bool:
+        return type(key) is tuple and _well_formed(entry)
 
 
 #: A kept program: its bytes (for the least pid) and the instructions that hold the pid

@@ -18,7 +18,7 @@ import enum
 import errno
 import fcntl
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,19 +332,32 @@ def in_kernel_ring(pid: int, spans: Sequence[tuple[int, int]], maps: int = -1) -
     return False
 
 
-def kernel_ring_mappings(pid: int) -> tuple[tuple[int, int], ...] | None:
-    """The [start, end) of each mapping of a process whose pages are a kernel's ring
-    (in_kernel_ring, where the kernel cannot be asked).  None when the maps cannot be read."""
+def _mappings(pid: int, kept: Callable[[bytes], bool]) -> tuple[tuple[int, int], ...] | None:
+    """The [start, end) of each mapping of a process whose line of /proc/PID/maps ``kept``
+    takes.  None when the maps cannot be read."""
     found = []
     try:
         with open(f"/proc/{pid}/maps", "rb") as maps:
             for line in maps:
-                if _is_kernel_ring(_mapping_name(line)):
+                if kept(line):
                     start, end = line.split(b" ", 1)[0].split(b"-")
                     found.append((int(start, 16), int(end, 16)))
     except (OSError, ValueError):
         return None
     return tuple(found)
+
+
+def kernel_ring_mappings(pid: int) -> tuple[tuple[int, int], ...] | None:
+    """The [start, end) of each mapping of a process whose pages are a kernel's ring
+    (in_kernel_ring, where the kernel cannot be asked).  None when the maps cannot be read."""
+    return _mappings(pid, lambda line: _is_kernel_ring(_mapping_name(line)))
+
+
+def _of_a_file(line: bytes) -> bool:
+    """Whether a line of /proc/PID/maps is a mapping with an inode (a file's, a memfd's, a
+    device's)."""
+    fields = line.split(None, 5)
+    return len(fields) >= 5 and fields[4] != b"0"
 
 
 def in_file_pages(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
@@ -353,18 +366,8 @@ def in_file_pages(pid: int, spans: Sequence[tuple[int, int]]) -> bool:
     when the maps cannot be read.  Anonymous memory (the heap, a stack, an anonymous private
     mapping) is what a write to a file never changes (review 37: a sendmmsg's names in a run
     whose tracer appends to a file, Tracer._messages_written_outside)."""
-    try:
-        with open(f"/proc/{pid}/maps", "rb") as maps:
-            for line in maps:
-                fields = line.split(None, 5)
-                if len(fields) < 5 or fields[4] == b"0":
-                    continue
-                start, end = (int(x, 16) for x in fields[0].split(b"-"))
-                if any(at < end and start < at + max(length, 1) for at, length in spans):
-                    return True
-    except (OSError, ValueError):
-        return True
-    return False
+    files = _mappings(pid, _of_a_file)
+    return files is None or any(overlaps(files, at, length) for at, length in spans)
 
 
 def shared_mappings(pid: int, droppable: bool = False,

@@ -2394,8 +2394,7 @@ class Tracer:
             if self._own_back(task, regs):
                 task.pending_call = None  # (an exit handler's: the call made again has its own)
                 task.exit_delay = 0.0
-                task.restarted = (regs.rax, tuple(getattr(regs, name) for name in
-                                                  scratch.ARG_REGS), regs.rcx, again + 1)
+                task.restarted = _made_again(regs.rax, regs, regs.rcx, again)
                 return
         enforce.set_return(task.tid, -errno.EAGAIN)
 
@@ -2490,8 +2489,7 @@ class Tracer:
             back.rax = saved.orig_rax
             if result == -errno.EEXIST:
                 again = notes.again if notes is not None else 0
-                task.restarted = (saved.orig_rax, tuple(getattr(saved, name) for name in
-                                                        pt.ARG_REGS), saved.rip, again + 1)
+                task.restarted = _made_again(saved.orig_rax, saved, saved.rip, again)
         else:
             back.rax = result & _U64
         with contextlib.suppress(pt.PtraceError):
@@ -2680,24 +2678,11 @@ class Tracer:
         # any other path call -- stat, access, readlink, getxattr, statfs... -- is looked up
         # again too, held or not: refused where a rule may refuse that call by a name
         # (review 24: a getxattr of the secret's attribute, a stat of its inode)
-        if not self._decides_by_name(task, None if frozen else call.name):
+        if not self.monitor.decides_by_name(task, None if frozen else call.name):
             return None
         return ("its path lies on a file system a process answers (FUSE), which the kernel "
                 "would look up again for it: the server may answer it otherwise than the "
                 "tracer")
-
-    def _may_make_children(self, task: Task) -> bool:
-        """Whether the task's table may let it make a child (the monitor's
-        may_make_children; a monitor without one: no -- the area is then mapped at the first
-        call held, as it always may be)."""
-        may = getattr(self.monitor, "may_make_children", None)
-        return may is not None and bool(may(task))
-
-    def _decides_by_name(self, task: Task, syscall: str | None = None) -> bool:
-        """Whether the task's table decides anything -- or ``syscall`` -- by a file's name
-        (the monitor's decides_by_name; a monitor without one: yes, fail closed)."""
-        decides = getattr(self.monitor, "decides_by_name", None)
-        return decides is None or bool(decides(task, syscall))
 
     def _note_sharing(self, space: AddressSpace, name: str, args: tuple[int, ...]) -> None:
         """A call of the table's ``shares`` at its stop: from now on (until exec) something
@@ -2782,8 +2767,7 @@ class Tracer:
         they are frozen (review 37)."""
         if spans is None:
             spans = call.message_spans()
-        return len(spans) > 1 and (getattr(self.monitor, "writes_beside", False)
-                                   or getattr(self.monitor, "writes_deciding", False)) \
+        return len(spans) > 1 and (self.monitor.writes_beside or self.monitor.writes_deciding) \
             and in_file_pages(task.tid, spans)
 
     @staticmethod
@@ -2821,8 +2805,8 @@ class Tracer:
         (_unheld_refusal: the read again sees what was written by then)."""
         space = task.space
         if space.written_anywhere or self.rings_mapped_anywhere \
-                or getattr(self.monitor, "writes_beside", False) \
-                or (deciding and getattr(self.monitor, "writes_deciding", False)):
+                or self.monitor.writes_beside \
+                or (deciding and self.monitor.writes_deciding):
             return True
         ranges: tuple[tuple[int, int], ...] | None = ()
         if space.shared_pages:
@@ -3328,7 +3312,7 @@ class Tracer:
                                     returns=not (own_call or shares_memory
                                                  or call.name in EXEC_CALLS),
                                     answered=on_fuse,
-                                    answered_refuses=on_fuse and self._decides_by_name(
+                                    answered_refuses=on_fuse and self.monitor.decides_by_name(
                                         task, call.name))
             own = tuple(info.args)  # (apply points info's arguments at the copies)
             holder.apply(task.tid, call, reply, commit=not anew)
@@ -4601,13 +4585,13 @@ class Tracer:
         # The run's own command, at its first exec (Python's in both loops: the native loop
         # serves no exec of the spawn), alone: it holds nothing -- but the child of its vfork,
         # beside it in its memory, holds its calls there (a shell's first command), so the
-        # area is premapped when its table lets it make a child (_may_make_children).  Any
+        # area is premapped when its table lets it make a child (may_make_children).  Any
         # later exec of a task alone maps it lazily, as the native loop's exec event does.
         run_start = self.first_exec(task.tid)
         held_before = self._exec_done(task, checked_program, old_program, argv)
         solo = self._solo()
         if (self.hold_arguments and self.filtered and task.expect is Expect.NOTHING
-                and (run_start and self._may_make_children(task) if solo
+                and (run_start and self.monitor.may_make_children(task) if solo
                      else held_before)):  # (an awaited exit value: lazily)
             self._premap_scratch(task)
         self._resume(task)
@@ -4838,6 +4822,14 @@ class Tracer:
         return _parent_of(tid) != parent
 
 
+
+
+def _made_again(nr: int, regs: pt.user_regs_struct, at: int, again: int,
+                ) -> tuple[int, tuple[int, ...], int, int]:
+    """What marks a task's next call as its last one made again (``Task.restarted``): the
+    call's number, its arguments (from ``regs``), its return address ``at``, and how often
+    it was made again -- once more than ``again``."""
+    return (nr, tuple(getattr(regs, name) for name in pt.ARG_REGS), at, again + 1)
 
 
 def _has_capability(tid: int, capability: int) -> bool:

@@ -78,6 +78,10 @@ METADATA_CALLS = frozenset(c.name for c in TABLE.values() if c.reveals is Reveal
 ALIASES[FSMETA] = METADATA_CALLS
 ALIASES[FSLINK] = TWO_PATH_CALLS
 
+#: calls that make a child process (the fork family: fork, vfork, clone, clone3): the
+#: ``process`` alias holds them and nothing else
+CHILD_CALLS = ALIASES["process"]
+
 #: calls after which a task may see another tree than before (a mount namespace, a root, a
 #: mount), or that prepare one (a file system context, a detached mount): they always stop
 VIEW_CALLS = treated(Treat.VIEW)

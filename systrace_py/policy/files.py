@@ -173,66 +173,44 @@ _PARSED_FORMAT = 1
 MAX_PARSED = 16
 
 
-class ParsedDocuments:
-    """What the TOML parser made of the policy texts earlier starts loaded, by the exact text:
-    one marshalled file beside the other start-up caches (:func:`importcache.cache_path`),
-    trusted as they and the ``.pyc`` files there are.  Open in a command's start only, from
-    the first load to the end of its caches (startup.caching_ends), as engine/seccomp.py's
-    programs are.  A document is kept only when it is made of tables, arrays, strings,
-    numbers and booleans (marshal gives them back equal, in their order); each look hands
-    out a fresh copy.  The file is read only when the parser it was made with is still the
-    one ``import`` finds: the search path, and the stamps of every directory searched up to
-    the one that holds the parser and of the parser's own file, are as they were
-    (:func:`_parser_stamp`) -- an upgraded, removed or shadowed parser makes it stale.  A
-    damaged or unwritable file costs a parse, never another document: a parse is served only
-    for the exact text it was made from."""
+class ParsedDocuments(importcache.KeptEntries):
+    """What the TOML parser made of the policy texts earlier starts loaded, by the exact text
+    (:class:`importcache.KeptEntries`, as engine/seccomp.py's programs).  A document is kept
+    only when it is made of tables, arrays, strings, numbers and booleans (marshal gives them
+    back equal, in their order); each look hands out a fresh copy.  The file is read only
+    when the parser it was made with is still the one ``import`` finds: the search path, and
+    the stamps of every directory searched up to the one that holds the parser and of the
+    parser's own file, are as they were (:func:`_parser_stamp`) -- an upgraded, removed or
+    shadowed parser makes it stale.  A damaged or unwritable file costs a parse, never
+    another document: a parse is served only for the exact text it was made from.  0600:
+    the texts of the user's policies, comments and all, in a directory others may read -- a
+    root-owned install's, where root's own policy files are 0600 (review 37)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.documents: dict[str, bytes] = {}
-        self.used: dict[str, bytes] = {}
-        self.new = False
-        try:
-            with open(path, "rb") as f:
-                loaded = marshal.loads(f.read())
-        except (OSError, EOFError, ValueError, TypeError):
-            return
-        if type(loaded) is tuple and len(loaded) == 3 and loaded[0] == _PARSED_FORMAT \
-                and type(loaded[2]) is dict and _stamp_holds(loaded[1]):
-            self.documents = {text: data for text, data in loaded[2].items()
-                              if type(text) is str and type(data) is bytes}
+    most = MAX_PARSED
+    mode = 0o600
 
-    def get(self, text: str) -> dict[str, Any] | None:
-        data = self.documents.get(text)
-        if data is None:
-            return None
+    def holds(self, head: tuple[Any, ...]) -> bool:
+        return len(head) == 2 and head[0] == _PARSED_FORMAT and _stamp_holds(head[1])
+
+    def head(self) -> tuple[Any, ...] | None:
+        stamp = _parser_stamp(toml_parser())
+        return None if stamp is None else (_PARSED_FORMAT, stamp)
+
+    def well_formed(self, key: Any, entry: Any) -> bool:
+        return type(key) is str and type(entry) is bytes
+
+    def served(self, entry: Any) -> dict[str, Any] | None:
         try:
-            document = marshal.loads(data)
+            document = marshal.loads(entry)
         except (EOFError, ValueError, TypeError):
             return None
         if type(document) is not dict or not _plain(document):
             return None
-        self.used[text] = data
         return document  # type: ignore[no-any-return]
 
-    def put(self, text: str, document: dict[str, Any]) -> None:
-        if _plain(document):
-            self.used[text] = marshal.dumps(document)
-            self.new = True
-
-    def save(self) -> None:
-        """Write the file again if this start parsed a document it did not hold."""
-        if not self.new:
-            return
-        stamp = _parser_stamp(toml_parser())
-        if stamp is None:
-            return
-        merged = {**self.documents, **self.used}
-        kept = merged if len(merged) <= MAX_PARSED else self.used
-        # (0600: the texts of the user's policies, comments and all, in a directory others
-        # may read -- a root-owned install's, where root's own policy files are 0600; review 37)
-        importcache.save_whole(self.path, [marshal.dumps((_PARSED_FORMAT, stamp, kept))],
-                               0o600)
+    def put(self, key: Any, entry: Any) -> None:
+        if _plain(entry):
+            super().put(key, marshal.dumps(entry))
 
 
 def _file_stamp(path: str) -> tuple[int, int, int, int, int] | None:

@@ -283,10 +283,10 @@ def _classes() -> dict[str, frozenset[str]]:
                                         "net-socket"}) | {
         "recvfrom", "recvmsg", "recvmmsg", "getsockname", "getpeername", "getsockopt",
         "setsockopt", "shutdown"}
-    process = frozenset({"clone", "clone3", "fork", "vfork", "execve", "execveat", "exit",
-                         "exit_group", "wait4", "waitid", "kill", "tkill", "tgkill",
-                         "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
-                         "pidfd_open", "unshare"})
+    process = frozenset(c.name for c in table if "process" in c.aliases) | {
+        "execve", "execveat", "exit", "exit_group", "wait4", "waitid", "kill", "tkill",
+        "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal", "pidfd_open",
+        "unshare"}
     sig = frozenset(c.name for c in table if c.name.startswith("rt_sig") or any(
         a.kind is Kind.SIGNAL for a in c.args)) | {"sigaltstack", "pause", "signalfd",
                                                     "signalfd4"}

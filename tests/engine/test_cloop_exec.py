@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import learned_policy, run_counting, run_systrace, systrace_env
+from conftest import learned_shell_policy, run_counting, run_systrace, systrace_env
 from systrace_py.engine import cloop, scratch
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.glob import PathGlob
@@ -36,29 +36,6 @@ SECRET = "S3CR3T-exec-loop-4d1e"
 
 def _native() -> bool:
     return os.environ.get("SYSTRACE_NO_CLOOP") != "1" and cloop.load() is not None
-
-
-def _learned(tmp_path: Path, bindir: Path, true: str) -> Path:
-    """A policy such as -A learns from a shell loop (learned_policy), with a table of its own
-    for ``true`` and for ``bindir/hello``."""
-    policy = tmp_path / "learned.toml"
-    policy.write_text(learned_policy(bindir, f"{bindir}/hello", tables=f"""
-[program."{true}"]
-[[program."{true}".rule]]
-calls = ["stdio", "fsmeta"]
-action = "permit"
-
-[[program."{true}".rule]]
-calls = ["fsread"]
-path = "/usr/**"
-action = "permit"
-
-[[program."{true}".rule]]
-calls = ["fsread"]
-path = "/etc/**"
-action = "permit"
-"""))
-    return policy
 
 
 def _stats(stderr: str) -> tuple[int, int, int, int, dict[str, int]]:
@@ -134,7 +111,7 @@ def test_shell_loop_leaves_python_no_stop_a_command(bindir: Path, tmp_path: Path
     before perf13), whose task is armed with its stub: its opens stay the loop's (with
     _fast_arms leaving such a task out, Python served them: 4 opens, not 2)."""
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _learned(tmp_path, bindir, true)
+    policy = learned_shell_policy(tmp_path, bindir, true)
     rounds = 40
     loop = f"i=0; while [ $i -lt {rounds} ]; do /bin/true; i=$((i+1)); done"
 
@@ -178,7 +155,7 @@ def test_a_long_shell_loop_leaves_python_no_exec(bindir: Path, tmp_path: Path) -
     Python serves the first command's exec only (the start: scratch area, stub); before,
     three more of each.  Both loops stop and decide alike."""
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _learned(tmp_path, bindir, true)
+    policy = learned_shell_policy(tmp_path, bindir, true)
     rounds = 200
     loop = f"i=0; while [ $i -lt {rounds} ]; do /bin/true; i=$((i+1)); done"
 
@@ -217,7 +194,7 @@ def test_a_program_rewritten_into_a_script_runs_as_one(bindir: Path, tmp_path: P
     inode alone let the exec go as a program's, and the exec event, finding the
     interpreter where the file was checked, killed the shell's command (exec raced)."""
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _learned(tmp_path, bindir, true)
+    policy = learned_shell_policy(tmp_path, bindir, true)
     with policy.open("a") as out:
         out.write(f'\n[[rule]]\ncalls = ["fswrite"]\npath = "{bindir}/**"\n'
                   'action = "permit"\n')
@@ -251,7 +228,7 @@ def test_shell_sleeps_once_for_its_commands_exec(bindir: Path, tmp_path: Path) -
     end): 5 before, 4 now -- the vfork's entry stop and event, the wait for its command, its
     SIGCHLD -- against 5 under the Python loop.  Both loops give the same output."""
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _learned(tmp_path, bindir, true)
+    policy = learned_shell_policy(tmp_path, bindir, true)
     with policy.open("a") as out:
         out.write('\n[[rule]]\ncalls = ["fsread"]\npath = "/proc/**"\naction = "permit"\n')
     rounds = 60
@@ -281,7 +258,7 @@ def test_exec_heavy_run_is_the_same_under_both_loops(bindir: Path, tmp_path: Pat
     program that keeps the caller's table runs the library, which the caller's table refuses
     the secret."""
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _learned(tmp_path, bindir, true)
+    policy = learned_shell_policy(tmp_path, bindir, true)
     lib = bindir / "libloader.so"
     secret = tmp_path / "secret.txt"
     script = "; ".join([
@@ -343,7 +320,7 @@ def test_the_exec_hook_is_asked_once_a_run_per_program(bindir: Path, tmp_path: P
     if not _native():
         pytest.skip("the native loop is not built or is turned off")
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _learned(tmp_path, bindir, true)
+    policy = learned_shell_policy(tmp_path, bindir, true)
     rounds = 40
     loop = (f"i=0; while [ $i -lt {rounds} ]; do /bin/true && echo t; {bindir}/hello;"
             " i=$((i+1)); done")
@@ -476,7 +453,7 @@ def test_an_exec_environment_is_scanned_once_per_table_and_value(bindir: Path,
     after ten clean execs is still refused (EPERM), a clean exec after it still runs.  The
     Python loop, which decides every exec."""
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _learned(tmp_path, bindir, true)
+    policy = learned_shell_policy(tmp_path, bindir, true)
     hello = bindir / "hello"
 
     def run(loop: str) -> tuple[str, int]:
@@ -525,7 +502,7 @@ def test_command_ends_are_the_same_under_both_loops(bindir: Path, tmp_path: Path
     (which says each exec and new process), the same lines in the same order, the same
     output, stops by kind, decisions and refusals in both loops."""
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _learned(tmp_path, bindir, true)
+    policy = learned_shell_policy(tmp_path, bindir, true)
     script = "; ".join([
         "/bin/true", "/bin/false", "echo false $?", f"{bindir}/hello", "echo hello $?",
         "sh -c 'kill -9 $$'", "echo killed $?", f"{bindir}/noexec", "echo noexec $?",
@@ -570,7 +547,7 @@ def test_environments_read_at_once_or_not(bindir: Path, tmp_path: Path, size: in
     program whole, in both loops."""
     lib = bindir / "libloader.so"
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _learned(tmp_path, bindir, true)
+    policy = learned_shell_policy(tmp_path, bindir, true)
     script = "; ".join([
         f'big=$(printf "%0{size}d" 0)',
         f'BIG="$big" {bindir}/hello', "echo plain $?",
@@ -602,7 +579,7 @@ def test_execs_in_a_row_are_the_same_under_both_loops(bindir: Path, tmp_path: Pa
                                                       command: str) -> None:
     """Execs one after another in one native run: the same output and stops both ways."""
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _learned(tmp_path, bindir, true)
+    policy = learned_shell_policy(tmp_path, bindir, true)
     script = command.format(bindir=bindir)
 
     def run(native: bool) -> tuple[str, str, tuple[int, int, int, int, dict[str, int]]]:

@@ -49,6 +49,7 @@ from server_lib import PATH_POLICY, RULE_FS, RULE_NET, Server, servers
 
 from conftest import PYTHON
 from systrace_py.engine import scratch
+from systrace_py.policy.aliases import CHILD_CALLS
 from systrace_py.syscalls import NUMBERS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the servers run as another user "
@@ -558,7 +559,7 @@ def normalized(call: Call, answer: Answer) -> tuple[object, ...]:
     replaced by what must still agree about them."""
     result: object = answer.result
     memory = answer.memory
-    if call.name in ("clone", "clone3", "fork", "vfork"):
+    if call.name in CHILD_CALLS:
         if answer.result > 0:
             result = "child"
         memory = _places(memory)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_systrace
+from conftest import learned_shell_policy, run_systrace
 from systrace_py.engine import cloop, scratch
 
 STATS = re.compile(r"systrace: (\d+) stops \((\d+) decided natively\)")
@@ -30,45 +30,6 @@ def _counts(line: re.Match[str] | None) -> dict[str, int]:
         return {}
     return {kind: int(n) for kind, n in (part.rsplit(" ", 1)
                                          for part in line.group(1).split(", ") if part != "...")}
-
-
-def _policy(tmp_path: Path, true: str) -> Path:
-    """The shape -A learns from a shell loop: default never, the shell's table permits the
-    process calls and exec and reads below /usr, ``true`` has a table of its own that makes
-    no child."""
-    policy = tmp_path / "learned.toml"
-    policy.write_text(f"""default = "never"
-
-[[rule]]
-calls = ["fsmeta", "stdio", "process", "signal"]
-action = "permit"
-
-[[rule]]
-calls = ["exec", "fsread"]
-path = "/usr/**"
-action = "permit"
-
-[[rule]]
-calls = ["fsread"]
-path = "/etc/**"
-action = "permit"
-
-[program."{true}"]
-[[program."{true}".rule]]
-calls = ["fsmeta", "stdio"]
-action = "permit"
-
-[[program."{true}".rule]]
-calls = ["fsread"]
-path = "/usr/**"
-action = "permit"
-
-[[program."{true}".rule]]
-calls = ["fsread"]
-path = "/etc/**"
-action = "permit"
-""")
-    return policy
 
 
 def _native() -> bool:
@@ -84,7 +45,7 @@ def test_a_shells_first_command_is_served_as_the_others(tmp_path: Path) -> None:
     premaps sh at its exec (one "scratch map" stop, at the trap) where the first command's
     execve made the mmap (two stops: its exit, then the call again)."""
     true = os.path.realpath(shutil.which("true") or "/bin/true")
-    policy = _policy(tmp_path, true)
+    policy = learned_shell_policy(tmp_path, tmp_path, true)
     rounds = 3
     loop = f"i=0; while [ $i -lt {rounds} ]; do /bin/true; i=$((i+1)); done"
 
