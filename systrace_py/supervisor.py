@@ -613,6 +613,8 @@ class Supervisor:
         self._injecting = self.injector.active(policies.tables())
         #: writes_deciding, once asked (its streams do not change during a run)
         self._writes_deciding: bool | None = None
+        #: whether the front end ever wanted process events (writes_beside: for good)
+        self._events_wanted = False
         #: whether a ``fresh`` rule is in some table: then the paths the calls let run make
         #: are noted (DecodedCall.note_made), for those rules to cover
         self._fresh = any(rule.fresh for table in policies.tables() for rule in table.rules)
@@ -671,8 +673,16 @@ class Supervisor:
         "refused resolving NAME" (NAME the program's), "says ask and no one can be asked".  A
         log, or a stderr that is a file, which the tree may map MAP_PRIVATE is then a writer
         of its memory that is no task: the engine holds even a task alone
-        (Tracer._reached_from_outside; red team 54, dns_tail.c)."""
-        return self.dns is not None
+        (Tracer._reached_from_outside; red team 54, dns_tail.c).  So does an approver that
+        asked for process events (``--ask-via``, ``{"type": "events"}``): a thread of the
+        monitor's sends it a line at each fork, exec and exit of the tree, and the approver --
+        a process of the user's, outside the tree -- may write it where the tree maps it
+        (its stderr is systrace's: a CI's log file; red team 58, evt_tail_open.c).  Once
+        wanted, for the rest of the run: lines queued before an approver turns events off
+        are still sent."""
+        if not self._events_wanted and self.asker is not None and self.asker.wants_events:
+            self._events_wanted = True
+        return self.dns is not None or self._events_wanted
 
     @property
     def writes_deciding(self) -> bool:
@@ -867,8 +877,10 @@ class Supervisor:
         and whether a refusal may be made without this monitor -- not when it must be
         logged, said (-v) or only pretended (dry run).  None: every call comes here (a log
         records every decision; an inject rule may pick any call, which only this monitor
-        counts; a DNS observer redirects queries)."""
-        if self.audit is not None or self._injecting or self.dns is not None:
+        counts; a DNS observer redirects queries; and while threads of this monitor's, or an
+        approver fed by them, write at times the tree chooses -- writes_beside --, a task
+        alone's examined arguments are held, which the native loop does not do)."""
+        if self.audit is not None or self._injecting or self.writes_beside:
             return None
         state: ProcessState = task.process.state
         return state.deciding(), not (self.options.verbose or self.options.dry_run)
