@@ -613,8 +613,6 @@ class Supervisor:
         self._injecting = self.injector.active(policies.tables())
         #: writes_deciding, once asked (its streams do not change during a run)
         self._writes_deciding: bool | None = None
-        #: whether the front end ever wanted process events (writes_beside: for good)
-        self._events_wanted = False
         #: whether a ``fresh`` rule is in some table: then the paths the calls let run make
         #: are noted (DecodedCall.note_made), for those rules to cover
         self._fresh = any(rule.fresh for table in policies.tables() for rule in table.rules)
@@ -673,16 +671,15 @@ class Supervisor:
         "refused resolving NAME" (NAME the program's), "says ask and no one can be asked".  A
         log, or a stderr that is a file, which the tree may map MAP_PRIVATE is then a writer
         of its memory that is no task: the engine holds even a task alone
-        (Tracer._reached_from_outside; red team 54, dns_tail.c).  So does an approver that
-        asked for process events (``--ask-via``, ``{"type": "events"}``): a thread of the
-        monitor's sends it a line at each fork, exec and exit of the tree, and the approver --
-        a process of the user's, outside the tree -- may write it where the tree maps it
-        (its stderr is systrace's: a CI's log file; red team 58, evt_tail_open.c).  Once
-        wanted, for the rest of the run: lines queued before an approver turns events off
-        are still sent."""
-        if not self._events_wanted and self.asker is not None and self.asker.wants_events:
-            self._events_wanted = True
-        return self.dns is not None or self._events_wanted
+        (Tracer._reached_from_outside; red team 54, dns_tail.c).  So does an approver
+        (``--ask-via``, ``tells_a_process``): a process of the user's, outside the tree, sent a
+        line by a thread of the monitor's at each ask, each ask settled (its process gone: a
+        kill the tree chooses) and, when it asks for them, each fork, exec and exit -- which
+        it may write where the tree maps it (its stderr is systrace's: a CI's log file; the
+        bundled approver says there each ask it has no rule for).  An ask's own task is held
+        already (it waited); the tree's other tasks are not while they are alone (red team
+        58, evt_tail_open.c: an exit's line lengthens a name of the task left)."""
+        return self.dns is not None or getattr(self.asker, "tells_a_process", False)
 
     @property
     def writes_deciding(self) -> bool:

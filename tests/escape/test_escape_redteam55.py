@@ -155,7 +155,7 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
     servers' ``-E /dev/null``, whose sendmmsg names were refused EPERM where the kernel
     answers EINVAL), /dev/zero or /dev/full; not
     a run that writes nothing while it decides.  writes_beside stays the resolver's, and an
-    approver's that wants process events (red team 58), alone (a call read again after its
+    approver's (red team 58), alone (a call read again after its
     decision, run unheld, sees the tracer's own writes)."""
     import os
     from types import SimpleNamespace
@@ -173,7 +173,7 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         audit = None if sinks is None else SimpleNamespace(sinks=list(sinks), file=None)
         return SimpleNamespace(dns=dns, audit=audit, asker=asker, _injecting=injecting,
                                options=SimpleNamespace(verbose=verbose), stderr=stderr,
-                               _writes_deciding=None, _events_wanted=False)
+                               _writes_deciding=None)
 
     def deciding(**kw: object) -> bool:
         return bool(Supervisor.writes_deciding.fget(monitor(**kw)))  # type: ignore[attr-defined]
@@ -203,10 +203,10 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         assert deciding(verbose=True, injecting=True, stderr=pipe)
         assert not deciding(verbose=True, injecting=True, stderr=null)
         assert beside(dns=object()) and not beside(sinks=(file,))
-        # (an approver that asked for process events hears of them at times the tree
-        # chooses, and may write them where the tree maps them: red team 58)
-        assert beside(asker=SimpleNamespace(wants_events=True))
-        assert not beside(asker=SimpleNamespace(wants_events=False))
+        # (an approver hears of asks, settled asks and events at times the tree chooses,
+        # and may write them where the tree maps them: red team 58)
+        assert beside(asker=SimpleNamespace(tells_a_process=True))
+        assert not beside(asker=SimpleNamespace(wants_events=False))  # (the prompt's, ...)
     finally:
         for stream in (file, null, pipe):
             stream.close()

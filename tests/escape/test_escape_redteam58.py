@@ -10,9 +10,10 @@ clean page shows each append) with a page of zeros after it, reaps a child and o
 name: the exit's line -- ``{"type":"process"``, known -- lands between the tracer's read of
 the name (a decoy) and the kernel's (a symlink to the secret).  Red team 54 held a task
 alone while the resolver's threads write (``Supervisor.writes_beside``); the approver's
-events were left out, and the native loop served such a task's calls unheld.  Now an
-approver that wanted events makes writes_beside true for the run (all Python's): the kernel
-opens what was checked.
+approver was left out, and the native loop served such a task's calls unheld.  Now a run
+with an approver -- told of asks, settled asks (a kill the tree chooses) and events, all at
+times the tree chooses -- has writes_beside true (and is all Python's): the kernel opens
+what was checked.
 """
 
 from __future__ import annotations
