@@ -564,6 +564,10 @@ class ApproverAsker:
     """The Asker of ``--ask-via``: questions out as JSON lines, answers in (see the module
     docstring for what happens when the approver fails)."""
 
+    #: the approver is a process outside the tree, told of its asks, settled asks and events
+    #: at times the tree chooses: the engine holds even a task alone (Supervisor.writes_beside)
+    tells_a_process = True
+
     def __init__(self, channel: _Channel, stderr: IO[str], *, hello: dict[str, Any],
                  timeout: float | None = None, no_alias: bool = False) -> None:
         self.channel = channel

@@ -667,8 +667,15 @@ class Supervisor:
         "refused resolving NAME" (NAME the program's), "says ask and no one can be asked".  A
         log, or a stderr that is a file, which the tree may map MAP_PRIVATE is then a writer
         of its memory that is no task: the engine holds even a task alone
-        (Tracer._reached_from_outside; red team 54, dns_tail.c)."""
-        return self.dns is not None
+        (Tracer._reached_from_outside; red team 54, dns_tail.c).  So does an approver
+        (``--ask-via``, ``tells_a_process``): a process of the user's, outside the tree, sent a
+        line by a thread of the monitor's at each ask, each ask settled (its process gone: a
+        kill the tree chooses) and, when it asks for them, each fork, exec and exit -- which
+        it may write where the tree maps it (its stderr is systrace's: a CI's log file; the
+        bundled approver says there each ask it has no rule for).  An ask's own task is held
+        already (it waited); the tree's other tasks are not while they are alone (red team
+        58, evt_tail_open.c: an exit's line lengthens a name of the task left)."""
+        return self.dns is not None or getattr(self.asker, "tells_a_process", False)
 
     @property
     def writes_deciding(self) -> bool:
@@ -863,8 +870,10 @@ class Supervisor:
         and whether a refusal may be made without this monitor -- not when it must be
         logged, said (-v) or only pretended (dry run).  None: every call comes here (a log
         records every decision; an inject rule may pick any call, which only this monitor
-        counts; a DNS observer redirects queries)."""
-        if self.audit is not None or self._injecting or self.dns is not None:
+        counts; a DNS observer redirects queries; and while threads of this monitor's, or an
+        approver fed by them, write at times the tree chooses -- writes_beside --, a task
+        alone's examined arguments are held, which the native loop does not do)."""
+        if self.audit is not None or self._injecting or self.writes_beside:
             return None
         state: ProcessState = task.process.state
         return state.deciding(), not (self.options.verbose or self.options.dry_run)

@@ -154,8 +154,9 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
     team 56), any character device but the discarding ones -- not to /dev/null (the decode fuzz
     servers' ``-E /dev/null``, whose sendmmsg names were refused EPERM where the kernel
     answers EINVAL), /dev/zero or /dev/full; not
-    a run that writes nothing while it decides.  writes_beside stays the resolver's alone (a
-    call read again after its decision, run unheld, sees the tracer's own writes)."""
+    a run that writes nothing while it decides.  writes_beside stays the resolver's, and an
+    approver's (red team 58), alone (a call read again after its
+    decision, run unheld, sees the tracer's own writes)."""
     import os
     from types import SimpleNamespace
 
@@ -202,6 +203,10 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         assert deciding(verbose=True, injecting=True, stderr=pipe)
         assert not deciding(verbose=True, injecting=True, stderr=null)
         assert beside(dns=object()) and not beside(sinks=(file,))
+        # (an approver hears of asks, settled asks and events at times the tree chooses,
+        # and may write them where the tree maps them: red team 58)
+        assert beside(asker=SimpleNamespace(tells_a_process=True))
+        assert not beside(asker=SimpleNamespace(wants_events=False))  # (the prompt's, ...)
     finally:
         for stream in (file, null, pipe):
             stream.close()
