@@ -122,6 +122,15 @@ def test_systraces_refusal_count_is_read() -> None:
     assert lp.interesting_lines(text) == ["systrace: refused 5 calls (-v or --log to see them)"]
 
 
+def test_a_lifted_run_that_agreed_lifts_only_where_calls_were_refused() -> None:
+    refused = lp.RunResult(2, lp.Summary(0, 0, 1, 0, 0, source="summary"), 0.1, refused=3)
+    timed_out = _result(2, (0, 0, 1, 0, 0))        # LTP's timeout: nothing refused
+    assert lp.lift_verdict(refused, None) == "lifted"
+    assert lp.lift_verdict(timed_out, refused) == "lifted"
+    assert lp.lift_verdict(timed_out, None) == "flake"
+    assert lp.lift_verdict(timed_out, timed_out) == "flake"
+
+
 def test_the_runtest_file_is_read() -> None:
     text = ("#DESCRIPTION:Kernel system calls\nabort01 abort01\n\n"
             "fcntl34_64 fcntl34_64\nmmap001 mmap001 -m 1  # a comment\n")
