@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import hashlib
 import os
 import pwd
 import re
@@ -294,14 +295,61 @@ def traced(tmp_path: Path) -> Traced:
     return Traced(tmp_path)
 
 
+_INCLUDE = re.compile(rb'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+
+
+def _sources_digest(source: Path) -> bytes:
+    """The source and every file of the tests it includes by ``#include "..."``, recursively
+    (attack.h, race.h...), as one digest."""
+    digest = hashlib.sha256()
+    seen: set[Path] = set()
+    pending = [source]
+    while pending:
+        path = pending.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        text = path.read_bytes()
+        digest.update(str(path).encode() + b"\0" + text + b"\0")
+        pending += [path.parent / name.decode() for name in _INCLUDE.findall(text)]
+    return digest.digest()
+
+
+def _kept_binary_is_current(stored: Path) -> bool:
+    """A binary of the cache is used only if every file gcc read to make it (its -MD list:
+    the source, attack.h..., the system headers) is there and no newer than it."""
+    try:
+        made = stored.stat().st_mtime_ns
+        words = stored.with_name(stored.name + ".d").read_text().replace("\\\n", " ").split()
+    except OSError:
+        return False
+    inputs = [word for word in words[1:] if not word.endswith(":")]
+    try:
+        return bool(inputs) and all(os.stat(path).st_mtime_ns <= made for path in inputs)
+    except OSError:
+        return False
+
+
 @pytest.fixture(scope="session")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """Compile tests/<relative>.c once per session; returns the binary's path."""
+def build(tmp_path_factory: pytest.TempPathFactory,
+          pytestconfig: pytest.Config) -> Callable[..., Path]:
+    """Compile tests/<relative>.c once per session; returns the binary's path (a file of
+    this session's own: a test may chmod or copy it).  The binaries are kept in pytest's
+    cache directory (.pytest_cache/d/systrace-bin), named by a digest of gcc's version, the
+    flags, the source and the files of the tests it includes, each with the list of files
+    gcc read for it (-MD: the system headers too) and used while none of those is newer: a
+    program is compiled once for the three xdist workers and the CI's second pass (~290
+    programs, ~0.15 s of CPU each), and again when its source, a header it includes or the
+    compiler changes.  (A -static build with the C library is compiled every session: the
+    list names no library.)"""
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed")
     out_dir = tmp_path_factory.mktemp("bin")
     out_dir.chmod(0o755)
     built: dict[tuple[str, tuple[str, ...]], Path] = {}
+    cache = getattr(pytestconfig, "cache", None)  # (none under -p no:cacheprovider)
+    kept = cache.mkdir("systrace-bin") if cache is not None else None
+    compiler = subprocess.run(["gcc", "--version"], check=True, capture_output=True).stdout
 
     def compile_program(relative: str, *flags: str) -> Path:
         key = (relative, flags)
@@ -310,8 +358,24 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         source = REPO / "tests" / relative
         binary = out_dir / (source.stem + ("-" + "-".join(f.strip("-") for f in flags)
                                             if flags else ""))
-        subprocess.run(["gcc", "-O1", "-Wall", "-pthread", *flags, "-o", str(binary),
-                        str(source)], check=True, capture_output=True, text=True)
+        command = ["gcc", "-O1", "-Wall", "-pthread", *flags]
+        with_libc = any(f.startswith("-static") for f in flags) and "-nostdlib" not in flags
+        if kept is None or with_libc:
+            subprocess.run([*command, "-o", str(binary), str(source)], check=True,
+                           capture_output=True, text=True)
+        else:
+            digest = hashlib.sha256(b"\0".join([compiler, *(f.encode() for f in command),
+                                                 _sources_digest(source)]))
+            name = relative.removesuffix(".c").replace("/", "_")
+            stored = kept / f"{name}-{digest.hexdigest()[:16]}"
+            if not _kept_binary_is_current(stored):
+                # (whole or not at all: another worker may be compiling it too)
+                target = stored.with_name(f"{stored.name}.{os.getpid()}.tmp")
+                subprocess.run([*command, "-MD", "-MF", f"{target}.d", "-o", str(target),
+                                str(source)], check=True, capture_output=True, text=True)
+                os.replace(f"{target}.d", f"{stored}.d")
+                os.replace(target, stored)
+            shutil.copy(stored, binary)
         built[key] = binary
         return binary
 

@@ -206,25 +206,38 @@ def test_a_socket_the_engine_does_not_see_is_refused(family, kind, protocol):
 
 
 # --- properties over any bytes -----------------------------------------------------------------
+# (the strategies drawn from below are made once: a list's sampled_from made at each draw
+# was validated and labelled anew by hypothesis each time; the same strategies, the same
+# examples)
+_SOCKET_KINDS = st.sampled_from(
+    [*SOCKETS.values(), (AF_UNIX, STREAM, 0), (AF_UNIX, DGRAM, 0), (AF_UNIX, SEQPACKET, 0),
+     (AF_NETLINK, DGRAM, 0)])
+_LOCALS = {AF_INET: st.sampled_from(["", "127.0.0.2", "10.1.2.3", "224.0.0.1",
+                                     "127.255.255.255"]),
+           AF_INET6: st.sampled_from(["", "::1", "::ffff:127.0.0.2", "fe80::1"])}
+_NO_LOCAL = st.sampled_from([""])
+_BOOLEANS = st.booleans()
+_ONE_IN_21 = st.integers(0, 20)
+_ADDRESS_FAMILIES = st.sampled_from([AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, 99])
+_ADDRESS_BODIES = st.binary(max_size=126)
+_HOSTS = st.sampled_from([b"\x7f\0\0\2", bytes(4), b"\xe0\0\0\1"])
+
+
 @st.composite
 def any_socket(draw: st.DrawFn) -> FakeSocket:
-    family, kind, protocol = draw(st.sampled_from(
-        [*SOCKETS.values(), (AF_UNIX, STREAM, 0), (AF_UNIX, DGRAM, 0), (AF_UNIX, SEQPACKET, 0),
-         (AF_NETLINK, DGRAM, 0)]))
-    locals_ = {AF_INET: ["", "127.0.0.2", "10.1.2.3", "224.0.0.1", "127.255.255.255"],
-               AF_INET6: ["", "::1", "::ffff:127.0.0.2", "fe80::1"]}.get(family, [""])
-    return FakeSocket(family, kind, protocol, draw(st.booleans()),
-                      draw(st.sampled_from(locals_)))
+    family, kind, protocol = draw(_SOCKET_KINDS)
+    return FakeSocket(family, kind, protocol, draw(_BOOLEANS),
+                      draw(_LOCALS.get(family, _NO_LOCAL)))
 
 
 @st.composite
 def any_address(draw: st.DrawFn) -> bytes | None:
-    if draw(st.integers(0, 20)) == 0:
+    if draw(_ONE_IN_21) == 0:
         return None
-    family = draw(st.sampled_from([AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, 99]))
-    body = draw(st.binary(max_size=126))
-    if draw(st.booleans()):  # an address of interest where the kernel reads one
-        host = draw(st.sampled_from([b"\x7f\0\0\2", bytes(4), b"\xe0\0\0\1"]))
+    family = draw(_ADDRESS_FAMILIES)
+    body = draw(_ADDRESS_BODIES)
+    if draw(_BOOLEANS):  # an address of interest where the kernel reads one
+        host = draw(_HOSTS)
         body = body[:2].ljust(2, b"\1") + host + body[6:]
     return struct.pack("<H", family) + body
 

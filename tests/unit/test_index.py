@@ -596,23 +596,34 @@ class Recorder:
 NAMES = ["a", "b", "ab", "c.h"]
 _pattern_component = st.sampled_from([*NAMES, *NAMES, "*", "?", "a*", "*.h", "[ab]", "**"])
 _pattern_path = st.lists(_pattern_component, max_size=4).map("/".join)
+# (every strategy a composite below draws from is made once, here: one made at each draw --
+# a list's sampled_from is not cached -- cost hypothesis its checks and labels again each
+# time, most of the time of test_index_decides_as_the_linear_scan; the same strategies, the
+# same examples)
+_PATTERN_FORMS = st.sampled_from(["plain", "plain", "plain", "brace", "brace-top", "special"])
+_PATTERN_STARTS = st.sampled_from(["/", "/", "/", "$HOME/", "~/", "/home/alice/"])
+_SPECIAL_PATTERNS = st.sampled_from(["/", "/**", "pipe:*", "memfd:a*", "socket:\\[1\\]",
+                                     "/a\\*b", "$HOME", "/home/$USER/**", "/a/b/"])
+_BRACE_ALTERNATIVES = st.lists(_pattern_path.filter(bool), min_size=1, max_size=3)
+_BRACE_ENDS = st.sampled_from(["", "/**", "/a"])
+_TOP_BRACE_ALTERNATIVES = st.lists(_pattern_path.map(lambda p: "/" + p), min_size=1,
+                                   max_size=3)
+_TOP_BRACE_ENDS = st.sampled_from(["", "/**"])
 
 
 @st.composite
 def path_patterns_(draw: st.DrawFn) -> PathGlob:
-    form = draw(st.sampled_from(["plain", "plain", "plain", "brace", "brace-top", "special"]))
-    start = draw(st.sampled_from(["/", "/", "/", "$HOME/", "~/", "/home/alice/"]))
+    form = draw(_PATTERN_FORMS)
+    start = draw(_PATTERN_STARTS)
     if form == "special":
-        text = draw(st.sampled_from(["/", "/**", "pipe:*", "memfd:a*", "socket:\\[1\\]",
-                                     "/a\\*b", "$HOME", "/home/$USER/**", "/a/b/"]))
+        text = draw(_SPECIAL_PATTERNS)
     elif form == "brace":
-        alternatives = draw(st.lists(_pattern_path.filter(bool), min_size=1, max_size=3))
+        alternatives = draw(_BRACE_ALTERNATIVES)
         text = start + draw(_pattern_path) + "/{" + ",".join(alternatives) + "}" + \
-            draw(st.sampled_from(["", "/**", "/a"]))
+            draw(_BRACE_ENDS)
     elif form == "brace-top":
-        alternatives = draw(st.lists(_pattern_path.map(lambda p: "/" + p), min_size=1,
-                                     max_size=3))
-        text = "{" + ",".join(alternatives) + "}" + draw(st.sampled_from(["", "/**"]))
+        alternatives = draw(_TOP_BRACE_ALTERNATIVES)
+        text = "{" + ",".join(alternatives) + "}" + draw(_TOP_BRACE_ENDS)
     else:
         text = start + draw(_pattern_path)
     try:
@@ -642,38 +653,51 @@ CALLS = [("fsread",), ("fsread",), ("fswrite",), ("fsread", "fswrite"), ("openat
          ("ptrace",), ("exec", "fsread"), ("renameat2",), ("ioctl",), ("fswrite",),
          ("fsmeta",), ("fsmeta", "fswrite"), ("fslink",), ("fslink", "fsread"), ("lstat",)]
 REDIRECTS = [Redirect(path="/r"), Redirect(address=SockAddr("inet", "127.0.0.1", 9))]
+_CALLS = st.sampled_from(CALLS)
+_ACTIONS = st.sampled_from(list(Action))
+_NETS = st.sampled_from(NETS)
+_ARGVS = st.sampled_from(ARGVS)
+_REDIRECTS = st.sampled_from(REDIRECTS)
+_RULE_ERRNOS = st.sampled_from([errno_module.EPERM, errno_module.EACCES])
+_RULE_MISSING = st.sampled_from([None, None, *Missing])
+_TABLE_DEFAULTS = st.sampled_from(list(DECIDING))
+_TABLE_ERRNOS = st.sampled_from([errno_module.EPERM, errno_module.ENOENT])
+_TABLE_MISSING = st.sampled_from(list(Missing))
+_UP_TO_3 = st.integers(0, 3)
+_UP_TO_9 = st.integers(0, 9)
+_UP_TO_15 = st.integers(0, 15)
+_UP_TO_24 = st.integers(0, 24)
+_PATH_PATTERNS = path_patterns_()
 
 
 @st.composite
 def rules(draw: st.DrawFn, index: int) -> Rule:
     """A rule with the conditions its calls can use, mostly (now and then any: the index must
     agree on rules the loader would refuse, too); about one in sixteen unconditional."""
-    calls = draw(st.sampled_from(CALLS))
+    calls = draw(_CALLS)
     members = set().union(*(aliases.expand(name) for name in calls))
-    action = draw(st.sampled_from(list(Action)))
+    action = draw(_ACTIONS)
     path = net = argv = None
-    if draw(st.integers(0, 15)):
-        if members & aliases.PATH_CALLS or not draw(st.integers(0, 9)):
-            path = draw(path_patterns_())
-        if members & aliases.ADDRESS_CALLS or not draw(st.integers(0, 9)):
-            net = draw(st.sampled_from(NETS))
-        if members & aliases.EXEC_CALLS and draw(st.integers(0, 9)) < 3:
-            argv = draw(st.sampled_from(ARGVS))
-    redirect = draw(st.sampled_from(REDIRECTS)) \
-        if action is Action.PERMIT and draw(st.integers(0, 9)) < 2 else None
-    fresh = action is Action.PERMIT and path is not None and not draw(st.integers(0, 3))
-    return Rule(calls, action, draw(st.sampled_from([errno_module.EPERM, errno_module.EACCES])),
+    if draw(_UP_TO_15):
+        if members & aliases.PATH_CALLS or not draw(_UP_TO_9):
+            path = draw(_PATH_PATTERNS)
+        if members & aliases.ADDRESS_CALLS or not draw(_UP_TO_9):
+            net = draw(_NETS)
+        if members & aliases.EXEC_CALLS and draw(_UP_TO_9) < 3:
+            argv = draw(_ARGVS)
+    redirect = draw(_REDIRECTS) \
+        if action is Action.PERMIT and draw(_UP_TO_9) < 2 else None
+    fresh = action is Action.PERMIT and path is not None and not draw(_UP_TO_3)
+    return Rule(calls, action, draw(_RULE_ERRNOS),
                 path, net, argv, redirect, index=index,
-                missing=draw(st.sampled_from([None, None, *Missing])), fresh=fresh)
+                missing=draw(_RULE_MISSING), fresh=fresh)
 
 
 @st.composite
 def tables(draw: st.DrawFn, name: str = "main") -> Table:
-    count = draw(st.integers(0, 24))
-    return Table(name, draw(st.sampled_from(list(DECIDING))),
-                 draw(st.sampled_from([errno_module.EPERM, errno_module.ENOENT])),
-                 [draw(rules(i + 1)) for i in range(count)],
-                 missing=draw(st.sampled_from(list(Missing))))
+    count = draw(_UP_TO_24)
+    return Table(name, draw(_TABLE_DEFAULTS), draw(_TABLE_ERRNOS),
+                 [draw(rules(i + 1)) for i in range(count)], missing=draw(_TABLE_MISSING))
 
 
 def _literal_prefix(glob: PathGlob) -> list[str]:
@@ -681,19 +705,23 @@ def _literal_prefix(glob: PathGlob) -> list[str]:
     return ["/" + "/".join(shape.prefix)] if shape.kind != "pseudo" else []
 
 
+_ODD_PATHS = st.sampled_from(["", "/", "//", "/a//b", "/a/", "/a//", "pipe:[1]",
+                              "/memfd:ab (deleted)", "socket:[1]", "a/b", "/home/alice", "/a\\*b",
+                              "/a*b", "/run/x"])
+_OTHER_STARTS = st.sampled_from(["", "/home/alice"])
+_NAME_LISTS = st.lists(st.sampled_from(NAMES), max_size=3)
+
+
 @st.composite
 def paths(draw: st.DrawFn, table: Table) -> str:
     """A path near the table's patterns: under the literal start of one of them, or made of
     the same names; now and then an odd one ("//", a pseudo name, relative, empty)."""
-    form = draw(st.integers(0, 9))
+    form = draw(_UP_TO_9)
     if form == 0:
-        return draw(st.sampled_from(["", "/", "//", "/a//b", "/a/", "/a//", "pipe:[1]",
-                                     "/memfd:ab (deleted)", "socket:[1]", "a/b", "/home/alice",
-                                     "/a\\*b", "/a*b", "/run/x"]))
+        return draw(_ODD_PATHS)
     starts = [p for r in table.rules if r.path is not None for p in _literal_prefix(r.path)]
-    start = draw(st.sampled_from(starts)) if starts and form < 7 else \
-        draw(st.sampled_from(["", "/home/alice"]))
-    rest = draw(st.lists(st.sampled_from(NAMES), max_size=3))
+    start = draw(st.sampled_from(starts)) if starts and form < 7 else draw(_OTHER_STARTS)
+    rest = draw(_NAME_LISTS)
     text = "/".join([start.rstrip("/"), *rest])
     return text if text else "/"
 
@@ -714,60 +742,73 @@ ADDRESSES = [
 FLAGS = [os.O_RDONLY, os.O_WRONLY, os.O_RDWR, os.O_RDONLY | os.O_CREAT, None]
 
 
+_FACT_CALLS = st.sampled_from(["openat", "openat", "open", "newfstatat", "newfstatat",
+                               "unlink", "execve", "execve", "rename", "renameat2", "renameat2",
+                               "link", "connect", "connect", "sendto", "read", "ptrace", "ioctl",
+                               "ioctl", "lstat", "readlink", "linkat", "mkdir", "mount",
+                               "umount2"])
+_MOUNT_DIRECTORIES = st.sampled_from([(), ("old",), ("old", "new")])
+_OLD_OR_NONE = st.sampled_from([(), ("old",)])
+_SOCKETS_INSIDE = st.sampled_from([(), ("/run/s",), ("/a/b/s",)])
+_TWO_ROLES = st.sampled_from([(), ("old",), ("new",), ("old", "new")])
+_PATH_OR_NONE = st.sampled_from([(), ("path",)])
+_ONE_OF_TWO = st.sampled_from([(), ("old",), ("new",)])
+_SELECTORS = st.sampled_from([0, RENAME_EXCHANGE, 1, RENAME_EXCHANGE | 4])
+_OLDER_PLACES = st.sampled_from(["/x", "/a/b"])
+_BOOLEANS = st.booleans()
+_UP_TO_2 = st.integers(0, 2)
+_IOCTL_REQUESTS = st.sampled_from([*FILE_CHANGING, TIOCSTI, 0x5401, FS_IOC_SETFLAGS | 1 << 32])
+_ADDRESSES = st.sampled_from([*ADDRESSES, None])
+_HOST_NAMES = st.sampled_from([(), ("example.test",), ("a.test", "b.test")])
+_EXEC_ARGVS = st.sampled_from([("tool",), ("tool", "-x"), ("x", "y"), None])
+_FLAGS = st.sampled_from(FLAGS)
+
+
 @st.composite
 def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
-    call = draw(st.sampled_from(["openat", "openat", "open", "newfstatat", "newfstatat",
-                                 "unlink", "execve", "execve", "rename", "renameat2",
-                                 "renameat2", "link", "connect", "connect", "sendto", "read",
-                                 "ptrace", "ioctl", "ioctl", "lstat", "readlink", "linkat",
-                                 "mkdir", "mount", "umount2"]))
+    call = draw(_FACT_CALLS)
     if call == "mount":  # a source and a target, shown elsewhere or covered (or not: a remount)
         return CallFacts(
             call, (PathArg("old", draw(paths(table))), PathArg("new", draw(paths(table)))),
-            directories=frozenset(draw(st.sampled_from([(), ("old",), ("old", "new")]))),
-            sockets=frozenset(draw(st.sampled_from([(), ("old",)]))),
-            sockets_inside=tuple(draw(st.sampled_from([(), ("/run/s",), ("/a/b/s",)]))),
-            exposed=frozenset(draw(st.sampled_from([(), ("old",), ("new",), ("old", "new")]))))
+            directories=frozenset(draw(_MOUNT_DIRECTORIES)),
+            sockets=frozenset(draw(_OLD_OR_NONE)),
+            sockets_inside=tuple(draw(_SOCKETS_INSIDE)),
+            exposed=frozenset(draw(_TWO_ROLES)))
     if call == "umount2":
         return CallFacts(call, (PathArg("path", draw(paths(table))),),
-                         directories=frozenset(draw(st.sampled_from([(), ("path",)]))),
-                         exposed=frozenset(draw(st.sampled_from([(), ("path",)]))))
+                         directories=frozenset(draw(_PATH_OR_NONE)),
+                         exposed=frozenset(draw(_PATH_OR_NONE)))
     if call in aliases.TWO_PATH_CALLS:
         old, new = draw(paths(table)), draw(paths(table))
         return CallFacts(
             call, (PathArg("old", old), PathArg("new", new)),
-            missing=draw(_missing(("old", "new"))),
-            directories=frozenset(draw(st.sampled_from([(), ("old",), ("new",),
-                                                        ("old", "new")]))),
-            sockets=frozenset(draw(st.sampled_from([(), ("old",), ("new",)]))),
-            sockets_inside=tuple(draw(st.sampled_from([(), ("/run/s",), ("/a/b/s",)]))),
-            selector=draw(st.sampled_from([0, RENAME_EXCHANGE, 1, RENAME_EXCHANGE | 4]))
-            if call == "renameat2" else None,
-            made=frozenset(draw(st.sampled_from([(), ("old",), ("new",), ("old", "new")]))),
-            older_inside=tuple((draw(st.sampled_from(["/x", "/a/b"])), draw(paths(table)),
-                                draw(st.booleans()))
-                               for _ in range(draw(st.integers(0, 2)))))
+            missing=draw(_MISSING_TWO),
+            directories=frozenset(draw(_TWO_ROLES)),
+            sockets=frozenset(draw(_ONE_OF_TWO)),
+            sockets_inside=tuple(draw(_SOCKETS_INSIDE)),
+            selector=draw(_SELECTORS) if call == "renameat2" else None,
+            made=frozenset(draw(_TWO_ROLES)),
+            older_inside=tuple((draw(_OLDER_PLACES), draw(paths(table)), draw(_BOOLEANS))
+                               for _ in range(draw(_UP_TO_2))))
     if call == "ioctl":  # on a descriptor's file: a path, or a pseudo name
-        return CallFacts(call, (PathArg("path", draw(paths(table))),), selector=draw(
-            st.sampled_from([*FILE_CHANGING, TIOCSTI, 0x5401, FS_IOC_SETFLAGS | 1 << 32])))
+        return CallFacts(call, (PathArg("path", draw(paths(table))),),
+                         selector=draw(_IOCTL_REQUESTS))
     if call in ("connect", "sendto"):
-        address = draw(st.sampled_from([*ADDRESSES, None]))
+        address = draw(_ADDRESSES)
         if address is not None and address.family in ("inet", "inet6") and \
-                not draw(st.integers(0, 3)):
+                not draw(_UP_TO_3):
             # (any IP destination may stand for several hosts, one with names too: a
             # directed broadcast is an address of the caller's routes, review 20)
-            address = dataclasses.replace(address, many=True, names=draw(
-                st.sampled_from([(), ("example.test",), ("a.test", "b.test")])))
+            address = dataclasses.replace(address, many=True, names=draw(_HOST_NAMES))
         return CallFacts(call, sockaddr=address)
     if call in ("read", "ptrace"):
         return CallFacts(call)
     path_args = (PathArg("path", draw(paths(table))),)
-    missing = draw(_missing(("path",)))
+    missing = draw(_MISSING_ONE)
     if call == "execve":
-        return CallFacts(call, path_args, argv=draw(st.sampled_from(
-            [("tool",), ("tool", "-x"), ("x", "y"), None])), missing=missing)
-    return CallFacts(call, path_args, open_flags=draw(st.sampled_from(FLAGS)),
-                     missing=missing, made=frozenset(draw(st.sampled_from([(), ("path",)]))))
+        return CallFacts(call, path_args, argv=draw(_EXEC_ARGVS), missing=missing)
+    return CallFacts(call, path_args, open_flags=draw(_FLAGS), missing=missing,
+                     made=frozenset(draw(_PATH_OR_NONE)))
 
 
 def _missing(roles: tuple[str, ...]) -> st.SearchStrategy[tuple[tuple[str, Absent], ...]]:
@@ -775,6 +816,10 @@ def _missing(roles: tuple[str, ...]) -> st.SearchStrategy[tuple[tuple[str, Absen
     how = st.sampled_from([None, None, None, Absent.LAST, Absent.WAY])
     return st.tuples(*(how for _ in roles)).map(
         lambda found: tuple((r, h) for r, h in zip(roles, found, strict=True) if h is not None))
+
+
+_MISSING_ONE = _missing(("path",))
+_MISSING_TWO = _missing(("old", "new"))
 
 
 def _same(got: Decision | None, want: Decision | None) -> None:

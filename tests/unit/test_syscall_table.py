@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import errno
+import functools
 import importlib.util
 import itertools
 import os
@@ -597,25 +598,44 @@ def _resolved(value: int | Param) -> int:
     return value if isinstance(value, int) else _PARAMS[value.value]
 
 
+# (the strategies the helpers below draw from are made once: made at every draw -- a list's
+# sampled_from, a lambda's map are not cached -- hypothesis checked and labelled them again
+# each time, most of these properties' time; the same strategies, the same distribution)
+_ANYTHING = st.one_of(st.sampled_from(_EDGES), st.integers(0, 2**64 - 1))
+_SIX_ANYTHING = st.tuples(*[_ANYTHING] * 6)
+_NEAR_AN_EDGE = st.sampled_from(_EDGES).map(_near).flatmap(st.sampled_from)
+
+
+@functools.cache
+def _cases_of(name: str) -> st.SearchStrategy[tuple[syscalls.Test, ...]]:
+    """One of a guarded (or sharing) call's cases, or none."""
+    call = BY_NAME[name]
+    cases = [*(call.guard.cases + call.guard.refused if call.guard is not None else ()),
+             *(call.shares.cases if call.shares is not None else ()), *(call.keys or ())]
+    return st.sampled_from([*cases, ()])
+
+
+@functools.cache
+def _aimed(value: int, mask: int) -> st.SearchStrategy[int]:
+    """A register next to ``value``, or ``value`` with anything in the bits ``mask`` leaves
+    out."""
+    near = st.sampled_from(_near(value))
+    outside = st.integers(0, 2**64 - 1).map(lambda bits, v=value, m=mask: v | bits & ~m)
+    return st.one_of(near, outside)
+
+
 def _register_values(name: str, data: st.DataObject) -> tuple[int, ...]:
     """Six registers for a guarded (or sharing) call, aimed at one of its guard's cases or of
     its ``shares`` cases: each tested register at (or next to) the value its test compares
     with, the others anything."""
-    call = BY_NAME[name]
-    cases = [*(call.guard.cases + call.guard.refused if call.guard is not None else ()),
-             *(call.shares.cases if call.shares is not None else ()), *(call.keys or ())]
-    anything = st.one_of(st.sampled_from(_EDGES), st.integers(0, 2**64 - 1))
-    args = list(data.draw(st.tuples(*[anything] * 6)))
-    case = data.draw(st.sampled_from([*cases, ()]))
+    args = list(data.draw(_SIX_ANYTHING))
+    case = data.draw(_cases_of(name))
     for test in case:
         if test.op == "touches":
-            args[test.arg] = data.draw(st.sampled_from(_EDGES).map(_near).flatmap(st.sampled_from))
-            args[_resolved(test.value)] = data.draw(anything)
+            args[test.arg] = data.draw(_NEAR_AN_EDGE)
+            args[_resolved(test.value)] = data.draw(_ANYTHING)
             continue
-        value, mask = _resolved(test.value), _resolved(test.mask)
-        near = st.sampled_from(_near(value))
-        outside = st.integers(0, 2**64 - 1).map(lambda bits, v=value, m=mask: v | bits & ~m)
-        args[test.arg] = data.draw(st.one_of(near, outside))
+        args[test.arg] = data.draw(_aimed(_resolved(test.value), _resolved(test.mask)))
     return tuple(args)
 
 
@@ -672,17 +692,16 @@ def unseen_filter() -> _Filters:
 def _socket_registers(data: st.DataObject) -> tuple[int, ...]:
     """socket()'s registers aimed at one of its cases: each tested register at (or next to)
     its value, anything in the bits its mask leaves out."""
-    cases = syscalls.unseen_cases("socket")
-    case = data.draw(st.sampled_from([*cases, ()]))
-    anything = st.one_of(st.sampled_from(_EDGES), st.integers(0, 2**64 - 1),
-                         st.integers(0, 300))
-    args = list(data.draw(st.tuples(*[anything] * 6)))
+    case = data.draw(_SOCKET_CASES)
+    args = list(data.draw(_SIX_SOCKET_REGISTERS))
     for test in case:
-        value, mask = _resolved(test.value), _resolved(test.mask)
-        near = st.sampled_from(_near(value))
-        outside = st.integers(0, 2**64 - 1).map(lambda bits, v=value, m=mask: v | bits & ~m)
-        args[test.arg] = data.draw(st.one_of(near, outside))
+        args[test.arg] = data.draw(_aimed(_resolved(test.value), _resolved(test.mask)))
     return tuple(args)
+
+
+_SOCKET_CASES = st.sampled_from([*syscalls.unseen_cases("socket"), ()])
+_SIX_SOCKET_REGISTERS = st.tuples(*[st.one_of(st.sampled_from(_EDGES), st.integers(0, 2**64 - 1),
+                                              st.integers(0, 300))] * 6)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -703,8 +722,11 @@ _HALVES = st.sampled_from([0, 1, 5, 2**31, 2**32 - 1])
 
 def _word() -> st.SearchStrategy[int]:
     """A 64-bit value whose halves are edges, or anything."""
-    return st.one_of(st.builds(lambda high, low: high << 32 | low, _HALVES, _HALVES),
-                     st.integers(0, 2**64 - 1))
+    return _WORD
+
+
+_WORD = st.one_of(st.builds(lambda high, low: high << 32 | low, _HALVES, _HALVES),
+                  st.integers(0, 2**64 - 1))
 
 
 _TESTS = st.one_of(
