@@ -1,7 +1,7 @@
-/* log_tail.h: what log_tail_open.c and log_tail_send.c share (red team 55): the run's own
- * --log, grown by records of permitted, logged opens (NATIVE=1: lines the program writes
- * itself) until its size lands where the attack wants it, and the start both make.  Included
- * after attack.h. */
+/* log_tail.h: what log_tail_open.c, log_tail_send.c (red team 55) and tty_tail_open.c (red
+ * team 56) share: the run's own --log (or a recorder's copy of it), grown by records of
+ * permitted, logged opens (NATIVE=1: lines the program writes itself) until its size lands
+ * where the attack wants it, and the start they make.  Included after attack.h. */
 #ifndef LOG_TAIL_H
 #define LOG_TAIL_H
 
@@ -12,12 +12,29 @@
 
 static int native;
 static int logw = -1;
+/* set when the log is a copy a recorder makes asynchronously (tty_tail_open.c's typescript):
+ * its size is read once it has stopped growing */
+static int settles;
 
-static off_t log_size(int fd) {
+static off_t raw_size(int fd) {
     struct stat st;
     if (fstat(fd, &st) != 0)
         blocked("fstat of the log: %s", ename(errno));
     return st.st_size;
+}
+
+/* the log's size -- with settles, once the recorder has copied what was written (unchanged
+ * 2 ms) */
+static off_t log_size(int fd) {
+    off_t size = raw_size(fd);
+    for (int quiet = 0, n = 0; settles && !native && quiet < 2 && n < 200; n++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        off_t now = raw_size(fd);
+        quiet = now == size ? quiet + 1 : 0;
+        size = now;
+    }
+    return size;
 }
 
 /* what a record begins with: {"time": and the time's whole seconds */

@@ -24,88 +24,21 @@
 #include "attack.h"
 
 #include <sched.h>
-#include <sys/mman.h>
+
+#include "log_tail.h"
 
 #define TAIL 3    /* bytes of the log's text the name takes */
 #define ROOM 12   /* the most of the next record's first bytes the window takes */
-#define MIN_PAD 8
-#define MAX_PAD 97
-
-static int native;
-static int logw = -1;
-
-static off_t raw_size(int fd) {
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        blocked("fstat of the log: %s", ename(errno));
-    return st.st_size;
-}
-
-/* the typescript's size once the recorder has copied what was written (unchanged 2 ms) */
-static off_t log_size(int fd) {
-    off_t size = raw_size(fd);
-    for (int quiet = 0, n = 0; !native && quiet < 2 && n < 200; n++) {
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
-        off_t now = raw_size(fd);
-        quiet = now == size ? quiet + 1 : 0;
-        size = now;
-    }
-    return size;
-}
-
-/* what a record begins with: {"time": and the time's whole seconds */
-static void record_start(char *out, size_t room) {
-    snprintf(out, room, "{\"time\":%lld.", (long long)time(NULL));
-}
-
-/* One record more in the log: a permitted, logged open of a name that does not exist
- * (natively: a line of about that length written by the program itself). */
-static void pad(unsigned len) {
-    char name[128];
-    memset(name, 'p', len);
-    name[len] = 0;
-    if (native) {
-        char line[800], start[64];
-        record_start(start, sizeof start);
-        int k = snprintf(line, sizeof line, "%s123456,\"path\":\"%s\",\"flags\":0}}\n", start,
-                         name);
-        if (write(logw, line, k) != k)
-            blocked("write of the log: %s", ename(errno));
-        return;
-    }
-    int fd = open(name, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0)
-        close(fd);
-}
 
 int main(int argc, char **argv) {
-    if (argc < 4) {
-        fprintf(stderr, "usage: %s TYPESCRIPT SECRET TRIES\n", argv[0]);
-        return 2;
-    }
-    const char *log = argv[1], *secret = argv[2];
+    settles = 1;  /* (the typescript is the recorder's copy) */
+    struct log_tail t = log_tail_start(argc, argv);
+    const char *secret = argv[2];
     int tries = atoi(argv[3]);
-    native = getenv("NATIVE") != NULL;
-    int fd = open(log, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        blocked("open of the log: %s", ename(errno));
-    if (native && (logw = open(log, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
-        blocked("open of the log for writing: %s", ename(errno));
-    long page = sysconf(_SC_PAGESIZE);
-    char *area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED)
-        blocked("mmap: %s", ename(errno));
+    int fd = t.fd;
+    long page = t.page, a = t.a, c = t.c;
+    char *area = t.area;
     int attempts = 0, decoys = 0;
-    /* a record's length: c + a * (the name's length) */
-    off_t before = log_size(fd);
-    pad(10);
-    off_t d1 = log_size(fd) - before;
-    before = log_size(fd);
-    pad(40);
-    off_t d2 = log_size(fd) - before;
-    /* (rounded: the two times' texts may differ by a few digits, trailing zeros dropped) */
-    long a = (d2 - d1 + 15) / 30 > 0 ? (d2 - d1 + 15) / 30 : 1, c = d1 - 10 * a;
     unsigned missed = 0;  /* pads since the last try: past 40, lengths of their own */
     for (unsigned n = 0; n < (unsigned)tries * 200 && attempts < tries; n++) {
         off_t size = log_size(fd);
