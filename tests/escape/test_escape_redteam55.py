@@ -65,7 +65,7 @@ _RECORDED = ("import os, shlex, sys; os.execvp('script', ['script', '-qfe', '-c'
 
 def test_a_path_the_tracers_record_on_a_recorded_terminal_lengthens_is_held(
         build: Callable[..., Path], tmp_path: Path) -> None:
-    """Red team 56: ``tty_tail_open.c`` -- log_tail_open.c with the log on a terminal
+    """Red team 56: ``log_tail_open.c`` RECORDED=1 -- with the log on a terminal
     (``-e``) that ``script -f`` records into ``work/typescript``: each record the tracer
     writes while deciding reaches the file a few microseconds later (the recorder's copy), and
     the program maps the typescript's last page.  A terminal is a character device, which
@@ -78,18 +78,18 @@ def test_a_path_the_tracers_record_on_a_recorded_terminal_lengthens_is_held(
 
     if shutil.which("script") is None:
         pytest.skip("no script(1)")
-    program = build("escape/tty_tail_open.c")
+    program = build("escape/log_tail_open.c")
     control = Scene.make(tmp_path, "control")
     log = control.work / "typescript"
     log.touch()
     require_real(attack(program, log, control.secret, TRIES, policy_text=None, scene=control,
-                        cwd=control.work, env={"NATIVE": "1"}))
+                        cwd=control.work, env={"NATIVE": "1", "RECORDED": "1"}))
     scene = Scene.make(tmp_path, "traced")
     typescript = scene.work / "typescript"
     rules = policy(never("fsread", path=f"{scene.secd}/**"),
                    permit("fsread", path=f"{scene.work}/**"))
     traced = attack(program, typescript, scene.secret, RECORDED_TRIES, policy_text=rules,
-                    scene=scene, cwd=scene.work, options=["-e"],
+                    scene=scene, cwd=scene.work, options=["-e"], env={"RECORDED": "1"},
                     tracer=[sys.executable, "-c", _RECORDED, str(typescript), *SYSTRACE])
     assert_blocked(traced)
     tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
