@@ -10,6 +10,8 @@
  *   attach_vintr SECRET TTY before   (the line set before the attach, while untraced: once
  *                                     attached it only writes ESC [ 6 n)
  *
+ * With $ESC_THREAD a second thread is alive (the call then runs frozen when permitted).
+ *
  * Natively (no tracer) it makes the terminal's foreground job get SIGINT all the same (the
  * test's control looks at that job) and reads the secret.  The line's settings are put back
  * at the end.
@@ -21,6 +23,7 @@ int main(int argc, char **argv) {
     if (argc < 4)
         usage("attach_vintr SECRET TTY after|before");
     int before = strcmp(argv[3], "before") == 0;
+    idle_thread_if_asked();
     int fd = open(argv[2], O_RDWR | O_NOCTTY);
     if (fd < 0)
         blocked("open %s: %s", argv[2], ename(errno));
