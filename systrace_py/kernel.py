@@ -258,6 +258,14 @@ PR_SET_SECCOMP: Final = 22  # (its mode 2: a filter, as seccomp(SECCOMP_SET_MODE
 PR_SET_MM: Final = 35
 TIOCSTI: Final = 0x5412      # push bytes into the terminal's input: commands for the user's shell
 TIOCLINUX: Final = 0x541C    # (subcodes 2/3: paste a console selection, the same thing)
+#: ioctls that set a terminal's line settings (termios, termio, termios2): its interrupt
+#: character among them, at which the line sends its foreground job SIGINT (n_tty's isig) --
+#: the job of `systrace --attach`, whose SIGINT detaches (Tracer._terminal_refusal)
+TERMINAL_SETTINGS_IOCTLS: Final = frozenset({
+    0x5402, 0x5403, 0x5404,              # TCSETS, TCSETSW, TCSETSF
+    0x5406, 0x5407, 0x5408,              # TCSETA, TCSETAW, TCSETAF
+    0x402C542B, 0x402C542C, 0x402C542D,  # TCSETS2, TCSETSW2, TCSETSF2
+})
 #: socket ioctls that set its owner as F_SETOWN does, from an int the argument points at
 FIOSETOWN: Final = 0x8901
 SIOCSPGRP: Final = 0x8902

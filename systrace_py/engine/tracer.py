@@ -32,6 +32,7 @@ import itertools
 import os
 import select
 import signal
+import stat
 import struct
 import time
 from collections.abc import Callable, Sequence
@@ -98,6 +99,7 @@ from systrace_py.kernel import (
     CLONE_NEWNS,
     CLONE_NEWUSER,
     CLONE_VM,
+    DEV_TTY,
     IORING_ENTER_REGISTERED_RING,
     KCMP_FILES,
     KCMP_FS,
@@ -114,6 +116,7 @@ from systrace_py.kernel import (
     SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
     SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
     SECCOMP_MODE_FILTER,
+    TERMINAL_SETTINGS_IOCTLS,
 )
 from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict, VerdictKind
@@ -265,6 +268,37 @@ LINKED_REDIRECT = "a redirect's target is reached through a symbolic link"
 _FLAT_ARGUMENTS = (treated(Treat.PATH) | frozenset(SOCKADDR_ARGS) | {"clone3"}) - EXEC_CALLS
 FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refusing
 ORPHAN_NOTICE_AFTER = 1.0  # seconds after the command's exit before on_orphans is called
+
+
+def _interrupt_typed_in_replies() -> str | None:
+    """The interrupt character of the tracer's controlling terminal, said, when the line sends
+    SIGINT at it (ISIG) and it is a character a terminal's reply to a query holds: ESC,
+    printable ASCII, BEL, CR, LF, or any byte above 0x7F (a cursor position report is ESC [
+    row ; col R).  SIGINT detaches an attached tree, and a process may write the query to
+    the terminal: an interrupt character set so before the attach (by the process itself,
+    untraced then) would have the terminal detach it at its first write -- once attached it
+    may not set the line (Tracer._terminal_refusal; red team 59, attach_vintr.c).  None when
+    there is no controlling terminal or the character is one no reply holds (^C, the other
+    controls, DEL, none at all); settings that cannot be read are said so (refused)."""
+    import termios  # (only at an attach)
+
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None  # (no controlling terminal: no line signals the tracer)
+    try:
+        attrs = termios.tcgetattr(fd)
+    except termios.error:
+        return "unreadable"
+    finally:
+        os.close(fd)
+    if not attrs[3] & termios.ISIG:
+        return None
+    char = attrs[6][termios.VINTR]
+    code = char[0] if isinstance(char, bytes) and char else char if isinstance(char, int) else 0
+    if code == 0 or code == 0x7F or (code < 0x20 and code not in (0x07, 0x0A, 0x0D, 0x1B)):
+        return None
+    return repr(bytes([code]))
 
 
 class TracerError(Exception):
@@ -657,6 +691,12 @@ class Tracer:
             # its seize any more (review 5, finding 9)
             self._refuse_agents(pid, sorted(seen) + born)
             self._refuse_uring_contexts(pid, sorted(seen))
+            typed = _interrupt_typed_in_replies()
+            if typed is not None:
+                raise TracerError(
+                    f"cannot attach to {pid}: the interrupt character of systrace's terminal "
+                    f"is {typed}, which a terminal may type itself in a reply to a query the "
+                    "process writes -- the SIGINT would detach it (stty intr ^C)")
             if any(procfs.status_numbers(tid, b"Seccomp") not in ([0], None) for tid in seen):
                 self.own_filters = True  # (a filter from before: see _own_filter)
         except TracerError:
@@ -1630,6 +1670,8 @@ class Tracer:
                 name in GUARDED_CALLS
                 and guard_refusal(name, args, self.pid, self.lifted) is not None):
             return None  # decided (refused, or checked) by the engine at the stop
+        if name == "ioctl" and args[1] & 0xFFFFFFFF in TERMINAL_SETTINGS_IOCTLS:
+            return None  # (a terminal's settings: checked at the stop, _terminal_refusal)
         if name in NOTED and (shares_memory(name, args) is not None
                               or keys_mapping(name, args)):
             return None  # the filter would stop it (its memory is noted at the stop)
@@ -1643,6 +1685,10 @@ class Tracer:
         name = call.name
         if name in GUARDED_CALLS:
             refusal = self._guard_refusal(call)
+            if refusal is not None:
+                return refusal
+        if self._terminal_settings(call):
+            refusal = self._terminal_refusal(call)
             if refusal is not None:
                 return refusal
         if name in _CONTROL_CALLS and Lift.ROUTES not in self.lifted and any(
@@ -2064,6 +2110,46 @@ class Tracer:
             return errno.EPERM, "the tracer as a descriptor's owner (a signal to the tracer)"
         return None
 
+    def _terminal_settings(self, call: DecodedCall) -> bool:
+        """Whether the call sets a terminal's line under --attach (_terminal_refusal)."""
+        return not self.filtered and call.name == "ioctl" \
+            and call.args[1] & 0xFFFFFFFF in TERMINAL_SETTINGS_IOCTLS
+
+    @staticmethod
+    def _terminal_refusal(call: DecodedCall) -> tuple[int, str] | None:
+        """Under --attach (no filter: every call stops), an ioctl setting a terminal's line
+        (TERMINAL_SETTINGS_IOCTLS) of the tracer's own terminal -- its controlling one, whose
+        foreground job it is.  Its interrupt character is the line's to turn into SIGINT to
+        that job, and SIGINT detaches an attached tree: a tree that set it to a byte of a
+        reply the terminal types itself (ESC [ 6 n: the cursor position report, ESC [ row ;
+        col R) had systrace detach it without a signal call, and ran on untraced (red team
+        59, attach_vintr.c).  The descriptor's terminal is told as for O_ASYNC's owner:
+        /dev/tty is the caller's controlling terminal, /dev/console and /dev/tty0 the one
+        they stand for (none told: refused).  Another task sharing the descriptor table could
+        put the terminal at the number after the check: the call runs frozen and is checked
+        again (_must_freeze).  A spawned tree is not checked: there SIGINT does what a
+        person's ^C does."""
+        ours = procfs.read_stat(os.getpid())
+        terminal = int(ours[procfs.TTY_NR]) if ours is not None else -1
+        if terminal == 0:
+            return None  # (no controlling terminal: no line signals the tracer)
+        try:
+            info = os.stat(f"/proc/{call.tid}/fd/{signals.int32(call.args[0])}")
+        except OSError:
+            return None  # (no such descriptor: the kernel's EBADF)
+        if not stat.S_ISCHR(info.st_mode):
+            return None
+        device: int | None = info.st_rdev
+        if (os.major(info.st_rdev), os.minor(info.st_rdev)) == DEV_TTY:
+            fields = procfs.read_stat(call.tid)
+            device = int(fields[procfs.TTY_NR]) if fields is not None else None
+        if device is not None:
+            device = signals.terminal_behind(device)
+        if device is None or terminal < 0 or device == terminal:
+            return errno.EPERM, ("the tracer's terminal's settings (its interrupt character "
+                                 "would signal the tracer: a detach)")
+        return None
+
     @staticmethod
     def _loop_refusal(call: DecodedCall) -> tuple[int, str] | None:
         """LOOP_SET_FD, LOOP_CHANGE_FD, LOOP_CONFIGURE of a loop device: what the kernel
@@ -2263,6 +2349,12 @@ class Tracer:
                 task.freezer = False
                 refusal = (errno.EAGAIN, "the file a loop device would be attached to changed "
                                          "while it was being checked")
+            if refusal is None and self._terminal_settings(call) \
+                    and self._terminal_refusal(call) is not None:
+                self._thaw()
+                task.freezer = False
+                refusal = (errno.EAGAIN, "its descriptor became the tracer's terminal while "
+                                         "it was being checked")
             if refusal is None and call.examined_targets is not None and \
                     not self._targets_stayed(task, call):
                 self._thaw()
@@ -2892,6 +2984,8 @@ class Tracer:
             return True  # (its descriptor may be another file when it runs: owner_stayed)
         if call.loop_request():
             return True  # (its descriptors may be other files when it runs: loop_stayed)
+        if self._terminal_settings(call):
+            return True  # (its descriptor may be the tracer's terminal when it runs)
         if call.name not in enforce.FREEZE_CALLS:
             return False
         if call.name in MANY_ADDRESS_CALLS:
