@@ -113,8 +113,9 @@ def test_a_path_a_copy_of_the_tracers_own_line_lengthens_is_held(
     makes a refused open after each reaping; under ``-v``, systrace's stderr a pipe whose
     reader appends to ``work/err.log``, the refusal's line landed between the tracer's read
     of the name (a decoy) and the kernel's (a symlink to the secret): main (516699d) served
-    the open unheld on both loops.  Now such a run has writes_beside true (and is all
-    Python's): the name read is held."""
+    the open unheld on both loops (2 runs of 3: both within 40 tries).  Now such a run has
+    writes_beside true -- Python holds a task alone's call, the native loop serves it as a
+    task beside others, held in its slot: the name read is held."""
     program = build("escape/evt_tail_open.c")
     control = Scene.make(tmp_path, "control")
     err = control.work / "err.log"
