@@ -246,6 +246,21 @@ def _may_show_in_a_mapping(stream: object) -> bool:
 _SINK_DEVICES = frozenset({(1, 3), (1, 5), (1, 7)})
 
 
+def _copied_later(stream: object) -> bool:
+    """Whether what is written to ``stream`` may reach a file the tree maps *after* the write
+    returned, at a time no one decides: a pipe's or socket's reader copies it when it wakes
+    (``2>&1 | tee ci.log``, a CI runner's collector), a terminal's master's holder
+    (``script -f``, tmux's pipe-pane: red team 56), any other device's -- not a regular
+    file (a write is in its pages when it returns: the tracer goes on after it) nor a
+    discarding device (:func:`_may_show_in_a_mapping`).  Unknown: it may (review 38)."""
+    try:
+        fd = stream if isinstance(stream, int) else stream.fileno()  # type: ignore[attr-defined]
+        st = os.fstat(fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return True
+    return not stat.S_ISREG(st.st_mode) and _may_show_in_a_mapping(fd)
+
+
 @dataclass
 class SupervisorOptions:
     """How the supervisor decides: the command line's choices."""
@@ -609,6 +624,9 @@ class Supervisor:
         self._injecting = self.injector.active(policies.tables())
         #: writes_deciding, once asked (its streams do not change during a run)
         self._writes_deciding: bool | None = None
+        #: whether the tracer's lines on stderr, said at times the tree chooses, may be
+        #: copied into a file after they were written (Supervisor.writes_beside), once asked
+        self._said_beside: bool | None = None
         #: whether a ``fresh`` rule is in some table: then the paths the calls let run make
         #: are noted (DecodedCall.note_made), for those rules to cover
         self._fresh = any(rule.fresh for table in policies.tables() for rule in table.rules)
@@ -674,8 +692,32 @@ class Supervisor:
         it may write where the tree maps it (its stderr is systrace's: a CI's log file; the
         bundled approver says there each ask it has no rule for).  An ask's own task is held
         already (it waited); the tree's other tasks are not while they are alone (red team
-        58, evt_tail_open.c: an exit's line lengthens a name of the task left)."""
+        58, evt_tail_open.c: an exit's line lengthens a name of the task left).  And so do
+        the lines the tracer's own thread says on stderr at times the tree chooses
+        (:meth:`_says_beside`) when what reads that stderr may copy them into a file later
+        (a pipe to ``tee``, a recorded terminal: :func:`_copied_later`) -- written before
+        the tracer went on, they land when the copier wakes, while a task alone's next call
+        is decided (review 38, evt_tail_open.c with REFUSED: a refusal's line)."""
+        return self._told_beside() or self._says_beside()
+
+    def _told_beside(self) -> bool:
+        """Whether threads of this monitor's write at times the tree chooses, or feed an
+        approver that may (writes_beside: the resolver, ``--ask-via``)."""
         return self.dns is not None or getattr(self.asker, "tells_a_process", False)
+
+    def _says_beside(self) -> bool:
+        """Whether this run says lines on stderr at times the tree chooses -- -v (every
+        refusal, new process, exec), a table that asks with no one to ask (each such
+        refusal: "says ask and no one can be asked"), a front end that says each ask it
+        answers (``--ask-default permit``: ``says_each_ask``) -- to a stderr whose reader may
+        copy them into a file after they were written (:func:`_copied_later`).  Once."""
+        if self._said_beside is None:
+            asker = self.asker
+            says = self.options.verbose or (self.policies.can_ask() and (
+                asker is None or self.options.automatic
+                or getattr(asker, "says_each_ask", False)))
+            self._said_beside = says and _copied_later(self.stderr)
+        return self._said_beside
 
     @property
     def writes_deciding(self) -> bool:
@@ -872,8 +914,10 @@ class Supervisor:
         records every decision; an inject rule may pick any call, which only this monitor
         counts; a DNS observer redirects queries; and while threads of this monitor's, or an
         approver fed by them, write at times the tree chooses -- writes_beside --, a task
-        alone's examined arguments are held, which the native loop does not do)."""
-        if self.audit is not None or self._injecting or self.writes_beside:
+        alone's examined arguments are held, which the native loop does not do).  The lines
+        this thread says at times the tree chooses (_says_beside) leave the loop its tasks:
+        it holds a task alone's calls then as any other's (Tracer._fast_arms)."""
+        if self.audit is not None or self._injecting or self._told_beside():
             return None
         state: ProcessState = task.process.state
         return state.deciding(), not (self.options.verbose or self.options.dry_run)

@@ -1293,7 +1293,10 @@ class Tracer:
             return None
         if self._tree_frozen():
             return None
-        solo = self._solo()
+        # (a task alone is served as one beside others -- its calls held in its slot -- while
+        # something that is no task may write files it maps at times the tree chooses: lines
+        # the monitor said, copied into a file by what reads them; review 38)
+        solo = self._solo() and not self.monitor.writes_beside
         arms: list[cloop.Arm] = []
         ranges = 0
         for task in self.tasks.values():

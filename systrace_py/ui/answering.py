@@ -203,6 +203,8 @@ class DefaultAsker:
     only), with a line on stderr so the log of the run says what was let through."""
 
     wants_events = False
+    #: a line on stderr at each ask, a time the tree chooses (Supervisor._says_beside)
+    says_each_ask = True
 
     def __init__(self, stderr: IO[str]) -> None:
         self.stderr = stderr

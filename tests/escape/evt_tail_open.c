@@ -16,6 +16,11 @@
  *
  * NATIVE=1 (the control): the program appends START itself after the child's reaping.
  *
+ * REFUSED=PATH (review 38): after the reaping the program opens PATH, which the policy
+ * refuses: under -v the tracer says so on its stderr -- a line START begins -- and a reader
+ * of that stderr (a pipe to `tee`, a collector) copies it into ERR when it wakes, while the
+ * tracer decides the open of the name.
+ *
  * ESCAPED: an open gave the secret; BLOCKED: never.
  */
 #include "attack.h"
@@ -53,6 +58,7 @@ int main(int argc, char **argv) {
     const char *err_path = argv[1], *secret = argv[2], *start = argv[4];
     int tries = atoi(argv[3]);
     int native = getenv("NATIVE") != NULL;
+    const char *refused = getenv("REFUSED");
     int fd = open(err_path, O_RDONLY | O_CLOEXEC);
     int w = open(err_path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0 || w < 0)
@@ -114,6 +120,8 @@ int main(int argc, char **argv) {
             blocked("mmap of the stderr file: %s", ename(errno));
         close(go[1]);
         waitpid(child, NULL, 0);
+        if (refused != NULL)  /* (its refusal's line: START) */
+            close(open(refused, O_RDONLY | O_CLOEXEC));
         if (native && write(w, start, strlen(start)) != (ssize_t)strlen(start))
             blocked("write of the stderr file: %s", ename(errno));
         /* when to open: between the longest wait whose open came before the line (the

@@ -169,11 +169,15 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
 
     def monitor(dns: object = None, sinks: tuple[object, ...] | None = None,
                 verbose: bool = False, asker: object = None, injecting: bool = False,
-                stderr: object = null) -> object:
+                stderr: object = null, can_ask: bool = False) -> object:
         audit = None if sinks is None else SimpleNamespace(sinks=list(sinks), file=None)
-        return SimpleNamespace(dns=dns, audit=audit, asker=asker, _injecting=injecting,
-                               options=SimpleNamespace(verbose=verbose), stderr=stderr,
-                               _writes_deciding=None)
+        made = SimpleNamespace(dns=dns, audit=audit, asker=asker, _injecting=injecting,
+                               options=SimpleNamespace(verbose=verbose, automatic=False),
+                               stderr=stderr, _writes_deciding=None, _said_beside=None,
+                               policies=SimpleNamespace(can_ask=lambda: can_ask))
+        made._told_beside = lambda: Supervisor._told_beside(made)  # type: ignore[arg-type]
+        made._says_beside = lambda: Supervisor._says_beside(made)  # type: ignore[arg-type]
+        return made
 
     def deciding(**kw: object) -> bool:
         return bool(Supervisor.writes_deciding.fget(monitor(**kw)))  # type: ignore[attr-defined]
@@ -198,6 +202,9 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         with open(slave, "w") as terminal:  # (a terminal's master may record it: red team 56)
             assert deciding(sinks=(terminal,))
             assert deciding(verbose=True, asker=object(), stderr=terminal)
+            # (review 38: lines said at times the tree chooses, copied by a terminal's
+            # recorder after they were written)
+            assert beside(verbose=True, stderr=terminal)
         os.close(master)
         assert deciding(verbose=True, asker=object(), stderr=file)
         assert deciding(verbose=True, injecting=True, stderr=pipe)
@@ -207,6 +214,15 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         # and may write them where the tree maps them: red team 58)
         assert beside(asker=SimpleNamespace(tells_a_process=True))
         assert not beside(asker=SimpleNamespace(wants_events=False))  # (the prompt's, ...)
+        # (review 38: -v's lines, an ask no one answers, --ask-default permit's line -- said
+        # at times the tree chooses, copied later by what reads a pipe or a terminal; in a
+        # regular file before the tracer goes on, and never in /dev/null)
+        assert beside(verbose=True, stderr=pipe)
+        assert not beside(verbose=True, stderr=file) and not beside(verbose=True, stderr=null)
+        assert beside(can_ask=True, stderr=pipe)
+        assert beside(can_ask=True, asker=SimpleNamespace(says_each_ask=True), stderr=pipe)
+        assert not beside(can_ask=True, asker=SimpleNamespace(wants_events=False), stderr=pipe)
+        assert not beside(stderr=pipe)  # (nothing said)
     finally:
         for stream in (file, null, pipe):
             stream.close()

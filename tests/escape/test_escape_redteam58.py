@@ -78,3 +78,58 @@ def test_a_path_an_approvers_record_of_an_event_lengthens_is_held(
     tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
     assert tried is not None and int(tried[1]) >= 1 and int(tried[2]) >= 1, traced
     assert '{"type":"process","event":"exit"' in err.read_text()  # (the approver heard)
+
+
+#: what each line the tracer says on its stderr begins with (report.say)
+SAID = "systrace: refused"
+
+#: runs SYSTRACE with its stderr a pipe whose reader -- a collector, as ``2>&1 | tee -a``
+#: on a loaded machine, a CI runner's -- appends what it reads to argv[1] half a
+#: millisecond after it comes (the rest: the command)
+_STDERR_COPIED_TO = """\
+import os, sys, time
+r, w = os.pipe()
+if os.fork() == 0:
+    os.close(w)
+    out = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+    while data := os.read(r, 65536):
+        time.sleep(0.0005)
+        os.write(out, data)
+    os._exit(0)
+os.close(r)
+os.dup2(w, 2)
+os.close(w)
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def test_a_path_a_copy_of_the_tracers_own_line_lengthens_is_held(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 38: the tracer's own thread says lines on its stderr at times the tree chooses
+    (-v: each refusal, new process, exec; without -v each ask no one can answer, each ask
+    ``--ask-default permit`` lets through), and what reads a stderr that is a pipe (``|
+    tee``, a CI's collector) or a recorded terminal copies them into a file after they were
+    written -- while a task alone's next call is decided.  ``evt_tail_open.c`` with REFUSED
+    makes a refused open after each reaping; under ``-v``, systrace's stderr a pipe whose
+    reader appends to ``work/err.log``, the refusal's line landed between the tracer's read
+    of the name (a decoy) and the kernel's (a symlink to the secret): main (516699d) served
+    the open unheld on both loops (2 runs of 3: both within 40 tries).  Now such a run has
+    writes_beside true -- Python holds a task alone's call, the native loop serves it as a
+    task beside others, held in its slot: the name read is held."""
+    program = build("escape/evt_tail_open.c")
+    control = Scene.make(tmp_path, "control")
+    err = control.work / "err.log"
+    err.touch()
+    require_real(attack(program, err, control.secret, 2, SAID, policy_text=None,
+                        scene=control, cwd=control.work, env={"NATIVE": "1"}))
+    scene = Scene.make(tmp_path, "traced")
+    err = scene.work / "err.log"
+    err.touch()
+    traced = attack(program, err, scene.secret, TRIES, SAID, scene=scene, cwd=scene.work,
+                    policy_text=policy(never("fsread", path=f"{scene.secd}/**")),
+                    env={**loop, "REFUSED": str(scene.secret)}, options=["-v"],
+                    tracer=[sys.executable, "-c", _STDERR_COPIED_TO, str(err), *SYSTRACE])
+    assert_blocked(traced)
+    tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
+    assert tried is not None and int(tried[1]) >= 1 and int(tried[2]) >= 1, traced
+    assert f"{SAID} " in err.read_text()  # (the collector copied the refusals' lines)

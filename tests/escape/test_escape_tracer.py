@@ -276,8 +276,9 @@ def test_new_flags_at_every_call_do_not_grow_the_tracer(build, tmp_path):
     ignores both) made it keep one per call, the tracer growing with the calls and slowing
     with their square.  Variants are keyed on the int the kernel reads and bounded
     (_cloop.c MAX_VARIANTS).  Control: natively every open works; traced, every open works
-    and the tracer grows by less than 0.4 KiB a call (~0.95 KiB a call before the fix: 37 MiB
-    over 40,000 calls; 10,000 calls show it as well as 40,000, in a quarter of the time)."""
+    and the tracer grows by less than 0.1 KiB a call (~0.95 KiB a call before the fix: 37 MiB
+    over 40,000 calls; today's loop with the fix taken out keeps 0.24 KiB a call, which 0.4
+    did not catch -- review 38: ~310 KiB over 10,000 calls with it, 2,444 KiB without)."""
     binary = build("escape/tr_variants.c")
     scene = Scene.make(tmp_path, "variants")
     target = scene.work / "plain.txt"

@@ -11,9 +11,11 @@
  *
  * Opens FILE read-only COUNT times, each with another flags register; prints how many opens
  * worked and, when traced, how much the tracer's resident memory grew (VmRSS of TracerPid):
- * ESCAPED when it grew by more than 0.4 KiB a call (the loop kept ~0.95 KiB a call before the
- * fix: ~37 MiB over 40,000 calls), BLOCKED otherwise; natively (no tracer) it only
- * reports the opens (the control: every open works).
+ * ESCAPED when it grew by more than 0.1 KiB a call, BLOCKED otherwise (review 38, 10,000
+ * calls: ~310 KiB on the native loop, ~145 KiB on Python's; with the fix taken back out of
+ * _cloop.c -- keys of 64 bits, no MAX_VARIANTS -- 2,444 KiB, 0.24 KiB a call, which the
+ * 0.4 KiB a call before did not catch: the loop kept ~0.95 KiB a call when the fix was
+ * made); natively (no tracer) it only reports the opens (the control: every open works).
  * Class 6 (attacks on the tracer: resource exhaustion through the native loop).
  */
 #include "attack.h"
@@ -63,7 +65,7 @@ int main(int argc, char **argv) {
     else {
         long after = rss_kib(tracer);
         note("tracer %d: VmRSS %ld KiB before, %ld KiB after", tracer, before, after);
-        if (before > 0 && after - before > count * 2 / 5)
+        if (before > 0 && after - before > count / 10)
             escaped("the tracer grew by %ld KiB over %ld calls", after - before, count);
         blocked("the tracer grew by %ld KiB over %ld calls", after - before, count);
     }
