@@ -710,13 +710,19 @@ class Supervisor:
         refusal, new process, exec), a table that asks with no one to ask (each such
         refusal: "says ask and no one can be asked"), a front end that says each ask it
         answers (``--ask-default permit``: ``says_each_ask``) -- to a stderr whose reader may
-        copy them into a file after they were written (:func:`_copied_later`).  Once."""
+        copy them into a file after they were written (:func:`_copied_later`); and the
+        terminal prompt (a :class:`ScreenAsker`), whose question and answer are drawn on a
+        terminal while the tree is held, but which a recorder (``script -f``, tmux's
+        pipe-pane) copies into its file when it wakes -- after the release, while the
+        answered task, alone, makes its next call.  Once."""
         if self._said_beside is None:
             asker = self.asker
-            says = self.options.verbose or (self.policies.can_ask() and (
+            can_ask = self.policies.can_ask()
+            says = self.options.verbose or (can_ask and (
                 asker is None or self.options.automatic
                 or getattr(asker, "says_each_ask", False)))
-            self._said_beside = says and _copied_later(self.stderr)
+            self._said_beside = (says and _copied_later(self.stderr)) or (
+                can_ask and isinstance(asker, ScreenAsker))
         return self._said_beside
 
     @property

@@ -223,6 +223,11 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         assert beside(can_ask=True, asker=SimpleNamespace(says_each_ask=True), stderr=pipe)
         assert not beside(can_ask=True, asker=SimpleNamespace(wants_events=False), stderr=pipe)
         assert not beside(stderr=pipe)  # (nothing said)
+        # (the terminal prompt: drawn while the tree is held, copied by a recorder after the
+        # release -- whatever stderr is; not when the policy cannot ask)
+        prompt = SimpleNamespace(wants_events=False, hold_with=lambda tracer: None)
+        assert beside(can_ask=True, asker=prompt, stderr=file)
+        assert not beside(asker=prompt, stderr=file)
     finally:
         for stream in (file, null, pipe):
             stream.close()
