@@ -200,6 +200,9 @@ _INJECTING = ("every traced run has an inject rule (or traces nothing): Supervis
               "is None for every task")
 _HOSTS = ("every traced run has a rule on host names (the DNS observer; or it traces "
           "nothing): Supervisor.fast_table is None for every task")
+_APPROVED = ("every traced run has an approver (--ask-via) and a policy that can ask (else no "
+             "approver is started: cli/run._can_ask): Supervisor.writes_beside, so fast_table "
+             "is None for every task (red team 58)")
 
 #: The tests of tests/engine and tests/escape that the second CI pass (SYSTRACE_NO_CLOOP=1,
 #: .ci/run) leaves out although they take no ``loop``: by file, or by file::function (all its
@@ -259,6 +262,21 @@ LOOP_BLIND: dict[str, str] = {
     "test_a_learned_policy_is_not_written_through_a_link_the_program_made": _LEARNING,
     "tests/escape/test_escape_redteam55.py::"
     "test_a_path_the_tracers_record_on_a_recorded_terminal_lengthens_is_held": _LOGGED,
+    # (ci40: each checked as ci38 did, 0 stops served natively and 0 native waits in every
+    # traced run.  Not here, their runs arm: the learned-walk tests of test_escape_variables
+    # (a -p run of what was learned), red team 20's landlock test, the log tests that plant
+    # with a plain -p run first, test_escape_children's approver test (a --ask-via run of a
+    # policy that asks nothing: no approver, 6 stops served natively))
+    "tests/escape/test_escape_review13.py::"
+    "test_a_log_through_a_directory_link_is_appended_only_to_a_log": _LOGGED,
+    "tests/escape/test_escape_redteam20.py::"
+    "test_a_log_through_a_symlink_to_no_regular_file_or_to_stderr_still_works": _LOGGED,
+    **{f"tests/escape/test_escape_redteam25.py::{name}": _LOGGED for name in (
+        "test_a_link_another_user_put_on_the_way_does_not_aim_the_log",
+        "test_a_link_in_a_directory_of_roots_the_user_may_not_write_is_still_followed")},
+    **{f"tests/escape/test_escape_redteam53.py::{name}": _APPROVED for name in (
+        "test_an_approver_started_with_python_m_runs_no_code_the_tree_planted",
+        "test_an_approvers_commands_load_no_library_the_tree_planted")},
 }
 
 

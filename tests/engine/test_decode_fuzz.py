@@ -22,7 +22,8 @@ from __future__ import annotations
 import errno
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -54,6 +55,7 @@ RLIMIT_CORE = 4
 MSG_DONTWAIT = 0x40
 FRESH_SOCKET = 104  # the server's UDP socket, made afresh for every call
 # a few seconds a test (FUZZ_EXAMPLES=2000 for a longer search)
+T = TypeVar("T")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 # one pair of servers per test, fed every example of it (the fixture is not reset between
 # examples, on purpose: starting a traced process per example would take minutes)
@@ -115,8 +117,26 @@ def compare(pair: tuple[Server, Server], name: str, *args: int,
 
 
 # --- what is drawn -------------------------------------------------------------------------------
+# (each server's strategies are made once, at its first example, not at every draw: a list's
+# sampled_from or a one_of made anew was validated and labelled by hypothesis each time; the
+# same strategies draw the very same examples)
+_MADE: dict[tuple[int, str], tuple[object, st.SearchStrategy[Any]]] = {}
+
+
+def _once(owner: object, what: str, make: Callable[[], st.SearchStrategy[T]]
+          ) -> st.SearchStrategy[T]:
+    """``make()``, made once for ``owner`` (a server, a pair of them) and ``what``."""
+    made = _MADE.get((id(owner), what))
+    if made is None or made[0] is not owner:
+        made = _MADE[(id(owner), what)] = (owner, make())
+    return made[1]
+
 
 def pointers(server: Server) -> st.SearchStrategy[int]:
+    return _once(server, "pointers", lambda: _pointers(server))
+
+
+def _pointers(server: Server) -> st.SearchStrategy[int]:
     """Pointers: the server's objects (at their start, or anywhere in them: every suffix of a
     relative path is a path), its odd pages and their edges, and anything at all outside the
     server's own mappings (which would only make it read or write itself)."""
@@ -136,6 +156,10 @@ def pointers(server: Server) -> st.SearchStrategy[int]:
 
 
 def unreadable(server: Server) -> st.SearchStrategy[int]:
+    return _once(server, "unreadable", lambda: _unreadable(server))
+
+
+def _unreadable(server: Server) -> st.SearchStrategy[int]:
     """Pointers to nothing readable."""
     page = server.page
     return st.sampled_from([0, 16, server.region + page, server.region + 3 * page + 8, 1 << 63,
@@ -151,6 +175,10 @@ DIRFDS = st.sampled_from([AT_FDCWD, 103])
 
 
 def path_calls(pair: tuple[Server, Server]) -> st.SearchStrategy[tuple[str, tuple[int, ...]]]:
+    return _once(pair[0], "path_calls", lambda: _path_calls(pair))
+
+
+def _path_calls(pair: tuple[Server, Server]) -> st.SearchStrategy[tuple[str, tuple[int, ...]]]:
     p = pointers(pair[0])
     out = pointers(pair[0])  # where the kernel writes (stat buffers...)
     modes = st.integers(0, 0o7777)
@@ -227,12 +255,16 @@ def test_a_link_or_rename_under_a_rule_of_exec_argv_alone_is_the_kernels(pair, n
 def msghdrs(draw: st.DrawFn, server: Server) -> bytes:
     """A struct msghdr: name and control anywhere, lengths anything, one byte of data."""
     p = pointers(server)
-    name = draw(st.one_of(st.sampled_from([server.address("inet_peer"),
-                                           server.address("unix_sock")]), p))
-    control = draw(st.one_of(st.just(server.address("control")), p))
-    controllen = draw(st.one_of(st.sampled_from([0, 16, 20, 36, 37, 4096]), LENGTHS))
+    name = draw(_once(server, "msghdr names", lambda: st.one_of(
+        st.sampled_from([server.address("inet_peer"), server.address("unix_sock")]), p)))
+    control = draw(_once(server, "msghdr controls",
+                         lambda: st.one_of(st.just(server.address("control")), p)))
+    controllen = draw(_CONTROLLENS)
     return struct.pack("<QI4xQQQQI4x", name, draw(INT32) & 0xFFFFFFFF,
                        server.address("iovec"), 1, control, controllen, 0)
+
+
+_CONTROLLENS = st.one_of(st.sampled_from([0, 16, 20, 36, 37, 4096]), LENGTHS)
 
 
 @given(data=st.data())
@@ -251,17 +283,23 @@ def test_socket_addresses_under_a_path_rule_alone(path_pair, data):
     socket_calls(path_pair, data)
 
 
+_ADDRESS_LENGTHS = st.one_of(st.sampled_from([0, 16, 28, 110, 128, 129]), INT32)
+_SOCKET_CALL_KINDS = st.sampled_from(["connect", "bind", "sendto", "sendmsg", "sendmmsg",
+                                      "sockaddr_bytes"])
+_RAW_ADDRESSES = st.binary(min_size=0, max_size=128)
+_RAW_LENGTHS = st.integers(0, 130)
+_MMSG_COUNTS = st.one_of(st.integers(0, 3), LENGTHS)
+
+
 def socket_calls(pair: tuple[Server, Server], data: st.DataObject) -> None:
     """One socket call of every kind that takes an address, drawn, compared."""
     server = pair[0]
     p = pointers(server)
-    address = st.one_of(st.sampled_from([server.address("inet_peer"),
-                                         server.address("inet_refused"),
-                                         server.address("inet6_peer"),
-                                         server.address("unix_sock")]), p)
-    length = st.one_of(st.sampled_from([0, 16, 28, 110, 128, 129]), INT32)
-    kind = data.draw(st.sampled_from(["connect", "bind", "sendto", "sendmsg", "sendmmsg",
-                                      "sockaddr_bytes"]))
+    address = _once(server, "addresses", lambda: st.one_of(
+        st.sampled_from([server.address("inet_peer"), server.address("inet_refused"),
+                         server.address("inet6_peer"), server.address("unix_sock")]), p))
+    length = _ADDRESS_LENGTHS
+    kind = data.draw(_SOCKET_CALL_KINDS)
     if kind == "connect":
         compare(pair, "connect", FRESH_SOCKET, data.draw(address), data.draw(length))
     elif kind == "bind":
@@ -270,22 +308,25 @@ def socket_calls(pair: tuple[Server, Server], data: st.DataObject) -> None:
         compare(pair, "sendto", FRESH_SOCKET, server.address("byte"), 1, MSG_DONTWAIT,
                 data.draw(address), data.draw(length))
     elif kind == "sockaddr_bytes":  # any bytes as an address
-        raw = data.draw(st.binary(min_size=0, max_size=128))
+        raw = data.draw(_RAW_ADDRESSES)
         at = server.at["buffer"]
         compare(pair, "sendto", FRESH_SOCKET, server.address("byte"), 1, MSG_DONTWAIT,
-                server.region + at, data.draw(st.integers(0, 130)), patches={at: raw} if raw
+                server.region + at, data.draw(_RAW_LENGTHS), patches={at: raw} if raw
                 else None)
     elif kind == "sendmsg":
-        header = data.draw(msghdrs(server))
+        header = data.draw(_once(server, "msghdrs", lambda: msghdrs(server)))
         at = server.at["msghdr"]
-        where = data.draw(st.one_of(st.just(server.region + at), p))
+        where = data.draw(_once(server, "msghdr places",
+                                lambda: st.one_of(st.just(server.region + at), p)))
         compare(pair, "sendmsg", FRESH_SOCKET, where, MSG_DONTWAIT, patches={at: header})
     else:
-        headers = [data.draw(msghdrs(server)) for _ in range(2)]
+        headers = [data.draw(_once(server, "msghdrs", lambda: msghdrs(server)))
+                   for _ in range(2)]
         at = server.at["mmsghdr"]
         vector = headers[0] + bytes(8) + headers[1] + bytes(8)
-        where = data.draw(st.one_of(st.just(server.region + at), p))
-        count = data.draw(st.one_of(st.integers(0, 3), LENGTHS))
+        where = data.draw(_once(server, "mmsghdr places",
+                                lambda: st.one_of(st.just(server.region + at), p)))
+        count = data.draw(_MMSG_COUNTS)
         # a later message's name or control data over an earlier message's msg_len is
         # refused (EPERM: the kernel writes it before it reads them) -- even where the
         # kernel would fail an earlier message first (its name's length, EINVAL), which the

@@ -75,38 +75,69 @@ def ask(oracle: subprocess.Popen[str], case: dict[str, object]) -> dict[str, obj
     return answer
 
 
+# (the strategies the composites below draw from are made once -- at import, or at the first
+# draw for the oracle's port -- not at every draw: a list's sampled_from made anew was
+# validated and labelled by hypothesis each time; the same strategies draw the very same
+# examples)
+_LAYOUTS = st.sampled_from(["in", "in6", "un"])
+_FAMILIES = st.sampled_from([AF_INET, AF_INET6, AF_UNSPEC, AF_UNIX, 99])
+_HOSTS4 = st.sampled_from(HOSTS4)
+_HOSTS6 = st.sampled_from(HOSTS6)
+_LENGTHS = st.sampled_from([0, 1, 2, 8, 15, 16, 23, 24, 27, 28, 110, 128])
+_CONTROL_KINDS = st.sampled_from(["none", "pktinfo", "pktinfo6"])
+_PKTINFO4 = st.sampled_from(["127.0.0.2", "0.0.0.0", "127.0.0.6"])
+_PKTINFO6 = st.sampled_from(["::ffff:127.0.0.2", "::1"])
+_KINDS = st.sampled_from(KINDS)
+_CALLS = st.sampled_from(["connect", "sendto", "sendmsg", "bind"])
+_BINDS = {family: st.sampled_from(binds) for family, binds in BINDS.items()}
+_FLAGS = st.sampled_from([0, MSG_FASTOPEN])
+_V6ONLY = st.sampled_from([None, True, False])
+_ONE_IN_10 = st.integers(0, 9)
+_BY_PORT: dict[int, tuple[st.SearchStrategy[int], st.SearchStrategy[bytes]]] = {}
+
+
+def _ports(port: int) -> st.SearchStrategy[int]:
+    if port not in _BY_PORT:
+        _BY_PORT[port] = (st.sampled_from([port, port, 0]), sockaddrs(port))
+    return _BY_PORT[port][0]
+
+
+def _sockaddrs(port: int) -> st.SearchStrategy[bytes]:
+    _ports(port)
+    return _BY_PORT[port][1]
+
+
 @st.composite
 def sockaddrs(draw: st.DrawFn, port: int) -> bytes:
     """An address in the layout of one family, with another family's number perhaps, cut or
     padded to any length."""
-    layout = draw(st.sampled_from(["in", "in6", "un"]))
-    family = draw(st.sampled_from([AF_INET, AF_INET6, AF_UNSPEC, AF_UNIX, 99]))
-    chosen_port = draw(st.sampled_from([port, port, 0]))
+    layout = draw(_LAYOUTS)
+    family = draw(_FAMILIES)
+    chosen_port = draw(_ports(port))
     if layout == "in":
-        host = socket.inet_aton(draw(st.sampled_from(HOSTS4)))
+        host = socket.inet_aton(draw(_HOSTS4))
         raw = struct.pack("<H", family) + struct.pack(">H", chosen_port) + host + bytes(8)
     elif layout == "in6":
-        host = ipaddress.IPv6Address(draw(st.sampled_from(HOSTS6))).packed
+        host = ipaddress.IPv6Address(draw(_HOSTS6)).packed
         raw = struct.pack("<H", family) + struct.pack(">H", chosen_port) + bytes(4) + host + \
             bytes(4)
     else:
         raw = struct.pack("<H", family) + b"/nonexistent/socket\0"
-    length = draw(st.one_of(st.just(len(raw)), st.sampled_from([0, 1, 2, 8, 15, 16, 23, 24, 27,
-                                                                28, 110, 128])))
+    length = draw(st.one_of(st.just(len(raw)), _LENGTHS))
     return (raw + bytes(128))[:length]
 
 
 @st.composite
 def controls(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["none", "pktinfo", "pktinfo6"]))
+    kind = draw(_CONTROL_KINDS)
     if kind == "none":
         return ""
     if kind == "pktinfo":
-        spec = socket.inet_aton(draw(st.sampled_from(["127.0.0.2", "0.0.0.0", "127.0.0.6"])))
+        spec = socket.inet_aton(draw(_PKTINFO4))
         data = struct.pack("<i", 0) + spec + bytes(4)
         level, kind_number = socket.IPPROTO_IP, IP_PKTINFO
     else:
-        address = ipaddress.IPv6Address(draw(st.sampled_from(["::ffff:127.0.0.2", "::1"])))
+        address = ipaddress.IPv6Address(draw(_PKTINFO6))
         data = address.packed + struct.pack("<i", 0)
         level, kind_number = socket.IPPROTO_IPV6, IPV6_PKTINFO
     header = struct.pack("<Qii", 16 + len(data), level, kind_number)
@@ -115,20 +146,23 @@ def controls(draw: st.DrawFn) -> str:
 
 @st.composite
 def cases(draw: st.DrawFn, port: int) -> dict[str, object]:
-    family, kind, protocol = draw(st.sampled_from(KINDS))
-    call = draw(st.sampled_from(["connect", "sendto", "sendmsg", "bind"]))
-    raw = draw(sockaddrs(port))
+    family, kind, protocol = draw(_KINDS)
+    call = draw(_CALLS)
+    raw = draw(_sockaddrs(port))
     case: dict[str, object] = {
         "family": family, "type": kind, "protocol": protocol, "call": call,
-        "bind": draw(st.sampled_from(BINDS[family])) if call != "bind" else None,
+        "bind": draw(_BINDS[family]) if call != "bind" else None,
         "raw": raw.hex(),
-        "flags": draw(st.sampled_from([0, MSG_FASTOPEN])) if kind == socket.SOCK_STREAM else 0,
-        "control": draw(controls()) if call == "sendmsg" else ""}
+        "flags": draw(_FLAGS) if kind == socket.SOCK_STREAM else 0,
+        "control": draw(_CONTROLS) if call == "sendmsg" else ""}
     if family == AF_INET6:
-        case["v6only"] = draw(st.sampled_from([None, True, False]))
-    if call != "connect" and call != "bind" and draw(st.integers(0, 9)) == 0:
+        case["v6only"] = draw(_V6ONLY)
+    if call != "connect" and call != "bind" and draw(_ONE_IN_10) == 0:
         case["raw"] = None  # a send that names no address
     return case
+
+
+_CONTROLS = controls()
 
 
 def _host(text: str) -> str:

@@ -50,14 +50,24 @@ names = st.one_of(
 ).filter(lambda n: n not in (".", ".."))
 
 
+# The strategies the composites below draw from are made once, here, not at every draw: a
+# list's sampled_from or a lambda's map made anew was validated and labelled by hypothesis
+# each time.  The same strategies draw the very same examples.
+_ONE_IN_20 = st.integers(0, 19)
+_NOT_FILES = st.sampled_from(["pipe:[1234]", "socket:[99]", "anon_inode:[eventfd]",
+                              "/memfd:jit (deleted)", "", "fd:7"])
+_DIRS = st.sampled_from(DIRS)
+_ONE_OR_TWO_NAMES = st.lists(names, min_size=1, max_size=2)
+_BOOLEANS = st.booleans()
+
+
 @st.composite
 def paths(draw: st.DrawFn) -> str:
-    choice = draw(st.integers(0, 19))
+    choice = draw(_ONE_IN_20)
     if choice == 0:
-        return draw(st.sampled_from(["pipe:[1234]", "socket:[99]", "anon_inode:[eventfd]",
-                                     "/memfd:jit (deleted)", "", "fd:7"]))
-    directory = draw(st.sampled_from(DIRS))
-    parts = draw(st.lists(names, min_size=1, max_size=2))
+        return draw(_NOT_FILES)
+    directory = draw(_DIRS)
+    parts = draw(_ONE_OR_TWO_NAMES)
     return directory.rstrip("/") + "/" + "/".join(parts)
 
 
@@ -76,69 +86,96 @@ SOCKADDRS = st.one_of(
                         st.sampled_from(["@abstract", "@/tmp/.X11-unix/X0", ""]))),
     st.sampled_from([SockAddr("netlink"), SockAddr("other")]),
 )
+_PATHS = paths()
+_TABLES = st.sampled_from([MAIN, "/usr/bin/x", "/usr/lib/y/z"])
+_OBSERVATION_KINDS = st.integers(0, 6)
+_OPEN_FLAGS = st.sampled_from(OPEN_FLAGS)
+_PATH_CALLS = st.sampled_from(["newfstatat", "lstat", "access", "readlink", "unlink", "mkdir",
+                               "chmod", "utimensat", "fchown", "truncate"])
+_TWO_PATH_CALLS = st.sampled_from(["rename", "renameat2", "link"])
+_SELECTORS = st.sampled_from([None, 0, 2])
+_ARGVS = st.lists(st.text(NAME_ALPHABET + "/", max_size=8), max_size=4)
+_PROGRAMS = st.sampled_from(["/usr/bin/dash", "/usr/bin/cat", "/work/proj/run*",
+                             "/usr/lib/gcc/x86_64-linux-gnu/12/cc1"])
+_FAILURES = st.sampled_from([0, 0, 0, errno.ENOENT, errno.EACCES])
+_ADDRESS_CALLS = st.sampled_from(["connect", "sendto", "sendmsg", "bind", "sendmmsg"])
+_THREE_SOCKADDRS = st.lists(SOCKADDRS, max_size=3)
+_ONE_SOCKADDR = st.lists(SOCKADDRS, max_size=1)
+_ENTRIES = st.lists(names.map(lambda n: n.replace("/", "")), max_size=5)
+_PLAIN_CALLS = st.sampled_from(PLAIN_CALLS)
 
 
 @st.composite
 def observations(draw: st.DrawFn) -> Observation:
-    table = draw(st.sampled_from([MAIN, "/usr/bin/x", "/usr/lib/y/z"]))
-    kind = draw(st.integers(0, 6))
+    table = draw(_TABLES)
+    kind = draw(_OBSERVATION_KINDS)
     if kind == 0:
-        flags = draw(st.sampled_from(OPEN_FLAGS))
+        flags = draw(_OPEN_FLAGS)
         exclusive = bool(flags & os.O_EXCL)
-        created = ("path",) if flags & os.O_CREAT and draw(st.booleans()) else ()
-        return Observation(table, "openat", (PathArg("path", draw(paths())),), flags,
+        created = ("path",) if flags & os.O_CREAT and draw(_BOOLEANS) else ()
+        return Observation(table, "openat", (PathArg("path", draw(_PATHS)),), flags,
                            created=created, exclusive=exclusive)
     if kind == 1:
-        call = draw(st.sampled_from(["newfstatat", "lstat", "access", "readlink", "unlink",
-                                     "mkdir", "chmod", "utimensat", "fchown", "truncate"]))
+        call = draw(_PATH_CALLS)
         created = ("path",) if call == "mkdir" else ()
-        return Observation(table, call, (PathArg("path", draw(paths())),), created=created,
+        return Observation(table, call, (PathArg("path", draw(_PATHS)),), created=created,
                            exclusive=call == "mkdir")
     if kind == 2:
-        call = draw(st.sampled_from(["rename", "renameat2", "link"]))
-        return Observation(table, call, (PathArg("old", draw(paths())),
-                                         PathArg("new", draw(paths()))), created=("new",),
-                           selector=draw(st.sampled_from([None, 0, 2]))
+        call = draw(_TWO_PATH_CALLS)
+        return Observation(table, call, (PathArg("old", draw(_PATHS)),
+                                         PathArg("new", draw(_PATHS))), created=("new",),
+                           selector=draw(_SELECTORS)
                            if call == "renameat2" else None)
     if kind == 3:
-        argv = draw(st.lists(st.text(NAME_ALPHABET + "/", max_size=8), max_size=4))
-        program = draw(st.sampled_from(["/usr/bin/dash", "/usr/bin/cat", "/work/proj/run*",
-                                        "/usr/lib/gcc/x86_64-linux-gnu/12/cc1"]))
-        if program == "/usr/bin/dash" and draw(st.booleans()):
+        argv = draw(_ARGVS)
+        program = draw(_PROGRAMS)
+        if program == "/usr/bin/dash" and draw(_BOOLEANS):
             argv = ["sh", "-c", *argv]
-        failed = draw(st.sampled_from([0, 0, 0, errno.ENOENT, errno.EACCES]))
+        failed = draw(_FAILURES)
         return Observation(table, "execve", (PathArg("path", program),), argv=tuple(argv),
-                           initial=draw(st.booleans()), failed=failed)
+                           initial=draw(_BOOLEANS), failed=failed)
     if kind == 4:
-        call = draw(st.sampled_from(["connect", "sendto", "sendmsg", "bind", "sendmmsg"]))
-        addrs = draw(st.lists(SOCKADDRS, max_size=3 if call == "sendmmsg" else 1))
+        call = draw(_ADDRESS_CALLS)
+        addrs = draw(_THREE_SOCKADDRS if call == "sendmmsg" else _ONE_SOCKADDR)
         return Observation(table, call, sockaddrs=tuple(addrs))
     if kind == 5:
-        directory = draw(st.sampled_from(DIRS))
-        entries = draw(st.lists(names.map(lambda n: n.replace("/", "")), max_size=5))
+        directory = draw(_DIRS)
+        entries = draw(_ENTRIES)
         return Observation(table, "getdents64", (PathArg("path", directory),),
                            listing=tuple(dict.fromkeys(entries)))
-    return Observation(table, draw(st.sampled_from(PLAIN_CALLS)))
+    return Observation(table, draw(_PLAIN_CALLS))
 
 
 MKSTEMP_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 PY_TEMP_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+_SCENARIO_TABLES = st.sampled_from([MAIN, "/usr/bin/x"])
+_SCENARIO_KINDS = st.integers(0, 3)
+_TEMP_DIRS = st.sampled_from(["/tmp", "/var/tmp", "/dev/shm"])
+_TEMP_PREFIXES = st.sampled_from(["cc", "tmp", ""])
+_MKSTEMP_SUFFIXES = st.text(MKSTEMP_CHARS, min_size=6, max_size=6)
+_PY_TEMP_NAMES = st.text(PY_TEMP_CHARS, min_size=8, max_size=8)
+_TEMP_EXTENSIONS = st.sampled_from(["", ".s", ".o", ".txt"])
+_FANOUTS = st.text("0123456789abcdef", min_size=2, max_size=2)
+_HASH_RESTS = st.text("0123456789abcdef", min_size=38, max_size=38)
+_LISTED_NAMES = st.lists(names, min_size=1, max_size=6)
+_COMMANDS = st.lists(names, min_size=1, max_size=4)
+_SEARCHED_DIRS = st.lists(_DIRS, min_size=1, max_size=4)
 
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> list[Observation]:
     """Related observations as real programs make them: a temporary file's life, a git
     object written through a temporary name, a directory listed then every entry read."""
-    table = draw(st.sampled_from([MAIN, "/usr/bin/x"]))
-    kind = draw(st.integers(0, 3))
+    table = draw(_SCENARIO_TABLES)
+    kind = draw(_SCENARIO_KINDS)
     if kind == 0:  # mkstemp / Python tempfile in a temporary directory
-        directory = draw(st.sampled_from(["/tmp", "/var/tmp", "/dev/shm"]))
-        if draw(st.booleans()):
-            name = draw(st.sampled_from(["cc", "tmp", ""])) + draw(
-                st.text(MKSTEMP_CHARS, min_size=6, max_size=6))
+        directory = draw(_TEMP_DIRS)
+        if draw(_BOOLEANS):
+            name = draw(_TEMP_PREFIXES) + draw(_MKSTEMP_SUFFIXES)
         else:
-            name = draw(st.text(PY_TEMP_CHARS, min_size=8, max_size=8))
-        name += draw(st.sampled_from(["", ".s", ".o", ".txt"]))
+            name = draw(_PY_TEMP_NAMES)
+        name += draw(_TEMP_EXTENSIONS)
         path = f"{directory}/{name}"
         excl = os.O_RDWR | os.O_CREAT | os.O_EXCL
         out = [Observation(table, "openat", (PathArg("path", path),), excl, created=("path",),
@@ -147,15 +184,14 @@ def scenarios(draw: st.DrawFn) -> list[Observation]:
                # symlink on Debian, and a policy's program keys are resolved when loaded)
                Observation("/usr/bin/x86_64-linux-gnu-as", "openat", (PathArg("path", path),),
                            os.O_RDONLY)]
-        if draw(st.booleans()):
+        if draw(_BOOLEANS):
             out.append(Observation(table, "unlink", (PathArg("path", path),)))
         return out
     if kind == 1:  # git: objects/xx/tmp_obj_XXXXXX, linked to its hash name
-        fanout = draw(st.text("0123456789abcdef", min_size=2, max_size=2))
-        rest = draw(st.text("0123456789abcdef", min_size=38, max_size=38))
+        fanout = draw(_FANOUTS)
+        rest = draw(_HASH_RESTS)
         base = "/work/proj/.git/objects"
-        tmp = f"{base}/{fanout}/tmp_obj_" + draw(st.text(MKSTEMP_CHARS, min_size=6,
-                                                          max_size=6))
+        tmp = f"{base}/{fanout}/tmp_obj_" + draw(_MKSTEMP_SUFFIXES)
         return [
             Observation(table, "mkdir", (PathArg("path", f"{base}/{fanout}"),),
                         created=("path",), exclusive=True),
@@ -167,16 +203,16 @@ def scenarios(draw: st.DrawFn) -> list[Observation]:
             Observation(table, "unlink", (PathArg("path", tmp),)),
         ]
     if kind == 2:  # a directory listed, then (most of) its entries looked at
-        directory = draw(st.sampled_from(DIRS))
-        entries = tuple(dict.fromkeys(draw(st.lists(names, min_size=1, max_size=6))))
+        directory = draw(_DIRS)
+        entries = tuple(dict.fromkeys(draw(_LISTED_NAMES)))
         touched = draw(st.lists(st.sampled_from(entries), max_size=len(entries)))
         return [Observation(table, "getdents64", (PathArg("path", directory),),
                             listing=entries)] + [
             Observation(table, "lstat", (PathArg("path", directory.rstrip("/") + "/" + e),))
             for e in touched]
     # a shell's PATH search: the same names looked up in several directories
-    commands = draw(st.lists(names, min_size=1, max_size=4))
-    dirs = draw(st.lists(st.sampled_from(DIRS), min_size=1, max_size=4))
+    commands = draw(_COMMANDS)
+    dirs = draw(_SEARCHED_DIRS)
     return [Observation(table, "newfstatat", (PathArg("path", d.rstrip("/") + "/" + c),))
             for d in dirs for c in commands]
 

@@ -235,26 +235,37 @@ CALLS = [["fsread"], ["fswrite"], ["fsread", "fswrite"], ["fslink"], ["fsmeta"],
 
 @st.composite
 def tables(draw: st.DrawFn) -> str:
-    text = f'default = "{draw(st.sampled_from(["permit", "never", "ask"]))}"\n'
-    for _ in range(draw(st.integers(0, 5))):
-        action = draw(st.sampled_from(["permit", "never", "ask"]))
+    text = f'default = "{draw(_ACTIONS)}"\n'
+    for _ in range(draw(_ZERO_TO_5)):
+        action = draw(_ACTIONS)
         text += "[[rule]]\n"
-        text += "calls = [" + ", ".join(f'"{c}"' for c in draw(st.sampled_from(CALLS))) + "]\n"
-        text += f'path = "{draw(st.sampled_from(GLOBS))}"\naction = "{action}"\n'
-        if action == "permit" and draw(st.booleans()):
+        text += "calls = [" + ", ".join(f'"{c}"' for c in draw(_CALLS)) + "]\n"
+        text += f'path = "{draw(_GLOBS)}"\naction = "{action}"\n'
+        if action == "permit" and draw(_BOOLEANS):
             text += "fresh = true\n"
-    for _ in range(draw(st.integers(0, 2))):  # exec rules with an argv condition
+    for _ in range(draw(_ZERO_TO_2)):  # exec rules with an argv condition
         text += '[[rule]]\ncalls = ["exec"]\n'
-        if draw(st.booleans()):
-            text += f'path = "{draw(st.sampled_from(GLOBS))}"\n'
-        text += f'argv = {draw(st.sampled_from(ARGV_RULES))}\n'
-        text += f'action = "{draw(st.sampled_from(["permit", "never", "ask"]))}"\n'
+        if draw(_BOOLEANS):
+            text += f'path = "{draw(_GLOBS)}"\n'
+        text += f'argv = {draw(_ARGV_RULES)}\n'
+        text += f'action = "{draw(_ACTIONS)}"\n'
     return text
 
 
 #: argv conditions, and the argv of an exec in each way they may come out
 ARGV_RULES = ['["never-this", "**"]', '["run", "**"]']
 ARGVS = [("never-this", "x"), ("run", "x"), ("other",)]
+
+# (the strategies the composites here draw from are made once, not at every draw: a list's
+# sampled_from made anew was validated and labelled by hypothesis each time; the same
+# strategies draw the very same examples)
+_ACTIONS = st.sampled_from(["permit", "never", "ask"])
+_ZERO_TO_5 = st.integers(0, 5)
+_ZERO_TO_2 = st.integers(0, 2)
+_BOOLEANS = st.booleans()
+_CALLS = st.sampled_from(CALLS)
+_GLOBS = st.sampled_from(GLOBS)
+_ARGV_RULES = st.sampled_from(ARGV_RULES)
 
 
 def _grant(table: Table, call: str, role: str, flags: int | None, path: str,
@@ -447,26 +458,30 @@ CONNECTS = [["net-connect"], ["connect"], ["sendto"], ["sendmsg"], ["connect", "
 
 @st.composite
 def socket_tables(draw: st.DrawFn) -> str:
-    text = f'default = "{draw(st.sampled_from(["permit", "never", "ask"]))}"\n'
-    for _ in range(draw(st.integers(0, 5))):
-        action = draw(st.sampled_from(["permit", "never", "ask"]))
+    text = f'default = "{draw(_ACTIONS)}"\n'
+    for _ in range(draw(_ZERO_TO_5)):
+        action = draw(_ACTIONS)
         text += "[[rule]]\n"
-        if draw(st.booleans()):
-            calls = draw(st.sampled_from(CONNECTS))
-            names = draw(st.lists(st.sampled_from(SOCKET_GLOBS), min_size=1, max_size=2,
-                                  unique=True))
+        if draw(_BOOLEANS):
+            calls = draw(_CONNECTS)
+            names = draw(_SOCKET_GLOB_LISTS)
             text += "calls = [" + ", ".join(f'"{c}"' for c in calls) + "]\n"
             text += "unix = [" + ", ".join(f'"{n}"' for n in names) + "]\n"
         else:
             text += 'calls = ["fsread", "fswrite", "fslink"]\n'
-            text += f'path = "{draw(st.sampled_from(SOCKET_GLOBS))}"\n'
+            text += f'path = "{draw(_SOCKET_GLOBS)}"\n'
         text += f'action = "{action}"\n'
-        if action == "permit" and draw(st.booleans()):
+        if action == "permit" and draw(_BOOLEANS):
             text += "fresh = true\n"
-    if draw(st.booleans()):  # (files linked and moved anywhere: the sockets decide)
+    if draw(_BOOLEANS):  # (files linked and moved anywhere: the sockets decide)
         text += '[[rule]]\ncalls = ["fsread", "fswrite", "fslink"]\npath = "/**"\n' \
             'action = "permit"\n'
     return text
+
+
+_CONNECTS = st.sampled_from(CONNECTS)
+_SOCKET_GLOBS = st.sampled_from(SOCKET_GLOBS)
+_SOCKET_GLOB_LISTS = st.lists(_SOCKET_GLOBS, min_size=1, max_size=2, unique=True)
 
 
 def _connect(table: Table, call: str, path: str) -> Action:
@@ -535,19 +550,25 @@ CAME = ["/s/sec", "/w/a/f", "/s/d/f", "/w/b/.git/config"]
 
 @st.composite
 def tree_tables(draw: st.DrawFn) -> str:
-    text = f'default = "{draw(st.sampled_from(["permit", "never", "ask"]))}"\n'
-    for _ in range(draw(st.integers(1, 5))):
-        action = draw(st.sampled_from(["permit", "permit", "never", "ask"]))
-        calls = draw(st.sampled_from(TREE_CALLS))
+    text = f'default = "{draw(_ACTIONS)}"\n'
+    for _ in range(draw(_ONE_TO_5)):
+        action = draw(_MOSTLY_PERMITS)
+        calls = draw(_TREE_CALLS)
         text += "[[rule]]\ncalls = [" + ", ".join(f'"{c}"' for c in calls) + "]\n"
-        text += f'path = "{draw(st.sampled_from(TREE_GLOBS))}"\naction = "{action}"\n'
-        if action == "permit" and draw(st.booleans()):
+        text += f'path = "{draw(_TREE_GLOBS)}"\naction = "{action}"\n'
+        if action == "permit" and draw(_BOOLEANS):
             text += "fresh = true\n"
-        if action == "permit" and draw(st.booleans()):  # (a LearnedGlob where it writes)
+        if action == "permit" and draw(_BOOLEANS):  # (a LearnedGlob where it writes)
             text += 'learned = {kind = "trees walked", seen = 3}\n'
-        if "exec" in calls and draw(st.booleans()):
-            text += f'argv = {draw(st.sampled_from(ARGV_RULES))}\n'
+        if "exec" in calls and draw(_BOOLEANS):
+            text += f'argv = {draw(_ARGV_RULES)}\n'
     return text
+
+
+_ONE_TO_5 = st.integers(1, 5)
+_MOSTLY_PERMITS = st.sampled_from(["permit", "permit", "never", "ask"])
+_TREE_CALLS = st.sampled_from(TREE_CALLS)
+_TREE_GLOBS = st.sampled_from(TREE_GLOBS)
 
 
 #: a learned writing glob that leaves ``package.json`` out below /w, a refusal after it

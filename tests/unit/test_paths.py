@@ -123,14 +123,23 @@ NAMES = ["d1", "d2", "f", "f0", "missing", "l_f0", "l_d1", "l_abs", "l_up", "l_d
          "cwd", "root", "..", ".", "self"]
 
 
+# (the strategies spellings draws from are made once, here, not at every draw: a list's
+# sampled_from made anew was validated and labelled by hypothesis each time; the same
+# strategies draw the very same examples)
+_PARTS = st.lists(st.sampled_from(NAMES), min_size=1, max_size=5)
+_SEPARATORS = st.sampled_from(["/", "//", "/./"])
+_STARTS = st.sampled_from(["", "/proc/self/cwd/", "/proc/thread-self/cwd/",
+                           f"/proc/{ME}/task/{ME}/cwd/", "/proc/self/root/proc/self/cwd/"])
+_ENDS = st.sampled_from(["", "/", "//"])
+
+
 @st.composite
 def spellings(draw: st.DrawFn) -> str:
-    parts = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=5))
-    seps = [draw(st.sampled_from(["/", "//", "/./"])) for _ in parts[1:]]
+    parts = draw(_PARTS)
+    seps = [draw(_SEPARATORS) for _ in parts[1:]]
     text = parts[0] + "".join(s + p for s, p in zip(seps, parts[1:], strict=True))
-    start = draw(st.sampled_from(["", "/proc/self/cwd/", "/proc/thread-self/cwd/",
-                                  f"/proc/{ME}/task/{ME}/cwd/", "/proc/self/root/proc/self/cwd/"]))
-    return start + text + draw(st.sampled_from(["", "/", "//"]))
+    start = draw(_STARTS)
+    return start + text + draw(_ENDS)
 
 
 @settings(max_examples=600, deadline=None,

@@ -493,75 +493,102 @@ _NET_CALLS = ["connect", "net-connect", "bind", "sendto", "net-bind"]
 _PLAIN_CALLS = ["read", "write", "ptrace", "debug", "io-uring", "fsread", "process", "kill"]
 
 
+# (the strategies the composites below draw from are made once, here, not at every draw: a
+# list's sampled_from made anew was validated and labelled by hypothesis each time; the same
+# strategies draw the very same examples)
+_ACTIONS = st.sampled_from(["permit", "never", "ask"])
+_BOOLEANS = st.booleans()
+_RULE_ERRNOS = st.sampled_from(["EACCES", "ENOENT", 13, "EPERM"])
+_COMMENTS = st.text(max_size=8)
+_RULE_KINDS = st.sampled_from(["path", "net", "unix", "argv", "plain"])
+_PATH_CALL_LISTS = st.lists(st.sampled_from(_PATH_CALLS), min_size=1, max_size=3)
+_PATH_GLOB_TEXTS = st.sampled_from(_PATH_GLOBS)
+_REDIRECTS = st.sampled_from(["/tmp/other", "$HOME/x"])
+_NET_CALL_LISTS = st.lists(st.sampled_from(_NET_CALLS), min_size=1, max_size=2)
+_ADDRESSES = st.sampled_from(["127.0.0.0/8", ["10.0.0.0/8", "::1"]])
+_PORTS = st.sampled_from([80, "8000-9000", [22, "1-1024"]])
+_UNIX_GLOBS = st.sampled_from(["/run/*", "@x*", ""])
+_EXEC_CALLS = st.sampled_from([["execve"], ["exec"], "execve"])
+_ARGV_GLOBS = st.sampled_from([["git", "**"], ["ls", "-l"], ["*"]])
+_PLAIN_CALL_FORMS = st.one_of(st.sampled_from(_PLAIN_CALLS),
+                              st.lists(st.sampled_from(_PLAIN_CALLS), min_size=1))
+_DEFAULT_ERRNOS = st.sampled_from(["EACCES", "EPERM", 2])
+_DESCRIPTIONS = st.text(max_size=10)
+
+
 def _common(draw: st.DrawFn, rule: dict[str, object]) -> dict[str, object]:
-    action = draw(st.sampled_from(["permit", "never", "ask"]))
+    action = draw(_ACTIONS)
     rule["action"] = action
-    if action != "permit" and draw(st.booleans()):
-        rule["errno"] = draw(st.sampled_from(["EACCES", "ENOENT", 13, "EPERM"]))
-    if draw(st.booleans()):
-        rule["comment"] = draw(st.text(max_size=8))
+    if action != "permit" and draw(_BOOLEANS):
+        rule["errno"] = draw(_RULE_ERRNOS)
+    if draw(_BOOLEANS):
+        rule["comment"] = draw(_COMMENTS)
     return rule
 
 
 @st.composite
 def _rule(draw: st.DrawFn) -> dict[str, object]:
-    kind = draw(st.sampled_from(["path", "net", "unix", "argv", "plain"]))
+    kind = draw(_RULE_KINDS)
     if kind == "path":
         rule: dict[str, object] = {
-            "calls": draw(st.lists(st.sampled_from(_PATH_CALLS), min_size=1, max_size=3)),
-            "path": draw(st.sampled_from(_PATH_GLOBS))}
+            "calls": draw(_PATH_CALL_LISTS),
+            "path": draw(_PATH_GLOB_TEXTS)}
         rule = _common(draw, rule)
-        if rule["action"] == "permit" and draw(st.booleans()):
-            rule["redirect"] = draw(st.sampled_from(["/tmp/other", "$HOME/x"]))
-        if rule["action"] == "permit" and draw(st.booleans()):
-            rule["fresh"] = draw(st.booleans())
+        if rule["action"] == "permit" and draw(_BOOLEANS):
+            rule["redirect"] = draw(_REDIRECTS)
+        if rule["action"] == "permit" and draw(_BOOLEANS):
+            rule["fresh"] = draw(_BOOLEANS)
         return rule
     if kind == "net":
-        rule = {"calls": draw(st.lists(st.sampled_from(_NET_CALLS), min_size=1, max_size=2))}
-        if draw(st.booleans()):
-            rule["address"] = draw(st.sampled_from(["127.0.0.0/8", ["10.0.0.0/8", "::1"]]))
-        if "address" not in rule or draw(st.booleans()):
-            rule["port"] = draw(st.sampled_from([80, "8000-9000", [22, "1-1024"]]))
+        rule = {"calls": draw(_NET_CALL_LISTS)}
+        if draw(_BOOLEANS):
+            rule["address"] = draw(_ADDRESSES)
+        if "address" not in rule or draw(_BOOLEANS):
+            rule["port"] = draw(_PORTS)
         rule = _common(draw, rule)
-        if rule["action"] == "permit" and "connect" in rule["calls"] and draw(st.booleans()):
+        if rule["action"] == "permit" and "connect" in rule["calls"] and draw(_BOOLEANS):
             rule["redirect"] = "[::1]:8080"
         return rule
     if kind == "unix":
-        rule = {"calls": ["connect"], "unix": draw(st.sampled_from(["/run/*", "@x*", ""]))}
+        rule = {"calls": ["connect"], "unix": draw(_UNIX_GLOBS)}
         return _common(draw, rule)
     if kind == "argv":
-        rule = {"calls": draw(st.sampled_from([["execve"], ["exec"], "execve"])),
-                "argv": draw(st.sampled_from([["git", "**"], ["ls", "-l"], ["*"]]))}
+        rule = {"calls": draw(_EXEC_CALLS),
+                "argv": draw(_ARGV_GLOBS)}
         return _common(draw, rule)
-    rule = {"calls": draw(st.one_of(st.sampled_from(_PLAIN_CALLS),
-                                    st.lists(st.sampled_from(_PLAIN_CALLS), min_size=1)))}
+    rule = {"calls": draw(_PLAIN_CALL_FORMS)}
     return _common(draw, rule)
 
 
 @st.composite
 def _table(draw: st.DrawFn) -> dict[str, object]:
     table: dict[str, object] = {}
-    if draw(st.booleans()):
-        table["default"] = draw(st.sampled_from(["permit", "never", "ask"]))
-        if table["default"] != "permit" and draw(st.booleans()):
-            table["default_errno"] = draw(st.sampled_from(["EACCES", "EPERM", 2]))
-    if draw(st.booleans()):
-        table["detach"] = draw(st.booleans())
-    rules = draw(st.lists(_rule(), max_size=5))
+    if draw(_BOOLEANS):
+        table["default"] = draw(_ACTIONS)
+        if table["default"] != "permit" and draw(_BOOLEANS):
+            table["default_errno"] = draw(_DEFAULT_ERRNOS)
+    if draw(_BOOLEANS):
+        table["detach"] = draw(_BOOLEANS)
+    rules = draw(_RULES)
     if rules:
         table["rule"] = rules
     return table
+
+
+_RULES = st.lists(_rule(), max_size=5)
+_TABLE = _table()
+_PROGRAMS = st.dictionaries(st.sampled_from(["/usr/bin/cat", "/usr/bin/*sh", "~/bin/t"]),
+                            _table(), max_size=2)
 
 
 @st.composite
 def _policy_text(draw: st.DrawFn) -> str:
     import tomli_w
 
-    data = draw(_table())
-    if draw(st.booleans()):
-        data["description"] = draw(st.text(max_size=10))
-    programs = draw(st.dictionaries(st.sampled_from(["/usr/bin/cat", "/usr/bin/*sh", "~/bin/t"]),
-                                    _table(), max_size=2))
+    data = draw(_TABLE)
+    if draw(_BOOLEANS):
+        data["description"] = draw(_DESCRIPTIONS)
+    programs = draw(_PROGRAMS)
     for body in programs.values():
         if body.get("default", data.get("default", "permit")) == "permit":
             body.pop("default_errno", None)
