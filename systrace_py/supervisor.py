@@ -223,22 +223,34 @@ class _FormerNames:
 _BTRFS_UNNAMED = frozenset(request for request, _ in BTRFS_UNNAMED_IOCTLS)
 
 
+def _stream_stat(stream: object) -> os.stat_result | None:
+    """The fstat of ``stream`` (a descriptor, or a text stream's), None when it has none
+    (closed, no descriptor) -- which :func:`_may_show_in_a_mapping` and
+    :func:`_copied_later` take for a stream whose writes may show (fail closed)."""
+    try:
+        fd = stream if isinstance(stream, int) else stream.fileno()  # type: ignore[attr-defined]
+        return os.fstat(fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+
+
+def _discards(st: os.stat_result) -> bool:
+    """Whether ``st`` is one of the memory devices whose writes are no one's content
+    (:data:`_SINK_DEVICES`: /dev/null, /dev/zero, /dev/full)."""
+    return stat.S_ISCHR(st.st_mode) \
+        and (os.major(st.st_rdev), os.minor(st.st_rdev)) in _SINK_DEVICES
+
+
 def _may_show_in_a_mapping(stream: object) -> bool:
     """Whether what is written to ``stream`` (a descriptor, or a text stream's) may show in a
     page a traced program maps: a file's may, and a pipe's or socket's may feed one (``|
     tee``); so may a terminal's, whose master's holder may copy every byte into a file
-    (``script -f``, tmux's pipe-pane, screen's log, asciinema: red team 56,
-    tty_tail_open.c), and any other character device's (``/dev/kmsg``, which journald copies
+    (``script -f``, tmux's pipe-pane, screen's log, asciinema: red team 56, log_tail_open.c
+    RECORDED=1), and any other character device's (``/dev/kmsg``, which journald copies
     into its journal files) -- but the memory devices whose writes are no one's content
-    (:data:`_SINK_DEVICES`: /dev/null, /dev/zero, /dev/full).  Unknown (closed, no
-    descriptor): it may."""
-    try:
-        fd = stream if isinstance(stream, int) else stream.fileno()  # type: ignore[attr-defined]
-        st = os.fstat(fd)
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return True
-    return not (stat.S_ISCHR(st.st_mode)
-                and (os.major(st.st_rdev), os.minor(st.st_rdev)) in _SINK_DEVICES)
+    (:func:`_discards`).  Unknown (closed, no descriptor): it may."""
+    st = _stream_stat(stream)
+    return st is None or not _discards(st)
 
 
 #: (major, minor) of the character devices whose writes are discarded, never anyone's
@@ -252,13 +264,9 @@ def _copied_later(stream: object) -> bool:
     (``2>&1 | tee ci.log``, a CI runner's collector), a terminal's master's holder
     (``script -f``, tmux's pipe-pane: red team 56), any other device's -- not a regular
     file (a write is in its pages when it returns: the tracer goes on after it) nor a
-    discarding device (:func:`_may_show_in_a_mapping`).  Unknown: it may (review 38)."""
-    try:
-        fd = stream if isinstance(stream, int) else stream.fileno()  # type: ignore[attr-defined]
-        st = os.fstat(fd)
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return True
-    return not stat.S_ISREG(st.st_mode) and _may_show_in_a_mapping(fd)
+    discarding device (:func:`_discards`).  Unknown: it may (review 38)."""
+    st = _stream_stat(stream)
+    return st is None or not (stat.S_ISREG(st.st_mode) or _discards(st))
 
 
 @dataclass
