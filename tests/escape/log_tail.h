@@ -62,6 +62,21 @@ static void pad(unsigned len) {
         close(fd);
 }
 
+/* One pad toward a log NEED bytes longer (a record's length: C + A * the name's): the name's
+ * length that lands it, a short one when NEED is less than the shortest record, the longest
+ * when more (the page's end passed: the next page); after 40 pads without a try (MISSED),
+ * lengths of their own, for a window the measure keeps missing. */
+static void pad_toward(long need, long a, long c, unsigned n, unsigned *missed) {
+    long len = MAX_PAD;
+    if (need >= c + a * MIN_PAD && need <= c + a * MAX_PAD)
+        len = (need - c) / a;
+    else if (need < c + a * MIN_PAD)
+        len = MIN_PAD + n % 7;
+    if (++*missed > 40)
+        len = MIN_PAD + (n * 37) % (MAX_PAD - MIN_PAD);
+    pad((unsigned)len);
+}
+
 /* The start: LOG (argv[1]) open to read (natively, to append too), two anonymous pages of the
  * program's own, and a record's length measured by two pads. */
 struct log_tail {

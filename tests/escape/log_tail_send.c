@@ -41,14 +41,7 @@ int main(int argc, char **argv) {
         off_t size = log_size(fd);
         off_t used = size % page;
         if (used < 1 || used > ROOM) {
-            long need = page - used + ROOM / 2, len = MAX_PAD;
-            if (need >= c + a * MIN_PAD && need <= c + a * MAX_PAD)
-                len = (need - c) / a;
-            else if (need < c + a * MIN_PAD)
-                len = MIN_PAD + n % 7;
-            if (++missed > 40)
-                len = MIN_PAD + (n * 37) % (MAX_PAD - MIN_PAD);
-            pad((unsigned)len);
+            pad_toward(page - used + ROOM / 2, a, c, n, &missed);
             continue;
         }
         char tail[ROOM + 1];
