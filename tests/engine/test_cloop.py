@@ -800,12 +800,20 @@ def test_the_loaders_first_calls_are_the_native_loops(tmp_path: Path) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["fsread", "fswrite"]\n'
                       f'path = "{tmp_path}/refused/**"\naction = "never"\n')
-    traced = run_systrace(["--stats", "-p", str(policy), "--", "/bin/true"])
-    assert traced.returncode == 0, traced.stderr
-    served = re.search(r"stops served by Python: (.*)", traced.stderr)
-    assert served is not None, traced.stderr
-    kinds = {kind for kind, _ in (part.rsplit(" ", 1) for part in served.group(1).split(", ")
-                                  if part != "...")}
+    # (a change of the tracer's mount table during the run -- another test mounting, a
+    # desktop's automounter -- rightly hands the path stop it lands on to Python
+    # (_cloop.c answered_path); the defect this proves is the same at every run, so the
+    # run is tried again up to 5 times and must be clean once: a CI run failed on a mount
+    # made beside it)
+    for _ in range(5):
+        traced = run_systrace(["--stats", "-p", str(policy), "--", "/bin/true"])
+        assert traced.returncode == 0, traced.stderr
+        served = re.search(r"stops served by Python: (.*)", traced.stderr)
+        assert served is not None, traced.stderr
+        kinds = {kind for kind, _ in (part.rsplit(" ", 1) for part in
+                                      served.group(1).split(", ") if part != "...")}
+        if not kinds & {"call access", "call newfstatat"}:
+            break
     assert not kinds & {"call access", "call newfstatat"}, kinds
     stops = NATIVE.search(traced.stderr)
     assert stops is not None and int(stops.group(2)) >= 3, traced.stderr
