@@ -70,7 +70,7 @@ def _matches(glob: str, name: str) -> bool:
     return PathGlob("/d/" + glob).matches("/d/" + name)
 
 
-@settings(max_examples=600)
+@settings(max_examples=400)
 @given(_PAIRS)
 # (the CI's: learned literally -- and autoreconf's directory, a "_" and an upper-case letter)
 @example((TEMPLATES[0], "ab_c12", "T8GzhX"))
@@ -123,7 +123,7 @@ _LEARNED_DIRS = st.one_of(
               st.text(LIBC, min_size=6, max_size=6)))
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(_LEARNED_DIRS)
 @example(((PERL_TABLE, "am4t"), "ab_c12", "T8GzhX"))  # (the CI's)
 def test_a_temporary_directory_learned_once_is_made_again_by_the_next_run(pair) -> None:
