@@ -189,6 +189,14 @@ _HEX_LOWER = frozenset("0123456789abcdef")
 _HEX_UPPER = frozenset("0123456789ABCDEF")
 _HEX_ANY = _HEX_LOWER | _HEX_UPPER
 _BASE36 = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+#: Perl's File::Temp's alphabet, its ``@CHARS``: letters of both cases, digits and ``_``
+_PERL_TEMP = frozenset(string.ascii_letters + string.digits + "_")
+#: File::Temp's default template, ``TEMPXXX``: 10 X's, the whole name (tempfile(), tempdir())
+_PERL_DEFAULT = 10
+#: File::Temp templates of Perl programs, a prefix and 6 X's: autoconf's ``mktmpdir`` (its
+#: Autom4te::General: ``tempdir(SIGNATURE . "XXXXXX")``) for autom4te, autoheader,
+#: autoreconf and autoupdate -- ``/tmp/am4tT8GzhX`` is 10 long, as a default name is
+_PERL_TEMPLATES = (("am4t", 6), ("ah", 6), ("ar", 6), ("au", 6))
 #: Generators whose prefix is theirs alone: (prefix, length of the random run, its letters).
 #: Python's tempfile ("tmp" by default, 8 of [a-z0-9_]), multiprocessing ("pymp-") and pip
 #: ("pip-KIND-": pip-build-env-, pip-unpack-...); mkstemp templates of gcc ("cc"), git
@@ -230,6 +238,11 @@ _TEMPFILE_SUFFIXED = re.compile(r"tmp[a-z0-9_]{8}(?P<tail>[^/]+)", re.DOTALL)
 #: Random runs of generators with a prefix of the caller's: tempfile's 8, mkstemp's 6,
 #: mktemp(1)'s 10
 _SHAPES = ((8, _TEMPFILE), (6, _MKSTEMP), (10, _MKSTEMP))
+#: File::Temp's runs (generated_name's ``perl``): a Perl program's 6 X's, the default's 10,
+#: of its alphabet -- a ``_`` among mkstemp's letters (63 characters, not 62), and no
+#: tempfile's 8 (``am4tab_c12``, ``arY_8kq2`` were of no shape and learned literally:
+#: the next autom4te's and autoreconf's directory refused, 1 learning in 12 for "ar")
+_PERL_SHAPES = ((6, _PERL_TEMP), (10, _PERL_TEMP))
 #: an address (or a hash) written as C's ``%p`` or ``0x%lx`` writes it: "0x" and 8 to 16 hex
 #: digits of one case that no other letter or digit follows (gnupg's lock files,
 #: ``.#lk0x0000555e81870410.HOST.PID``: the address of a heap object, another on each run)
@@ -396,6 +409,36 @@ def _shaped_head(stem: str, length: int, alphabet: frozenset[str], evidence: Evi
     return None
 
 
+def _perl_temp(name: str) -> str | None:
+    """The glob of a name Perl's File::Temp made (generated_name's ``perl``) from a template
+    it is known by -- a Perl program's prefix and 6 (:data:`_PERL_TEMPLATES`), else the
+    default's 10 (:data:`_PERL_DEFAULT`) --, its X's of File::Temp's whole alphabet (a ``_``
+    or a letter of either case anywhere: each is one draw in 63) and before a dotted suffix
+    of the caller's (``SUFFIX``); None for another name.  A name of another prefix is left to
+    the shapes (a prefix and 6 of the alphabet, generated_name).
+
+    autom4te writes ``configure`` as ``$CWD/FE3nbl_3x4`` renamed onto it (the default's 10),
+    learned ``FE*`` (a prefix and tempfile's 8), and the next run's ``W_BekHD7Fh`` was
+    refused (learn25); the default's reading then asked for an upper-case letter, which 0.5 %
+    of its names lack (``fe3nbl_3x4``: ``fe*`` again).  Its ``tempdir("am4tXXXXXX")`` was
+    that reading too (any 10 characters in ``$TMPDIR``, not ``am4t`` and 6), or, with no
+    upper-case letter and a ``_`` (mkstemp's 6 have none), the learning run's name only:
+    the next run's ``mkdir /tmp/am4tT8GzhX`` was refused (learn41)."""
+    for end in _ends(name):
+        stem, tail = name[:end], name[end:]
+        for prefix, length in _PERL_TEMPLATES:
+            if len(stem) == len(prefix) + length and stem.startswith(prefix) and \
+                    set(stem[len(prefix):]) <= _PERL_TEMP:
+                return escape(prefix) + "*" + escape(tail)
+    for end in _ends(name):
+        stem, tail = name[:end], name[end:]
+        if len(stem) == _PERL_DEFAULT and set(stem) <= _PERL_TEMP:
+            # (a prefix of 4 or fewer and 6 X's is as long: the default's reading covers
+            # its next name, where the prefix's would miss every default name)
+            return "*" + escape(tail)
+    return None
+
+
 def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                    in_tmpdir: bool = False, renamed_to: str | None = None,
                    mkstemp: bool = False, libc: bool = False,
@@ -439,7 +482,9 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     ``s`` beside the edited file).
 
     ``perl``: the file was made by a Perl interpreter's table (it read ``File/Temp.pm``):
-    File::Temp's default template, 10 of ``[A-Za-z0-9_]``, is the whole name.
+    File::Temp's X's are of ``[A-Za-z0-9_]`` -- a known Perl program's prefix and 6
+    (autoconf's ``am4t``, ``ar``...), else its default template's 10, the whole name, else
+    a prefix and 6 of them (:func:`_perl_temp`, :data:`_PERL_SHAPES`).
 
     ``pids``: the run's process and thread ids.  A number of a name the run made that is
     one of them, wherever it stands (configure's ``conf$$.file``, ``conf$$subs.sh``), is the
@@ -452,23 +497,21 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     random run needs no other boundary; a separator and up to 3 letters may come first
     (GNU patch's ``a.txt.oS1w5Iv``, renamed onto ``a.txt``).
     """
+    #: the random runs a generator of this name's draws (File::Temp's, or any other's)
+    shapes = _PERL_SHAPES if perl and mkstemp else _SHAPES
+    if evidence is Evidence.TEMPORARY and mkstemp and perl:
+        # Perl's File::Temp (before Python's probe: autoreconf's "ar" and 6 is 8 long)
+        perl_glob = _perl_temp(name)
+        if perl_glob is not None:
+            return perl_glob
     if evidence is Evidence.TEMPORARY and (in_tmpdir or mkstemp) and len(name) == 8 and \
-            set(name) <= _TEMPFILE:
+            set(name) <= _TEMPFILE and not libc and not perl:
         # Python's probe (before the templates: it may begin with "cc"), made as mkstemp
         # makes a file: in any directory -- a $TMPDIR the workload exports is none the
         # learner knows, and its letters-only names (6 %) were taken for a prefix of 2 and
-        # mkstemp's 6 ("xn*"), which the next run's probe missed
-        return "*"
-    if evidence is Evidence.TEMPORARY and mkstemp and perl and len(name) == 10 and \
-            set(name) <= _PERL_TEMP and any(c.isupper() for c in name):
-        # Perl's File::Temp with its default template, "XXXXXXXXXX" of [A-Za-z0-9_] (and
-        # O_NOFOLLOW, as Python's): the whole name is random -- autom4te writes
-        # ``configure`` as ``$CWD/FE3nbl_3x4`` renamed onto it, learned ``FE*`` (a prefix
-        # and tempfile's 8), and the next run's ``W_BekHD7Fh`` was refused (autoreconf
-        # failed, every run).  Made by a Perl interpreter's table (``perl``: it read
-        # File::Temp) -- C's ``mkdtemp("workXXXXXX")`` keeps ``work*`` --, and an upper-case
-        # letter is no Python name's; without one (0.5 % of names) the name goes on as
-        # before (fails closed)
+        # mkstemp's 6 ("xn*"), which the next run's probe missed.  Not C's mkstemp nor
+        # File::Temp (``libc``, ``perl``): their 2 and 6 of lowercase letters and digits
+        # (C's "abXXXXXX": 4 % of names) read so were any 8 characters, the prefix lost
         return "*"
     #: content hashes in the name, and hex numbers of 16 digits or more between separators
     #: (a crate's hash, rustc's ``hello-b0a626c48b003309``): no digits of theirs are a pid
@@ -496,7 +539,7 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
             for end in _ends(rest[skip:]):
                 run, tail = rest[skip:skip + end], rest[skip + end:]
                 if any(len(run) == length and set(run) <= alphabet
-                       for length, alphabet in _SHAPES) and (
+                       for length, alphabet in shapes) and (
                             not skip or evidence is Evidence.TEMPORARY or _mixed(run)):
                     # (the name renamed onto may be generated itself: cmake's
                     # cmTC_XXXXX_loc.tmpYYYYY renamed onto cmTC_XXXXX_loc -- its literal
@@ -549,7 +592,7 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
         # (no run of a content hash's digits: git's pack-HASH.keep, O_EXCL, 0600, removed,
         # was "pack-8201...dcc3*.keep", mkstemp's 6 of its last digits, and the next run's
         # hash refused)
-        heads = [shaped for length, alphabet in _SHAPES if not (libc and alphabet is _TEMPFILE)
+        heads = [shaped for length, alphabet in shapes if not (libc and alphabet is _TEMPFILE)
                  and (shaped := _shaped_head(stem, length, alphabet, evidence,
                                             in_tmpdir=in_tmpdir, mkstemp=mkstemp)) is not None
                  and not any(start < end and len(shaped[0]) < stop for start, stop in hashes)]
@@ -560,7 +603,8 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
             # "RECORD0_" and 6); where no end shows, the first shape's (tempfile's
             # mkdtemp(prefix="work"): "work" and 8; C's mkstemp has no 8: ``libc``)
             plain = [h for h, rank in heads if rank]
-            if mkstemp and not libc and len(stem) > 8 and set(stem[-8:]) <= _TEMPFILE:
+            if mkstemp and not libc and not perl and len(stem) > 8 and \
+                    set(stem[-8:]) <= _TEMPFILE:
                 # made as tempfile makes its names, whose 8 draw "_" too: a head ending in
                 # an "_" inside them is no end (mkdtemp(prefix="work"): "works_7teik4" was
                 # "works_" and mkstemp's 6, and the next run's "workdiky3an9" refused --
@@ -786,8 +830,6 @@ SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2
 #: A character of a generator's random run kept as a shape (:func:`generated_shape`): the
 #: union of tempfile's and mkstemp's alphabets, never ``?`` (red team 16)
 RANDOM_CHAR = "[0-9A-Za-z_]"
-#: Perl's File::Temp's alphabet (its default template: 10 of them, the whole name)
-_PERL_TEMP = frozenset(string.ascii_letters + string.digits + "_")
 #: a random run a shape is kept of: 6 or more of those characters, not all digits (a pid's
 #: or a counter's number changes length from run to run) unless the first is a 0 -- a
 #: padded run, whose length is fixed (rustc's object suffix ``.0023490.rcgu.o``, base 36

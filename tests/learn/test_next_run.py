@@ -664,3 +664,43 @@ def test_perls_file_temp_names_are_made_again_and_no_older_file_is_written(tmp_p
         r, _ = enforce(tmp_path, policy, ["perl", "-e", f'open F, ">>", "{older}" or die; '
                                           'print F "x"'], cwd=work)
         assert r.returncode != 0 and (work / older).read_text() == "keep\n", older
+
+
+#: autom4te's temporary directory (Autom4te::General's mktmpdir: File::Temp's
+#: ``tempdir("am4tXXXXXX")``), a file written in it, removed with it
+PERL_TEMPDIR = r"""
+srand($ENV{TEMP_SEED}) if defined $ENV{TEMP_SEED};
+use File::Temp qw(tempdir);
+my $d = tempdir("am4tXXXXXX", TMPDIR => 1, CLEANUP => 1);
+open my $f, ">", "$d/traces.m4" or die "open: $!";
+print $f "x\n";
+close $f;
+print STDERR "$d\n";
+print "ok\n";
+"""
+
+
+@pytest.mark.skipif(shutil.which("perl") is None, reason="no perl")
+def test_autom4tes_temporary_directory_is_made_again_whatever_its_letters(tmp_path):
+    """Learned from ``am4tulctm_`` (no upper-case letter, a ``_``: of no shape, kept as that
+    name), the next run's ``mkdir $TMPDIR/am4tCc0VjA`` was refused (learn41: the CI's
+    test_automake_removes_what_its_cp_copied_on_the_last_run, 1 learning in ~160); now
+    ``am4t`` and 6 of File::Temp's alphabet."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    (tmp_path / "t.pl").write_text(PERL_TEMPDIR)
+    command = ["perl", str(tmp_path / "t.pl")]
+    env = {"TMPDIR": str(temp)}
+    # (the learning run's name from a seed: Perl's drand48 is its own, the same everywhere)
+    native = subprocess.run(command, env={**os.environ, **env, "TEMP_SEED": "251"},
+                            capture_output=True, text=True, check=True)
+    assert native.stderr.strip().endswith("/am4tulctm_"), native.stderr
+    policy = learn(tmp_path, command, env={**env, "TEMP_SEED": "251"})
+    text = policy.read_text()
+    rules = [line for line in text.splitlines() if line.startswith("path = ")]
+    assert "path = \"$TMPDIR/am4t" + RANDOM_CHAR * 6 + "\"" in rules, rules
+    assert not [rule for rule in rules if "am4tulctm_" in rule], rules
+    r, refused = enforce(tmp_path, policy, command, env={**env, "TEMP_SEED": "1"})
+    assert refused == [], [(x["syscall"], x["args"].get("path")) for x in refused]
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+    assert r.stderr.strip().endswith("/am4tCc0VjA") and os.listdir(temp) == [], r.stderr

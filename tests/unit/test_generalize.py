@@ -868,12 +868,14 @@ def test_perls_file_temp_default_name_is_wholly_random_only_with_its_evidence() 
     autom4te's ``FE3nbl_3x4`` renamed onto ``configure`` was ``FE*``)."""
     from systrace_py.policy.generalize import Evidence, generated_name
 
-    for name in ("FE3nbl_3x4", "W_BekHD7Fh", "QWERTYUIOP"):
+    # (an upper-case letter or none: File::Temp draws both cases -- without one, 0.5 % of
+    # names, it was a prefix and 8, and the next run's name refused: learn41)
+    for name in ("FE3nbl_3x4", "W_BekHD7Fh", "QWERTYUIOP", "fe3nbl_3x4"):
         assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, perl=True) == "*", name
         # not made as mkstemp makes a file, no temporary's life, not Perl: not the whole name
         assert generated_name(name, Evidence.TEMPORARY, perl=True) != "*", name
         assert generated_name(name, Evidence.CREATED, mkstemp=True, perl=True) != "*", name
         assert generated_name(name, Evidence.TEMPORARY, mkstemp=True) != "*", name
-    # no upper-case letter (Python's alphabet), another length, another character: as before
-    for name in ("fe3nbl_3x4", "W_BekHD7F", "W_BekHD7Fhx", "W-BekHD7Fh", "W.BekHD7Fh"):
+    # another length, another character: as before
+    for name in ("W_BekHD7F", "W_BekHD7Fhx", "W-BekHD7Fh", "W.BekHD7Fh"):
         assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, perl=True) != "*", name

@@ -1005,8 +1005,10 @@ def test_a_name_the_run_made_and_left_keeps_its_own_rule():
     52), which no 11-character name is, so it keeps its own rule then too."""
     probe = "/tmp/x1y2z3w4"
     pytest_dir = "/tmp/pytest-of-u"
-    obs = [Observation(MAIN, "openat", (PathArg("path", probe),), EXCL, created=("path",),
-                       exclusive=True, mkstemp=True),
+    # (Python's probe opens with tempfile's flags, O_NOFOLLOW among them: without it, it is
+    # C's mkstemp, whose "x1" and 6 is no 8 -- learn41)
+    obs = [Observation(MAIN, "openat", (PathArg("path", probe),), EXCL | os.O_NOFOLLOW,
+                       created=("path",), exclusive=True, mkstemp=True),
            unlink(probe),
            Observation(MAIN, "mkdir", (PathArg("path", pytest_dir),), created=("path",),
                        exclusive=True, mkstemp=True),
