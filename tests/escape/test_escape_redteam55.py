@@ -183,6 +183,12 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         made._says_beside = lambda: Supervisor._says_beside(made)  # type: ignore[arg-type]
         return made
 
+    def front_end(**kw: object) -> object:
+        """A front end's answers to what the supervisor asks of it (supervisor.Asker's
+        defaults: no process told, no ask said), ``kw`` replacing some."""
+        return SimpleNamespace(**{"wants_events": False, "tells_a_process": False,
+                                  "says_each_ask": False, **kw})
+
     def deciding(**kw: object) -> bool:
         return bool(Supervisor.writes_deciding.fget(monitor(**kw)))  # type: ignore[attr-defined]
 
@@ -216,20 +222,20 @@ def test_a_monitor_that_logs_or_says_what_it_permits_writes_while_deciding(
         assert beside(dns=object()) and not beside(sinks=(file,))
         # (an approver hears of asks, settled asks and events at times the tree chooses,
         # and may write them where the tree maps them: red team 58)
-        assert beside(asker=SimpleNamespace(tells_a_process=True))
-        assert not beside(asker=SimpleNamespace(wants_events=False))  # (the prompt's, ...)
+        assert beside(asker=front_end(tells_a_process=True))
+        assert not beside(asker=front_end())  # (the prompt's, ...)
         # (review 38: -v's lines, an ask no one answers, --ask-default permit's line -- said
         # at times the tree chooses, copied later by what reads a pipe or a terminal; in a
         # regular file before the tracer goes on, and never in /dev/null)
         assert beside(verbose=True, stderr=pipe)
         assert not beside(verbose=True, stderr=file) and not beside(verbose=True, stderr=null)
         assert beside(can_ask=True, stderr=pipe)
-        assert beside(can_ask=True, asker=SimpleNamespace(says_each_ask=True), stderr=pipe)
-        assert not beside(can_ask=True, asker=SimpleNamespace(wants_events=False), stderr=pipe)
+        assert beside(can_ask=True, asker=front_end(says_each_ask=True), stderr=pipe)
+        assert not beside(can_ask=True, asker=front_end(), stderr=pipe)
         assert not beside(stderr=pipe)  # (nothing said)
         # (the terminal prompt: drawn while the tree is held, copied by a recorder after the
         # release -- whatever stderr is; not when the policy cannot ask)
-        prompt = SimpleNamespace(wants_events=False, hold_with=lambda tracer: None)
+        prompt = front_end(hold_with=lambda tracer: None)
         assert beside(can_ask=True, asker=prompt, stderr=file)
         assert not beside(asker=prompt, stderr=file)
     finally:
