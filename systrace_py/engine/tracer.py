@@ -2331,43 +2331,11 @@ class Tracer:
                     return
         if respelled or self._must_freeze(task, call, reply):
             refusal = self._freeze(task)
-            if refusal is None and not (self._unchanged(task, call, ran=waited) and (
-                    not unheld or self._unchanged_in_memory(task, call))):
-                self._thaw()
-                task.freezer = False
-                refusal = (errno.EAGAIN, "its arguments changed while it was being checked")
-            if refusal is None and call.name in MANY_ADDRESS_CALLS and call.examined_messages \
-                    and self._messages_in_file_pages(task, call):
-                self._thaw()  # (a file mapped over its messages before the others stopped)
-                task.freezer = False
-                refusal = (errno.EPERM, "its messages lie where something that is no task may "
-                                        "write during the call")
-            if refusal is None and not call.owner_stayed():
-                self._thaw()
-                task.freezer = False
-                refusal = (errno.EAGAIN, "the owner O_ASYNC gives its descriptor changed while "
-                                         "it was being checked")
-            if refusal is None and not call.loop_stayed():
-                self._thaw()
-                task.freezer = False
-                refusal = (errno.EAGAIN, "the file a loop device would be attached to changed "
-                                         "while it was being checked")
-            if refusal is None and self._terminal_settings(call) \
-                    and self._terminal_refusal(call) is not None:
-                self._thaw()
-                task.freezer = False
-                refusal = (errno.EAGAIN, "its descriptor became the tracer's terminal while "
-                                         "it was being checked")
-            if refusal is None and call.examined_targets is not None and \
-                    not self._targets_stayed(task, call):
-                self._thaw()
-                task.freezer = False
-                refusal = (errno.ESRCH, "its target left the traced tree while it was being "
-                                        "checked")
-            if refusal is None and enforce.linked_redirect(call, reply.paths) is not None:
-                self._thaw()  # (a link put at the target before the others stopped)
-                task.freezer = False
-                refusal = (errno.ELOOP, LINKED_REDIRECT)
+            if refusal is None:
+                refusal = self._frozen_refusal(task, call, reply, waited, unheld)
+                if refusal is not None:
+                    self._thaw()
+                    task.freezer = False
             if refusal is not None:
                 self.monitor.on_engine_refusal(task, call, *refusal)
                 if task.own_args:  # (refused after all: its own registers but rax, now)
@@ -2820,6 +2788,35 @@ class Tracer:
                 space.written_anywhere = space.written_with_content = True
                 return None
         return space.shared_ranges
+
+    def _frozen_refusal(self, task: Task, call: DecodedCall, reply: Reply, waited: bool,
+                        unheld: bool) -> tuple[int, str] | None:
+        """Once the tree is frozen for a call about to run: why it is refused after all --
+        what it was decided on changed before the others stopped -- or None.  The caller
+        thaws the tree at a refusal."""
+        if not (self._unchanged(task, call, ran=waited) and (
+                not unheld or self._unchanged_in_memory(task, call))):
+            return errno.EAGAIN, "its arguments changed while it was being checked"
+        if call.name in MANY_ADDRESS_CALLS and call.examined_messages \
+                and self._messages_in_file_pages(task, call):
+            # (a file mapped over its messages before the others stopped)
+            return errno.EPERM, "its messages lie where something that is no task may write " \
+                                "during the call"
+        if not call.owner_stayed():
+            return errno.EAGAIN, "the owner O_ASYNC gives its descriptor changed while it was " \
+                                 "being checked"
+        if not call.loop_stayed():
+            return errno.EAGAIN, "the file a loop device would be attached to changed while " \
+                                 "it was being checked"
+        if self._terminal_settings(call) and self._terminal_refusal(call) is not None:
+            return errno.EAGAIN, "its descriptor became the tracer's terminal while it was " \
+                                 "being checked"
+        if call.examined_targets is not None and not self._targets_stayed(task, call):
+            return errno.ESRCH, "its target left the traced tree while it was being checked"
+        if enforce.linked_redirect(call, reply.paths) is not None:
+            # (a link put at the target before the others stopped)
+            return errno.ELOOP, LINKED_REDIRECT
+        return None
 
     def _messages_written_outside(self, task: Task, call: DecodedCall) -> bool:
         """Whether something that is no task may write a sendmmsg's examined messages while
