@@ -2538,10 +2538,8 @@ class Tracer:
         if result is None:
             if notes is not None:
                 notes.settle(False)
-            if task.freezer:
-                task.freezer = False
-                self._thaw_after(task)
-            return  # (killed, or gone: its end comes to the loop)
+            self._end_anew(task, resume=False)  # (killed, or gone: its end comes to the loop)
+            return
         back = type(saved).from_buffer_copy(saved)
         exclusive = notes is not None and notes.ran_exclusive
         if (result == -errno.EEXIST and exclusive) \
@@ -2564,12 +2562,14 @@ class Tracer:
                 _signal_task(tid, sig)
         self._end_anew(task)
 
-    def _end_anew(self, task: Task) -> None:
-        """After _create_anew: the thaw, once the task goes on."""
+    def _end_anew(self, task: Task, resume: bool = True) -> None:
+        """After _create_anew: the thaw, once the task goes on -- resumed here, or
+        (``resume`` false) killed or gone, its end coming to the loop."""
         if task.freezer:
             task.freezer = False
             self._thaw_after(task)
-        self._resume(task)
+        if resume:
+            self._resume(task)
 
     def _noted(self, task: Task, result: int, held: bool = False) -> None:
         """At the exit of a call :meth:`_views_changed` saw: note what it made.  A result a
