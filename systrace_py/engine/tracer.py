@@ -92,6 +92,7 @@ from systrace_py.engine.tracee import (
     shared_with,
 )
 from systrace_py.kernel import (
+    ARG_REGS,
     AT_RECURSIVE,
     AUDIT_ARCH_X86_64,
     CAP_SYS_ADMIN,
@@ -1520,7 +1521,7 @@ class Tracer:
         event = status >> 16
         if status == _SECCOMP_STOP:
             regs = pt.getregs(task.tid)
-            args = tuple(getattr(regs, name) for name in pt.ARG_REGS)
+            args = tuple(getattr(regs, name) for name in ARG_REGS)
             if regs.rip == stub[0] and regs.orig_rax == NUMBERS["mmap"] \
                     and args == enforce.MMAP_ARGS:
                 self._resume(task)
@@ -1840,7 +1841,7 @@ class Tracer:
         """Apply a monitor's register changes; the engine's guards hold for the new values."""
         call.set_args(changes)
         for index, value in changes.items():
-            pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
+            pt.poke_reg(task.tid, ARG_REGS[index], value)
             if info is not None:
                 info.args[index] = value & 0xFFFFFFFFFFFFFFFF
         try:
@@ -2522,7 +2523,7 @@ class Tracer:
         try:
             pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
             regs = type(saved).from_buffer_copy(saved)
-            for name, value in zip(pt.ARG_REGS, args, strict=True):
+            for name, value in zip(ARG_REGS, args, strict=True):
                 setattr(regs, name, value)
             regs.orig_rax, regs.rax = _U64, nr
             regs.rip = saved.rip - len(enforce.SYSCALL_INSTRUCTION)
@@ -3449,7 +3450,7 @@ class Tracer:
         if nr is not None and regs.orig_rax != nr & _U64:
             return False
         for index, value in own.items():
-            setattr(regs, pt.ARG_REGS[index], value & _U64)
+            setattr(regs, ARG_REGS[index], value & _U64)
         pt.setregs(task.tid, regs)
         return True
 
@@ -3893,7 +3894,7 @@ class Tracer:
         try:
             pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
             regs = type(saved).from_buffer_copy(saved)
-            for name, value in zip(pt.ARG_REGS, enforce.MMAP_ARGS, strict=True):
+            for name, value in zip(ARG_REGS, enforce.MMAP_ARGS, strict=True):
                 setattr(regs, name, value)
             regs.orig_rax, regs.rax, regs.rip = _U64, number, saved.rip - 2
             pt.setregs(tid, regs)
@@ -3932,7 +3933,7 @@ class Tracer:
         killed there, and the call never runs (a fatal signal at an entry stop skips it)."""
         entered = False
         sig = 0
-        asked = (call.rax, *(getattr(call, name) for name in pt.ARG_REGS))
+        asked = (call.rax, *(getattr(call, name) for name in ARG_REGS))
         after = call.rip + len(enforce.SYSCALL_INSTRUCTION)  # (where its entry stop shows it)
         while True:
             pt.syscall(task.tid, sig)
@@ -4516,7 +4517,7 @@ class Tracer:
         if timeout is None:
             return False
         index, pointer = timeout
-        value = getattr(regs, pt.ARG_REGS[index])
+        value = getattr(regs, ARG_REGS[index])
         return value != 0 if pointer else ctypes.c_int32(value).value >= 0  # (-1: none)
 
     @staticmethod
@@ -4636,7 +4637,7 @@ class Tracer:
                 return False
         else:
             value = -(-left // _MS)  # (0: no wait, so no entry stop to keep the deadline)
-        setattr(regs, pt.ARG_REGS[index], value)
+        setattr(regs, ARG_REGS[index], value)
         task.timed_wait = (nr, deadline, value)
         return True
 
@@ -4923,7 +4924,7 @@ def _made_again(nr: int, regs: pt.user_regs_struct, at: int, again: int,
     """What marks a task's next call as its last one made again (``Task.restarted``): the
     call's number, its arguments (from ``regs``), its return address ``at``, and how often
     it was made again -- once more than ``again``."""
-    return (nr, tuple(getattr(regs, name) for name in pt.ARG_REGS), at, again + 1)
+    return (nr, tuple(getattr(regs, name) for name in ARG_REGS), at, again + 1)
 
 
 def _has_capability(tid: int, capability: int) -> bool:
