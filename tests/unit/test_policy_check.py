@@ -10,19 +10,10 @@ from typing import Any
 from systrace_py.cli.policy import check_policy, write_check
 from systrace_py.policy.files import loads_policy
 
-POLICY = """\
-default = "never"
-
-[[rule]]
-calls = ["fsread", "fswrite"]
-path = "/work/a/**"
-action = "permit"
-
-[[rule]]
-calls = ["fsread", "fswrite"]
-path = "/work/c/**"
-action = "permit"
-"""
+#: rule 1 permits reads and writes below /work/a, rule 2 below /work/c; the default refuses
+POLICY = 'default = "never"\n' + "".join(
+    f'[[rule]]\ncalls = ["fsread", "fswrite"]\npath = "{tree}/**"\naction = "permit"\n'
+    for tree in ("/work/a", "/work/c"))
 
 CREATE = os.O_RDWR | os.O_CREAT
 
