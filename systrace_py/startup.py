@@ -356,13 +356,6 @@ def quick_imports(kind: str = "run") -> Iterator[None]:
         raise
 
 
-def caching() -> contextlib.ExitStack | None:
-    """The command's start's open caches (None: none open -- a library's process, or the
-    program has started), for a cache of another module to close with them (its save as a
-    callback: :class:`KeptForStart`)."""
-    return _caching
-
-
 _Kept = TypeVar("_Kept", bound=importcache.KeptEntries)
 
 
@@ -370,8 +363,9 @@ class KeptForStart(Generic[_Kept]):
     """A module's :class:`importcache.KeptEntries` for the command's start (engine/seccomp.py's
     programs, policy/files.py's parsed texts): made at its first use while the start's
     caches are open (``make``; None when this start keeps none, asked again at the next
-    use), saved and dropped when they close (:func:`caching_ends`).  Calling it gives the
-    open one, or None -- a library's process, or the start's caches closed."""
+    use), saved and dropped when they close (:func:`caching_ends`: its save a callback of
+    theirs).  Calling it gives the open one, or None -- a library's process, or the start's
+    caches closed (the program has started)."""
 
     def __init__(self, make: Callable[[], _Kept | None]) -> None:
         self.make = make

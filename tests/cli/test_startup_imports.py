@@ -1000,7 +1000,7 @@ def test_a_second_start_of_a_policy_imports_no_pyseccomp(tmp_path: Path, kind: s
 
 @pytest.fixture
 def program_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A command's start's caches, open (startup.caching), with the programs kept in
+    """A command's start's caches, open (startup._caching), with the programs kept in
     ``tmp_path``: yields a function that closes them (and saves the programs)."""
     import contextlib
 
