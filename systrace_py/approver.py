@@ -48,7 +48,7 @@ from systrace_py import __version__, procfs
 from systrace_py.engine.signals import enforcer
 from systrace_py.policy.environment import env_command_at, searches_working_directory
 from systrace_py.report import say
-from systrace_py.supervisor import Answer, AnswerKind, AskRequest
+from systrace_py.supervisor import Answer, AnswerKind, Asker, AskRequest
 from systrace_py.terminal import printable
 from systrace_py.ui.answering import (
     BURST,
@@ -560,7 +560,7 @@ class _Waiting:
     timer: threading.Timer | None = None
 
 
-class ApproverAsker:
+class ApproverAsker(Asker):
     """The Asker of ``--ask-via``: questions out as JSON lines, answers in (see the module
     docstring for what happens when the approver fails)."""
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 AUDIT_ARCH_X86_64: Final = 0xC000003E
 AUDIT_ARCH_I386: Final = 0x40000003
 X32_SYSCALL_BIT: Final = 0x40000000
+#: the system call argument registers, in order (user_regs_struct's names)
+ARG_REGS: Final = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
 
 # --- open(2) flags (include/uapi/asm-generic/fcntl.h) ---------------------------------------------
 O_ACCMODE: Final = 0o3

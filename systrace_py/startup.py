@@ -37,8 +37,8 @@ import importlib
 import marshal
 import sys
 import types
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
 
 from systrace_py import importcache
 
@@ -356,11 +356,37 @@ def quick_imports(kind: str = "run") -> Iterator[None]:
         raise
 
 
-def caching() -> contextlib.ExitStack | None:
-    """The command's start's open caches (None: none open -- a library's process, or the
-    program has started), for a cache of another module to close with them (its save as a
-    callback: engine/seccomp.py's programs)."""
-    return _caching
+_Kept = TypeVar("_Kept", bound=importcache.KeptEntries)
+
+
+class KeptForStart(Generic[_Kept]):
+    """A module's :class:`importcache.KeptEntries` for the command's start (engine/seccomp.py's
+    programs, policy/files.py's parsed texts): made at its first use while the start's
+    caches are open (``make``; None when this start keeps none, asked again at the next
+    use), saved and dropped when they close (:func:`caching_ends`: its save a callback of
+    theirs).  Calling it gives the open one, or None -- a library's process, or the start's
+    caches closed (the program has started)."""
+
+    def __init__(self, make: Callable[[], _Kept | None]) -> None:
+        self.make = make
+        #: the open one (None: none yet, or closed)
+        self.kept: _Kept | None = None
+
+    def __call__(self) -> _Kept | None:
+        caching = _caching
+        if caching is None:
+            return None
+        if self.kept is None:
+            self.kept = self.make()
+            if self.kept is None:
+                return None
+            caching.callback(self._close)
+        return self.kept
+
+    def _close(self) -> None:
+        kept, self.kept = self.kept, None
+        if kept is not None:
+            kept.save()
 
 
 def caching_ends() -> None:

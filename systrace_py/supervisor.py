@@ -347,6 +347,23 @@ class Asker(Protocol):
 
     def finish(self) -> None: ...
 
+    # What the supervisor asks of a front end besides its asks (writes_beside).  The bodies
+    # are the answers of one that tells no process and says nothing of an ask on stderr (the
+    # terminal prompt); the front ends subclass Asker for them.
+
+    @property
+    def tells_a_process(self) -> bool:
+        """Whether a process outside the tree is told of asks, settled asks and events at
+        times the tree chooses (the approver of ``--ask-via``): it may write them where the
+        tree maps them (Supervisor._told_beside)."""
+        return False
+
+    @property
+    def says_each_ask(self) -> bool:
+        """Whether each ask is said on stderr, a line at a time the tree chooses
+        (``--ask-default permit``: Supervisor._says_beside)."""
+        return False
+
 
 @runtime_checkable
 class ScreenAsker(Protocol):
@@ -711,7 +728,7 @@ class Supervisor:
     def _told_beside(self) -> bool:
         """Whether threads of this monitor's write at times the tree chooses, or feed an
         approver that may (writes_beside: the resolver, ``--ask-via``)."""
-        return self.dns is not None or getattr(self.asker, "tells_a_process", False)
+        return self.dns is not None or (self.asker is not None and self.asker.tells_a_process)
 
     def _says_beside(self) -> bool:
         """Whether this run says lines on stderr at times the tree chooses -- -v (every
@@ -727,8 +744,7 @@ class Supervisor:
             asker = self.asker
             can_ask = self.policies.can_ask()
             says = self.options.verbose or (can_ask and (
-                asker is None or self.options.automatic
-                or getattr(asker, "says_each_ask", False)))
+                asker is None or self.options.automatic or asker.says_each_ask))
             self._said_beside = (says and _copied_later(self.stderr)) or (
                 can_ask and isinstance(asker, ScreenAsker))
         return self._said_beside

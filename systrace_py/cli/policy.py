@@ -361,6 +361,9 @@ class CheckReport:
     by_default: dict[str, int] = field(default_factory=dict)     # table -> calls
     refused: list[tuple[str, str, str]] = field(default_factory=list)  # table, call, args
     stale: int = 0            # records naming a rule the policy no longer has
+    #: records of a call made again (``"again"``: the same call as the one decided before it
+    #: for that tid), each counted in that call's place: once, as decided the last time
+    again: int = 0
 
     def unused(self) -> list[RuleHits]:
         return [r for r in self.rules if r.hits == 0]
@@ -374,52 +377,109 @@ class CheckReport:
             "by_default": self.by_default,
             "refused": [{"table": t, "syscall": c, "args": a} for t, c, a in self.refused],
             "stale": self.stale,
+            "again": self.again,
         }
+
+
+@dataclass
+class _Counted:
+    """What one syscall record added to a :class:`CheckReport` -- taken back when its call
+    is made again (the next record of its tid says ``"again"``), which counts in its place."""
+
+    call: bool = False
+    hit: RuleHits | None = None
+    default: str | None = None                 # the table whose default decided it
+    refused: tuple[str, str, str] | None = None
+    stale: bool = False
+
+    def take_back(self, report: CheckReport, by_default: dict[str, int]) -> None:
+        report.calls -= self.call
+        report.stale -= self.stale
+        if self.hit is not None:
+            self.hit.hits -= 1
+        if self.default is not None:
+            by_default[self.default] -= 1
+            if not by_default[self.default]:
+                del by_default[self.default]
+        if self.refused is not None:
+            for i in range(len(report.refused) - 1, -1, -1):
+                if report.refused[i] is self.refused:
+                    del report.refused[i]
+                    break
 
 
 def check_policy(policy: Policy, records: Iterator[dict[str, Any]]) -> CheckReport:
     """Hits per rule.  A record that names the rule that decided it (an enforcement log)
     counts for that rule when the policy still has it (same table, same number, same
     calls); anything else that holds a call (a learning or dry-run log, or a record from an
-    older version of the policy) is decided again by the policy."""
+    older version of the policy) is decided again by the policy.  A record of a call made
+    again (``"again"``, docs/cli.md "The log") is the same call as its tid's record before
+    it, not another: it counts in that record's place -- one call, decided as the last time."""
     hits: dict[tuple[str, int], RuleHits] = {}
     for table in policy.tables():
         for rule in table.rules:
             hits[(table.name, rule.index)] = RuleHits(table.name, rule)
     report = CheckReport(list(hits.values()))
     by_default: dict[str, int] = defaultdict(int)
+    last: dict[object, _Counted] = {}   # what each tid's last decision's record added
     for record in records:
-        if record.get("event") != "syscall":
+        event = record.get("event")
+        if event == Event.START:
+            last.clear()  # (another run: tids of its own)
+        if event != Event.SYSCALL:
             continue
-        ref = record.get("rule")
-        if isinstance(ref, dict) and isinstance(ref.get("index"), int):
-            found = hits.get((str(ref.get("table", MAIN)), ref["index"]))
-            if found is not None and list(found.rule.calls) == list(ref.get("calls") or
-                                                                     found.rule.calls):
-                found.hits += 1
-                report.calls += 1
-                continue
-            if ref.get("action") == "inject":
-                continue  # a rule of --inject (or of an older policy): the call did not
-                #           run as asked, there is nothing to decide again
-            report.stale += 1
-        obs = _replayable(record)
-        if obs is None:
-            continue
-        report.calls += 1
-        decision = decide_observation(policy, obs)
-        if decision.rule is not None:
-            found = hits.get((decision.table, decision.rule.index))
-            if found is not None:
-                found.hits += 1
-        else:
-            by_default[decision.table] += 1
-        if decision.action is not Action.PERMIT and len(report.refused) < 1000:
-            args = " ".join(p.path for p in obs.paths) or " ".join(str(a)
-                                                                   for a in obs.sockaddrs)
-            report.refused.append((decision.table, obs.syscall, args))
+        tid = record.get("tid")
+        # (an inject rule's record is of a call decided in a record of its own: it is no
+        # decision to count in place of, nor one made again)
+        decision = record.get("action") != "inject"
+        before = last.get(tid) if decision and record.get("again") else None
+        if before is not None:
+            report.again += 1
+            before.take_back(report, by_default)
+        counted = _count(policy, hits, report, by_default, record)
+        if decision:
+            last[tid] = counted
     report.by_default = dict(by_default)
     return report
+
+
+def _count(policy: Policy, hits: dict[tuple[str, int], RuleHits], report: CheckReport,
+           by_default: dict[str, int], record: dict[str, Any]) -> _Counted:
+    """One syscall record counted into ``report``: what it added."""
+    counted = _Counted()
+    ref = record.get("rule")
+    if isinstance(ref, dict) and isinstance(ref.get("index"), int):
+        found = hits.get((str(ref.get("table", MAIN)), ref["index"]))
+        if found is not None and list(found.rule.calls) == list(ref.get("calls") or
+                                                                 found.rule.calls):
+            found.hits += 1
+            report.calls += 1
+            counted.call, counted.hit = True, found
+            return counted
+        if ref.get("action") == "inject":
+            return counted  # a rule of --inject (or of an older policy): the call did not
+            #                 run as asked, there is nothing to decide again
+        report.stale += 1
+        counted.stale = True
+    obs = _replayable(record)
+    if obs is None:
+        return counted
+    report.calls += 1
+    counted.call = True
+    decision = decide_observation(policy, obs)
+    if decision.rule is not None:
+        found = hits.get((decision.table, decision.rule.index))
+        if found is not None:
+            found.hits += 1
+            counted.hit = found
+    else:
+        by_default[decision.table] += 1
+        counted.default = decision.table
+    if decision.action is not Action.PERMIT and len(report.refused) < 1000:
+        args = " ".join(p.path for p in obs.paths) or " ".join(str(a) for a in obs.sockaddrs)
+        counted.refused = (decision.table, obs.syscall, args)
+        report.refused.append(counted.refused)
+    return counted
 
 
 def _replayable(record: dict[str, Any]) -> Observation | None:
@@ -489,6 +549,9 @@ def write_check(out: IO[str], report: CheckReport, policy_path: str, log_path: s
     if report.stale:
         out.write(f"records naming rules this policy no longer has (decided again): "
                   f"{report.stale}\n")
+    if report.again:
+        out.write(f"calls made again (each counted once, as decided the last time): "
+                  f"{report.again}\n")
 
 
 def _line(rule: Rule) -> str:

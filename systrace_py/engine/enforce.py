@@ -53,6 +53,7 @@ from systrace_py.engine.decode import (
 from systrace_py.engine.events import Reply
 from systrace_py.engine.memory import TraceeMemory
 from systrace_py.kernel import (
+    ARG_REGS,
     AT_FDCWD,
     O_LARGEFILE,
     O_PATH,
@@ -299,7 +300,7 @@ class Holder:
             return
         if self.nr is None and not returns:
             for index, value in self.args.items():
-                pt.poke_reg(tid, pt.ARG_REGS[index], value)
+                pt.poke_reg(tid, ARG_REGS[index], value)
             return
         regs = pt.getregs(tid)
         if returns:
@@ -307,7 +308,7 @@ class Holder:
         if self.nr is not None:
             regs.orig_rax = self.nr
         for index, value in self.args.items():
-            setattr(regs, pt.ARG_REGS[index], value & _U64)
+            setattr(regs, ARG_REGS[index], value & _U64)
         pt.setregs(tid, regs)
 
     # --- paths --------------------------------------------------------------------------------
@@ -567,7 +568,7 @@ MMAP_ARGS = (scratch.BASE, scratch.SIZE, PROT_READ | PROT_EXEC, scratch.MAP_FLAG
 def mmap_registers(regs: ctypes.Structure) -> None:
     regs.orig_rax = NUMBERS["mmap"]
     regs.rax = NUMBERS["mmap"]
-    for name, value in zip(pt.ARG_REGS, MMAP_ARGS, strict=True):
+    for name, value in zip(ARG_REGS, MMAP_ARGS, strict=True):
         setattr(regs, name, value)
 
 
@@ -589,7 +590,7 @@ def set_call_registers(tid: int, saved: ctypes.Structure, number: int, args: Seq
     call the task is in on its way out; else (a stop in get_signal: an attach's interrupt, a
     signal's delivery) orig_rax is -1, no call."""
     regs = type(saved).from_buffer_copy(saved)
-    for name, value in zip(pt.ARG_REGS, args, strict=False):
+    for name, value in zip(ARG_REGS, args, strict=False):
         setattr(regs, name, value & _U64)
     regs.rax = number
     regs.orig_rax = saved.orig_rax if in_call else _U64

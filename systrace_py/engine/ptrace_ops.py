@@ -252,8 +252,6 @@ def getregset(pid: int, kind: int, size: int) -> bytes:
 REG_OFFSET: Final = {
     name: getattr(user_regs_struct, name).offset for name, _ in user_regs_struct._fields_
 }
-#: x86_64 syscall argument registers, in order.
-ARG_REGS: Final = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
 
 
 def poke_reg(pid: int, name: str, value: int) -> None:

@@ -27,9 +27,9 @@ import struct
 from collections.abc import Sequence
 from typing import Any, Final
 
+from systrace_py.kernel import ARG_REGS
+
 _U64: Final = 0xFFFF_FFFF_FFFF_FFFF
-#: the argument registers, in order (user_regs_struct names)
-ARG_REGS: Final = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
 
 BASE: Final = 0x1000_0000_0000        # 16 TiB: far from the heap, the mmap base and the stack
 SIZE: Final = 1024 * 1024 * 1024      # 1 GiB of address space, touched page by page

@@ -546,31 +546,18 @@ def _well_formed(kept: Any) -> bool:
             and all(type(i) is int and 0 <= i < len(program) // 8 for i in at))
 
 
-#: The start's program cache, from its first compile to the end of its caches
-_programs: ProgramCache | None = None
-
-
-def _program_cache() -> ProgramCache | None:
-    """The command's start's :class:`ProgramCache` (None in a library's process, after the
-    start's caches closed, or when libseccomp's version cannot be read)."""
-    global _programs
-    caching = startup.caching()
-    if caching is None:
+def _open_programs() -> ProgramCache | None:
+    """The start's :class:`ProgramCache` (None when libseccomp's version cannot be read)."""
+    version = _libseccomp_version()
+    if version is None:
         return None
-    if _programs is None:
-        version = _libseccomp_version()
-        if version is None:
-            return None
-        _programs = ProgramCache(importcache.cache_path("seccomp", "programs"), version)
-        caching.callback(_close_program_cache)
-    return _programs
+    return ProgramCache(importcache.cache_path("seccomp", "programs"), version)
 
 
-def _close_program_cache() -> None:
-    global _programs
-    cache, _programs = _programs, None
-    if cache is not None:
-        cache.save()
+#: The command's start's :class:`ProgramCache`, from its first compile to the end of its
+#: caches (None in a library's process, after the start's caches closed, or when libseccomp's
+#: version cannot be read)
+_program_cache = startup.KeptForStart(_open_programs)
 
 
 def _libseccomp_version() -> tuple[int, ...] | None:

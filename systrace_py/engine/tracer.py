@@ -92,6 +92,7 @@ from systrace_py.engine.tracee import (
     shared_with,
 )
 from systrace_py.kernel import (
+    ARG_REGS,
     AT_RECURSIVE,
     AUDIT_ARCH_X86_64,
     CAP_SYS_ADMIN,
@@ -1520,7 +1521,7 @@ class Tracer:
         event = status >> 16
         if status == _SECCOMP_STOP:
             regs = pt.getregs(task.tid)
-            args = tuple(getattr(regs, name) for name in pt.ARG_REGS)
+            args = tuple(getattr(regs, name) for name in ARG_REGS)
             if regs.rip == stub[0] and regs.orig_rax == NUMBERS["mmap"] \
                     and args == enforce.MMAP_ARGS:
                 self._resume(task)
@@ -1840,7 +1841,7 @@ class Tracer:
         """Apply a monitor's register changes; the engine's guards hold for the new values."""
         call.set_args(changes)
         for index, value in changes.items():
-            pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
+            pt.poke_reg(task.tid, ARG_REGS[index], value)
             if info is not None:
                 info.args[index] = value & 0xFFFFFFFFFFFFFFFF
         try:
@@ -2331,43 +2332,11 @@ class Tracer:
                     return
         if respelled or self._must_freeze(task, call, reply):
             refusal = self._freeze(task)
-            if refusal is None and not (self._unchanged(task, call, ran=waited) and (
-                    not unheld or self._unchanged_in_memory(task, call))):
-                self._thaw()
-                task.freezer = False
-                refusal = (errno.EAGAIN, "its arguments changed while it was being checked")
-            if refusal is None and call.name in MANY_ADDRESS_CALLS and call.examined_messages \
-                    and self._messages_in_file_pages(task, call):
-                self._thaw()  # (a file mapped over its messages before the others stopped)
-                task.freezer = False
-                refusal = (errno.EPERM, "its messages lie where something that is no task may "
-                                        "write during the call")
-            if refusal is None and not call.owner_stayed():
-                self._thaw()
-                task.freezer = False
-                refusal = (errno.EAGAIN, "the owner O_ASYNC gives its descriptor changed while "
-                                         "it was being checked")
-            if refusal is None and not call.loop_stayed():
-                self._thaw()
-                task.freezer = False
-                refusal = (errno.EAGAIN, "the file a loop device would be attached to changed "
-                                         "while it was being checked")
-            if refusal is None and self._terminal_settings(call) \
-                    and self._terminal_refusal(call) is not None:
-                self._thaw()
-                task.freezer = False
-                refusal = (errno.EAGAIN, "its descriptor became the tracer's terminal while "
-                                         "it was being checked")
-            if refusal is None and call.examined_targets is not None and \
-                    not self._targets_stayed(task, call):
-                self._thaw()
-                task.freezer = False
-                refusal = (errno.ESRCH, "its target left the traced tree while it was being "
-                                        "checked")
-            if refusal is None and enforce.linked_redirect(call, reply.paths) is not None:
-                self._thaw()  # (a link put at the target before the others stopped)
-                task.freezer = False
-                refusal = (errno.ELOOP, LINKED_REDIRECT)
+            if refusal is None:
+                refusal = self._frozen_refusal(task, call, reply, waited, unheld)
+                if refusal is not None:
+                    self._thaw()
+                    task.freezer = False
             if refusal is not None:
                 self.monitor.on_engine_refusal(task, call, *refusal)
                 if task.own_args:  # (refused after all: its own registers but rax, now)
@@ -2554,7 +2523,7 @@ class Tracer:
         try:
             pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
             regs = type(saved).from_buffer_copy(saved)
-            for name, value in zip(pt.ARG_REGS, args, strict=True):
+            for name, value in zip(ARG_REGS, args, strict=True):
                 setattr(regs, name, value)
             regs.orig_rax, regs.rax = _U64, nr
             regs.rip = saved.rip - len(enforce.SYSCALL_INSTRUCTION)
@@ -2570,10 +2539,8 @@ class Tracer:
         if result is None:
             if notes is not None:
                 notes.settle(False)
-            if task.freezer:
-                task.freezer = False
-                self._thaw_after(task)
-            return  # (killed, or gone: its end comes to the loop)
+            self._end_anew(task, resume=False)  # (killed, or gone: its end comes to the loop)
+            return
         back = type(saved).from_buffer_copy(saved)
         exclusive = notes is not None and notes.ran_exclusive
         if (result == -errno.EEXIST and exclusive) \
@@ -2596,12 +2563,14 @@ class Tracer:
                 _signal_task(tid, sig)
         self._end_anew(task)
 
-    def _end_anew(self, task: Task) -> None:
-        """After _create_anew: the thaw, once the task goes on."""
+    def _end_anew(self, task: Task, resume: bool = True) -> None:
+        """After _create_anew: the thaw, once the task goes on -- resumed here, or
+        (``resume`` false) killed or gone, its end coming to the loop."""
         if task.freezer:
             task.freezer = False
             self._thaw_after(task)
-        self._resume(task)
+        if resume:
+            self._resume(task)
 
     def _noted(self, task: Task, result: int, held: bool = False) -> None:
         """At the exit of a call :meth:`_views_changed` saw: note what it made.  A result a
@@ -2820,6 +2789,35 @@ class Tracer:
                 space.written_anywhere = space.written_with_content = True
                 return None
         return space.shared_ranges
+
+    def _frozen_refusal(self, task: Task, call: DecodedCall, reply: Reply, waited: bool,
+                        unheld: bool) -> tuple[int, str] | None:
+        """Once the tree is frozen for a call about to run: why it is refused after all --
+        what it was decided on changed before the others stopped -- or None.  The caller
+        thaws the tree at a refusal."""
+        if not (self._unchanged(task, call, ran=waited) and (
+                not unheld or self._unchanged_in_memory(task, call))):
+            return errno.EAGAIN, "its arguments changed while it was being checked"
+        if call.name in MANY_ADDRESS_CALLS and call.examined_messages \
+                and self._messages_in_file_pages(task, call):
+            # (a file mapped over its messages before the others stopped)
+            return errno.EPERM, "its messages lie where something that is no task may write " \
+                                "during the call"
+        if not call.owner_stayed():
+            return errno.EAGAIN, "the owner O_ASYNC gives its descriptor changed while it was " \
+                                 "being checked"
+        if not call.loop_stayed():
+            return errno.EAGAIN, "the file a loop device would be attached to changed while " \
+                                 "it was being checked"
+        if self._terminal_settings(call) and self._terminal_refusal(call) is not None:
+            return errno.EAGAIN, "its descriptor became the tracer's terminal while it was " \
+                                 "being checked"
+        if call.examined_targets is not None and not self._targets_stayed(task, call):
+            return errno.ESRCH, "its target left the traced tree while it was being checked"
+        if enforce.linked_redirect(call, reply.paths) is not None:
+            # (a link put at the target before the others stopped)
+            return errno.ELOOP, LINKED_REDIRECT
+        return None
 
     def _messages_written_outside(self, task: Task, call: DecodedCall) -> bool:
         """Whether something that is no task may write a sendmmsg's examined messages while
@@ -3452,7 +3450,7 @@ class Tracer:
         if nr is not None and regs.orig_rax != nr & _U64:
             return False
         for index, value in own.items():
-            setattr(regs, pt.ARG_REGS[index], value & _U64)
+            setattr(regs, ARG_REGS[index], value & _U64)
         pt.setregs(task.tid, regs)
         return True
 
@@ -3896,7 +3894,7 @@ class Tracer:
         try:
             pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
             regs = type(saved).from_buffer_copy(saved)
-            for name, value in zip(pt.ARG_REGS, enforce.MMAP_ARGS, strict=True):
+            for name, value in zip(ARG_REGS, enforce.MMAP_ARGS, strict=True):
                 setattr(regs, name, value)
             regs.orig_rax, regs.rax, regs.rip = _U64, number, saved.rip - 2
             pt.setregs(tid, regs)
@@ -3935,7 +3933,7 @@ class Tracer:
         killed there, and the call never runs (a fatal signal at an entry stop skips it)."""
         entered = False
         sig = 0
-        asked = (call.rax, *(getattr(call, name) for name in pt.ARG_REGS))
+        asked = (call.rax, *(getattr(call, name) for name in ARG_REGS))
         after = call.rip + len(enforce.SYSCALL_INSTRUCTION)  # (where its entry stop shows it)
         while True:
             pt.syscall(task.tid, sig)
@@ -4519,7 +4517,7 @@ class Tracer:
         if timeout is None:
             return False
         index, pointer = timeout
-        value = getattr(regs, pt.ARG_REGS[index])
+        value = getattr(regs, ARG_REGS[index])
         return value != 0 if pointer else ctypes.c_int32(value).value >= 0  # (-1: none)
 
     @staticmethod
@@ -4639,7 +4637,7 @@ class Tracer:
                 return False
         else:
             value = -(-left // _MS)  # (0: no wait, so no entry stop to keep the deadline)
-        setattr(regs, pt.ARG_REGS[index], value)
+        setattr(regs, ARG_REGS[index], value)
         task.timed_wait = (nr, deadline, value)
         return True
 
@@ -4926,7 +4924,7 @@ def _made_again(nr: int, regs: pt.user_regs_struct, at: int, again: int,
     """What marks a task's next call as its last one made again (``Task.restarted``): the
     call's number, its arguments (from ``regs``), its return address ``at``, and how often
     it was made again -- once more than ``again``."""
-    return (nr, tuple(getattr(regs, name) for name in pt.ARG_REGS), at, again + 1)
+    return (nr, tuple(getattr(regs, name) for name in ARG_REGS), at, again + 1)
 
 
 def _has_capability(tid: int, capability: int) -> bool:

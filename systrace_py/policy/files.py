@@ -254,27 +254,10 @@ def _stamp_holds(stamp: object) -> bool:
     return True
 
 
-_parsed_documents: ParsedDocuments | None = None
-
-
-def _close_parsed_documents() -> None:
-    global _parsed_documents
-    cache, _parsed_documents = _parsed_documents, None
-    if cache is not None:
-        cache.save()
-
-
-def _document_cache() -> ParsedDocuments | None:
-    """The command's start's :class:`ParsedDocuments` (None in a library's process, or after
-    the start's caches closed)."""
-    global _parsed_documents
-    caching = startup.caching()
-    if caching is None:
-        return None
-    if _parsed_documents is None:
-        _parsed_documents = ParsedDocuments(importcache.cache_path("policies", "toml"))
-        caching.callback(_close_parsed_documents)
-    return _parsed_documents
+#: The command's start's :class:`ParsedDocuments` (None in a library's process, or after the
+#: start's caches closed)
+_document_cache = startup.KeptForStart(
+    lambda: ParsedDocuments(importcache.cache_path("policies", "toml")))
 
 
 def parse_toml(text: str) -> dict[str, Any]:

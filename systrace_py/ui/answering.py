@@ -198,7 +198,7 @@ def rule_text(rule: Rule) -> str:
 # Without a terminal
 
 
-class DefaultAsker:
+class DefaultAsker(Asker):
     """No terminal, ``--ask-default permit``: every ask is permitted at once (this call
     only), with a line on stderr so the log of the run says what was let through."""
 

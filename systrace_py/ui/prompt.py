@@ -45,7 +45,7 @@ from systrace_py import procfs
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import Reason
 from systrace_py.report import say
-from systrace_py.supervisor import Answer, AnswerKind, AskRequest
+from systrace_py.supervisor import Answer, AnswerKind, Asker, AskRequest
 from systrace_py.terminal import printable
 from systrace_py.ui.answering import (
     BURST,
@@ -222,7 +222,7 @@ _GONE = "\x00gone"
 _CLOSED = "\x00closed"
 
 
-class TerminalAsker:
+class TerminalAsker(Asker):
     """Asks a person on the controlling terminal, one request at a time, from its own
     thread."""
 

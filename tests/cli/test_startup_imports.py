@@ -1000,7 +1000,7 @@ def test_a_second_start_of_a_policy_imports_no_pyseccomp(tmp_path: Path, kind: s
 
 @pytest.fixture
 def program_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A command's start's caches, open (startup.caching), with the programs kept in
+    """A command's start's caches, open (startup._caching), with the programs kept in
     ``tmp_path``: yields a function that closes them (and saves the programs)."""
     import contextlib
 
@@ -1022,7 +1022,7 @@ def program_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield open_caches, close_caches
     for stack in stacks:
         stack.close()
-    monkeypatch.setattr(seccomp, "_programs", None)
+    monkeypatch.setattr(seccomp._program_cache, "kept", None)
 
 
 def _plans() -> list:
@@ -1120,9 +1120,9 @@ def test_a_second_start_of_a_policy_imports_no_toml_parser(tmp_path: Path) -> No
 @pytest.fixture
 def document_cache(program_cache, monkeypatch: pytest.MonkeyPatch):
     """:func:`program_cache`, for the parsed policy texts (files.ParsedDocuments)."""
-    monkeypatch.setattr(files, "_parsed_documents", None)
+    monkeypatch.setattr(files._document_cache, "kept", None)
     yield program_cache
-    monkeypatch.setattr(files, "_parsed_documents", None)
+    monkeypatch.setattr(files._document_cache, "kept", None)
 
 
 _WITH_A_DATE = 'description = "x"\nwhen = 1979-05-27\n'
