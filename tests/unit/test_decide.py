@@ -601,6 +601,41 @@ def test_a_redirect_s_target_is_held_to_the_checks_no_redirect_covered() -> None
     assert ran.action is Action.NEVER and ran.arg == PathArg("path", "/opt/secret/tool")
 
 
+def test_a_call_answered_for_one_path_still_asks_about_its_other_path() -> None:
+    """A question is about one path (red team 61): a rename whose old and new path both ask
+    is asked about the old one first; with that path answered, what is left is the ask
+    about the new one -- and with both answered, a permit.  A refusal is never taken as
+    answered."""
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/w/drafts/**"
+        action = "ask"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/etc/shadow"
+        action = "never"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/etc/**"
+        action = "ask"
+        errno = "EACCES"
+    """)
+    rename = CallFacts("rename", (PathArg("old", "/w/drafts/new"),
+                                  PathArg("new", "/etc/app.conf")))
+    first = policy.main.decide(rename)
+    assert first.action is Action.ASK and first.arg == PathArg("old", "/w/drafts/new")
+    rest = policy.main.decide(rename, ("/w/drafts/new",))
+    assert rest.action is Action.ASK and rest.arg == PathArg("new", "/etc/app.conf")
+    assert rest.errno == errno.EACCES
+    assert policy.main.decide(rename, ("/w/drafts/new", "/etc/app.conf")).action \
+        is Action.PERMIT
+    assert policy.main.decide(CallFacts("rename", (PathArg("old", "/w/drafts/new"),
+                                                   PathArg("new", "/etc/shadow"))),
+                              ("/w/drafts/new", "/etc/shadow")).action is Action.NEVER
+
+
 def test_a_call_redirected_in_one_check_and_asked_in_another_is_refused() -> None:
     """An answer runs the call as it was asked, its redirect lost (red team 33): a rename
     whose new path a rule redirects and whose old path asks is refused, with the asking

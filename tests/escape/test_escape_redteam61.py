@@ -1,0 +1,50 @@
+"""Red team 61: an outsider at the policy's own semantics and the person in the loop.
+
+Each attack has a native control (the technique works without systrace) and a run under
+systrace that must not escape (docs/security.md, "Red team 61")."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from escape_lib import Scene, assert_blocked, attack, require_real
+
+from conftest import PYTHON
+
+
+def test_an_answer_about_one_path_does_not_run_a_call_another_path_asked_about(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A call of two paths whose checks both ask (a rename's old and new path, under two
+    asking rules) was asked about once, about the first: the question's ``path``, its
+    asking rule and its scopes named the old path, and a permit ran the whole call -- the
+    new path, which had asked too, was never put to anyone.  redirect_ask.c wrote a draft
+    and renamed it onto ``pubd/app.conf``; the approver permits drafts and refuses
+    ``pubd`` (it refused the program's own open of ``pubd/app.conf``), and the rename
+    replaced the file.  Control: natively the rename replaces it."""
+    program = build("escape/redirect_ask.c")
+    scene = Scene.make(tmp_path, "control")
+    (scene.work / "drafts").mkdir()
+    (scene.pubd / "app.conf").write_text("the system's\n")
+    require_real(attack(program, scene.work / "drafts" / "new", scene.pubd / "app.conf",
+                        policy_text=None, scene=scene))
+    scene = Scene.make(tmp_path, "traced")
+    (scene.work / "drafts").mkdir()
+    asked = scene.pubd / "app.conf"
+    asked.write_text("the system's\n")
+    answers = scene.root / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*/pubd/*"\nanswer = "deny-now"\nerrno = "EACCES"\n\n'
+                       '[[answer]]\npath = "*/drafts/*"\nanswer = "permit-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = (f'default = "permit"\n\n'
+            f'[[rule]]\ncalls = ["fswrite"]\npath = "{scene.pubd}/**"\naction = "ask"\n'
+            f'errno = "EACCES"\n\n'
+            f'[[rule]]\ncalls = ["fswrite"]\npath = "{scene.work}/drafts/**"\n'
+            f'action = "ask"\nerrno = "EACCES"\n')
+    traced = attack(program, scene.work / "drafts" / "new", asked, policy_text=text,
+                    scene=scene, env=loop,
+                    options=["--ask-via", "exec:" + shlex.join(approver)])
+    assert "for writing itself: EACCES" in traced.stdout, traced  # (the approver's no)
+    assert_blocked(traced)
+    assert asked.read_text() == "the system's\n"
+    assert (scene.work / "drafts" / "new").exists()  # the asked write was permitted
