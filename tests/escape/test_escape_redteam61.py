@@ -14,14 +14,15 @@ from conftest import PYTHON
 
 
 def test_an_answer_about_one_path_does_not_run_a_call_another_path_asked_about(
-        build, tmp_path: Path, loop: dict[str, str]) -> None:
+        build, tmp_path: Path) -> None:
     """A call of two paths whose checks both ask (a rename's old and new path, under two
     asking rules) was asked about once, about the first: the question's ``path``, its
     asking rule and its scopes named the old path, and a permit ran the whole call -- the
     new path, which had asked too, was never put to anyone.  redirect_ask.c wrote a draft
     and renamed it onto ``pubd/app.conf``; the approver permits drafts and refuses
     ``pubd`` (it refused the program's own open of ``pubd/app.conf``), and the rename
-    replaced the file.  Control: natively the rename replaces it."""
+    replaced the file.  Control: natively the rename replaces it.  (Loop-blind: a run with
+    an approver is the Python loop's alone -- tests/conftest.py LOOP_BLIND.)"""
     program = build("escape/redirect_ask.c")
     scene = Scene.make(tmp_path, "control")
     (scene.work / "drafts").mkdir()
@@ -42,7 +43,7 @@ def test_an_answer_about_one_path_does_not_run_a_call_another_path_asked_about(
             f'[[rule]]\ncalls = ["fswrite"]\npath = "{scene.work}/drafts/**"\n'
             f'action = "ask"\nerrno = "EACCES"\n')
     traced = attack(program, scene.work / "drafts" / "new", asked, policy_text=text,
-                    scene=scene, env=loop,
+                    scene=scene,
                     options=["--ask-via", "exec:" + shlex.join(approver)])
     assert "for writing itself: EACCES" in traced.stdout, traced  # (the approver's no)
     assert_blocked(traced)
