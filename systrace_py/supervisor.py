@@ -73,6 +73,7 @@ from systrace_py.policy.model import (
     Rule,
     SockAddr,
     Table,
+    answer_key,
 )
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
@@ -1700,17 +1701,17 @@ class Supervisor:
         asked about in turn, one refused refuses the call, and it runs only when nothing is
         left."""
         facts = call.facts()
-        asked = _asked_path(facts, decision)
+        asked = answer_key(decision, facts)
         if asked is None:
-            return None
+            return None  # (no path: the question was about the whole call)
         done = (*answered_paths, asked) if asked not in answered_paths else answered_paths
         state: ProcessState = task.process.state
         rest = self._decide(state.deciding(), call, state.table, done)
         if rest.action is Action.PERMIT:
             return None
         if rest.action is Action.ASK:
-            path = _asked_path(facts, rest)
-            if path is None or path in done:
+            key = answer_key(rest, facts)
+            if key is None or key in done:
                 return None  # (a question about what was answered)
             return self._ask(task, call, rest, done)
         self._report(task, call, rest, Result.REFUSED)

@@ -646,13 +646,24 @@ class _AtTarget:
         return getattr(self._facts, name)
 
 
-def _about_answered(decision: Decision, facts: Facts, answered: Collection[str]) -> bool:
-    """Whether ``decision`` asks about a path in ``answered`` (Table.decide)."""
-    if decision.action is not Action.ASK:
-        return False
+def answer_key(decision: Decision, facts: Facts) -> str | None:
+    """What an answer to an ask of ``decision`` answers (Table.decide's ``answered``): the
+    path it is about -- or, for a link's question (what the file gains by its new name,
+    Reason.LINKED), that question about the path: an answer about writing the old path is
+    none about the access its file gains by the new one.  None: no path."""
     path = decision.arg.path if decision.arg is not None else \
         facts.path(decision.role) if decision.role is not None else None
-    return path is not None and path in answered
+    if not path:
+        return None
+    return f"{path}\0linked" if decision.reason is Reason.LINKED else path
+
+
+def _about_answered(decision: Decision, facts: Facts, answered: Collection[str]) -> bool:
+    """Whether ``decision`` asks what an answer in ``answered`` answered (Table.decide)."""
+    if decision.action is not Action.ASK:
+        return False
+    key = answer_key(decision, facts)
+    return key is not None and key in answered
 
 
 @dataclass
@@ -726,10 +737,10 @@ class Table:
         exchange) must not be -- or, for a directory moved, hold -- a file a refusing rule
         names.
 
-        ``answered``: paths a person (or approver) permitted this very call for -- an ask
-        about one of them is taken as answered, so what is left is what the call still asks
-        about another path, or refuses (Supervisor._asked_besides: a question is about one
-        path, red team 61).
+        ``answered``: what a person (or approver) permitted this very call for
+        (:func:`answer_key`: paths) -- an ask about one of them is taken as answered, so what
+        is left is what the call still asks about another path, or refuses
+        (Supervisor._asked_besides: a question is about one path, red team 61).
         """
         syscall = facts.syscall
         flags = facts.open_flags

@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 from systrace_py.kernel import FILE_CHANGING_IOCTLS, RENAME_EXCHANGE, RENAME_NOREPLACE, TIOCSTI
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.filterplan import Verdict, plan
-from systrace_py.policy.model import Absent, Action, CallFacts, PathArg, Policy, SockAddr
+from systrace_py.policy.model import (
+    Absent,
+    Action,
+    CallFacts,
+    PathArg,
+    Policy,
+    Reason,
+    SockAddr,
+    answer_key,
+)
 
 ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/w"}
 
@@ -626,11 +635,16 @@ def test_a_call_answered_for_one_path_still_asks_about_its_other_path() -> None:
                                   PathArg("new", "/etc/app.conf")))
     first = policy.main.decide(rename)
     assert first.action is Action.ASK and first.arg == PathArg("old", "/w/drafts/new")
-    rest = policy.main.decide(rename, ("/w/drafts/new",))
+    # (an answer about writing the old path is none about what its file gains by the new
+    # name: the link's own question, fslink43)
+    linked = policy.main.decide(rename, (answer_key(first, rename),))
+    assert linked.action is Action.ASK and linked.reason is Reason.LINKED
+    assert answer_key(linked, rename) == "/w/drafts/new\0linked"
+    answered = (answer_key(first, rename), answer_key(linked, rename))
+    rest = policy.main.decide(rename, answered)
     assert rest.action is Action.ASK and rest.arg == PathArg("new", "/etc/app.conf")
     assert rest.errno == errno.EACCES
-    assert policy.main.decide(rename, ("/w/drafts/new", "/etc/app.conf")).action \
-        is Action.PERMIT
+    assert policy.main.decide(rename, (*answered, "/etc/app.conf")).action is Action.PERMIT
     assert policy.main.decide(CallFacts("rename", (PathArg("old", "/w/drafts/new"),
                                                    PathArg("new", "/etc/shadow"))),
                               ("/w/drafts/new", "/etc/shadow")).action is Action.NEVER
