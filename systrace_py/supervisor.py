@@ -1764,7 +1764,9 @@ class Supervisor:
         process's private rules, the program's table (made by the store when the program
         has none), or every table."""
         state: ProcessState = process.state
-        if reach == "process":
+        if reach == "process" or (reach == "program" and _nameless(process)):
+            # (a program with no name of its own -- a memfd, a removed file -- is no program
+            # a table could be kept for: any process may name its own so; red team 61)
             state.private.insert(0, rule)
             return
         if reach == "program":
@@ -1807,7 +1809,7 @@ class Supervisor:
         # the asking thread (its call never runs), and an answer about the former program is
         # none about the new one
         self._settle_gone(process, "its thread is gone (another thread exec'd)")
-        if not self.options.inherit_across_exec:
+        if not self.options.inherit_across_exec and not _nameless(process):
             table = self.policies.table_for(process.program)
             if table is not None:
                 state.table = table
@@ -1863,6 +1865,24 @@ class Supervisor:
                 why = f"systrace's guard: {guard_purpose(call.name)}"
             say(f"refused {self.describe_call(call)} for pid {task.pid} "
                 f"({task.process.program}): {why} -> {name}", self.stderr)
+
+
+def _nameless(process: Process) -> bool:
+    """Whether the process's program has no name of its own: /proc names a file without one
+    (a memfd, a removed file) ``NAME (deleted)``, a text any process may make its own
+    program's -- a memfd of that name (``memfd_create`` is no call a rule refuses by name),
+    a file it removes.  Such a program takes no table at its exec, and a ``for program``
+    answer about it is kept for the process (red team 61: a table made for a tool's memfd
+    helper was entered by every memfd so named).  A file whose name really ends so, and
+    which is the process's program, has one."""
+    program = process.program
+    if not program.endswith(DELETED):
+        return False
+    try:
+        named, running = os.stat(program), os.stat(f"/proc/{process.pid}/exe")
+    except OSError:
+        return True
+    return (named.st_dev, named.st_ino) != (running.st_dev, running.st_ino)
 
 
 def _asked_path(facts: CallFacts, decision: Decision) -> str | None:

@@ -6,6 +6,7 @@ systrace that must not escape (docs/security.md, "Red team 61")."""
 from __future__ import annotations
 
 import shlex
+import shutil
 from pathlib import Path
 
 from escape_lib import Scene, assert_blocked, attack, require_real
@@ -49,3 +50,40 @@ def test_an_answer_about_one_path_does_not_run_a_call_another_path_asked_about(
     assert_blocked(traced)
     assert asked.read_text() == "the system's\n"
     assert (scene.work / "drafts" / "new").exists()  # the asked write was permitted
+
+
+def test_a_table_made_for_a_memfd_is_no_table_of_every_memfd_of_its_name(
+        build, tmp_path: Path) -> None:
+    """A process running from a memfd is named "/memfd:NAME (deleted)".  A ``for program``
+    answer (the default reach) to its question made a table keyed by that text -- a copy of
+    the trusted tool's table it ran under, which may read the secret -- and any later exec
+    of any memfd of that name entered it: memfd_table.c, refused the secret under the main
+    table, ran its own code from a memfd named as the tool's helper and read it.  Control:
+    natively it reads it.  (Loop-blind: a run with an approver is the Python loop's.)"""
+    program = build("escape/memfd_table.c")
+    scene = Scene.make(tmp_path, "control")
+    tool = scene.root / "tool"
+    shutil.copy(program, tool)
+    (scene.work / "asked").write_text("asked\n")
+    require_real(attack(program, tool, scene.work / "asked", scene.secret, policy_text=None,
+                        scene=scene))
+    scene = Scene.make(tmp_path, "traced")
+    tool = scene.root / "tool"
+    shutil.copy(program, tool)
+    (scene.work / "asked").write_text("asked\n")
+    answers = scene.root / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*/asked"\nanswer = "permit"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = (f'default = "permit"\n\n'
+            f'[[rule]]\ncalls = ["fsread"]\npath = "{scene.secd}/**"\naction = "never"\n'
+            f'errno = "EACCES"\n\n'
+            f'[program."{tool}"]\ndefault = "permit"\n\n'
+            f'[[program."{tool}".rule]]\ncalls = ["fsread"]\npath = "{scene.work}/asked"\n'
+            f'action = "ask"\n')
+    traced = attack(program, tool, scene.work / "asked", scene.secret, policy_text=text,
+                    scene=scene, options=["--ask-via", "exec:" + shlex.join(approver)])
+    assert "itself: EACCES" in traced.stdout, traced
+    assert "helper: open" in traced.stdout and "asked: ok" in traced.stdout, traced
+    assert_blocked(traced)
+    # (the answer was kept for the helper's process: no table of that name was saved)
+    assert not any("memfd:" in saved.read_text() for saved in scene.root.glob("policy-*"))
