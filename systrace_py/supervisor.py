@@ -982,6 +982,8 @@ class Supervisor:
             return state.deciding(), False
         if self.policies.claimed(program):
             return None  # (refused: _entering_table)
+        if program.endswith(DELETED):
+            return None  # (a name /proc gives a file without one: on_exec's _nameless)
         new = self.policies.table_for(program)
         if new is None:
             return state.deciding(), False

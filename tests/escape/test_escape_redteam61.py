@@ -87,3 +87,26 @@ def test_a_table_made_for_a_memfd_is_no_table_of_every_memfd_of_its_name(
     assert_blocked(traced)
     # (the answer was kept for the helper's process: no table of that name was saved)
     assert not any("memfd:" in saved.read_text() for saved in scene.root.glob("policy-*"))
+
+
+def test_a_table_keyed_by_a_memfd_s_name_is_entered_by_no_memfd(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A table keyed by the name /proc gives a memfd (``/memfd:helper (deleted)``, as a
+    remembered answer or a learned policy wrote it for a tool's helper) was entered by any
+    exec of any memfd so named -- by the native loop's fast exec too: memfd_table.c, refused
+    the secret under the main table, ran its own code from a memfd named "helper" and read
+    it.  Now such a name takes no table (the process keeps its own).  Control: natively it
+    reads it."""
+    program = build("escape/memfd_table.c")
+    scene = Scene.make(tmp_path, "control")
+    require_real(attack(program, "/bin/true", scene.work, scene.secret, policy_text=None,
+                        scene=scene))
+    scene = Scene.make(tmp_path, "traced")
+    text = (f'default = "permit"\n\n'
+            f'[[rule]]\ncalls = ["fsread"]\npath = "{scene.secd}/**"\naction = "never"\n'
+            f'errno = "EACCES"\n\n'
+            f'[program."/memfd:helper (deleted)"]\ndefault = "permit"\n')
+    traced = attack(program, "/bin/true", scene.work, scene.secret, policy_text=text,
+                    scene=scene, env=loop)
+    assert "itself: EACCES" in traced.stdout, traced
+    assert_blocked(traced)
