@@ -73,6 +73,7 @@ from systrace_py.policy.model import (
     Rule,
     SockAddr,
     Table,
+    answer_key,
 )
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
@@ -432,6 +433,8 @@ class _Pending:
     task: Task
     call: DecodedCall
     decision: Decision
+    #: the paths of this call earlier answers permitted (_asked_besides)
+    answered_paths: tuple[str, ...] = ()
 
 
 def _only_root_changes(program: str) -> bool:
@@ -995,6 +998,8 @@ class Supervisor:
             return state.deciding(), False
         if self.policies.claimed(program):
             return None  # (refused: _entering_table)
+        if program.endswith(DELETED):
+            return None  # (a name /proc gives a file without one: on_exec's _nameless)
         new = self.policies.table_for(program)
         if new is None:
             return state.deciding(), False
@@ -1122,21 +1127,25 @@ class Supervisor:
         self._report(task, call, decision, Result.REFUSED)
         return Reply.refuse(decision.errno)
 
-    def _decide(self, table: Table, call: DecodedCall, under: Table | None = None) -> Decision:
+    def _decide(self, table: Table, call: DecodedCall, under: Table | None = None,
+                answered: tuple[str, ...] = ()) -> Decision:
         """``table`` decides the call (``under``, the process's table, with the private rules
-        of its answers first: ProcessState.deciding)."""
+        of its answers first: ProcessState.deciding).  ``answered``: paths answers permitted
+        this call for (Table.decide; _asked_besides)."""
         try:
             facts = call.all_facts()
             if call.name in self._named_calls and table.has_host_rules():
                 facts = by_name(facts, call)
-            decision = (table.decide(facts[0]) if len(facts) == 1
-                        else strictest_held([table.decide(f) for f in facts], table.name))
+            decision = (table.decide(facts[0], answered) if len(facts) == 1
+                        else strictest_held([table.decide(f, answered) for f in facts],
+                                            table.name))
             if decision.action is not Action.NEVER and call.removed_examined():
                 # a removed file, which /proc names "PATH (deleted)": decided by PATH too,
                 # the name its rules were written for (review 30: a file opened for
                 # writing only, removed, reopened through /proc/self/fd for reading)
                 decision = strictest_held(
-                    [decision, *(table.decide(_FormerNames(f)) for f in facts)], table.name)
+                    [decision, *(table.decide(_FormerNames(f), answered) for f in facts)],
+                    table.name)
         except DecodeError:
             # a lookup that fails gets its errno -- unless it failed inside a directory a
             # rule refuses looks at: its errno would tell what is there
@@ -1588,7 +1597,10 @@ class Supervisor:
             return "HOME unreadable"
         return home if home is not None and "=" in home else "HOME unset"
 
-    def _ask(self, task: Task, call: DecodedCall, decision: Decision) -> Reply:
+    def _ask(self, task: Task, call: DecodedCall, decision: Decision,
+             answered_paths: tuple[str, ...] = ()) -> Reply:
+        """Park the call and put it to the front end.  ``answered_paths``: the paths of the call
+        earlier answers permitted (a call of two paths that both ask: _asked_besides)."""
         process = task.process
         state: ProcessState = process.state
         request = AskRequest(process.pid, task.tid, process.ppid, process.program,
@@ -1599,7 +1611,7 @@ class Supervisor:
         assert self.asker is not None
         tracer = self.tracer
         with self._pending_lock:
-            self._pending[request.id] = _Pending(request, task, call, decision)
+            self._pending[request.id] = _Pending(request, task, call, decision, answered_paths)
 
         def respond(answer: Answer) -> None:
             # May run on the front end's thread: the answer is applied on the tracer's.  An
@@ -1609,7 +1621,8 @@ class Supervisor:
                 if self._pending.pop(request.id, None) is None:
                     return
             if tracer is not None:  # (for this task: its tid may be another's by now)
-                tracer.answer(task, lambda: self.apply_answer(task, call, decision, answer))
+                tracer.answer(task, lambda: self.apply_answer(
+                    task, call, decision, answer, answered_paths=answered_paths))
 
         self.asker.ask(request, respond)
         return PARK
@@ -1631,9 +1644,11 @@ class Supervisor:
         return state.parent_program
 
     def apply_answer(self, task: Task, call: DecodedCall, decision: Decision,
-                     answer: Answer, by: str | None = None) -> Reply:
+                     answer: Answer, by: str | None = None,
+                     answered_paths: tuple[str, ...] = ()) -> Reply:
         """Turn an answer into a Reply, remembering the rule it carries (one code path for
-        every front end).  ``by``: what answered, when not a front end (said with -v)."""
+        every front end).  ``by``: what answered, when not a front end (said with -v);
+        ``answered_paths``: the paths of the call earlier answers permitted."""
         process = task.process
         state: ProcessState = process.state
         if answer.kind == AnswerKind.DETACH and not state.table.allow_detach:
@@ -1664,6 +1679,12 @@ class Supervisor:
         if answer.rule is not None or answer.burst:
             self._settle_pending()
         if answer.kind == AnswerKind.PERMIT:
+            try:
+                further = self._asked_besides(task, call, decision, answered_paths)
+            except DecodeError as exc:
+                return Reply.refuse(exc.errno)
+            if further is not None:
+                return further
             if call.name in ("execve", "execveat"):
                 # the question showed the program and its argv, not its environment nor
                 # which file the name reaches: the engine's check holds whoever permits
@@ -1685,6 +1706,34 @@ class Supervisor:
         if answer.kind == AnswerKind.DETACH:
             return DETACH
         return Reply.refuse(answer.errno)
+
+    def _asked_besides(self, task: Task, call: DecodedCall, decision: Decision,
+                       answered_paths: tuple[str, ...]) -> Reply | None:
+        """What a permit answer leaves of a call that also asked about another path, or None
+        when the answer decides it whole.  A question is about one path (the asking check's:
+        its ``path``, its rule, its scopes), but every check of a call must be permitted:
+        a rename whose old and new path both asked was put as a question about the old one,
+        and a permit ran it -- the new path, put to nobody, replaced a file the approver
+        refuses (red team 61).  So the call is decided again with its asks about the answered
+        paths taken as answered (Table.decide's ``answered``): another path that asks is
+        asked about in turn, one refused refuses the call, and it runs only when nothing is
+        left."""
+        facts = call.facts()
+        asked = answer_key(decision, facts)
+        if asked is None:
+            return None  # (no path: the question was about the whole call)
+        done = (*answered_paths, asked) if asked not in answered_paths else answered_paths
+        state: ProcessState = task.process.state
+        rest = self._decide(state.deciding(), call, state.table, done)
+        if rest.action is Action.PERMIT:
+            return None
+        if rest.action is Action.ASK:
+            key = answer_key(rest, facts)
+            if key is None or key in done:
+                return None  # (a question about what was answered)
+            return self._ask(task, call, rest, done)
+        self._report(task, call, rest, Result.REFUSED)
+        return Reply.refuse(rest.errno)
 
     def _burst_answer(self, state: ProcessState, call: DecodedCall) -> Answer | None:
         """The answer of a live ``burst`` covering this call (every path it names is the
@@ -1726,14 +1775,16 @@ class Supervisor:
             if self.tracer is not None:
                 self.tracer.answer(pending.task, functools.partial(
                     self.apply_answer, pending.task, pending.call, pending.decision, answer,
-                    by="an earlier answer"))
+                    by="an earlier answer", answered_paths=pending.answered_paths))
 
     def remember(self, process: Process, rule: Rule, reach: str) -> None:
         """Add a rule from an answer ahead of the table's rules, for the reach asked: this
         process's private rules, the program's table (made by the store when the program
         has none), or every table."""
         state: ProcessState = process.state
-        if reach == "process":
+        if reach == "process" or (reach == "program" and _nameless(process)):
+            # (a program with no name of its own -- a memfd, a removed file -- is no program
+            # a table could be kept for: any process may name its own so; red team 61)
             state.private.insert(0, rule)
             return
         if reach == "program":
@@ -1776,7 +1827,7 @@ class Supervisor:
         # the asking thread (its call never runs), and an answer about the former program is
         # none about the new one
         self._settle_gone(process, "its thread is gone (another thread exec'd)")
-        if not self.options.inherit_across_exec:
+        if not self.options.inherit_across_exec and not _nameless(process):
             table = self.policies.table_for(process.program)
             if table is not None:
                 state.table = table
@@ -1832,6 +1883,24 @@ class Supervisor:
                 why = f"systrace's guard: {guard_purpose(call.name)}"
             say(f"refused {self.describe_call(call)} for pid {task.pid} "
                 f"({task.process.program}): {why} -> {name}", self.stderr)
+
+
+def _nameless(process: Process) -> bool:
+    """Whether the process's program has no name of its own: /proc names a file without one
+    (a memfd, a removed file) ``NAME (deleted)``, a text any process may make its own
+    program's -- a memfd of that name (``memfd_create`` is no call a rule refuses by name),
+    a file it removes.  Such a program takes no table at its exec, and a ``for program``
+    answer about it is kept for the process (red team 61: a table made for a tool's memfd
+    helper was entered by every memfd so named).  A file whose name really ends so, and
+    which is the process's program, has one."""
+    program = process.program
+    if not program.endswith(DELETED):
+        return False
+    try:
+        named, running = os.stat(program), os.stat(f"/proc/{process.pid}/exe")
+    except OSError:
+        return True
+    return (named.st_dev, named.st_ino) != (running.st_dev, running.st_ino)
 
 
 def _asked_path(facts: CallFacts, decision: Decision) -> str | None:

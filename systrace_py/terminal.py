@@ -14,12 +14,19 @@ from __future__ import annotations
 
 import re
 
-#: C0 and C1 controls, DEL, the bidirectional overrides and isolates (which reorder what is
-#: shown), line and paragraph separators, lone surrogates (bytes that are not UTF-8, some of
-#: them 8-bit controls), and the backslash (so that an escape cannot be told from a name
-#: that spells one)
-_UNPRINTABLE = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                          "\ud800-\udfff]")
+#: Unicode's format characters (category Cf, as of Unicode 14): invisible, or marks that
+#: reorder what is shown -- the bidirectional overrides and isolates, but also the marks
+#: (U+200E, U+200F, U+061C), zero-width spaces and joiners, the soft hyphen, the byte-order
+#: mark, tags: a name holding one looks like a name without it (red team 61)
+_FORMAT = ("\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+           "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd"
+           "\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+           "\U000e0001\U000e0020-\U000e007f")
+
+#: C0 and C1 controls, DEL, the format characters (above), line and paragraph separators,
+#: lone surrogates (bytes that are not UTF-8, some of them 8-bit controls), and the
+#: backslash (so that an escape cannot be told from a name that spells one)
+_UNPRINTABLE = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029" + _FORMAT + "\ud800-\udfff]")
 
 
 def _spelled(match: re.Match[str]) -> str:
@@ -29,7 +36,9 @@ def _spelled(match: re.Match[str]) -> str:
         return "\\\\"
     if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8 (surrogateescape)
         return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def printable(text: str) -> str:
@@ -40,7 +49,7 @@ def printable(text: str) -> str:
 #: the characters of _UNPRINTABLE that a TOML writer (tomli-w) leaves raw in a string: it
 #: escapes the other C0 controls, DEL, the quote and the backslash, not the tab, C1 controls
 #: (U+009B is CSI to a terminal), the bidirectional controls or the line separators
-_RAW_IN_TOML = re.compile("[\t\x80-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_RAW_IN_TOML = re.compile("[\t\x80-\x9f\u2028\u2029" + _FORMAT + "]")
 
 
 def toml_shown(text: str) -> str:
@@ -48,4 +57,5 @@ def toml_shown(text: str) -> str:
     escaped as ``\\uXXXX`` -- which loads back as the same string: a learned policy holds
     names the traced program chose, and ``systrace policy learn`` prints it on stdout (red team
     22).  Only strings hold such characters in a TOML document, so the whole text is taken."""
-    return _RAW_IN_TOML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _RAW_IN_TOML.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) <= 0xFFFF
+                            else f"\\U{ord(m.group()):08x}", text)

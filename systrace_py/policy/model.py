@@ -12,7 +12,7 @@ import dataclasses
 import enum
 import errno as errno_module
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 
@@ -646,6 +646,26 @@ class _AtTarget:
         return getattr(self._facts, name)
 
 
+def answer_key(decision: Decision, facts: Facts) -> str | None:
+    """What an answer to an ask of ``decision`` answers (Table.decide's ``answered``): the
+    path it is about -- or, for a link's question (what the file gains by its new name,
+    Reason.LINKED), that question about the path: an answer about writing the old path is
+    none about the access its file gains by the new one.  None: no path."""
+    path = decision.arg.path if decision.arg is not None else \
+        facts.path(decision.role) if decision.role is not None else None
+    if not path:
+        return None
+    return f"{path}\0linked" if decision.reason is Reason.LINKED else path
+
+
+def _about_answered(decision: Decision, facts: Facts, answered: Collection[str]) -> bool:
+    """Whether ``decision`` asks what an answer in ``answered`` answered (Table.decide)."""
+    if decision.action is not Action.ASK:
+        return False
+    key = answer_key(decision, facts)
+    return key is not None and key in answered
+
+
 @dataclass
 class Table:
     """One per-program table: ordered rules, first match wins, then the default."""
@@ -708,7 +728,7 @@ class Table:
         """The rules that apply to checks of this call and class (in this part), in order."""
         return self.compiled().check(syscall, cls, part).rules
 
-    def decide(self, facts: Facts) -> Decision:
+    def decide(self, facts: Facts, answered: Collection[str] = ()) -> Decision:
         """First match per check; the strictest answer over the call's checks wins.
 
         Every check of a call (each alias class, each path of a two-path call) must be
@@ -716,6 +736,11 @@ class Table:
         A path whose file gets a new name (a rename's or link's old path, both paths of an
         exchange) must not be -- or, for a directory moved, hold -- a file a refusing rule
         names.
+
+        ``answered``: what a person (or approver) permitted this very call for
+        (:func:`answer_key`: paths) -- an ask about one of them is taken as answered, so what
+        is left is what the call still asks about another path, or refuses
+        (Supervisor._asked_besides: a question is about one path, red team 61).
         """
         syscall = facts.syscall
         flags = facts.open_flags
@@ -725,10 +750,14 @@ class Table:
         redirects: dict[str, Redirect] | None = None
         redirecting: Decision | None = None  # the first check whose rule redirected
         checked: list[tuple[str, str | None, str | None, Decision]] = []
+        skipped: Decision | None = None  # (the first ask about an answered path)
         for role in facts.roles() or ("path",):
             for cls, part in checks_of(syscall, role, flags, selector):
                 decision = self._decide_check(compiled, facts, syscall, cls, part, role)
                 checked.append((role, cls, part, decision))
+                if answered and _about_answered(decision, facts, answered):
+                    skipped = skipped or decision
+                    continue
                 if decision.redirect is not None:
                     redirects = redirects or {}
                     redirects.setdefault(role, decision.redirect)
@@ -747,6 +776,8 @@ class Table:
                 path = facts.path(role)
                 naming = self._renaming_decision(path, role, facts.socket(role)) \
                     if path else None
+            if naming is not None and answered and _about_answered(naming, facts, answered):
+                skipped, naming = skipped or naming, None
             if naming is not None and (worst is None or
                                        naming.action.severity > worst.action.severity):
                 worst = naming
@@ -755,11 +786,16 @@ class Table:
             # (what the file gains by its new name; an image's read by the mount)
             for also in (self._linked_decision(facts, role) if _named_anew(facts, role)
                          else None, self._image_read(facts, role)):
+                if also is not None and answered and _about_answered(also, facts, answered):
+                    skipped, also = skipped or also, None
                 if also is not None and (worst is None or
                                          also.action.severity > worst.action.severity):
                     worst = also
                     if worst.action is Action.NEVER:
                         return worst
+        if worst is None:  # (every check asked about an answered path)
+            assert skipped is not None
+            worst = dataclasses.replace(skipped, action=Action.PERMIT, reason=Reason.ANSWER)
         assert worst is not None
         if redirects and worst.action is Action.ASK:
             # an answer runs the call as it was asked -- its redirect lost, the redirected

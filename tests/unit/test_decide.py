@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 from systrace_py.kernel import FILE_CHANGING_IOCTLS, RENAME_EXCHANGE, RENAME_NOREPLACE, TIOCSTI
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.filterplan import Verdict, plan
-from systrace_py.policy.model import Absent, Action, CallFacts, PathArg, Policy, SockAddr
+from systrace_py.policy.model import (
+    Absent,
+    Action,
+    CallFacts,
+    PathArg,
+    Policy,
+    Reason,
+    SockAddr,
+    answer_key,
+)
 
 ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/w"}
 
@@ -599,6 +608,46 @@ def test_a_redirect_s_target_is_held_to_the_checks_no_redirect_covered() -> None
     assert main.decide(opening("/w/app.conf", os.O_WRONLY)).redirects is None
     ran = main.decide(CallFacts("execve", (PathArg("path", "/usr/bin/false"),)))
     assert ran.action is Action.NEVER and ran.arg == PathArg("path", "/opt/secret/tool")
+
+
+def test_a_call_answered_for_one_path_still_asks_about_its_other_path() -> None:
+    """A question is about one path (red team 61): a rename whose old and new path both ask
+    is asked about the old one first; with that path answered, what is left is the ask
+    about the new one -- and with both answered, a permit.  A refusal is never taken as
+    answered."""
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/w/drafts/**"
+        action = "ask"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/etc/shadow"
+        action = "never"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/etc/**"
+        action = "ask"
+        errno = "EACCES"
+    """)
+    rename = CallFacts("rename", (PathArg("old", "/w/drafts/new"),
+                                  PathArg("new", "/etc/app.conf")))
+    first = policy.main.decide(rename)
+    assert first.action is Action.ASK and first.arg == PathArg("old", "/w/drafts/new")
+    # (an answer about writing the old path is none about what its file gains by the new
+    # name: the link's own question, fslink43)
+    linked = policy.main.decide(rename, (answer_key(first, rename),))
+    assert linked.action is Action.ASK and linked.reason is Reason.LINKED
+    assert answer_key(linked, rename) == "/w/drafts/new\0linked"
+    answered = (answer_key(first, rename), answer_key(linked, rename))
+    rest = policy.main.decide(rename, answered)
+    assert rest.action is Action.ASK and rest.arg == PathArg("new", "/etc/app.conf")
+    assert rest.errno == errno.EACCES
+    assert policy.main.decide(rename, (*answered, "/etc/app.conf")).action is Action.PERMIT
+    assert policy.main.decide(CallFacts("rename", (PathArg("old", "/w/drafts/new"),
+                                                   PathArg("new", "/etc/shadow"))),
+                              ("/w/drafts/new", "/etc/shadow")).action is Action.NEVER
 
 
 def test_a_call_redirected_in_one_check_and_asked_in_another_is_refused() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import unicodedata
 
 import tomli_w
 from hypothesis import given
@@ -47,4 +48,20 @@ def test_a_policys_toml_holds_no_control_and_loads_back_the_same(text: str) -> N
     as they were."""
     shown = toml_shown(tomli_w.dumps({"path": text}))
     assert not _COMMANDS.search(shown.rstrip("\n"))
+    assert tomllib.loads(shown) == {"path": text}
+
+
+def test_invisible_format_characters_are_spelled() -> None:
+    """A name holding a format character (Unicode's Cf: a zero-width space, a bidi mark, a
+    soft hyphen, a tag) looks like a name without it on the terminal: a question about one
+    file would read as about another (red team 61).  Every one is spelled, in a question and
+    in a printed policy (which loads back the same)."""
+    assert printable("out\u200b.o") == "out\\u200b.o"
+    assert printable("a\u200fb\u061c") == "a\\u200fb\\u061c"
+    assert printable("x\U000e0041") == "x\\U000e0041"
+    formats = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"]
+    assert formats and all(printable(c) != c for c in formats)
+    text = "".join(formats)
+    shown = toml_shown(tomli_w.dumps({"path": text}))
+    assert not any(c in shown for c in formats)
     assert tomllib.loads(shown) == {"path": text}

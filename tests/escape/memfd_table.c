@@ -1,0 +1,67 @@
+/* memfd_table.c: a table keyed by a memfd's name, which any process may give a memfd.
+ *
+ * A process running from a memfd is named as /proc names it, "/memfd:NAME (deleted)".  A
+ * "for program" answer (the default reach) to such a process's question made a table keyed
+ * by that text -- a copy of the table the process ran under, here a trusted tool's that may
+ * read the secret -- and any later exec of any memfd so named entered it.  memfd_create is
+ * no call a rule can refuse by name (stdio), so no rule protects that "program".
+ *
+ *   memfd_table TOOL ASKED SECRET   forks TOOL ("tool ASKED": it runs itself from a memfd
+ *                                   named "helper", which opens ASKED -- the question), then
+ *                                   runs its own code from a memfd of the same name and
+ *                                   reads SECRET there: ESCAPED when it does, else BLOCKED
+ */
+#include "attack.h"
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+static void run_from_memfd(char *const args[]) {
+    int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    int mfd = memfd_create("helper", MFD_CLOEXEC);
+    if (src < 0 || mfd < 0)
+        blocked("memfd_create: %s", ename(errno));
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(src, buf, sizeof buf)) > 0)
+        if (write(mfd, buf, (size_t)n) != n)
+            blocked("write memfd: %s", ename(errno));
+    extern char **environ;
+    fexecve(mfd, args, environ);
+    blocked("fexecve: %s", ename(errno));
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "asker") == 0) {  /* the tool's helper: asks */
+        int fd = open(argv[2], O_RDONLY);
+        note("helper: open %s: %s", argv[2], fd < 0 ? ename(errno) : "ok");
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "reader") == 0) {  /* the attacker's code */
+        int fd = open(argv[2], O_RDONLY);
+        if (fd < 0)
+            blocked("open %s from a memfd named helper: %s", argv[2], ename(errno));
+        char text[256] = "";
+        ssize_t n = read(fd, text, sizeof text - 1);
+        text[n > 0 ? n : 0] = 0;
+        if (strstr(text, SECRET_MAGIC))
+            escaped("read %s from a memfd named helper", argv[2]);
+        blocked("read %s: no secret", argv[2]);
+    }
+    if (argc == 3 && strcmp(argv[1], "tool") == 0) {  /* the trusted tool */
+        char *args[] = {"helper", "asker", argv[2], NULL};
+        run_from_memfd(args);
+    }
+    if (argc != 4)
+        usage("memfd_table TOOL ASKED SECRET");
+    int fd = open(argv[3], O_RDONLY);
+    note("open %s itself: %s", argv[3], fd < 0 ? ename(errno) : "ok");
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(argv[1], argv[1], "tool", argv[2], (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    char *args[] = {"helper", "reader", argv[3], NULL};
+    run_from_memfd(args);
+}

@@ -1,0 +1,112 @@
+"""Red team 61: an outsider at the policy's own semantics and the person in the loop.
+
+Each attack has a native control (the technique works without systrace) and a run under
+systrace that must not escape (docs/security.md, "Red team 61")."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from pathlib import Path
+
+from escape_lib import Scene, assert_blocked, attack, require_real
+
+from conftest import PYTHON
+
+
+def test_an_answer_about_one_path_does_not_run_a_call_another_path_asked_about(
+        build, tmp_path: Path) -> None:
+    """A call of two paths whose checks both ask (a rename's old and new path, under two
+    asking rules) was asked about once, about the first: the question's ``path``, its
+    asking rule and its scopes named the old path, and a permit ran the whole call -- the
+    new path, which had asked too, was never put to anyone.  redirect_ask.c wrote a draft
+    and renamed it onto ``pubd/app.conf``; the approver permits drafts and refuses
+    ``pubd`` (it refused the program's own open of ``pubd/app.conf``), and the rename
+    replaced the file.  Control: natively the rename replaces it.  (Loop-blind: a run with
+    an approver is the Python loop's alone -- tests/conftest.py LOOP_BLIND.)"""
+    program = build("escape/redirect_ask.c")
+    scene = Scene.make(tmp_path, "control")
+    (scene.work / "drafts").mkdir()
+    (scene.pubd / "app.conf").write_text("the system's\n")
+    require_real(attack(program, scene.work / "drafts" / "new", scene.pubd / "app.conf",
+                        policy_text=None, scene=scene))
+    scene = Scene.make(tmp_path, "traced")
+    (scene.work / "drafts").mkdir()
+    asked = scene.pubd / "app.conf"
+    asked.write_text("the system's\n")
+    answers = scene.root / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*/pubd/*"\nanswer = "deny-now"\nerrno = "EACCES"\n\n'
+                       '[[answer]]\npath = "*/drafts/*"\nanswer = "permit-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = (f'default = "permit"\n\n'
+            f'[[rule]]\ncalls = ["fswrite"]\npath = "{scene.pubd}/**"\naction = "ask"\n'
+            f'errno = "EACCES"\n\n'
+            f'[[rule]]\ncalls = ["fswrite"]\npath = "{scene.work}/drafts/**"\n'
+            f'action = "ask"\nerrno = "EACCES"\n')
+    traced = attack(program, scene.work / "drafts" / "new", asked, policy_text=text,
+                    scene=scene,
+                    options=["--ask-via", "exec:" + shlex.join(approver)])
+    assert "for writing itself: EACCES" in traced.stdout, traced  # (the approver's no)
+    assert_blocked(traced)
+    assert asked.read_text() == "the system's\n"
+    assert (scene.work / "drafts" / "new").exists()  # the asked write was permitted
+
+
+def test_a_table_made_for_a_memfd_is_no_table_of_every_memfd_of_its_name(
+        build, tmp_path: Path) -> None:
+    """A process running from a memfd is named "/memfd:NAME (deleted)".  A ``for program``
+    answer (the default reach) to its question made a table keyed by that text -- a copy of
+    the trusted tool's table it ran under, which may read the secret -- and any later exec
+    of any memfd of that name entered it: memfd_table.c, refused the secret under the main
+    table, ran its own code from a memfd named as the tool's helper and read it.  Control:
+    natively it reads it.  (Loop-blind: a run with an approver is the Python loop's.)"""
+    program = build("escape/memfd_table.c")
+    scene = Scene.make(tmp_path, "control")
+    tool = scene.root / "tool"
+    shutil.copy(program, tool)
+    (scene.work / "asked").write_text("asked\n")
+    require_real(attack(program, tool, scene.work / "asked", scene.secret, policy_text=None,
+                        scene=scene))
+    scene = Scene.make(tmp_path, "traced")
+    tool = scene.root / "tool"
+    shutil.copy(program, tool)
+    (scene.work / "asked").write_text("asked\n")
+    answers = scene.root / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*/asked"\nanswer = "permit"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = (f'default = "permit"\n\n'
+            f'[[rule]]\ncalls = ["fsread"]\npath = "{scene.secd}/**"\naction = "never"\n'
+            f'errno = "EACCES"\n\n'
+            f'[program."{tool}"]\ndefault = "permit"\n\n'
+            f'[[program."{tool}".rule]]\ncalls = ["fsread"]\npath = "{scene.work}/asked"\n'
+            f'action = "ask"\n')
+    traced = attack(program, tool, scene.work / "asked", scene.secret, policy_text=text,
+                    scene=scene, options=["--ask-via", "exec:" + shlex.join(approver)])
+    assert "itself: EACCES" in traced.stdout, traced
+    assert "helper: open" in traced.stdout and "asked: ok" in traced.stdout, traced
+    assert_blocked(traced)
+    # (the answer was kept for the helper's process: no table of that name was saved)
+    assert not any("memfd:" in saved.read_text() for saved in scene.root.glob("policy-*"))
+
+
+def test_a_table_keyed_by_a_memfd_s_name_is_entered_by_no_memfd(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A table keyed by the name /proc gives a memfd (``/memfd:helper (deleted)``, as a
+    remembered answer or a learned policy wrote it for a tool's helper) was entered by any
+    exec of any memfd so named -- by the native loop's fast exec too: memfd_table.c, refused
+    the secret under the main table, ran its own code from a memfd named "helper" and read
+    it.  Now such a name takes no table (the process keeps its own).  Control: natively it
+    reads it."""
+    program = build("escape/memfd_table.c")
+    scene = Scene.make(tmp_path, "control")
+    require_real(attack(program, "/bin/true", scene.work, scene.secret, policy_text=None,
+                        scene=scene))
+    scene = Scene.make(tmp_path, "traced")
+    text = (f'default = "permit"\n\n'
+            f'[[rule]]\ncalls = ["fsread"]\npath = "{scene.secd}/**"\naction = "never"\n'
+            f'errno = "EACCES"\n\n'
+            f'[program."/memfd:helper (deleted)"]\ndefault = "permit"\n')
+    traced = attack(program, "/bin/true", scene.work, scene.secret, policy_text=text,
+                    scene=scene, env=loop)
+    assert "itself: EACCES" in traced.stdout, traced
+    assert_blocked(traced)
