@@ -1,0 +1,65 @@
+"""Red team 60: an outsider at the kernel's newest surface and at the native loop's own model
+(docs/security.md, "Red team 60").
+
+A lookup whose answer depends on who looks: names in an fscrypt directory with a v1 policy are
+decrypted with a key found in the *looker's* keyrings.  A program that adds such a key to a
+session keyring of its own sees a symlink where the tracer, resolving the same name before the
+kernel, sees a missing name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from escape_lib import Scene, controlled_and_blocked, never, policy
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("mkfs.ext4") is None
+    or not os.path.exists("/dev/loop-control"),
+    reason="an ext4 image that takes encryption: root, mkfs.ext4, loop devices")
+
+
+@pytest.fixture(scope="module")
+def encrypting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A small ext4 with the encrypt feature, mounted (one for the module's runs)."""
+    base = tmp_path_factory.mktemp("fscrypt")
+    image, mount = base / "image", base / "mnt"
+    mount.mkdir()
+    with open(image, "wb") as f:
+        f.truncate(4 << 20)
+    made = subprocess.run(["mkfs.ext4", "-q", "-O", "encrypt", str(image)],
+                          capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"mkfs.ext4 -O encrypt: {made.stderr.strip()}")
+    mounted = subprocess.run(["mount", "-o", "loop", str(image), str(mount)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"mount -o loop: {mounted.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def _fs_never(s: Scene) -> str:
+    return policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+
+
+def test_a_name_only_the_programs_own_key_decrypts_is_not_taken_on_the_tracers_word(
+        build: Callable[..., Path], tmp_path: Path, encrypting: Path,
+        loop: dict[str, str]) -> None:
+    """fscrypt_keyring.c: a symlink to the secret in a directory of a v1 policy whose key is
+    in the program's own session keyring (added there after it joined one of its own).  The
+    tracer, without the key, found "link" missing (a no-key name); the kernel, for the
+    program, followed it to the secret.  ESCAPED on main, both loops."""
+    def place(s: Scene) -> Path:  # (each run a directory of its own: a policy is set once)
+        return encrypting / f"{s.root.parent.name}-{s.root.name}"
+
+    controlled_and_blocked(tmp_path, build("escape/fscrypt_keyring.c"),
+                           lambda s: [place(s), s.secret], _fs_never,
+                           setup=lambda s: place(s).mkdir(), env=loop)
