@@ -1,7 +1,7 @@
 /* Red team 60: a lookup whose answer depends on who looks -- an fscrypt directory whose key
  * (a v1 policy's, found in the looker's own keyrings) only the program holds.
  *
- *   fscrypt_keyring MOUNT SECRET
+ *   fscrypt_keyring MOUNT SECRET [make|open]
  *
  * MOUNT is a file system that takes encryption (ext4 -O encrypt).  The program joins a session
  * keyring of its own and adds a "logon" key "fscrypt:0011223344556677" to it (add_key and
@@ -11,7 +11,9 @@
  * keyrings lack the key -- the tracer, which resolves the name before the kernel does --
  * looks "link" up as a no-key name (a base64 ciphertext): ENOENT, a missing name the rule
  * does not name.  The kernel looks it up for the program, with the key: the symlink, then
- * the secret.  The note line says what a keyless process saw. */
+ * the secret.  The note line says what a keyless process saw.  "make" stops once the link
+ * is made (a test makes it before the run: an encrypted directory planted earlier, whose
+ * key the program only adds), "open" starts at the key; both by default. */
 #include "attack.h"
 
 #include <linux/fscrypt.h>
@@ -23,7 +25,9 @@
 static const char DESCRIPTOR[8] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
 
 int main(int argc, char **argv) {
-    if (argc != 3) usage("fscrypt_keyring MOUNT SECRET");
+    if (argc != 3 && argc != 4) usage("fscrypt_keyring MOUNT SECRET [make|open]");
+    int make = argc == 3 || strcmp(argv[3], "make") == 0;
+    int use = argc == 3 || strcmp(argv[3], "open") == 0;
     char enc[4096], link[4096];
     snprintf(enc, sizeof enc, "%s/enc", argv[1]);
     snprintf(link, sizeof link, "%s/enc/link", argv[1]);
@@ -34,6 +38,7 @@ int main(int argc, char **argv) {
     if (syscall(SYS_add_key, "logon", "fscrypt:0011223344556677", &key, sizeof key,
                 KEY_SPEC_SESSION_KEYRING) < 0)
         skipped("add_key(logon fscrypt:...): %s", ename(errno));
+    if (!make) goto use;
     if (mkdir(enc, 0755) < 0 && errno != EEXIST) skipped("mkdir %s: %s", enc, ename(errno));
     int dir = open(enc, O_RDONLY | O_DIRECTORY);
     struct fscrypt_policy_v1 policy = {
@@ -45,10 +50,13 @@ int main(int argc, char **argv) {
     if (dir < 0 || ioctl(dir, FS_IOC_SET_ENCRYPTION_POLICY, &policy) < 0)
         skipped("a v1 encryption policy on %s: %s", enc, ename(errno));
     if (symlink(argv[2], link) < 0) blocked("symlink in the encrypted directory: %s", ename(errno));
-    /* (written back, then no dentry or inode of the directory keeps the key it found) */
-    if (syncfs(dir) < 0 || write_file("/proc/sys/vm/drop_caches", "2") < 0)
-        skipped("drop_caches: %s", ename(errno));
+    if (syncfs(dir) < 0) skipped("syncfs: %s", ename(errno));
     close(dir);
+    if (!use) blocked("made %s", link);
+use:
+    /* (no dentry or inode of the directory keeps the key it found: the next lookup looks for
+     * it in the keyrings of whoever looks) */
+    if (write_file("/proc/sys/vm/drop_caches", "2") < 0) skipped("drop_caches: %s", ename(errno));
     pid_t keyless = fork();
     if (keyless == 0) {  /* a keyring of its own, empty: what a process without the key sees */
         struct stat st;

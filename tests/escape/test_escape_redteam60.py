@@ -53,13 +53,26 @@ def _fs_never(s: Scene) -> str:
 def test_a_name_only_the_programs_own_key_decrypts_is_not_taken_on_the_tracers_word(
         build: Callable[..., Path], tmp_path: Path, encrypting: Path,
         loop: dict[str, str]) -> None:
-    """fscrypt_keyring.c: a symlink to the secret in a directory of a v1 policy whose key is
-    in the program's own session keyring (added there after it joined one of its own).  The
-    tracer, without the key, found "link" missing (a no-key name); the kernel, for the
-    program, followed it to the secret.  ESCAPED on main, both loops."""
+    """fscrypt_keyring.c: a symlink to the secret in a directory of a v1 policy, planted
+    before the run (the program's "make", natively); the program adds the policy's key to a
+    session keyring of its own and opens the link.  The tracer, without the key, found "link"
+    missing (a no-key name) -- or, with the directory's key cached, the link's target as its
+    ciphertext --; the kernel, for the program, followed it to the secret: ESCAPED on main,
+    both loops.  Now the key's add_key stops, and the open, through an encrypted directory,
+    is held (no symlink followed: ELOOP)."""
+    binary = build("escape/fscrypt_keyring.c")
+
     def place(s: Scene) -> Path:  # (each run a directory of its own: a policy is set once)
         return encrypting / f"{s.root.parent.name}-{s.root.name}"
 
-    controlled_and_blocked(tmp_path, build("escape/fscrypt_keyring.c"),
-                           lambda s: [place(s), s.secret], _fs_never,
-                           setup=lambda s: place(s).mkdir(), env=loop)
+    def plant(s: Scene) -> None:
+        place(s).mkdir()
+        made = subprocess.run([binary, place(s), s.secret, "make"], capture_output=True,
+                              text=True, check=False)
+        if "SKIPPED" in made.stdout:
+            pytest.skip(made.stdout.strip())
+        assert "BLOCKED: made" in made.stdout, made.stdout + made.stderr
+
+    traced, _ = controlled_and_blocked(tmp_path, binary, lambda s: [place(s), s.secret, "open"],
+                                       _fs_never, setup=plant, env=loop)
+    assert "ELOOP" in traced.stdout, traced
