@@ -13,7 +13,8 @@
  * does not name.  The kernel looks it up for the program, with the key: the symlink, then
  * the secret.  The note line says what a keyless process saw.  "make" stops once the link
  * is made (a test makes it before the run: an encrypted directory planted earlier, whose
- * key the program only adds), "open" starts at the key; both by default. */
+ * key the program only adds), "open" starts at the key; both by default.  With
+ * $ESC_WAIT_TRACER, "open" waits for systrace --attach once the key is added. */
 #include "attack.h"
 
 #include <linux/fscrypt.h>
@@ -54,6 +55,7 @@ int main(int argc, char **argv) {
     close(dir);
     if (!use) blocked("made %s", link);
 use:
+    wait_for_tracer();  /* (--attach: the key was there before the tracer came) */
     /* (no dentry or inode of the directory keeps the key it found: the next lookup looks for
      * it in the keyrings of whoever looks) */
     if (write_file("/proc/sys/vm/drop_caches", "2") < 0) skipped("drop_caches: %s", ename(errno));

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, controlled_and_blocked, never, policy
+from escape_lib import Scene, attached_run, controlled_and_blocked, never, policy
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("mkfs.ext4") is None
@@ -50,17 +50,10 @@ def _fs_never(s: Scene) -> str:
     return policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
 
 
-def test_a_name_only_the_programs_own_key_decrypts_is_not_taken_on_the_tracers_word(
-        build: Callable[..., Path], tmp_path: Path, encrypting: Path,
-        loop: dict[str, str]) -> None:
-    """fscrypt_keyring.c: a symlink to the secret in a directory of a v1 policy, planted
-    before the run (the program's "make", natively); the program adds the policy's key to a
-    session keyring of its own and opens the link.  The tracer, without the key, found "link"
-    missing (a no-key name) -- or, with the directory's key cached, the link's target as its
-    ciphertext --; the kernel, for the program, followed it to the secret: ESCAPED on main,
-    both loops.  Now the key's add_key stops, and the open, through an encrypted directory,
-    is held (no symlink followed: ELOOP)."""
-    binary = build("escape/fscrypt_keyring.c")
+def _planting(binary: Path, encrypting: Path
+              ) -> tuple[Callable[[Scene], Path], Callable[[Scene], None]]:
+    """Where a scene's encrypted directory goes, and its planting (the program's "make",
+    natively, before the run: an encrypted directory with its link made earlier)."""
 
     def place(s: Scene) -> Path:  # (each run a directory of its own: a policy is set once)
         return encrypting / f"{s.root.parent.name}-{s.root.name}"
@@ -73,6 +66,37 @@ def test_a_name_only_the_programs_own_key_decrypts_is_not_taken_on_the_tracers_w
             pytest.skip(made.stdout.strip())
         assert "BLOCKED: made" in made.stdout, made.stdout + made.stderr
 
+    return place, plant
+
+
+def test_a_name_only_the_programs_own_key_decrypts_is_not_taken_on_the_tracers_word(
+        build: Callable[..., Path], tmp_path: Path, encrypting: Path,
+        loop: dict[str, str]) -> None:
+    """fscrypt_keyring.c: a symlink to the secret in a directory of a v1 policy, planted
+    before the run (the program's "make", natively); the program adds the policy's key to a
+    session keyring of its own and opens the link.  The tracer, without the key, found "link"
+    missing (a no-key name) -- or, with the directory's key cached, the link's target as its
+    ciphertext --; the kernel, for the program, followed it to the secret: ESCAPED on main,
+    both loops.  Now the key's add_key stops, and the open, through an encrypted directory,
+    is held (no symlink followed: ELOOP)."""
+    binary = build("escape/fscrypt_keyring.c")
+    place, plant = _planting(binary, encrypting)
     traced, _ = controlled_and_blocked(tmp_path, binary, lambda s: [place(s), s.secret, "open"],
                                        _fs_never, setup=plant, env=loop)
     assert "ELOOP" in traced.stdout, traced
+
+
+def test_an_attached_process_keys_are_its_own(
+        build: Callable[..., Path], tmp_path: Path, encrypting: Path) -> None:
+    """The same, under --attach: the process added the key before systrace came (no add_key
+    stops), so an attached tree's keyrings are taken as its own from the start
+    (Tracer.attach: answered.note_own_keys).  ESCAPED on main; the attach has no native
+    loop (loop-blind)."""
+    binary = build("escape/fscrypt_keyring.c")
+    place, plant = _planting(binary, encrypting)
+    s = Scene.make(tmp_path, "attached")
+    plant(s)
+    run = attached_run([binary, place(s), s.secret, "open"], _fs_never(s), scene=s,
+                       timeout=30)
+    assert "ESCAPED" not in run.out and "BLOCKED" in run.out, run.out + run.tracer.stderr
+    assert "ELOOP" in run.out, run.out + run.tracer.stderr
