@@ -2714,7 +2714,8 @@ class Tracer:
                         examined.append(addr.path)  # (the socket file the kernel looks up)
         if not examined and not address:
             return False
-        if answered.own_keys() and Tracer._encrypted_on_the_way(call, paths, examined):
+        if answered.own_keys() and Tracer._encrypted_on_the_way(call, paths, examined,
+                                                                 address):
             return True  # (a key of the tree's own may decrypt names otherwise: red team 60)
         if not call.view.host:
             # a task that does not see the tracer's tree: its namespace may show a FUSE mount
@@ -2740,15 +2741,20 @@ class Tracer:
 
     @staticmethod
     def _encrypted_on_the_way(call: DecodedCall, paths: list[DecodedPath],
-                              examined: list[str]) -> bool:
+                              examined: list[str], address: bool) -> bool:
         """For _on_answered_fs, in a run whose tree holds keys of its own
         (answered.own_keys): whether a path the call was decided on ends in, or its lookup
         passed through, a file fscrypt encrypts -- where a missing name's nearest existing
         directory is the one asked.  Such a directory's names (and such a symlink's target)
         may read otherwise for the task, whose keyrings hold a key the tracer's do not (red
         team 60).  Below an unencrypted directory every name is one (a mount inside an
-        encrypted directory pins its key); an error asking says yes (fail closed)."""
+        encrypted directory pins its key); an error asking says yes (fail closed).  A unix
+        socket's path (``address``) counts by where its lookup ended and what it passed
+        through (an abstract name has none)."""
         names = [*examined, *(name for p in paths for name, _ in call.passed_through(p))]
+        if address:
+            names += [name for name, _ in call.address_passed_through()]
+            names += [end for _, end in call.address_lookups if end]
         for name in names:
             while True:
                 try:
