@@ -818,6 +818,7 @@ def _serve_one(conn: socket.socket, client: int, run: Run, build: str) -> int:
     except (OSError, ValueError):  # (limits or a nice value the server cannot take on)
         send(conn, {"kind": "refuse"})
         return WORKER_DECLINED
+    _keys_of_the_client(request)
     held = HeldStream(sys.stderr)
     sys.stderr = held  # type: ignore[assignment]
     starter = ClientStarter(conn, client)
@@ -836,6 +837,20 @@ def _serve_one(conn: socket.socket, client: int, run: Run, build: str) -> int:
     starter.done.set()
     send(conn, {"kind": "refuse"} if code < 0 else {"kind": "exit", "code": code})
     return WORKER_DECLINED if code < 0 else WORKER_RAN
+
+
+def _keys_of_the_client(request: dict[str, Any]) -> None:
+    """The program is forked by the client, in the client's session keyring; this worker
+    traces it in the server's.  Where the two differ (or the client did not say), the
+    program may hold keys the tracer's lookups do not find -- a v1 fscrypt policy's, which
+    decrypts an encrypted directory's names and symlinks for it only: the run takes its
+    keys as its own from the start (answered.note_own_keys, in this thread, which runs it;
+    red team 60)."""
+    from systrace_py.engine import answered, ptrace_ops
+
+    told = request.get("keyring")
+    if type(told) is not int or told < 0 or told != ptrace_ops.session_keyring():
+        answered.note_own_keys()
 
 
 def _answer_status(conn: socket.socket) -> int:

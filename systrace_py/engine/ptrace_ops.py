@@ -308,6 +308,14 @@ def tgkill(tgid: int, tid: int, sig: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
+def session_keyring() -> int | None:
+    """The serial of the caller's session keyring (keyctl(KEYCTL_GET_KEYRING_ID,
+    KEY_SPEC_SESSION_KEYRING, 0)), None when it cannot be told."""
+    serial = _libc.syscall(NUMBERS["keyctl"], ctypes.c_long(0), ctypes.c_long(-3),
+                           ctypes.c_long(0))
+    return None if serial < 0 else int(serial)
+
+
 class _StatFs(ctypes.Structure):
     """The head of struct statfs (x86_64): the file system's magic number comes first."""
 

@@ -14,7 +14,8 @@
  * the secret.  The note line says what a keyless process saw.  "make" stops once the link
  * is made (a test makes it before the run: an encrypted directory planted earlier, whose
  * key the program only adds), "open" starts at the key; both by default.  With
- * $ESC_WAIT_TRACER, "open" waits for systrace --attach once the key is added. */
+ * $ESC_WAIT_TRACER, "open" waits for systrace --attach once the key is added.  "keyed": the
+ * key is in the session keyring the program was started in (a resident tracer's client's). */
 #include "attack.h"
 
 #include <linux/fscrypt.h>
@@ -26,12 +27,13 @@
 static const char DESCRIPTOR[8] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
 
 int main(int argc, char **argv) {
-    if (argc != 3 && argc != 4) usage("fscrypt_keyring MOUNT SECRET [make|open]");
+    if (argc != 3 && argc != 4) usage("fscrypt_keyring MOUNT SECRET [make|open|keyed]");
     int make = argc == 3 || strcmp(argv[3], "make") == 0;
     int use = argc == 3 || strcmp(argv[3], "open") == 0;
     char enc[4096], link[4096];
     snprintf(enc, sizeof enc, "%s/enc", argv[1]);
     snprintf(link, sizeof link, "%s/enc/link", argv[1]);
+    if (argc == 4 && strcmp(argv[3], "keyed") == 0) goto keyed;  /* (its caller added the key) */
     if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0)
         skipped("keyctl(JOIN_SESSION_KEYRING): %s", ename(errno));
     struct fscrypt_key key = {.mode = 0, .size = FSCRYPT_MAX_KEY_SIZE};
@@ -56,6 +58,8 @@ int main(int argc, char **argv) {
     if (!use) blocked("made %s", link);
 use:
     wait_for_tracer();  /* (--attach: the key was there before the tracer came) */
+keyed:
+    note("tracer %d, parent %d", tracer_pid(), (int)getppid());
     /* (no dentry or inode of the directory keeps the key it found: the next lookup looks for
      * it in the keyrings of whoever looks) */
     for (int pass = 0; pass < 2; pass++)  /* (a dentry used lately survives one pass) */

@@ -10,13 +10,18 @@ kernel, sees a missing name.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import tempfile
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from escape_lib import Scene, attached_run, controlled_and_blocked, never, policy
+
+from conftest import PYTHON, run_systrace, systrace_env
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("mkfs.ext4") is None
@@ -102,3 +107,46 @@ def test_an_attached_process_keys_are_its_own(
                        timeout=30)
     assert "ESCAPED" not in run.out and "BLOCKED" in run.out, run.out + run.tracer.stderr
     assert "ELOOP" in run.out or "EACCES" in run.out, run.out + run.tracer.stderr
+
+
+#: run a command in a session keyring of its own holding the policy's key (the client's
+#: session, where e4crypt add_key puts a key): keyctl(JOIN_SESSION_KEYRING), add_key
+_KEYED = textwrap.dedent("""\
+    import ctypes, os, struct, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    assert libc.syscall(250, 1, None) >= 0, ctypes.get_errno()
+    key = struct.pack("<I64sI", 0, b"A" * 64, 64)
+    assert libc.syscall(248, b"logon", b"fscrypt:0011223344556677", key, len(key),
+                        ctypes.c_long(-3)) >= 0, ctypes.get_errno()
+    os.execv(sys.argv[1], sys.argv[1:])
+    """)
+
+
+def test_a_resident_workers_keys_are_not_its_clients(
+        build: Callable[..., Path], tmp_path: Path, encrypting: Path) -> None:
+    """The same through the resident tracer: the program is forked by the client, in the
+    client's session keyring -- which holds the key here, added before the run -- and traced
+    by a worker in the server's.  A worker whose session keyring is not the client's takes
+    the program's keys as its own from the start (resident._keys_of_the_client).  ESCAPED on
+    main; loop-blind (one loop is enough: the note is the worker's)."""
+    binary = build("escape/fscrypt_keyring.c")
+    place, plant = _planting(binary, encrypting)
+    s = Scene.make(tmp_path, "resident")
+    plant(s)
+    (s.root / "policy.toml").write_text(_fs_never(s))
+    runtime = Path(tempfile.mkdtemp(prefix="systrace-rt-"))
+    env = {"XDG_RUNTIME_DIR": str(runtime), "SYSTRACE_NO_RESIDENT": "0"}
+    try:
+        started = run_systrace(["--resident", "--resident-idle", "60"], env=env)
+        assert started.returncode == 0, started.stderr
+        done = subprocess.run(
+            [PYTHON, "-c", _KEYED, PYTHON, "-m", "systrace_py", "-p", str(s.root / "policy.toml"),
+             "--", str(binary), str(place(s)), str(s.secret), "keyed"],
+            capture_output=True, text=True, timeout=60, env=systrace_env(env), cwd=s.root)
+    finally:
+        run_systrace(["--resident", "stop"], env=env)
+        shutil.rmtree(runtime, ignore_errors=True)
+    tracer, parent = (int(n) for n in re.findall(r"tracer (\d+), parent (\d+)", done.stdout)[0])
+    assert tracer != parent, f"not through the resident tracer:\n{done.stdout}{done.stderr}"
+    assert "ESCAPED" not in done.stdout and "BLOCKED" in done.stdout, done.stdout + done.stderr
