@@ -1180,8 +1180,9 @@ _c(247, "waitid", (_a("which"), _PID, _ptr("infop"), _a("options"), _ptr("ru")),
 # keyring): a v1 fscrypt key ("logon", "fscrypt:...") decrypts names and symlinks for the task
 # only -- the tracer's lookup of the same path finds another name, or a symlink's ciphertext
 # (red team 60, fscrypt_keyring.c).  add_key, and keyctl's operations that widen what a task's
-# searches find, stop: from then on every path of the run is taken as one a process answers
-# (engine/answered.py: held, and refused where the kernel would look it up again)
+# searches find, stop: from then on every path call of the run is Python's, and a path ending
+# in or passing through an encrypted file is taken as one a process answers (answered.py
+# note_own_keys: held, and refused where the kernel would look it up again)
 _KEYRING_GUARD = Guard(((),), check="keyring", arg=0)
 _c(248, "add_key", (_a("_type", _K.STRING), _a("_description", _K.STRING), _ptr("_payload"),
                     _a("plen"), _a("ringid")), guard=_KEYRING_GUARD)
