@@ -2950,6 +2950,16 @@ static PyObject *cloop_counts(PyObject *module, PyObject *unused) {
  * The program's process of a run through the resident tracer is forked by the small client,
  * which must not import ctypes (~5-13 ms of its start) for the three calls Python has no
  * function for; engine/child.py's become_program calls these as it calls ptrace_ops's. */
+/* The serial of the caller's session keyring (keyctl(KEYCTL_GET_KEYRING_ID,
+ * KEY_SPEC_SESSION_KEYRING, 0)), which the client sends with a run: a worker whose own
+ * differs takes the program's keys as its own (red team 60: resident.py _serve_one). */
+static PyObject *child_session_keyring(PyObject *module, PyObject *unused) {
+    long serial = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */,
+                          -3 /* KEY_SPEC_SESSION_KEYRING */, 0);
+    if (serial < 0) return PyErr_SetFromErrno(PyExc_OSError);
+    return PyLong_FromLong(serial);
+}
+
 static PyObject *child_set_no_new_privs(PyObject *module, PyObject *unused) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return PyErr_SetFromErrno(PyExc_OSError);
     Py_RETURN_NONE;
@@ -3302,6 +3312,8 @@ static PyMethodDef cloop_methods[] = {
     {"stub", cloop_stub, METH_VARARGS, "Set a task at its exec event to map the area by a stub."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
     {"set_no_new_privs", child_set_no_new_privs, METH_NOARGS, "prctl(PR_SET_NO_NEW_PRIVS, 1)."},
+    {"session_keyring", child_session_keyring, METH_NOARGS,
+     "The serial of the caller's session keyring."},
     {"set_dumpable", child_set_dumpable, METH_VARARGS, "prctl(PR_SET_DUMPABLE, value=1)."},
     {"set_ptracer", child_set_ptracer, METH_VARARGS, "prctl(PR_SET_PTRACER, pid): its result."},
     {"load_filter", child_load_filter, METH_VARARGS, "Load a seccomp BPF program (bytes)."},

@@ -319,6 +319,19 @@ TIOCGPGRP: Final = 0x540F
 TIOCGWINSZ: Final = 0x5413
 FIONREAD: Final = 0x541B
 RLIMIT_CORE: Final = 4
+#: keyctl(2)'s operations that let a task's key searches find keys its tracer's do not: a
+#: session keyring of its own (or a named one), a key linked or moved into a keyring it
+#: searches, its session given to its parent, a key a construction instantiates
+#: (linux/keyctl.h).  add_key always may (into the task's own thread or process keyring).
+KEYCTL_JOIN_SESSION_KEYRING: Final = 1
+KEYCTL_LINK: Final = 8
+KEYCTL_INSTANTIATE: Final = 12
+KEYCTL_SESSION_TO_PARENT: Final = 18
+KEYCTL_INSTANTIATE_IOV: Final = 20
+KEYCTL_MOVE: Final = 30
+KEYRING_WIDENING_KEYCTLS: Final = (KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_LINK, KEYCTL_INSTANTIATE,
+                                   KEYCTL_SESSION_TO_PARENT, KEYCTL_INSTANTIATE_IOV,
+                                   KEYCTL_MOVE)
 #: perf_event_open: its pid argument is a descriptor of a cgroup directory
 PERF_FLAG_PID_CGROUP: Final = 1 << 2
 MAP_SHARED: Final = 0x01     # (MAP_SHARED_VALIDATE, 0x03, has this bit too)

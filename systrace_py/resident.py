@@ -818,6 +818,7 @@ def _serve_one(conn: socket.socket, client: int, run: Run, build: str) -> int:
     except (OSError, ValueError):  # (limits or a nice value the server cannot take on)
         send(conn, {"kind": "refuse"})
         return WORKER_DECLINED
+    _keys_of_the_client(request)
     held = HeldStream(sys.stderr)
     sys.stderr = held  # type: ignore[assignment]
     starter = ClientStarter(conn, client)
@@ -836,6 +837,44 @@ def _serve_one(conn: socket.socket, client: int, run: Run, build: str) -> int:
     starter.done.set()
     send(conn, {"kind": "refuse"} if code < 0 else {"kind": "exit", "code": code})
     return WORKER_DECLINED if code < 0 else WORKER_RAN
+
+
+def _keys_of_the_client(request: dict[str, Any]) -> None:
+    """The program is forked by the client, in the client's session keyring; this worker
+    traces it in the server's.  Where the two differ (or the client did not say), the
+    program may hold keys the tracer's lookups do not find -- a v1 fscrypt policy's, which
+    decrypts an encrypted directory's names and symlinks for it only: the run takes its
+    keys as its own from the start (answered.note_own_keys, in this thread, which runs it;
+    red team 60)."""
+    from systrace_py.engine import answered, ptrace_ops
+
+    told = request.get("keyring")
+    if type(told) is int and told >= 0 and told == ptrace_ops.session_keyring():
+        return
+    if _fscrypt_keys_seen():
+        answered.note_own_keys()
+
+
+#: the descriptions of the keys fscrypt looks for in a looker's keyrings (a v1 policy's:
+#: "fscrypt:" and the file systems' legacy prefixes, fs/crypto/keysetup_v1.c)
+_FSCRYPT_KEYS = (b"fscrypt:", b"ext4:", b"f2fs:", b"ubifs:")
+
+
+def _fscrypt_keys_seen() -> bool:
+    """Whether a key fscrypt may look for is among the keys this process may view
+    (/proc/keys: the user's own, as added, and those it possesses) -- True when it cannot be
+    told.  Without one, a client's keyrings decrypt nothing the worker's do not: its run keeps
+    the native loop (a key the program adds later stops: syscalls.py, add_key's guard)."""
+    try:
+        with open("/proc/keys", "rb") as f:
+            text = f.read()
+    except OSError:
+        return True
+    for line in text.splitlines():
+        fields = line.split(None, 8)
+        if len(fields) == 9 and fields[7] == b"logon" and fields[8].startswith(_FSCRYPT_KEYS):
+            return True
+    return False
 
 
 def _answer_status(conn: socket.socket) -> int:

@@ -346,11 +346,16 @@ def run(argv: Sequence[str]) -> int | None:
 def _converse(sock: Any, server: int, native: Any, argv: list[str]) -> int | None:
     mask = os.umask(0o022)
     os.umask(mask)
+    try:  # (the keys the program's lookups may find: resident.py _serve_one, red team 60)
+        keyring = native.session_keyring()
+    except OSError:
+        keyring = -1
     try:
         here = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:  # (the directory itself, not its name: resident._become_client)
             send(sock, {"kind": "run", "argv": argv, "env": dict(os.environ),
                         "umask": mask, "nice": os.getpriority(os.PRIO_PROCESS, 0),
+                        "keyring": keyring,
                         "limits": [[which, *resource.getrlimit(which)] for which in LIMITS]},
                  (0, 1, 2, here))
         finally:

@@ -62,6 +62,7 @@ from systrace_py.kernel import (
     IPPROTO_TCP,
     IPPROTO_UDP,
     IPPROTO_UDPLITE,
+    KEYRING_WIDENING_KEYCTLS,
     LOOP_ATTACH_IOCTLS,
     MADV_FREE,
     MAP_DROPPABLE,
@@ -1175,8 +1176,16 @@ _c(245, "mq_getsetattr", (_fd("mqdes"), _ptr("u_mqstat"), _ptr("u_omqstat")))
 _c(246, "kexec_load", (_a("entry"), _a("nr_segments"), _ptr("segments"), _FLAGS), "",
    _T.PLAIN | _T.UNSAFE)
 _c(247, "waitid", (_a("which"), _PID, _ptr("infop"), _a("options"), _ptr("ru")), "stdio")
+# a key in a keyring the tracer does not search (the task's own session, process or thread
+# keyring): a v1 fscrypt key ("logon", "fscrypt:...") decrypts names and symlinks for the task
+# only -- the tracer's lookup of the same path finds another name, or a symlink's ciphertext
+# (red team 60, fscrypt_keyring.c).  add_key, and keyctl's operations that widen what a task's
+# searches find, stop: from then on every path call of the run is Python's, and a path ending
+# in or passing through an encrypted file is taken as one a process answers (answered.py
+# note_own_keys: held, and refused where the kernel would look it up again)
+_KEYRING_GUARD = Guard(((),), check="keyring", arg=0)
 _c(248, "add_key", (_a("_type", _K.STRING), _a("_description", _K.STRING), _ptr("_payload"),
-                    _a("plen"), _a("ringid")))
+                    _a("plen"), _a("ringid")), guard=_KEYRING_GUARD)
 # with callout data the kernel may run its key helper outside the tree (Lift.CALLOUT); without,
 # it only looks the key up (ENOKEY when there is none).  A stop guard: the strings are read as
 # the kernel reads them first (its EFAULT, EINVAL), and the refusal is the engine's, logged
@@ -1184,7 +1193,9 @@ _c(249, "request_key", (_a("_type", _K.STRING), _a("_description", _K.STRING),
                         _a("_callout_info", _K.STRING), _a("destringid")),
    guard=Guard(((Test(2, "ne", 0),),), errno.EPERM, check="key_callout", arg=2,
                lift=Lift.CALLOUT))
-_c(250, "keyctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a("arg5")))
+_c(250, "keyctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a("arg5")),
+   guard=_KEYRING_GUARD._replace(cases=tuple((_eq32(0, option),)
+                                             for option in KEYRING_WIDENING_KEYCTLS)))
 _c(251, "ioprio_set", (_a("which"), _a("who"), _a("ioprio")))
 _c(252, "ioprio_get", (_a("which"), _a("who")))
 _c(253, "inotify_init", (), "stdio")

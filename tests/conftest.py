@@ -203,6 +203,8 @@ _HOSTS = ("every traced run has a rule on host names (the DNS observer; or it tr
 _APPROVED = ("every traced run has an approver (--ask-via) and a policy that can ask (else no "
              "approver is started: cli/run._can_ask): Supervisor.writes_beside, so fast_table "
              "is None for every task (red team 58)")
+_ATTACHED = ("its one traced run is an --attach (or it traces nothing): Tracer.attach loads no "
+             "filter, and _fast_arms arms no task of an unfiltered run")
 
 #: The tests of tests/engine and tests/escape that the second CI pass (SYSTRACE_NO_CLOOP=1,
 #: .ci/run) leaves out although they take no ``loop``: by file, or by file::function (all its
@@ -260,6 +262,8 @@ LOOP_BLIND: dict[str, str] = {
         "test_a_directory_the_program_removes_loses_no_policy")},
     "tests/escape/test_escape_front.py::"
     "test_a_learned_policy_is_not_written_through_a_link_the_program_made": _LEARNING,
+    "tests/escape/test_escape_redteam60.py::test_an_attached_process_keys_are_its_own":
+        _ATTACHED,
     "tests/escape/test_escape_redteam55.py::"
     "test_a_path_the_tracers_record_on_a_recorded_terminal_lengthens_is_held": _LOGGED,
     # (ci40: each checked as ci38 did, 0 stops served natively and 0 native waits in every

@@ -397,10 +397,37 @@ def served_in_tree() -> bool:
     return _key() in _WATCHES
 
 
+#: the runs (by process, tracing thread) a task of whose tree may search keys the tracer's
+#: searches do not find (:func:`note_own_keys`)
+_OWN_KEYS: set[tuple[int, int]] = set()
+
+
+def note_own_keys() -> None:
+    """A task of the tree traced by this thread added a key, or made a keyring its searches
+    look in that the tracer's do not (syscalls.py: add_key's and keyctl's guard).  A v1
+    fscrypt policy's key is looked for in the keyrings of whoever looks a name up: with one
+    the tracer lacks, the tracer's lookup in that directory reads another name -- a name
+    missing, a symlink's ciphertext for its target -- than the kernel's for the task (red
+    team 60, ``tests/escape/fscrypt_keyring.c``).  From now on, in this run, every path is
+    taken as one a process answers: the native loop hands each path call to Python, which
+    holds it (an open follows no symlink) and refuses what the kernel would look up again
+    where a rule decides by name (Tracer._answered_refusal).  Called in the tracing
+    thread."""
+    _OWN_KEYS.add(_key())
+
+
+def own_keys() -> bool:
+    """Whether a task of the tree traced by this thread may find keys the tracer does not
+    (:func:`note_own_keys`, in this run)."""
+    return _key() in _OWN_KEYS
+
+
 def end_watch() -> None:
     """The run traced by this thread is over (Tracer.close): its watch stops, and the next
     run of the thread starts with none (review 26: the first run's watch lived on, watching
-    its own tracing thread, with every later path call of the process Python's)."""
+    its own tracing thread, with every later path call of the process Python's); so does
+    its note of keys of the tree's own (:func:`note_own_keys`)."""
+    _OWN_KEYS.discard(_key())
     watch = _WATCHES.pop(_key(), None)
     if watch is not None:
         watch.stop()

@@ -435,7 +435,10 @@ class FastLoop:
         (engine/answered.py) when they changed since it was last given them."""
         # (a FUSE server in the tree may answer the loop's own lookups only after a stop it
         # makes: every path call is Python's, before any lookup -- "/", fuse47)
-        points = ("/",) if answered.served_in_tree() else answered.mounts().current()
+        # (so with a key of the tree's own, which may decrypt names the tracer's lookups read
+        # otherwise: red team 60)
+        points = ("/",) if answered.served_in_tree() or answered.own_keys() \
+            else answered.mounts().current()
         if points != self._answered:
             self._module.set_answered(self._mountinfo, tuple(
                 ("" if p == "/" else p).encode("utf-8", "surrogateescape") for p in points))

@@ -21,7 +21,13 @@ import struct
 from typing import TYPE_CHECKING, Final
 
 from systrace_py.engine.native import fixed_sonames, lazy_names
-from systrace_py.kernel import AT_EMPTY_PATH, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS
+from systrace_py.kernel import (
+    AT_EMPTY_PATH,
+    AT_FDCWD,
+    AT_SYMLINK_NOFOLLOW,
+    PR_SET_DUMPABLE,
+    PR_SET_NO_NEW_PRIVS,
+)
 from systrace_py.syscalls import NUMBERS
 
 if TYPE_CHECKING:
@@ -300,6 +306,14 @@ def tgkill(tgid: int, tid: int, sig: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
+def session_keyring() -> int | None:
+    """The serial of the caller's session keyring (keyctl(KEYCTL_GET_KEYRING_ID,
+    KEY_SPEC_SESSION_KEYRING, 0)), None when it cannot be told."""
+    serial = _libc.syscall(NUMBERS["keyctl"], ctypes.c_long(0), ctypes.c_long(-3),
+                           ctypes.c_long(0))
+    return None if serial < 0 else int(serial)
+
+
 class _StatFs(ctypes.Structure):
     """The head of struct statfs (x86_64): the file system's magic number comes first."""
 
@@ -348,6 +362,25 @@ def mount_id(fd: int) -> int:
                     return int(line.split()[1])
         raise OSError(errno.ENOSYS, "no mount id for a descriptor on this kernel")
     return int.from_bytes(buf.raw[_STATX_MNT_ID_AT:_STATX_MNT_ID_AT + 8], "little")
+
+
+#: statx's stx_attributes (a __u64 at 8) bit of a file fscrypt encrypts: a file, a directory
+#: (its names) or a symlink (its target) of an encryption policy
+STATX_ATTR_ENCRYPTED: Final = 0x800
+_STATX_ATTRIBUTES_AT: Final = 8
+
+
+def encrypted(path: str) -> bool:
+    """Whether the file at ``path`` (its last name not followed) is encrypted by fscrypt
+    (STATX_ATTR_ENCRYPTED); raises OSError."""
+    buf = ctypes.create_string_buffer(_STATX_SIZE)
+    if _libc.syscall(SYS_STATX, ctypes.c_int(AT_FDCWD),
+                     ctypes.c_char_p(path.encode("utf-8", "surrogateescape")),
+                     ctypes.c_int(AT_SYMLINK_NOFOLLOW), ctypes.c_uint(0), buf) < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+    attributes = int.from_bytes(buf.raw[_STATX_ATTRIBUTES_AT:_STATX_ATTRIBUTES_AT + 8], "little")
+    return bool(attributes & STATX_ATTR_ENCRYPTED)
 
 
 class _FileHandle(ctypes.Structure):

@@ -666,6 +666,9 @@ class Tracer:
         from pathlib import Path  # (off the way of a start: issue 16)
 
         self.filtered = False
+        # (its keyrings are its own, not the tracer's: a key there may decrypt an encrypted
+        # directory's names otherwise for it -- red team 60, answered.note_own_keys)
+        answered.note_own_keys()
         try:
             program = procfs.program(pid)
             stat_line = Path(f"/proc/{pid}/stat").read_bytes()  # (its name may be any bytes)
@@ -1955,6 +1958,9 @@ class Tracer:
                 self._owner_refusal(call)
         if guard.check == "key_callout":
             return self._key_callout_refusal(call)
+        if guard.check == "keyring":
+            answered.note_own_keys()  # (red team 60: fscrypt names only the task decrypts)
+            return None
         if guard.check == "own_filter":
             if call.name == "prctl" and call.args[0] & 0xFFFFFFFF == PR_SET_NO_NEW_PRIVS:
                 self._note_no_new_privs(call.tid)
@@ -2677,6 +2683,9 @@ class Tracer:
                         examined.append(addr.path)  # (the socket file the kernel looks up)
         if not examined and not address:
             return False
+        if answered.own_keys() and Tracer._encrypted_on_the_way(call, paths, examined,
+                                                                 address):
+            return True  # (a key of the tree's own may decrypt names otherwise: red team 60)
         if not call.view.host:
             # a task that does not see the tracer's tree: its namespace may show a FUSE mount
             # where the tracer's has none (review 24), so its own mount table and its own
@@ -2698,6 +2707,37 @@ class Tracer:
         # mount and left it by ".." or a symlink its server gave (review 24) ends outside it
         return any(found.below(name) for p in paths for name, _ in call.passed_through(p)) \
             or (address and any(found.below(name) for name, _ in call.address_passed_through()))
+
+    @staticmethod
+    def _encrypted_on_the_way(call: DecodedCall, paths: list[DecodedPath],
+                              examined: list[str], address: bool) -> bool:
+        """For _on_answered_fs, in a run whose tree holds keys of its own
+        (answered.own_keys): whether a path the call was decided on ends in, or its lookup
+        passed through, a file fscrypt encrypts -- where a missing name's nearest existing
+        directory is the one asked.  Such a directory's names (and such a symlink's target)
+        may read otherwise for the task, whose keyrings hold a key the tracer's do not (red
+        team 60).  Below an unencrypted directory every name is one (a mount inside an
+        encrypted directory pins its key); an error asking says yes (fail closed).  A unix
+        socket's path (``address``) counts by where its lookup ended and what it passed
+        through (an abstract name has none)."""
+        names = [*examined, *(name for p in paths for name, _ in call.passed_through(p))]
+        if address:
+            names += [name for name, _ in call.address_passed_through()]
+            names += [end for _, end in call.address_lookups if end]
+        for name in names:
+            while True:
+                try:
+                    if pt.encrypted(name):
+                        return True
+                    break
+                except (FileNotFoundError, NotADirectoryError):
+                    parent = os.path.dirname(name)
+                    if parent == name:
+                        break
+                    name = parent
+                except OSError:
+                    return True
+        return False
 
     @staticmethod
     def _answered_in_own_view(p: DecodedPath, points: tuple[str, ...]) -> bool:
@@ -2744,6 +2784,10 @@ class Tracer:
         # (review 24: a getxattr of the secret's attribute, a stat of its inode)
         if not self.monitor.decides_by_name(task, None if frozen else call.name):
             return None
+        if answered.own_keys():
+            return ("the tree holds keys the tracer's lookups do not find (an encrypted "
+                    "directory's names may read otherwise for it), and the kernel would look "
+                    "the path up again")
         return ("its path lies on a file system a process answers (FUSE), which the kernel "
                 "would look up again for it: the server may answer it otherwise than the "
                 "tracer")
