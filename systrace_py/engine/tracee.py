@@ -27,7 +27,7 @@ from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.memory import TraceeMemory
 from systrace_py.engine.paths import View
 from systrace_py.engine.scratch import SlotPool
-from systrace_py.engine.taskstate import HELD, TaskEvent, TaskState, next_state
+from systrace_py.engine.taskstate import HELD, Event, State, TaskState, next_state
 from systrace_py.kernel import KCMP_FILES, KCMP_FS, KCMP_VM
 
 
@@ -124,7 +124,7 @@ class Task:
     space: AddressSpace = field(default=None)  # type: ignore[assignment]  # set in __post_init__
     fs: Shared = field(default_factory=Shared)     # cwd and root
     files: Shared = field(default_factory=Shared)  # the descriptor table
-    state: TaskState = TaskState.ATTACHING  # where it is (engine/taskstate.py: the table)
+    state: State = TaskState.ATTACHING  # where it is (engine/taskstate.py: the table)
     delayed_at: str = ""         # where an injected delay holds it: the "entry" or the "exit"
     #                              of its call (state DELAYED)
     exit_delay: float = 0.0      # seconds to hold it at its call's exit stop (delay_exit)
@@ -194,7 +194,7 @@ class Task:
     def pid(self) -> int:
         return self.process.pid
 
-    def to(self, event: TaskEvent) -> None:
+    def to(self, event: Event) -> None:
         """Move to the next state (TaskStateError when the table has no such move)."""
         self.state = next_state(self.state, event)
 
