@@ -70,6 +70,7 @@ from systrace_py.policy.model import (
     PathArg,
     Policy,
     Reason,
+    ReasonTag,
     Rule,
     SockAddr,
     Table,
@@ -114,7 +115,7 @@ NO_HOLDER = "no traced process holds the socket it came from"
 #: default decides say the default's (a rule says its own label: Supervisor._report).  A
 #: text's blanks are _REFUSAL_BLANKS'.
 _BY_DEFAULT = "default of table {table}"
-REFUSAL_TEXTS: dict[Reason, str] = {
+REFUSAL_TEXTS: dict[ReasonTag, str] = {
     Reason.RULE: _BY_DEFAULT,
     Reason.DEFAULT: _BY_DEFAULT,
     Reason.RENAMING: _BY_DEFAULT,

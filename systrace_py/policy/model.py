@@ -14,7 +14,7 @@ import errno as errno_module
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Self, cast
+from typing import TYPE_CHECKING, Any, Final, NewType, Protocol, Self, cast
 
 from systrace_py.kernel import O_RDONLY, O_WRONLY
 from systrace_py.policy import aliases
@@ -60,35 +60,69 @@ ADDRESS = "address"
 TREE = "tree"
 
 
-class Reason(enum.StrEnum):
-    """Why a decision was made (the log's ``reason``; a str, so it is written as itself)."""
+#: why a decision was made: one of :class:`Reason`'s values (a str, written as itself)
+ReasonTag = NewType("ReasonTag", str)
 
-    RULE = "rule"                # a rule matched
-    DEFAULT = "default"          # no rule did: the table's default
-    RENAMING = "renaming"        # a rule about the destination of a rename decided
-    SUBTREE = "subtree"          # a rule about what lies below a directory decided
-    UNSAFE = "unsafe"            # a call that acts out of the tracer's sight (engine refusal)
-    UNSEEN = "unseen"            # a socket address rules cannot see (engine refusal)
-    DEVICE = "device"            # a device request that does what an unsafe call does
-    MEMORY = "memory"            # another process's memory read through /proc/PID/mem
-    TRAVERSAL = "traversal"      # a directory or symlink a lookup passes through was decided
-    SOCKET_FILE = "socket file"  # a unix socket's bind makes a file (decided as mknod)
-    INTERPRETER = "interpreter"  # the script's interpreter was decided on
-    LOADER = "loader environment"  # an exec into another table with code the caller chose
-    USER_SITE = "user site HOME"   # ... of a Python whose user site a caller's HOME places
-    PYTHON_CWD = "python working directory"  # ... of a Python that imports first from a cwd
-    #                                          a traced program may write
-    SCRIPT_LINK = "script link"    # ... of a script spelled through a link the caller may change
-    REDIRECT = "redirect"        # a redirect the call cannot run with as written (red team 33)
-    LINKED = "linked access"     # a new name would grant the file more than its own (issue 11)
-    ENV_PATH = "env PATH"          # ... of a script whose #!/usr/bin/env searches a caller's PATH
-    PROGRAM_NAME = "program name"  # an exec into another table by a name of the tree's own
-    FORMER_NAME = "former policy name"  # an exec of a program whose file another path had
-    STANDARD_FDS = "standard descriptors"  # ... into another table with 0, 1 or 2 closed
-    OWN_FILTER = "own seccomp filter"  # ... into another table under a filter of the tree's
-    PERSONALITY = "personality"  # ... into another table with flags a setuid exec clears
-    LEARNING = "learning"        # -A: permitted to be learned
-    ANSWER = "answer"            # a person's (or an approver's) answer
+
+class Reason:
+    """Why a decision was made (the log's ``reason``); :data:`REASONS` lists them.  Str tags
+    in a class, not an enum: an Enum class costs 0.4-1.5 M instructions to make at import, at
+    every run (start-up, issue 16)."""
+
+    #: a rule matched
+    RULE: Final = ReasonTag("rule")
+    #: no rule did: the table's default
+    DEFAULT: Final = ReasonTag("default")
+    #: a rule about the destination of a rename decided
+    RENAMING: Final = ReasonTag("renaming")
+    #: a rule about what lies below a directory decided
+    SUBTREE: Final = ReasonTag("subtree")
+    #: a call that acts out of the tracer's sight (engine refusal)
+    UNSAFE: Final = ReasonTag("unsafe")
+    #: a socket address rules cannot see (engine refusal)
+    UNSEEN: Final = ReasonTag("unseen")
+    #: a device request that does what an unsafe call does
+    DEVICE: Final = ReasonTag("device")
+    #: another process's memory read through /proc/PID/mem
+    MEMORY: Final = ReasonTag("memory")
+    #: a directory or symlink a lookup passes through was decided
+    TRAVERSAL: Final = ReasonTag("traversal")
+    #: a unix socket's bind makes a file (decided as mknod)
+    SOCKET_FILE: Final = ReasonTag("socket file")
+    #: the script's interpreter was decided on
+    INTERPRETER: Final = ReasonTag("interpreter")
+    #: an exec into another table with code the caller chose
+    LOADER: Final = ReasonTag("loader environment")
+    #: ... of a Python whose user site a caller's HOME places
+    USER_SITE: Final = ReasonTag("user site HOME")
+    #: ... of a Python that imports first from a cwd a traced program may write
+    PYTHON_CWD: Final = ReasonTag("python working directory")
+    #: ... of a script spelled through a link the caller may change
+    SCRIPT_LINK: Final = ReasonTag("script link")
+    #: a redirect the call cannot run with as written (red team 33)
+    REDIRECT: Final = ReasonTag("redirect")
+    #: a new name would grant the file more than its own (issue 11)
+    LINKED: Final = ReasonTag("linked access")
+    #: ... of a script whose #!/usr/bin/env searches a caller's PATH
+    ENV_PATH: Final = ReasonTag("env PATH")
+    #: an exec into another table by a name of the tree's own
+    PROGRAM_NAME: Final = ReasonTag("program name")
+    #: an exec of a program whose file another path had
+    FORMER_NAME: Final = ReasonTag("former policy name")
+    #: ... into another table with 0, 1 or 2 closed
+    STANDARD_FDS: Final = ReasonTag("standard descriptors")
+    #: ... into another table under a filter of the tree's
+    OWN_FILTER: Final = ReasonTag("own seccomp filter")
+    #: ... into another table with flags a setuid exec clears
+    PERSONALITY: Final = ReasonTag("personality")
+    #: -A: permitted to be learned
+    LEARNING: Final = ReasonTag("learning")
+    #: a person's (or an approver's) answer
+    ANSWER: Final = ReasonTag("answer")
+
+
+#: every one, in the order written
+REASONS: tuple[ReasonTag, ...] = tuple(v for k, v in vars(Reason).items() if k.isupper())
 
 
 class Location:
@@ -612,7 +646,7 @@ class Decision:
     errno: int = errno_module.EPERM
     rule: Rule | None = None
     table: str = "main"
-    reason: Reason = Reason.RULE
+    reason: ReasonTag = Reason.RULE
     redirect: Redirect | None = None
     arg: PathArg | None = None  # the path that decided, when a path condition did
     role: str | None = None     # the path role of the check that decided
