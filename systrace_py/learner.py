@@ -38,7 +38,7 @@ from systrace_py.engine.events import Monitor, Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
-from systrace_py.logrecords import Event, Result
+from systrace_py.logrecords import Event, Result, ResultName
 from systrace_py.names import NAMED_CALLS, DnsObserver
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import CWD, HOME, PATH, chooses_code, moved
@@ -148,7 +148,7 @@ class Learner(Monitor):
                 "ppid": process.ppid, "program": process.program}
 
     def _record(self, obs: Observation, task: Task, call: DecodedCall,
-                result: Result = Result.PERMITTED) -> None:
+                result: ResultName = Result.PERMITTED) -> None:
         self._observations[obs] = None
         if self.audit is None:
             return

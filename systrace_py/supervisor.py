@@ -42,7 +42,7 @@ from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer, new_event
 from systrace_py.injector import Injector
 from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, DELETED, PER_CLEAR_ON_SETID
-from systrace_py.logrecords import Result
+from systrace_py.logrecords import Result, ResultName
 from systrace_py.outputs import program_may_change, program_may_fill
 from systrace_py.policy.aliases import CHILD_CALLS, EXPOSING_CALLS, TWO_PATH_CALLS
 from systrace_py.policy.environment import (
@@ -1516,7 +1516,8 @@ class Supervisor:
             sockaddr = encode_sockaddr(address)
         return Reply(paths=paths or None, sockaddr=sockaddr)
 
-    def _report(self, task: Task, call: DecodedCall, decision: Decision, result: Result) -> None:
+    def _report(self, task: Task, call: DecodedCall, decision: Decision,
+                result: ResultName) -> None:
         """Log a refusal (or would-be refusal); say it on stderr when asked to, or when an ASK
         had nobody to ask."""
         if result == Result.WOULD_REFUSE:
