@@ -26,7 +26,7 @@ import enum
 import errno
 import functools
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Final, NamedTuple, NewType
 
 from systrace_py.kernel import (
     AF_INET,
@@ -112,42 +112,69 @@ _U64 = 0xFFFFFFFFFFFFFFFF
 _LOW32 = 0xFFFFFFFF
 
 
-class Kind(enum.Enum):
-    """What one argument is, as far as deciding on the call is concerned."""
+#: what one argument is: one of :class:`Kind`'s values
+ArgKind = NewType("ArgKind", str)
 
-    # Hashed as any object is, by identity, in C: enum.Enum's __hash__ is a Python function
-    # (the hash of the name) that every dict or set look-up of a member calls -- ~2,500 at
-    # import, for the tables below and the decoders' (-2.2 M instructions of a start, issue
-    # 16).  A member is equal only to itself, so the identity hash is as right.
-    __hash__ = object.__hash__
 
-    INT = "int"                # a value taken as it is: a count, a size, a mode, an id
-    FLAGS = "flags"            # a bit mask (follow and empty-path rules name its bits)
-    CMD = "cmd"                # an operation selector (ioctl request, prctl option...)
-    FD = "fd"                  # a descriptor used as a handle: its file is not what rules are about
-    SOCKET = "socket"          # the socket a call with an address acts on: its family, type and
-    #                            protocol say how the kernel reads that address (destinations.py)
-    FILE = "file"              # a descriptor whose file the call acts on: decided on that file
-    DIRFD = "dirfd"            # where a relative path starts (AT_FDCWD: the cwd)
-    PATH = "path"              # a path the kernel resolves (see Path)
-    MAYBE_PATH = "maybe_path"  # a path only for some commands, or one inside a struct: the call
-    #                            cannot be decided on it, so it is refused as unsafe
-    OPTIONS = "options"        # a mount's options (or an fsconfig value): strings, paths or
-    #                            descriptors by the file system and key (systrace_py.views)
-    STRING = "string"          # a C string that names no file (xattr or key name, link target)
-    OPEN_FLAGS = "open_flags"  # open(2) flags in a register
-    OPEN_HOW = "open_how"      # struct open_how * (openat2): flags, mode, resolve in memory
-    CLONE_ARGS = "clone_args"  # struct clone_args * (clone3, its size in Arg.length): its flags
-    #                            get clone's check, and the kernel gets the struct checked
-    SOCKADDR = "sockaddr"      # a struct sockaddr * the call sends to or binds (Arg.length)
-    MSGHDR = "msghdr"          # struct user_msghdr * of sendmsg: an address, control messages
-    MMSGHDR = "mmsghdr"        # struct mmsghdr[] of sendmmsg: one msghdr per message
-    ARGV = "argv"              # an exec's argument vector
-    ENVP = "envp"              # an exec's environment
-    PID = "pid"                # a process, thread or group id
-    SIGNAL = "signal"          # a signal number
-    ADDR = "addr"              # an address in the caller's own address space (mappings)
-    PTR = "ptr"                # a buffer or struct in the caller's memory
+class Kind:
+    """What one argument is, as far as deciding on the call is concerned; :data:`KINDS` lists
+    them.  Str tags in a class, not an enum: an Enum class costs 0.4-1.5 M instructions to make
+    at import, at every run, and its members' hash is a Python function (issue 16)."""
+
+    #: a value taken as it is: a count, a size, a mode, an id
+    INT: Final = ArgKind("int")
+    #: a bit mask (follow and empty-path rules name its bits)
+    FLAGS: Final = ArgKind("flags")
+    #: an operation selector (ioctl request, prctl option...)
+    CMD: Final = ArgKind("cmd")
+    #: a descriptor used as a handle: its file is not what rules are about
+    FD: Final = ArgKind("fd")
+    #: the socket a call with an address acts on: its family, type and protocol say how the kernel
+    #: reads that address (destinations.py)
+    SOCKET: Final = ArgKind("socket")
+    #: a descriptor whose file the call acts on: decided on that file
+    FILE: Final = ArgKind("file")
+    #: where a relative path starts (AT_FDCWD: the cwd)
+    DIRFD: Final = ArgKind("dirfd")
+    #: a path the kernel resolves (see Path)
+    PATH: Final = ArgKind("path")
+    #: a path only for some commands, or one inside a struct: the call cannot be decided on it, so
+    #: it is refused as unsafe
+    MAYBE_PATH: Final = ArgKind("maybe_path")
+    #: a mount's options (or an fsconfig value): strings, paths or descriptors by the file system
+    #: and key (systrace_py.views)
+    OPTIONS: Final = ArgKind("options")
+    #: a C string that names no file (xattr or key name, link target)
+    STRING: Final = ArgKind("string")
+    #: open(2) flags in a register
+    OPEN_FLAGS: Final = ArgKind("open_flags")
+    #: struct open_how * (openat2): flags, mode, resolve in memory
+    OPEN_HOW: Final = ArgKind("open_how")
+    #: struct clone_args * (clone3, its size in Arg.length): its flags get clone's check, and the
+    #: kernel gets the struct checked
+    CLONE_ARGS: Final = ArgKind("clone_args")
+    #: a struct sockaddr * the call sends to or binds (Arg.length)
+    SOCKADDR: Final = ArgKind("sockaddr")
+    #: struct user_msghdr * of sendmsg: an address, control messages
+    MSGHDR: Final = ArgKind("msghdr")
+    #: struct mmsghdr[] of sendmmsg: one msghdr per message
+    MMSGHDR: Final = ArgKind("mmsghdr")
+    #: an exec's argument vector
+    ARGV: Final = ArgKind("argv")
+    #: an exec's environment
+    ENVP: Final = ArgKind("envp")
+    #: a process, thread or group id
+    PID: Final = ArgKind("pid")
+    #: a signal number
+    SIGNAL: Final = ArgKind("signal")
+    #: an address in the caller's own address space (mappings)
+    ADDR: Final = ArgKind("addr")
+    #: a buffer or struct in the caller's memory
+    PTR: Final = ArgKind("ptr")
+
+
+#: every one, in the order written
+KINDS: tuple[ArgKind, ...] = tuple(v for k, v in vars(Kind).items() if k.isupper())
 
 
 class Treat(enum.IntFlag):
@@ -293,7 +320,7 @@ class Arg(NamedTuple):
     of the argument that holds its size."""
 
     name: str
-    kind: Kind
+    kind: ArgKind
     length: int | None = None
 
 
@@ -320,7 +347,7 @@ class Path(NamedTuple):
     creates: bool = False
     classes: frozenset[str] | None = None
     exposes: Rule = NEVER
-    kind: Kind = Kind.PATH  # (a field, not a property: reading it is as cheap as for an Arg)
+    kind: ArgKind = Kind.PATH  # (a field, not a property: reading it is as cheap as for an Arg)
     renamed: Rule = NEVER
     null: Rule = NEVER
 
@@ -657,9 +684,9 @@ class Call(NamedTuple):
         """(index, Path) of each path argument, in order."""
         return tuple((i, a) for i, a in enumerate(self.args) if isinstance(a, Path))
 
-    def index_of(self, kind: Kind) -> int | None:
+    def index_of(self, kind: ArgKind) -> int | None:
         """The index of the first argument of this kind, or None."""
-        return next((i for i, a in enumerate(self.args) if a.kind is kind), None)
+        return next((i for i, a in enumerate(self.args) if a.kind == kind), None)
 
 
 FSREAD, FSWRITE, EXEC = "fsread", "fswrite", "exec"
@@ -688,7 +715,7 @@ TABLE: dict[int, Call] = {}
 # arguments and alias sets are made once and shared.
 _new = tuple.__new__
 _ALIAS_SETS: dict[str, frozenset[str]] = {}
-_ARGS: dict[tuple[str, Kind], Arg] = {}
+_ARGS: dict[tuple[str, ArgKind], Arg] = {}
 
 
 def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
@@ -704,7 +731,7 @@ def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
                             returns, ni, aliases_when, shares, unseen, keys))
 
 
-def _a(name: str, kind: Kind = Kind.INT) -> Arg:
+def _a(name: str, kind: ArgKind = Kind.INT) -> Arg:
     arg = _ARGS.get((name, kind))
     if arg is None:
         arg = _ARGS[name, kind] = _new(Arg, (name, kind, None))
@@ -1485,14 +1512,14 @@ MAX_NR = max(TABLE)
 DEVICE_CALLS: dict[int, str] = {USERFAULTFD_IOC_NEW: "userfaultfd"}
 
 
-def _one_pass() -> tuple[dict[str, tuple[tuple[int, Path], ...]], dict[Kind, dict[str, int]],
+def _one_pass() -> tuple[dict[str, tuple[tuple[int, Path], ...]], dict[ArgKind, dict[str, int]],
                         dict[str, Rule], dict[str, tuple[int, ...]]]:
     """The indexes the derived tables are built from, in one pass over the table, in local
     variables (every run imports this: 0.9 ms as four passes at module level, issue 16):
     each call's path arguments, the first argument of each kind, the rule its classes depend
     on (:data:`CLASS_RULES`) and its descriptor arguments (:data:`DESCRIPTOR_ARGS`)."""
     paths: dict[str, tuple[tuple[int, Path], ...]] = {}
-    first_of_kind: dict[Kind, dict[str, int]] = {kind: {} for kind in Kind}
+    first_of_kind: dict[ArgKind, dict[str, int]] = {kind: {} for kind in KINDS}
     class_rules: dict[str, Rule] = {}
     descriptor_args: dict[str, tuple[int, ...]] = {}
     path_kind, fd_kind, socket_kind = Kind.PATH, Kind.FD, Kind.SOCKET
@@ -1509,9 +1536,9 @@ def _one_pass() -> tuple[dict[str, tuple[tuple[int, Path], ...]], dict[Kind, dic
                 first[name] = index
             if isinstance(arg, Path):
                 call_paths.append((index, arg))
-            if kind is path_kind:
+            if kind == path_kind:
                 names_a_path = True
-            elif kind is fd_kind or kind is socket_kind:
+            elif kind in (fd_kind, socket_kind):
                 descriptors.append(index)
         if names_a_path:
             paths[name] = tuple(call_paths)
@@ -1536,7 +1563,7 @@ PATHS: dict[str, tuple[tuple[int, Path], ...]]
 #: name -> the rule on one register (the call's *selector*) its classes depend on, besides
 #: open flags: ioctl's request, renameat2's flags
 CLASS_RULES: dict[str, Rule]
-_FIRST_OF_KIND: dict[Kind, dict[str, int]]
+_FIRST_OF_KIND: dict[ArgKind, dict[str, int]]
 PATHS, _FIRST_OF_KIND, CLASS_RULES, _DESCRIPTOR_ARGS = _one_pass()
 _TREATED: dict[Treat, frozenset[str]] = {}
 _BY_BIT: dict[int, frozenset[str]] = {}
@@ -1570,12 +1597,12 @@ def treated(flag: Treat) -> frozenset[str]:
     return found
 
 
-def with_kind(kind: Kind) -> frozenset[str]:
+def with_kind(kind: ArgKind) -> frozenset[str]:
     """The names of the calls that have an argument of this kind."""
     return frozenset(_FIRST_OF_KIND.get(kind, ()))
 
 
-def arg_index(kind: Kind) -> dict[str, int]:
+def arg_index(kind: ArgKind) -> dict[str, int]:
     """name -> the index of its first argument of this kind, for every call that has one."""
     return dict(_FIRST_OF_KIND.get(kind, {}))
 

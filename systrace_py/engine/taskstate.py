@@ -75,7 +75,7 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (_S.DELAYED, _E.REPORTED): _S.DELAYED,      # (a delayed task does not move either)
     (_S.DELAYED, _E.WOKEN): _S.STOPPED,
     (_S.STOPPED, _E.LISTENED): _S.LISTENING,
-    **{(state, _E.EXITED): _S.GONE for state in STATES if state is not _S.GONE},
+    **{(state, _E.EXITED): _S.GONE for state in STATES if state != _S.GONE},
 }
 
 #: the states in which the task cannot run until the tracer lets it (no interrupt needed to

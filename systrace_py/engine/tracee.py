@@ -205,7 +205,7 @@ class Task:
 
     @property
     def parked(self) -> bool:
-        return self.state is TaskState.PARKED
+        return self.state == TaskState.PARKED
 
 
 def shared_with(parent: int, child: int) -> tuple[bool, bool, bool]:

@@ -1252,7 +1252,7 @@ class Tracer:
             _, _, task, then = _heapq.heappop(self._timers)
             # (the Task, not its tid: a thread that exec'd has its dead leader's, and may be
             # delayed on a call of its own -- which the leader's delay would decide)
-            if not self._still_traced(task) or task.state is not TaskState.DELAYED:
+            if not self._still_traced(task) or task.state != TaskState.DELAYED:
                 continue  # it died meanwhile
             task.to(TaskEvent.WOKEN)
             task.delayed_at = ""
@@ -1302,7 +1302,7 @@ class Tracer:
         for task in self.tasks.values():
             # only a running task nothing is pending for: not parked, delayed, in group-stop;
             # not one whose call waited (it is held whatever the tree is: _must_hold)
-            if (task.detached or task.state is not TaskState.RUNNING or task.waited
+            if (task.detached or task.state != TaskState.RUNNING or task.waited
                     or task.replay is not None or task.exit_delay
                     or task.expect is not Expect.NOTHING or task.after is not None
                     or task.made_notes is not None
@@ -1465,14 +1465,14 @@ class Tracer:
         if task.filters_suspended:  # (the skipped call's exit stop: _suspend_for_skip)
             task.filters_suspended = False
             self._restore_filters(pid)
-        listened = task.state is TaskState.LISTENING
+        listened = task.state == TaskState.LISTENING
         task.to(TaskEvent.REPORTED)
         sig = os.WSTOPSIG(status)
         event = status >> 16
         kind = _EVENTS.get(event, ("event", ""))[0] if event else \
             "call exit" if sig == _SYSCALL_TRAP else "signal"
-        kinds["first stop" if task.state is TaskState.ATTACHING else kind] += 1
-        if task.state is TaskState.ATTACHING and event != pt.PTRACE_EVENT_STOP:
+        kinds["first stop" if task.state == TaskState.ATTACHING else kind] += 1
+        if task.state == TaskState.ATTACHING and event != pt.PTRACE_EVENT_STOP:
             # a thread seized by --attach may report any stop before its attach stop
             # (PTRACE_SEIZE promises none, PTRACE_INTERRUPT a trap but not which): its clone
             # or exec event, a signal it was taking -- that stop is its first.  (An
@@ -3156,7 +3156,7 @@ class Tracer:
         task = self.tasks.get(pid)
         if task is None or task.freezer:
             return False
-        if task.state is TaskState.RUNNING:
+        if task.state == TaskState.RUNNING:
             task.to(TaskEvent.REPORTED)
         self._frozen[pid] = status  # (ATTACHING, LISTENING: as they were, for _dispatch)
         self._keep_birth(task, status)
@@ -4438,7 +4438,7 @@ class Tracer:
     def _on_stop_event(self, task: Task, sig: int, listened: bool) -> None:
         """A PTRACE_EVENT_STOP.  ``listened``: the task was in group-stop (PTRACE_LISTEN)
         before it, so this stop is the group-stop's end, not an interrupt of ours."""
-        if task.state is TaskState.ATTACHING:
+        if task.state == TaskState.ATTACHING:
             task.to(TaskEvent.STARTED)  # the attach stop of an auto-attached child
             if task.birth_rdi is not None:  # (its parent's own, not the held copy's: _own_birth)
                 pt.poke_reg(task.tid, "rdi", task.birth_rdi)

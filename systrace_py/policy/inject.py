@@ -278,7 +278,7 @@ def _classes() -> dict[str, frozenset[str]]:
     desc = frozenset(c.name for c in table if any(
         a.kind in (Kind.FD, Kind.FILE, Kind.SOCKET, Kind.DIRFD) for a in c.args)) | frozenset(
         n for n, r in syscalls.RESULTS.items() if r is Result.FD)
-    network = frozenset(c.name for c in table if any(a.kind is Kind.SOCKET for a in c.args)
+    network = frozenset(c.name for c in table if any(a.kind == Kind.SOCKET for a in c.args)
                         or c.aliases & {"net-connect", "net-bind", "net-listen", "net-accept",
                                         "net-socket"}) | {
         "recvfrom", "recvmsg", "recvmmsg", "getsockname", "getpeername", "getsockopt",
@@ -288,9 +288,9 @@ def _classes() -> dict[str, frozenset[str]]:
         "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal", "pidfd_open",
         "unshare"}
     sig = frozenset(c.name for c in table if c.name.startswith("rt_sig") or any(
-        a.kind is Kind.SIGNAL for a in c.args)) | {"sigaltstack", "pause", "signalfd",
+        a.kind == Kind.SIGNAL for a in c.args)) | {"sigaltstack", "pause", "signalfd",
                                                     "signalfd4"}
-    memory = frozenset(c.name for c in table if any(a.kind is Kind.ADDR for a in c.args)
+    memory = frozenset(c.name for c in table if any(a.kind == Kind.ADDR for a in c.args)
                        ) | {"brk", "mmap", "munmap", "mprotect", "madvise", "mlock", "mlock2",
                             "munlock", "mlockall", "munlockall", "mincore", "msync",
                             "remap_file_pages", "pkey_mprotect", "mbind", "set_mempolicy",
