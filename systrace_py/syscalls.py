@@ -26,7 +26,7 @@ import enum
 import errno
 import functools
 from collections.abc import Sequence
-from typing import Final, NamedTuple, NewType
+from typing import Final, NamedTuple, NewType, TypeAlias
 
 from systrace_py.kernel import (
     AF_INET,
@@ -177,35 +177,60 @@ class Kind:
 KINDS: tuple[ArgKind, ...] = tuple(v for k, v in vars(Kind).items() if k.isupper())
 
 
-class Treat(enum.IntFlag):
-    """What the engine does with a call.  Every call has PLAIN or at least one decoding
-    treatment (PATH, FILE, ADDRESS, ARGV); the others add to it."""
+#: what the engine does with a call: :class:`Treat`'s bits, or'd
+Treatment: TypeAlias = int
 
-    PLAIN = 1 << 0     # decided by its name alone: the engine reads none of its arguments
-    PATH = 1 << 1      # its Path arguments are resolved in the caller's view, decided on and
-    #                    held: the kernel gets the checked path (engine.enforce)
-    FILE = 1 << 2      # decided on the file behind its FILE descriptor
-    ADDRESS = 1 << 3   # its socket address(es) are decoded, decided on and held
-    ARGV = 1 << 4      # an exec: argv decoded on demand, what really ran checked after
-    OPEN = 1 << 5      # an open: classes by access mode, held as openat2 without symlinks,
-    #                    writing /proc/PID/mem refused
-    NAMES = 1 << 6     # gives the file at its "old" path a "new" name (link, rename)
-    MOVES = 1 << 7     # moves its "old" path with everything below it (rename)
-    FREEZE = 1 << 8    # the kernel resolves what was checked again and acts on it: in a tree
-    #                    of several tasks it runs with the others stopped
-    CONTROL = 1 << 9   # its control messages are read (every message's): source routes are
-    #                    refused (unless the run lifts them: Lift.ROUTES)
-    UNSAFE = 1 << 10   # refused with EPERM unless a rule names it (never by a default)
-    KILL = 1 << 11     # refusing it kills the caller (a dropped privilege must not be ignored)
-    VIEW = 1 << 12     # changes (or prepares a change of) what paths mean for some task: a
-    #                    mount namespace, a root, a mount.  It always stops, unless refused
-    #                    outright, and the engine's views of every task are read again after it
-    EXPOSES = 1 << 13  # a path it names shows a file, with everything below it, under another
-    #                    name, or replaces what a path shows (mounts): decided for every rule
-    #                    naming a file there (Path.exposes; Table._exposure_decision)
-    ENDS = 1 << 14     # ends the caller (exit, exit_group): it always runs -- an end exposes
-    #                    nothing, and a refused one is made again forever (glibc's _exit):
-    #                    a default or rule refusing it would hang the program
+
+class Treat:
+    """What the engine does with a call: bits of an int (:data:`Treatment`).  Every call has
+    PLAIN or at least one decoding treatment (PATH, FILE, ADDRESS, ARGV); the others add to it.
+    Plain int constants, not an IntFlag: the class cost ~1.6 M instructions to make at import,
+    and each ``|`` of the table's ~2,300 (issue 16)."""
+
+    #: decided by its name alone: the engine reads none of its arguments
+    PLAIN: Final = 1 << 0
+    #: its Path arguments are resolved in the caller's view, decided on and held: the kernel gets
+    #: the checked path (engine.enforce)
+    PATH: Final = 1 << 1
+    #: decided on the file behind its FILE descriptor
+    FILE: Final = 1 << 2
+    #: its socket address(es) are decoded, decided on and held
+    ADDRESS: Final = 1 << 3
+    #: an exec: argv decoded on demand, what really ran checked after
+    ARGV: Final = 1 << 4
+    #: an open: classes by access mode, held as openat2 without symlinks, writing /proc/PID/mem
+    #: refused
+    OPEN: Final = 1 << 5
+    #: gives the file at its "old" path a "new" name (link, rename)
+    NAMES: Final = 1 << 6
+    #: moves its "old" path with everything below it (rename)
+    MOVES: Final = 1 << 7
+    #: the kernel resolves what was checked again and acts on it: in a tree of several tasks it
+    #: runs with the others stopped
+    FREEZE: Final = 1 << 8
+    #: its control messages are read (every message's): source routes are refused (unless the run
+    #: lifts them: Lift.ROUTES)
+    CONTROL: Final = 1 << 9
+    #: refused with EPERM unless a rule names it (never by a default)
+    UNSAFE: Final = 1 << 10
+    #: refusing it kills the caller (a dropped privilege must not be ignored)
+    KILL: Final = 1 << 11
+    #: changes (or prepares a change of) what paths mean for some task: a mount namespace, a root,
+    #: a mount.  It always stops, unless refused outright, and the engine's views of every task are
+    #: read again after it
+    VIEW: Final = 1 << 12
+    #: a path it names shows a file, with everything below it, under another name, or replaces what
+    #: a path shows (mounts): decided for every rule naming a file there (Path.exposes;
+    #: Table._exposure_decision)
+    EXPOSES: Final = 1 << 13
+    #: ends the caller (exit, exit_group): it always runs -- an end exposes nothing, and a refused
+    #: one is made again forever (glibc's _exit): a default or rule refusing it would hang the
+    #: program
+    ENDS: Final = 1 << 14
+
+
+#: every treatment bit, in the order written
+TREATS: tuple[Treatment, ...] = tuple(v for k, v in vars(Treat).items() if k.isupper())
 
 
 class Reveals(enum.Enum):
@@ -669,7 +694,7 @@ class Call(NamedTuple):
     name: str
     args: tuple[Arg | Path, ...]
     aliases: frozenset[str]
-    treat: Treat
+    treat: Treatment
     reveals: Reveals | None = None
     on_descriptor: str | None = None
     guard: Guard | None = None
@@ -719,7 +744,7 @@ _ARGS: dict[tuple[str, ArgKind], Arg] = {}
 
 
 def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
-       treat: Treat = Treat.PLAIN, *, reveals: Reveals | None = None,
+       treat: Treatment = Treat.PLAIN, *, reveals: Reveals | None = None,
        on_descriptor: str | None = None, guard: Guard | None = None,
        returns: bool = True, ni: bool = False, aliases_when: Rule = ALWAYS,
        shares: Shares | None = None, unseen: Sockets | None = None,
@@ -1565,7 +1590,7 @@ PATHS: dict[str, tuple[tuple[int, Path], ...]]
 CLASS_RULES: dict[str, Rule]
 _FIRST_OF_KIND: dict[ArgKind, dict[str, int]]
 PATHS, _FIRST_OF_KIND, CLASS_RULES, _DESCRIPTOR_ARGS = _one_pass()
-_TREATED: dict[Treat, frozenset[str]] = {}
+_TREATED: dict[Treatment, frozenset[str]] = {}
 _BY_BIT: dict[int, frozenset[str]] = {}
 
 
@@ -1575,7 +1600,7 @@ def _by_bit() -> dict[int, frozenset[str]]:
     for each was ~0.5 ms of it (issue 16)."""
     names: dict[int, list[str]] = {}
     for call in TABLE.values():
-        treat = int(call.treat)  # (int's own operators: an IntFlag's are written in Python)
+        treat = call.treat
         while treat:
             bit = treat & -treat
             names.setdefault(bit, []).append(call.name)
@@ -1583,13 +1608,13 @@ def _by_bit() -> dict[int, frozenset[str]]:
     return {bit: frozenset(found) for bit, found in names.items()}
 
 
-def treated(flag: Treat) -> frozenset[str]:
+def treated(flag: Treatment) -> frozenset[str]:
     """The names of the calls whose treatment includes ``flag`` (any of its bits)."""
     found = _TREATED.get(flag)
     if found is None:
         if not _BY_BIT:
             _BY_BIT.update(_by_bit())
-        bits, value = [], int(flag)
+        bits, value = [], flag
         while value:
             bits.append(_BY_BIT.get(value & -value, frozenset()))
             value &= value - 1

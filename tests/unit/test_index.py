@@ -82,7 +82,7 @@ def gets_a_new_name(syscall: str, role: str, selector: int | None) -> bool:
 #: the calls whose fsread use shows only metadata, read from the records
 METADATA = {c.name for c in TABLE.values() if c.reveals is Reveals.METADATA}
 #: the calls that look a path up: a refusal of a missing path answers ENOENT
-LOOKUPS = {c.name for c in TABLE.values() if Treat.PATH in c.treat}
+LOOKUPS = {c.name for c in TABLE.values() if c.treat & Treat.PATH}
 
 
 def part(syscall: str, role: str, cls: str | None, selector: int | None) -> str | None:
