@@ -1015,7 +1015,7 @@ class Supervisor:
         """``reply``, the paths the call makes noted first when it runs as the program made
         it (a redirected one makes another file: not noted, so no ``fresh`` rule covers it
         later -- refused, not widened) and a ``fresh`` rule may ask (Supervisor._fresh)."""
-        if self._fresh and reply.kind is ReplyKind.RUN and reply.paths is None:
+        if self._fresh and reply.kind == ReplyKind.RUN and reply.paths is None:
             with contextlib.suppress(DecodeError):
                 call.note_made()
         return reply

@@ -2045,7 +2045,7 @@ class DecodedCall:
                 return
             for layer in layers:
                 self._dynamic[layer.role] = (layer.path, AT_FDCWD, True)
-            if fs_kind(fstype) is FsKind.BLOCK:
+            if fs_kind(fstype) == FsKind.BLOCK:
                 self._mounted_devices([layer.role for layer in layers], fstype)
         elif name == "fsopen":
             # before it reads the type: may_mount() (EPERM), the flags (EINVAL; red team 42)
@@ -2054,12 +2054,12 @@ class DecodedCall:
             if args[1] & 0xFFFFFFFF & ~FSOPEN_CLOEXEC:
                 raise DecodeError(errno.EINVAL, f"fsopen flags {args[1] & 0xFFFFFFFF:#x}")
             fstype = self._string(0, PAGE_SIZE, null=False)
-            if fs_kind(fstype) is FsKind.UNKNOWN and _kernel_may_know(fstype):
+            if fs_kind(fstype) == FsKind.UNKNOWN and _kernel_may_know(fstype):
                 self._dynamic["type"] = None  # a context whose options the engine cannot read
         elif name == "fspick":
             decoded = self.decoded_path("path")
             if decoded is not None and decoded.resolved.exists and \
-                    fs_kind(self._picked_type(decoded)) is FsKind.UNKNOWN:
+                    fs_kind(self._picked_type(decoded)) == FsKind.UNKNOWN:
                 self._dynamic["type"] = None
         elif name == "fsconfig":
             self._read_fsconfig()

@@ -1127,7 +1127,7 @@ class Tracer:
                 self._own_back(task, regs)  # (a trampoline's: run untraced)
                 self._own_at_detach(task, regs)
                 if task.parked or task.delayed_at == "entry" or \
-                        task.expect is Expect.INJECTED_MMAP:
+                        task.expect == Expect.INJECTED_MMAP:
                     enforce.refuse(tid, errno.EINTR)
                 pt.detach(tid, handed.get(tid, 0))
             except pt.PtraceError:
@@ -1304,7 +1304,7 @@ class Tracer:
             # not one whose call waited (it is held whatever the tree is: _must_hold)
             if (task.detached or task.state != TaskState.RUNNING or task.waited
                     or task.replay is not None or task.exit_delay
-                    or task.expect is not Expect.NOTHING or task.after is not None
+                    or task.expect != Expect.NOTHING or task.after is not None
                     or task.made_notes is not None
                     or task.vfork_child is not None or task.view is None
                     or not task.view.host or self._under_own_filter(task)):
@@ -1560,7 +1560,7 @@ class Tracer:
         task.to(TaskEvent.RESUMED)
         if task.replay is None:  # (restarted after the scratch mmap: the same call still)
             task.waited = False
-        if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
+        if task.expect != Expect.NOTHING or task.freezer or not self.filtered \
                 or task.after is not None or task.exit_delay or task.own_args \
                 or task.made_notes is not None:
             if not self.filtered and self.own_filters:
@@ -2218,7 +2218,7 @@ class Tracer:
             self._later(task, reply.delay, "entry", lambda: self._apply(task, call, later))
             return
         kind = reply.kind
-        if kind is ReplyKind.PARK:
+        if kind == ReplyKind.PARK:
             task.to(TaskEvent.PARKED)
             task.waited = True
             task.pending_call = call
@@ -2228,15 +2228,15 @@ class Tracer:
                 # only now: a handler would cost a signal and a restarted wait at every stop)
                 self._sigchld_wakes = self._wake_on_sigchld()
             return
-        if kind is ReplyKind.REFUSE:
+        if kind == ReplyKind.REFUSE:
             enforce.refuse(task.tid, reply.errno, reply.retval)
             self._tamper(task, reply)
             self._resume(task)
             return
-        if kind is ReplyKind.KILL:
+        if kind == ReplyKind.KILL:
             _signal_task(task.tid, signal.SIGKILL)  # (the whole process: SIGKILL)
             return
-        if kind is ReplyKind.DETACH:
+        if kind == ReplyKind.DETACH:
             for tid in task.process.tids:
                 if tid in self.tasks:
                     self.tasks[tid].detached = True
@@ -4031,21 +4031,21 @@ class Tracer:
             # event forgot them): its own registers, as natively
             self._put_own_back(task)
         expect, task.expect = task.expect, Expect.NOTHING
-        if task.after is not None and expect is not Expect.INJECTED_MMAP:
+        if task.after is not None and expect != Expect.INJECTED_MMAP:
             self._noted(task, info.rval, held)
         if task.made_notes is not None:  # (before the thaw: no other task's note between)
             notes = task.made_notes
             if notes.ran_exclusive and info.rval == -errno.EEXIST \
-                    and expect is not Expect.INJECTED_MMAP:
+                    and expect != Expect.INJECTED_MMAP:
                 self._restart_exclusive(task, notes.again)
                 expect = Expect.NOTHING
-            self._settle_made(task, expect is not Expect.INJECTED_MMAP and info.rval >= 0
+            self._settle_made(task, expect != Expect.INJECTED_MMAP and info.rval >= 0
                               and not self._filter_may_answer(task, held)
                               and (notes.proven() or not self.hold_arguments))
         if task.freezer:
             task.freezer = False
             self._thaw_after(task)
-        if expect is Expect.INJECTED_MMAP:
+        if expect == Expect.INJECTED_MMAP:
             saved, task.saved_regs = task.saved_regs, None
             space = task.process.space
             if info.rval == scratch.BASE:
@@ -4062,10 +4062,10 @@ class Tracer:
             self._resume(task)
             self._scratch_settled(space)
             return
-        elif expect is Expect.EXIT_HANDLER:
+        elif expect == Expect.EXIT_HANDLER:
             call, task.pending_call = task.pending_call, None
             self.monitor.on_syscall_exit(task, call, info.rval)
-        elif expect is Expect.WAIT_EXIT:
+        elif expect == Expect.WAIT_EXIT:
             self._wait_exit(task)
         if task.exit_delay:  # an injected delay_exit: the call has run, it returns later
             seconds, task.exit_delay = task.exit_delay, 0.0
@@ -4687,7 +4687,7 @@ class Tracer:
         run_start = self.first_exec(task.tid)
         held_before = self._exec_done(task, checked_program, old_program, argv)
         solo = self._solo()
-        if (self.hold_arguments and self.filtered and task.expect is Expect.NOTHING
+        if (self.hold_arguments and self.filtered and task.expect == Expect.NOTHING
                 and (run_start and self.monitor.may_make_children(task) if solo
                      else held_before)):  # (an awaited exit value: lazily)
             self._premap_scratch(task)

@@ -17,10 +17,10 @@ packets go, core dumps where every table names the rlimit calls).
 from __future__ import annotations
 
 import dataclasses
-import enum
 import errno as errno_module
 import functools
 from dataclasses import dataclass, field
+from typing import Final, NewType
 
 from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, Missing, Table, checks_of
@@ -41,20 +41,29 @@ from systrace_py.syscalls import (
     treated,
 )
 
+#: what the filter does with a call: one of :class:`VerdictKind`'s values
+VerdictTag = NewType("VerdictTag", str)
 
-class VerdictKind(enum.StrEnum):
-    """What the filter does with a call."""
 
-    ALLOW = "allow"   # SECCOMP_RET_ALLOW: no stop
-    ERRNO = "errno"   # SECCOMP_RET_ERRNO: refused by the kernel, no stop
-    TRACE = "trace"   # SECCOMP_RET_TRACE: a stop, the tracer decides
+class VerdictKind:
+    """What the filter does with a call; :data:`VERDICT_KINDS` lists them.  Str tags in a class,
+    not an enum (start-up, issue 16: see policy.model.Reason)."""
+
+    ALLOW: Final = VerdictTag("allow")  # SECCOMP_RET_ALLOW: no stop
+    ERRNO: Final = VerdictTag("errno")  # SECCOMP_RET_ERRNO: refused by the kernel, no stop
+    TRACE: Final = VerdictTag("trace")  # SECCOMP_RET_TRACE: a stop, the tracer decides
+
+
+#: every one, in the order written
+VERDICT_KINDS: tuple[VerdictTag, ...] = tuple(
+    v for k, v in vars(VerdictKind).items() if k.isupper())
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What the filter does with a call (with the ``errno`` of an ERRNO)."""
 
-    kind: VerdictKind
+    kind: VerdictTag
     errno: int = 0
 
     def __str__(self) -> str:
