@@ -233,17 +233,30 @@ class Treat:
 TREATS: tuple[Treatment, ...] = tuple(v for k, v in vars(Treat).items() if k.isupper())
 
 
-class Reveals(enum.Enum):
-    """What a fsread use of a call gives the program."""
+#: what a fsread use of a call gives the program: one of :class:`Reveals`'s values
+Revelation = NewType("Revelation", str)
 
-    CONTENT = "content"     # the file's data (open for reading, exec, a new name for it)
-    METADATA = "metadata"   # only facts about it: stat, access, readlink, xattrs, statfs...
+
+class Reveals:
+    """What a fsread use of a call gives the program; :data:`REVELATIONS` lists them.  Str tags
+    in a class, not an enum (start-up, issue 16: see :class:`Kind`)."""
+
+    #: the file's data (open for reading, exec, a new name for it)
+    CONTENT: Final = Revelation("content")
+    #: only facts about it: stat, access, readlink, xattrs, statfs...
+    METADATA: Final = Revelation("metadata")
 
 
 # The records are NamedTuples: typed and immutable like frozen dataclasses, at a tenth of the
 # cost to define and to build (this module is imported at every run; see the module's test).
 
 # --- rules: when a path's last component is followed, when an empty path means the dirfd ------
+
+
+#: every one, in the order written
+REVELATIONS: tuple[Revelation, ...] = tuple(v for k, v in vars(Reveals).items() if k.isupper())
+
+
 def _open_follows(flags: int) -> bool:
     """open(2) follows a last symlink unless O_NOFOLLOW, or O_CREAT|O_EXCL (which must create)."""
     return not (flags & O_NOFOLLOW or (flags & O_CREAT and flags & O_EXCL))
@@ -407,9 +420,14 @@ class Test(NamedTuple):
 Case = tuple[Test, ...]
 
 
-class Lift(enum.Enum):
+#: what lifts a guard for a whole run: one of :class:`Lift`'s values
+LiftTag = NewType("LiftTag", str)
+
+
+class Lift:
     """What lifts a guard for a whole run (``FilterPlan.lifted``, from every table of the
-    run: a process keeps what it did under one table after an exec into another).
+    run: a process keeps what it did under one table after an exec into another);
+    :data:`LIFTS` lists them (str tags, not an enum: start-up, issue 16; see :class:`Kind`).
 
     * ``ROUTES``: source routes matter only where a rule decides where IP packets go; a run
       in which no table does (no rule with a network condition, no redirect to an address,
@@ -426,9 +444,13 @@ class Lift(enum.Enum):
       table has a rule that names ``request_key`` and permits it (as CORE).
     """
 
-    ROUTES = "routes"
-    CORE = "core"
-    CALLOUT = "callout"
+    ROUTES: Final = LiftTag("routes")
+    CORE: Final = LiftTag("core")
+    CALLOUT: Final = LiftTag("callout")
+
+
+#: every one, in the order written
+LIFTS: tuple[LiftTag, ...] = tuple(v for k, v in vars(Lift).items() if k.isupper())
 
 
 class Guard(NamedTuple):
@@ -450,7 +472,7 @@ class Guard(NamedTuple):
     errno: int = 0
     check: str | None = None
     arg: int = 0
-    lift: Lift | None = None
+    lift: LiftTag | None = None
     refused: tuple[Case, ...] = ()
     routed: tuple[Case, ...] = ()
     kept: tuple[Case, ...] = ()
@@ -695,7 +717,7 @@ class Call(NamedTuple):
     args: tuple[Arg | Path, ...]
     aliases: frozenset[str]
     treat: Treatment
-    reveals: Reveals | None = None
+    reveals: Revelation | None = None
     on_descriptor: str | None = None
     guard: Guard | None = None
     returns: bool = True
@@ -744,7 +766,7 @@ _ARGS: dict[tuple[str, ArgKind], Arg] = {}
 
 
 def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
-       treat: Treatment = Treat.PLAIN, *, reveals: Reveals | None = None,
+       treat: Treatment = Treat.PLAIN, *, reveals: Revelation | None = None,
        on_descriptor: str | None = None, guard: Guard | None = None,
        returns: bool = True, ni: bool = False, aliases_when: Rule = ALWAYS,
        shares: Shares | None = None, unseen: Sockets | None = None,

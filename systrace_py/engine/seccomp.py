@@ -80,6 +80,7 @@ from systrace_py.syscalls import (
     Guard,
     Kind,
     Lift,
+    LiftTag,
     Param,
     Shares,
     Test,
@@ -121,7 +122,7 @@ def _params(tracer_pid: int) -> dict[Param, int]:
             Param.AREA_MASK: ~(scratch.SIZE - 1) & _U64}
 
 
-def active_guard(name: str, lifted: frozenset[Lift]) -> Guard | None:
+def active_guard(name: str, lifted: frozenset[LiftTag]) -> Guard | None:
     """The guard of this call in a run that lifts ``lifted`` (FilterPlan.lifted), or None."""
     guard = GUARDS.get(name)
     if guard is None or guard.lift not in lifted:
@@ -638,13 +639,13 @@ def _add_selected(b: _Builder, name: str, selected: SelectorPlan) -> None:
                                    rule.bit if rule.when == "if_flag" else 0))
 
 
-def refused_cases(guard: Guard, lifted: frozenset[Lift]) -> tuple[Case, ...]:
+def refused_cases(guard: Guard, lifted: frozenset[LiftTag]) -> tuple[Case, ...]:
     """A stop guard's cases the registers decide, in a run that lifts ``lifted``."""
     return guard.refused + (() if Lift.ROUTES in lifted else guard.routed)
 
 
 def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int],
-               lifted: frozenset[Lift]) -> None:
+               lifted: frozenset[LiftTag]) -> None:
     """The BPF rules of a guard, for a call the plan lets through: only the guarded cases are
     caught.  A case the registers decide exactly gets its errno here; a stop guard's case, or
     one that asks whether a range touches the scratch area, stops (the tracer decides)."""
@@ -746,7 +747,7 @@ def _case_holds(cases: tuple[Case, ...], args: Sequence[int], tracer_pid: int) -
 
 
 def guard_refusal(name: str, args: Sequence[int], tracer_pid: int,
-                  lifted: frozenset[Lift] = frozenset()) -> int | None:
+                  lifted: frozenset[LiftTag] = frozenset()) -> int | None:
     """The errno the engine's guards refuse this call with, or None.  Applied at every stop,
     so a call the plan traces is held to the same guards as one the filter answers.  A stop
     guard refuses only its ``refused`` cases here (the rest: see :func:`stop_guard`)."""
@@ -783,7 +784,7 @@ def keys_mapping(name: str, args: Sequence[int]) -> bool:
 
 
 def stop_guard(name: str, args: Sequence[int], tracer_pid: int,
-               lifted: frozenset[Lift] = frozenset()) -> Guard | None:
+               lifted: frozenset[LiftTag] = frozenset()) -> Guard | None:
     """The stop guard whose case holds for this call (the tracer must apply its check), or
     None."""
     guard = active_guard(name, lifted)

@@ -130,6 +130,7 @@ from systrace_py.syscalls import (
     TIMED_RESTARTS,
     Guard,
     Lift,
+    LiftTag,
     Treat,
     treated,
 )
@@ -319,7 +320,7 @@ class SpawnSpec:
     env: dict[str, str] | None = None
     cwd: str | None = None
     filters: tuple[bytes, ...] = ()    # the prefilter's BPF programs; none: every call stops
-    lifted: frozenset[Lift] = frozenset()  # the guards the filters' plan lifts (FilterPlan)
+    lifted: frozenset[LiftTag] = frozenset()  # the guards the filters' plan lifts (FilterPlan)
     uid: int | None = None
     gid: int | None = None
     groups: list[int] | None = None
@@ -440,7 +441,7 @@ class Tracer:
         self.filtered = True          # False: no seccomp filter, every call stops at entry
         #: the guards this run lifts (syscalls.Lift), as its filter was compiled; none lifted
         #: until a spawn says so (an attached tree keeps every guard)
-        self.lifted: frozenset[Lift] = frozenset()
+        self.lifted: frozenset[LiftTag] = frozenset()
         #: a task of the tree runs a seccomp filter of its own (it installed one, or had one
         #: when --attach found it): the kernel runs it again on a call the tracer changed at
         #: its stop, so held opens keep their own call (see _own_filter)

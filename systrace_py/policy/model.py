@@ -180,25 +180,57 @@ def checks_of(syscall: str, role: str, flags: int | None, selector: int | None
                  for cls in _classes_of(syscall, role, flags, selector)) or ((None, None),)
 
 
-class DnsRefused(enum.Enum):
-    """What a DNS query for a name a ``never`` rule refuses gets (``dns_refused``)."""
-
-    NXDOMAIN = "nxdomain"  # "no such name": the program never learns an address
-    PASS = "pass"          # resolved as asked; the connect is refused instead
+#: what a refused name's DNS query gets: one of :class:`DnsRefused`'s values
+DnsAnswer = NewType("DnsAnswer", str)
 
 
-class Missing(enum.Enum):
-    """What a refusal answers when the path it is about does not exist (``missing``)."""
+class DnsRefused:
+    """What a DNS query for a name a ``never`` rule refuses gets (``dns_refused``);
+    :data:`DNS_ANSWERS` lists them (str tags, as the policy file writes them; not an enum:
+    start-up, issue 16, see :class:`Reason`)."""
 
-    ENOENT = "ENOENT"  # ENOENT, as the kernel's lookup would: searches go on
-    ERRNO = "errno"    # the rule's (or the default's) errno, whatever
+    NXDOMAIN: Final = DnsAnswer("nxdomain")  # "no such name": the program never learns an address
+    PASS: Final = DnsAnswer("pass")          # resolved as asked; the connect is refused instead
 
 
-class Absent(enum.Enum):
-    """How a path the kernel would look up does not exist."""
+#: every one, in the order written
+DNS_ANSWERS: tuple[DnsAnswer, ...] = tuple(v for k, v in vars(DnsRefused).items() if k.isupper())
 
-    LAST = "last"  # its last name (a call that creates it would make it)
-    WAY = "way"    # a directory on the way: no call can reach it
+
+#: what a refusal of a missing path answers: one of :class:`Missing`'s values
+MissingAnswer = NewType("MissingAnswer", str)
+
+
+class Missing:
+    """What a refusal answers when the path it is about does not exist (``missing``);
+    :data:`MISSING_ANSWERS` lists them (str tags, as the policy file writes them; not an
+    enum: start-up, issue 16, see :class:`Reason`)."""
+
+    ENOENT: Final = MissingAnswer("ENOENT")  # ENOENT, as the kernel's lookup would: searches go on
+    ERRNO: Final = MissingAnswer("errno")    # the rule's (or the default's) errno, whatever
+
+
+#: how a path the kernel would look up does not exist: one of :class:`Absent`'s values
+
+
+#: every one, in the order written
+MISSING_ANSWERS: tuple[MissingAnswer, ...] = tuple(
+    v for k, v in vars(Missing).items() if k.isupper())
+
+
+Absence = NewType("Absence", str)
+
+
+class Absent:
+    """How a path the kernel would look up does not exist; :data:`ABSENCES` lists them.  Str
+    tags in a class, not an enum (start-up, issue 16: see :class:`Reason`)."""
+
+    LAST: Final = Absence("last")  # its last name (a call that creates it would make it)
+    WAY: Final = Absence("way")    # a directory on the way: no call can reach it
+
+
+#: every one, in the order written
+ABSENCES: tuple[Absence, ...] = tuple(v for k, v in vars(Absent).items() if k.isupper())
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +333,7 @@ class Facts(Protocol):
         gets those names as well); None when they cannot be told."""
         ...
 
-    def absent(self, role: str) -> Absent | None:
+    def absent(self, role: str) -> Absence | None:
         """Whether (and how) the path in that role does not exist; None when it does or
         cannot be told (asked only of refusals: see :meth:`Table.refusal_errno`)."""
         ...
@@ -356,7 +388,7 @@ class CallFacts:
     sockets_inside: tuple[str, ...] = ()       # sockets inside the directories
     exposed: frozenset[str] = frozenset()      # the roles the call exposes (Facts.exposes)
     selector: int | None = None                # see Facts.selector
-    missing: tuple[tuple[str, Absent], ...] = ()  # (role, how) of the paths that do not exist
+    missing: tuple[tuple[str, Absence], ...] = ()  # (role, how) of the paths that do not exist
     descriptors: tuple[str, ...] = ()          # see Facts.descriptor_paths
     #: the roles whose path the run makes (Facts.fresh).  Empty by default: a question
     #: about a path seen apart from a call (an interpreter, a directory walked through) must
@@ -391,7 +423,7 @@ class CallFacts:
     def aliases(self, role: str) -> tuple[str, ...] | None:
         return ()
 
-    def absent(self, role: str) -> Absent | None:
+    def absent(self, role: str) -> Absence | None:
         return next((how for r, how in self.missing if r == role), None)
 
     def fresh(self, role: str) -> bool:
@@ -503,7 +535,7 @@ class Rule:
     redirect: Redirect | None = None
     location: Location | None = None
     index: int = 0
-    missing: Missing | None = None  # a refusal of a missing path; None: the table's
+    missing: MissingAnswer | None = None  # a refusal of a missing path; None: the table's
     inject: Injection | None = None  # what an inject rule does (action INJECT only)
     #: ``fresh = true``: the rule covers only paths the run makes (Facts.fresh) -- what
     #: the learner writes for a glob made from a name the program chose; on a ``unix``
@@ -613,7 +645,7 @@ class Rule:
         if self.action is Action.NEVER:
             out["errno"] = errno_module.errorcode.get(self.errno, str(self.errno))
         if self.missing is not None:
-            out["missing"] = self.missing.value
+            out["missing"] = self.missing
         if self.inject is not None:
             out.update(self.inject.describe())
         if self.path is not None:
@@ -673,7 +705,7 @@ class _AtTarget:
     def fresh(self, role: str) -> bool:
         return False if role == self._role else self._facts.fresh(role)
 
-    def absent(self, role: str) -> Absent | None:
+    def absent(self, role: str) -> Absence | None:
         return None if role == self._role else self._facts.absent(role)
 
     def __getattr__(self, name: str) -> Any:
@@ -691,8 +723,8 @@ class Table:
     location: Location | None = None
     description: str | None = None
     allow_detach: bool = False  # whether an interactive "detach" answer is honoured
-    missing: Missing = Missing.ENOENT  # a refusal of a path that does not exist
-    dns_refused: DnsRefused = DnsRefused.NXDOMAIN  # a query for a name a rule refuses
+    missing: MissingAnswer = Missing.ENOENT  # a refusal of a path that does not exist
+    dns_refused: DnsAnswer = DnsRefused.NXDOMAIN  # a query for a name a rule refuses
     #: ``NAME=VALUE`` grants (a literal value, or a glob: environment.Grants) of the loader
     #: and interpreter variables an exec into this table may carry that the run did not start
     #: with (``environment``; Supervisor._entering_table refuses any other)
@@ -1215,7 +1247,7 @@ class Table:
         alone -- one with an address or port is about some connects to the name, not the
         name -- and the table's ``dns_refused`` is "nxdomain".  Rules without ``host`` are
         about addresses, not known yet: skipped."""
-        if self.dns_refused is DnsRefused.PASS:
+        if self.dns_refused == DnsRefused.PASS:
             return None
         for rule in self.rules:
             if rule.net is None or rule.injects or not rule.may_cover("connect"):
@@ -1309,7 +1341,7 @@ class Table:
                 found.append(rule)
         return found
 
-    def missing_for(self, rule: Rule | None) -> Missing:
+    def missing_for(self, rule: Rule | None) -> MissingAnswer:
         """What a refusal by ``rule`` (None: by the default) answers for a missing path."""
         return rule.missing if rule is not None and rule.missing is not None else self.missing
 
@@ -1320,12 +1352,12 @@ class Table:
         the deciding rule (or the table, for its default) says ``missing = "errno"``.  The
         engine's own refusals (unsafe calls) keep theirs."""
         if decision.reason not in _MISSING_REASONS or \
-                self.missing_for(decision.rule) is Missing.ERRNO:
+                self.missing_for(decision.rule) == Missing.ERRNO:
             return decision.errno
         syscall = facts.syscall
         for role in facts.roles():
             how = facts.absent(role)
-            if how is Absent.WAY or (how is Absent.LAST and not aliases.creates(
+            if how == Absent.WAY or (how == Absent.LAST and not aliases.creates(
                     syscall, role, facts.open_flags)):
                 return errno_module.ENOENT
         return decision.errno

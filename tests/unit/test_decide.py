@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from systrace_py.kernel import FILE_CHANGING_IOCTLS, RENAME_EXCHANGE, RENAME_NOREPLACE, TIOCSTI
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.filterplan import Verdict, plan
-from systrace_py.policy.model import Absent, Action, CallFacts, PathArg, Policy, SockAddr
+from systrace_py.policy.model import Absence, Absent, Action, CallFacts, PathArg, Policy, SockAddr
 
 ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/w"}
 
@@ -453,7 +453,7 @@ def refusal(policy: Policy, facts: CallFacts) -> int:
     return policy.main.refusal_errno(decision, facts)
 
 
-def gone(facts: CallFacts, how: Absent = Absent.LAST, role: str = "path") -> CallFacts:
+def gone(facts: CallFacts, how: Absence = Absent.LAST, role: str = "path") -> CallFacts:
     return dataclasses.replace(facts, missing=((role, how),))
 
 
