@@ -1668,19 +1668,34 @@ def suggest(word: str, candidates: list[str] | None = None) -> list[str]:
 
 
 # --- what a call returns on success (fault injection's ``retval`` is checked against it) -------
-class Result(enum.Enum):
+#: what a call gives back when it succeeds: one of :class:`Result`'s values
+Returns = NewType("Returns", str)
+
+
+class Result:
     """What a call gives back when it succeeds: what a faked success (an injected ``retval``)
-    may say without telling the program something the kernel never would."""
+    may say without telling the program something the kernel never would; :data:`RETURN_KINDS`
+    lists them (str tags, not an enum: start-up, issue 16; see :class:`Kind`)."""
 
-    NONE = "none"          # it does not return to the caller (exit, a successful exec)
-    ZERO = "zero"          # 0 and nothing else
-    FD = "fd"              # a new descriptor: 0..INT_MAX
-    COUNT = "count"        # a count of bytes or messages: 0..SSIZE_MAX
-    ADDRESS = "address"    # an address in the caller's space, page-aligned (mmap, brk...)
-    VALUE = "value"        # some other non-negative value (an id, a previous setting...)
+    #: it does not return to the caller (exit, a successful exec)
+    NONE: Final = Returns("none")
+    #: 0 and nothing else
+    ZERO: Final = Returns("zero")
+    #: a new descriptor: 0..INT_MAX
+    FD: Final = Returns("fd")
+    #: a count of bytes or messages: 0..SSIZE_MAX
+    COUNT: Final = Returns("count")
+    #: an address in the caller's space, page-aligned (mmap, brk...)
+    ADDRESS: Final = Returns("address")
+    #: some other non-negative value (an id, a previous setting...)
+    VALUE: Final = Returns("value")
 
 
-_RESULT_NAMES: dict[Result, str] = {
+#: every one, in the order written
+RETURN_KINDS: tuple[Returns, ...] = tuple(v for k, v in vars(Result).items() if k.isupper())
+
+
+_RESULT_NAMES: dict[Returns, str] = {
     Result.NONE: "exit exit_group execve execveat rt_sigreturn",
     Result.ZERO: (
         "access faccessat faccessat2 stat lstat fstat newfstatat statx statfs fstatfs ustat"
@@ -1717,11 +1732,11 @@ _RESULT_NAMES: dict[Result, str] = {
     Result.ADDRESS: "mmap mremap brk shmat",
 }
 #: name -> what the call returns on success (:class:`Result`); a call not listed: VALUE
-RESULTS: dict[str, Result] = {name: result for result, names in _RESULT_NAMES.items()
+RESULTS: dict[str, Returns] = {name: result for result, names in _RESULT_NAMES.items()
                               for name in names.split() if name in NUMBERS}
 
 
-def result_of(name: str) -> Result:
+def result_of(name: str) -> Returns:
     """What a call returns when it succeeds (calls that do not return at all included)."""
     found = RESULTS.get(name)
     if found is not None:
