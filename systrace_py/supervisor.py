@@ -17,7 +17,6 @@ import _queue  # (queue's SimpleQueue and Empty; queue.py imports heapq too: sta
 import _thread  # (threading: after the exec, when a thread is made; start-up, issue 16)
 import contextlib
 import dataclasses
-import enum
 import errno as errno_module
 import functools
 import io
@@ -29,7 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any, Final, NewType, Protocol, runtime_checkable
 
 from systrace_py import procfs
 from systrace_py.audit import AuditLog, rule_ref
@@ -300,14 +299,31 @@ class AskRequest:
     parent_program: str | None = None
 
 
-class AnswerKind(enum.StrEnum):
-    """What an answer to an ask does (a str: the approver protocol's words)."""
+#: what an answer to an ask does: one of :class:`AnswerKind`'s values (the protocol's words)
+AnswerTag = NewType("AnswerTag", str)
 
-    PERMIT = "permit"
-    DENY = "deny"
-    KILL = "kill"      # kill the asking process
-    DETACH = "detach"  # stop checking the asking process
-    ABORT = "abort"    # end the run: every traced process killed
+
+class AnswerKind:
+    """What an answer to an ask does (the approver protocol's words); :data:`ANSWER_KINDS` lists
+    them, :func:`answer_kind` reads one.  Str tags in a class, not an enum: start-up, issue 16
+    (see policy.model.Reason)."""
+
+    PERMIT: Final = AnswerTag("permit")
+    DENY: Final = AnswerTag("deny")
+    KILL: Final = AnswerTag("kill")      # kill the asking process
+    DETACH: Final = AnswerTag("detach")  # stop checking the asking process
+    ABORT: Final = AnswerTag("abort")    # end the run: every traced process killed
+
+
+#: every one, in the order written
+ANSWER_KINDS: tuple[AnswerTag, ...] = tuple(v for k, v in vars(AnswerKind).items() if k.isupper())
+
+
+def answer_kind(word: str) -> AnswerTag:
+    """The answer a protocol word names (ValueError for a word that names none)."""
+    if word not in ANSWER_KINDS:
+        raise ValueError(f"{word!r} is not an answer")
+    return ANSWER_KINDS[ANSWER_KINDS.index(word)]
 
 
 #: What each answer makes of the asked call, in the log.
@@ -324,7 +340,7 @@ class Answer:
     (permit/deny), with ``reach`` "process", "program" or "all".  ``burst``: the answer also
     covers the asking process's calls on the same path for :data:`BURST_SECONDS`."""
 
-    kind: AnswerKind
+    kind: AnswerTag
     errno: int = errno_module.EPERM
     rule: Rule | None = None
     reach: str = "process"
@@ -854,7 +870,7 @@ class Supervisor:
                 waiting.answer = answer
                 if answer.rule is not None:  # remembered on the tracer's thread
                     self._remembered.put((process, answer.rule, answer.reach))
-                if answer.kind is AnswerKind.ABORT:  # (the run ends at the next stop: this kill's)
+                if answer.kind == AnswerKind.ABORT:  # (the run ends at the next stop: this kill's)
                     self.aborted = True
                     tracer.stop(kill=True)
                 # (answered on another thread, maybe after the process ended: its pid is

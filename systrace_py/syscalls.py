@@ -247,16 +247,14 @@ class Reveals:
     METADATA: Final = Revelation("metadata")
 
 
-# The records are NamedTuples: typed and immutable like frozen dataclasses, at a tenth of the
-# cost to define and to build (this module is imported at every run; see the module's test).
-
-# --- rules: when a path's last component is followed, when an empty path means the dirfd ------
-
-
 #: every one, in the order written
 REVELATIONS: tuple[Revelation, ...] = tuple(v for k, v in vars(Reveals).items() if k.isupper())
 
 
+# The records are NamedTuples: typed and immutable like frozen dataclasses, at a tenth of the
+# cost to define and to build (this module is imported at every run; see the module's test).
+
+# --- rules: when a path's last component is followed, when an empty path means the dirfd ------
 def _open_follows(flags: int) -> bool:
     """open(2) follows a last symlink unless O_NOFOLLOW, or O_CREAT|O_EXCL (which must create)."""
     return not (flags & O_NOFOLLOW or (flags & O_CREAT and flags & O_EXCL))

@@ -210,14 +210,12 @@ class Missing:
     ERRNO: Final = MissingAnswer("errno")    # the rule's (or the default's) errno, whatever
 
 
-#: how a path the kernel would look up does not exist: one of :class:`Absent`'s values
-
-
 #: every one, in the order written
 MISSING_ANSWERS: tuple[MissingAnswer, ...] = tuple(
     v for k, v in vars(Missing).items() if k.isupper())
 
 
+#: how a path the kernel would look up does not exist: one of :class:`Absent`'s values
 Absence = NewType("Absence", str)
 
 
