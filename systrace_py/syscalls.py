@@ -22,7 +22,6 @@ definition, and another implementation could read them too.
 
 # No "from __future__ import annotations" here: typing.NamedTuple compiles each string
 # annotation (a millisecond for this module's records), while real ones cost nothing.
-import enum
 import errno
 import functools
 from collections.abc import Sequence
@@ -389,14 +388,24 @@ class Path(NamedTuple):
 
 
 # --- guards: cases the engine refuses whatever the policy says ---------------------------------
-class Param(enum.Enum):
-    """A value known only when the filter is built: the tracer's pid, the scratch area's place
-    (see :mod:`systrace_py.engine.scratch`)."""
+#: a value known only when the filter is built: one of :class:`Param`'s names
+ParamName = NewType("ParamName", str)
 
-    TRACER_PID = "tracer_pid"
-    AREA_BASE = "area_base"    # the scratch area's first address
-    AREA_END = "area_end"      # the first address after it
-    AREA_MASK = "area_mask"    # the address bits that place an address inside it
+
+class Param:
+    """A value known only when the filter is built: the tracer's pid, the scratch area's place
+    (see :mod:`systrace_py.engine.scratch`); :data:`PARAMS` lists them.  Str tags in a class,
+    not an enum (start-up, issue 16: see :class:`Kind`): a test's value is a ``ParamName``
+    (a str) or an int."""
+
+    TRACER_PID: Final = ParamName("tracer_pid")
+    AREA_BASE: Final = ParamName("area_base")    # the scratch area's first address
+    AREA_END: Final = ParamName("area_end")      # the first address after it
+    AREA_MASK: Final = ParamName("area_mask")    # the address bits that place an address inside it
+
+
+#: every one, in the order written
+PARAMS: tuple[ParamName, ...] = tuple(v for k, v in vars(Param).items() if k.isupper())
 
 
 class Test(NamedTuple):
@@ -411,8 +420,8 @@ class Test(NamedTuple):
 
     arg: int
     op: str
-    value: int | Param
-    mask: int | Param = _U64
+    value: int | ParamName
+    mask: int | ParamName = _U64
 
 
 Case = tuple[Test, ...]
@@ -520,7 +529,7 @@ def timed_wait_cases(name: str) -> tuple[Case, ...]:
     return tuple((Test(index, "eq", 1 << bit, _INT_SIGN | 1 << bit),) for bit in range(31))
 
 
-def _eq32(arg: int, value: int | Param) -> Test:
+def _eq32(arg: int, value: int | ParamName) -> Test:
     """A C int (or unsigned int) argument equals ``value``: the kernel reads the low 32 bits."""
     return Test(arg, "eq", value, _LOW32)
 

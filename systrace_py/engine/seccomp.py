@@ -82,6 +82,7 @@ from systrace_py.syscalls import (
     Lift,
     LiftTag,
     Param,
+    ParamName,
     Shares,
     Test,
     arg_index,
@@ -115,7 +116,7 @@ _UNNOTED = frozenset(NUMBERS) - GUARDED_CALLS - NOTED - CHANGES_CREDENTIALS - TI
 
 
 @functools.lru_cache(maxsize=8)
-def _params(tracer_pid: int) -> dict[Param, int]:
+def _params(tracer_pid: int) -> dict[ParamName, int]:
     """The values of a guard's parameters for this tracer."""
     return {Param.TRACER_PID: tracer_pid, Param.AREA_BASE: scratch.BASE,
             Param.AREA_END: scratch.BASE + scratch.SIZE,
@@ -130,8 +131,8 @@ def active_guard(name: str, lifted: frozenset[LiftTag]) -> Guard | None:
     return guard._replace(cases=guard.kept, lift=None, kept=()) if guard.kept else None
 
 
-def _value(value: int | Param, params: dict[Param, int]) -> int:
-    return params[value] if isinstance(value, Param) else value
+def _value(value: int | ParamName, params: dict[ParamName, int]) -> int:
+    return params[value] if isinstance(value, str) else value
 
 
 def _action(verdict: Verdict) -> int:
@@ -365,7 +366,7 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, Leaf], by
     numbers: dict[int, Leaf] = {}
     # (the tracer's pid in a rule is a mark, put in by libseccomp_program: a program of the
     # same rules serves every tracer)
-    params: dict[Param, Any] = {**_params(0), Param.TRACER_PID: _PID_MARK}
+    params: dict[ParamName, Any] = {**_params(0), Param.TRACER_PID: _PID_MARK}
     special = plan.opens.keys() | plan.selected.keys() | plan.unseen.keys()
     for name, verdict in plan.calls.items():
         if verdict.kind == VerdictKind.ALLOW and name in _UNNOTED and name not in special:
@@ -644,7 +645,7 @@ def refused_cases(guard: Guard, lifted: frozenset[LiftTag]) -> tuple[Case, ...]:
     return guard.refused + (() if Lift.ROUTES in lifted else guard.routed)
 
 
-def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int],
+def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[ParamName, int],
                lifted: frozenset[LiftTag]) -> None:
     """The BPF rules of a guard, for a call the plan lets through: only the guarded cases are
     caught.  A case the registers decide exactly gets its errno here; a stop guard's case, or
@@ -663,7 +664,7 @@ def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int],
             b.add(_RET_TRACE, name, *approximation, *exact)
 
 
-def _bpf_arg(test: Test, params: dict[Param, int]) -> _ArgTest:
+def _bpf_arg(test: Test, params: dict[ParamName, int]) -> _ArgTest:
     value = _value(test.value, params)
     if test.op == "eq":
         mask = _value(test.mask, params)
@@ -732,7 +733,7 @@ def guard_purpose(name: str) -> str:
     return _PURPOSES.get(name, "the trace itself")
 
 
-def _holds(test: Test, args: Sequence[int], params: dict[Param, int]) -> bool:
+def _holds(test: Test, args: Sequence[int], params: dict[ParamName, int]) -> bool:
     """A guard's test, exactly, on the registers of a stop."""
     register = args[test.arg]
     if test.op == "touches":

@@ -47,7 +47,7 @@ from systrace_py.syscalls import (
     Arg,
     Call,
     Kind,
-    Param,
+    ParamName,
     Reveals,
     Rule,
     Treat,
@@ -594,8 +594,8 @@ def _near(value: int) -> list[int]:
                                 value + 4096, value - 4096)]
 
 
-def _resolved(value: int | Param) -> int:
-    return value if isinstance(value, int) else _PARAMS[value.value]
+def _resolved(value: int | ParamName) -> int:
+    return value if isinstance(value, int) else _PARAMS[value]
 
 
 # (the strategies the helpers below draw from are made once: made at every draw -- a list's
