@@ -118,7 +118,7 @@ ArgKind = NewType("ArgKind", str)
 class Kind:
     """What one argument is, as far as deciding on the call is concerned; :data:`KINDS` lists
     them.  Str tags in a class, not an enum: an Enum class costs 0.4-1.5 M instructions to make
-    at import, at every run, and its members' hash is a Python function (issue 16)."""
+    at import, at every run (issue 16)."""
 
     #: a value taken as it is: a count, a size, a mode, an id
     INT: Final = ArgKind("int")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Final, NewType
 
-#: where a task is: one of :class:`TaskState`'s values.  A str tag, not an enum: an Enum
-#: class costs ~60-120 us to make at import, every run (start-up, issue 16).
+#: where a task is: one of :class:`TaskState`'s values.  Str tags in a class, not an enum: an
+#: Enum class costs 0.4-1.5 M instructions to make at import, at every run (issue 16).
 State = NewType("State", str)
 #: what happens to a task: one of :class:`TaskEvent`'s values
 Event = NewType("Event", str)
@@ -23,35 +23,43 @@ Event = NewType("Event", str)
 class TaskState:
     """The states (:data:`State`); :data:`STATES` lists them."""
 
-    ATTACHING: Final = State("attaching")  # seized (a new child, an attached thread): its first
-                                           # stop to come
-    RUNNING: Final = State("running")      # resumed by the tracer
-    STOPPED: Final = State("stopped")      # in a ptrace-stop the tracer has seen and not yet
-                                           # resumed
-    PARKED: Final = State("parked")        # stopped, its call waiting for an answer (ASK)
-    DELAYED: Final = State("delayed")      # stopped, held by an injected delay (Tracer._later)
-                                           # until it ends
-    LISTENING: Final = State("listening")  # in group-stop, restarted with PTRACE_LISTEN (not
-                                           # running)
-    GONE: Final = State("gone")            # exited (or killed): nothing more is done with it
+    #: seized (a new child, an attached thread): its first stop to come
+    ATTACHING: Final = State("attaching")
+    #: resumed by the tracer
+    RUNNING: Final = State("running")
+    #: in a ptrace-stop the tracer has seen and not yet resumed
+    STOPPED: Final = State("stopped")
+    #: stopped, its call waiting for an answer (ASK)
+    PARKED: Final = State("parked")
+    #: stopped, held by an injected delay (Tracer._later) until it ends
+    DELAYED: Final = State("delayed")
+    #: in group-stop, restarted with PTRACE_LISTEN (not running)
+    LISTENING: Final = State("listening")
+    #: exited (or killed): nothing more is done with it
+    GONE: Final = State("gone")
 
 
 class TaskEvent:
     """The events (:data:`Event`); :data:`EVENTS` lists them."""
 
-    REPORTED: Final = Event("reported")    # waitpid reported a stop of the task (or a freeze caught
-                                           # one)
-    STARTED: Final = Event("started")      # its first stop was handled: from now on a task like any
-                                           # other
-    RESUMED: Final = Event("resumed")      # PTRACE_CONT / PTRACE_SYSCALL
-    PARKED: Final = Event("parked")        # its call waits for an answer
-    ANSWERED: Final = Event("answered")    # the answer came: the call is decided, the task still
-                                           # stopped
-    DELAYED: Final = Event("delayed")      # an injected delay holds it at its call's entry or exit
-    WOKEN: Final = Event("woken")          # the delay is over: the task still stopped, its call
-                                           # goes on
-    LISTENED: Final = Event("listened")    # PTRACE_LISTEN in a group-stop
-    EXITED: Final = Event("exited")        # its exit was reported
+    #: waitpid reported a stop of the task (or a freeze caught one)
+    REPORTED: Final = Event("reported")
+    #: its first stop was handled: from now on a task like any other
+    STARTED: Final = Event("started")
+    #: PTRACE_CONT / PTRACE_SYSCALL
+    RESUMED: Final = Event("resumed")
+    #: its call waits for an answer
+    PARKED: Final = Event("parked")
+    #: the answer came: the call is decided, the task still stopped
+    ANSWERED: Final = Event("answered")
+    #: an injected delay holds it at its call's entry or exit
+    DELAYED: Final = Event("delayed")
+    #: the delay is over: the task still stopped, its call goes on
+    WOKEN: Final = Event("woken")
+    #: PTRACE_LISTEN in a group-stop
+    LISTENED: Final = Event("listened")
+    #: its exit was reported
+    EXITED: Final = Event("exited")
 
 
 _S, _E = TaskState, TaskEvent

@@ -36,7 +36,7 @@ class Action(enum.Enum):
     decides nothing: an inject rule tampers with the calls it picks (policy/inject.py), and
     whether they may run is decided by the other rules as if it were not there."""
 
-    __hash__ = object.__hash__  # (identity, in C: see syscalls.Kind; severity's look-up)
+    __hash__ = object.__hash__  # (identity, in C: an Enum's own is a Python function)
 
     PERMIT = "permit"
     NEVER = "never"
