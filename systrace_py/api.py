@@ -252,7 +252,7 @@ class HandlerMonitor(Monitor, Generic[C]):
             ctl = Control(entry=True, tid=task.tid, memory=task.process.memory)
             self._invoke(on_entry, task.pid, record, ctl)
             reply = self._entry_reply(task, call, record, ctl, on_exit)
-        if reply.kind is ReplyKind.RUN and reply.want_exit:
+        if reply.kind == ReplyKind.RUN and reply.want_exit:
             self._pending[task.tid] = record
         return reply
 

@@ -19,7 +19,15 @@ import time
 from typing import IO, Any
 
 from systrace_py import outputs, procfs
-from systrace_py.logrecords import LOG_VERSION, BadLine, Event, LoggedCall, Result, parse_line
+from systrace_py.logrecords import (
+    LOG_VERSION,
+    BadLine,
+    Event,
+    LoggedCall,
+    Result,
+    ResultName,
+    parse_line,
+)
 from systrace_py.policy.model import Decision, Rule
 
 
@@ -622,7 +630,7 @@ class AuditLog:
         self.write(record)
 
     def decision(self, who: dict[str, Any], syscall: str, args: dict[str, Any],
-                 decision: Decision, result: Result, call: LoggedCall | None = None) -> None:
+                 decision: Decision, result: ResultName, call: LoggedCall | None = None) -> None:
         """A decision on a call, and what became of it (:class:`Result`)."""
         record = {"event": Event.SYSCALL, **who, "syscall": syscall, "args": args,
                   "action": decision.action.value, "result": result,

@@ -38,7 +38,7 @@ from systrace_py.engine.events import Monitor, Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
-from systrace_py.logrecords import Event, Result
+from systrace_py.logrecords import Event, Result, ResultName
 from systrace_py.names import NAMED_CALLS, DnsObserver
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import CWD, HOME, PATH, chooses_code, moved
@@ -148,7 +148,7 @@ class Learner(Monitor):
                 "ppid": process.ppid, "program": process.program}
 
     def _record(self, obs: Observation, task: Task, call: DecodedCall,
-                result: Result = Result.PERMITTED) -> None:
+                result: ResultName = Result.PERMITTED) -> None:
         self._observations[obs] = None
         if self.audit is None:
             return
@@ -276,7 +276,7 @@ class Learner(Monitor):
             # (a name that is there already is made by nobody: mkdir -p of /tmp, EEXIST;
             # asked with lstat where the resolver took a last name as it was -- its
             # "exists" is then no answer, and every mkdir was learned as making nothing)
-            created = [p.role for p in paths if call.absent(p.role) is Absent.LAST]
+            created = [p.role for p in paths if call.absent(p.role) == Absent.LAST]
             exclusive = name in _EXCLUSIVE
             mkstemp = name in _MKDIR_MODE and call.args[_MKDIR_MODE[name]] & 0o7777 == 0o700
         elif name in _NEW_NAME:
@@ -286,7 +286,7 @@ class Learner(Monitor):
             exclusive = bool(flags & os.O_EXCL)
             mkstemp = exclusive and flags & os.O_ACCMODE == os.O_RDWR and \
                 call.open_mode == 0o600
-            if exclusive or call.absent(paths[0].role) is Absent.LAST:
+            if exclusive or call.absent(paths[0].role) == Absent.LAST:
                 created = ["path"]
         is_exec = name in aliases.EXEC_CALLS
         initial = is_exec and task.pid == self._initial_pid and self.main_program is None

@@ -18,11 +18,10 @@ Pure data, no I/O but what :func:`sockaddr_json` and the parsers do to their arg
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, NewType
 
 from systrace_py.kernel import (
     O_ACCMODE,
@@ -39,38 +38,72 @@ from systrace_py.policy.model import PathArg, SockAddr
 LOG_VERSION = 2
 
 
-class Event(enum.StrEnum):
-    """What a record is about (a str: written as itself)."""
-
-    START = "start"                    # the run: argv, policy, mode, the tracer's pid
-    SYSCALL = "syscall"                # a decision on a call (a rule, the default, an answer)
-    ENGINE_REFUSAL = "engine-refusal"  # the engine refused a call on its own (a guard)
-    RESOLVE = "resolve"                # a DNS query the program sent, as systrace answered it
-    FORK = "fork"
-    VFORK = "vfork"
-    CLONE = "clone"
-    EXEC = "exec"
-    EXIT = "exit"
-    LEARN_CONTEXT = "learn-context"    # -A: what ~, $CWD and $TMPDIR were
-    LEARN_FACTS = "learn-facts"        # -A: the category roots of this system
-    LEARN_END = "learn-end"            # -A: the counts
-    END = "end"                        # the run's last record: the digest of its lines
-    DISOWNED = "disowned"              # a run's word, at its end, on the log that is at its
-                                       # log's name and is not the one it wrote
+#: what a log record is about: one of :class:`Event`'s values (a str: written as itself)
+EventName = NewType("EventName", str)
 
 
-class Result(enum.StrEnum):
-    """What became of a logged call (a syscall record's ``"result"``)."""
+class Event:
+    """What a record is about; :data:`EVENTS` lists them.  Str tags in a class, not an enum:
+    an Enum class costs 0.4-1.5 M instructions to make at import, at every run (issue 16)."""
 
-    PERMITTED = "permitted"
-    REFUSED = "refused"
-    WOULD_REFUSE = "would-refuse"  # a dry run: it would have been refused
-    MISSING = "missing"            # refused, and the path does not exist: ENOENT, as the kernel
-    KILLED = "killed"              # its process was killed (an answer, a refused privilege drop)
-    DETACHED = "detached"          # an answer let its process go
-    FAILED = "failed"              # an engine-refusal with the kernel's own errno: as natively
-    INJECTED = "injected"          # an inject rule tampered with it
-    WOULD_INJECT = "would-inject"  # a dry run: an inject rule would have
+    #: the run: argv, policy, mode, the tracer's pid
+    START: Final = EventName("start")
+    #: a decision on a call (a rule, the default, an answer)
+    SYSCALL: Final = EventName("syscall")
+    #: the engine refused a call on its own (a guard)
+    ENGINE_REFUSAL: Final = EventName("engine-refusal")
+    #: a DNS query the program sent, as systrace answered it
+    RESOLVE: Final = EventName("resolve")
+    FORK: Final = EventName("fork")
+    VFORK: Final = EventName("vfork")
+    CLONE: Final = EventName("clone")
+    EXEC: Final = EventName("exec")
+    EXIT: Final = EventName("exit")
+    #: -A: what ~, $CWD and $TMPDIR were
+    LEARN_CONTEXT: Final = EventName("learn-context")
+    #: -A: the category roots of this system
+    LEARN_FACTS: Final = EventName("learn-facts")
+    #: -A: the counts
+    LEARN_END: Final = EventName("learn-end")
+    #: the run's last record: the digest of its lines
+    END: Final = EventName("end")
+    #: a run's word, at its end, on the log that is at its log's name and is not the one it
+    #: wrote
+    DISOWNED: Final = EventName("disowned")
+
+
+#: every one, in the order written
+EVENTS: tuple[EventName, ...] = tuple(v for k, v in vars(Event).items() if k.isupper())
+
+
+#: what became of a logged call: one of :class:`Result`'s values
+ResultName = NewType("ResultName", str)
+
+
+class Result:
+    """What became of a logged call (a syscall record's ``"result"``); :data:`RESULTS` lists
+    them (str tags, as :class:`Event`'s)."""
+
+    PERMITTED: Final = ResultName("permitted")
+    REFUSED: Final = ResultName("refused")
+    #: a dry run: it would have been refused
+    WOULD_REFUSE: Final = ResultName("would-refuse")
+    #: refused, and the path does not exist: ENOENT, as the kernel
+    MISSING: Final = ResultName("missing")
+    #: its process was killed (an answer, a refused privilege drop)
+    KILLED: Final = ResultName("killed")
+    #: an answer let its process go
+    DETACHED: Final = ResultName("detached")
+    #: an engine-refusal with the kernel's own errno: as natively
+    FAILED: Final = ResultName("failed")
+    #: an inject rule tampered with it
+    INJECTED: Final = ResultName("injected")
+    #: a dry run: an inject rule would have
+    WOULD_INJECT: Final = ResultName("would-inject")
+
+
+#: every one, in the order written
+RESULTS: tuple[ResultName, ...] = tuple(v for k, v in vars(Result).items() if k.isupper())
 
 
 class BadLine(ValueError):
@@ -220,5 +253,5 @@ def _legacy_address(text: str) -> SockAddr:
     return SockAddr(text if text in ("netlink", "other") else "other")
 
 
-__all__ = ["LOG_VERSION", "Event", "LoggedCall", "Result", "legacy_call", "logged_call",
-           "sockaddr_from_json", "sockaddr_json"]
+__all__ = ["EVENTS", "LOG_VERSION", "RESULTS", "Event", "EventName", "LoggedCall", "Result",
+           "ResultName", "legacy_call", "logged_call", "sockaddr_from_json", "sockaddr_json"]

@@ -349,9 +349,9 @@ def _held_args(name: str) -> dict[int, str]:
             out[index] = _HELD_STRUCTS[arg.kind]
             if arg.length is not None:
                 out[arg.length] = _HELD_STRUCTS[arg.kind]
-        elif arg.kind is Kind.MSGHDR:
+        elif arg.kind == Kind.MSGHDR:
             out[index] = "the message header"
-        elif arg.kind is Kind.ARGV:
+        elif arg.kind == Kind.ARGV:
             out[index] = "argv"
     return out
 

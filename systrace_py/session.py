@@ -28,13 +28,12 @@ from __future__ import annotations
 import _thread  # (threading: only when some thread was made; start-up, issue 16)
 import contextlib
 import ctypes
-import enum
 import os
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import Protocol
+from typing import Final, NewType, Protocol
 
 from systrace_py.audit import LogError
 from systrace_py.engine.child import EXIT_INTERNAL
@@ -91,15 +90,24 @@ class SessionMonitor(Monitor, Protocol):
         ...
 
 
-class Failure(enum.Enum):
-    """Why a session did not run to its end (the traced processes were killed, except for
-    SPAWN, where none of the command ran)."""
+#: why a session did not run to its end: one of :class:`Failure`'s values
+FailureTag = NewType("FailureTag", str)
 
-    SPAWN = "spawn"          # the command could not be started or attached to
-    SIGNALLED = "signalled"  # a second SIGTERM/SIGINT while an ask was pending
-    TRACER = "tracer"        # the engine failed (TracerError)
-    LOG = "log"              # the log could not be written (fail closed)
-    INTERNAL = "internal"    # any other exception in the loop
+
+class Failure:
+    """Why a session did not run to its end (the traced processes were killed, except for
+    SPAWN, where none of the command ran); :data:`FAILURES` lists them.  Str tags in a class,
+    not an enum (start-up, issue 16: see policy.model.Reason)."""
+
+    SPAWN: Final = FailureTag("spawn")          # the command could not be started or attached to
+    SIGNALLED: Final = FailureTag("signalled")  # a second SIGTERM/SIGINT while an ask was pending
+    TRACER: Final = FailureTag("tracer")        # the engine failed (TracerError)
+    LOG: Final = FailureTag("log")              # the log could not be written (fail closed)
+    INTERNAL: Final = FailureTag("internal")    # any other exception in the loop
+
+
+#: every one, in the order written
+FAILURES: tuple[FailureTag, ...] = tuple(v for k, v in vars(Failure).items() if k.isupper())
 
 
 @dataclass
@@ -108,7 +116,7 @@ class Outcome:
 
     code: int
     tracer: Tracer
-    failure: Failure | None = None
+    failure: FailureTag | None = None
     error: BaseException | None = None
     signum: int | None = None   # SIGNALLED: the signal; a detached --attach: the signal
 
@@ -135,6 +143,8 @@ class Outcome:
             case Failure.INTERNAL:
                 return (f"internal error: {type(exc).__name__}: {exc}; the traced processes "
                         "were killed")
+            case _:  # (str tags: no exhaustiveness check; tests/unit/test_session.py)
+                raise AssertionError(f"no message for failure {self.failure!r}")
 
 
 class EndRun(BaseException):

@@ -17,7 +17,6 @@ import _queue  # (queue's SimpleQueue and Empty; queue.py imports heapq too: sta
 import _thread  # (threading: after the exec, when a thread is made; start-up, issue 16)
 import contextlib
 import dataclasses
-import enum
 import errno as errno_module
 import functools
 import io
@@ -29,7 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any, Final, NewType, Protocol, runtime_checkable
 
 from systrace_py import procfs
 from systrace_py.audit import AuditLog, rule_ref
@@ -42,7 +41,7 @@ from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer, new_event
 from systrace_py.injector import Injector
 from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, DELETED, PER_CLEAR_ON_SETID
-from systrace_py.logrecords import Result
+from systrace_py.logrecords import Result, ResultName
 from systrace_py.outputs import program_may_change, program_may_fill
 from systrace_py.policy.aliases import CHILD_CALLS, EXPOSING_CALLS, TWO_PATH_CALLS
 from systrace_py.policy.environment import (
@@ -70,6 +69,7 @@ from systrace_py.policy.model import (
     PathArg,
     Policy,
     Reason,
+    ReasonTag,
     Rule,
     SockAddr,
     Table,
@@ -115,7 +115,7 @@ NO_HOLDER = "no traced process holds the socket it came from"
 #: default decides say the default's (a rule says its own label: Supervisor._report).  A
 #: text's blanks are _REFUSAL_BLANKS'.
 _BY_DEFAULT = "default of table {table}"
-REFUSAL_TEXTS: dict[Reason, str] = {
+REFUSAL_TEXTS: dict[ReasonTag, str] = {
     Reason.RULE: _BY_DEFAULT,
     Reason.DEFAULT: _BY_DEFAULT,
     Reason.RENAMING: _BY_DEFAULT,
@@ -300,14 +300,31 @@ class AskRequest:
     parent_program: str | None = None
 
 
-class AnswerKind(enum.StrEnum):
-    """What an answer to an ask does (a str: the approver protocol's words)."""
+#: what an answer to an ask does: one of :class:`AnswerKind`'s values (the protocol's words)
+AnswerTag = NewType("AnswerTag", str)
 
-    PERMIT = "permit"
-    DENY = "deny"
-    KILL = "kill"      # kill the asking process
-    DETACH = "detach"  # stop checking the asking process
-    ABORT = "abort"    # end the run: every traced process killed
+
+class AnswerKind:
+    """What an answer to an ask does (the approver protocol's words); :data:`ANSWER_KINDS` lists
+    them, :func:`answer_kind` reads one.  Str tags in a class, not an enum: start-up, issue 16
+    (see policy.model.Reason)."""
+
+    PERMIT: Final = AnswerTag("permit")
+    DENY: Final = AnswerTag("deny")
+    KILL: Final = AnswerTag("kill")      # kill the asking process
+    DETACH: Final = AnswerTag("detach")  # stop checking the asking process
+    ABORT: Final = AnswerTag("abort")    # end the run: every traced process killed
+
+
+#: every one, in the order written
+ANSWER_KINDS: tuple[AnswerTag, ...] = tuple(v for k, v in vars(AnswerKind).items() if k.isupper())
+
+
+def answer_kind(word: str) -> AnswerTag:
+    """The answer a protocol word names (ValueError for a word that names none)."""
+    if word not in ANSWER_KINDS:
+        raise ValueError(f"{word!r} is not an answer")
+    return ANSWER_KINDS[ANSWER_KINDS.index(word)]
 
 
 #: What each answer makes of the asked call, in the log.
@@ -324,7 +341,7 @@ class Answer:
     (permit/deny), with ``reach`` "process", "program" or "all".  ``burst``: the answer also
     covers the asking process's calls on the same path for :data:`BURST_SECONDS`."""
 
-    kind: AnswerKind
+    kind: AnswerTag
     errno: int = errno_module.EPERM
     rule: Rule | None = None
     reach: str = "process"
@@ -872,7 +889,7 @@ class Supervisor:
                 waiting.answer = answer
                 if answer.rule is not None:  # remembered on the tracer's thread
                     self._remembered.put((process, answer.rule, answer.reach))
-                if answer.kind is AnswerKind.ABORT:  # (the run ends at the next stop: this kill's)
+                if answer.kind == AnswerKind.ABORT:  # (the run ends at the next stop: this kill's)
                     self.aborted = True
                     tracer.stop(kill=True)
                 # (answered on another thread, maybe after the process ended: its pid is
@@ -1035,7 +1052,7 @@ class Supervisor:
         """``reply``, the paths the call makes noted first when it runs as the program made
         it (a redirected one makes another file: not noted, so no ``fresh`` rule covers it
         later -- refused, not widened) and a ``fresh`` rule may ask (Supervisor._fresh)."""
-        if self._fresh and reply.kind is ReplyKind.RUN and reply.paths is None:
+        if self._fresh and reply.kind == ReplyKind.RUN and reply.paths is None:
             with contextlib.suppress(DecodeError):
                 call.note_made()
         return reply
@@ -1540,7 +1557,8 @@ class Supervisor:
             sockaddr = encode_sockaddr(address)
         return Reply(paths=paths or None, sockaddr=sockaddr)
 
-    def _report(self, task: Task, call: DecodedCall, decision: Decision, result: Result) -> None:
+    def _report(self, task: Task, call: DecodedCall, decision: Decision,
+                result: ResultName) -> None:
         """Log a refusal (or would-be refusal); say it on stderr when asked to, or when an ASK
         had nobody to ask."""
         if result == Result.WOULD_REFUSE:

@@ -22,11 +22,10 @@ definition, and another implementation could read them too.
 
 # No "from __future__ import annotations" here: typing.NamedTuple compiles each string
 # annotation (a millisecond for this module's records), while real ones cost nothing.
-import enum
 import errno
 import functools
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Final, NamedTuple, NewType, TypeAlias
 
 from systrace_py.kernel import (
     AF_INET,
@@ -113,80 +112,143 @@ _U64 = 0xFFFFFFFFFFFFFFFF
 _LOW32 = 0xFFFFFFFF
 
 
-class Kind(enum.Enum):
-    """What one argument is, as far as deciding on the call is concerned."""
-
-    # Hashed as any object is, by identity, in C: enum.Enum's __hash__ is a Python function
-    # (the hash of the name) that every dict or set look-up of a member calls -- ~2,500 at
-    # import, for the tables below and the decoders' (-2.2 M instructions of a start, issue
-    # 16).  A member is equal only to itself, so the identity hash is as right.
-    __hash__ = object.__hash__
-
-    INT = "int"                # a value taken as it is: a count, a size, a mode, an id
-    FLAGS = "flags"            # a bit mask (follow and empty-path rules name its bits)
-    CMD = "cmd"                # an operation selector (ioctl request, prctl option...)
-    FD = "fd"                  # a descriptor used as a handle: its file is not what rules are about
-    SOCKET = "socket"          # the socket a call with an address acts on: its family, type and
-    #                            protocol say how the kernel reads that address (destinations.py)
-    FILE = "file"              # a descriptor whose file the call acts on: decided on that file
-    DIRFD = "dirfd"            # where a relative path starts (AT_FDCWD: the cwd)
-    PATH = "path"              # a path the kernel resolves (see Path)
-    MAYBE_PATH = "maybe_path"  # a path only for some commands, or one inside a struct: the call
-    #                            cannot be decided on it, so it is refused as unsafe
-    OPTIONS = "options"        # a mount's options (or an fsconfig value): strings, paths or
-    #                            descriptors by the file system and key (systrace_py.views)
-    STRING = "string"          # a C string that names no file (xattr or key name, link target)
-    OPEN_FLAGS = "open_flags"  # open(2) flags in a register
-    OPEN_HOW = "open_how"      # struct open_how * (openat2): flags, mode, resolve in memory
-    CLONE_ARGS = "clone_args"  # struct clone_args * (clone3, its size in Arg.length): its flags
-    #                            get clone's check, and the kernel gets the struct checked
-    SOCKADDR = "sockaddr"      # a struct sockaddr * the call sends to or binds (Arg.length)
-    MSGHDR = "msghdr"          # struct user_msghdr * of sendmsg: an address, control messages
-    MMSGHDR = "mmsghdr"        # struct mmsghdr[] of sendmmsg: one msghdr per message
-    ARGV = "argv"              # an exec's argument vector
-    ENVP = "envp"              # an exec's environment
-    PID = "pid"                # a process, thread or group id
-    SIGNAL = "signal"          # a signal number
-    ADDR = "addr"              # an address in the caller's own address space (mappings)
-    PTR = "ptr"                # a buffer or struct in the caller's memory
+#: what one argument is: one of :class:`Kind`'s values
+ArgKind = NewType("ArgKind", str)
 
 
-class Treat(enum.IntFlag):
-    """What the engine does with a call.  Every call has PLAIN or at least one decoding
-    treatment (PATH, FILE, ADDRESS, ARGV); the others add to it."""
+class Kind:
+    """What one argument is, as far as deciding on the call is concerned; :data:`KINDS` lists
+    them.  Str tags in a class, not an enum: an Enum class costs 0.4-1.5 M instructions to make
+    at import, at every run (issue 16)."""
 
-    PLAIN = 1 << 0     # decided by its name alone: the engine reads none of its arguments
-    PATH = 1 << 1      # its Path arguments are resolved in the caller's view, decided on and
-    #                    held: the kernel gets the checked path (engine.enforce)
-    FILE = 1 << 2      # decided on the file behind its FILE descriptor
-    ADDRESS = 1 << 3   # its socket address(es) are decoded, decided on and held
-    ARGV = 1 << 4      # an exec: argv decoded on demand, what really ran checked after
-    OPEN = 1 << 5      # an open: classes by access mode, held as openat2 without symlinks,
-    #                    writing /proc/PID/mem refused
-    NAMES = 1 << 6     # gives the file at its "old" path a "new" name (link, rename)
-    MOVES = 1 << 7     # moves its "old" path with everything below it (rename)
-    FREEZE = 1 << 8    # the kernel resolves what was checked again and acts on it: in a tree
-    #                    of several tasks it runs with the others stopped
-    CONTROL = 1 << 9   # its control messages are read (every message's): source routes are
-    #                    refused (unless the run lifts them: Lift.ROUTES)
-    UNSAFE = 1 << 10   # refused with EPERM unless a rule names it (never by a default)
-    KILL = 1 << 11     # refusing it kills the caller (a dropped privilege must not be ignored)
-    VIEW = 1 << 12     # changes (or prepares a change of) what paths mean for some task: a
-    #                    mount namespace, a root, a mount.  It always stops, unless refused
-    #                    outright, and the engine's views of every task are read again after it
-    EXPOSES = 1 << 13  # a path it names shows a file, with everything below it, under another
-    #                    name, or replaces what a path shows (mounts): decided for every rule
-    #                    naming a file there (Path.exposes; Table._exposure_decision)
-    ENDS = 1 << 14     # ends the caller (exit, exit_group): it always runs -- an end exposes
-    #                    nothing, and a refused one is made again forever (glibc's _exit):
-    #                    a default or rule refusing it would hang the program
+    #: a value taken as it is: a count, a size, a mode, an id
+    INT: Final = ArgKind("int")
+    #: a bit mask (follow and empty-path rules name its bits)
+    FLAGS: Final = ArgKind("flags")
+    #: an operation selector (ioctl request, prctl option...)
+    CMD: Final = ArgKind("cmd")
+    #: a descriptor used as a handle: its file is not what rules are about
+    FD: Final = ArgKind("fd")
+    #: the socket a call with an address acts on: its family, type and protocol say how the kernel
+    #: reads that address (destinations.py)
+    SOCKET: Final = ArgKind("socket")
+    #: a descriptor whose file the call acts on: decided on that file
+    FILE: Final = ArgKind("file")
+    #: where a relative path starts (AT_FDCWD: the cwd)
+    DIRFD: Final = ArgKind("dirfd")
+    #: a path the kernel resolves (see Path)
+    PATH: Final = ArgKind("path")
+    #: a path only for some commands, or one inside a struct: the call cannot be decided on it, so
+    #: it is refused as unsafe
+    MAYBE_PATH: Final = ArgKind("maybe_path")
+    #: a mount's options (or an fsconfig value): strings, paths or descriptors by the file system
+    #: and key (systrace_py.views)
+    OPTIONS: Final = ArgKind("options")
+    #: a C string that names no file (xattr or key name, link target)
+    STRING: Final = ArgKind("string")
+    #: open(2) flags in a register
+    OPEN_FLAGS: Final = ArgKind("open_flags")
+    #: struct open_how * (openat2): flags, mode, resolve in memory
+    OPEN_HOW: Final = ArgKind("open_how")
+    #: struct clone_args * (clone3, its size in Arg.length): its flags get clone's check, and the
+    #: kernel gets the struct checked
+    CLONE_ARGS: Final = ArgKind("clone_args")
+    #: a struct sockaddr * the call sends to or binds (Arg.length)
+    SOCKADDR: Final = ArgKind("sockaddr")
+    #: struct user_msghdr * of sendmsg: an address, control messages
+    MSGHDR: Final = ArgKind("msghdr")
+    #: struct mmsghdr[] of sendmmsg: one msghdr per message
+    MMSGHDR: Final = ArgKind("mmsghdr")
+    #: an exec's argument vector
+    ARGV: Final = ArgKind("argv")
+    #: an exec's environment
+    ENVP: Final = ArgKind("envp")
+    #: a process, thread or group id
+    PID: Final = ArgKind("pid")
+    #: a signal number
+    SIGNAL: Final = ArgKind("signal")
+    #: an address in the caller's own address space (mappings)
+    ADDR: Final = ArgKind("addr")
+    #: a buffer or struct in the caller's memory
+    PTR: Final = ArgKind("ptr")
 
 
-class Reveals(enum.Enum):
-    """What a fsread use of a call gives the program."""
+#: every one, in the order written
+KINDS: tuple[ArgKind, ...] = tuple(v for k, v in vars(Kind).items() if k.isupper())
 
-    CONTENT = "content"     # the file's data (open for reading, exec, a new name for it)
-    METADATA = "metadata"   # only facts about it: stat, access, readlink, xattrs, statfs...
+
+#: what the engine does with a call: :class:`Treat`'s bits, or'd
+Treatment: TypeAlias = int
+
+
+class Treat:
+    """What the engine does with a call: bits of an int (:data:`Treatment`).  Every call has
+    PLAIN or at least one decoding treatment (PATH, FILE, ADDRESS, ARGV); the others add to it.
+    Plain int constants, not an IntFlag: the class cost ~1.6 M instructions to make at import,
+    and each ``|`` of the table's ~2,300 (issue 16)."""
+
+    #: decided by its name alone: the engine reads none of its arguments
+    PLAIN: Final = 1 << 0
+    #: its Path arguments are resolved in the caller's view, decided on and held: the kernel gets
+    #: the checked path (engine.enforce)
+    PATH: Final = 1 << 1
+    #: decided on the file behind its FILE descriptor
+    FILE: Final = 1 << 2
+    #: its socket address(es) are decoded, decided on and held
+    ADDRESS: Final = 1 << 3
+    #: an exec: argv decoded on demand, what really ran checked after
+    ARGV: Final = 1 << 4
+    #: an open: classes by access mode, held as openat2 without symlinks, writing /proc/PID/mem
+    #: refused
+    OPEN: Final = 1 << 5
+    #: gives the file at its "old" path a "new" name (link, rename)
+    NAMES: Final = 1 << 6
+    #: moves its "old" path with everything below it (rename)
+    MOVES: Final = 1 << 7
+    #: the kernel resolves what was checked again and acts on it: in a tree of several tasks it
+    #: runs with the others stopped
+    FREEZE: Final = 1 << 8
+    #: its control messages are read (every message's): source routes are refused (unless the run
+    #: lifts them: Lift.ROUTES)
+    CONTROL: Final = 1 << 9
+    #: refused with EPERM unless a rule names it (never by a default)
+    UNSAFE: Final = 1 << 10
+    #: refusing it kills the caller (a dropped privilege must not be ignored)
+    KILL: Final = 1 << 11
+    #: changes (or prepares a change of) what paths mean for some task: a mount namespace, a root,
+    #: a mount.  It always stops, unless refused outright, and the engine's views of every task are
+    #: read again after it
+    VIEW: Final = 1 << 12
+    #: a path it names shows a file, with everything below it, under another name, or replaces what
+    #: a path shows (mounts): decided for every rule naming a file there (Path.exposes;
+    #: Table._exposure_decision)
+    EXPOSES: Final = 1 << 13
+    #: ends the caller (exit, exit_group): it always runs -- an end exposes nothing, and a refused
+    #: one is made again forever (glibc's _exit): a default or rule refusing it would hang the
+    #: program
+    ENDS: Final = 1 << 14
+
+
+#: every treatment bit, in the order written
+TREATS: tuple[Treatment, ...] = tuple(v for k, v in vars(Treat).items() if k.isupper())
+
+
+#: what a fsread use of a call gives the program: one of :class:`Reveals`'s values
+Revelation = NewType("Revelation", str)
+
+
+class Reveals:
+    """What a fsread use of a call gives the program; :data:`REVELATIONS` lists them.  Str tags
+    in a class, not an enum (start-up, issue 16: see :class:`Kind`)."""
+
+    #: the file's data (open for reading, exec, a new name for it)
+    CONTENT: Final = Revelation("content")
+    #: only facts about it: stat, access, readlink, xattrs, statfs...
+    METADATA: Final = Revelation("metadata")
+
+
+#: every one, in the order written
+REVELATIONS: tuple[Revelation, ...] = tuple(v for k, v in vars(Reveals).items() if k.isupper())
 
 
 # The records are NamedTuples: typed and immutable like frozen dataclasses, at a tenth of the
@@ -294,7 +356,7 @@ class Arg(NamedTuple):
     of the argument that holds its size."""
 
     name: str
-    kind: Kind
+    kind: ArgKind
     length: int | None = None
 
 
@@ -321,20 +383,30 @@ class Path(NamedTuple):
     creates: bool = False
     classes: frozenset[str] | None = None
     exposes: Rule = NEVER
-    kind: Kind = Kind.PATH  # (a field, not a property: reading it is as cheap as for an Arg)
+    kind: ArgKind = Kind.PATH  # (a field, not a property: reading it is as cheap as for an Arg)
     renamed: Rule = NEVER
     null: Rule = NEVER
 
 
 # --- guards: cases the engine refuses whatever the policy says ---------------------------------
-class Param(enum.Enum):
-    """A value known only when the filter is built: the tracer's pid, the scratch area's place
-    (see :mod:`systrace_py.engine.scratch`)."""
+#: a value known only when the filter is built: one of :class:`Param`'s names
+ParamName = NewType("ParamName", str)
 
-    TRACER_PID = "tracer_pid"
-    AREA_BASE = "area_base"    # the scratch area's first address
-    AREA_END = "area_end"      # the first address after it
-    AREA_MASK = "area_mask"    # the address bits that place an address inside it
+
+class Param:
+    """A value known only when the filter is built: the tracer's pid, the scratch area's place
+    (see :mod:`systrace_py.engine.scratch`); :data:`PARAMS` lists them.  Str tags in a class,
+    not an enum (start-up, issue 16: see :class:`Kind`): a test's value is a ``ParamName``
+    (a str) or an int."""
+
+    TRACER_PID: Final = ParamName("tracer_pid")
+    AREA_BASE: Final = ParamName("area_base")    # the scratch area's first address
+    AREA_END: Final = ParamName("area_end")      # the first address after it
+    AREA_MASK: Final = ParamName("area_mask")    # the address bits that place an address inside it
+
+
+#: every one, in the order written
+PARAMS: tuple[ParamName, ...] = tuple(v for k, v in vars(Param).items() if k.isupper())
 
 
 class Test(NamedTuple):
@@ -349,16 +421,21 @@ class Test(NamedTuple):
 
     arg: int
     op: str
-    value: int | Param
-    mask: int | Param = _U64
+    value: int | ParamName
+    mask: int | ParamName = _U64
 
 
 Case = tuple[Test, ...]
 
 
-class Lift(enum.Enum):
+#: what lifts a guard for a whole run: one of :class:`Lift`'s values
+LiftTag = NewType("LiftTag", str)
+
+
+class Lift:
     """What lifts a guard for a whole run (``FilterPlan.lifted``, from every table of the
-    run: a process keeps what it did under one table after an exec into another).
+    run: a process keeps what it did under one table after an exec into another);
+    :data:`LIFTS` lists them (str tags, not an enum: start-up, issue 16; see :class:`Kind`).
 
     * ``ROUTES``: source routes matter only where a rule decides where IP packets go; a run
       in which no table does (no rule with a network condition, no redirect to an address,
@@ -375,9 +452,13 @@ class Lift(enum.Enum):
       table has a rule that names ``request_key`` and permits it (as CORE).
     """
 
-    ROUTES = "routes"
-    CORE = "core"
-    CALLOUT = "callout"
+    ROUTES: Final = LiftTag("routes")
+    CORE: Final = LiftTag("core")
+    CALLOUT: Final = LiftTag("callout")
+
+
+#: every one, in the order written
+LIFTS: tuple[LiftTag, ...] = tuple(v for k, v in vars(Lift).items() if k.isupper())
 
 
 class Guard(NamedTuple):
@@ -399,7 +480,7 @@ class Guard(NamedTuple):
     errno: int = 0
     check: str | None = None
     arg: int = 0
-    lift: Lift | None = None
+    lift: LiftTag | None = None
     refused: tuple[Case, ...] = ()
     routed: tuple[Case, ...] = ()
     kept: tuple[Case, ...] = ()
@@ -449,7 +530,7 @@ def timed_wait_cases(name: str) -> tuple[Case, ...]:
     return tuple((Test(index, "eq", 1 << bit, _INT_SIGN | 1 << bit),) for bit in range(31))
 
 
-def _eq32(arg: int, value: int | Param) -> Test:
+def _eq32(arg: int, value: int | ParamName) -> Test:
     """A C int (or unsigned int) argument equals ``value``: the kernel reads the low 32 bits."""
     return Test(arg, "eq", value, _LOW32)
 
@@ -643,8 +724,8 @@ class Call(NamedTuple):
     name: str
     args: tuple[Arg | Path, ...]
     aliases: frozenset[str]
-    treat: Treat
-    reveals: Reveals | None = None
+    treat: Treatment
+    reveals: Revelation | None = None
     on_descriptor: str | None = None
     guard: Guard | None = None
     returns: bool = True
@@ -658,9 +739,9 @@ class Call(NamedTuple):
         """(index, Path) of each path argument, in order."""
         return tuple((i, a) for i, a in enumerate(self.args) if isinstance(a, Path))
 
-    def index_of(self, kind: Kind) -> int | None:
+    def index_of(self, kind: ArgKind) -> int | None:
         """The index of the first argument of this kind, or None."""
-        return next((i for i, a in enumerate(self.args) if a.kind is kind), None)
+        return next((i for i, a in enumerate(self.args) if a.kind == kind), None)
 
 
 FSREAD, FSWRITE, EXEC = "fsread", "fswrite", "exec"
@@ -689,11 +770,11 @@ TABLE: dict[int, Call] = {}
 # arguments and alias sets are made once and shared.
 _new = tuple.__new__
 _ALIAS_SETS: dict[str, frozenset[str]] = {}
-_ARGS: dict[tuple[str, Kind], Arg] = {}
+_ARGS: dict[tuple[str, ArgKind], Arg] = {}
 
 
 def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
-       treat: Treat = Treat.PLAIN, *, reveals: Reveals | None = None,
+       treat: Treatment = Treat.PLAIN, *, reveals: Revelation | None = None,
        on_descriptor: str | None = None, guard: Guard | None = None,
        returns: bool = True, ni: bool = False, aliases_when: Rule = ALWAYS,
        shares: Shares | None = None, unseen: Sockets | None = None,
@@ -705,7 +786,7 @@ def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
                             returns, ni, aliases_when, shares, unseen, keys))
 
 
-def _a(name: str, kind: Kind = Kind.INT) -> Arg:
+def _a(name: str, kind: ArgKind = Kind.INT) -> Arg:
     arg = _ARGS.get((name, kind))
     if arg is None:
         arg = _ARGS[name, kind] = _new(Arg, (name, kind, None))
@@ -1496,14 +1577,14 @@ MAX_NR = max(TABLE)
 DEVICE_CALLS: dict[int, str] = {USERFAULTFD_IOC_NEW: "userfaultfd"}
 
 
-def _one_pass() -> tuple[dict[str, tuple[tuple[int, Path], ...]], dict[Kind, dict[str, int]],
+def _one_pass() -> tuple[dict[str, tuple[tuple[int, Path], ...]], dict[ArgKind, dict[str, int]],
                         dict[str, Rule], dict[str, tuple[int, ...]]]:
     """The indexes the derived tables are built from, in one pass over the table, in local
     variables (every run imports this: 0.9 ms as four passes at module level, issue 16):
     each call's path arguments, the first argument of each kind, the rule its classes depend
     on (:data:`CLASS_RULES`) and its descriptor arguments (:data:`DESCRIPTOR_ARGS`)."""
     paths: dict[str, tuple[tuple[int, Path], ...]] = {}
-    first_of_kind: dict[Kind, dict[str, int]] = {kind: {} for kind in Kind}
+    first_of_kind: dict[ArgKind, dict[str, int]] = {kind: {} for kind in KINDS}
     class_rules: dict[str, Rule] = {}
     descriptor_args: dict[str, tuple[int, ...]] = {}
     path_kind, fd_kind, socket_kind = Kind.PATH, Kind.FD, Kind.SOCKET
@@ -1520,9 +1601,9 @@ def _one_pass() -> tuple[dict[str, tuple[tuple[int, Path], ...]], dict[Kind, dic
                 first[name] = index
             if isinstance(arg, Path):
                 call_paths.append((index, arg))
-            if kind is path_kind:
+            if kind == path_kind:
                 names_a_path = True
-            elif kind is fd_kind or kind is socket_kind:
+            elif kind in (fd_kind, socket_kind):
                 descriptors.append(index)
         if names_a_path:
             paths[name] = tuple(call_paths)
@@ -1547,9 +1628,9 @@ PATHS: dict[str, tuple[tuple[int, Path], ...]]
 #: name -> the rule on one register (the call's *selector*) its classes depend on, besides
 #: open flags: ioctl's request, renameat2's flags
 CLASS_RULES: dict[str, Rule]
-_FIRST_OF_KIND: dict[Kind, dict[str, int]]
+_FIRST_OF_KIND: dict[ArgKind, dict[str, int]]
 PATHS, _FIRST_OF_KIND, CLASS_RULES, _DESCRIPTOR_ARGS = _one_pass()
-_TREATED: dict[Treat, frozenset[str]] = {}
+_TREATED: dict[Treatment, frozenset[str]] = {}
 _BY_BIT: dict[int, frozenset[str]] = {}
 
 
@@ -1559,7 +1640,7 @@ def _by_bit() -> dict[int, frozenset[str]]:
     for each was ~0.5 ms of it (issue 16)."""
     names: dict[int, list[str]] = {}
     for call in TABLE.values():
-        treat = int(call.treat)  # (int's own operators: an IntFlag's are written in Python)
+        treat = call.treat
         while treat:
             bit = treat & -treat
             names.setdefault(bit, []).append(call.name)
@@ -1567,13 +1648,13 @@ def _by_bit() -> dict[int, frozenset[str]]:
     return {bit: frozenset(found) for bit, found in names.items()}
 
 
-def treated(flag: Treat) -> frozenset[str]:
+def treated(flag: Treatment) -> frozenset[str]:
     """The names of the calls whose treatment includes ``flag`` (any of its bits)."""
     found = _TREATED.get(flag)
     if found is None:
         if not _BY_BIT:
             _BY_BIT.update(_by_bit())
-        bits, value = [], int(flag)
+        bits, value = [], flag
         while value:
             bits.append(_BY_BIT.get(value & -value, frozenset()))
             value &= value - 1
@@ -1581,12 +1662,12 @@ def treated(flag: Treat) -> frozenset[str]:
     return found
 
 
-def with_kind(kind: Kind) -> frozenset[str]:
+def with_kind(kind: ArgKind) -> frozenset[str]:
     """The names of the calls that have an argument of this kind."""
     return frozenset(_FIRST_OF_KIND.get(kind, ()))
 
 
-def arg_index(kind: Kind) -> dict[str, int]:
+def arg_index(kind: ArgKind) -> dict[str, int]:
     """name -> the index of its first argument of this kind, for every call that has one."""
     return dict(_FIRST_OF_KIND.get(kind, {}))
 
@@ -1605,19 +1686,34 @@ def suggest(word: str, candidates: list[str] | None = None) -> list[str]:
 
 
 # --- what a call returns on success (fault injection's ``retval`` is checked against it) -------
-class Result(enum.Enum):
+#: what a call gives back when it succeeds: one of :class:`Result`'s values
+Returns = NewType("Returns", str)
+
+
+class Result:
     """What a call gives back when it succeeds: what a faked success (an injected ``retval``)
-    may say without telling the program something the kernel never would."""
+    may say without telling the program something the kernel never would; :data:`RETURN_KINDS`
+    lists them (str tags, not an enum: start-up, issue 16; see :class:`Kind`)."""
 
-    NONE = "none"          # it does not return to the caller (exit, a successful exec)
-    ZERO = "zero"          # 0 and nothing else
-    FD = "fd"              # a new descriptor: 0..INT_MAX
-    COUNT = "count"        # a count of bytes or messages: 0..SSIZE_MAX
-    ADDRESS = "address"    # an address in the caller's space, page-aligned (mmap, brk...)
-    VALUE = "value"        # some other non-negative value (an id, a previous setting...)
+    #: it does not return to the caller (exit, a successful exec)
+    NONE: Final = Returns("none")
+    #: 0 and nothing else
+    ZERO: Final = Returns("zero")
+    #: a new descriptor: 0..INT_MAX
+    FD: Final = Returns("fd")
+    #: a count of bytes or messages: 0..SSIZE_MAX
+    COUNT: Final = Returns("count")
+    #: an address in the caller's space, page-aligned (mmap, brk...)
+    ADDRESS: Final = Returns("address")
+    #: some other non-negative value (an id, a previous setting...)
+    VALUE: Final = Returns("value")
 
 
-_RESULT_NAMES: dict[Result, str] = {
+#: every one, in the order written
+RETURN_KINDS: tuple[Returns, ...] = tuple(v for k, v in vars(Result).items() if k.isupper())
+
+
+_RESULT_NAMES: dict[Returns, str] = {
     Result.NONE: "exit exit_group execve execveat rt_sigreturn",
     Result.ZERO: (
         "access faccessat faccessat2 stat lstat fstat newfstatat statx statfs fstatfs ustat"
@@ -1654,11 +1750,11 @@ _RESULT_NAMES: dict[Result, str] = {
     Result.ADDRESS: "mmap mremap brk shmat",
 }
 #: name -> what the call returns on success (:class:`Result`); a call not listed: VALUE
-RESULTS: dict[str, Result] = {name: result for result, names in _RESULT_NAMES.items()
+RESULTS: dict[str, Returns] = {name: result for result, names in _RESULT_NAMES.items()
                               for name in names.split() if name in NUMBERS}
 
 
-def result_of(name: str) -> Result:
+def result_of(name: str) -> Returns:
     """What a call returns when it succeeds (calls that do not return at all included)."""
     found = RESULTS.get(name)
     if found is not None:

@@ -20,9 +20,8 @@ docs/security.md, "New views of the file system".
 
 # No "from __future__ import annotations": typing.NamedTuple compiles string annotations (a
 # millisecond for this module's records at every start), while real ones cost nothing.
-import enum
 import errno
-from typing import NamedTuple
+from typing import Final, NamedTuple, NewType
 
 from systrace_py.kernel import (
     CLONE_NEWCGROUP,
@@ -139,14 +138,26 @@ def mount_kind(flags: int) -> str:
 SOURCE_IS_PATH = frozenset({"bind", "move"})
 
 
-class FsKind(enum.Enum):
-    """How the engine reads a file system type's source and options."""
+#: how the engine reads a file system type: one of :class:`FsKind`'s values
+FsKindTag = NewType("FsKindTag", str)
 
-    NO_PATHS = "no_paths"  # the source is a free string, no option names a file
-    OVERLAY = "overlay"    # layers named by lowerdir, upperdir, workdir...
-    BLOCK = "block"        # the source is a block device (or file); some options name devices
-    UNKNOWN = "unknown"    # not read by the engine: its source and options may name anything
 
+class FsKind:
+    """How the engine reads a file system type's source and options; :data:`FS_KINDS` lists
+    them.  Str tags in a class, not an enum (start-up, issue 16: see policy.model.Reason)."""
+
+    #: the source is a free string, no option names a file
+    NO_PATHS: Final = FsKindTag("no_paths")
+    #: layers named by lowerdir, upperdir, workdir...
+    OVERLAY: Final = FsKindTag("overlay")
+    #: the source is a block device (or file); some options name devices
+    BLOCK: Final = FsKindTag("block")
+    #: not read by the engine: its source and options may name anything
+    UNKNOWN: Final = FsKindTag("unknown")
+
+
+#: every one, in the order written
+FS_KINDS: tuple[FsKindTag, ...] = tuple(v for k, v in vars(FsKind).items() if k.isupper())
 
 #: File systems whose source is free text and whose options name no file (their sources
 #: are checked against the kernel's parsers; anything else is UNKNOWN).  cgroup (v1) is left
@@ -188,7 +199,7 @@ def answered_by_a_process(fstype: str) -> bool:
     return fstype.split(".", 1)[0] in ANSWERED_FILESYSTEMS
 
 
-def fs_kind(fstype: str | None) -> FsKind:
+def fs_kind(fstype: str | None) -> FsKindTag:
     """How the engine reads a file system type (a FUSE subtype, "fuse.sshfs", is fuse's)."""
     if fstype is None:
         return FsKind.UNKNOWN
@@ -286,12 +297,12 @@ def overlay_lowerdirs(value: str) -> list[str] | None:
     return [_unescape(part) for part in parts if part]
 
 
-def _option_paths(kind: FsKind, fstype: str, data: str) -> list[tuple[str, str]]:
+def _option_paths(kind: FsKindTag, fstype: str, data: str) -> list[tuple[str, str]]:
     """(key, path) of every file an option string names."""
-    if kind is FsKind.NO_PATHS or not data:
+    if kind == FsKind.NO_PATHS or not data:
         return []
     found: list[tuple[str, str]] = []
-    if kind is FsKind.OVERLAY:
+    if kind == FsKind.OVERLAY:
         for key, value in split_options(data, escapes=True):
             if key not in OVERLAY_LAYERS or value is None:
                 continue
@@ -331,12 +342,12 @@ def new_mount_layers(fstype: str | None, source: str | None,
     of a block file system) and the files its options name; None when the engine cannot
     tell (a type it does not read, given a source or options; an erofs over fscache)."""
     kind = fs_kind(fstype)
-    if kind is FsKind.UNKNOWN:
+    if kind == FsKind.UNKNOWN:
         return None if (source or data) else ()
     if fstype == "erofs" and data and any(
             key in EROFS_FSCACHE_OPTIONS for key, _ in split_options(data, escapes=False)):
         return None
-    paths = [("source", source)] if kind is FsKind.BLOCK and source else []
+    paths = [("source", source)] if kind == FsKind.BLOCK and source else []
     return layer_roles(paths + _option_paths(kind, fstype or "", data or ""))
 
 

@@ -82,7 +82,7 @@ from systrace_py.kernel import (
 from systrace_py.policy import aliases, environment
 from systrace_py.policy.index import FLAT_GLOB, flat_check
 from systrace_py.policy.model import (
-    Absent,
+    ABSENCES,
     Action,
     CallFacts,
     Decision,
@@ -210,7 +210,7 @@ def missing_errno(table: Table, decision: Decision, name: str, role: str,
         return 0
     found = {table.refusal_errno(decision, CallFacts(
         name, (PathArg(role, "/"),), open_flags, selector=selector, missing=((role, how),)))
-        for how in Absent}
+        for how in ABSENCES}
     return found.pop() if len(found) == 1 else 0
 
 

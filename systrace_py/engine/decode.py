@@ -128,7 +128,7 @@ from systrace_py.kernel import (
 from systrace_py.logrecords import LoggedCall
 from systrace_py.policy import aliases
 from systrace_py.policy.aliases import OPEN_CALLS, VIEW_CALLS
-from systrace_py.policy.model import ADDRESS, Absent, CallFacts, Facts, PathArg, SockAddr
+from systrace_py.policy.model import ADDRESS, Absence, Absent, CallFacts, Facts, PathArg, SockAddr
 from systrace_py.syscalls import (
     BY_NAME,
     CLASS_RULES,
@@ -947,7 +947,7 @@ class DecodedCall:
                     other.mount_point.rstrip("/") + "/" + inside[len(root):].lstrip("/")))
         return tuple(sorted(set(names) - {directory}))
 
-    def absent(self, role: str) -> Absent | None:
+    def absent(self, role: str) -> Absence | None:
         """How the path in ``role`` does not exist, from the resolver; a last name the
         resolver took as it was (a call that does not follow it) is looked at now."""
         decoded = self.decoded_path(role)
@@ -984,7 +984,7 @@ class DecodedCall:
         if key is None:
             return self._removed_own(role)
         return key in self._decoder.made or self._makes_only_anew(role) or (
-            self.absent(role) is Absent.LAST and self.again < RESTARTS)
+            self.absent(role) == Absent.LAST and self.again < RESTARTS)
 
     def _removed_own(self, role: str) -> bool:
         """Whether the path in ``role`` is a removed file (``NAME (deleted)``) the run made:
@@ -1162,7 +1162,7 @@ class DecodedCall:
                 notes.forget(new)  # (an older file's new name -- a link too)
                 return
             if not moving:  # (a link: the new name of a file the run made)
-                if self.absent("new") is Absent.LAST:
+                if self.absent("new") == Absent.LAST:
                     notes.make(new)
                 return
             if self.directory("old"):  # (a file has nothing below it: no walk of the set)
@@ -1194,7 +1194,7 @@ class DecodedCall:
             return
         for role in roles:
             if aliases.creates(name, role, self.open_flags) and \
-                    self.absent(role) is Absent.LAST:
+                    self.absent(role) == Absent.LAST:
                 key = self._made_key(role)
                 if name in aliases.OPEN_CALLS and not (self.open_flags or 0) & os.O_EXCL \
                         and self.again >= RESTARTS:
@@ -2045,7 +2045,7 @@ class DecodedCall:
                 return
             for layer in layers:
                 self._dynamic[layer.role] = (layer.path, AT_FDCWD, True)
-            if fs_kind(fstype) is FsKind.BLOCK:
+            if fs_kind(fstype) == FsKind.BLOCK:
                 self._mounted_devices([layer.role for layer in layers], fstype)
         elif name == "fsopen":
             # before it reads the type: may_mount() (EPERM), the flags (EINVAL; red team 42)
@@ -2054,12 +2054,12 @@ class DecodedCall:
             if args[1] & 0xFFFFFFFF & ~FSOPEN_CLOEXEC:
                 raise DecodeError(errno.EINVAL, f"fsopen flags {args[1] & 0xFFFFFFFF:#x}")
             fstype = self._string(0, PAGE_SIZE, null=False)
-            if fs_kind(fstype) is FsKind.UNKNOWN and _kernel_may_know(fstype):
+            if fs_kind(fstype) == FsKind.UNKNOWN and _kernel_may_know(fstype):
                 self._dynamic["type"] = None  # a context whose options the engine cannot read
         elif name == "fspick":
             decoded = self.decoded_path("path")
             if decoded is not None and decoded.resolved.exists and \
-                    fs_kind(self._picked_type(decoded)) is FsKind.UNKNOWN:
+                    fs_kind(self._picked_type(decoded)) == FsKind.UNKNOWN:
                 self._dynamic["type"] = None
         elif name == "fsconfig":
             self._read_fsconfig()

@@ -6,21 +6,35 @@ The tracer calls a :class:`Monitor` at every event; the policy enforcer
 
 from __future__ import annotations
 
-import enum
 import errno as errno_module
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, NewType, Protocol
 
 from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.tracee import Process, Task
 
+#: what a monitor's reply does: one of :class:`ReplyKind`'s values
+ReplyTag = NewType("ReplyTag", str)
 
-class ReplyKind(enum.Enum):
-    RUN = "run"          # let the call go ahead (held to the checked arguments)
-    REFUSE = "refuse"    # skip it: the call returns -errno (or ``retval``)
-    KILL = "kill"        # kill the calling process
-    DETACH = "detach"    # stop checking this process: every call permitted from now on
-    PARK = "park"        # no answer yet: the task waits, the others go on (see Tracer.answer)
+
+class ReplyKind:
+    """What a monitor's reply does; :data:`REPLY_KINDS` lists them.  Str tags in a class, not
+    an enum (start-up, issue 16: see policy.model.Reason)."""
+
+    #: let the call go ahead (held to the checked arguments)
+    RUN: Final = ReplyTag("run")
+    #: skip it: the call returns -errno (or ``retval``)
+    REFUSE: Final = ReplyTag("refuse")
+    #: kill the calling process
+    KILL: Final = ReplyTag("kill")
+    #: stop checking this process: every call permitted from now on
+    DETACH: Final = ReplyTag("detach")
+    #: no answer yet: the task waits, the others go on (see Tracer.answer)
+    PARK: Final = ReplyTag("park")
+
+
+#: every one, in the order written
+REPLY_KINDS: tuple[ReplyTag, ...] = tuple(v for k, v in vars(ReplyKind).items() if k.isupper())
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +50,7 @@ class Reply:
     thread at the call (it is delivered when the call returns, or interrupts it).
     """
 
-    kind: ReplyKind = ReplyKind.RUN
+    kind: ReplyTag = ReplyKind.RUN
     errno: int = errno_module.EPERM
     retval: int | None = None
     paths: dict[str, str] | None = None

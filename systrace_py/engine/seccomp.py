@@ -80,7 +80,9 @@ from systrace_py.syscalls import (
     Guard,
     Kind,
     Lift,
+    LiftTag,
     Param,
+    ParamName,
     Shares,
     Test,
     arg_index,
@@ -114,14 +116,14 @@ _UNNOTED = frozenset(NUMBERS) - GUARDED_CALLS - NOTED - CHANGES_CREDENTIALS - TI
 
 
 @functools.lru_cache(maxsize=8)
-def _params(tracer_pid: int) -> dict[Param, int]:
+def _params(tracer_pid: int) -> dict[ParamName, int]:
     """The values of a guard's parameters for this tracer."""
     return {Param.TRACER_PID: tracer_pid, Param.AREA_BASE: scratch.BASE,
             Param.AREA_END: scratch.BASE + scratch.SIZE,
             Param.AREA_MASK: ~(scratch.SIZE - 1) & _U64}
 
 
-def active_guard(name: str, lifted: frozenset[Lift]) -> Guard | None:
+def active_guard(name: str, lifted: frozenset[LiftTag]) -> Guard | None:
     """The guard of this call in a run that lifts ``lifted`` (FilterPlan.lifted), or None."""
     guard = GUARDS.get(name)
     if guard is None or guard.lift not in lifted:
@@ -129,8 +131,8 @@ def active_guard(name: str, lifted: frozenset[Lift]) -> Guard | None:
     return guard._replace(cases=guard.kept, lift=None, kept=()) if guard.kept else None
 
 
-def _value(value: int | Param, params: dict[Param, int]) -> int:
-    return params[value] if isinstance(value, Param) else value
+def _value(value: int | ParamName, params: dict[ParamName, int]) -> int:
+    return params[value] if isinstance(value, str) else value
 
 
 def _action(verdict: Verdict) -> int:
@@ -364,7 +366,7 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, Leaf], by
     numbers: dict[int, Leaf] = {}
     # (the tracer's pid in a rule is a mark, put in by libseccomp_program: a program of the
     # same rules serves every tracer)
-    params: dict[Param, Any] = {**_params(0), Param.TRACER_PID: _PID_MARK}
+    params: dict[ParamName, Any] = {**_params(0), Param.TRACER_PID: _PID_MARK}
     special = plan.opens.keys() | plan.selected.keys() | plan.unseen.keys()
     for name, verdict in plan.calls.items():
         if verdict.kind == VerdictKind.ALLOW and name in _UNNOTED and name not in special:
@@ -625,13 +627,13 @@ def _add_selected(b: _Builder, name: str, selected: SelectorPlan) -> None:
                                    rule.bit if rule.when == "if_flag" else 0))
 
 
-def refused_cases(guard: Guard, lifted: frozenset[Lift]) -> tuple[Case, ...]:
+def refused_cases(guard: Guard, lifted: frozenset[LiftTag]) -> tuple[Case, ...]:
     """A stop guard's cases the registers decide, in a run that lifts ``lifted``."""
     return guard.refused + (() if Lift.ROUTES in lifted else guard.routed)
 
 
-def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int],
-               lifted: frozenset[Lift]) -> None:
+def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[ParamName, int],
+               lifted: frozenset[LiftTag]) -> None:
     """The BPF rules of a guard, for a call the plan lets through: only the guarded cases are
     caught.  A case the registers decide exactly gets its errno here; a stop guard's case, or
     one that asks whether a range touches the scratch area, stops (the tracer decides)."""
@@ -649,7 +651,7 @@ def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int],
             b.add(_RET_TRACE, name, *approximation, *exact)
 
 
-def _bpf_arg(test: Test, params: dict[Param, int]) -> _ArgTest:
+def _bpf_arg(test: Test, params: dict[ParamName, int]) -> _ArgTest:
     value = _value(test.value, params)
     if test.op == "eq":
         mask = _value(test.mask, params)
@@ -718,7 +720,7 @@ def guard_purpose(name: str) -> str:
     return _PURPOSES.get(name, "the trace itself")
 
 
-def _holds(test: Test, args: Sequence[int], params: dict[Param, int]) -> bool:
+def _holds(test: Test, args: Sequence[int], params: dict[ParamName, int]) -> bool:
     """A guard's test, exactly, on the registers of a stop."""
     register = args[test.arg]
     if test.op == "touches":
@@ -733,7 +735,7 @@ def _case_holds(cases: tuple[Case, ...], args: Sequence[int], tracer_pid: int) -
 
 
 def guard_refusal(name: str, args: Sequence[int], tracer_pid: int,
-                  lifted: frozenset[Lift] = frozenset()) -> int | None:
+                  lifted: frozenset[LiftTag] = frozenset()) -> int | None:
     """The errno the engine's guards refuse this call with, or None.  Applied at every stop,
     so a call the plan traces is held to the same guards as one the filter answers.  A stop
     guard refuses only its ``refused`` cases here (the rest: see :func:`stop_guard`)."""
@@ -770,7 +772,7 @@ def keys_mapping(name: str, args: Sequence[int]) -> bool:
 
 
 def stop_guard(name: str, args: Sequence[int], tracer_pid: int,
-               lifted: frozenset[Lift] = frozenset()) -> Guard | None:
+               lifted: frozenset[LiftTag] = frozenset()) -> Guard | None:
     """The stop guard whose case holds for this call (the tracer must apply its check), or
     None."""
     guard = active_guard(name, lifted)

@@ -11,35 +11,65 @@ table, every move is one of the table's, and anything else raises :class:`TaskSt
 
 from __future__ import annotations
 
-import enum
+from typing import Final, NewType
+
+#: where a task is: one of :class:`TaskState`'s values.  Str tags in a class, not an enum: an
+#: Enum class costs 0.4-1.5 M instructions to make at import, at every run (issue 16).
+State = NewType("State", str)
+#: what happens to a task: one of :class:`TaskEvent`'s values
+Event = NewType("Event", str)
 
 
-class TaskState(enum.Enum):
-    ATTACHING = "attaching"  # seized (a new child, an attached thread): its first stop to come
-    RUNNING = "running"      # resumed by the tracer
-    STOPPED = "stopped"      # in a ptrace-stop the tracer has seen and not yet resumed
-    PARKED = "parked"        # stopped, its call waiting for an answer (ASK)
-    DELAYED = "delayed"      # stopped, held by an injected delay (Tracer._later) until it ends
-    LISTENING = "listening"  # in group-stop, restarted with PTRACE_LISTEN (not running)
-    GONE = "gone"            # exited (or killed): nothing more is done with it
+class TaskState:
+    """The states (:data:`State`); :data:`STATES` lists them."""
+
+    #: seized (a new child, an attached thread): its first stop to come
+    ATTACHING: Final = State("attaching")
+    #: resumed by the tracer
+    RUNNING: Final = State("running")
+    #: in a ptrace-stop the tracer has seen and not yet resumed
+    STOPPED: Final = State("stopped")
+    #: stopped, its call waiting for an answer (ASK)
+    PARKED: Final = State("parked")
+    #: stopped, held by an injected delay (Tracer._later) until it ends
+    DELAYED: Final = State("delayed")
+    #: in group-stop, restarted with PTRACE_LISTEN (not running)
+    LISTENING: Final = State("listening")
+    #: exited (or killed): nothing more is done with it
+    GONE: Final = State("gone")
 
 
-class TaskEvent(enum.Enum):
-    REPORTED = "reported"    # waitpid reported a stop of the task (or a freeze caught one)
-    STARTED = "started"      # its first stop was handled: from now on a task like any other
-    RESUMED = "resumed"      # PTRACE_CONT / PTRACE_SYSCALL
-    PARKED = "parked"        # its call waits for an answer
-    ANSWERED = "answered"    # the answer came: the call is decided, the task still stopped
-    DELAYED = "delayed"      # an injected delay holds it at its call's entry or exit
-    WOKEN = "woken"          # the delay is over: the task still stopped, its call goes on
-    LISTENED = "listened"    # PTRACE_LISTEN in a group-stop
-    EXITED = "exited"        # its exit was reported
+class TaskEvent:
+    """The events (:data:`Event`); :data:`EVENTS` lists them."""
+
+    #: waitpid reported a stop of the task (or a freeze caught one)
+    REPORTED: Final = Event("reported")
+    #: its first stop was handled: from now on a task like any other
+    STARTED: Final = Event("started")
+    #: PTRACE_CONT / PTRACE_SYSCALL
+    RESUMED: Final = Event("resumed")
+    #: its call waits for an answer
+    PARKED: Final = Event("parked")
+    #: the answer came: the call is decided, the task still stopped
+    ANSWERED: Final = Event("answered")
+    #: an injected delay holds it at its call's entry or exit
+    DELAYED: Final = Event("delayed")
+    #: the delay is over: the task still stopped, its call goes on
+    WOKEN: Final = Event("woken")
+    #: PTRACE_LISTEN in a group-stop
+    LISTENED: Final = Event("listened")
+    #: its exit was reported
+    EXITED: Final = Event("exited")
 
 
 _S, _E = TaskState, TaskEvent
 
+#: every state, every event (in the order written)
+STATES: Final[tuple[State, ...]] = tuple(v for k, v in vars(TaskState).items() if k.isupper())
+EVENTS: Final[tuple[Event, ...]] = tuple(v for k, v in vars(TaskEvent).items() if k.isupper())
+
 #: (state, event) -> the next state.  Nothing else may happen.
-TRANSITIONS: dict[tuple[TaskState, TaskEvent], TaskState] = {
+TRANSITIONS: dict[tuple[State, Event], State] = {
     (_S.ATTACHING, _E.REPORTED): _S.ATTACHING,  # its attach stop: handled as STARTED next
     (_S.ATTACHING, _E.STARTED): _S.STOPPED,
     (_S.RUNNING, _E.REPORTED): _S.STOPPED,
@@ -53,7 +83,7 @@ TRANSITIONS: dict[tuple[TaskState, TaskEvent], TaskState] = {
     (_S.DELAYED, _E.REPORTED): _S.DELAYED,      # (a delayed task does not move either)
     (_S.DELAYED, _E.WOKEN): _S.STOPPED,
     (_S.STOPPED, _E.LISTENED): _S.LISTENING,
-    **{(state, _E.EXITED): _S.GONE for state in TaskState if state is not _S.GONE},
+    **{(state, _E.EXITED): _S.GONE for state in STATES if state != _S.GONE},
 }
 
 #: the states in which the task cannot run until the tracer lets it (no interrupt needed to
@@ -65,12 +95,13 @@ class TaskStateError(Exception):
     """A move the table does not have: the tracer's model of a task is wrong."""
 
 
-def next_state(state: TaskState, event: TaskEvent) -> TaskState:
+def next_state(state: State, event: Event) -> State:
     """The state after ``event`` (:class:`TaskStateError` when it cannot happen there)."""
     try:
         return TRANSITIONS[state, event]
     except KeyError:
-        raise TaskStateError(f"task {state.value}: cannot be {event.value}") from None
+        raise TaskStateError(f"task {state}: cannot be {event}") from None
 
 
-__all__ = ["HELD", "TRANSITIONS", "TaskEvent", "TaskState", "TaskStateError", "next_state"]
+__all__ = ["EVENTS", "HELD", "STATES", "TRANSITIONS", "Event", "State", "TaskEvent", "TaskState",
+           "TaskStateError", "next_state"]

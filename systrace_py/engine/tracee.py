@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import _thread
 import ctypes
-import enum
 import errno
 import fcntl
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, NewType
 
 from systrace_py import procfs
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.memory import TraceeMemory
 from systrace_py.engine.paths import View
 from systrace_py.engine.scratch import SlotPool
-from systrace_py.engine.taskstate import HELD, TaskEvent, TaskState, next_state
+from systrace_py.engine.taskstate import HELD, Event, State, TaskState, next_state
 from systrace_py.kernel import KCMP_FILES, KCMP_FS, KCMP_VM
 
 
@@ -106,13 +105,25 @@ class Process:
         self.memory = TraceeMemory(self.pid)
 
 
-class Expect(enum.Enum):
-    """What the next syscall-exit stop of a task is for."""
+#: what a task's next syscall-exit stop is for: one of :class:`Expect`'s values
+Expectation = NewType("Expectation", str)
 
-    NOTHING = 0
-    INJECTED_MMAP = 1   # the scratch mapping was injected in place of the call
-    EXIT_HANDLER = 2    # the monitor wants the call's result
-    WAIT_EXIT = 3       # a timed wait of a process of threads: its EINTR (Tracer._wait_exit)
+
+class Expect:
+    """What the next syscall-exit stop of a task is for; :data:`EXPECTATIONS` lists them.  Str
+    tags in a class, not an enum (start-up, issue 16: see policy.model.Reason)."""
+
+    NOTHING: Final = Expectation("nothing")
+    #: the scratch mapping was injected in place of the call
+    INJECTED_MMAP: Final = Expectation("injected_mmap")
+    #: the monitor wants the call's result
+    EXIT_HANDLER: Final = Expectation("exit_handler")
+    #: a timed wait of a process of threads: its EINTR (Tracer._wait_exit)
+    WAIT_EXIT: Final = Expectation("wait_exit")
+
+
+#: every one, in the order written
+EXPECTATIONS: tuple[Expectation, ...] = tuple(v for k, v in vars(Expect).items() if k.isupper())
 
 
 @dataclass(eq=False)
@@ -124,7 +135,7 @@ class Task:
     space: AddressSpace = field(default=None)  # type: ignore[assignment]  # set in __post_init__
     fs: Shared = field(default_factory=Shared)     # cwd and root
     files: Shared = field(default_factory=Shared)  # the descriptor table
-    state: TaskState = TaskState.ATTACHING  # where it is (engine/taskstate.py: the table)
+    state: State = TaskState.ATTACHING  # where it is (engine/taskstate.py: the table)
     delayed_at: str = ""         # where an injected delay holds it: the "entry" or the "exit"
     #                              of its call (state DELAYED)
     exit_delay: float = 0.0      # seconds to hold it at its call's exit stop (delay_exit)
@@ -132,7 +143,7 @@ class Task:
     #                              an answer, or delayed): it is held even in a tree of one
     freezer: bool = False        # its call runs with every other task of the tree stopped
     vfork_child: int | None = None  # waiting in vfork for this child (it cannot run meanwhile)
-    expect: Expect = Expect.NOTHING
+    expect: Expectation = Expect.NOTHING
     saved_regs: Any = None       # registers of the call an injection replaced
     own_args: dict[int, int] | None = None  # a held call's argument registers before they
     #                              were pointed at held copies, put back at its exit stop
@@ -194,7 +205,7 @@ class Task:
     def pid(self) -> int:
         return self.process.pid
 
-    def to(self, event: TaskEvent) -> None:
+    def to(self, event: Event) -> None:
         """Move to the next state (TaskStateError when the table has no such move)."""
         self.state = next_state(self.state, event)
 
@@ -205,7 +216,7 @@ class Task:
 
     @property
     def parked(self) -> bool:
-        return self.state is TaskState.PARKED
+        return self.state == TaskState.PARKED
 
 
 def shared_with(parent: int, child: int) -> tuple[bool, bool, bool]:

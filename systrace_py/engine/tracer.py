@@ -131,6 +131,7 @@ from systrace_py.syscalls import (
     TIMED_RESTARTS,
     Guard,
     Lift,
+    LiftTag,
     Treat,
     treated,
 )
@@ -320,7 +321,7 @@ class SpawnSpec:
     env: dict[str, str] | None = None
     cwd: str | None = None
     filters: tuple[bytes, ...] = ()    # the prefilter's BPF programs; none: every call stops
-    lifted: frozenset[Lift] = frozenset()  # the guards the filters' plan lifts (FilterPlan)
+    lifted: frozenset[LiftTag] = frozenset()  # the guards the filters' plan lifts (FilterPlan)
     uid: int | None = None
     gid: int | None = None
     groups: list[int] | None = None
@@ -441,7 +442,7 @@ class Tracer:
         self.filtered = True          # False: no seccomp filter, every call stops at entry
         #: the guards this run lifts (syscalls.Lift), as its filter was compiled; none lifted
         #: until a spawn says so (an attached tree keeps every guard)
-        self.lifted: frozenset[Lift] = frozenset()
+        self.lifted: frozenset[LiftTag] = frozenset()
         #: a task of the tree runs a seccomp filter of its own (it installed one, or had one
         #: when --attach found it): the kernel runs it again on a call the tracer changed at
         #: its stop, so held opens keep their own call (see _own_filter)
@@ -1131,7 +1132,7 @@ class Tracer:
                 self._own_back(task, regs)  # (a trampoline's: run untraced)
                 self._own_at_detach(task, regs)
                 if task.parked or task.delayed_at == "entry" or \
-                        task.expect is Expect.INJECTED_MMAP:
+                        task.expect == Expect.INJECTED_MMAP:
                     enforce.refuse(tid, errno.EINTR)
                 pt.detach(tid, handed.get(tid, 0))
             except pt.PtraceError:
@@ -1256,7 +1257,7 @@ class Tracer:
             _, _, task, then = _heapq.heappop(self._timers)
             # (the Task, not its tid: a thread that exec'd has its dead leader's, and may be
             # delayed on a call of its own -- which the leader's delay would decide)
-            if not self._still_traced(task) or task.state is not TaskState.DELAYED:
+            if not self._still_traced(task) or task.state != TaskState.DELAYED:
                 continue  # it died meanwhile
             task.to(TaskEvent.WOKEN)
             task.delayed_at = ""
@@ -1306,9 +1307,9 @@ class Tracer:
         for task in self.tasks.values():
             # only a running task nothing is pending for: not parked, delayed, in group-stop;
             # not one whose call waited (it is held whatever the tree is: _must_hold)
-            if (task.detached or task.state is not TaskState.RUNNING or task.waited
+            if (task.detached or task.state != TaskState.RUNNING or task.waited
                     or task.replay is not None or task.exit_delay
-                    or task.expect is not Expect.NOTHING or task.after is not None
+                    or task.expect != Expect.NOTHING or task.after is not None
                     or task.made_notes is not None
                     or task.vfork_child is not None or task.view is None
                     or not task.view.host or self._under_own_filter(task)):
@@ -1469,14 +1470,14 @@ class Tracer:
         if task.filters_suspended:  # (the skipped call's exit stop: _suspend_for_skip)
             task.filters_suspended = False
             self._restore_filters(pid)
-        listened = task.state is TaskState.LISTENING
+        listened = task.state == TaskState.LISTENING
         task.to(TaskEvent.REPORTED)
         sig = os.WSTOPSIG(status)
         event = status >> 16
         kind = _EVENTS.get(event, ("event", ""))[0] if event else \
             "call exit" if sig == _SYSCALL_TRAP else "signal"
-        kinds["first stop" if task.state is TaskState.ATTACHING else kind] += 1
-        if task.state is TaskState.ATTACHING and event != pt.PTRACE_EVENT_STOP:
+        kinds["first stop" if task.state == TaskState.ATTACHING else kind] += 1
+        if task.state == TaskState.ATTACHING and event != pt.PTRACE_EVENT_STOP:
             # a thread seized by --attach may report any stop before its attach stop
             # (PTRACE_SEIZE promises none, PTRACE_INTERRUPT a trap but not which): its clone
             # or exec event, a signal it was taking -- that stop is its first.  (An
@@ -1564,7 +1565,7 @@ class Tracer:
         task.to(TaskEvent.RESUMED)
         if task.replay is None:  # (restarted after the scratch mmap: the same call still)
             task.waited = False
-        if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
+        if task.expect != Expect.NOTHING or task.freezer or not self.filtered \
                 or task.after is not None or task.exit_delay or task.own_args \
                 or task.made_notes is not None:
             if not self.filtered and self.own_filters:
@@ -2225,7 +2226,7 @@ class Tracer:
             self._later(task, reply.delay, "entry", lambda: self._apply(task, call, later))
             return
         kind = reply.kind
-        if kind is ReplyKind.PARK:
+        if kind == ReplyKind.PARK:
             task.to(TaskEvent.PARKED)
             task.waited = True
             task.pending_call = call
@@ -2235,15 +2236,15 @@ class Tracer:
                 # only now: a handler would cost a signal and a restarted wait at every stop)
                 self._sigchld_wakes = self._wake_on_sigchld()
             return
-        if kind is ReplyKind.REFUSE:
+        if kind == ReplyKind.REFUSE:
             enforce.refuse(task.tid, reply.errno, reply.retval)
             self._tamper(task, reply)
             self._resume(task)
             return
-        if kind is ReplyKind.KILL:
+        if kind == ReplyKind.KILL:
             _signal_task(task.tid, signal.SIGKILL)  # (the whole process: SIGKILL)
             return
-        if kind is ReplyKind.DETACH:
+        if kind == ReplyKind.DETACH:
             for tid in task.process.tids:
                 if tid in self.tasks:
                     self.tasks[tid].detached = True
@@ -3198,7 +3199,7 @@ class Tracer:
         task = self.tasks.get(pid)
         if task is None or task.freezer:
             return False
-        if task.state is TaskState.RUNNING:
+        if task.state == TaskState.RUNNING:
             task.to(TaskEvent.REPORTED)
         self._frozen[pid] = status  # (ATTACHING, LISTENING: as they were, for _dispatch)
         self._keep_birth(task, status)
@@ -4073,21 +4074,21 @@ class Tracer:
             # event forgot them): its own registers, as natively
             self._put_own_back(task)
         expect, task.expect = task.expect, Expect.NOTHING
-        if task.after is not None and expect is not Expect.INJECTED_MMAP:
+        if task.after is not None and expect != Expect.INJECTED_MMAP:
             self._noted(task, info.rval, held)
         if task.made_notes is not None:  # (before the thaw: no other task's note between)
             notes = task.made_notes
             if notes.ran_exclusive and info.rval == -errno.EEXIST \
-                    and expect is not Expect.INJECTED_MMAP:
+                    and expect != Expect.INJECTED_MMAP:
                 self._restart_exclusive(task, notes.again)
                 expect = Expect.NOTHING
-            self._settle_made(task, expect is not Expect.INJECTED_MMAP and info.rval >= 0
+            self._settle_made(task, expect != Expect.INJECTED_MMAP and info.rval >= 0
                               and not self._filter_may_answer(task, held)
                               and (notes.proven() or not self.hold_arguments))
         if task.freezer:
             task.freezer = False
             self._thaw_after(task)
-        if expect is Expect.INJECTED_MMAP:
+        if expect == Expect.INJECTED_MMAP:
             saved, task.saved_regs = task.saved_regs, None
             space = task.process.space
             if info.rval == scratch.BASE:
@@ -4104,10 +4105,10 @@ class Tracer:
             self._resume(task)
             self._scratch_settled(space)
             return
-        elif expect is Expect.EXIT_HANDLER:
+        elif expect == Expect.EXIT_HANDLER:
             call, task.pending_call = task.pending_call, None
             self.monitor.on_syscall_exit(task, call, info.rval)
-        elif expect is Expect.WAIT_EXIT:
+        elif expect == Expect.WAIT_EXIT:
             self._wait_exit(task)
         if task.exit_delay:  # an injected delay_exit: the call has run, it returns later
             seconds, task.exit_delay = task.exit_delay, 0.0
@@ -4480,7 +4481,7 @@ class Tracer:
     def _on_stop_event(self, task: Task, sig: int, listened: bool) -> None:
         """A PTRACE_EVENT_STOP.  ``listened``: the task was in group-stop (PTRACE_LISTEN)
         before it, so this stop is the group-stop's end, not an interrupt of ours."""
-        if task.state is TaskState.ATTACHING:
+        if task.state == TaskState.ATTACHING:
             task.to(TaskEvent.STARTED)  # the attach stop of an auto-attached child
             if task.birth_rdi is not None:  # (its parent's own, not the held copy's: _own_birth)
                 pt.poke_reg(task.tid, "rdi", task.birth_rdi)
@@ -4729,7 +4730,7 @@ class Tracer:
         run_start = self.first_exec(task.tid)
         held_before = self._exec_done(task, checked_program, old_program, argv)
         solo = self._solo()
-        if (self.hold_arguments and self.filtered and task.expect is Expect.NOTHING
+        if (self.hold_arguments and self.filtered and task.expect == Expect.NOTHING
                 and (run_start and self.monitor.may_make_children(task) if solo
                      else held_before)):  # (an awaited exit value: lazily)
             self._premap_scratch(task)

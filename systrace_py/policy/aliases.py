@@ -74,7 +74,7 @@ REMOVE_CALLS = frozenset({"unlink", "unlinkat", "rmdir"})
 #: calls that change only a path's times (a store's "freshen": learn._kept_store)
 TIMES_CALLS = frozenset({"utime", "utimes", "utimensat", "futimesat"})
 #: calls whose fsread use reveals only facts about a file, never its data
-METADATA_CALLS = frozenset(c.name for c in TABLE.values() if c.reveals is Reveals.METADATA)
+METADATA_CALLS = frozenset(c.name for c in TABLE.values() if c.reveals == Reveals.METADATA)
 ALIASES[FSMETA] = METADATA_CALLS
 ALIASES[FSLINK] = TWO_PATH_CALLS
 

@@ -60,11 +60,15 @@ from systrace_py.policy.inject import (
 )
 from systrace_py.policy.model import (
     DECIDING,
+    DNS_ANSWERS,
+    MISSING_ANSWERS,
     TREE,
     Action,
+    DnsAnswer,
     DnsRefused,
     Location,
     Missing,
+    MissingAnswer,
     Policy,
     Redirect,
     Rule,
@@ -646,8 +650,8 @@ class _TableOptions:
     default: Action
     default_errno: int
     detach: bool
-    missing: Missing
-    dns_refused: DnsRefused = DnsRefused.NXDOMAIN
+    missing: MissingAnswer
+    dns_refused: DnsAnswer = DnsRefused.NXDOMAIN
 
 
 # ---------------------------------------------------------------------------------------------
@@ -920,11 +924,11 @@ class _Loader:
         dns_refused = inherited.dns_refused if inherited else DnsRefused.NXDOMAIN
         if "dns_refused" in data:
             value = data["dns_refused"]
-            choices = " or ".join(f'"{d.value}"' for d in DnsRefused)
-            if not isinstance(value, str) or value.lower() not in {d.value for d in DnsRefused}:
+            choices = " or ".join(f'"{d}"' for d in DNS_ANSWERS)
+            if not isinstance(value, str) or value.lower() not in DNS_ANSWERS:
                 shown = repr(value) if isinstance(value, str) else _kind(value)
                 raise self.error(where, "dns_refused", f"expected {choices}, got {shown}")
-            dns_refused = DnsRefused(value.lower())
+            dns_refused = DNS_ANSWERS[DNS_ANSWERS.index(value.lower())]
         return _TableOptions(default, errno, detach, missing, dns_refused)
 
     def _environment(self, data: dict[str, object], where: _PathKey) -> tuple[str, ...]:
@@ -944,16 +948,16 @@ class _Loader:
                 raise self.error(where, "environment", wrong)
         return tuple(value)
 
-    def _missing(self, data: dict[str, object], where: _PathKey) -> Missing:
+    def _missing(self, data: dict[str, object], where: _PathKey) -> MissingAnswer:
         value = data["missing"]
-        choices = " or ".join(f'"{m.value}"' for m in Missing)
+        choices = " or ".join(f'"{m}"' for m in MISSING_ANSWERS)
         if not isinstance(value, str):
             raise self.error(where, "missing", f"expected {choices}, got {_kind(value)}")
-        for missing in Missing:
-            if value == missing.value:
+        for missing in MISSING_ANSWERS:
+            if value == missing:
                 return missing
-        hint = next((f" (did you mean {m.value!r}?)" for m in Missing
-                     if m.value.lower() == value.lower()), "")
+        hint = next((f" (did you mean {m!r}?)" for m in MISSING_ANSWERS
+                     if m.lower() == value.lower()), "")
         raise self.error(where, "missing", f"unknown value {value!r}: use {choices}{hint}")
 
     def _learned(self, data: dict[str, object], where: _PathKey) -> Provenance:
@@ -1407,8 +1411,8 @@ def table_options(policy: Policy) -> dict[str, dict[str, object]]:
         table.name: {
             "default": table.default.value,
             "default_errno": _errno_name(table.default_errno),
-            "missing": table.missing.value,
-            "dns_refused": table.dns_refused.value,
+            "missing": table.missing,
+            "dns_refused": table.dns_refused,
             "detach": table.allow_detach,
             "description": table.description,
         }
@@ -1484,7 +1488,7 @@ def rule_data(rule: Rule) -> dict[str, object]:
     elif rule.action is not Action.PERMIT and rule.errno != errno_module.EPERM:
         out["errno"] = _errno_name(rule.errno)
     if rule.missing is not None and rule.action is not Action.PERMIT:
-        out["missing"] = rule.missing.value
+        out["missing"] = rule.missing
     if rule.redirect is not None:
         out["redirect"] = _redirect_text(rule.redirect)
     learned = getattr(rule, "learned", None)
@@ -1532,9 +1536,9 @@ def program_table_values(table: Table, main: Table) -> dict[str, object]:
     if table.default is not Action.PERMIT and table.default_errno != main_errno:
         values["default_errno"] = _errno_name(table.default_errno)
     if table.missing is not main.missing:
-        values["missing"] = table.missing.value
+        values["missing"] = table.missing
     if table.dns_refused is not main.dns_refused:
-        values["dns_refused"] = table.dns_refused.value
+        values["dns_refused"] = table.dns_refused
     if table.allow_detach != main.allow_detach:
         values["detach"] = table.allow_detach
     if table.environment:
@@ -1557,10 +1561,10 @@ def dumps_policy(policy: Policy) -> str:
     top["default"] = main.default.value
     if main.default is not Action.PERMIT and main.default_errno != errno_module.EPERM:
         top["default_errno"] = _errno_name(main.default_errno)
-    if main.missing is not Missing.ENOENT:
-        top["missing"] = main.missing.value
-    if main.dns_refused is not DnsRefused.NXDOMAIN:
-        top["dns_refused"] = main.dns_refused.value
+    if main.missing != Missing.ENOENT:
+        top["missing"] = main.missing
+    if main.dns_refused != DnsRefused.NXDOMAIN:
+        top["dns_refused"] = main.dns_refused
     if main.allow_detach:
         top["detach"] = True
     if policy.trusted_filesystems:

@@ -17,10 +17,10 @@ packets go, core dumps where every table names the rlimit calls).
 from __future__ import annotations
 
 import dataclasses
-import enum
 import errno as errno_module
 import functools
 from dataclasses import dataclass, field
+from typing import Final, NewType
 
 from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, Missing, Table, checks_of
@@ -34,6 +34,7 @@ from systrace_py.syscalls import (
     TABLE,
     Kind,
     Lift,
+    LiftTag,
     Rule,
     Treat,
     arg_index,
@@ -41,20 +42,29 @@ from systrace_py.syscalls import (
     treated,
 )
 
+#: what the filter does with a call: one of :class:`VerdictKind`'s values
+VerdictTag = NewType("VerdictTag", str)
 
-class VerdictKind(enum.StrEnum):
-    """What the filter does with a call."""
 
-    ALLOW = "allow"   # SECCOMP_RET_ALLOW: no stop
-    ERRNO = "errno"   # SECCOMP_RET_ERRNO: refused by the kernel, no stop
-    TRACE = "trace"   # SECCOMP_RET_TRACE: a stop, the tracer decides
+class VerdictKind:
+    """What the filter does with a call; :data:`VERDICT_KINDS` lists them.  Str tags in a class,
+    not an enum (start-up, issue 16: see policy.model.Reason)."""
+
+    ALLOW: Final = VerdictTag("allow")  # SECCOMP_RET_ALLOW: no stop
+    ERRNO: Final = VerdictTag("errno")  # SECCOMP_RET_ERRNO: refused by the kernel, no stop
+    TRACE: Final = VerdictTag("trace")  # SECCOMP_RET_TRACE: a stop, the tracer decides
+
+
+#: every one, in the order written
+VERDICT_KINDS: tuple[VerdictTag, ...] = tuple(
+    v for k, v in vars(VerdictKind).items() if k.isupper())
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What the filter does with a call (with the ``errno`` of an ERRNO)."""
 
-    kind: VerdictKind
+    kind: VerdictTag
     errno: int = 0
 
     def __str__(self) -> str:
@@ -132,7 +142,7 @@ class FilterPlan:
     selected: dict[str, SelectorPlan] = field(default_factory=dict)
     unseen: dict[str, Verdict] = field(default_factory=dict)
     #: the guards this run lifts (syscalls.Lift): every table agrees (see :func:`lifted`)
-    lifted: frozenset[Lift] = frozenset()
+    lifted: frozenset[LiftTag] = frozenset()
 
     def traced(self) -> set[str]:
         return {name for name, v in self.calls.items() if v.kind == VerdictKind.TRACE}
@@ -187,7 +197,7 @@ def _check_outcome(table: Table, syscall: str, check: _Check) -> _Outcome:
     else:
         outcome = (table.default, table.default_errno, False)
     if outcome[0] is Action.NEVER and syscall in _LOOKUP_CALLS and \
-            table.missing_for(rule) is Missing.ENOENT:
+            table.missing_for(rule) == Missing.ENOENT:
         return None
     return outcome
 
@@ -347,9 +357,9 @@ _ADDRESS_CALLS = treated(Treat.ADDRESS)
 ADDRESSED_SEND = Rule("nonzero", 4)
 #: the calls whose guard keeps core dumps off (Lift.CORE), the kernel's key helper (CALLOUT)
 CORE_CALLS = frozenset(c.name for c in TABLE.values()
-                       if c.guard is not None and c.guard.lift is Lift.CORE)
+                       if c.guard is not None and c.guard.lift == Lift.CORE)
 CALLOUT_CALLS = frozenset(c.name for c in TABLE.values()
-                          if c.guard is not None and c.guard.lift is Lift.CALLOUT)
+                          if c.guard is not None and c.guard.lift == Lift.CALLOUT)
 
 
 def _decides_destinations(table: Table) -> bool:
@@ -377,7 +387,7 @@ def _grants(table: Table, calls: frozenset[str]) -> bool:
     return any(rule.action is Action.PERMIT and rule.syscalls & calls for rule in table.rules)
 
 
-def lifted(tables: list[Table], options: PlanOptions = PlanOptions()) -> frozenset[Lift]:
+def lifted(tables: list[Table], options: PlanOptions = PlanOptions()) -> frozenset[LiftTag]:
     """The guards a run under these tables lifts (see ``syscalls.Lift``).  Run-wide, as the
     refusal of unseen sockets: what a process does under one table (a source route set, a
     raised core limit) it keeps after an exec into another.  A call taking an address that

@@ -251,15 +251,15 @@ def retval_problem(call: str, value: int) -> str | None:
         return (f"{value} is an error return: write errno = \"{name}\"" if name else
                 f"{value} is an error return: use errno")
     result = syscalls.result_of(call)
-    if result is Result.NONE:
+    if result == Result.NONE:
         return f"{call} does not return to the caller when it succeeds: use errno"
     if value < 0:
         return f"{call} returns no negative value"
-    if result is Result.ZERO and value != 0:
+    if result == Result.ZERO and value != 0:
         return f"{call} returns only 0 when it succeeds"
-    if result is Result.FD and value > _INT_MAX:
+    if result == Result.FD and value > _INT_MAX:
         return f"{call} returns a descriptor (0-{_INT_MAX})"
-    if result is Result.ADDRESS and (value % _PAGE or value >= _USER_END):
+    if result == Result.ADDRESS and (value % _PAGE or value >= _USER_END):
         return f"{call} returns a page-aligned address below {_USER_END:#x}"
     if value > _LONG_MAX:
         return f"{value} does not fit in the return register"
@@ -277,8 +277,8 @@ def _classes() -> dict[str, frozenset[str]]:
     file_calls = frozenset(syscalls.PATHS)
     desc = frozenset(c.name for c in table if any(
         a.kind in (Kind.FD, Kind.FILE, Kind.SOCKET, Kind.DIRFD) for a in c.args)) | frozenset(
-        n for n, r in syscalls.RESULTS.items() if r is Result.FD)
-    network = frozenset(c.name for c in table if any(a.kind is Kind.SOCKET for a in c.args)
+        n for n, r in syscalls.RESULTS.items() if r == Result.FD)
+    network = frozenset(c.name for c in table if any(a.kind == Kind.SOCKET for a in c.args)
                         or c.aliases & {"net-connect", "net-bind", "net-listen", "net-accept",
                                         "net-socket"}) | {
         "recvfrom", "recvmsg", "recvmmsg", "getsockname", "getpeername", "getsockopt",
@@ -288,9 +288,9 @@ def _classes() -> dict[str, frozenset[str]]:
         "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal", "pidfd_open",
         "unshare"}
     sig = frozenset(c.name for c in table if c.name.startswith("rt_sig") or any(
-        a.kind is Kind.SIGNAL for a in c.args)) | {"sigaltstack", "pause", "signalfd",
+        a.kind == Kind.SIGNAL for a in c.args)) | {"sigaltstack", "pause", "signalfd",
                                                     "signalfd4"}
-    memory = frozenset(c.name for c in table if any(a.kind is Kind.ADDR for a in c.args)
+    memory = frozenset(c.name for c in table if any(a.kind == Kind.ADDR for a in c.args)
                        ) | {"brk", "mmap", "munmap", "mprotect", "madvise", "mlock", "mlock2",
                             "munlock", "mlockall", "munlockall", "mincore", "msync",
                             "remap_file_pages", "pkey_mprotect", "mbind", "set_mempolicy",

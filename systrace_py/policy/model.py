@@ -14,7 +14,7 @@ import errno as errno_module
 import functools
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Self, cast
+from typing import TYPE_CHECKING, Any, Final, NewType, Protocol, Self, cast
 
 from systrace_py.kernel import O_RDONLY, O_WRONLY
 from systrace_py.policy import aliases
@@ -36,7 +36,7 @@ class Action(enum.Enum):
     decides nothing: an inject rule tampers with the calls it picks (policy/inject.py), and
     whether they may run is decided by the other rules as if it were not there."""
 
-    __hash__ = object.__hash__  # (identity, in C: see syscalls.Kind; severity's look-up)
+    __hash__ = object.__hash__  # (identity, in C: an Enum's own is a Python function)
 
     PERMIT = "permit"
     NEVER = "never"
@@ -60,35 +60,69 @@ ADDRESS = "address"
 TREE = "tree"
 
 
-class Reason(enum.StrEnum):
-    """Why a decision was made (the log's ``reason``; a str, so it is written as itself)."""
+#: why a decision was made: one of :class:`Reason`'s values (a str, written as itself)
+ReasonTag = NewType("ReasonTag", str)
 
-    RULE = "rule"                # a rule matched
-    DEFAULT = "default"          # no rule did: the table's default
-    RENAMING = "renaming"        # a rule about the destination of a rename decided
-    SUBTREE = "subtree"          # a rule about what lies below a directory decided
-    UNSAFE = "unsafe"            # a call that acts out of the tracer's sight (engine refusal)
-    UNSEEN = "unseen"            # a socket address rules cannot see (engine refusal)
-    DEVICE = "device"            # a device request that does what an unsafe call does
-    MEMORY = "memory"            # another process's memory read through /proc/PID/mem
-    TRAVERSAL = "traversal"      # a directory or symlink a lookup passes through was decided
-    SOCKET_FILE = "socket file"  # a unix socket's bind makes a file (decided as mknod)
-    INTERPRETER = "interpreter"  # the script's interpreter was decided on
-    LOADER = "loader environment"  # an exec into another table with code the caller chose
-    USER_SITE = "user site HOME"   # ... of a Python whose user site a caller's HOME places
-    PYTHON_CWD = "python working directory"  # ... of a Python that imports first from a cwd
-    #                                          a traced program may write
-    SCRIPT_LINK = "script link"    # ... of a script spelled through a link the caller may change
-    REDIRECT = "redirect"        # a redirect the call cannot run with as written (red team 33)
-    LINKED = "linked access"     # a new name would grant the file more than its own (issue 11)
-    ENV_PATH = "env PATH"          # ... of a script whose #!/usr/bin/env searches a caller's PATH
-    PROGRAM_NAME = "program name"  # an exec into another table by a name of the tree's own
-    FORMER_NAME = "former policy name"  # an exec of a program whose file another path had
-    STANDARD_FDS = "standard descriptors"  # ... into another table with 0, 1 or 2 closed
-    OWN_FILTER = "own seccomp filter"  # ... into another table under a filter of the tree's
-    PERSONALITY = "personality"  # ... into another table with flags a setuid exec clears
-    LEARNING = "learning"        # -A: permitted to be learned
-    ANSWER = "answer"            # a person's (or an approver's) answer
+
+class Reason:
+    """Why a decision was made (the log's ``reason``); :data:`REASONS` lists them.  Str tags
+    in a class, not an enum: an Enum class costs 0.4-1.5 M instructions to make at import, at
+    every run (start-up, issue 16)."""
+
+    #: a rule matched
+    RULE: Final = ReasonTag("rule")
+    #: no rule did: the table's default
+    DEFAULT: Final = ReasonTag("default")
+    #: a rule about the destination of a rename decided
+    RENAMING: Final = ReasonTag("renaming")
+    #: a rule about what lies below a directory decided
+    SUBTREE: Final = ReasonTag("subtree")
+    #: a call that acts out of the tracer's sight (engine refusal)
+    UNSAFE: Final = ReasonTag("unsafe")
+    #: a socket address rules cannot see (engine refusal)
+    UNSEEN: Final = ReasonTag("unseen")
+    #: a device request that does what an unsafe call does
+    DEVICE: Final = ReasonTag("device")
+    #: another process's memory read through /proc/PID/mem
+    MEMORY: Final = ReasonTag("memory")
+    #: a directory or symlink a lookup passes through was decided
+    TRAVERSAL: Final = ReasonTag("traversal")
+    #: a unix socket's bind makes a file (decided as mknod)
+    SOCKET_FILE: Final = ReasonTag("socket file")
+    #: the script's interpreter was decided on
+    INTERPRETER: Final = ReasonTag("interpreter")
+    #: an exec into another table with code the caller chose
+    LOADER: Final = ReasonTag("loader environment")
+    #: ... of a Python whose user site a caller's HOME places
+    USER_SITE: Final = ReasonTag("user site HOME")
+    #: ... of a Python that imports first from a cwd a traced program may write
+    PYTHON_CWD: Final = ReasonTag("python working directory")
+    #: ... of a script spelled through a link the caller may change
+    SCRIPT_LINK: Final = ReasonTag("script link")
+    #: a redirect the call cannot run with as written (red team 33)
+    REDIRECT: Final = ReasonTag("redirect")
+    #: a new name would grant the file more than its own (issue 11)
+    LINKED: Final = ReasonTag("linked access")
+    #: ... of a script whose #!/usr/bin/env searches a caller's PATH
+    ENV_PATH: Final = ReasonTag("env PATH")
+    #: an exec into another table by a name of the tree's own
+    PROGRAM_NAME: Final = ReasonTag("program name")
+    #: an exec of a program whose file another path had
+    FORMER_NAME: Final = ReasonTag("former policy name")
+    #: ... into another table with 0, 1 or 2 closed
+    STANDARD_FDS: Final = ReasonTag("standard descriptors")
+    #: ... into another table under a filter of the tree's
+    OWN_FILTER: Final = ReasonTag("own seccomp filter")
+    #: ... into another table with flags a setuid exec clears
+    PERSONALITY: Final = ReasonTag("personality")
+    #: -A: permitted to be learned
+    LEARNING: Final = ReasonTag("learning")
+    #: a person's (or an approver's) answer
+    ANSWER: Final = ReasonTag("answer")
+
+
+#: every one, in the order written
+REASONS: tuple[ReasonTag, ...] = tuple(v for k, v in vars(Reason).items() if k.isupper())
 
 
 class Location:
@@ -146,25 +180,55 @@ def checks_of(syscall: str, role: str, flags: int | None, selector: int | None
                  for cls in _classes_of(syscall, role, flags, selector)) or ((None, None),)
 
 
-class DnsRefused(enum.Enum):
-    """What a DNS query for a name a ``never`` rule refuses gets (``dns_refused``)."""
-
-    NXDOMAIN = "nxdomain"  # "no such name": the program never learns an address
-    PASS = "pass"          # resolved as asked; the connect is refused instead
+#: what a refused name's DNS query gets: one of :class:`DnsRefused`'s values
+DnsAnswer = NewType("DnsAnswer", str)
 
 
-class Missing(enum.Enum):
-    """What a refusal answers when the path it is about does not exist (``missing``)."""
+class DnsRefused:
+    """What a DNS query for a name a ``never`` rule refuses gets (``dns_refused``);
+    :data:`DNS_ANSWERS` lists them (str tags, as the policy file writes them; not an enum:
+    start-up, issue 16, see :class:`Reason`)."""
 
-    ENOENT = "ENOENT"  # ENOENT, as the kernel's lookup would: searches go on
-    ERRNO = "errno"    # the rule's (or the default's) errno, whatever
+    NXDOMAIN: Final = DnsAnswer("nxdomain")  # "no such name": the program never learns an address
+    PASS: Final = DnsAnswer("pass")          # resolved as asked; the connect is refused instead
 
 
-class Absent(enum.Enum):
-    """How a path the kernel would look up does not exist."""
+#: every one, in the order written
+DNS_ANSWERS: tuple[DnsAnswer, ...] = tuple(v for k, v in vars(DnsRefused).items() if k.isupper())
 
-    LAST = "last"  # its last name (a call that creates it would make it)
-    WAY = "way"    # a directory on the way: no call can reach it
+
+#: what a refusal of a missing path answers: one of :class:`Missing`'s values
+MissingAnswer = NewType("MissingAnswer", str)
+
+
+class Missing:
+    """What a refusal answers when the path it is about does not exist (``missing``);
+    :data:`MISSING_ANSWERS` lists them (str tags, as the policy file writes them; not an
+    enum: start-up, issue 16, see :class:`Reason`)."""
+
+    ENOENT: Final = MissingAnswer("ENOENT")  # ENOENT, as the kernel's lookup would: searches go on
+    ERRNO: Final = MissingAnswer("errno")    # the rule's (or the default's) errno, whatever
+
+
+#: every one, in the order written
+MISSING_ANSWERS: tuple[MissingAnswer, ...] = tuple(
+    v for k, v in vars(Missing).items() if k.isupper())
+
+
+#: how a path the kernel would look up does not exist: one of :class:`Absent`'s values
+Absence = NewType("Absence", str)
+
+
+class Absent:
+    """How a path the kernel would look up does not exist; :data:`ABSENCES` lists them.  Str
+    tags in a class, not an enum (start-up, issue 16: see :class:`Reason`)."""
+
+    LAST: Final = Absence("last")  # its last name (a call that creates it would make it)
+    WAY: Final = Absence("way")    # a directory on the way: no call can reach it
+
+
+#: every one, in the order written
+ABSENCES: tuple[Absence, ...] = tuple(v for k, v in vars(Absent).items() if k.isupper())
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +331,7 @@ class Facts(Protocol):
         gets those names as well); None when they cannot be told."""
         ...
 
-    def absent(self, role: str) -> Absent | None:
+    def absent(self, role: str) -> Absence | None:
         """Whether (and how) the path in that role does not exist; None when it does or
         cannot be told (asked only of refusals: see :meth:`Table.refusal_errno`)."""
         ...
@@ -322,7 +386,7 @@ class CallFacts:
     sockets_inside: tuple[str, ...] = ()       # sockets inside the directories
     exposed: frozenset[str] = frozenset()      # the roles the call exposes (Facts.exposes)
     selector: int | None = None                # see Facts.selector
-    missing: tuple[tuple[str, Absent], ...] = ()  # (role, how) of the paths that do not exist
+    missing: tuple[tuple[str, Absence], ...] = ()  # (role, how) of the paths that do not exist
     descriptors: tuple[str, ...] = ()          # see Facts.descriptor_paths
     #: the roles whose path the run makes (Facts.fresh).  Empty by default: a question
     #: about a path seen apart from a call (an interpreter, a directory walked through) must
@@ -357,7 +421,7 @@ class CallFacts:
     def aliases(self, role: str) -> tuple[str, ...] | None:
         return ()
 
-    def absent(self, role: str) -> Absent | None:
+    def absent(self, role: str) -> Absence | None:
         return next((how for r, how in self.missing if r == role), None)
 
     def fresh(self, role: str) -> bool:
@@ -469,7 +533,7 @@ class Rule:
     redirect: Redirect | None = None
     location: Location | None = None
     index: int = 0
-    missing: Missing | None = None  # a refusal of a missing path; None: the table's
+    missing: MissingAnswer | None = None  # a refusal of a missing path; None: the table's
     inject: Injection | None = None  # what an inject rule does (action INJECT only)
     #: ``fresh = true``: the rule covers only paths the run makes (Facts.fresh) -- what
     #: the learner writes for a glob made from a name the program chose; on a ``unix``
@@ -579,7 +643,7 @@ class Rule:
         if self.action is Action.NEVER:
             out["errno"] = errno_module.errorcode.get(self.errno, str(self.errno))
         if self.missing is not None:
-            out["missing"] = self.missing.value
+            out["missing"] = self.missing
         if self.inject is not None:
             out.update(self.inject.describe())
         if self.path is not None:
@@ -612,7 +676,7 @@ class Decision:
     errno: int = errno_module.EPERM
     rule: Rule | None = None
     table: str = "main"
-    reason: Reason = Reason.RULE
+    reason: ReasonTag = Reason.RULE
     redirect: Redirect | None = None
     arg: PathArg | None = None  # the path that decided, when a path condition did
     role: str | None = None     # the path role of the check that decided
@@ -639,7 +703,7 @@ class _AtTarget:
     def fresh(self, role: str) -> bool:
         return False if role == self._role else self._facts.fresh(role)
 
-    def absent(self, role: str) -> Absent | None:
+    def absent(self, role: str) -> Absence | None:
         return None if role == self._role else self._facts.absent(role)
 
     def __getattr__(self, name: str) -> Any:
@@ -655,7 +719,7 @@ def answer_key(decision: Decision, facts: Facts) -> str | None:
         facts.path(decision.role) if decision.role is not None else None
     if not path:
         return None
-    return f"{path}\0linked" if decision.reason is Reason.LINKED else path
+    return f"{path}\0linked" if decision.reason == Reason.LINKED else path
 
 
 def _about_answered(decision: Decision, facts: Facts, answered: Collection[str]) -> bool:
@@ -677,8 +741,8 @@ class Table:
     location: Location | None = None
     description: str | None = None
     allow_detach: bool = False  # whether an interactive "detach" answer is honoured
-    missing: Missing = Missing.ENOENT  # a refusal of a path that does not exist
-    dns_refused: DnsRefused = DnsRefused.NXDOMAIN  # a query for a name a rule refuses
+    missing: MissingAnswer = Missing.ENOENT  # a refusal of a path that does not exist
+    dns_refused: DnsAnswer = DnsRefused.NXDOMAIN  # a query for a name a rule refuses
     #: ``NAME=VALUE`` grants (a literal value, or a glob: environment.Grants) of the loader
     #: and interpreter variables an exec into this table may carry that the run did not start
     #: with (``environment``; Supervisor._entering_table refuses any other)
@@ -1217,7 +1281,7 @@ class Table:
         alone -- one with an address or port is about some connects to the name, not the
         name -- and the table's ``dns_refused`` is "nxdomain".  Rules without ``host`` are
         about addresses, not known yet: skipped."""
-        if self.dns_refused is DnsRefused.PASS:
+        if self.dns_refused == DnsRefused.PASS:
             return None
         for rule in self.rules:
             if rule.net is None or rule.injects or not rule.may_cover("connect"):
@@ -1311,7 +1375,7 @@ class Table:
                 found.append(rule)
         return found
 
-    def missing_for(self, rule: Rule | None) -> Missing:
+    def missing_for(self, rule: Rule | None) -> MissingAnswer:
         """What a refusal by ``rule`` (None: by the default) answers for a missing path."""
         return rule.missing if rule is not None and rule.missing is not None else self.missing
 
@@ -1322,12 +1386,12 @@ class Table:
         the deciding rule (or the table, for its default) says ``missing = "errno"``.  The
         engine's own refusals (unsafe calls) keep theirs."""
         if decision.reason not in _MISSING_REASONS or \
-                self.missing_for(decision.rule) is Missing.ERRNO:
+                self.missing_for(decision.rule) == Missing.ERRNO:
             return decision.errno
         syscall = facts.syscall
         for role in facts.roles():
             how = facts.absent(role)
-            if how is Absent.WAY or (how is Absent.LAST and not aliases.creates(
+            if how == Absent.WAY or (how == Absent.LAST and not aliases.creates(
                     syscall, role, facts.open_flags)):
                 return errno_module.ENOENT
         return decision.errno

@@ -25,7 +25,15 @@ from systrace_py.policy.files import PolicyError, dumps_policy
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import Action, Policy, Reason, Rule, Table
 from systrace_py.report import say
-from systrace_py.supervisor import BURST_SECONDS, Answer, AnswerKind, Asker, AskRequest, PolicySet
+from systrace_py.supervisor import (
+    BURST_SECONDS,
+    Answer,
+    AnswerKind,
+    Asker,
+    AskRequest,
+    PolicySet,
+    answer_kind,
+)
 from systrace_py.terminal import printable
 from systrace_py.ui.answers import AnswerError, Parsed, parse_answer
 from systrace_py.ui.offers import (
@@ -117,11 +125,11 @@ class Interpreter:
         errno = parsed.errno if parsed.errno is not None else request.decision.errno
         refusal_errno = errno if parsed.verb == "deny" else errno_module.EPERM
         if parsed.verb in ("kill", "detach", "abort"):
-            return Answer(AnswerKind(parsed.verb))
+            return Answer(answer_kind(parsed.verb))
         if not parsed.remember:
-            return Answer(AnswerKind(parsed.verb), errno=refusal_errno)
+            return Answer(answer_kind(parsed.verb), errno=refusal_errno)
         if parsed.scope == BURST:
-            return Answer(AnswerKind(parsed.verb), errno=refusal_errno, burst=True)
+            return Answer(answer_kind(parsed.verb), errno=refusal_errno, burst=True)
         offer = resolve_scope(parsed.scope, self.offers, request.facts, self.role,
                               expansions=self.expansions)
         action = Action.PERMIT if parsed.verb == "permit" else Action.NEVER
@@ -129,7 +137,7 @@ class Interpreter:
         comment = f"answered {today}: {parsed.verb} {call_text(request)} ({request.program})"
         rule = build_rule(offer, self.calls, action, errno, expansions=self.expansions,
                           index=self.index, comment=comment)
-        return Answer(AnswerKind(parsed.verb), errno=refusal_errno, rule=rule,
+        return Answer(answer_kind(parsed.verb), errno=refusal_errno, rule=rule,
                       reach=parsed.reach or DEFAULT_REACH)
 
 

@@ -14,6 +14,7 @@ from systrace_py.kernel import FILE_CHANGING_IOCTLS, RENAME_EXCHANGE, RENAME_NOR
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.filterplan import Verdict, plan
 from systrace_py.policy.model import (
+    Absence,
     Absent,
     Action,
     CallFacts,
@@ -462,7 +463,7 @@ def refusal(policy: Policy, facts: CallFacts) -> int:
     return policy.main.refusal_errno(decision, facts)
 
 
-def gone(facts: CallFacts, how: Absent = Absent.LAST, role: str = "path") -> CallFacts:
+def gone(facts: CallFacts, how: Absence = Absent.LAST, role: str = "path") -> CallFacts:
     return dataclasses.replace(facts, missing=((role, how),))
 
 

@@ -130,7 +130,7 @@ def test_resolution(name: str, refused_by: int | None) -> None:
 
 def test_dns_refused_pass_resolves_everything() -> None:
     policy = loads_policy('dns_refused = "pass"\n' + POLICY, "p.toml")
-    assert policy.main.dns_refused is DnsRefused.PASS
+    assert policy.main.dns_refused == DnsRefused.PASS
     assert policy.main.resolution("bad.test") is None
     # ... and the connect is refused instead
     decision = policy.main.decide(CallFacts("connect", sockaddr=named("1.2.3.4", 80,
@@ -141,7 +141,7 @@ def test_dns_refused_pass_resolves_everything() -> None:
 def test_program_table_inherits_dns_refused() -> None:
     policy = loads_policy('dns_refused = "pass"\n[program."/usr/bin/curl"]\n'
                           'default = "permit"\n', "p.toml")
-    assert policy.programs["/usr/bin/curl"].dns_refused is DnsRefused.PASS
+    assert policy.programs["/usr/bin/curl"].dns_refused == DnsRefused.PASS
 
 
 @pytest.mark.parametrize(("text", "key", "fragment"), [

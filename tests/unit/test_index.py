@@ -43,7 +43,9 @@ from systrace_py.policy.filterplan import (
 from systrace_py.policy.glob import GlobError, PathGlob
 from systrace_py.policy.model import (
     DECIDING,
+    MISSING_ANSWERS,
     TRAVERSAL_CALLS,
+    Absence,
     Absent,
     Action,
     CallFacts,
@@ -82,7 +84,7 @@ def gets_a_new_name(syscall: str, role: str, selector: int | None) -> bool:
 #: the calls whose fsread use shows only metadata, read from the records
 METADATA = {c.name for c in TABLE.values() if c.reveals is Reveals.METADATA}
 #: the calls that look a path up: a refusal of a missing path answers ENOENT
-LOOKUPS = {c.name for c in TABLE.values() if Treat.PATH in c.treat}
+LOOKUPS = {c.name for c in TABLE.values() if c.treat & Treat.PATH}
 
 
 def part(syscall: str, role: str, cls: str | None, selector: int | None) -> str | None:
@@ -341,12 +343,12 @@ class LinearTable:
         if decision.reason in ("unsafe", "interpreter", "redirect"):
             return decision.errno
         setting = decision.rule.missing if decision.rule is not None else None
-        if (setting or self.table.missing) is Missing.ERRNO:
+        if (setting or self.table.missing) == Missing.ERRNO:
             return decision.errno
         for role, how in facts.missing:
             creating = role == "new" or (facts.syscall in ("mkdir", "mkdirat", "creat")) or (
                 facts.syscall in ("open", "openat") and (facts.open_flags or 0) & os.O_CREAT)
-            if how.value == "way" or not creating:
+            if how == Absent.WAY or not creating:
                 return errno_module.ENOENT
         return decision.errno
 
@@ -386,13 +388,13 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
             if rule.conditional or rule.redirect is not None:
                 return None
             if rule.action is Action.NEVER and syscall in LOOKUPS and (
-                    rule.missing or table.missing) is Missing.ENOENT:
+                    rule.missing or table.missing) == Missing.ENOENT:
                 return None  # a missing path gets ENOENT: only a stop can tell
             return (rule.action, rule.errno, True)
         if syscall in aliases.UNSAFE_CALLS:
             return (Action.NEVER, errno_module.EPERM, False)
         if table.default is Action.NEVER and syscall in LOOKUPS and \
-                table.missing is Missing.ENOENT:
+                table.missing == Missing.ENOENT:
             return None
         return (table.default, table.default_errno, False)
 
@@ -659,10 +661,10 @@ _NETS = st.sampled_from(NETS)
 _ARGVS = st.sampled_from(ARGVS)
 _REDIRECTS = st.sampled_from(REDIRECTS)
 _RULE_ERRNOS = st.sampled_from([errno_module.EPERM, errno_module.EACCES])
-_RULE_MISSING = st.sampled_from([None, None, *Missing])
+_RULE_MISSING = st.sampled_from([None, None, *MISSING_ANSWERS])
 _TABLE_DEFAULTS = st.sampled_from(list(DECIDING))
 _TABLE_ERRNOS = st.sampled_from([errno_module.EPERM, errno_module.ENOENT])
-_TABLE_MISSING = st.sampled_from(list(Missing))
+_TABLE_MISSING = st.sampled_from(list(MISSING_ANSWERS))
 _UP_TO_3 = st.integers(0, 3)
 _UP_TO_9 = st.integers(0, 9)
 _UP_TO_15 = st.integers(0, 15)
@@ -811,7 +813,7 @@ def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
                      made=frozenset(draw(_PATH_OR_NONE)))
 
 
-def _missing(roles: tuple[str, ...]) -> st.SearchStrategy[tuple[tuple[str, Absent], ...]]:
+def _missing(roles: tuple[str, ...]) -> st.SearchStrategy[tuple[tuple[str, Absence], ...]]:
     """Which of the paths do not exist, and how (mostly: all exist)."""
     how = st.sampled_from([None, None, None, Absent.LAST, Absent.WAY])
     return st.tuples(*(how for _ in roles)).map(

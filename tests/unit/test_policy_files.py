@@ -406,13 +406,13 @@ def test_missing_and_learned_round_trip() -> None:
         [program."/usr/bin/b"]
         missing = "ENOENT"
         """)
-    assert policy.main.missing is Missing.ERRNO
-    assert policy.programs["/usr/bin/a"].missing is Missing.ERRNO  # inherited
-    assert policy.programs["/usr/bin/b"].missing is Missing.ENOENT
+    assert policy.main.missing == Missing.ERRNO
+    assert policy.programs["/usr/bin/a"].missing == Missing.ERRNO  # inherited
+    assert policy.programs["/usr/bin/b"].missing == Missing.ENOENT
     learned = policy.main.rules[0].learned
     assert learned == Provenance("locale data", 3, ("/usr/lib/locale/a", "/x/b"))
     assert not learned.complete
-    assert policy.main.rules[1].missing is Missing.ENOENT
+    assert policy.main.rules[1].missing == Missing.ENOENT
     assert policy.main.rules[0].missing is None
     text = dumps_policy(policy)
     assert 'learned = {kind = "locale data", seen = 3, paths = ["/usr/lib/locale/a", "/x/b"]}' \

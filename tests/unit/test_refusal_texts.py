@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import string
 
-from systrace_py.policy.model import Reason
+from systrace_py.policy.model import REASONS
 from systrace_py.supervisor import _REFUSAL_BLANKS, REFUSAL_TEXTS
 
 
 def test_every_reason_has_a_refusal_text() -> None:
-    missing = set(Reason) - set(REFUSAL_TEXTS)
+    missing = set(REASONS) - set(REFUSAL_TEXTS)
     assert not missing, f"no refusal text for {sorted(missing)}"
-    assert set(REFUSAL_TEXTS) == set(Reason)
+    assert set(REFUSAL_TEXTS) == set(REASONS)
+    assert len(set(REASONS)) == len(REASONS) == 25  # str tags (not an enum): each its own
 
 
 def test_every_blank_of_a_refusal_text_is_filled() -> None:

@@ -40,3 +40,10 @@ def test_failures_mid_run_say_the_tree_was_killed():
 def test_a_run_ended_by_a_second_signal_names_it():
     said = outcome(Failure.SIGNALLED, signum=signal.SIGTERM, code=128 + signal.SIGTERM).message
     assert said.startswith("a second SIGTERM while an ask was pending ended the run")
+
+
+def test_every_failure_has_its_message():
+    from systrace_py.session import FAILURES
+    assert len(set(FAILURES)) == len(FAILURES) == 5  # str tags, each its own
+    for failure in FAILURES:
+        assert outcome(failure, KeyError("x"), signum=signal.SIGTERM).message

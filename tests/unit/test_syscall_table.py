@@ -47,7 +47,7 @@ from systrace_py.syscalls import (
     Arg,
     Call,
     Kind,
-    Param,
+    ParamName,
     Reveals,
     Rule,
     Treat,
@@ -139,7 +139,7 @@ def test_the_running_kernel_has_every_call_not_marked_ni():
 @pytest.mark.parametrize("call", TABLE.values(), ids=lambda c: c.name)
 def test_every_call_has_a_treatment(call: Call):
     decoding = call.treat & _DECODING
-    assert bool(Treat.PLAIN in call.treat) != bool(decoding), \
+    assert bool(call.treat & Treat.PLAIN) != bool(decoding), \
         f"{call.name}: PLAIN, or how it is decoded (and not both)"
     if call.ni:
         assert call.treat == Treat.PLAIN and not call.aliases and call.guard is None
@@ -149,20 +149,20 @@ def test_every_call_has_a_treatment(call: Call):
 def test_arguments_and_treatment_agree(call: Call):
     kinds = {a.kind for a in call.args}
     # a path argument, or options whose values may name files (decoded as path roles)
-    assert bool(kinds & {Kind.PATH, Kind.OPTIONS}) == (Treat.PATH in call.treat), call.name
+    assert bool(kinds & {Kind.PATH, Kind.OPTIONS}) == bool(call.treat & Treat.PATH), call.name
     if Kind.OPTIONS in kinds:
         assert call.name in decode.DYNAMIC_ROLE_CALLS, call.name
-    assert (Kind.FILE in kinds) == (Treat.FILE in call.treat), call.name
+    assert (Kind.FILE in kinds) == bool(call.treat & Treat.FILE), call.name
     assert bool(kinds & {Kind.SOCKADDR, Kind.MSGHDR, Kind.MMSGHDR}) == \
-        (Treat.ADDRESS in call.treat), call.name
-    assert (Kind.ARGV in kinds) == (Treat.ARGV in call.treat), call.name
-    if Treat.OPEN in call.treat:
-        assert Treat.PATH in call.treat and Treat.FREEZE not in call.treat, call.name
+        bool(call.treat & Treat.ADDRESS), call.name
+    assert (Kind.ARGV in kinds) == bool(call.treat & Treat.ARGV), call.name
+    if call.treat & Treat.OPEN:
+        assert call.treat & Treat.PATH and not call.treat & Treat.FREEZE, call.name
     if kinds & {Kind.OPEN_FLAGS, Kind.OPEN_HOW}:
-        assert Treat.OPEN in call.treat, call.name
+        assert call.treat & Treat.OPEN, call.name
     if Kind.MAYBE_PATH in kinds:
         # a path the engine cannot decide on: refused unless a rule names the call
-        assert Treat.UNSAFE in call.treat, call.name
+        assert call.treat & Treat.UNSAFE, call.name
     assert len(call.args) <= 6, call.name
 
 
@@ -207,7 +207,7 @@ def test_class_rules_are_well_formed(call: Call):
         _check_rule(call, call.aliases_when)
         assert call.aliases and call.aliases_when.when == "one_of", call.name
     for _, path in call.paths():
-        if Treat.NAMES not in call.treat:
+        if not call.treat & Treat.NAMES:
             assert path.renamed == NEVER, call.name
         elif path.role == "old":
             assert path.renamed == ALWAYS, call.name
@@ -308,7 +308,7 @@ def test_aliases_are_the_documented_ones():
     # stdio: what a program does with what it holds -- no path, nothing unsafe
     stdio = aliases.ALIASES["stdio"]
     assert not stdio & aliases.UNSAFE_CALLS
-    assert not stdio & {c.name for c in TABLE.values() if Treat.PATH in c.treat}
+    assert not stdio & {c.name for c in TABLE.values() if c.treat & Treat.PATH}
 
 
 def test_descriptor_stand_ins_are_descriptor_calls():
@@ -347,14 +347,14 @@ def test_alias_tables_are_the_tables():
     # the part aliases come from the records too: what fsread reveals, and the NAMES treatment
     assert aliases.ALIASES["fsmeta"] == {c.name for c in TABLE.values()
                                          if c.reveals is Reveals.METADATA}
-    assert aliases.ALIASES["fslink"] == {c.name for c in TABLE.values() if Treat.NAMES in c.treat}
+    assert aliases.ALIASES["fslink"] == {c.name for c in TABLE.values() if c.treat & Treat.NAMES}
     for call in TABLE.values():
         parts = {p for p in PART_ALIAS_NAMES if call.name in aliases.ALIASES[p]}
         assert aliases.aliases_of(call.name) == call.aliases | parts
         for name, flag in (("UNSAFE_CALLS", Treat.UNSAFE), ("OPEN_CALLS", Treat.OPEN),
                            ("EXEC_CALLS", Treat.ARGV), ("TWO_PATH_CALLS", Treat.NAMES),
                            ("MOVE_CALLS", Treat.MOVES), ("ADDRESS_CALLS", Treat.ADDRESS)):
-            assert (call.name in getattr(aliases, name)) == (flag in call.treat), \
+            assert (call.name in getattr(aliases, name)) == bool(call.treat & flag), \
                 (name, call.name)
         assert (call.name in aliases.PATH_CALLS) == bool(call.treat & (Treat.PATH | Treat.FILE))
     assert aliases.MOVE_CALLS <= aliases.TWO_PATH_CALLS
@@ -452,7 +452,7 @@ def test_engine_sets_are_the_tables():
     debug_targets = {name: guard.arg for name, guard in seccomp.GUARDS.items()
                      if guard.check == "debug_target"}
     assert debug_targets == {"ptrace": 1, "process_vm_readv": 0, "process_vm_writev": 0}
-    assert {c.name for c in TABLE.values() if Treat.FREEZE in c.treat} == enforce.FREEZE_CALLS
+    assert {c.name for c in TABLE.values() if c.treat & Treat.FREEZE} == enforce.FREEZE_CALLS
     # what the kernel resolves again after the check: every change made by path or through a
     # descriptor, every exec, every address
     changes = (aliases.ALIASES["fswrite"] - aliases.OPEN_CALLS) | aliases.EXEC_CALLS \
@@ -464,7 +464,7 @@ def test_engine_sets_are_the_tables():
     assert {"exit", "exit_group"} == api.NEVER_RETURN
     assert set(decode.PATH_ARGS) | set(decode.FD_ARGS) | decode.DYNAMIC_ROLE_CALLS \
         | aliases.ADDRESS_CALLS | aliases.EXEC_CALLS == learner._ARGUMENT_CALLS
-    assert {c.name for c in TABLE.values() if Treat.VIEW in c.treat} == enforce.VIEW_CALLS
+    assert {c.name for c in TABLE.values() if c.treat & Treat.VIEW} == enforce.VIEW_CALLS
     assert {"mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat"} == learner._CREATING
     assert records._held_args("execveat") == {1: "the 'path' path", 2: "argv"}
     assert records._held_args("sendto") == {4: "the socket address", 5: "the socket address"}
@@ -476,7 +476,7 @@ def test_engine_sets_are_the_tables():
     # every call with an address names the socket that reads it; the control data of every
     # message sent is read; socket() is the one call that makes sockets of a kind
     assert set(decode.SOCKET_ARG) == aliases.ADDRESS_CALLS
-    assert {c.name for c in TABLE.values() if Treat.CONTROL in c.treat} == \
+    assert {c.name for c in TABLE.values() if c.treat & Treat.CONTROL} == \
         {"sendmsg", "sendmmsg"}
     assert {"socket"} == filterplan.SOCKET_MAKERS
 
@@ -594,8 +594,8 @@ def _near(value: int) -> list[int]:
                                 value + 4096, value - 4096)]
 
 
-def _resolved(value: int | Param) -> int:
-    return value if isinstance(value, int) else _PARAMS[value.value]
+def _resolved(value: int | ParamName) -> int:
+    return value if isinstance(value, int) else _PARAMS[value]
 
 
 # (the strategies the helpers below draw from are made once: made at every draw -- a list's
@@ -1232,9 +1232,9 @@ def test_a_timed_wait_stops_at_entry_exactly_when_it_has_a_timeout(guard_filter,
 def test_treated_is_the_scan_of_the_table() -> None:
     """treated() from its one pass over the table (per bit) answers as a scan of every record
     for the flag would: each flag, no flag, and every pair of flags."""
-    flags = [*syscalls.Treat, syscalls.Treat(0)]
+    flags = [*syscalls.TREATS, 0]
     asked = set(flags) | {a | b for a, b in itertools.combinations(flags, 2)}
     for flag in asked:
         assert syscalls.treated(flag) == frozenset(
-            c.name for c in syscalls.TABLE.values() if int(c.treat) & int(flag)), flag
+            c.name for c in syscalls.TABLE.values() if c.treat & flag), flag
     assert syscalls.treated(syscalls.Treat.OPEN) >= {"open", "openat", "openat2"}

@@ -9,8 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from systrace_py.engine.taskstate import (
+    EVENTS,
     HELD,
+    STATES,
     TRANSITIONS,
+    Event,
+    State,
     TaskEvent,
     TaskState,
     TaskStateError,
@@ -20,7 +24,7 @@ from systrace_py.engine.taskstate import (
 S, E = TaskState, TaskEvent
 
 
-def run(state: TaskState, *events: TaskEvent) -> TaskState:
+def run(state: State, *events: Event) -> State:
     for event in events:
         state = next_state(state, event)
     return state
@@ -65,14 +69,14 @@ def test_group_stop_holds_the_task_until_its_next_stop():
 
 
 def test_a_freeze_interrupts_only_running_tasks():
-    assert {s for s in TaskState if s not in (S.RUNNING, S.GONE)} == HELD
+    assert {s for s in STATES if s not in (S.RUNNING, S.GONE)} == HELD
 
 
 def test_every_state_but_gone_can_exit_and_gone_is_final():
-    for state in TaskState:
+    for state in STATES:
         if state is not S.GONE:
             assert next_state(state, E.EXITED) is S.GONE
-    for event in TaskEvent:
+    for event in EVENTS:
         with pytest.raises(TaskStateError):
             next_state(S.GONE, event)
 
@@ -90,10 +94,10 @@ def test_every_state_is_reachable_from_attaching():
             if before is state and after not in seen:
                 seen.add(after)
                 frontier.append(after)
-    assert seen == set(TaskState)
+    assert seen == set(STATES)
 
 
-@given(st.lists(st.sampled_from(list(TaskEvent)), max_size=30))
+@given(st.lists(st.sampled_from(list(EVENTS)), max_size=30))
 def test_only_a_resume_runs_a_task_and_only_an_answer_or_its_end_unparks_it(events):
     state = S.ATTACHING
     for event in events:
@@ -110,9 +114,13 @@ def test_only_a_resume_runs_a_task_and_only_an_answer_or_its_end_unparks_it(even
 
 
 def test_the_table_is_total_over_what_it_says():
-    for state, event in itertools.product(TaskState, TaskEvent):
+    for state, event in itertools.product(STATES, EVENTS):
         if (state, event) in TRANSITIONS:
             assert next_state(state, event) is TRANSITIONS[state, event]
         else:
             with pytest.raises(TaskStateError):
                 next_state(state, event)
+
+
+def test_each_state_and_each_event_is_its_own_tag():
+    assert len(set(STATES)) == len(STATES) == 7 and len(set(EVENTS)) == len(EVENTS) == 9
