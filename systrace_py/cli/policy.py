@@ -43,6 +43,7 @@ from systrace_py.policy.learn import (
     GENERALIZE_LEVELS,
     MAIN,
     LearnOptions,
+    LoggedTables,
     Observation,
     decide_observation,
     learn,
@@ -215,7 +216,9 @@ def read_run(path: str) -> LoggedRun:
     run = LoggedRun()
     calls = processes = 0
     ended = False
+    tables = LoggedTables()  # (an older -A's table of a memfd is its caller's: learn42)
     for record in read_log(path, vouched=True):
+        tables.see(record)
         event = record.get("event")
         if event == Event.START and run.argv is None and isinstance(record.get("argv"), list):
             run.argv = [str(a) for a in record["argv"]]
@@ -244,7 +247,7 @@ def read_run(path: str) -> LoggedRun:
             raise LogError(f"{path}:{record['_line']}: a syscall record without the fields"
                            f" learning needs ({exc})") from None
         if obs is not None:
-            run.observations.append(obs)
+            run.observations.append(tables.placed(obs, record))
     if ended:
         run.calls_seen, run.processes = calls, processes
     return run
