@@ -1063,6 +1063,16 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             if former.text.endswith("*"):
                 return former
             return dataclasses.replace(former, text=former.text + "{," + escape(_DELETED) + "}")
+    if path.endswith(_DELETED) and path[:-len(_DELETED)]:
+        # any other removed file reached by a descriptor -- a helper the program wrote,
+        # removed and ran through /proc/self/fd (a removed file's program is its caller's
+        # table's: learn42) --, decided by both names too: both, else the next run's call
+        # was refused by the name the learned rule did not hold
+        former = _generalize_path(path[:-len(_DELETED)], ctx)
+        if former.text.endswith("*"):
+            return former
+        return dataclasses.replace(former, text=former.text + "{," + escape(_DELETED) + "}",
+                                   literal=False)
     if ctx.options.generalize == "none" or is_sensitive(path, writer.home):
         return _Pattern(writer.text(path, expand=False), True)
     comps = components(path)

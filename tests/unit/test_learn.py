@@ -683,6 +683,21 @@ def test_enforcement_records_can_be_learned_from():
     assert observation_from_record({"event": "exec"}) is None
 
 
+def test_a_removed_files_path_is_learned_by_both_its_names():
+    """A file the run wrote, removed and reached by a descriptor (a helper run through
+    /proc/self/fd) is named ``PATH (deleted)``, and the next run's call is decided by both
+    names (Supervisor._decide, decode.former_names): both are learned, not the one the next
+    run's call was refused by (learn42)."""
+    for generalize in ("safe", "none"):
+        policy = learn([read("/srv/tools/helper (deleted)")],
+                       LearnOptions(generalize=generalize, env=ENV)).policy
+        for path in ("/srv/tools/helper (deleted)", "/srv/tools/helper"):
+            facts = CallFacts("openat", (PathArg("path", path),), R)
+            assert policy.main.decide(facts).action is Action.PERMIT, (generalize, path)
+        facts = CallFacts("openat", (PathArg("path", "/srv/tools/other"),), R)
+        assert policy.main.decide(facts).action is Action.NEVER, generalize
+
+
 def test_an_older_logs_table_of_a_memfd_is_learned_as_its_callers():
     """An older -A logged a memfd helper's calls under ``/memfd:helper (deleted)``, a table
     no run enters (its process keeps its caller's: supervisor.nameless): ``policy learn``
