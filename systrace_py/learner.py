@@ -3,7 +3,9 @@
 Every call of every traced process stops (the prefilter traces all of them) and becomes an
 :class:`~systrace_py.policy.learn.Observation` of the table it would be decided under -- the
 command's own table (``main``) and, for a process that execs another program, that
-program's table, as the enforcing supervisor will switch tables at exec.  Identical
+program's table, as the enforcing supervisor will switch tables at exec (a program with no
+name of its own, a memfd's or a removed file's, takes none: the caller's table, by the
+supervisor's own rule, :func:`~systrace_py.supervisor.nameless`).  Identical
 observations are kept (and logged) once per table, so a long run costs memory and log
 space in proportion to what it did, not to how often.
 
