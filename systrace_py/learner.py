@@ -3,7 +3,9 @@
 Every call of every traced process stops (the prefilter traces all of them) and becomes an
 :class:`~systrace_py.policy.learn.Observation` of the table it would be decided under -- the
 command's own table (``main``) and, for a process that execs another program, that
-program's table, as the enforcing supervisor will switch tables at exec.  Identical
+program's table, as the enforcing supervisor will switch tables at exec (a program with no
+name of its own, a memfd's or a removed file's, takes none: the caller's table, by the
+supervisor's own rule, :func:`~systrace_py.supervisor.nameless`).  Identical
 observations are kept (and logged) once per table, so a long run costs memory and log
 space in proportion to what it did, not to how often.
 
@@ -45,7 +47,12 @@ from systrace_py.policy.environment import CWD, HOME, PATH, chooses_code, moved
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import Absent, PathArg, Reason, Rule
 from systrace_py.report import say
-from systrace_py.supervisor import UNNAMED_CWD, exec_reads_from, python_working_directory
+from systrace_py.supervisor import (
+    UNNAMED_CWD,
+    exec_reads_from,
+    nameless,
+    python_working_directory,
+)
 from systrace_py.syscalls import PATHS, Treat, treated
 
 #: At most this many names of one directory are kept for the listing rule; a bigger
@@ -415,11 +422,15 @@ class Learner(Monitor):
 
     def on_exec(self, process: Process, old_program: str, argv: tuple[str, ...] | None) -> None:
         """The command's first exec names the main program; any later exec of another
-        program switches the process to that program's own table (as enforcement will)."""
+        program switches the process to that program's own table (as enforcement will) --
+        but a program with no name of its own (a memfd, a removed file: supervisor.nameless)
+        takes no table, enforced or learned: the process keeps its caller's table, so what it
+        does is learned there, never into a table keyed ``NAME (deleted)`` that no run enters
+        (learn42)."""
         self._exec_ran(process)
         if process.pid == self._initial_pid and self.main_program is None:
             self.main_program = process.program
-        elif process.program != self.main_program:
+        elif process.program != self.main_program and not nameless(process):
             process.state = process.program
         self.programs[process.program] = None
         if self.audit is not None:

@@ -1016,7 +1016,7 @@ class Supervisor:
         if self.policies.claimed(program):
             return None  # (refused: _entering_table)
         if program.endswith(DELETED):
-            return None  # (a name /proc gives a file without one: on_exec's _nameless)
+            return None  # (a name /proc gives a file without one: on_exec's nameless)
         new = self.policies.table_for(program)
         if new is None:
             return state.deciding(), False
@@ -1800,7 +1800,7 @@ class Supervisor:
         process's private rules, the program's table (made by the store when the program
         has none), or every table."""
         state: ProcessState = process.state
-        if reach == "process" or (reach == "program" and _nameless(process)):
+        if reach == "process" or (reach == "program" and nameless(process)):
             # (a program with no name of its own -- a memfd, a removed file -- is no program
             # a table could be kept for: any process may name its own so; red team 61)
             state.private.insert(0, rule)
@@ -1845,7 +1845,7 @@ class Supervisor:
         # the asking thread (its call never runs), and an answer about the former program is
         # none about the new one
         self._settle_gone(process, "its thread is gone (another thread exec'd)")
-        if not self.options.inherit_across_exec and not _nameless(process):
+        if not self.options.inherit_across_exec and not nameless(process):
             table = self.policies.table_for(process.program)
             if table is not None:
                 state.table = table
@@ -1903,14 +1903,15 @@ class Supervisor:
                 f"({task.process.program}): {why} -> {name}", self.stderr)
 
 
-def _nameless(process: Process) -> bool:
+def nameless(process: Process) -> bool:
     """Whether the process's program has no name of its own: /proc names a file without one
     (a memfd, a removed file) ``NAME (deleted)``, a text any process may make its own
     program's -- a memfd of that name (``memfd_create`` is no call a rule refuses by name),
     a file it removes.  Such a program takes no table at its exec, and a ``for program``
     answer about it is kept for the process (red team 61: a table made for a tool's memfd
     helper was entered by every memfd so named).  A file whose name really ends so, and
-    which is the process's program, has one."""
+    which is the process's program, has one.  The learner asks the same (Learner.on_exec):
+    what such a process does is learned into the table it runs under, its caller's."""
     program = process.program
     if not program.endswith(DELETED):
         return False

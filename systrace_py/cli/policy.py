@@ -43,6 +43,7 @@ from systrace_py.policy.learn import (
     GENERALIZE_LEVELS,
     MAIN,
     LearnOptions,
+    LoggedTables,
     Observation,
     decide_observation,
     learn,
@@ -215,7 +216,9 @@ def read_run(path: str) -> LoggedRun:
     run = LoggedRun()
     calls = processes = 0
     ended = False
+    tables = LoggedTables()  # (an older -A's table of a memfd is its caller's: learn42)
     for record in read_log(path, vouched=True):
+        tables.see(record)
         event = record.get("event")
         if event == Event.START and run.argv is None and isinstance(record.get("argv"), list):
             run.argv = [str(a) for a in record["argv"]]
@@ -244,7 +247,7 @@ def read_run(path: str) -> LoggedRun:
             raise LogError(f"{path}:{record['_line']}: a syscall record without the fields"
                            f" learning needs ({exc})") from None
         if obs is not None:
-            run.observations.append(obs)
+            run.observations.append(tables.placed(obs, record))
     if ended:
         run.calls_seen, run.processes = calls, processes
     return run
@@ -422,10 +425,13 @@ def check_policy(policy: Policy, records: Iterator[dict[str, Any]]) -> CheckRepo
     report = CheckReport(list(hits.values()))
     by_default: dict[str, int] = defaultdict(int)
     last: dict[object, _Counted] = {}   # what each tid's last decision's record added
+    tables = LoggedTables()  # (an older -A's table of a memfd is its caller's: learn42)
     for record in records:
         event = record.get("event")
         if event == Event.START:
             last.clear()  # (another run: tids of its own)
+            tables = LoggedTables()
+        tables.see(record)
         if event != Event.SYSCALL:
             continue
         tid = record.get("tid")
@@ -436,7 +442,7 @@ def check_policy(policy: Policy, records: Iterator[dict[str, Any]]) -> CheckRepo
         if before is not None:
             report.again += 1
             before.take_back(report, by_default)
-        counted = _count(policy, hits, report, by_default, record)
+        counted = _count(policy, hits, report, by_default, record, tables)
         if decision:
             last[tid] = counted
     report.by_default = dict(by_default)
@@ -444,8 +450,10 @@ def check_policy(policy: Policy, records: Iterator[dict[str, Any]]) -> CheckRepo
 
 
 def _count(policy: Policy, hits: dict[tuple[str, int], RuleHits], report: CheckReport,
-           by_default: dict[str, int], record: dict[str, Any]) -> _Counted:
-    """One syscall record counted into ``report``: what it added."""
+           by_default: dict[str, int], record: dict[str, Any], tables: LoggedTables
+           ) -> _Counted:
+    """One syscall record counted into ``report``: what it added (decided in the table its
+    process runs under: ``tables``)."""
     counted = _Counted()
     ref = record.get("rule")
     if isinstance(ref, dict) and isinstance(ref.get("index"), int):
@@ -464,6 +472,7 @@ def _count(policy: Policy, hits: dict[tuple[str, int], RuleHits], report: CheckR
     obs = _replayable(record)
     if obs is None:
         return counted
+    obs = tables.placed(obs, record)
     report.calls += 1
     counted.call = True
     decision = decide_observation(policy, obs)

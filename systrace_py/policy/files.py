@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from systrace_py import importcache, outputs, procfs, startup, syscalls
-from systrace_py.kernel import MAX_ERRNO
+from systrace_py.kernel import DELETED, MAX_ERRNO
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition, Words
 from systrace_py.policy.environment import grant_error
@@ -362,6 +362,9 @@ class PolicyWarning(UserWarning):
     resolved): ``FILE:LINE: KEY: MESSAGE``, as a :class:`PolicyError` says it."""
 
 
+#: How /proc begins the name of a program run from a memfd ("/memfd:NAME (deleted)"): a
+#: program key so written names a program with no name of its own (_program_key)
+MEMFD_PREFIX = "/memfd:"
 #: The most a policy file may hold (a learned policy of a big build is a few hundred KB).
 MAX_POLICY_BYTES = 16 << 20
 #: What a value nested too deeply for the parser (or a glob's braces) is called in errors.
@@ -842,6 +845,15 @@ class _Loader:
                 self.source, self.positions.line(where), label, f"{key} resolves to {resolved}"
                 " (processes are known by their resolved path): the table applies to"
                 f" {resolved}"))), stacklevel=2)
+        if resolved.endswith(DELETED) or resolved.startswith(MEMFD_PREFIX):
+            # a warning, not an error: an older -A wrote such tables (learn42), and a file
+            # whose name really ends so, run by that name, enters its table
+            warnings.warn(PolicyWarning(str(PolicyError(
+                self.source, self.positions.line(where), label, "a program /proc names so (a"
+                " memfd, a removed file: \"NAME (deleted)\") has no name of its own and takes"
+                " no table -- its process keeps its caller's (red team 61): no run enters this"
+                " table (but a file's whose name really is so); its rules belong in the table"
+                " of the program that runs it, where systrace -A learns them"))), stacklevel=2)
         if resolved in policy.programs:
             first = policy.programs[resolved].location
             at = f" (line {first.line})" if first is not None and first.line else ""

@@ -44,7 +44,7 @@ from typing import Any
 
 from systrace_py.kernel import DELETED as _DELETED
 from systrace_py.kernel import O_TMPFILE_BIT
-from systrace_py.logrecords import LoggedCall, Result, logged_call
+from systrace_py.logrecords import Event, LoggedCall, Result, logged_call
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import CWD as ARGV_CWD
 from systrace_py.policy.argv import ArgvCondition, Words
@@ -328,6 +328,50 @@ def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
         return None
     return Observation(table, syscall, call.paths, normalize_flags(call.open_flags),
                        call.sockaddrs, call.argv, tree=call.tree)
+
+
+class LoggedTables:
+    """The table each process of a log is learned under, as a run decides it: a program
+    with no name of its own -- one /proc names ``NAME (deleted)``, a memfd or a removed file
+    -- takes no table at its exec (``supervisor.nameless``), its process keeps its caller's.
+    A log of an older ``-A`` names such a table for what the process did (``"table":
+    "/memfd:helper (deleted)"``); learned so, it made a table no run enters, and the next run
+    refused the helper what it did (learn42).  Read in order, a log's process records (a
+    fork's ``table`` is its parent's, an exec's the one it enters) tell the table each
+    process ran under before: :meth:`placed` learns there what such a record names.  (A log
+    cannot tell the memfd from a file whose name really ends so, whose table a run enters:
+    its calls are learned into the caller's table too -- a policy without its table runs it
+    there, so the next run does them still.)"""
+
+    __slots__ = ("_of",)
+
+    def __init__(self) -> None:
+        self._of: dict[int, str] = {}  # pid -> the table its process runs under
+
+    def _place(self, table: object, before: str | None) -> str:
+        name = str(table or MAIN)
+        return (before or MAIN) if name.endswith(_DELETED) else name
+
+    def see(self, record: Mapping[str, Any]) -> None:
+        """Follow a process record (fork, vfork, clone, exec) of the log."""
+        pid = record.get("pid")
+        if not isinstance(pid, int):
+            return
+        event = record.get("event")
+        if event in (Event.FORK, Event.VFORK, Event.CLONE):
+            parent = record.get("parent")
+            self._of[pid] = self._place(record.get("table"), self._of.get(parent)
+                                        if isinstance(parent, int) else None)
+        elif event == Event.EXEC:
+            self._of[pid] = self._place(record.get("table"), self._of.get(pid))
+
+    def placed(self, obs: Observation, record: Mapping[str, Any]) -> Observation:
+        """``obs`` (of ``record``), in the table its process runs under."""
+        if not obs.table.endswith(_DELETED):
+            return obs
+        pid = record.get("pid")
+        table = self._place(obs.table, self._of.get(pid) if isinstance(pid, int) else None)
+        return dataclasses.replace(obs, table=table)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1019,6 +1063,16 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             if former.text.endswith("*"):
                 return former
             return dataclasses.replace(former, text=former.text + "{," + escape(_DELETED) + "}")
+    if path.endswith(_DELETED) and path[:-len(_DELETED)]:
+        # any other removed file reached by a descriptor -- a helper the program wrote,
+        # removed and ran through /proc/self/fd (a removed file's program is its caller's
+        # table's: learn42) --, decided by both names too: both, else the next run's call
+        # was refused by the name the learned rule did not hold
+        former = _generalize_path(path[:-len(_DELETED)], ctx)
+        if former.text.endswith("*"):
+            return former
+        return dataclasses.replace(former, text=former.text + "{," + escape(_DELETED) + "}",
+                                   literal=False)
     if ctx.options.generalize == "none" or is_sensitive(path, writer.home):
         return _Pattern(writer.text(path, expand=False), True)
     comps = components(path)

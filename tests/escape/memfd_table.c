@@ -10,6 +10,11 @@
  *                                   named "helper", which opens ASKED -- the question), then
  *                                   runs its own code from a memfd of the same name and
  *                                   reads SECRET there: ESCAPED when it does, else BLOCKED
+ *   memfd_table TOOL ASKED SECRET removed
+ *                                   the same, its own code run from a removed file (SECRET's
+ *                                   directory's "helper", run through /proc/self/fd) in
+ *                                   place of a memfd: what a learned policy must run again
+ *                                   (learn42)
  */
 #include "attack.h"
 #include <sys/mman.h>
@@ -28,6 +33,32 @@ static void run_from_memfd(char *const args[]) {
     extern char **environ;
     fexecve(mfd, args, environ);
     blocked("fexecve: %s", ename(errno));
+}
+
+static void run_from_removed(const char *beside, char *const args[]) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", beside);
+    char *slash = strrchr(path, '/');
+    snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0),
+             "helper");
+    int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    int dst = open(path, O_RDWR | O_CREAT | O_TRUNC, 0700);
+    if (src < 0 || dst < 0)
+        blocked("open %s: %s", path, ename(errno));
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(src, buf, sizeof buf)) > 0)
+        if (write(dst, buf, (size_t)n) != n)
+            blocked("write %s: %s", path, ename(errno));
+    close(dst);
+    int fd = open(path, O_RDONLY);  /* (no O_CLOEXEC: the exec goes through it) */
+    if (fd < 0 || unlink(path) != 0)
+        blocked("reopen, unlink %s: %s", path, ename(errno));
+    char through[64];
+    snprintf(through, sizeof through, "/proc/self/fd/%d", fd);
+    extern char **environ;
+    execve(through, args, environ);
+    blocked("execve %s: %s", through, ename(errno));
 }
 
 int main(int argc, char **argv) {
@@ -51,8 +82,8 @@ int main(int argc, char **argv) {
         char *args[] = {"helper", "asker", argv[2], NULL};
         run_from_memfd(args);
     }
-    if (argc != 4)
-        usage("memfd_table TOOL ASKED SECRET");
+    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "removed") == 0))
+        usage("memfd_table TOOL ASKED SECRET [removed]");
     int fd = open(argv[3], O_RDONLY);
     note("open %s itself: %s", argv[3], fd < 0 ? ename(errno) : "ok");
     pid_t pid = fork();
@@ -63,5 +94,7 @@ int main(int argc, char **argv) {
     int status;
     waitpid(pid, &status, 0);
     char *args[] = {"helper", "reader", argv[3], NULL};
+    if (argc == 5)
+        run_from_removed(argv[3], args);
     run_from_memfd(args);
 }

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import tomllib
 from pathlib import Path
 
 from escape_lib import Scene, assert_blocked, attack, require_real
 
-from conftest import PYTHON
+from conftest import PYTHON, run_systrace
 
 
 def test_an_answer_about_one_path_does_not_run_a_call_another_path_asked_about(
@@ -110,3 +111,38 @@ def test_a_table_keyed_by_a_memfd_s_name_is_entered_by_no_memfd(
                     scene=scene, env=loop)
     assert "itself: EACCES" in traced.stdout, traced
     assert_blocked(traced)
+
+
+def test_a_memfd_helper_is_learned_into_its_callers_table_and_runs_again(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A program that runs a helper from a memfd (runc's re-exec, a tool that writes its
+    helper out): -A learned the helper's calls into a table keyed by the name /proc gives it,
+    ``/memfd:helper (deleted)``, which no run enters (such a program takes no table: red team
+    61) -- the next run, the helper under its caller's table, was refused what it did.
+    memfd_table.c: a tool (a table of its own) runs a helper from a memfd that opens
+    ``asked``; the main program then runs its own code from a removed file (``helper``,
+    written, removed and run through /proc/self/fd: ``PATH (deleted)``) that reads
+    ``data``.  Now both are learned into their caller's table (the tool's, the main one),
+    the removed helper's exec by both its names (the next run's is decided by both), the
+    policy has no ``(deleted)`` key, and the next run does what the learning run did; the
+    log learns the same policy (learn42)."""
+    program = build("escape/memfd_table.c")
+    tool = tmp_path / "tool"
+    shutil.copy(program, tool)
+    (tmp_path / "asked").write_text("asked\n")
+    (tmp_path / "data").write_text("data\n")
+    argv = [str(program), str(tool), str(tmp_path / "asked"), str(tmp_path / "data"),
+            "removed"]
+    policy, log = tmp_path / "policy.toml", tmp_path / "learn.jsonl"
+    learned = run_systrace(["-A", "-o", str(policy), "--log", str(log), "--", *argv], env=loop)
+    assert "helper: open" in learned.stdout and "asked: ok" in learned.stdout, learned
+    assert "data: no secret" in learned.stdout, learned  # (the removed helper read it)
+    text = policy.read_text()
+    assert '/helper{, (deleted)}"' in text, text  # (its exec: by both its names)
+    keys = list(tomllib.loads(text).get("program", {}))
+    assert len(keys) == 1 and keys[0].endswith("/tool"), keys  # (no "... (deleted)" key)
+    rebuilt = run_systrace(["policy", "learn", str(log)])
+    assert rebuilt.stdout == text, rebuilt.stderr
+    enforced = run_systrace(["-p", str(policy), "--", *argv], env=loop)
+    assert (enforced.stdout, enforced.returncode) == (learned.stdout, learned.returncode), \
+        (enforced, text)

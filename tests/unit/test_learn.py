@@ -20,6 +20,7 @@ from systrace_py.policy.glob import PathGlob
 from systrace_py.policy.learn import (
     MAIN,
     LearnOptions,
+    LoggedTables,
     Observation,
     decide_observation,
     format_summary,
@@ -680,6 +681,52 @@ def test_enforcement_records_can_be_learned_from():
     assert obs.open_flags == os.O_RDWR and obs.sockaddrs == (SockAddr("inet6", "::1", 53),)
     assert observation_from_record({**record, "result": "refused"}) is None
     assert observation_from_record({"event": "exec"}) is None
+
+
+def test_a_removed_files_path_is_learned_by_both_its_names():
+    """A file the run wrote, removed and reached by a descriptor (a helper run through
+    /proc/self/fd) is named ``PATH (deleted)``, and the next run's call is decided by both
+    names (Supervisor._decide, decode.former_names): both are learned, not the one the next
+    run's call was refused by (learn42)."""
+    for generalize in ("safe", "none"):
+        policy = learn([read("/srv/tools/helper (deleted)")],
+                       LearnOptions(generalize=generalize, env=ENV)).policy
+        for path in ("/srv/tools/helper (deleted)", "/srv/tools/helper"):
+            facts = CallFacts("openat", (PathArg("path", path),), R)
+            assert policy.main.decide(facts).action is Action.PERMIT, (generalize, path)
+        facts = CallFacts("openat", (PathArg("path", "/srv/tools/other"),), R)
+        assert policy.main.decide(facts).action is Action.NEVER, generalize
+
+
+def test_an_older_logs_table_of_a_memfd_is_learned_as_its_callers():
+    """An older -A logged a memfd helper's calls under ``/memfd:helper (deleted)``, a table
+    no run enters (its process keeps its caller's: supervisor.nameless): ``policy learn``
+    learns them into the table the process ran under before -- the tool's, for the tool's
+    helper and its child; the main table, for the command's own (learn42)."""
+    tool, memfd = "/opt/tool", "/memfd:helper (deleted)"
+    log: list[dict] = [
+        {"event": "fork", "pid": 11, "parent": 10, "table": MAIN},
+        {"event": "exec", "pid": 11, "table": tool},
+        {"event": "exec", "pid": 11, "table": memfd},
+        {"event": "syscall", "pid": 11, "result": "permitted", "table": memfd,
+         "observation": {"syscall": "openat", "paths": [["path", "/srv/asked"]]}},
+        {"event": "clone", "pid": 12, "parent": 11, "table": memfd},
+        {"event": "syscall", "pid": 12, "result": "permitted", "table": memfd,
+         "observation": {"syscall": "getpid"}},
+        {"event": "exec", "pid": 10, "table": memfd},
+        {"event": "syscall", "pid": 10, "result": "permitted", "table": memfd,
+         "observation": {"syscall": "getuid"}},
+        {"event": "syscall", "pid": 11, "result": "permitted", "table": tool,
+         "observation": {"syscall": "getgid"}},
+    ]
+    tables = LoggedTables()
+    placed = []
+    for record in log:
+        tables.see(record)
+        obs = observation_from_record(record)
+        if obs is not None:
+            placed.append((tables.placed(obs, record).table, obs.syscall))
+    assert placed == [(tool, "openat"), (tool, "getpid"), (MAIN, "getuid"), (tool, "getgid")]
 
 
 def test_records_of_version_2_are_read_from_their_typed_call_never_from_the_display_text():

@@ -55,3 +55,25 @@ def test_a_call_made_again_is_counted_once_as_decided_the_last_time() -> None:
     out = io.StringIO()
     write_check(out, report, "p.toml", "run.jsonl")
     assert "calls made again (each counted once, as decided the last time): 1" in out.getvalue()
+
+
+def test_an_older_logs_table_of_a_memfd_is_checked_as_its_callers() -> None:
+    """An older -A logged a tool's memfd helper's calls under ``/memfd:helper (deleted)``,
+    a table no run enters: the helper runs under the tool's table (supervisor.nameless), and
+    its calls are checked there -- on main (41239cf) they fell to the main table, and its
+    default refused the helper's open the tool's table permits (learn42)."""
+    policy = loads_policy(POLICY + '[program."/opt/tool"]\ndefault = "never"\n'
+                          '[[program."/opt/tool".rule]]\ncalls = ["fsread", "fswrite"]\n'
+                          'path = "/srv/asked"\naction = "permit"\n')
+    memfd = "/memfd:helper (deleted)"
+    records = [
+        {"event": "start"},
+        {"event": "fork", "pid": 11, "tid": 11, "parent": 10, "table": "main"},
+        {"event": "exec", "pid": 11, "tid": 11, "table": "/opt/tool"},
+        {"event": "exec", "pid": 11, "tid": 11, "table": memfd},
+        {**_open(11, "/srv/asked", action="permit", result="permitted", rule=None,
+                 reason="learning"), "pid": 11, "table": memfd},
+    ]
+    report = check_policy(policy, iter(records))
+    assert report.calls == 1 and report.refused == [] and report.by_default == {}
+    assert [r.hits for r in report.rules if r.table == "/opt/tool"] == [1]

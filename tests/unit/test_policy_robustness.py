@@ -179,6 +179,18 @@ def test_a_program_key_naming_a_symlink_is_resolved_with_a_warning():
     assert table is not None and table.name == os.path.realpath("/bin/cat")
 
 
+@pytest.mark.parametrize("key", ["/memfd:helper (deleted)", "/opt/tool/helper (deleted)",
+                                 "/memfd:*"])
+def test_a_table_of_a_program_with_no_name_of_its_own_loads_with_a_warning(key):
+    """A memfd's or a removed file's program (``NAME (deleted)``) takes no table (red team
+    61): a table keyed so -- an older -A wrote them (learn42) -- is entered by no run, said
+    at load; a warning, not an error, so that such a policy still loads."""
+    with pytest.warns(PolicyWarning, match=r"f\.toml:2: .*has no name of its own.*takes no"):
+        policy = loads_policy(f'default = "permit"\n[program."{key}"]\ndefault = "never"\n',
+                              "f.toml")
+    assert key in policy.programs
+
+
 @needs_symlinked_bin
 def test_two_keys_for_one_program_are_an_error():
     text = '[program."/usr/bin/cat"]\n[program."/bin/cat"]\n'
