@@ -685,6 +685,10 @@ _PURPOSES = {
              "FIOSETOWN/SIOCSPGRP make the tracer a socket's owner (a signal to systrace)",
     "setsockopt": "a source route would send packets to an address no rule looked at",
     "prctl": "PR_SET_MM and undumpable processes would hide memory from the tracer",
+    "add_key": "a key in a keyring the tracer does not search decrypts names (fscrypt) for "
+               "the program that the tracer resolves otherwise",
+    "keyctl": "a keyring joined or linked would decrypt names (fscrypt) for the program that "
+              "the tracer resolves otherwise",
     "request_key": "callout data would have the kernel run its key helper, as root and "
                    "outside the trace, with the program's arguments",
     "ptrace": "the tracer itself (its registers and memory)",
