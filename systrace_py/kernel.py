@@ -321,17 +321,27 @@ FIONREAD: Final = 0x541B
 RLIMIT_CORE: Final = 4
 #: keyctl(2)'s operations that let a task's key searches find keys its tracer's do not: a
 #: session keyring of its own (or a named one), a key linked or moved into a keyring it
-#: searches, its session given to its parent, a key a construction instantiates
-#: (linux/keyctl.h).  add_key always may (into the task's own thread or process keyring).
+#: searches, its session given to its parent, a key a construction instantiates (or negates,
+#: or rejects), the authority over another's construction assumed (its searches then look in
+#: the requester's keyrings too), the user's persistent keyring linked into one it searches
+#: (linux/keyctl.h).  add_key always may (into the task's own thread or process keyring);
+#: KEYCTL_SEARCH may when it names a keyring to link what it finds into
+#: (:data:`KEYCTL_SEARCH`, syscalls.py: review 41).
 KEYCTL_JOIN_SESSION_KEYRING: Final = 1
 KEYCTL_LINK: Final = 8
+KEYCTL_SEARCH: Final = 10
 KEYCTL_INSTANTIATE: Final = 12
+KEYCTL_NEGATE: Final = 13
+KEYCTL_ASSUME_AUTHORITY: Final = 16
 KEYCTL_SESSION_TO_PARENT: Final = 18
+KEYCTL_REJECT: Final = 19
 KEYCTL_INSTANTIATE_IOV: Final = 20
+KEYCTL_GET_PERSISTENT: Final = 22
 KEYCTL_MOVE: Final = 30
 KEYRING_WIDENING_KEYCTLS: Final = (KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_LINK, KEYCTL_INSTANTIATE,
-                                   KEYCTL_SESSION_TO_PARENT, KEYCTL_INSTANTIATE_IOV,
-                                   KEYCTL_MOVE)
+                                   KEYCTL_NEGATE, KEYCTL_ASSUME_AUTHORITY,
+                                   KEYCTL_SESSION_TO_PARENT, KEYCTL_REJECT,
+                                   KEYCTL_INSTANTIATE_IOV, KEYCTL_GET_PERSISTENT, KEYCTL_MOVE)
 #: perf_event_open: its pid argument is a descriptor of a cgroup directory
 PERF_FLAG_PID_CGROUP: Final = 1 << 2
 MAP_SHARED: Final = 0x01     # (MAP_SHARED_VALIDATE, 0x03, has this bit too)

@@ -61,6 +61,7 @@ from systrace_py.kernel import (
     IPPROTO_TCP,
     IPPROTO_UDP,
     IPPROTO_UDPLITE,
+    KEYCTL_SEARCH,
     KEYRING_WIDENING_KEYCTLS,
     LOOP_ATTACH_IOCTLS,
     MADV_FREE,
@@ -1275,8 +1276,11 @@ _c(249, "request_key", (_a("_type", _K.STRING), _a("_description", _K.STRING),
    guard=Guard(((Test(2, "ne", 0),),), errno.EPERM, check="key_callout", arg=2,
                lift=Lift.CALLOUT))
 _c(250, "keyctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a("arg5")),
-   guard=_KEYRING_GUARD._replace(cases=tuple((_eq32(0, option),)
-                                             for option in KEYRING_WIDENING_KEYCTLS)))
+   guard=_KEYRING_GUARD._replace(cases=(
+       *((_eq32(0, option),) for option in KEYRING_WIDENING_KEYCTLS),
+       # (a search that links what it finds into a keyring: one found where the tracer does
+       # not search -- the persistent keyring, a keyring by its serial -- joins the task's)
+       (_eq32(0, KEYCTL_SEARCH), Test(4, "ne", 0)))))
 _c(251, "ioprio_set", (_a("which"), _a("who"), _a("ioprio")))
 _c(252, "ioprio_get", (_a("which"), _a("who")))
 _c(253, "inotify_init", (), "stdio")

@@ -23,10 +23,20 @@ _FORMAT = ("\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u
            "\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
            "\U000e0001\U000e0020-\U000e007f")
 
-#: C0 and C1 controls, DEL, the format characters (above), line and paragraph separators,
-#: lone surrogates (bytes that are not UTF-8, some of them 8-bit controls), and the
-#: backslash (so that an escape cannot be told from a name that spells one)
-_UNPRINTABLE = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029" + _FORMAT + "\ud800-\udfff]")
+#: the other default-ignorable code points (Unicode's Default_Ignorable_Code_Point, as of
+#: Unicode 14, less the format characters above): drawn as nothing -- the combining
+#: grapheme joiner, the variation selectors (U+FE00-FE0F, U+E0100-E01EF), Mongolian's and
+#: Khmer's, the Hangul fillers, and the ranges reserved to be so (U+2065, U+FFF0-FFF8,
+#: U+E0000-E0FFF): a name holding one looks like a name without it, as with a Cf (review 41)
+_IGNORABLE = ("\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2065\u3164\ufe00-\ufe0f\uffa0"
+              "\ufff0-\ufff8\U000e0000-\U000e0fff")
+
+#: C0 and C1 controls, DEL, the format characters and other default-ignorables (above),
+#: line and paragraph separators, lone surrogates (bytes that are not UTF-8, some of them
+#: 8-bit controls), and the backslash (so that an escape cannot be told from a name that
+#: spells one)
+_UNPRINTABLE = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029" + _FORMAT + _IGNORABLE
+                          + "\ud800-\udfff]")
 
 
 def _spelled(match: re.Match[str]) -> str:
@@ -49,7 +59,7 @@ def printable(text: str) -> str:
 #: the characters of _UNPRINTABLE that a TOML writer (tomli-w) leaves raw in a string: it
 #: escapes the other C0 controls, DEL, the quote and the backslash, not the tab, C1 controls
 #: (U+009B is CSI to a terminal), the bidirectional controls or the line separators
-_RAW_IN_TOML = re.compile("[\t\x80-\x9f\u2028\u2029" + _FORMAT + "]")
+_RAW_IN_TOML = re.compile("[\t\x80-\x9f\u2028\u2029" + _FORMAT + _IGNORABLE + "]")
 
 
 def toml_shown(text: str) -> str:

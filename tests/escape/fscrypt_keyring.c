@@ -15,7 +15,12 @@
  * is made (a test makes it before the run: an encrypted directory planted earlier, whose
  * key the program only adds), "open" starts at the key; both by default.  With
  * $ESC_WAIT_TRACER, "open" waits for systrace --attach once the key is added.  "keyed": the
- * key is in the session keyring the program was started in (a resident tracer's client's). */
+ * key is in the session keyring the program was started in (a resident tracer's client's).
+ * Review 41: "stash" (natively, before the run) puts the key in the user's persistent
+ * keyring -- a keyring no process searches until one links it in -- for a minute;
+ * "persistent" links that keyring into the program's own thread keyring
+ * (keyctl(KEYCTL_GET_PERSISTENT), an operation of no widening set on main) and opens the
+ * link; "unstash" takes the key out again. */
 #include "attack.h"
 
 #include <linux/fscrypt.h>
@@ -27,13 +32,44 @@
 static const char DESCRIPTOR[8] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
 
 int main(int argc, char **argv) {
-    if (argc != 3 && argc != 4) usage("fscrypt_keyring MOUNT SECRET [make|open|keyed]");
+    if (argc != 3 && argc != 4)
+        usage("fscrypt_keyring MOUNT SECRET [make|open|keyed|stash|persistent|unstash]");
     int make = argc == 3 || strcmp(argv[3], "make") == 0;
     int use = argc == 3 || strcmp(argv[3], "open") == 0;
     char enc[4096], link[4096];
     snprintf(enc, sizeof enc, "%s/enc", argv[1]);
     snprintf(link, sizeof link, "%s/enc/link", argv[1]);
     if (argc == 4 && strcmp(argv[3], "keyed") == 0) goto keyed;  /* (its caller added the key) */
+    if (argc != 4 || (strcmp(argv[3], "persistent") != 0 && strcmp(argv[3], "stash") != 0 &&
+                      strcmp(argv[3], "unstash") != 0))
+        goto session;
+    /* the persistent keyring of this user, linked into this thread's own keyring (made) */
+    long persistent = syscall(SYS_keyctl, KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_THREAD_KEYRING);
+    if (persistent < 0) skipped("keyctl(GET_PERSISTENT): %s", ename(errno));
+    if (strcmp(argv[3], "persistent") == 0) {
+        /* (no keyless child here: its JOIN_SESSION_KEYRING is a widening stop of its own) */
+        for (int pass = 0; pass < 2; pass++)
+            if (write_file("/proc/sys/vm/drop_caches", "2") < 0)
+                skipped("drop_caches: %s", ename(errno));
+        try_open("open(enc/link) with the persistent keyring's key", link);
+        tally_done();
+    }
+    if (strcmp(argv[3], "unstash") == 0) {
+        long found = syscall(SYS_keyctl, KEYCTL_SEARCH, persistent, "logon",
+                             "fscrypt:0011223344556677", 0);
+        if (found >= 0) syscall(SYS_keyctl, KEYCTL_INVALIDATE, found);
+        return 0;
+    }
+    {
+        struct fscrypt_key stashed = {.mode = 0, .size = FSCRYPT_MAX_KEY_SIZE};
+        memset(stashed.raw, 0x41, sizeof stashed.raw);
+        long id = syscall(SYS_add_key, "logon", "fscrypt:0011223344556677", &stashed,
+                          sizeof stashed, persistent);
+        if (id < 0) skipped("add_key into the persistent keyring: %s", ename(errno));
+        syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, id, 120);  /* (gone by itself, if left) */
+        blocked("stashed");
+    }
+session:
     if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0)
         skipped("keyctl(JOIN_SESSION_KEYRING): %s", ename(errno));
     struct fscrypt_key key = {.mode = 0, .size = FSCRYPT_MAX_KEY_SIZE};

@@ -93,6 +93,36 @@ def test_a_name_only_the_programs_own_key_decrypts_is_not_taken_on_the_tracers_w
     assert "ELOOP" in traced.stdout or "EACCES" in traced.stdout, traced
 
 
+def test_a_keyring_linked_in_by_get_persistent_is_the_programs_own(
+        build: Callable[..., Path], tmp_path: Path, encrypting: Path,
+        loop: dict[str, str]) -> None:
+    """Review 41: the key is in the user's persistent keyring ("stash", natively, before
+    the run) -- a keyring nobody searches until one links it in -- and the program links it
+    into its own thread keyring with keyctl(KEYCTL_GET_PERSISTENT), then opens the link.  No
+    add_key, no operation of main's widening set: on main the tracer never took the tree's
+    keys as its own and, without the key, took "link" for a missing name -- ESCAPED, both
+    loops.  Now GET_PERSISTENT (and a SEARCH that links what it finds) stops as the others
+    do, and the open through the encrypted directory is held (ELOOP)."""
+    binary = build("escape/fscrypt_keyring.c")
+    place, plant = _planting(binary, encrypting)
+
+    def plant_and_stash(s: Scene) -> None:
+        plant(s)
+        stashed = subprocess.run([binary, place(s), s.secret, "stash"], capture_output=True,
+                                 text=True, check=False)
+        if "SKIPPED" in stashed.stdout:
+            pytest.skip(stashed.stdout.strip())
+        assert "BLOCKED: stashed" in stashed.stdout, stashed.stdout + stashed.stderr
+
+    try:
+        traced, _ = controlled_and_blocked(
+            tmp_path, binary, lambda s: [place(s), s.secret, "persistent"], _fs_never,
+            setup=plant_and_stash, env=loop)
+    finally:  # (the persistent keyring outlives the run: the key is taken out)
+        subprocess.run([binary, encrypting, "-", "unstash"], capture_output=True, check=False)
+    assert "ELOOP" in traced.stdout or "EACCES" in traced.stdout, traced
+
+
 def test_an_attached_process_keys_are_its_own(
         build: Callable[..., Path], tmp_path: Path, encrypting: Path) -> None:
     """The same, under --attach: the process added the key before systrace came (no add_key

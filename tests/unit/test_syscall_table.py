@@ -1072,6 +1072,24 @@ def test_the_table_is_pure_data():
     assert out == "[]"
 
 
+@pytest.mark.parametrize(("option", "dest", "stops"), [
+    (kernel.KEYCTL_GET_PERSISTENT, (1 << 32) - 1, True),  # (review 41: fscrypt_keyring.c)
+    (kernel.KEYCTL_SEARCH, (1 << 32) - 1, True),          # ... a destination: links what it finds
+    (kernel.KEYCTL_SEARCH, 0, False),                     # ... none: only finds
+    (kernel.KEYCTL_NEGATE, 0, True), (kernel.KEYCTL_ASSUME_AUTHORITY, 0, True),
+    (11, (1 << 32) - 1, False),                           # KEYCTL_READ
+])
+def test_keyctl_stops_for_an_operation_that_widens_the_tasks_keyrings(
+        guard_filter, option: int, dest: int, stops: bool) -> None:
+    """keyctl stops (the keyring guard: answered.note_own_keys) for every operation that may
+    link a keyring or key into one the task searches -- the persistent keyring's link, a
+    search that links its find into a destination (review 41) -- and for no other."""
+    args = (option, 1, 2, 3, dest, 0)
+    assert (guard_filter.run(NUMBERS["keyctl"], args) == _RET_TRACE) is stops
+    guard = seccomp.stop_guard("keyctl", args, _TRACER)
+    assert (guard is not None and guard.check == "keyring") is stops
+
+
 def test_ioctl_stops_for_a_sockets_owner_only(guard_filter):
     """ioctl stops for FIOSETOWN and SIOCSPGRP alone (the tracer reads the owner they point
     at) and FIOASYNC (a terminal's foreground group may become the owner: sigown), TIOCSTI

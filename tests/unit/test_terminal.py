@@ -15,6 +15,13 @@ from systrace_py.terminal import printable, toml_shown
 
 _COMMANDS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
+#: the default-ignorable code points that are not format characters (Unicode 14's
+#: DerivedCoreProperties.txt, Default_Ignorable_Code_Point, less Cf): drawn as nothing
+_IGNORABLE = "".join(chr(c) for first, last in (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2065, 0x2065),
+    (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF)) for c in range(first, last + 1))
+
 
 @given(st.text())
 def test_no_control_character_gets_through(text: str) -> None:
@@ -29,7 +36,7 @@ def test_names_in_any_bytes_are_shown_without_controls(raw: bytes) -> None:
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Cf"),
-                                      blacklist_characters="\\")))
+                                      blacklist_characters="\\" + _IGNORABLE)))
 def test_ordinary_names_are_shown_as_they_are(text: str) -> None:
     assert printable(text) == text
 
@@ -65,3 +72,15 @@ def test_invisible_format_characters_are_spelled() -> None:
     shown = toml_shown(tomli_w.dumps({"path": text}))
     assert not any(c in shown for c in formats)
     assert tomllib.loads(shown) == {"path": text}
+
+
+def test_invisible_default_ignorables_are_spelled() -> None:
+    """The same for the default-ignorable code points that are not Cf (review 41): a
+    variation selector, the combining grapheme joiner, a Hangul filler, Mongolian's free
+    variation selectors are drawn as nothing too -- "pubd" and U+034F looked like "pubd"."""
+    assert printable("pubd\u034f/app.conf") == "pubd\\u034f/app.conf"
+    assert printable("a\ufe0fb\U000e0100") == "a\\ufe0fb\\U000e0100"
+    assert all(printable(c) != c for c in _IGNORABLE)
+    shown = toml_shown(tomli_w.dumps({"path": _IGNORABLE}))
+    assert not any(c in shown for c in _IGNORABLE)
+    assert tomllib.loads(shown) == {"path": _IGNORABLE}
