@@ -862,19 +862,41 @@ _FSCRYPT_KEYS = (b"fscrypt:", b"ext4:", b"f2fs:", b"ubifs:")
 
 def _fscrypt_keys_seen() -> bool:
     """Whether a key fscrypt may look for is among the keys this process may view
-    (/proc/keys: the user's own, as added, and those it possesses) -- True when it cannot be
-    told.  Without one, a client's keyrings decrypt nothing the worker's do not: its run keeps
-    the native loop (a key the program adds later stops: syscalls.py, add_key's guard)."""
+    (/proc/keys: the user's own, as added, and those it possesses), or one of the user's keys
+    is hidden from it -- True when it cannot be told.  Without one, a client's keyrings
+    decrypt nothing the worker's do not: its run keeps the native loop (a key the program
+    adds later stops: syscalls.py, add_key's guard)."""
     try:
         with open("/proc/keys", "rb") as f:
-            text = f.read()
+            keys = f.read()
+        with open("/proc/key-users", "rb") as f:
+            users = f.read()
     except OSError:
         return True
-    for line in text.splitlines():
+    return keys_undecided(keys, users, os.getuid())
+
+
+def keys_undecided(keys: bytes, users: bytes, uid: int) -> bool:
+    """Whether /proc/keys' text (``keys``, as a process of ``uid`` reads it) shows a key
+    fscrypt looks for, or shows fewer of the user's keys than /proc/key-users' text
+    (``users``) counts: a key only its possessor may view (KEYCTL_SETPERM 0x3f000000) is in
+    no other process's /proc/keys, root's included, yet fscrypt's lookup for its possessor
+    finds it (review 41).  True when the counts cannot be read."""
+    owner = str(uid).encode()
+    visible = 0  # (the user's own keys /proc/keys shows)
+    for line in keys.splitlines():
         fields = line.split(None, 8)
-        if len(fields) == 9 and fields[7] == b"logon" and fields[8].startswith(_FSCRYPT_KEYS):
+        if len(fields) != 9:
+            continue
+        if fields[7] == b"logon" and fields[8].startswith(_FSCRYPT_KEYS):
             return True
-    return False
+        visible += fields[5] == owner
+    for line in users.splitlines():
+        fields = line.replace(b":", b" ").split()
+        if len(fields) >= 3 and fields[0] == owner:
+            owned = fields[2].split(b"/")[0]
+            return not owned.isdigit() or int(owned) > visible
+    return False  # (the user has no keys)
 
 
 def _answer_status(conn: socket.socket) -> int:
