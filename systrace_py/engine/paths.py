@@ -375,6 +375,38 @@ def _magic_jump(restrict: int, cur: int, target: int) -> None:
         raise Unresolvable(errno.EXDEV, "a magic link in a scoped lookup")
 
 
+def _looked_up_by_netns(cur: int, tid: int, rest: list[str], where: _Name) -> None:
+    """A name missing in ``cur`` (named ``where``), looked up with ``rest`` (the name and
+    what follows it): raised EACCES when the kernel may find it there for the task, and go
+    on elsewhere than the tracer names.  /proc/sys/net lists the sysctls of the *looker's*
+    network namespace (proc_sys_lookup: current's net_ns), not the tracer's: a device of a
+    namespace of the task's own has a directory there that the tracer finds missing (red
+    team 62).  Past it the kernel's walk goes on below, in a tree without symlinks, where
+    the spelling's name is the kernel's -- unless a "." or ".." follows, which climbs back
+    out to a walk the tracer never made (symlinks followed: the lexical name is no name of
+    what the kernel reaches), or a mount of the task's view lies on or below the name (its
+    file system's names and symlinks).  Only /proc answers by the looker's network
+    namespace (sysfs by its mounter's)."""
+    try:
+        if fs_type(cur) != PROC_SUPER_MAGIC or \
+                os.stat(f"/proc/{tid}/ns/net").st_ino == os.stat("/proc/self/ns/net").st_ino:
+            return
+        if not any(c in (".", "..") for c in rest[1:]):
+            spelling = where.path if where.local is None else where.local
+            if spelling:
+                missing = _join(spelling, rest[0])
+                with open(f"/proc/{tid}/mountinfo", encoding="utf-8",
+                          errors="surrogateescape") as info:
+                    points = [entry.mount_point for entry in parse_mountinfo(info.read())]
+                if not any(point == missing or point.startswith(missing + "/")
+                           for point in points):
+                    return
+    except OSError:
+        pass  # (gone, or unreadable: cannot tell, fail closed)
+    raise Unresolvable(errno.EACCES, "a name missing in /proc, which the task looks up in "
+                                     "a network namespace of its own")
+
+
 def _same_place(a: int, a_stat: os.stat_result, b: int, b_stat: os.stat_result) -> bool:
     """Whether two descriptors are the same directory *on the same mount* (the kernel's
     path_equal: a directory bind-mounted onto another place is not that place)."""
@@ -1335,6 +1367,7 @@ class PathResolver:
                     # the kernel's lookup fails here with ENOENT; the spelling's own name
                     # serves rules and redirects (see Resolved.unreachable)
                     rest = [comp, *reversed(pending)]
+                    _looked_up_by_netns(cur, tid, rest, where)
                     return where.below("/".join(rest), exists=False, slash=slash,
                                        literal_last=literal, unreachable=True,
                                        keep_spelling=any(c in (".", "..") for c in rest))
