@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON, run_systrace, systrace_env
+from conftest import PYTHON, own_mount_namespace, run_systrace, systrace_env
 
 PERMIT = 'default = "permit"\n'
 
@@ -75,35 +75,38 @@ def test_a_log_that_cannot_be_written_at_start_exits_2_naming_it(tmp_path, where
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path):
-    """A file system of 8 KiB, mounted for the test (root only)."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs to fill needs root")
+    """A file system of 8 KiB mounted for the test, in a mount namespace of its own
+    (conftest.own_mount_namespace: never the other tests' tracers'), and the prefix that runs
+    there (root only)."""
+    if os.geteuid() != 0 or not all(shutil.which(c) for c in ("mount", "unshare", "nsenter")):
+        pytest.skip("mounting a small tmpfs to fill needs root (and unshare, nsenter)")
     mountpoint = tmp_path / "small"
     mountpoint.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs",
-                              str(mountpoint)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    yield mountpoint
-    subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+    with own_mount_namespace() as prefix:
+        mounted = subprocess.run([*prefix, "mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs",
+                                  str(mountpoint)], capture_output=True, text=True)
+        if mounted.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+        yield mountpoint, prefix
 
 
 @pytest.mark.parametrize("mode", ["enforce", "learn"])
 def test_a_log_that_fills_the_disk_mid_run_ends_it_with_one_line_and_whole_records(
         tmp_path, small_tmpfs, mode):
-    log = small_tmpfs / "run.jsonl"
+    small, prefix = small_tmpfs
+    log = small / "run.jsonl"
     finished = tmp_path / "finished"
     policy, secret = refusing(tmp_path)  # a refusal first: still one line at the end
     script = (f"cat {secret} 2>/dev/null; for i in $(seq 300); do /bin/true; done; "
               f"touch {finished}")
     how = (["-p", str(policy)] if mode == "enforce"
            else ["-A", "-o", str(tmp_path / "learned.toml")])
-    r = run_systrace(["--log", str(log), *how, "--", "sh", "-c", script])
+    r = run_systrace(["--log", str(log), *how, "--", "sh", "-c", script], prefix=prefix)
     assert r.returncode == 125, r.stderr
     line = one_line(r.stderr)
     assert str(log) in line and "No space left on device" in line and "killed" in line
     assert not finished.exists(), "the traced tree went on without its log"
-    data = log.read_bytes()
+    data = subprocess.run([*prefix, "cat", str(log)], capture_output=True, check=True).stdout
     assert data.endswith(b"\n"), data[-200:]
     records = [json.loads(raw) for raw in data.splitlines()]
     assert records[0]["event"] == "start" and len(records) > 5

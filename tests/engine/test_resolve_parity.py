@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import LOOPS, UNPRIVILEGED_USER, run_systrace
+from conftest import LOOPS, UNPRIVILEGED_USER, own_mount_namespace, run_systrace
 from systrace_py.engine.ptrace_ops import (
     RESOLVE_BENEATH,
     RESOLVE_IN_ROOT,
@@ -110,30 +110,26 @@ def _same_everywhere(lookups: Path, cases: Path, cwd: Path, prefix: list[str] | 
 # --- openat2's lookup restrictions ----------------------------------------------------------
 
 @contextlib.contextmanager
-def _mounts(tree: Path) -> Iterator[bool]:
+def _mounts(tree: Path) -> Iterator[list[str] | None]:
     """As root: a tmpfs on tree/m (holding a directory and a file) and tree/a bind-mounted
-    on tree/bm -- mounts to cross for RESOLVE_NO_XDEV.  Yields whether they were made."""
-    made: list[Path] = []
+    on tree/bm -- mounts to cross for RESOLVE_NO_XDEV -- made in a mount namespace of the
+    test's own (conftest.own_mount_namespace: never the other tests' tracers'); yields the
+    prefix that runs there, or None when they were not made (tree/m then a directory)."""
     (tree / "m").mkdir()
     (tree / "bm").mkdir()
-    try:
-        if os.geteuid() == 0:
-            try:
-                subprocess.run(["mount", "-t", "tmpfs", "none", str(tree / "m")], check=True,
-                               capture_output=True)
-                made.append(tree / "m")
-                subprocess.run(["mount", "--bind", str(tree / "a"), str(tree / "bm")],
-                               check=True, capture_output=True)
-                made.append(tree / "bm")
-            except (subprocess.CalledProcessError, FileNotFoundError):
-                pass
-        (tree / "m" / "d").mkdir()
-        (tree / "m" / "f").write_text("m")
-        (tree / "m" / "up").symlink_to("..")
-        yield len(made) == 2
-    finally:
-        for point in reversed(made):
-            subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)
+    fill = ["sh", "-c", 'mkdir "$1/m/d" && echo m > "$1/m/f" && ln -s .. "$1/m/up"', "sh",
+            str(tree)]
+    if os.geteuid() == 0 and shutil.which("unshare") and shutil.which("nsenter"):
+        with own_mount_namespace() as prefix:
+            made = subprocess.run(
+                [*prefix, "sh", "-c", 'mount -t tmpfs none "$1/m" && '
+                 'mount --bind "$1/a" "$1/bm"', "sh", str(tree)], capture_output=True)
+            if made.returncode == 0:
+                subprocess.run([*prefix, *fill], check=True, capture_output=True)
+                yield prefix
+                return
+    subprocess.run(fill, check=True, capture_output=True)
+    yield None
 
 
 def _components(draw: st.DrawFn, most: int) -> str:
@@ -227,10 +223,11 @@ def test_openat2_restrictions_match_the_kernel(lookups: Path, scene: tuple[
     try:
         tree.mkdir()
         _make_tree(tree, links)
-        with _mounts(tree) as mounted:
+        with _mounts(tree) as prefix:
             cases_file = _cases_file(tree, cases, _fixed_cases(tree))
-            native = _same_everywhere(lookups, cases_file, tree)
-        if mounted:  # stepping onto the tmpfs, the bind mount, and ".." off them: EXDEV
+            native = _same_everywhere(lookups, cases_file, tree, prefix=prefix,
+                                      tracer_too=prefix is not None)
+        if prefix is not None:  # stepping onto the tmpfs, the bind mount, and ".." off them: EXDEV
             assert [line.split(" ", 1)[1] for line in native.splitlines()[:9]] == ["ERR 18"] * 9
         # the runs met the kernel's refusals, not only successes
         assert " ERR 18\n" in native and " OK " in native

@@ -22,7 +22,6 @@ import contextlib
 import os
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,8 @@ from escape_lib import (
     require_real,
 )
 
+from conftest import own_mount_namespace
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/fuse"),
                                 reason="mounting a FUSE file system needs root and /dev/fuse")
 
@@ -53,25 +54,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/fu
 @pytest.fixture
 def enter() -> Iterator[list[str]]:
     """A command prefix that runs in a mount namespace of the test's own: the FUSE mount, its
-    server, the control and systrace all live there.  (Mounted where the other tests run, a
-    change of the mount table reaches every tracer of theirs: the native loop hands a call to
-    Python once after each, and test_cloop's counts of native decisions came out short.)"""
-    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sleep",
-                               "3600"], start_new_session=True)
-    try:
-        mine = os.readlink("/proc/self/ns/mnt")
-        for _ in range(500):  # (until unshare has made it and exec'd sleep)
-            with contextlib.suppress(OSError):
-                if os.readlink(f"/proc/{holder.pid}/ns/mnt") != mine and \
-                        os.readlink(f"/proc/{holder.pid}/exe").endswith("sleep"):
-                    break
-            time.sleep(0.01)
-        else:
-            pytest.fail("unshare made no mount namespace")
-        yield ["nsenter", f"--mount=/proc/{holder.pid}/ns/mnt", "--"]
-    finally:
-        holder.kill()
-        holder.wait(5)
+    server, the control and systrace all live there (conftest.own_mount_namespace)."""
+    with own_mount_namespace() as prefix:
+        yield prefix
 
 
 def attack_in(enter: list[str], binary: Path | str, *args: object, policy_text: str | None,
