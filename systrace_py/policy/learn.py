@@ -1050,29 +1050,24 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     pseudo = pseudo_pattern(path)
     if pseudo is not None:
         return _Pattern(pseudo, False, "descriptors")
-    if path.endswith(_DELETED) and path[:-len(_DELETED)] in ctx.temp:
-        # a generated name's file the run made and removed, reached by a descriptor
-        # (mkstemp, unlink, a reopen through /proc/self/fd): its name's fresh rule, which
-        # covers only such a file of the next run's own (DecodedCall.fresh) -- the exact
-        # ``NAME (deleted)`` met no name of the next run's.  Such a call is decided by
-        # both names (decode.former_names): the name's shape, with and without the kernel's
-        # `` (deleted)`` -- the shape matches no more than the name (a ``*`` took the suffix
-        # in: learn36)
-        former = _generalize_path(path[:-len(_DELETED)], ctx)
-        if former.fresh:
-            if former.text.endswith("*"):
-                return former
-            return dataclasses.replace(former, text=former.text + "{," + escape(_DELETED) + "}")
     if path.endswith(_DELETED) and path[:-len(_DELETED)]:
-        # any other removed file reached by a descriptor -- a helper the program wrote,
-        # removed and ran through /proc/self/fd (a removed file's program is its caller's
-        # table's: learn42) --, decided by both names too: both, else the next run's call
-        # was refused by the name the learned rule did not hold
-        former = _generalize_path(path[:-len(_DELETED)], ctx)
+        # a removed file reached by a descriptor -- a generated name's file the run made and
+        # removed (mkstemp, unlink, a reopen through /proc/self/fd), or a helper the program
+        # wrote, removed and ran through /proc/self/fd (a removed file's program is its
+        # caller's table's: learn42): such a call is decided by both names
+        # (decode.former_names), so the rule holds both -- the name's shape, with and
+        # without the kernel's `` (deleted)`` (the exact ``NAME (deleted)`` met no name of
+        # the next run's, and the next run's call was refused by the name the rule did not
+        # hold); the shape matches no more than the name (a ``*`` took the suffix in:
+        # learn36).  A generated name's is its fresh rule, which covers only such a file of
+        # the next run's own (DecodedCall.fresh), and keeps its own literalness.
+        name = path[:-len(_DELETED)]
+        former = _generalize_path(name, ctx)
         if former.text.endswith("*"):
             return former
+        generated = former.fresh and name in ctx.temp
         return dataclasses.replace(former, text=former.text + "{," + escape(_DELETED) + "}",
-                                   literal=False)
+                                   literal=former.literal if generated else False)
     if ctx.options.generalize == "none" or is_sensitive(path, writer.home):
         return _Pattern(writer.text(path, expand=False), True)
     comps = components(path)
