@@ -12,17 +12,21 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from escape_lib import (
     CONTROL_ATTEMPTS,
     SECRET_MAGIC,
+    SYSTRACE,
     Scene,
     assert_blocked,
     attack,
     native_control,
 )
+
+from conftest import own_mount_namespace
 
 #: what the program needs besides its files
 _PLAIN = ["fsmeta", "fstat", "writev", "newfstatat", "readlink", "getdents64", "lseek",
@@ -202,24 +206,42 @@ def test_a_name_whose_create_failed_is_not_the_runs_when_a_directory_brings_a_se
     assert "EMFILE" in out.stdout and out.detail.endswith("EACCES"), str(out)
 
 
+@dataclass
+class _Mounted(Scene):
+    """A scene whose secret is on a mount the test process does not see: its inode and
+    device as read where it is."""
+
+    ino: str = ""
+    dev: str = ""
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"ESC_SECRET_INO": self.ino, "ESC_SECRET_DEV": self.dev,
+                "ESC_MARKER": str(self.marker), **extra}
+
+
 def _xdev_run(program: Path, tmp_path: Path, name: str, env: dict[str, str] | None,
               traced: bool):
-    """fresh_removed xdev with the secret on a tmpfs mounted at ``work/mnt`` (unmounted
-    after)."""
+    """fresh_removed xdev with the secret on a tmpfs mounted at ``work/mnt`` in a mount
+    namespace of the run's own (conftest.own_mount_namespace: never the other tests'
+    tracers'), where the control or systrace runs too."""
     s = Scene.make(tmp_path, name)
     mnt = s.work / "mnt"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "r33", str(mnt)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("no tmpfs mount here")
-    try:
+    with own_mount_namespace() as enter:
+        if subprocess.run([*enter, "mount", "-t", "tmpfs", "-o", "size=1m", "r33", str(mnt)],
+                          capture_output=True).returncode != 0:
+            pytest.skip("no tmpfs mount here")
         secret = mnt / "secret.txt"
-        secret.write_text(f"{SECRET_MAGIC}\n")
-        s = Scene(s.root, mnt, secret, s.pubd, s.decoy, s.work)
+        made = subprocess.run(
+            [*enter, "sh", "-c", 'printf "%s\\n" "$1" > "$2" && stat -c "%i %d" "$2"', "sh",
+             SECRET_MAGIC, str(secret)], check=True, capture_output=True, text=True)
+        ino, dev = made.stdout.split()
+        s = _Mounted(s.root, mnt, secret, s.pubd, s.decoy, s.work, ino, dev)
+        if not traced:
+            return attack(enter[0], *enter[1:], program, "xdev", s.secret, s.work, scene=s,
+                          env=env, policy_text=None)
         return attack(program, "xdev", s.secret, s.work, scene=s, env=env,
-                      policy_text=fresh_policy(s, program) if traced else None)
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+                      policy_text=fresh_policy(s, program), tracer=[*enter, *SYSTRACE])
 
 
 def test_a_name_a_failed_rename_gave_is_not_the_runs(build, tmp_path: Path,
