@@ -144,6 +144,13 @@ def ask_message(request: AskRequest, interp: Interpreter) -> dict[str, Any]:
     for key in ("address", "host"):
         if key in args:
             message[key] = args[key]
+    asked = request.facts.sockaddr
+    if isinstance(args.get("address"), list) and asked is not None:
+        # a call of several destinations asks about each in turn: this question's one
+        message["address"] = str(asked)
+        message.pop("host", None)
+        if asked.names:  # (as the call's args spell it: one name, or a list)
+            message["host"] = asked.names[0] if len(asked.names) == 1 else list(asked.names)
     message["rule"] = None if rule is None else {
         "file": rule.location.file if rule.location is not None else None,
         "line": rule.location.line if rule.location is not None else 0,

@@ -1150,9 +1150,7 @@ class Supervisor:
         of its answers first: ProcessState.deciding).  ``answered``: paths answers permitted
         this call for (Table.decide; _asked_besides)."""
         try:
-            facts = call.all_facts()
-            if call.name in self._named_calls and table.has_host_rules():
-                facts = by_name(facts, call)
+            facts = self._all_facts(table, call)
             decision = (table.decide(facts[0], answered) if len(facts) == 1
                         else strictest_held([table.decide(f, answered) for f in facts],
                                             table.name))
@@ -1622,7 +1620,8 @@ class Supervisor:
         process = task.process
         state: ProcessState = process.state
         request = AskRequest(process.pid, task.tid, process.ppid, process.program,
-                             call.policy_name, call.describe(), call.facts(), decision,
+                             call.policy_name, call.describe(),
+                             self._asked_facts(state.deciding(), call, answered_paths), decision,
                              table=state.deciding(), id=next(self._ask_ids),
                              argv=self._argv_of(process),
                              parent_program=self._parent_program(process))
@@ -1725,6 +1724,28 @@ class Supervisor:
             return DETACH
         return Reply.refuse(answer.errno)
 
+    def _all_facts(self, table: Table, call: DecodedCall) -> list[Facts]:
+        """The facts ``table`` decides ``call`` by, one set each (_decide): per socket address
+        of a sendmmsg, and per name of an address when a rule decides by host name."""
+        facts = call.all_facts()
+        if call.name in self._named_calls and table.has_host_rules():
+            facts = by_name(facts, call)
+        return facts
+
+    def _asked_facts(self, table: Table, call: DecodedCall,
+                     answered: tuple[str, ...]) -> CallFacts:
+        """The facts a question about ``call`` is about: the call's own -- or, for a call
+        decided once per address (or name), those of the first that asks, as strictest_held
+        picks it: the question's address, its scopes, its rule are that one's (the others
+        ask in turn: _asked_besides)."""
+        facts = self._all_facts(table, call)
+        if len(facts) > 1:
+            for one in facts:
+                if table.decide(one, answered).action is Action.ASK:
+                    return CallFacts(call.policy_name, (), call.open_flags, one.sockaddr,
+                                     call.argv, selector=call.selector)
+        return call.facts()
+
     def _asked_besides(self, task: Task, call: DecodedCall, decision: Decision,
                        answered_paths: tuple[str, ...]) -> Reply | None:
         """What a permit answer leaves of a call that also asked about another path, or None
@@ -1736,17 +1757,17 @@ class Supervisor:
         paths taken as answered (Table.decide's ``answered``): another path that asks is
         asked about in turn, one refused refuses the call, and it runs only when nothing is
         left."""
-        facts = call.facts()
-        asked = answer_key(decision, facts)
-        if asked is None:
-            return None  # (no path: the question was about the whole call)
-        done = (*answered_paths, asked) if asked not in answered_paths else answered_paths
         state: ProcessState = task.process.state
-        rest = self._decide(state.deciding(), call, state.table, done)
+        table = state.deciding()
+        asked = answer_key(decision, self._asked_facts(table, call, answered_paths))
+        if asked is None:
+            return None  # (no path, no address: the question was about the whole call)
+        done = (*answered_paths, asked) if asked not in answered_paths else answered_paths
+        rest = self._decide(table, call, state.table, done)
         if rest.action is Action.PERMIT:
             return None
         if rest.action is Action.ASK:
-            key = answer_key(rest, facts)
+            key = answer_key(rest, self._asked_facts(table, call, done))
             if key is None or key in done:
                 return None  # (a question about what was answered)
             return self._ask(task, call, rest, done)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import socket
 import tomllib
 from pathlib import Path
 
@@ -146,3 +147,43 @@ def test_a_memfd_helper_is_learned_into_its_callers_table_and_runs_again(
     enforced = run_systrace(["-p", str(policy), "--", *argv], env=loop)
     assert (enforced.stdout, enforced.returncode) == (learned.stdout, learned.returncode), \
         (enforced, text)
+
+
+def _free_ports() -> tuple[int, int]:
+    """Two UDP ports of 127.0.0.1 free a moment ago (the program binds them)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        return a.getsockname()[1], b.getsockname()[1]
+
+
+def test_an_answer_about_one_address_does_not_send_to_another_that_asked(
+        build, tmp_path: Path) -> None:
+    """The lead, after red team 61: a sendmmsg to two addresses whose checks both ask (two
+    ``ask`` rules, one per port) was one question, about its first address -- the
+    question's ``rule`` and scopes were that address's, its ``address`` the list of both --
+    and a permit sent every message.  net_mmsg_ask.c sends one batch to PORT_OK and
+    PORT_SECRET; the approver permits what PORT_OK's rule asks and refuses PORT_SECRET;
+    the second datagram arrived.  Now each address asks in turn, as each path does:
+    refused.  Control: natively both arrive.  (Loop-blind: a run with an approver is the
+    Python loop's.)"""
+    program = build("escape/net_mmsg_ask.c")
+    for _ in range(3):  # (a port taken meanwhile by someone else: SKIPPED, tried again)
+        ok, secret = _free_ports()
+        control = attack(program, ok, secret, policy_text=None, scene=None)
+        if control.verdict != "SKIPPED":
+            break
+    require_real(control)
+    answers = tmp_path / "answers.toml"
+    answers.write_text(f'[[answer]]\naddress = "127.0.0.1:{secret}"\nanswer = "deny-now"\n'
+                       f'errno = "EACCES"\n\n'
+                       f'[[answer]]\nrule = "* port {ok} -> ask"\nanswer = "permit-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = 'default = "permit"\n\n' + "".join(
+        f'[[rule]]\ncalls = ["net-connect"]\naddress = "127.0.0.1"\nport = {port}\n'
+        f'action = "ask"\nerrno = "EACCES"\n\n' for port in (ok, secret))
+    traced = attack(program, ok, secret, policy_text=text, scene=None,
+                    options=["--ask-via", "exec:" + shlex.join(approver)])
+    assert_blocked(traced)
+    assert "sendmmsg -1 (EACCES)" in traced.stdout, traced  # (the approver's no)
