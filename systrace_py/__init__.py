@@ -13,6 +13,15 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+
+def tag_values(holder: type) -> tuple[Any, ...]:
+    """The values of a tag class's upper-case names, in the order written: the one way the
+    modules' tag classes (plain str or int constants where enums cost start-up: issue 16)
+    list their members -- KINDS, REASONS, RESULTS...  (Here: the package is imported
+    already wherever a tag class is, so this costs no import.)"""
+    return tuple(v for k, v in vars(holder).items() if k.isupper())
+
+
 _API = ("monitor", "HandlerMonitor", "handler_name", "syscall_name")
 _RECORDS = (
     "AcceptCall", "AddressCall", "BindCall", "ChildEvent", "ChmodCall", "ChownCall",

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NewType
 
+from systrace_py import tag_values
 from systrace_py.kernel import (
     O_ACCMODE,
     O_CREAT,
@@ -73,7 +74,7 @@ class Event:
 
 
 #: every one, in the order written
-EVENTS: tuple[EventName, ...] = tuple(v for k, v in vars(Event).items() if k.isupper())
+EVENTS: tuple[EventName, ...] = tag_values(Event)
 
 
 #: what became of a logged call: one of :class:`Result`'s values
@@ -103,7 +104,7 @@ class Result:
 
 
 #: every one, in the order written
-RESULTS: tuple[ResultName, ...] = tuple(v for k, v in vars(Result).items() if k.isupper())
+RESULTS: tuple[ResultName, ...] = tag_values(Result)
 
 
 class BadLine(ValueError):

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Final, NewType, Protocol
 
+from systrace_py import tag_values
 from systrace_py.audit import LogError
 from systrace_py.engine.child import EXIT_INTERNAL
 from systrace_py.engine.events import Monitor
@@ -107,7 +108,7 @@ class Failure:
 
 
 #: every one, in the order written
-FAILURES: tuple[FailureTag, ...] = tuple(v for k, v in vars(Failure).items() if k.isupper())
+FAILURES: tuple[FailureTag, ...] = tag_values(Failure)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Final, NewType, Protocol, runtime_checkable
 
-from systrace_py import procfs
+from systrace_py import procfs, tag_values
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine import answered
 from systrace_py.engine.decode import DecodedCall, DecodeError, former_names
@@ -317,7 +317,7 @@ class AnswerKind:
 
 
 #: every one, in the order written
-ANSWER_KINDS: tuple[AnswerTag, ...] = tuple(v for k, v in vars(AnswerKind).items() if k.isupper())
+ANSWER_KINDS: tuple[AnswerTag, ...] = tag_values(AnswerKind)
 
 
 def answer_kind(word: str) -> AnswerTag:

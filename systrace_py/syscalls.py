@@ -27,6 +27,7 @@ import functools
 from collections.abc import Sequence
 from typing import Final, NamedTuple, NewType, TypeAlias
 
+from systrace_py import tag_values
 from systrace_py.kernel import (
     AF_INET,
     AF_INET6,
@@ -175,7 +176,7 @@ class Kind:
 
 
 #: every one, in the order written
-KINDS: tuple[ArgKind, ...] = tuple(v for k, v in vars(Kind).items() if k.isupper())
+KINDS: tuple[ArgKind, ...] = tag_values(Kind)
 
 
 #: what the engine does with a call: :class:`Treat`'s bits, or'd
@@ -231,7 +232,7 @@ class Treat:
 
 
 #: every treatment bit, in the order written
-TREATS: tuple[Treatment, ...] = tuple(v for k, v in vars(Treat).items() if k.isupper())
+TREATS: tuple[Treatment, ...] = tag_values(Treat)
 
 
 #: what a fsread use of a call gives the program: one of :class:`Reveals`'s values
@@ -249,7 +250,7 @@ class Reveals:
 
 
 #: every one, in the order written
-REVELATIONS: tuple[Revelation, ...] = tuple(v for k, v in vars(Reveals).items() if k.isupper())
+REVELATIONS: tuple[Revelation, ...] = tag_values(Reveals)
 
 
 # The records are NamedTuples: typed and immutable like frozen dataclasses, at a tenth of the
@@ -407,7 +408,7 @@ class Param:
 
 
 #: every one, in the order written
-PARAMS: tuple[ParamName, ...] = tuple(v for k, v in vars(Param).items() if k.isupper())
+PARAMS: tuple[ParamName, ...] = tag_values(Param)
 
 
 class Test(NamedTuple):
@@ -459,7 +460,7 @@ class Lift:
 
 
 #: every one, in the order written
-LIFTS: tuple[LiftTag, ...] = tuple(v for k, v in vars(Lift).items() if k.isupper())
+LIFTS: tuple[LiftTag, ...] = tag_values(Lift)
 
 
 class Guard(NamedTuple):
@@ -1714,7 +1715,7 @@ class Result:
 
 
 #: every one, in the order written
-RETURN_KINDS: tuple[Returns, ...] = tuple(v for k, v in vars(Result).items() if k.isupper())
+RETURN_KINDS: tuple[Returns, ...] = tag_values(Result)
 
 
 _RESULT_NAMES: dict[Returns, str] = {

@@ -23,6 +23,7 @@ docs/security.md, "New views of the file system".
 import errno
 from typing import Final, NamedTuple, NewType
 
+from systrace_py import tag_values
 from systrace_py.kernel import (
     CLONE_NEWCGROUP,
     CLONE_NEWIPC,
@@ -157,7 +158,7 @@ class FsKind:
 
 
 #: every one, in the order written
-FS_KINDS: tuple[FsKindTag, ...] = tuple(v for k, v in vars(FsKind).items() if k.isupper())
+FS_KINDS: tuple[FsKindTag, ...] = tag_values(FsKind)
 
 #: File systems whose source is free text and whose options name no file (their sources
 #: are checked against the kernel's parsers; anything else is UNKNOWN).  cgroup (v1) is left

@@ -10,6 +10,7 @@ import errno as errno_module
 from dataclasses import dataclass
 from typing import Final, NewType, Protocol
 
+from systrace_py import tag_values
 from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.tracee import Process, Task
 
@@ -34,7 +35,7 @@ class ReplyKind:
 
 
 #: every one, in the order written
-REPLY_KINDS: tuple[ReplyTag, ...] = tuple(v for k, v in vars(ReplyKind).items() if k.isupper())
+REPLY_KINDS: tuple[ReplyTag, ...] = tag_values(ReplyKind)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Final, NewType
 
+from systrace_py import tag_values
+
 #: where a task is: one of :class:`TaskState`'s values.  Str tags in a class, not an enum: an
 #: Enum class costs 0.4-1.5 M instructions to make at import, at every run (issue 16).
 State = NewType("State", str)
@@ -65,8 +67,8 @@ class TaskEvent:
 _S, _E = TaskState, TaskEvent
 
 #: every state, every event (in the order written)
-STATES: Final[tuple[State, ...]] = tuple(v for k, v in vars(TaskState).items() if k.isupper())
-EVENTS: Final[tuple[Event, ...]] = tuple(v for k, v in vars(TaskEvent).items() if k.isupper())
+STATES: Final[tuple[State, ...]] = tag_values(TaskState)
+EVENTS: Final[tuple[Event, ...]] = tag_values(TaskEvent)
 
 #: (state, event) -> the next state.  Nothing else may happen.
 TRANSITIONS: dict[tuple[State, Event], State] = {

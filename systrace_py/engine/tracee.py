@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NewType
 
-from systrace_py import procfs
+from systrace_py import procfs, tag_values
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.memory import TraceeMemory
 from systrace_py.engine.paths import View
@@ -123,7 +123,7 @@ class Expect:
 
 
 #: every one, in the order written
-EXPECTATIONS: tuple[Expectation, ...] = tuple(v for k, v in vars(Expect).items() if k.isupper())
+EXPECTATIONS: tuple[Expectation, ...] = tag_values(Expect)
 
 
 @dataclass(eq=False)

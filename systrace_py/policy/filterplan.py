@@ -22,6 +22,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Final, NewType
 
+from systrace_py import tag_values
 from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, Missing, Table, checks_of
 from systrace_py.syscalls import (
@@ -56,8 +57,7 @@ class VerdictKind:
 
 
 #: every one, in the order written
-VERDICT_KINDS: tuple[VerdictTag, ...] = tuple(
-    v for k, v in vars(VerdictKind).items() if k.isupper())
+VERDICT_KINDS: tuple[VerdictTag, ...] = tag_values(VerdictKind)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NewType, Protocol, Self, cast
 
+from systrace_py import tag_values
 from systrace_py.kernel import O_RDONLY, O_WRONLY
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
@@ -122,7 +123,7 @@ class Reason:
 
 
 #: every one, in the order written
-REASONS: tuple[ReasonTag, ...] = tuple(v for k, v in vars(Reason).items() if k.isupper())
+REASONS: tuple[ReasonTag, ...] = tag_values(Reason)
 
 
 class Location:
@@ -194,7 +195,7 @@ class DnsRefused:
 
 
 #: every one, in the order written
-DNS_ANSWERS: tuple[DnsAnswer, ...] = tuple(v for k, v in vars(DnsRefused).items() if k.isupper())
+DNS_ANSWERS: tuple[DnsAnswer, ...] = tag_values(DnsRefused)
 
 
 #: what a refusal of a missing path answers: one of :class:`Missing`'s values
@@ -211,8 +212,7 @@ class Missing:
 
 
 #: every one, in the order written
-MISSING_ANSWERS: tuple[MissingAnswer, ...] = tuple(
-    v for k, v in vars(Missing).items() if k.isupper())
+MISSING_ANSWERS: tuple[MissingAnswer, ...] = tag_values(Missing)
 
 
 #: how a path the kernel would look up does not exist: one of :class:`Absent`'s values
@@ -228,7 +228,7 @@ class Absent:
 
 
 #: every one, in the order written
-ABSENCES: tuple[Absence, ...] = tuple(v for k, v in vars(Absent).items() if k.isupper())
+ABSENCES: tuple[Absence, ...] = tag_values(Absent)
 
 
 @dataclass(frozen=True, slots=True)
