@@ -1910,13 +1910,16 @@ def nameless(process: Process) -> bool:
     a file it removes.  Such a program takes no table at its exec, and a ``for program``
     answer about it is kept for the process (red team 61: a table made for a tool's memfd
     helper was entered by every memfd so named).  A file whose name really ends so, and
-    which is the process's program, has one.  The learner asks the same (Learner.on_exec):
-    what such a process does is learned into the table it runs under, its caller's."""
+    which is the process's program, has one -- a file there, not a symlink (to
+    /proc/PID/exe, which a stat would follow to the program itself: review 42).  The
+    learner asks the same (Learner.on_exec): what such a process does is learned into the
+    table it runs under, its caller's."""
     program = process.program
     if not program.endswith(DELETED):
         return False
     try:
-        named, running = os.stat(program), os.stat(f"/proc/{process.pid}/exe")
+        named = os.stat(program, follow_symlinks=False)
+        running = os.stat(f"/proc/{process.pid}/exe")
     except OSError:
         return True
     return (named.st_dev, named.st_ino) != (running.st_dev, running.st_ino)

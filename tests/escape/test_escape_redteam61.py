@@ -146,3 +146,31 @@ def test_a_memfd_helper_is_learned_into_its_callers_table_and_runs_again(
     enforced = run_systrace(["-p", str(policy), "--", *argv], env=loop)
     assert (enforced.stdout, enforced.returncode) == (learned.stdout, learned.returncode), \
         (enforced, text)
+
+
+def test_a_symlink_at_a_removed_program_s_name_gives_it_no_table(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A removed program is named ``PATH (deleted)``, which takes no table unless a file
+    really named so is the program (supervisor.nameless: the same file at that name).  The
+    check stat'ed the name following a symlink: memfd_table.c ``symlinked`` ran its own
+    code from a removed ``work/helper`` with a symlink planted at ``work/helper (deleted)``
+    to ``/proc/PID/exe`` -- no file is named so, yet the link led the stat to the program
+    itself, and the process entered the table keyed by that name (a learned or remembered
+    one: policy load only warns), which reads the secret the main table refuses (review
+    42).  (No more than a file really so named, written in the same directory and run by
+    that name, enters: the table is then a program's in a directory the tree writes -- the
+    policy's choice; the check is of the name, as its docstring says.)  Control: natively
+    it reads it."""
+    program = build("escape/memfd_table.c")
+    scene = Scene.make(tmp_path, "control")
+    require_real(attack(program, "/bin/true", scene.work / "x", scene.secret, "symlinked",
+                        policy_text=None, scene=scene))
+    scene = Scene.make(tmp_path, "traced")
+    text = (f'default = "permit"\n\n'
+            f'[[rule]]\ncalls = ["fsread"]\npath = "{scene.secd}/**"\naction = "never"\n'
+            f'errno = "EACCES"\n\n'
+            f'[program."{scene.work}/helper (deleted)"]\ndefault = "permit"\n')
+    traced = attack(program, "/bin/true", scene.work / "x", scene.secret, "symlinked",
+                    policy_text=text, scene=scene, env=loop)
+    assert "itself: EACCES" in traced.stdout, traced
+    assert_blocked(traced)
