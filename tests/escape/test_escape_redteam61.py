@@ -174,3 +174,29 @@ def test_a_symlink_at_a_removed_program_s_name_gives_it_no_table(
                     policy_text=text, scene=scene, env=loop)
     assert "itself: EACCES" in traced.stdout, traced
     assert_blocked(traced)
+
+
+def test_an_answer_about_a_path_does_not_run_a_call_a_pathless_check_asked_about(
+        build, tmp_path: Path) -> None:
+    """An open of another process's /proc/PID/mem for reading is decided as that open (a
+    path) and as process_vm_readv (what it does, a check of no path: Supervisor._decide).
+    Both asked; the question was about the path, and its permit ran the call: the memory
+    read left over, a question of no path, was taken as one about what was answered
+    (answer_key named the open's path for it; _asked_besides), and never put.
+    mem_asked.c read its child's memory; the approver permits what the fsread rule asks
+    about /proc paths and refuses anything else (review 42).  Control: natively it
+    reads it.  (Loop-blind: a run with an approver is the Python loop's alone.)"""
+    program = build("escape/mem_asked.c")
+    require_real(attack(program, policy_text=None, scene=None))
+    scene = Scene.make(tmp_path, "traced")
+    answers = scene.root / "answers.toml"
+    answers.write_text('[[answer]]\npath = "/proc/*"\nrule = "*fsread*"\n'
+                       'answer = "permit-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = ('default = "permit"\n\n'
+            '[[rule]]\ncalls = ["fsread"]\npath = "/proc/*/mem"\naction = "ask"\n\n'
+            '[[rule]]\ncalls = ["process_vm_readv"]\naction = "ask"\nerrno = "EACCES"\n')
+    traced = attack(program, policy_text=text, scene=scene,
+                    options=["--ask-via", "exec:" + shlex.join(approver)])
+    assert_blocked(traced)
+    assert "EACCES" in traced.stdout, traced  # (the approver's no to the memory read)
