@@ -327,6 +327,11 @@ def answer_kind(word: str) -> AnswerTag:
     return ANSWER_KINDS[ANSWER_KINDS.index(word)]
 
 
+#: What an answer to a question of no path answered (Supervisor._asked_besides), among the
+#: paths answers permitted a call for: no path is so spelled (a path holds no NUL), so no
+#: check of a path is taken as answered by it.
+_NO_PATH: Final = "\0"
+
 #: What each answer makes of the asked call, in the log.
 _ANSWER_RESULTS = {AnswerKind.PERMIT: Result.PERMITTED, AnswerKind.DENY: Result.REFUSED,
                    AnswerKind.KILL: Result.KILLED, AnswerKind.DETACH: Result.DETACHED,
@@ -579,6 +584,17 @@ def by_name(facts: list[Facts], call: DecodedCall) -> list[Facts]:
         out.extend(CallFacts(call.policy_name, (), None, dataclasses.replace(addr, names=(n,)),
                              None, selector=call.selector) for n in addr.names)
     return out
+
+
+def _no_path(decision: Decision) -> Decision:
+    """An ask of what a call does besides (decided as another call, of no path: unshare,
+    process_vm_readv...) is about none of the call's paths: Table.decide names the role
+    "path" for a call of none, and answer_key took it for the call's own -- a permit of an
+    open of /proc/PID/mem, asked about its path, answered its memory read too (review
+    42)."""
+    if decision.action is Action.ASK and decision.role is not None and decision.arg is None:
+        return dataclasses.replace(decision, role=None)
+    return decision
 
 
 def strictest(decisions: list[Decision]) -> Decision:
@@ -1174,18 +1190,18 @@ class Supervisor:
                 decision = self._entering_table(table, call) or decision
         if call.name != "unshare" and call.namespace_flags:
             # a child made in new namespaces: what the table says of unshare says it too
-            decision = strictest([decision, table.decide(CallFacts("unshare"))])
+            decision = strictest([decision, _no_path(table.decide(CallFacts("unshare")))])
         if call.name in SOCKET_MAKERS:
             decision = self._unseen_socket(table, call) or decision
         if call.process_memory() == "other":
             # another process's memory, read through /proc: what process_vm_readv does
-            as_read = table.decide(CallFacts("process_vm_readv"))
+            as_read = _no_path(table.decide(CallFacts("process_vm_readv")))
             if as_read.reason == "unsafe":
                 as_read = dataclasses.replace(as_read, reason=Reason.MEMORY)
             decision = strictest([decision, as_read])
         if call.name == "ioctl" and (as_call := DEVICE_CALLS.get(call.args[1] & 0xFFFFFFFF)):
             # a device ioctl that does what a call does is decided as that call too
-            as_decided = table.decide(CallFacts(as_call))
+            as_decided = _no_path(table.decide(CallFacts(as_call)))
             if as_decided.reason == "unsafe":
                 as_decided = dataclasses.replace(as_decided, reason=Reason.DEVICE)
             decision = strictest([decision, as_decided])
@@ -1201,7 +1217,7 @@ class Supervisor:
             decision = strictest([decision, self._loop_attach(table, call, under or table)])
         if call.name in ("fcntl", "ioctl") and (as_signal := call.owner_as_signal()):
             # a descriptor's owner is a process the kernel will signal: decided as a kill
-            decision = strictest([decision, table.decide(as_signal)])
+            decision = strictest([decision, _no_path(table.decide(as_signal))])
         if call.name == "bind" and decision.action is Action.PERMIT:
             decision = self._socket_file(table, call) or decision
         if decision.action is Action.PERMIT:
@@ -1756,19 +1772,21 @@ class Supervisor:
         refuses (red team 61).  So the call is decided again with its asks about the answered
         paths taken as answered (Table.decide's ``answered``): another path that asks is
         asked about in turn, one refused refuses the call, and it runs only when nothing is
-        left."""
+        left.  A check of no path (what the call does besides: an open of another process's
+        /proc/PID/mem read as process_vm_readv, Supervisor._decide) is a question of its own
+        too (:data:`_NO_PATH`): a permit of the path's question ran the memory read, put to
+        nobody (review 42); one answered answers every such check of the call.  So is each
+        destination of a call of several (a sendmmsg's: answer_key names it)."""
         state: ProcessState = task.process.state
         table = state.deciding()
-        asked = answer_key(decision, self._asked_facts(table, call, answered_paths))
-        if asked is None:
-            return None  # (no path, no address: the question was about the whole call)
+        asked = answer_key(decision, self._asked_facts(table, call, answered_paths)) or _NO_PATH
         done = (*answered_paths, asked) if asked not in answered_paths else answered_paths
         rest = self._decide(table, call, state.table, done)
         if rest.action is Action.PERMIT:
             return None
         if rest.action is Action.ASK:
-            key = answer_key(rest, self._asked_facts(table, call, done))
-            if key is None or key in done:
+            key = answer_key(rest, self._asked_facts(table, call, done)) or _NO_PATH
+            if key in done:
                 return None  # (a question about what was answered)
             return self._ask(task, call, rest, done)
         self._report(task, call, rest, Result.REFUSED)
@@ -1931,13 +1949,16 @@ def nameless(process: Process) -> bool:
     a file it removes.  Such a program takes no table at its exec, and a ``for program``
     answer about it is kept for the process (red team 61: a table made for a tool's memfd
     helper was entered by every memfd so named).  A file whose name really ends so, and
-    which is the process's program, has one.  The learner asks the same (Learner.on_exec):
-    what such a process does is learned into the table it runs under, its caller's."""
+    which is the process's program, has one -- a file there, not a symlink (to
+    /proc/PID/exe, which a stat would follow to the program itself: review 42).  The
+    learner asks the same (Learner.on_exec): what such a process does is learned into the
+    table it runs under, its caller's."""
     program = process.program
     if not program.endswith(DELETED):
         return False
     try:
-        named, running = os.stat(program), os.stat(f"/proc/{process.pid}/exe")
+        named = os.stat(program, follow_symlinks=False)
+        running = os.stat(f"/proc/{process.pid}/exe")
     except OSError:
         return True
     return (named.st_dev, named.st_ino) != (running.st_dev, running.st_ino)

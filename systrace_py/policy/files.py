@@ -1547,9 +1547,9 @@ def program_table_values(table: Table, main: Table) -> dict[str, object]:
         values["default"] = table.default.value
     if table.default is not Action.PERMIT and table.default_errno != main_errno:
         values["default_errno"] = _errno_name(table.default_errno)
-    if table.missing is not main.missing:
+    if table.missing != main.missing:  # (str tags: equal, not necessarily identical)
         values["missing"] = table.missing
-    if table.dns_refused is not main.dns_refused:
+    if table.dns_refused != main.dns_refused:
         values["dns_refused"] = table.dns_refused
     if table.allow_detach != main.allow_detach:
         values["detach"] = table.allow_detach

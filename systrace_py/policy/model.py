@@ -714,14 +714,15 @@ def answer_key(decision: Decision, facts: Facts) -> str | None:
     """What an answer to an ask of ``decision`` answers (Table.decide's ``answered``): the
     path it is about -- or, for a link's question (what the file gains by its new name,
     Reason.LINKED), that question about the path: an answer about writing the old path is
-    none about the access its file gains by the new one.  With no path, the socket address
-    of ``facts`` (one of a sendmmsg's several, under one of its names: the question's): an
-    answer about one destination is none about another (red team 61's class).  None:
-    neither."""
+    none about the access its file gains by the new one.  With no path, a check of the
+    call's own (a role) is about the socket address of ``facts`` (one of a sendmmsg's
+    several, under one of its names: the question's): an answer about one destination is
+    none about another (red team 61's class).  None: neither -- a check of what the call
+    does besides, decided as another call of no path (no role: Supervisor._no_path)."""
     path = decision.arg.path if decision.arg is not None else \
         facts.path(decision.role) if decision.role is not None else None
     if not path:
-        address = facts.sockaddr
+        address = facts.sockaddr if decision.role is not None else None
         if address is None:
             return None
         return f"{address}\0{' '.join(address.names)}\0address"

@@ -15,6 +15,12 @@
  *                                   directory's "helper", run through /proc/self/fd) in
  *                                   place of a memfd: what a learned policy must run again
  *                                   (learn42)
+ *   memfd_table TOOL ASKED SECRET symlinked
+ *                                   as "removed", its code made beside ASKED, and a symlink
+ *                                   planted at "HELPER (deleted)" to /proc/PID/exe -- the
+ *                                   removed helper it then runs: no file is named so, but
+ *                                   a stat that follows the link finds the program there
+ *                                   (review 42: supervisor.nameless)
  */
 #include "attack.h"
 #include <sys/mman.h>
@@ -35,7 +41,7 @@ static void run_from_memfd(char *const args[]) {
     blocked("fexecve: %s", ename(errno));
 }
 
-static void run_from_removed(const char *beside, char *const args[]) {
+static void run_from_removed(const char *beside, char *const args[], int plant) {
     char path[4096];
     snprintf(path, sizeof path, "%s", beside);
     char *slash = strrchr(path, '/');
@@ -54,6 +60,13 @@ static void run_from_removed(const char *beside, char *const args[]) {
     int fd = open(path, O_RDONLY);  /* (no O_CLOEXEC: the exec goes through it) */
     if (fd < 0 || unlink(path) != 0)
         blocked("reopen, unlink %s: %s", path, ename(errno));
+    if (plant) {  /* "HELPER (deleted)" -> this process's program once it has exec'd */
+        char link[4200], exe[64];
+        snprintf(link, sizeof link, "%s (deleted)", path);
+        snprintf(exe, sizeof exe, "/proc/%d/exe", (int)getpid());
+        if (symlink(exe, link) != 0)
+            blocked("symlink %s: %s", link, ename(errno));
+    }
     char through[64];
     snprintf(through, sizeof through, "/proc/self/fd/%d", fd);
     extern char **environ;
@@ -82,8 +95,9 @@ int main(int argc, char **argv) {
         char *args[] = {"helper", "asker", argv[2], NULL};
         run_from_memfd(args);
     }
-    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "removed") == 0))
-        usage("memfd_table TOOL ASKED SECRET [removed]");
+    if (argc != 4 && !(argc == 5 && (strcmp(argv[4], "removed") == 0 ||
+                                     strcmp(argv[4], "symlinked") == 0)))
+        usage("memfd_table TOOL ASKED SECRET [removed|symlinked]");
     int fd = open(argv[3], O_RDONLY);
     note("open %s itself: %s", argv[3], fd < 0 ? ename(errno) : "ok");
     pid_t pid = fork();
@@ -94,7 +108,9 @@ int main(int argc, char **argv) {
     int status;
     waitpid(pid, &status, 0);
     char *args[] = {"helper", "reader", argv[3], NULL};
+    if (argc == 5 && strcmp(argv[4], "symlinked") == 0)
+        run_from_removed(argv[2], args, 1);
     if (argc == 5)
-        run_from_removed(argv[3], args);
+        run_from_removed(argv[3], args, 0);
     run_from_memfd(args);
 }

@@ -485,6 +485,17 @@ def test_dumps_policy_built_in_code() -> None:
     assert again.main.default is Action.ASK
 
 
+def test_a_program_table_writes_what_it_does_not_inherit_by_value() -> None:
+    """``missing`` and ``dns_refused`` are str tags (start41): a program table whose value
+    equals the main table's -- a str made at run time, equal but another object -- inherits
+    it and does not write it (an ``is not`` wrote it: review 42)."""
+    made = "".join(["err", "no"])
+    assert made == Missing.ERRNO and made is not Missing.ERRNO
+    main = Table("main", missing=Missing.ERRNO)
+    policy = Policy(main, {"/usr/bin/tool": Table("/usr/bin/tool", missing=made)})
+    assert "missing" not in dumps_policy(policy).split("[program.", 1)[1]
+
+
 # round trip: random policies, every CallFacts decided the same before and after
 
 _PATH_GLOBS = ["/tmp/**", "$HOME/*", "/etc/{passwd,shadow}", "/a/**/b", "memfd:*", "/[ab]?"]
