@@ -283,9 +283,12 @@ def namespace_key(link: str) -> str:
 
 
 def _same_file(path: str, link: str) -> bool:
-    """Whether ``path`` names the very object behind the /proc magic link ``link``."""
+    """Whether ``path`` names the very object behind the /proc magic link ``link``.  The name
+    itself, not what a symlink there leads to: /proc's name of an object ends in the
+    object's own entry, and a link planted at it -- to ``link`` itself -- would make any
+    name "the same file" (review 42, as supervisor.nameless)."""
     try:
-        a, b = os.stat(path), os.stat(link)
+        a, b = os.stat(path, follow_symlinks=False), os.stat(link)
     except OSError:
         return False
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)

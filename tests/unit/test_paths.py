@@ -635,3 +635,22 @@ def test_creating_through_a_link_stops_where_the_kernel_does(tmp_path_factory, t
         os.chdir(old)
         os.close(dirfd)
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_a_symlink_at_procs_name_of_a_directory_is_not_that_directory(tmp_path) -> None:
+    """paths._same_file compares the name /proc gives a descriptor with the descriptor's
+    object: a symlink planted at that name, leading to the magic link itself, made any
+    name "the same file" (review 42's lead: names_elsewhere, the resolver's start)."""
+    from systrace_py.engine import paths
+
+    real = tmp_path / "real"
+    real.mkdir()
+    fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        link = f"/proc/self/fd/{fd}"
+        assert paths._same_file(str(real), link)
+        planted = tmp_path / "planted"
+        planted.symlink_to(link)
+        assert not paths._same_file(str(planted), link)
+    finally:
+        os.close(fd)
