@@ -39,6 +39,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/auxv.h>
@@ -777,6 +778,19 @@ static int answered_everywhere(void) {
     for (int i = 0; i < answered_n; i++)
         if (answered_len[i] == 0) return 1;  /* ("/" is given as "") */
     return 0;
+}
+
+/* Whether the path names a character device that stands for another terminal -- /dev/tty
+ * (5,0: the opener's controlling terminal), /dev/console (5,1), /dev/tty0 (4,0): a call on it
+ * is decided by that terminal's name too, in Python (DecodedCall.terminals_examined, red
+ * team 63: a rule refusing /dev/pts/N was passed by /dev/tty).  Only names in /dev, as
+ * there (a symlink to one resolves to its name in /dev). */
+static int stands_for_terminal(const char *path, size_t len) {
+    if (len < 6 || memcmp(path, "/dev/", 5) != 0) return 0;
+    struct stat st;
+    if (lstat(path, &st) < 0 || !S_ISCHR(st.st_mode)) return 0;
+    unsigned int maj = major(st.st_rdev), min = minor(st.st_rdev);
+    return (maj == 5 && min <= 1) || (maj == 4 && min == 0);
 }
 
 static int answered_path(const char *path, size_t len, int indirect) {
@@ -2212,6 +2226,8 @@ static int decide_call(Arm *a, int *why) {
 decide:
     /* (a FUSE server's: Python holds it) */
     if (answered_path(path, len, rlen > 0 && (!direct || dotted(raw)))) return 0;
+    /* (a terminal standing for another: Python decides it by that one's name too) */
+    if (!missing && stands_for_terminal(path, len)) return 0;
     for (Py_ssize_t i = 0; i < v->n; i++) {
         int err = 0, missing_err = 0;
         int action = decide_check(&v->checks[i], path, len, &err, &missing_err);

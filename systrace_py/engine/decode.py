@@ -654,6 +654,35 @@ class DecodedCall:
         return any(len(former_names(decoded.resolved.path)) > 1
                    for decoded in (self._paths or {}).values() if decoded is not None)
 
+    def terminals_examined(self) -> dict[str, str]:
+        """The examined paths (by role) that end on a device standing for another terminal,
+        and the name of the terminal each stands for when this task opens it
+        (signals.terminal_stood_for: /dev/tty, the task's controlling terminal; /dev/console,
+        /dev/tty0): the call is then decided by that name too (Supervisor._decide, red team
+        63) -- a rule refusing /dev/pts/N refuses it through /dev/tty.  Only paths in /dev
+        are looked at (a symlink to /dev/tty resolves there; a node made elsewhere with
+        mknod is any device's limit).  EACCES when which terminal it is cannot be told."""
+        found: dict[str, str] = {}
+        for role, decoded in (self._paths or {}).items():
+            if decoded is None:
+                continue
+            resolved = decoded.resolved
+            if resolved.pseudo or not resolved.exists or not resolved.path.startswith("/dev/"):
+                continue
+            try:
+                info = os.lstat(resolved.path)
+            except OSError:
+                continue
+            if not stat.S_ISCHR(info.st_mode):
+                continue
+            try:
+                name = signals.terminal_stood_for(self.tid, info.st_rdev)
+            except signals.UntoldTerminal as exc:
+                raise DecodeError(errno.EACCES, f"{resolved.path}: {exc}") from None
+            if name:
+                found[role] = name
+        return found
+
     def exposes(self, role: str) -> bool:
         if self.name not in DYNAMIC_ROLE_CALLS and self.name not in PATH_ARGS:
             # a call on a descriptor (the file behind it: decoded_path's fd_path) shows no
