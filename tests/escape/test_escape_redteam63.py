@@ -36,13 +36,15 @@ def terminal() -> Iterator[tuple[int, int]]:
         os.close(slave)
 
 
-def _in_session_of(slave: int, argv: list[str], scene: Scene,
-                   env: dict[str, str]) -> Outcome:
-    """``argv`` run in a new session whose controlling terminal is ``slave`` -- none of its
-    descriptors (stdin /dev/null, stdout and stderr pipes: the slave is close-on-exec)."""
+def _in_session_of(slave: int, argv: list[str], scene: Scene, env: dict[str, str],
+                   controlling: bool = True) -> Outcome:
+    """``argv`` run in a new session whose controlling terminal is ``slave`` (none when not
+    ``controlling``) -- none of its descriptors (stdin /dev/null, stdout and stderr pipes:
+    the slave is close-on-exec)."""
 
     def take_terminal() -> None:
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        if controlling:
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
 
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=scene.root,
                           env=scene_env(scene, **env), start_new_session=True,
@@ -52,13 +54,16 @@ def _in_session_of(slave: int, argv: list[str], scene: Scene,
                    detail)
 
 
-@pytest.mark.parametrize("spelling", ["tty", "link", "other"])
+@pytest.mark.parametrize("spelling", ["tty", "link", "take", "other"])
 def test_the_controlling_terminal_is_refused_by_its_name_through_dev_tty(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
         terminal: tuple[int, int], spelling: str) -> None:
     """ctty_alias.c: a policy refuses the run's terminal, /dev/pts/N (``never`` fsread and
     fswrite of it); the program opens /dev/tty (``tty``), or a symlink to it made before the
-    run (``link``), and reads the line typed there.  The open was decided on the name
+    run (``link``), and reads the line typed there.  ``take``: the run has no controlling
+    terminal and the policy refuses only reads of the pty; the program opens it write-only
+    and a child of a session of its own makes it its controlling terminal (TIOCSCTTY), then
+    opens /dev/tty for reading.  The open was decided on the name
     "/dev/tty", which no rule names: ESCAPED on main (cf8e8ae), both loops.  Now a path that
     ends on /dev/tty (or /dev/console, /dev/tty0) is decided by the name of the terminal it
     stands for too.  ``other``: a rule on another terminal leaves /dev/tty to the program."""
@@ -70,14 +75,16 @@ def test_the_controlling_terminal_is_refused_by_its_name_through_dev_tty(
     if spelling == "link":
         target = str(scene.work / "tty")
         os.symlink("/dev/tty", target)
-    control = _in_session_of(slave, [str(binary), target], scene, {})
+    args = [target, name] if spelling == "take" else [target]
+    control = _in_session_of(slave, [str(binary), *args], scene, {}, spelling != "take")
     assert control.verdict == "ESCAPED", control
     os.write(master, f"{SECRET_MAGIC}\n".encode())  # (the control read the first line)
     refused = name if spelling != "other" else f"{name}9"
     policy_file = scene.root / "policy.toml"
-    policy_file.write_text(policy(never(["fsread", "fswrite"], path=refused)))
+    calls = ["fsread"] if spelling == "take" else ["fsread", "fswrite"]
+    policy_file.write_text(policy(never(calls, path=refused)))
     traced = _in_session_of(slave, [*SYSTRACE, "-p", str(policy_file), "--", str(binary),
-                                    target], scene, loop)
+                                    *args], scene, loop, spelling != "take")
     if spelling == "other":
         assert traced.verdict == "ESCAPED", traced  # (its own terminal, no rule on it)
         return
