@@ -664,9 +664,9 @@ class DecodedCall:
         and the name of the terminal each stands for when this task opens it
         (signals.terminal_stood_for: /dev/tty, the task's controlling terminal; /dev/console,
         /dev/tty0): the call is then decided by that name too (Supervisor._decide, red team
-        63) -- a rule refusing /dev/pts/N refuses it through /dev/tty.  Only paths in /dev
-        are looked at (a symlink to /dev/tty resolves there; a node made elsewhere with
-        mknod is any device's limit).  EACCES when which terminal it is cannot be told."""
+        63) -- a rule refusing /dev/pts/N refuses it through /dev/tty, wherever its node is
+        (a bind mount of /dev, a chroot's).  EACCES when which terminal it is cannot be
+        told."""
         found = self._terminals_now()
         if found:
             self.examined_terminals = found
@@ -688,7 +688,7 @@ class DecodedCall:
             if decoded is None:
                 continue
             resolved = decoded.resolved
-            if resolved.pseudo or not resolved.exists or not resolved.path.startswith("/dev/"):
+            if resolved.pseudo or not resolved.exists:
                 continue
             try:
                 info = os.lstat(resolved.path)
