@@ -39,6 +39,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/auxv.h>
@@ -777,6 +778,22 @@ static int answered_everywhere(void) {
     for (int i = 0; i < answered_n; i++)
         if (answered_len[i] == 0) return 1;  /* ("/" is given as "") */
     return 0;
+}
+
+/* Whether a file is a character device that stands for another terminal -- /dev/tty (5,0:
+ * the opener's controlling terminal), /dev/console (5,1), /dev/tty0 (4,0), wherever its node
+ * is (a bind mount of /dev elsewhere): a call on it is decided by that terminal's name too,
+ * in Python (DecodedCall.terminals_examined, red team 63: a rule refusing /dev/pts/N was
+ * passed by /dev/tty). */
+static int stands_in(const struct stat *st) {
+    if (!S_ISCHR(st->st_mode)) return 0;
+    unsigned int maj = major(st->st_rdev), min = minor(st->st_rdev);
+    return (maj == 5 && min <= 1) || (maj == 4 && min == 0);
+}
+
+static int stands_for_terminal(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 && stands_in(&st);
 }
 
 static int answered_path(const char *path, size_t len, int indirect) {
@@ -2135,6 +2152,7 @@ static int decide_call(Arm *a, int *why) {
     int missing = 0;  /* the last name is not there (paths.py _fast_missing) */
     int settle = 0;   /* ... and missing_name was not asked which one (a permit needs not) */
     int direct = 0;   /* reached through no symlink (Resolved.direct) */
+    int stands_checked = 0;  /* the object was looked at (stands_in) */
     char start[MAX_RAW + 1];  /* a relative spelling's start directory (Resolved.start) */
     size_t slen = 0;
     int has_start = 0;
@@ -2179,6 +2197,12 @@ static int decide_call(Arm *a, int *why) {
                             RESOLVE_NO_SYMLINKS_};
     long fd = syscall(SYS_openat2, AT_FDCWD_, candidate, &how, sizeof how);
     if (fd >= 0) {
+        struct stat st;
+        if (fstat((int)fd, &st) < 0 || stands_in(&st)) {
+            close((int)fd);
+            return 0;  /* (a terminal standing for another: Python's) */
+        }
+        stands_checked = 1;
         if (s->exec) resolved_fd = (int)fd;
         else close((int)fd);
         lexical(candidate, path);
@@ -2212,6 +2236,8 @@ static int decide_call(Arm *a, int *why) {
 decide:
     /* (a FUSE server's: Python holds it) */
     if (answered_path(path, len, rlen > 0 && (!direct || dotted(raw)))) return 0;
+    /* (a terminal standing for another: Python decides it by that one's name too) */
+    if (!missing && !stands_checked && stands_for_terminal(path)) return 0;
     for (Py_ssize_t i = 0; i < v->n; i++) {
         int err = 0, missing_err = 0;
         int action = decide_check(&v->checks[i], path, len, &err, &missing_err);

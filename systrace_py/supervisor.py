@@ -220,6 +220,20 @@ class _FormerNames:
         return getattr(self._facts, name)
 
 
+class _StoodFor:
+    """A call's facts, each path that ends on a device standing for another terminal read as
+    that terminal's name (DecodedCall.terminals_examined); everything else the call's own."""
+
+    def __init__(self, facts: Facts, names: dict[str, str]) -> None:
+        self._facts, self._names = facts, names
+
+    def path(self, role: str) -> str | None:
+        return self._names.get(role) or self._facts.path(role)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._facts, name)
+
+
 #: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)
 _BTRFS_UNNAMED = frozenset(request for request, _ in BTRFS_UNNAMED_IOCTLS)
 
@@ -1177,6 +1191,15 @@ class Supervisor:
                 decision = strictest_held(
                     [decision, *(table.decide(_FormerNames(f), answered) for f in facts)],
                     table.name)
+            if decision.action is not Action.NEVER and (terminals := call.terminals_examined()):
+                # a device standing for another terminal (/dev/tty: the caller's own): decided
+                # by that terminal's name too, where a rule names it (red team 63: a rule
+                # refusing /dev/pts/N was passed by /dev/tty).  A default's decision of that
+                # name is not taken: a policy permitting /dev/tty permits it so
+                behind = [table.decide(_StoodFor(f, terminals), answered) for f in facts]
+                named = [d for d in behind if d.rule is not None]
+                if named:
+                    decision = strictest_held([decision, *named], table.name)
         except DecodeError:
             # a lookup that fails gets its errno -- unless it failed inside a directory a
             # rule refuses looks at: its errno would tell what is there

@@ -512,6 +512,11 @@ class DecodedCall:
     #: tree-scoped permit was decided on, which must stay so until the call has run
     #: (Tracer._must_freeze); None when no such answer was given
     examined_targets: tuple[int, ...] | None = None
+    #: the examined paths (by role) that end on a device standing for another terminal, and
+    #: the terminal each stood for when decided ("": none) -- still so when it runs: a
+    #: thread's TIOCNOTTY and TIOCSCTTY change the process's controlling terminal
+    #: (terminals_examined; Tracer._must_freeze, _unchanged; red team 63); None: none examined
+    examined_terminals: dict[str, str] | None = None
     #: an exec into another table: which of the descriptors 0-2 the program would start
     #: without (procfs.standard_fds_closing), as decided on -- still so when it runs
     #: (Tracer._unchanged; red team 34); None when not asked
@@ -653,6 +658,51 @@ class DecodedCall:
         30).  Only the paths a rule asked for: none is resolved here."""
         return any(len(former_names(decoded.resolved.path)) > 1
                    for decoded in (self._paths or {}).values() if decoded is not None)
+
+    def terminals_examined(self) -> dict[str, str]:
+        """The examined paths (by role) that end on a device standing for another terminal,
+        and the name of the terminal each stands for when this task opens it
+        (signals.terminal_stood_for: /dev/tty, the task's controlling terminal; /dev/console,
+        /dev/tty0): the call is then decided by that name too (Supervisor._decide, red team
+        63) -- a rule refusing /dev/pts/N refuses it through /dev/tty, wherever its node is
+        (a bind mount of /dev, a chroot's).  EACCES when which terminal it is cannot be
+        told."""
+        found = self._terminals_now()
+        if found:
+            self.examined_terminals = found
+        return {role: name for role, name in found.items() if name}
+
+    def terminals_stayed(self) -> bool:
+        """With the tree frozen: does each examined device still stand for the terminal it
+        stood for when decided (examined_terminals)?"""
+        if not self.examined_terminals:
+            return True
+        try:
+            return self._terminals_now() == self.examined_terminals
+        except DecodeError:  # (which terminal it is can no longer be told: not the same)
+            return False
+
+    def _terminals_now(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for role, decoded in (self._paths or {}).items():
+            if decoded is None:
+                continue
+            resolved = decoded.resolved
+            if resolved.pseudo or not resolved.exists:
+                continue
+            try:
+                info = os.lstat(resolved.path)
+            except OSError:
+                continue
+            if not stat.S_ISCHR(info.st_mode):
+                continue
+            try:
+                name = signals.terminal_stood_for(self.tid, info.st_rdev)
+            except signals.UntoldTerminal as exc:
+                raise DecodeError(errno.EACCES, f"{resolved.path}: {exc}") from None
+            if name is not None:
+                found[role] = name
+        return found
 
     def exposes(self, role: str) -> bool:
         if self.name not in DYNAMIC_ROLE_CALLS and self.name not in PATH_ARGS:

@@ -61,6 +61,7 @@ from systrace_py.engine.ptrace_ops import fs_type
 from systrace_py.kernel import (
     CAP_KILL,
     DEV_CONSOLE,
+    DEV_TTY,
     DEV_TTY0,
     F_OWNER_PGRP,
     F_OWNER_PID,
@@ -400,6 +401,52 @@ def terminal_behind(device: int) -> int | None:
         except (OSError, IndexError, ValueError):
             return None
     return None
+
+
+#: the Unix98 pseudo-terminals' slave majors (devices.txt: 136-143): slave N of a devpts
+#: instance is (136 + N // 256, N % 256)
+_PTS_MAJORS = range(136, 144)
+
+
+class UntoldTerminal(Exception):
+    """Which terminal a file that stands for another is cannot be told (sysfs, /proc)."""
+
+
+def terminal_stood_for(tid: int, device: int) -> str | None:
+    """The name of the terminal that a character device of number ``device`` stands for when
+    task ``tid`` opens it, for the devices that stand for another (red team 63): /dev/tty is
+    the opener's controlling terminal (its tty_nr; none: the kernel says ENXIO, and "" here),
+    /dev/console and /dev/tty0 the one :func:`terminal_behind` tells.  None for any other
+    device (it is itself).  Named in the tracer's /dev: /dev/pts/N (a pseudo-terminal of
+    another devpts instance under its number here: a rule on that name refuses it, never
+    the reverse), else sysfs's DEVNAME.  Raises UntoldTerminal when it cannot be told."""
+    pair = (os.major(device), os.minor(device))
+    if pair == DEV_TTY:
+        fields = procfs.read_stat(tid)
+        if fields is None:
+            raise UntoldTerminal(f"task {tid}'s controlling terminal cannot be read")
+        behind: int | None = int(fields[procfs.TTY_NR])
+        if not behind:
+            return ""
+    elif pair in _TERMINAL_ALIASES:
+        behind = terminal_behind(device)
+        if behind is None:
+            alias = "/dev/console" if pair == DEV_CONSOLE else "/dev/tty0"
+            raise UntoldTerminal(f"the terminal {alias} stands for cannot be told (sysfs)")
+    else:
+        return None
+    major, minor = os.major(behind), os.minor(behind)
+    if major in _PTS_MAJORS:
+        return f"/dev/pts/{(major - _PTS_MAJORS.start) * 256 + minor}"
+    try:
+        with open(f"/sys/dev/char/{major}:{minor}/uevent", encoding="utf-8",
+                  errors="replace") as uevent:
+            for line in uevent:
+                if line.startswith("DEVNAME="):
+                    return "/dev/" + line[len("DEVNAME="):].strip()
+    except OSError:
+        pass
+    raise UntoldTerminal(f"terminal {major}:{minor} has no name in sysfs")
 
 
 def foreground_group(device: int, inside: Callable[[int], bool] | None = None) -> int | None:

@@ -3032,6 +3032,11 @@ class Tracer:
             return True  # (its descriptors may be other files when it runs: loop_stayed)
         if self._terminal_settings(call):
             return True  # (its descriptor may be the tracer's terminal when it runs)
+        if call.examined_terminals and len(task.process.tids) > 1:
+            # (a thread may give their process another controlling terminal -- TIOCNOTTY, then
+            # TIOCSCTTY on a terminal it may only write: terminals_stayed.  Another process
+            # can only take it away: /dev/tty is then ENXIO)
+            return True
         if call.name not in enforce.FREEZE_CALLS:
             return False
         if call.name in MANY_ADDRESS_CALLS:
@@ -3292,6 +3297,8 @@ class Tracer:
                 return False
             if not call.loop_stayed():
                 return False  # (a loop attach's descriptors: a handler's dup2 in between)
+            if not call.terminals_stayed():
+                return False  # (/dev/tty: a thread's TIOCNOTTY and TIOCSCTTY in between)
             if call.examined_std_fds is not None and (ran or task.files.users > 1) and \
                     procfs.standard_fds_closing(task.tid) != call.examined_std_fds:
                 return False  # (a task sharing its descriptors closed one meanwhile)
