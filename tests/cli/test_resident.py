@@ -230,6 +230,20 @@ def test_idle_server_exits(server: Server) -> None:
     assert not server.socket.exists()
 
 
+def test_the_server_gives_its_free_heap_back() -> None:
+    """The server trims the C heap before it forks a worker (resident._heap_given_back): a
+    server that made its start-up caches kept ~3-5 MiB of freed heap every worker inherited
+    (start42: worker RSS 28.8 MiB against 24.5).  The C library here has the call it uses,
+    and the call is harmless in a process that holds no free heap worth giving back."""
+    import ctypes
+
+    from systrace_py import resident
+
+    assert hasattr(ctypes.CDLL(None), "malloc_trim")  # (glibc: the fix is in force)
+    resident._heap_given_back()
+    resident._heap_given_back()
+
+
 def test_resident_flags_are_checked(server: Server) -> None:
     for args, words in ((["--resident", "--", "true"], "takes no command"),
                         (["--resident-idle", "5", "-p", "x", "--", "true"], "--resident-idle"),

@@ -494,6 +494,37 @@ def test_by_name_only_for_plain_rules() -> None:
     assert cloop.by_name(Table("t", default=Action.ASK), "vfork") is None
 
 
+def test_by_name_without_a_covering_rule_is_the_tables_decision() -> None:
+    """by_name answers a call no rule may cover from the table's default, without asking
+    the table (start42): the same answer Table.decide gives, for every call a plan asks
+    about, under tables of each default and with rules on classes, on other calls, with
+    conditions and with asks (a rule covering none of them must change nothing)."""
+    from systrace_py.policy.model import Table
+
+    def by_decide(table: Table, name: str) -> tuple[int, int] | None:
+        if any(rule.may_cover(name) and (
+                rule.path is not None or rule.net is not None or rule.argv is not None
+                or rule.redirect is not None or rule.action not in (Action.PERMIT, Action.NEVER))
+               for rule in table.rules):  # (by_name's test, as it was)
+            return None
+        decision = table.decide(CallFacts(name))
+        return {Action.PERMIT: (0, 0), Action.NEVER: (1, decision.errno)}.get(decision.action)
+
+    rules = [Rule(("fsread",), Action.NEVER, path=PathGlob("/secret/**")),
+             Rule(("network",), Action.NEVER, errno=13), Rule(("process",), Action.ASK),
+             Rule(("getpid", "setsid"), Action.NEVER, errno=1), Rule(("signal",), Action.PERMIT)]
+    defaults = ((Action.PERMIT, 1), (Action.NEVER, 13), (Action.ASK, 1))
+    tables = [Table("t", rules=chosen, default=default, default_errno=err)
+              for chosen in [[], rules, *([rule] for rule in rules)]
+              for default, err in defaults]
+    uncovered = 0
+    for table in tables:
+        for name in cloop.WHOLE_CALLS.values():
+            uncovered += not any(rule.may_cover(name) for rule in table.rules)
+            assert cloop.by_name(table, name) == by_decide(table, name), (table, name)
+    assert uncovered > len(tables) * len(cloop.WHOLE_CALLS) // 2  # (the shortcut's case)
+
+
 @pytest.mark.both_loops
 def test_signals_passed_on_natively(build, tmp_path: Path) -> None:
     """An armed task's signals are delivered as they came by the native loop too (a shell's
