@@ -34,7 +34,9 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import ctypes
 import dataclasses
+import fcntl
 import fnmatch
 import functools
 import json
@@ -329,6 +331,64 @@ def _kill_session(pid: int) -> None:
                 os.kill(int(entry), signal.SIGKILL)
 
 
+LOOP_CLR_FD = 0x4C01  # linux/loop.h
+MNT_DETACH = 2
+
+
+def mounts_under(mountinfo: str, directory: Path) -> list[str]:
+    """The mount points ``mountinfo`` (/proc/self/mountinfo's text) names under ``directory``,
+    the last mounted first (a mount on a mount comes after it).
+
+    A run killed past the runner's limit never reaches LTP's cleanup: round 24's
+    ``renameat01`` (the old library) left its loop device mounted read-only in its TMPDIR,
+    six times -- mounts of the host's table every tracer on the machine then saw (a change of
+    the mount table hands a path stop to Python), and loop devices the next tests lacked."""
+    root = str(directory).rstrip("/") + "/"
+    points = []
+    for line in mountinfo.splitlines():
+        fields = line.split(" ")
+        if len(fields) > 4:
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            if point.startswith(root):
+                points.append(point)
+    return points[::-1]
+
+
+def loops_backed_under(sys_block: Path, directory: Path) -> list[str]:
+    """The loop devices (``/dev/loopN``) whose backing file is under ``directory``, by
+    ``sys_block`` (/sys/block): LTP's ``test_dev.img`` of a run that never detached it."""
+    root = str(directory).rstrip("/") + "/"
+    devices = []
+    for backing in sorted(sys_block.glob("loop*/loop/backing_file")):
+        with contextlib.suppress(OSError):
+            name = backing.read_text().rstrip("\n").removesuffix(" (deleted)")
+            if name.startswith(root):
+                devices.append(f"/dev/{backing.parent.parent.name}")
+    return devices
+
+
+def release_leftovers(tmp: Path) -> None:
+    """Unmount what a run left mounted under its TMPDIR (lazily: a process of the run may
+    still hold it) and detach the loop devices backed by its files (a busy one detaches once
+    free: LOOP_CLR_FD sets autoclear)."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            points = mounts_under(f.read(), tmp)
+    except OSError:
+        points = []
+    if points:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for point in points:
+            libc.umount2(os.fsencode(point), MNT_DETACH)
+    for device in loops_backed_under(Path("/sys/block"), tmp):
+        with contextlib.suppress(OSError):
+            fd = os.open(device, os.O_RDONLY)
+            try:
+                fcntl.ioctl(fd, LOOP_CLR_FD)
+            finally:
+                os.close(fd)
+
+
 def run_tmpdir(workroot: Path, name: str) -> Path:
     """A fresh TMPDIR for one run of test ``name``, with /tmp's mode (world-writable, sticky).
 
@@ -394,6 +454,7 @@ def run_test(test: Test, layout: Layout, systrace: list[str], policy: Path,
         try:
             return run_once(command, env, binary.parent, opts.timeout, traced)
         finally:
+            release_leftovers(tmp)
             shutil.rmtree(tmp, ignore_errors=True)
 
     base.native = once(False)

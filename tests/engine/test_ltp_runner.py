@@ -232,3 +232,34 @@ def _nobody_makes_a_directory_in(tmp: Path) -> None:
             os._exit(status)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_what_a_killed_run_left_mounted_in_its_tmpdir_is_found_last_mounted_first() -> None:
+    """A run killed past the runner's limit never reaches LTP's cleanup (round 24's
+    ``renameat01`` left its loop device mounted in its TMPDIR): the runner unmounts what
+    /proc/self/mountinfo names under the run's TMPDIR -- only there, escapes read back, a
+    mount on a mount first."""
+    tmp = Path("/tmp/ltp-parity.x/renameat01.y")
+    mountinfo = "\n".join([
+        "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw",
+        "45 22 7:0 / /tmp/ltp-parity.x/renameat01.y/LTP_ren/mntpoint ro - ext2 /dev/loop0 ro",
+        "46 45 0:50 / /tmp/ltp-parity.x/renameat01.y/LTP_ren/mntpoint/a\\040b rw - tmpfs t rw",
+        "47 22 7:1 / /tmp/ltp-parity.x/renameat01.yz/mntpoint ro - ext2 /dev/loop1 ro",
+        "48 22 0:51 / /tmp/ltp-parity.x/renameat01.y rw - tmpfs t rw",
+    ])
+    assert lp.mounts_under(mountinfo, tmp) == [
+        "/tmp/ltp-parity.x/renameat01.y/LTP_ren/mntpoint/a b",
+        "/tmp/ltp-parity.x/renameat01.y/LTP_ren/mntpoint"]
+
+
+def test_the_loop_devices_backed_by_a_runs_files_are_found(tmp_path: Path) -> None:
+    """... and detaches the loop devices whose backing file (LTP's ``test_dev.img``, removed
+    by then) is under the run's TMPDIR, by /sys/block's ``loopN/loop/backing_file``."""
+    run = Path("/tmp/ltp-parity.x/renameat01.y")
+    for name, backing in [("loop0", f"{run}/LTP_ren/test_dev.img (deleted)"),
+                          ("loop1", "/tmp/ltp-parity.x/renameat01.yz/test_dev.img"),
+                          ("loop3", f"{run}/img")]:
+        (tmp_path / name / "loop").mkdir(parents=True)
+        (tmp_path / name / "loop" / "backing_file").write_text(backing + "\n")
+    (tmp_path / "loop2").mkdir()  # (no backing file: not attached)
+    assert lp.loops_backed_under(tmp_path, run) == ["/dev/loop0", "/dev/loop3"]
