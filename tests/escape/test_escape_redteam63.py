@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON
 from escape_lib import SECRET_MAGIC, SYSTRACE, Outcome, Scene, _verdict, never, policy, scene_env
+
+from conftest import PYTHON
 
 
 @pytest.fixture
