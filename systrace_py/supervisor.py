@@ -1783,7 +1783,19 @@ class Supervisor:
                 if table.decide(one, answered).action is Action.ASK:
                     return CallFacts(call.policy_name, (), call.open_flags, one.sockaddr,
                                      call.argv, selector=call.selector)
-        return call.facts()
+            return call.facts()
+        own = call.facts()
+        terminals = {role: name for role, name in (call.examined_terminals or {}).items()
+                     if name}
+        if terminals and table.decide(call, answered).action is not Action.ASK and \
+                table.decide(_StoodFor(call, terminals), answered).action is Action.ASK:
+            # asked by a rule on the terminal a device stands for (/dev/tty: _decide): the
+            # question is about that terminal's name -- its answer (answer_key), the rule an
+            # answer remembers (a permit of /dev/tty left the terminal's rule asking at
+            # every open: review 43)
+            return dataclasses.replace(own, paths=tuple(
+                PathArg(p.role, terminals.get(p.role, p.path)) for p in own.paths))
+        return own
 
     def _asked_besides(self, task: Task, call: DecodedCall, decision: Decision,
                        answered_paths: tuple[str, ...]) -> Reply | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import subprocess
 import termios
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from escape_lib import SECRET_MAGIC, SYSTRACE, Outcome, Scene, _verdict, never, policy, scene_env
+
+from conftest import PYTHON
 
 
 @pytest.fixture
@@ -90,3 +93,60 @@ def test_the_controlling_terminal_is_refused_by_its_name_through_dev_tty(
         return
     assert "ESCAPED" not in traced.stdout, traced
     assert traced.verdict == "BLOCKED" and "EACCES" in traced.detail, traced
+
+
+def _asking(scene: Scene, answers: str, *rules: str) -> list[str]:
+    """systrace's options for a run whose asks go to the approver answering by ``answers``
+    (its [[answer]] tables), under a policy permitting all but ``rules`` (fsread asks of the
+    paths given)."""
+    answers_file = scene.root / "answers.toml"
+    answers_file.write_text(answers)
+    policy_file = scene.root / "policy.toml"
+    policy_file.write_text('default = "permit"\n' + "".join(
+        f'\n[[rule]]\ncalls = ["fsread"]\npath = "{path}"\naction = "ask"\n'
+        'errno = "EACCES"\n' for path in rules))
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers_file)]
+    return ["-v", "-p", str(policy_file), "--ask-via", "exec:" + shlex.join(approver)]
+
+
+def test_a_question_the_terminal_s_rule_asks_names_the_terminal(
+        build: Callable[..., Path], tmp_path: Path, terminal: tuple[int, int]) -> None:
+    """ctty_alias.c reads its controlling terminal through /dev/tty under a policy that asks
+    about reading /dev/tty and about reading any /dev/pts/*; the approver permits /dev/tty
+    and refuses the pseudo-terminals.  The question the terminal's rule asked (red team 63:
+    the call decided by the terminal's name too) was put with the call's path, /dev/tty --
+    its rule /dev/pts/*, its ``path`` /dev/tty -- and the approver's permit of /dev/tty
+    answered it: ESCAPED on main (fc7f5e6).  Now it is about /dev/pts/N (review 43).
+    (Loop-blind: a run with an approver is the Python loop's.)"""
+    binary = build("escape/ctty_alias.c")
+    master, slave = terminal
+    scene = Scene.make(tmp_path)
+    control = _in_session_of(slave, [str(binary), "/dev/tty"], scene, {})
+    assert control.verdict == "ESCAPED", control
+    os.write(master, f"{SECRET_MAGIC}\n".encode())  # (the control read the first line)
+    options = _asking(scene, '[[answer]]\npath = "/dev/pts/*"\nanswer = "deny-now"\n'
+                             'errno = "EACCES"\n\n[[answer]]\npath = "/dev/tty"\n'
+                             'answer = "permit-now"\n', "/dev/tty", "/dev/pts/*")
+    traced = _in_session_of(slave, [*SYSTRACE, *options, "--", str(binary), "/dev/tty"],
+                            scene, {})
+    assert "ESCAPED" not in traced.stdout, traced
+    assert traced.verdict == "BLOCKED" and "EACCES" in traced.detail, traced
+
+
+def test_a_remembered_answer_to_the_terminal_s_question_settles_it(
+        tmp_path: Path, terminal: tuple[int, int]) -> None:
+    """Parity: a shell opens /dev/tty three times under a policy that asks about reading any
+    /dev/pts/*, and the approver answers ``permit`` (remembered, for the program).  The
+    remembered rule named /dev/tty, the question's path, while the terminal's rule asked:
+    every open asked again, and three rules were saved (main, fc7f5e6).  Now the answer
+    remembers the terminal's name: one question.  (Loop-blind: the approver's.)"""
+    _, slave = terminal
+    scene = Scene.make(tmp_path)
+    options = _asking(scene, '[[answer]]\npath = "/dev/*"\nanswer = "permit"\n', "/dev/pts/*")
+    traced = _in_session_of(slave, [*SYSTRACE, *options, "--", "/bin/sh", "-c",
+                                    ": </dev/tty && : </dev/tty && : </dev/tty && "
+                                    "echo ESCAPED: opened"], scene, {})
+    assert traced.verdict == "ESCAPED", traced  # (here: the opens all ran)
+    remembered = [line for line in traced.stderr.splitlines() if "remembered for" in line]
+    assert len(remembered) == 1, traced.stderr
+    assert f"path {os.ttyname(slave)} -> permit" in remembered[0], traced.stderr
