@@ -70,13 +70,17 @@ def test_a_path_an_approvers_record_of_an_event_lengthens_is_held(
     approver.write_text(_APPROVER)
     rules = policy(never("fsread", path=f"{scene.secd}/**"),
                    f'calls = ["fsread"]\npath = "{scene.pubd}/asked/**"\naction = "ask"')
-    traced = attack(program, err, scene.secret, TRIES, START, policy_text=rules, scene=scene,
-                    cwd=scene.work, env=loop,
-                    options=["--ask-via", f"exec:{sys.executable} {approver}"],
-                    tracer=[sys.executable, "-c", _STDERR_TO, str(err), *SYSTRACE])
-    assert_blocked(traced)
-    tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
-    assert tried is not None and int(tried[1]) >= 1 and int(tried[2]) >= 1, traced
+    for _ in range(3):  # (under load every try may meet the line in first: run again)
+        traced = attack(program, err, scene.secret, TRIES, START, policy_text=rules,
+                        scene=scene, cwd=scene.work, env=loop,
+                        options=["--ask-via", f"exec:{sys.executable} {approver}"],
+                        tracer=[sys.executable, "-c", _STDERR_TO, str(err), *SYSTRACE])
+        assert_blocked(traced)
+        tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
+        assert tried is not None and int(tried[1]) >= 1, traced
+        if int(tried[2]) >= 1:
+            break
+    assert int(tried[2]) >= 1, traced  # (the hold was met: a name read held, the decoy)
     assert '{"type":"process","event":"exit"' in err.read_text()  # (the approver heard)
 
 
