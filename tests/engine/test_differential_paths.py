@@ -278,28 +278,32 @@ def _j(*fields: object) -> str:
 
 #: names outside the tree that the engine decides by what they stand for (fuzz 64): /dev/tty
 #: and /dev/console by the terminal they are (none here: ENXIO; the console as the user:
-#: EACCES), a pty's master, /proc/sys/net by the looker's network namespace.  Only calls that
-#: change nothing, and opens without write access nor a controlling terminal taken: the
-#: loops' fuzzer runs these as root too
+#: EACCES), a pty's master, /proc/sys/net by the looker's network namespace
 DEVICES = ("/dev/tty", "/dev/console", "/dev/ptmx", "/dev/pts/ptmx", "/dev/tty0", "/dev/./tty",
            "/dev//console", "/dev/tty/", "/proc/sys/net", "/proc/sys/net/ipv4",
            "/proc/sys/net/core/somaxconn", "/proc/sys/net/../net/unix", "/proc/self/net",
            "/proc/net/dev")
 _DEVICE = st.sampled_from(DEVICES)
-_DEVICE_FLAGS = st.sampled_from((os.O_RDONLY, os.O_RDONLY, os.O_PATH, os.O_RDONLY | os.O_NONBLOCK,
-                                 os.O_RDONLY | os.O_DIRECTORY, os.O_PATH | os.O_NOFOLLOW)).map(
-    lambda flags: str(flags | os.O_NOCTTY))
-_DEVICE_OPS = st.one_of(
-    st.builds(lambda p, f, s: _j("open", p, f, s), _DEVICE, _DEVICE_FLAGS, _SLOT),
-    st.builds(lambda p, f, r, s: _j("openat2", "-", p, f, r, s), _DEVICE, _DEVICE_FLAGS,
-              st.sampled_from(RESOLVES), _SLOT),
+#: the calls that change nothing: the loops' fuzzer, which runs its scripts as root too, takes
+#: only these -- a device it opened into a slot is reached by the slot's other calls
+#: (chmod /proc/self/fd/102 made /dev/tty0 0755 in fuzz 64's first loops run)
+_DEVICE_LOOKS = st.one_of(
     st.builds(lambda op, p: _j(op, p), st.sampled_from(("stat", "lstat", "readlink", "statfs",
                                                        "getxattr", "listxattr")), _DEVICE),
     st.builds(lambda p, m: _j("access", p, m), _DEVICE, st.sampled_from((0, 4))),
     st.builds(lambda p, f: _j("statx", "-", p, f), _DEVICE, st.sampled_from(STAT_FLAGS)),
 )
-#: the paths fuzzer's only (its scripts run as the unprivileged user: a relative name there
-#: may reach no host file the user may change)
+_DEVICE_FLAGS = st.sampled_from((os.O_RDONLY, os.O_RDONLY, os.O_PATH, os.O_RDONLY | os.O_NONBLOCK,
+                                 os.O_RDONLY | os.O_DIRECTORY, os.O_PATH | os.O_NOFOLLOW)).map(
+    lambda flags: str(flags | os.O_NOCTTY))  # (no controlling terminal taken)
+#: the paths fuzzer's only (its scripts run as the unprivileged user, who may change none of
+#: these, nor create a name where a relative one leads from them)
+_DEVICE_OPS = st.one_of(
+    _DEVICE_LOOKS,
+    st.builds(lambda p, f, s: _j("open", p, f, s), _DEVICE, _DEVICE_FLAGS, _SLOT),
+    st.builds(lambda p, f, r, s: _j("openat2", "-", p, f, r, s), _DEVICE, _DEVICE_FLAGS,
+              st.sampled_from(RESOLVES), _SLOT),
+)
 _DEVICE_CHDIR = st.builds(lambda p: _j("chdir", p), st.sampled_from((
     "/proc/sys/net", "/proc/sys/net/ipv4", "/proc/sys/net/core", "/dev/pts", "/proc/self/net")))
 
