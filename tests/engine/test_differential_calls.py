@@ -522,38 +522,43 @@ class Draw:
                    buf + 1664: bytes(self.r.randrange(0, 65))}
         type_at = self.r.choice([b + 1536, b + 1536, b + 1536, self.pointer()])
         text_at = self.r.choice([b + 1600, b + 1600, b + 1600, 0, self.pointer()])
-        own = self.r.choice([U64, U64 - 1, U64, U64 - 1, 0, U64 - 2, 12345])  # -1, -2
+        # (the server's own keyrings: thread, process; none, no such key)
+        own = self.r.choice([U64, U64 - 1, U64, U64 - 1, 0, 12345])
         if self.r.random() < 0.35:
             return Call("add_key", (type_at, text_at, self.r.choice([b + 1664, 0,
                                                                       self.pointer()]),
                                     self.small(8, 0, 32, 64, 1 << 20), own), patches)
-        option = self.r.choice([0, 0, 1, 1, 2, 6, 7, 8, 9, 10, 10, 11, 12, 13, 14, 16, 19,
-                                21, 22, 23, 30, self.r.randrange(40)])
-        if option == 18:  # (KEYCTL_SESSION_TO_PARENT: the native server's parent is the test)
-            option = 0
+        option = self.r.choice([0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 11, 12, 13, 14, 15,
+                                16, 17, 19, 20, 21, 22, 23, 24, 29, 30,
+                                self.r.randrange(31, 40)])
         # (no session keyring, -3, nor the user's session keyring, -5: the native server's is
         # the test's, the traced one's a new one of systrace's -- child.py -- by design)
         ids = (U64, U64 - 1, U64 - 3, U64 - 5, U64 - 6, U64 - 7, 0, 12345)
         key = self.r.choice(ids)
         args = [key, self.small(0, 1), 0, 0]
-        if option == 1:
+        if option in (2, 3, 4, 5, 7, 15, 21, 23, 29):
+            # UPDATE, CHOWN, SETPERM, REVOKE, CLEAR, SET_TIMEOUT, INVALIDATE, RESTRICT,
+            # WATCH_KEY: only the server's own (the user's keyrings are the two servers' and
+            # the test's: a chown or a permission of 0 there would outlive the test)
+            args = [own, self.r.choice([0, b + 1664, self.pointer()]), self.small(0, 8), 0]
+        elif option == 1:  # JOIN_SESSION_KEYRING (18, to the parent: never)
             args = [self.r.choice([0, 0, b + 1600, self.pointer()]), 0, 0, 0]
-        elif option in (6, 11):  # DESCRIBE, READ: into the buffer
+        elif option in (6, 11, 17):  # DESCRIBE, READ, GET_SECURITY: into the buffer
             args = [key, self.r.choice([b, b, 0, self.pointer()]), self.small(512, 0, 4, 4096),
                     0]
-        elif option in (7, 21):  # CLEAR, INVALIDATE: the server's own
-            args = [own, 0, 0, 0]
         elif option in (8, 9):  # LINK, UNLINK
             args = [key, own, 0, 0]
         elif option == 10:  # SEARCH, perhaps linking what it finds
             args = [self.r.choice(ids), type_at, text_at, self.r.choice([0, 0, own])]
         elif option == 22:  # GET_PERSISTENT
             args = [self.r.choice([U64, 0, 65534]), own, 0, 0]
-        elif option == 30:  # MOVE
+        elif option == 30:  # MOVE, from the server's own
             args = [key, self.r.choice([U64, U64 - 1]), own, self.small(0, 1)]
-        elif option in (2, 12, 13, 19):
+        elif option in (12, 13, 19, 20):  # the construction's (no authority: EPERM)
             args = [key, self.r.choice([b + 1664, 0, self.pointer()]), self.small(8, 0),
                     self.r.choice([0, own])]
+        elif option >= 31:  # (unknown to this kernel, or reserved: EOPNOTSUPP)
+            args = [own, 0, 0, 0]
         return Call("keyctl", (option, *args), patches)
 
     def _device(self) -> Call:
