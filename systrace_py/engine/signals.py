@@ -54,6 +54,7 @@ import errno
 import os
 import signal
 from collections.abc import Callable
+from stat import S_ISREG
 
 from systrace_py import procfs
 from systrace_py.engine.paths import PROC_SUPER_MAGIC
@@ -278,7 +279,14 @@ def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
     try:
         if fs_type(fd) != PROC_SUPER_MAGIC:
             return False
-        stat_fd = os.open("stat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=fd)
+        stat_fd = os.open("stat", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        if not S_ISREG(os.fstat(stat_fd).st_mode):
+            # a process's stat is a file; /proc/PID/net holds a directory so named (the
+            # network namespace's /proc/net/stat): no process's directory, whose read failed
+            # EISDIR and took it for the tracer's -- a file created or written under
+            # /proc/self/net was refused EPERM where the kernel answers (fuzz 64)
+            os.close(stat_fd)
+            return False
         if resident_tracer("", fd):  # (a resident server's or worker's: red team 48)
             os.close(stat_fd)
             return True

@@ -194,7 +194,8 @@ class Draw:
     def call(self) -> Call:
         kind = self.r.choice(["socket"] * 5 + ["clone"] * 3 + ["openat2"] * 2 + ["exec"] * 2 +
                              ["mount"] * 2 + ["ring", "prctl", "prctl", "seccomp", "ioctl",
-                                              "ioctl", "signal", "signal", "memory"])
+                                              "ioctl", "signal", "signal", "memory",
+                                              "keys", "keys", "device", "device"])
         return getattr(self, "_" + kind)()
 
     def _address(self) -> int:
@@ -506,6 +507,95 @@ class Draw:
         return Call("kill", (self.r.choice([0, 1, U64, 2**31 - 1]), self.r.choice([0, 0, 65])),
                     {})
 
+    def _keys(self) -> Call:
+        """add_key and keyctl (the keyring guard: their strings read as the kernel reads them,
+        the widening operations stopped).  Keys go only into the server's own thread and
+        process keyrings, or a session keyring it joined: the user's keyrings are the two
+        servers' both (and the native server's session keyring is the test's), and
+        KEYCTL_SESSION_TO_PARENT would give the test's process another."""
+        b, buf = self.addr("buffer"), self.at("buffer")
+        kind = self.r.choice([b"user\x00", b"user\x00", b"keyring\x00", b"logon\x00",
+                              b"nosuch\x00", b".x\x00", b"\x00"])
+        description = self.r.choice([b"a\x00", b"b\x00", b"fscrypt:0011223344556677\x00",
+                                     b"\x00", b"x" * 40 + b"\x00"])
+        patches = {buf + 1536: kind, buf + 1600: description,
+                   buf + 1664: bytes(self.r.randrange(0, 65))}
+        type_at = self.r.choice([b + 1536, b + 1536, b + 1536, self.pointer()])
+        text_at = self.r.choice([b + 1600, b + 1600, b + 1600, 0, self.pointer()])
+        # (the server's own keyrings: thread, process; none, no such key)
+        own = self.r.choice([U64, U64 - 1, U64, U64 - 1, 0, 12345])
+        if self.r.random() < 0.35:
+            return Call("add_key", (type_at, text_at, self.r.choice([b + 1664, 0,
+                                                                      self.pointer()]),
+                                    self.small(8, 0, 32, 64, 1 << 20), own), patches)
+        option = self.r.choice([0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 11, 12, 13, 14, 15,
+                                16, 17, 19, 20, 21, 22, 23, 24, 29, 30,
+                                self.r.randrange(31, 40)])
+        # (no session keyring, -3, nor the user's session keyring, -5: the native server's is
+        # the test's, the traced one's a new one of systrace's -- child.py -- by design)
+        ids = (U64, U64 - 1, U64 - 3, U64 - 5, U64 - 6, U64 - 7, 0, 12345)
+        key = self.r.choice(ids)
+        args = [key, self.small(0, 1), 0, 0]
+        if option in (2, 3, 4, 5, 7, 15, 21, 23, 29):
+            # UPDATE, CHOWN, SETPERM, REVOKE, CLEAR, SET_TIMEOUT, INVALIDATE, RESTRICT,
+            # WATCH_KEY: only the server's own (the user's keyrings are the two servers' and
+            # the test's: a chown or a permission of 0 there would outlive the test)
+            args = [own, self.r.choice([0, b + 1664, self.pointer()]), self.small(0, 8), 0]
+        elif option == 1:  # JOIN_SESSION_KEYRING (18, to the parent: never)
+            args = [self.r.choice([0, 0, b + 1600, self.pointer()]), 0, 0, 0]
+        elif option in (6, 11, 17):  # DESCRIBE, READ, GET_SECURITY: into the buffer
+            args = [key, self.r.choice([b, b, 0, self.pointer()]), self.small(512, 0, 4, 4096),
+                    0]
+        elif option in (8, 9):  # LINK, UNLINK
+            args = [key, own, 0, 0]
+        elif option == 10:  # SEARCH, perhaps linking what it finds
+            args = [self.r.choice(ids), type_at, text_at, self.r.choice([0, 0, own])]
+        elif option == 22:  # GET_PERSISTENT
+            args = [self.r.choice([U64, 0, 65534]), own, 0, 0]
+        elif option == 30:  # MOVE, from the server's own
+            args = [key, self.r.choice([U64, U64 - 1]), own, self.small(0, 1)]
+        elif option in (12, 13, 19, 20):  # the construction's (no authority: EPERM)
+            args = [key, self.r.choice([b + 1664, 0, self.pointer()]), self.small(8, 0),
+                    self.r.choice([0, own])]
+        elif option >= 31:  # (unknown to this kernel, or reserved: EOPNOTSUPP)
+            args = [own, 0, 0, 0]
+        return Call("keyctl", (option, *args), patches)
+
+    def _device(self) -> Call:
+        """Opens of the names decided by what they stand for (/dev/tty, /dev/console: the
+        terminal; a pty, its peer), of /proc/sys/net, and requests on what they opened (the
+        descriptors after FRESH_SOCKET).  Always O_NOCTTY: the native server leads its
+        session (start_new_session) and the traced one does not (systrace does), so a
+        terminal opened without it would become the controlling one of one of them only."""
+        b, buf = self.addr("buffer"), self.at("buffer")
+        if self.r.random() < 0.3:
+            request = self.r.choice([0x5441, 0x5441, 0x80045430, 0x5401, 0x540F, 0x5413,
+                                     0x541B, 0x5429, 0x80045432, 0x40045431])
+            # (TIOCGPTPEER, TIOCGPTN, TCGETS, TIOCGPGRP, TIOCGWINSZ, FIONREAD, TIOCGSID,
+            # TIOCGPKT, TIOCSPTLCK)
+            arg = self.r.choice([b, 0, os.O_RDWR | os.O_NOCTTY, os.O_RDONLY | os.O_NOCTTY])
+            if request == 0x5441 and arg == b:
+                arg = os.O_RDWR | os.O_NOCTTY
+            if request == 0x5441:
+                arg |= os.O_NOCTTY
+            patches = {buf: struct.pack("<i", self.r.choice([0, 1]))}
+            return Call("ioctl", (self.r.randrange(105, 116), request, arg), patches)
+        name = self.r.choice([b"/dev/tty", b"/dev/tty", b"/dev/console", b"/dev/ptmx",
+                              b"/dev/pts/ptmx", b"/dev/pts/0", b"/dev/tty0", b"/dev/pts/",
+                              b"/proc/sys/net/ipv4/ip_forward", b"/proc/sys/net/core",
+                              b"/proc/self/net/dev", b"/proc/sys/net/ipv4/conf/lo/mtu",
+                              b"/dev/./tty", b"/dev//console", b"/proc/self/fd/0"])
+        flags = self.r.choice([os.O_RDONLY, os.O_RDWR, os.O_WRONLY, os.O_PATH,
+                               os.O_RDONLY | os.O_DIRECTORY, os.O_RDWR | os.O_NONBLOCK,
+                               os.O_WRONLY | os.O_TRUNC]) | os.O_NOCTTY
+        patches = {buf + 1024: name + b"\x00"}
+        if self.r.random() < 0.5:
+            return Call("openat", (self.r.choice([AT_FDCWD, SUBDIR, 999]), b + 1024, flags,
+                                   0), patches)
+        resolve = self.small(0, 0, 0, 0x02, 0x04, 0x08, 0x10)
+        patches[self.at("open_how")] = struct.pack("<QQQ", flags, 0, resolve)
+        return Call("openat2", (AT_FDCWD, b + 1024, self.addr("open_how"), 24), patches)
+
     def _memory(self) -> Call:
         name = self.r.choice(["mprotect", "munmap", "madvise", "mremap"])
         start = self.r.choice([scratch.BASE, scratch.BASE + 4096, scratch.BASE - 4096,
@@ -573,6 +663,11 @@ def normalized(call: Call, answer: Answer) -> tuple[object, ...]:
         memory = _places(memory)
     elif call.name == "rt_sigtimedwait":
         memory = _places(memory)  # a siginfo: a child's pid, its times
+    elif (call.name == "add_key" or (call.name == "keyctl" and call.args[0] in (0, 1, 10, 22))
+          ) and answer.result > 0:
+        result = "a key's serial"  # (the kernel's pick, one for each server)
+    if call.name == "keyctl" and call.args[0] in (6, 11):
+        memory = _places(memory)  # a keyring's serials; a description's numbers
     return result, answer.rcx, answer.r11, answer.saved, memory
 
 
@@ -614,7 +709,8 @@ def port_bytes(server: Server, patches: dict[int, bytes]) -> dict[int, int]:
 
 
 def ports_alike(call: Call, pair: tuple[Server, Server], alone: Answer,
-                under: Answer) -> tuple[Answer, Answer]:
+                under: Answer, held: list[dict[int, int]] | None = None
+                ) -> tuple[Answer, Answer]:
     """The server says which bytes a call *changed*: a byte written with the value it held
     is not seen.  Where the two servers held different bytes before the call -- their peers'
     ports -- a call that writes the same byte into both is seen in one only (a 0 over the
@@ -623,19 +719,52 @@ def ports_alike(call: Call, pair: tuple[Server, Server], alone: Answer,
     written by both when it is the byte the other held: the two regions are alike after the
     call.  What this no longer tells apart: a call that wrote, in one run only, the other
     server's own port byte at that place (the same blindness as to a byte written with the
-    value it held, at 4 bytes a page of pages 0 and 2)."""
-    held = [port_bytes(server, call.patches) for server in pair]
+    value it held, at 4 bytes a page of pages 0 and 2).
+
+    ``held`` (run_sequence's): what each region holds where the two may differ, kept over the
+    sequence -- the ports, and every byte a call wrote since (patches make both alike again).
+    An earlier call's bytes that differ by nature (normalized: an old handler's address that
+    rt_sigaction wrote at buffer+64) part the regions there too: a later call writing the same
+    old signal mask at that place is seen changing other bytes in each (fuzz 64, seed
+    3291636168 #1041 rt_sigprocmask)."""
+    if held is None:
+        held = [port_bytes(server, call.patches) for server in pair]  # (else patched already)
     written = [_written(alone.memory), _written(under.memory)]
     seen = False
-    for at in held[0]:
-        for mine, other in ((0, 1), (1, 0)):
-            value = written[mine].get(at)
-            if value is not None and at not in written[other] and value == held[other][at]:
+    for mine, other in ((0, 1), (1, 0)):
+        for at, value in list(written[mine].items()):
+            if at not in written[other] and held[other].get(at, -1) == value:
                 written[other][at] = value
                 seen = True
+    for mine in (0, 1):
+        held[mine].update(written[mine])
     if not seen:
         return alone, under
     return replace(alone, memory=_memory(written[0])), replace(under, memory=_memory(written[1]))
+
+
+def mask_from_apart(call: Call, region: int, held: list[dict[int, int]]) -> bool:
+    """An rt_sigprocmask that sets the mask from bytes the two regions hold apart -- the
+    peers' ports, a handler's address an earlier call wrote (ports_alike's ``held``): the two
+    servers' masks differ by nature from then on, and every later old mask is compared by
+    its places only (fuzz 64, seed 3291636168: #398 set the mask from inet6_peer, whose port
+    is the kernel's pick, and #1041 wrote it back)."""
+    if call.name != "rt_sigprocmask" or call.args[1] == 0:
+        return False
+    start = call.args[1] - region
+    return any(held[0].get(at, -1) != held[1].get(at, -1) for at in range(start, start + 8))
+
+
+#: the mount API's calls (Draw._mount), and those that change a server's mounts when they
+#: succeed: once the native server's succeeded where the traced one's was refused (a bind
+#: mount of ``secret`` onto itself: a rule's never), the two mount tables differ and a later
+#: mount call on that place answers apart (fuzz 64, seed 3291636168 #589 mount(secret,
+#: secret, MS_BIND), then #661 mount(NULL, secret, MS_PRIVATE): 0 alone, EINVAL traced, it
+#: being no mount point there; #807 fspick(secret) likewise) -- the refusal's consequence,
+#: allowed as the refusal is
+MOUNT_CALLS = frozenset({"fsopen", "fspick", "open_tree", "move_mount", "fsconfig", "fsmount",
+                         "mount_setattr", "mount", "umount2"})
+MOUNTS_CHANGED = frozenset({"mount", "move_mount", "umount2", "mount_setattr"})
 
 
 class Differences:
@@ -651,8 +780,15 @@ def run_sequence(pair: tuple[Server, Server], calls: list[Call],
     out = Differences()
     seen = 0
     filtered = False  # (a filter of the server's own: its held calls keep the copies' registers)
+    held = [port_bytes(server, {}) for server in pair]  # (ports_alike)
+    parted = False  # (a refused call changed the native server's mounts: MOUNT_CALLS)
+    masks_apart = False  # (a signal mask set from bytes that differ by nature)
     for index, call in enumerate(calls):
         nr = NUMBERS[call.name]
+        for offset, data in call.patches.items():
+            for mine in held:
+                mine.update((offset + i, byte) for i, byte in enumerate(data))
+        masks_apart = masks_apart or mask_from_apart(call, pair[0].region, held)
         answers = []
         for side, server in (("alone", native), ("traced", traced)):
             try:
@@ -661,7 +797,7 @@ def run_sequence(pair: tuple[Server, Server], calls: list[Call],
                 earlier = "\n".join(f"  #{i} {c.line()}" for i, c in enumerate(calls[:index]))
                 raise AssertionError(f"#{index} {call.line()}: the {side} server: {exc}\n"
                                      f"after:\n{earlier}") from None
-        alone, under = ports_alike(call, pair, *answers)
+        alone, under = ports_alike(call, pair, *answers, held=held)
         if call.name == "seccomp" or (call.name == "prctl" and call.args[0] == 22):
             filtered = True  # (whatever it answered: a filter may be in from now on)
         said = traced.stderr_path.read_text(errors="replace")[seen:]
@@ -673,7 +809,14 @@ def run_sequence(pair: tuple[Server, Server], calls: list[Call],
                                f"{under.result} {said.strip()[:200]}")
             if under.rcx != "rip" or under.saved != "ok":
                 out.found.append(f"FOUND #{index} {call.line()}: registers of a refusal {under}")
+            parted = parted or (call.name in MOUNTS_CHANGED and alone.result >= 0)
             continue
+        if parted and call.name in MOUNT_CALLS and alone.result != under.result:
+            out.refused.append(f"#{index} {call.line()}: alone {alone.result}, traced "
+                               f"{under.result}: the mounts parted by a refusal before")
+            continue
+        if masks_apart and call.name == "rt_sigprocmask":
+            alone, under = (replace(a, memory=_places(a.memory)) for a in (alone, under))
         if normalized(call, alone) != normalized(call, under) and not kernel_order_left(
                 call, alone.result, under.result, as_root) and not cache_bound(
                     call, alone.result, under.result):

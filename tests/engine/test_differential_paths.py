@@ -276,6 +276,38 @@ def _j(*fields: object) -> str:
     return "\t".join(str(f) for f in fields)
 
 
+#: names outside the tree that the engine decides by what they stand for (fuzz 64): /dev/tty
+#: and /dev/console by the terminal they are (none here: ENXIO; the console as the user:
+#: EACCES), a pty's master, /proc/sys/net by the looker's network namespace
+DEVICES = ("/dev/tty", "/dev/console", "/dev/ptmx", "/dev/pts/ptmx", "/dev/tty0", "/dev/./tty",
+           "/dev//console", "/dev/tty/", "/proc/sys/net", "/proc/sys/net/ipv4",
+           "/proc/sys/net/core/somaxconn", "/proc/sys/net/../net/unix", "/proc/self/net",
+           "/proc/net/dev")
+_DEVICE = st.sampled_from(DEVICES)
+#: the calls that change nothing: the loops' fuzzer, which runs its scripts as root too, takes
+#: only these -- a device it opened into a slot is reached by the slot's other calls
+#: (chmod /proc/self/fd/102 made /dev/tty0 0755 in fuzz 64's first loops run)
+_DEVICE_LOOKS = st.one_of(
+    st.builds(lambda op, p: _j(op, p), st.sampled_from(("stat", "lstat", "readlink", "statfs",
+                                                       "getxattr", "listxattr")), _DEVICE),
+    st.builds(lambda p, m: _j("access", p, m), _DEVICE, st.sampled_from((0, 4))),
+    st.builds(lambda p, f: _j("statx", "-", p, f), _DEVICE, st.sampled_from(STAT_FLAGS)),
+)
+_DEVICE_FLAGS = st.sampled_from((os.O_RDONLY, os.O_RDONLY, os.O_PATH, os.O_RDONLY | os.O_NONBLOCK,
+                                 os.O_RDONLY | os.O_DIRECTORY, os.O_PATH | os.O_NOFOLLOW)).map(
+    lambda flags: str(flags | os.O_NOCTTY))  # (no controlling terminal taken)
+#: the paths fuzzer's only (its scripts run as the unprivileged user, who may change none of
+#: these, nor create a name where a relative one leads from them)
+_DEVICE_OPS = st.one_of(
+    _DEVICE_LOOKS,
+    st.builds(lambda p, f, s: _j("open", p, f, s), _DEVICE, _DEVICE_FLAGS, _SLOT),
+    st.builds(lambda p, f, r, s: _j("openat2", "-", p, f, r, s), _DEVICE, _DEVICE_FLAGS,
+              st.sampled_from(RESOLVES), _SLOT),
+)
+_DEVICE_CHDIR = st.builds(lambda p: _j("chdir", p), st.sampled_from((
+    "/proc/sys/net", "/proc/sys/net/ipv4", "/proc/sys/net/core", "/dev/pts", "/proc/self/net")))
+
+
 _OPS = st.one_of(
     st.builds(lambda p, f, s: _j("open", p, f, s), _path(), _FLAGS, _SLOT),
     st.builds(lambda d, p, f, s: _j("openat", d, p, f, s), _FD, _path(), _FLAGS, _SLOT),
@@ -335,7 +367,8 @@ _PRELUDE = [_j("openat", "-", "a", os.O_PATH | os.O_DIRECTORY, "0"),
 @st.composite
 def _scripts(draw: st.DrawFn) -> tuple[list[str], list[tuple[str, str]], str]:
     links = [(where, draw(_TARGETS)) for where in ("l0", "l1", "a/l2", "b/x")]
-    ops = draw(st.lists(_OPS, min_size=10, max_size=40))
+    ops = draw(st.lists(st.one_of(*[_OPS] * 8, _DEVICE_OPS, _DEVICE_CHDIR), min_size=10,
+                        max_size=40))
     return [*_PRELUDE, *ops], links, draw(st.sampled_from(MODES))
 
 
@@ -466,6 +499,13 @@ FOUND = [
      [], "plain",
      "the fuzzer's own (gap37's long run): mknodat made a FIFO, and a later open of it "
      "blocked natively (the probe's run hung past its 120 s); it now makes a regular file"),
+    ([_j("chdir", "/proc/self/net"), _j("openat", "-", "l0", os.O_WRONLY | os.O_CREAT, "2"),
+      _j("open", "/proc/self/net/stat/x", os.O_WRONLY | os.O_CREAT, "3")],
+     [], "plain",
+     "fuzz 64: a file created or written in the program's /proc/PID/net was refused EPERM as "
+     "one of the tracer's /proc files (the kernel: ENOENT) -- that directory holds a 'stat' "
+     "too (the network namespace's /proc/net/stat, a directory), whose read failed EISDIR and "
+     "was taken for the tracer's (signals._proc_directory_of_tracer)"),
 ]
 
 
