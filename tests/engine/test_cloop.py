@@ -425,7 +425,14 @@ action = "never"
         # two children's SIGCHLD; a child's open is Python's (it is not armed), as is its
         # parent's next stop (its calls are held from the birth on: Python arms it again);
         # five ioctls (the near misses are Python's)
-        _, _, more = run(True, ROUNDS + 1)
+        # (a change of the host's mount table meanwhile -- another job's mount -- rightly
+        # hands the stop it lands on to Python: both runs are tried again, up to 3 times,
+        # and must differ by 15 once; a CI beside an LTP run saw 14)
+        for _ in range(3):
+            _, _, more = run(True, ROUNDS + 1)
+            if more - decided == 15:
+                break
+            _, _, decided = run(True)
         assert more - decided == 15, (more, decided, stops)
 
 
