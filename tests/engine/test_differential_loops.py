@@ -46,6 +46,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, reject, settings
 from hypothesis import strategies as st
 from test_differential_paths import (  # the operations, the tree and the interpreter
+    _DEVICE_LOOKS,
     _OPS,
     _PRELUDE,
     _TARGETS,
@@ -168,7 +169,8 @@ _EXTRA_OPS = st.one_of(
 def _cases(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, str]], str, str, str]:
     """(policy, script, symlinks, mode, user, output): what one run pair is made of."""
     links = [(where, draw(_TARGETS)) for where in ("l0", "l1", "a/l2", "b/x")]
-    ops = draw(st.lists(st.one_of(_OPS, _OPS, _OPS, _EXTRA_OPS), min_size=8, max_size=30))
+    ops = draw(st.lists(st.one_of(_OPS, _OPS, _OPS, _OPS, _OPS, _OPS, _EXTRA_OPS, _EXTRA_OPS,
+                                  _DEVICE_LOOKS), min_size=8, max_size=30))
     return (draw(_policies()), [*_PRELUDE, *ops], links, draw(st.sampled_from(MODES)),
             draw(st.sampled_from(("root", "user"))),
             draw(st.sampled_from(("quiet", "quiet", "verbose", "log"))))
