@@ -106,6 +106,12 @@ class Scene:
         return self.base.joinpath(*[DEPTH_NAME] * DEPTH, "t")
 
     @property
+    def top(self) -> Path:
+        """The highest directory a run is given, ``base/r``: the tree and the directories
+        above it that a script run as root may write in (``b/../../f``)."""
+        return self.base / DEPTH_NAME
+
+    @property
     def secret(self) -> Path:
         return self.tree / "sec"
 
@@ -114,8 +120,13 @@ class Scene:
         in sec/s and c, and the generated symlinks (``@`` is the tree)."""
         user = pwd.getpwnam(UNPRIVILEGED_USER)
         tree = self.tree
-        if tree.exists() or tree.is_symlink():
-            shutil.rmtree(tree)
+        # (all of base/r afresh, not the tree only: a name a root script made above the tree
+        # in one run was still there in the next -- loops65: the C loop's run made r/f, the
+        # Python loop's symlinkat of b/../../f then failed with EEXIST)
+        if self.top.is_symlink():
+            self.top.unlink()
+        elif self.top.exists():
+            shutil.rmtree(self.top)
         tree.parent.mkdir(parents=True, exist_ok=True)
         for up in tree.parents:
             if up == self.base:
