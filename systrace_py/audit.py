@@ -505,12 +505,8 @@ def _our_terminal(st: os.stat_result) -> bool:
     user's screen, and a root tracer would write the program's text there (red team 25)."""
     if st.st_rdev == _DEV_TTY or any(_same_file(st, fd) for fd in (0, 1, 2)):
         return True
-    fields = procfs.read_stat("self")
-    try:
-        controlling = int(fields[procfs.TTY_NR]) if fields is not None else 0
-    except (ValueError, IndexError):
-        return False
-    return controlling != 0 and st.st_rdev == controlling
+    controlling = procfs.controlling_terminal("self")
+    return bool(controlling) and st.st_rdev == controlling
 
 
 def _own(st: os.stat_result) -> bool:

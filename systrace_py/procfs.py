@@ -101,6 +101,17 @@ def read_stat(pid: int | str) -> list[bytes] | None:
         return None
 
 
+def controlling_terminal(pid: int | str) -> int | None:
+    """The device number of task ``pid``'s controlling terminal (its stat's tty_nr; 0: it has
+    none), None when its stat cannot be read -- the one reading of it (/dev/tty is the
+    caller's, a question's terminal is the tracer's, the audit's screen is ours)."""
+    fields = read_stat(pid)
+    try:
+        return int(fields[TTY_NR]) if fields is not None else None
+    except (ValueError, IndexError):
+        return None
+
+
 def start_time(data: bytes) -> int:
     """The start time of a stat line (IndexError or ValueError for a line that is not one)."""
     return int(stat_fields(data)[STARTTIME])

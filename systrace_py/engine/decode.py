@@ -1881,8 +1881,7 @@ class DecodedCall:
             return None
         device = info.st_rdev
         if (os.major(device), os.minor(device)) == DEV_TTY:
-            fields = procfs.read_stat(self.tid)
-            device = int(fields[procfs.TTY_NR]) if fields is not None else 0
+            device = procfs.controlling_terminal(self.tid) or 0
         behind = signals.terminal_behind(device)  # (/dev/console, /dev/tty0: another's)
         if behind is None:
             raise DecodeError(errno.EPERM, f"which terminal {_int32(self.args[0])} is cannot "

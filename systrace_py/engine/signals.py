@@ -430,10 +430,9 @@ def terminal_stood_for(tid: int, device: int) -> str | None:
     the reverse), else sysfs's DEVNAME.  Raises UntoldTerminal when it cannot be told."""
     pair = (os.major(device), os.minor(device))
     if pair == DEV_TTY:
-        fields = procfs.read_stat(tid)
-        if fields is None:
+        behind = procfs.controlling_terminal(tid)
+        if behind is None:
             raise UntoldTerminal(f"task {tid}'s controlling terminal cannot be read")
-        behind: int | None = int(fields[procfs.TTY_NR])
         if not behind:
             return ""
     elif pair in _TERMINAL_ALIASES:

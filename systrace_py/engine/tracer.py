@@ -2140,8 +2140,7 @@ class Tracer:
         put the terminal at the number after the check: the call runs frozen and is checked
         again (_must_freeze).  A spawned tree is not checked: there SIGINT does what a
         person's ^C does."""
-        ours = procfs.read_stat(os.getpid())
-        terminal = int(ours[procfs.TTY_NR]) if ours is not None else -1
+        terminal = procfs.controlling_terminal(os.getpid())
         if terminal == 0:
             return None  # (no controlling terminal: no line signals the tracer)
         try:
@@ -2152,11 +2151,10 @@ class Tracer:
             return None
         device: int | None = info.st_rdev
         if (os.major(info.st_rdev), os.minor(info.st_rdev)) == DEV_TTY:
-            fields = procfs.read_stat(call.tid)
-            device = int(fields[procfs.TTY_NR]) if fields is not None else None
+            device = procfs.controlling_terminal(call.tid)
         if device is not None:
             device = signals.terminal_behind(device)
-        if device is None or terminal < 0 or device == terminal:
+        if device is None or terminal is None or device == terminal:
             return errno.EPERM, ("the tracer's terminal's settings (its interrupt character "
                                  "would signal the tracer: a detach)")
         return None

@@ -183,11 +183,7 @@ def sane_attrs(attrs: list[Any]) -> list[Any]:
 def controlling_tty() -> int | None:
     """The device number of our controlling terminal (/dev/tty is a device of its own, so
     this is how to know whether stderr is that terminal)."""
-    fields = procfs.read_stat("self")
-    try:
-        return int(fields[procfs.TTY_NR]) or None if fields else None
-    except (ValueError, IndexError):
-        return None
+    return procfs.controlling_terminal("self") or None
 
 
 def _alive(tid: int) -> bool:
