@@ -205,33 +205,32 @@ class NameRefusal:
     rule: Rule | None
 
 
-class _FormerNames:
-    """A call's facts, each removed file's path (``PATH (deleted)``) read as ``PATH``
-    (decode.former_names); everything else the call's own."""
+class _PathsReadAs:
+    """A call's facts with each path read as another name (``read_as(role, path)``);
+    everything else the call's own.  Two readings: a removed file's ``PATH (deleted)`` as
+    ``PATH`` (decode.former_names: the name its rules were written for), and a device standing
+    for another terminal as that terminal's name (DecodedCall.terminals_examined)."""
 
-    def __init__(self, facts: Facts) -> None:
-        self._facts = facts
+    def __init__(self, facts: Facts, read_as: Callable[[str, str], str]) -> None:
+        self._facts, self._read_as = facts, read_as
 
     def path(self, role: str) -> str | None:
         path = self._facts.path(role)
-        return former_names(path)[-1] if path is not None else None
+        return self._read_as(role, path) if path is not None else None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._facts, name)
 
 
-class _StoodFor:
-    """A call's facts, each path that ends on a device standing for another terminal read as
-    that terminal's name (DecodedCall.terminals_examined); everything else the call's own."""
+def _former_name(_role: str, path: str) -> str:
+    """``PATH`` for ``PATH (deleted)`` (a _PathsReadAs reading)."""
+    return former_names(path)[-1]
 
-    def __init__(self, facts: Facts, names: dict[str, str]) -> None:
-        self._facts, self._names = facts, names
 
-    def path(self, role: str) -> str | None:
-        return self._names.get(role) or self._facts.path(role)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._facts, name)
+def _stood_for(terminals: dict[str, str]) -> Callable[[str, str], str]:
+    """A _PathsReadAs reading: the path of each role in ``terminals`` as the terminal its
+    device stands for."""
+    return lambda role, path: terminals.get(role) or path
 
 
 #: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)
@@ -1189,14 +1188,15 @@ class Supervisor:
                 # the name its rules were written for (review 30: a file opened for
                 # writing only, removed, reopened through /proc/self/fd for reading)
                 decision = strictest_held(
-                    [decision, *(table.decide(_FormerNames(f), answered) for f in facts)],
-                    table.name)
+                    [decision, *(table.decide(_PathsReadAs(f, _former_name), answered)
+                                 for f in facts)], table.name)
             if decision.action is not Action.NEVER and (terminals := call.terminals_examined()):
                 # a device standing for another terminal (/dev/tty: the caller's own): decided
                 # by that terminal's name too, where a rule names it (red team 63: a rule
                 # refusing /dev/pts/N was passed by /dev/tty).  A default's decision of that
                 # name is not taken: a policy permitting /dev/tty permits it so
-                behind = [table.decide(_StoodFor(f, terminals), answered) for f in facts]
+                stood_for = _stood_for(terminals)
+                behind = [table.decide(_PathsReadAs(f, stood_for), answered) for f in facts]
                 named = [d for d in behind if d.rule is not None]
                 if named:
                     decision = strictest_held([decision, *named], table.name)
@@ -1788,7 +1788,8 @@ class Supervisor:
         terminals = {role: name for role, name in (call.examined_terminals or {}).items()
                      if name}
         if terminals and table.decide(call, answered).action is not Action.ASK and \
-                table.decide(_StoodFor(call, terminals), answered).action is Action.ASK:
+                table.decide(_PathsReadAs(call, _stood_for(terminals)),
+                                         answered).action is Action.ASK:
             # asked by a rule on the terminal a device stands for (/dev/tty: _decide): the
             # question is about that terminal's name -- its answer (answer_key), the rule an
             # answer remembers (a permit of /dev/tty left the terminal's rule asking at
