@@ -69,7 +69,6 @@ from systrace_py.kernel import (
     CLONE_NEW_FLAGS,
     CSIGNAL,
     DELETED,
-    DEV_TTY,
     DISK_MAX_PARTS,
     F_GETOWN_EX,
     F_OWNER_PGRP,
@@ -1871,7 +1870,7 @@ class DecodedCall:
         user's the program opened; systrace's job, with the tracer, for its own.  Else the
         caller (or nothing changes): None.  The terminal is told by its device number, the
         controlling terminal of the processes that have it (/dev/tty: the caller's; /dev/console
-        and /dev/tty0: the terminal they stand for, signals.terminal_behind)."""
+        and /dev/tty0: the terminal they stand for: signals.terminal_behind)."""
         fd = _int32(self.args[0])
         try:
             info = os.stat(f"/proc/{self.tid}/fd/{fd}")
@@ -1879,10 +1878,7 @@ class DecodedCall:
             return None  # no such descriptor: the kernel says EBADF
         if not stat.S_ISCHR(info.st_mode) or self._decoder is None:
             return None
-        device = info.st_rdev
-        if (os.major(device), os.minor(device)) == DEV_TTY:
-            device = procfs.controlling_terminal(self.tid) or 0
-        behind = signals.terminal_behind(device)  # (/dev/console, /dev/tty0: another's)
+        behind = signals.terminal_behind(info.st_rdev, self.tid)
         if behind is None:
             raise DecodeError(errno.EPERM, f"which terminal {_int32(self.args[0])} is cannot "
                                            "be told (sysfs): its owner is not known",

@@ -390,12 +390,15 @@ def owner_targets(kind: int, who: int, caller_tid: int) -> tuple[int, ...] | Non
 _TERMINAL_ALIASES = {DEV_CONSOLE: "console", DEV_TTY0: "tty0"}
 
 
-def terminal_behind(device: int) -> int | None:
-    """The terminal a file of this device number is (:func:`foreground_group` names it by
-    that): itself, or the one /dev/console or /dev/tty0 stands for now, as sysfs tells (the
-    console may be tty0, which stands for a console again).  None when sysfs cannot tell:
-    the owner cannot be named (DecodedCall refuses: fail closed).  (/dev/tty, the caller's
-    own terminal, is the caller's tty_nr: DecodedCall._terminal_owner.)"""
+def terminal_behind(device: int, opener: int | str) -> int | None:
+    """The terminal a file of this device number is when task ``opener`` uses it (the one
+    home of "which terminal a device is"; :func:`foreground_group` names it by that): /dev/tty
+    is the opener's controlling terminal (its tty_nr; 0: it has none, the kernel's ENXIO at an
+    open), /dev/console and /dev/tty0 the one they stand for now, as sysfs tells (the console
+    may be tty0, which stands for a console again), any other device itself.  None when it
+    cannot be told (the opener's stat unreadable, sysfs silent): callers fail closed."""
+    if (os.major(device), os.minor(device)) == DEV_TTY:
+        return procfs.controlling_terminal(opener)
     for _ in range(len(_TERMINAL_ALIASES) + 1):
         alias = _TERMINAL_ALIASES.get((os.major(device), os.minor(device)))
         if alias is None:
@@ -429,19 +432,16 @@ def terminal_stood_for(tid: int, device: int) -> str | None:
     another devpts instance under its number here: a rule on that name refuses it, never
     the reverse), else sysfs's DEVNAME.  Raises UntoldTerminal when it cannot be told."""
     pair = (os.major(device), os.minor(device))
-    if pair == DEV_TTY:
-        behind = procfs.controlling_terminal(tid)
-        if behind is None:
-            raise UntoldTerminal(f"task {tid}'s controlling terminal cannot be read")
-        if not behind:
-            return ""
-    elif pair in _TERMINAL_ALIASES:
-        behind = terminal_behind(device)
-        if behind is None:
-            alias = "/dev/console" if pair == DEV_CONSOLE else "/dev/tty0"
-            raise UntoldTerminal(f"the terminal {alias} stands for cannot be told (sysfs)")
-    else:
+    if pair != DEV_TTY and pair not in _TERMINAL_ALIASES:
         return None
+    behind = terminal_behind(device, tid)
+    if behind is None:
+        alias = "/dev/console" if pair == DEV_CONSOLE else "/dev/tty0"
+        raise UntoldTerminal(f"task {tid}'s controlling terminal cannot be read"
+                             if pair == DEV_TTY else
+                             f"the terminal {alias} stands for cannot be told (sysfs)")
+    if not behind:
+        return ""  # (/dev/tty of a task with no controlling terminal: ENXIO)
     major, minor = os.major(behind), os.minor(behind)
     if major in _PTS_MAJORS:
         return f"/dev/pts/{(major - _PTS_MAJORS.start) * 256 + minor}"

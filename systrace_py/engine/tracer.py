@@ -100,7 +100,6 @@ from systrace_py.kernel import (
     CLONE_NEWNS,
     CLONE_NEWUSER,
     CLONE_VM,
-    DEV_TTY,
     IORING_ENTER_REGISTERED_RING,
     KCMP_FILES,
     KCMP_FS,
@@ -2149,11 +2148,7 @@ class Tracer:
             return None  # (no such descriptor: the kernel's EBADF)
         if not stat.S_ISCHR(info.st_mode):
             return None
-        device: int | None = info.st_rdev
-        if (os.major(info.st_rdev), os.minor(info.st_rdev)) == DEV_TTY:
-            device = procfs.controlling_terminal(call.tid)
-        if device is not None:
-            device = signals.terminal_behind(device)
+        device = signals.terminal_behind(info.st_rdev, call.tid)
         if device is None or terminal is None or device == terminal:
             return errno.EPERM, ("the tracer's terminal's settings (its interrupt character "
                                  "would signal the tracer: a detach)")

@@ -180,7 +180,7 @@ def test_a_terminal_is_itself_and_dev_tty0_the_virtual_console_it_stands_for():
     master, slave = os.openpty()
     try:
         device = os.fstat(slave).st_rdev
-        assert signals.terminal_behind(device) == device
+        assert signals.terminal_behind(device, os.getpid()) == device
     finally:
         os.close(master)
         os.close(slave)
@@ -191,4 +191,4 @@ def test_a_terminal_is_itself_and_dev_tty0_the_virtual_console_it_stands_for():
     except (OSError, IndexError):
         return  # (no virtual console here: the escape test skips too)
     tty0 = os.makedev(*DEV_TTY0)
-    assert signals.terminal_behind(tty0) == console != tty0
+    assert signals.terminal_behind(tty0, os.getpid()) == console != tty0
