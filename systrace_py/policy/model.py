@@ -837,30 +837,10 @@ class Table:
                     worst = decision
                     if worst.action is Action.NEVER:
                         return worst
-            naming: Decision | None = None  # what the call does to the file's other names
-            if facts.exposes(role):
-                naming = self._exposure_decision(facts, role)
-            elif syscall in aliases.MOVE_CALLS and facts.directory(role):
-                path = facts.path(role)
-                naming = self._subtree_decision(facts, path, role) if path else None
-            elif aliases.renames(syscall, role, selector):
-                path = facts.path(role)
-                naming = self._renaming_decision(path, role, facts.socket(role)) \
-                    if path else None
-            if naming is not None and answered and _about_answered(naming, facts, answered):
-                skipped, naming = skipped or naming, None
-            if naming is not None and (worst is None or
-                                       naming.action.severity > worst.action.severity):
-                worst = naming
-                if worst.action is Action.NEVER:
-                    return worst
-            # (what the file gains by its new name; an image's read by the mount)
-            for also in (self._linked_decision(facts, role) if _named_anew(facts, role)
-                         else None, self._image_read(facts, role)):
-                if also is not None and answered and _about_answered(also, facts, answered):
-                    skipped, also = skipped or also, None
-                if also is not None and (worst is None or
-                                         also.action.severity > worst.action.severity):
+            for also in self._besides_checks(facts, role):
+                if answered and _about_answered(also, facts, answered):
+                    skipped = skipped or also
+                elif worst is None or also.action.severity > worst.action.severity:
                     worst = also
                     if worst.action is Action.NEVER:
                         return worst
@@ -882,6 +862,30 @@ class Table:
             # ... and the decision names the rule that redirected, so the log shows it
             worst = dataclasses.replace(redirecting or worst, redirects=redirects)
         return worst
+
+    def _besides_checks(self, facts: Facts, role: str) -> Iterator[Decision]:
+        """The decisions a path's checks do not make, one at a time (decide stops at the
+        first refusal): what the call does to the file's other names (a mount's exposure, a
+        directory moved with what it holds, a file renamed), what the file gains by its new
+        name, and an image's read by a mount."""
+        syscall = facts.syscall
+        naming: Decision | None = None
+        if facts.exposes(role):
+            naming = self._exposure_decision(facts, role)
+        elif syscall in aliases.MOVE_CALLS and facts.directory(role):
+            path = facts.path(role)
+            naming = self._subtree_decision(facts, path, role) if path else None
+        elif aliases.renames(syscall, role, facts.selector):
+            path = facts.path(role)
+            naming = self._renaming_decision(path, role, facts.socket(role)) if path else None
+        if naming is not None:
+            yield naming
+        if _named_anew(facts, role):
+            linked = self._linked_decision(facts, role)
+            if linked is not None:
+                yield linked
+        if (image := self._image_read(facts, role)) is not None:
+            yield image
 
     def _target_refusal(self, compiled: TableIndex, facts: Facts,
                         redirects: dict[str, Redirect],
