@@ -26,7 +26,7 @@ import signal
 import stat
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Final, NewType, Protocol, runtime_checkable
 
@@ -232,6 +232,26 @@ class _StoodFor:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._facts, name)
+
+
+def _screens_decided(table: Table, screens: dict[str, tuple[str, ...]], facts: list[Facts],
+                     answered: Collection[str], decision: Decision) -> Decision:
+    """``decision`` of a call whose paths (by role) end on a device showing the screen of the
+    console in front (/dev/vcs, vcsu, vcsa: ``screens``, each the names of every screen it
+    may show, DecodedCall.examined_screens), decided by each of those names too where a rule
+    names it -- the console in front is chosen again at each read, so the screen of any
+    (red team 66: a rule refusing /dev/vcsN was passed by /dev/vcs).  The strictest holds; a
+    rule that would ask about one of them refuses instead (with its errno): a question about
+    /dev/vcs1 is not the call's, whose reads may show another console's screen."""
+    named = []
+    for index in range(max(len(names) for names in screens.values())):
+        read_as = {role: names[index] for role, names in screens.items() if index < len(names)}
+        for one in facts:
+            found = table.decide(_StoodFor(one, read_as), answered)
+            if found.rule is not None and found.action is not Action.PERMIT:
+                named.append(found if found.action is Action.NEVER else
+                             dataclasses.replace(found, action=Action.NEVER))
+    return strictest_held([decision, *named], table.name) if named else decision
 
 
 #: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)
@@ -1200,6 +1220,9 @@ class Supervisor:
                 named = [d for d in behind if d.rule is not None]
                 if named:
                     decision = strictest_held([decision, *named], table.name)
+            if decision.action is not Action.NEVER and call.examined_screens:
+                decision = _screens_decided(table, call.examined_screens, facts, answered,
+                                            decision)
         except DecodeError:
             # a lookup that fails gets its errno -- unless it failed inside a directory a
             # rule refuses looks at: its errno would tell what is there
