@@ -10,11 +10,23 @@ for it too.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import SECRET_MAGIC, assert_blocked, controlled_and_blocked, never, policy
+from escape_lib import (
+    SECRET_MAGIC,
+    Scene,
+    assert_blocked,
+    attack,
+    controlled_and_blocked,
+    never,
+    policy,
+    require_real,
+)
+
+from conftest import PYTHON
 
 
 def _front_console() -> int | None:
@@ -70,3 +82,29 @@ def test_the_screen_in_front_is_refused_by_its_console_s_name(
         lambda s: policy(never(["fsread", "fswrite"], path=front_screen)), env=loop)
     assert_blocked(traced)
     assert "EACCES" in traced.detail, traced
+
+
+def test_an_answer_about_a_descriptor_s_owner_remembers_no_rule_for_its_file(
+        build: Callable[..., Path], tmp_path: Path) -> None:
+    """owner_remembered.c FILE opens FILE read-only (a policy refusing writes of secd/**),
+    makes its child the descriptor's owner (ioctl(FIOSETOWN): decided as a kill of the child,
+    a check of no path, which an ``ask`` rule on signals asks about), then sets FILE's
+    append-only flag (FS_IOC_SETFLAGS: an fswrite of the descriptor's file), and puts its
+    flags back.  The approver permits, remembered.  The remembered rule was made from the
+    call's own facts: ``permit ioctl`` of FILE, ahead of the table's rules -- and the
+    file-changing ioctl ran (ESCAPED on main f0a862b).  Now a question of no path is about
+    the call it is decided as (``permit kill`` remembered).  Control: natively the flag is
+    set.  (Loop-blind: a run with an approver is the Python loop's alone.)"""
+    program = build("escape/owner_remembered.c")
+    control = Scene.make(tmp_path, "control")
+    require_real(attack(program, control.secret, policy_text=None, scene=control))
+    scene = Scene.make(tmp_path, "traced")
+    answers = scene.root / "answers.toml"
+    answers.write_text('[[answer]]\nanswer = "permit"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy(never("fswrite", path=f"{scene.secd}/**"),
+                  'calls = ["signal"]\naction = "ask"\nerrno = "EACCES"')
+    traced = attack(program, scene.secret, policy_text=text, scene=scene,
+                    options=["--ask-via", "exec:" + shlex.join(approver)])
+    assert_blocked(traced)
+    assert "FS_IOC_SETFLAGS" in traced.detail and "EACCES" in traced.detail, traced
