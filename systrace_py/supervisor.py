@@ -26,7 +26,7 @@ import signal
 import stat
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Final, NewType, Protocol, runtime_checkable
 
@@ -228,9 +228,29 @@ def _former_name(_role: str, path: str) -> str:
 
 
 def _stood_for(terminals: dict[str, str]) -> Callable[[str, str], str]:
-    """A _PathsReadAs reading: the path of each role in ``terminals`` as the terminal its
-    device stands for."""
+    """A _PathsReadAs reading: the path of each role in ``terminals`` as the terminal (or
+    screen) its device stands for."""
     return lambda role, path: terminals.get(role) or path
+
+
+def _screens_decided(table: Table, screens: dict[str, tuple[str, ...]], facts: list[Facts],
+                     answered: Collection[str], decision: Decision) -> Decision:
+    """``decision`` of a call whose paths (by role) end on a device showing the screen of the
+    console in front (/dev/vcs, vcsu, vcsa: ``screens``, each the names of every screen it
+    may show, DecodedCall.examined_screens), decided by each of those names too where a rule
+    names it -- the console in front is chosen again at each read, so the screen of any
+    (red team 66: a rule refusing /dev/vcsN was passed by /dev/vcs).  The strictest holds; a
+    rule that would ask about one of them refuses instead (with its errno): a question about
+    /dev/vcs1 is not the call's, whose reads may show another console's screen."""
+    named = []
+    for index in range(max(len(names) for names in screens.values())):
+        read_as = {role: names[index] for role, names in screens.items() if index < len(names)}
+        for one in facts:
+            found = table.decide(_PathsReadAs(one, _stood_for(read_as)), answered)
+            if found.rule is not None and found.action is not Action.PERMIT:
+                named.append(found if found.action is Action.NEVER else
+                             dataclasses.replace(found, action=Action.NEVER))
+    return strictest_held([decision, *named], table.name) if named else decision
 
 
 #: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)
@@ -607,6 +627,25 @@ def _no_path(decision: Decision) -> Decision:
     42)."""
     if decision.action is Action.ASK and decision.role is not None and decision.arg is None:
         return dataclasses.replace(decision, role=None)
+    return decision
+
+
+def _pathless(table: Table, call: DecodedCall, facts: CallFacts,
+              unsafe: ReasonTag | None = None) -> Decision:
+    """The decision of what ``call`` does besides, decided as another call of no path
+    (``facts``: unshare, process_vm_readv, a device ioctl's call, a descriptor owner's kill),
+    its ask about none of the call's paths (:func:`_no_path`; ``unsafe``: the reason an
+    unsafe call's refusal gives).  An ask is noted on the call with those facts
+    (DecodedCall.pathless_asks): its question is about that call (Supervisor._asked_facts),
+    and so is the rule an answer remembers -- made from the call's own facts, an answer about
+    a descriptor owner's signal remembered ``permit ioctl`` of the descriptor's file, which
+    then let a file-changing ioctl of it through a rule refusing writes (red team 66)."""
+    decision = table.decide(facts)
+    if unsafe is not None and decision.reason == "unsafe":
+        decision = dataclasses.replace(decision, reason=unsafe)
+    decision = _no_path(decision)
+    if decision.action is Action.ASK:
+        call.pathless_asks = [*(call.pathless_asks or ()), (decision, facts)]
     return decision
 
 
@@ -1200,6 +1239,9 @@ class Supervisor:
                 named = [d for d in behind if d.rule is not None]
                 if named:
                     decision = strictest_held([decision, *named], table.name)
+            if decision.action is not Action.NEVER and call.examined_screens:
+                decision = _screens_decided(table, call.examined_screens, facts, answered,
+                                            decision)
         except DecodeError:
             # a lookup that fails gets its errno -- unless it failed inside a directory a
             # rule refuses looks at: its errno would tell what is there
@@ -1213,21 +1255,17 @@ class Supervisor:
                 decision = self._entering_table(table, call) or decision
         if call.name != "unshare" and call.namespace_flags:
             # a child made in new namespaces: what the table says of unshare says it too
-            decision = strictest([decision, _no_path(table.decide(CallFacts("unshare")))])
+            decision = strictest([decision, _pathless(table, call, CallFacts("unshare"))])
         if call.name in SOCKET_MAKERS:
             decision = self._unseen_socket(table, call) or decision
         if call.process_memory() == "other":
             # another process's memory, read through /proc: what process_vm_readv does
-            as_read = _no_path(table.decide(CallFacts("process_vm_readv")))
-            if as_read.reason == "unsafe":
-                as_read = dataclasses.replace(as_read, reason=Reason.MEMORY)
-            decision = strictest([decision, as_read])
+            decision = strictest([decision, _pathless(
+                table, call, CallFacts("process_vm_readv"), Reason.MEMORY)])
         if call.name == "ioctl" and (as_call := DEVICE_CALLS.get(call.args[1] & 0xFFFFFFFF)):
             # a device ioctl that does what a call does is decided as that call too
-            as_decided = _no_path(table.decide(CallFacts(as_call)))
-            if as_decided.reason == "unsafe":
-                as_decided = dataclasses.replace(as_decided, reason=Reason.DEVICE)
-            decision = strictest([decision, as_decided])
+            decision = strictest([decision, _pathless(table, call, CallFacts(as_call),
+                                                      Reason.DEVICE)])
         if call.name == "ioctl" and call.args[1] & 0xFFFFFFFF in _BTRFS_UNNAMED and \
                 table.decides_by_name():
             # a btrfs send writes every file of the descriptor's subvolume into another
@@ -1240,7 +1278,7 @@ class Supervisor:
             decision = strictest([decision, self._loop_attach(table, call, under or table)])
         if call.name in ("fcntl", "ioctl") and (as_signal := call.owner_as_signal()):
             # a descriptor's owner is a process the kernel will signal: decided as a kill
-            decision = strictest([decision, _no_path(table.decide(as_signal))])
+            decision = strictest([decision, _pathless(table, call, as_signal)])
         if call.name == "bind" and decision.action is Action.PERMIT:
             decision = self._socket_file(table, call) or decision
         if decision.action is Action.PERMIT:
@@ -1660,7 +1698,8 @@ class Supervisor:
         state: ProcessState = process.state
         request = AskRequest(process.pid, task.tid, process.ppid, process.program,
                              call.policy_name, call.describe(),
-                             self._asked_facts(state.deciding(), call, answered_paths), decision,
+                             self._asked_facts(state.deciding(), call, answered_paths, decision),
+                             decision,
                              table=state.deciding(), id=next(self._ask_ids),
                              argv=self._argv_of(process),
                              parent_program=self._parent_program(process))
@@ -1771,12 +1810,18 @@ class Supervisor:
             facts = by_name(facts, call)
         return facts
 
-    def _asked_facts(self, table: Table, call: DecodedCall,
-                     answered: tuple[str, ...]) -> CallFacts:
+    def _asked_facts(self, table: Table, call: DecodedCall, answered: tuple[str, ...],
+                     decision: Decision) -> CallFacts:
         """The facts a question about ``call`` is about: the call's own -- or, for a call
         decided once per address (or name), those of the first that asks, as strictest_held
         picks it: the question's address, its scopes, its rule are that one's (the others
-        ask in turn: _asked_besides)."""
+        ask in turn: _asked_besides).  An ask of what the call does besides (``decision``
+        one of DecodedCall.pathless_asks: _pathless) is about the call it is decided as, of
+        no path: its scopes and the rule an answer remembers name that call (red team 66)."""
+        if decision.action is Action.ASK and decision.role is None and decision.arg is None:
+            for asked, about in call.pathless_asks or ():
+                if asked is decision or asked == decision:
+                    return about
         facts = self._all_facts(table, call)
         if len(facts) > 1:
             for one in facts:
@@ -1815,13 +1860,14 @@ class Supervisor:
         destination of a call of several (a sendmmsg's: answer_key names it)."""
         state: ProcessState = task.process.state
         table = state.deciding()
-        asked = answer_key(decision, self._asked_facts(table, call, answered_paths)) or _NO_PATH
+        asked = answer_key(decision, self._asked_facts(table, call, answered_paths, decision)) \
+            or _NO_PATH
         done = (*answered_paths, asked) if asked not in answered_paths else answered_paths
         rest = self._decide(table, call, state.table, done)
         if rest.action is Action.PERMIT:
             return None
         if rest.action is Action.ASK:
-            key = answer_key(rest, self._asked_facts(table, call, done)) or _NO_PATH
+            key = answer_key(rest, self._asked_facts(table, call, done, rest)) or _NO_PATH
             if key in done:
                 return None  # (a question about what was answered)
             return self._ask(task, call, rest, done)

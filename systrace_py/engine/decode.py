@@ -516,6 +516,14 @@ class DecodedCall:
     #: thread's TIOCNOTTY and TIOCSCTTY change the process's controlling terminal
     #: (terminals_examined; Tracer._must_freeze, _unchanged; red team 63); None: none examined
     examined_terminals: dict[str, str] | None = None
+    #: asks of what the call does besides, decided as another call of no path, and the facts
+    #: of that call -- (Decision, CallFacts) pairs noted by Supervisor._pathless: a question
+    #: is about that call (red team 66); None: none
+    pathless_asks: list[tuple[Any, CallFacts]] | None = None
+    #: the examined paths (by role) that end on a device showing the screen of the console
+    #: in front (/dev/vcs...), and the names of every screen it may show
+    #: (signals.screens_stood_for; found by terminals_examined; red team 66); None: none
+    examined_screens: dict[str, tuple[str, ...]] | None = None
     #: an exec into another table: which of the descriptors 0-2 the program would start
     #: without (procfs.standard_fds_closing), as decided on -- still so when it runs
     #: (Tracer._unchanged; red team 34); None when not asked
@@ -665,7 +673,8 @@ class DecodedCall:
         /dev/tty0): the call is then decided by that name too (Supervisor._decide, red team
         63) -- a rule refusing /dev/pts/N refuses it through /dev/tty, wherever its node is
         (a bind mount of /dev, a chroot's).  EACCES when which terminal it is cannot be
-        told."""
+        told.  Those that show the screen of the console in front (/dev/vcs) are noted in
+        examined_screens (red team 66)."""
         found = self._terminals_now()
         if found:
             self.examined_terminals = found
@@ -694,6 +703,10 @@ class DecodedCall:
             except OSError:
                 continue
             if not stat.S_ISCHR(info.st_mode):
+                continue
+            screens = signals.screens_stood_for(info.st_rdev)
+            if screens is not None:  # (not who opens it: which console is in front)
+                self.examined_screens = {**(self.examined_screens or {}), role: screens}
                 continue
             try:
                 name = signals.terminal_stood_for(self.tid, info.st_rdev)

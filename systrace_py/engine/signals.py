@@ -67,6 +67,8 @@ from systrace_py.kernel import (
     F_OWNER_PGRP,
     F_OWNER_PID,
     F_OWNER_TID,
+    FRONT_SCREENS,
+    MAX_NR_CONSOLES,
 )
 from systrace_py.procfs import start_time
 
@@ -417,6 +419,17 @@ def terminal_behind(device: int, opener: int | str) -> int | None:
 #: the Unix98 pseudo-terminals' slave majors (devices.txt: 136-143): slave N of a devpts
 #: instance is (136 + N // 256, N % 256)
 _PTS_MAJORS = range(136, 144)
+
+
+def screens_stood_for(device: int) -> tuple[str, ...] | None:
+    """The names of the screens a character device of number ``device`` may show, for the
+    devices that stand for the console in front -- /dev/vcs, /dev/vcsu, /dev/vcsa: whichever
+    console is in front at each read or write, so any of them (/dev/vcs1 to /dev/vcs63, in
+    the kernel's names) -- or None for any other device (red team 66)."""
+    kind = FRONT_SCREENS.get((os.major(device), os.minor(device)))
+    if kind is None:
+        return None
+    return tuple(f"/dev/{kind}{n}" for n in range(1, MAX_NR_CONSOLES + 1))
 
 
 class UntoldTerminal(Exception):

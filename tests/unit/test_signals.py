@@ -192,3 +192,15 @@ def test_a_terminal_is_itself_and_dev_tty0_the_virtual_console_it_stands_for():
         return  # (no virtual console here: the escape test skips too)
     tty0 = os.makedev(*DEV_TTY0)
     assert signals.terminal_behind(tty0, os.getpid()) == console != tty0
+
+
+def test_the_screen_in_front_may_be_any_console_s():
+    """/dev/vcs, /dev/vcsu, /dev/vcsa (7,0, 7,64, 7,128) show the screen of whichever console
+    is in front at each read: every numbered screen of their kind (red team 66); a numbered
+    screen is itself."""
+    for minor, kind in ((0, "vcs"), (64, "vcsu"), (128, "vcsa")):
+        names = signals.screens_stood_for(os.makedev(7, minor))
+        assert names is not None and len(names) == 63
+        assert names[0] == f"/dev/{kind}1" and names[-1] == f"/dev/{kind}63"
+    assert signals.screens_stood_for(os.makedev(7, 1)) is None
+    assert signals.screens_stood_for(os.makedev(*DEV_TTY0)) is None

@@ -1,0 +1,110 @@
+"""Red team 66: an outsider at device files whose object is chosen by who (or when) reads
+(docs/security.md, "Red team 66").
+
+/dev/vcs, /dev/vcsu and /dev/vcsa (7,0, 7,64, 7,128) are the screen of the virtual console in
+front, chosen again at each read (the kernel's vcs_vc): the console /dev/vcsN names.  A rule
+that refuses a console's screen by its name (/dev/vcsN) must refuse the names that may stand
+for it too.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from escape_lib import (
+    SECRET_MAGIC,
+    Scene,
+    assert_blocked,
+    attack,
+    controlled_and_blocked,
+    never,
+    policy,
+    require_real,
+)
+
+from conftest import PYTHON
+
+
+def _front_console() -> int | None:
+    """The number of the virtual console in front (sysfs's tty0 ``active``), None when there
+    is none this test may use (no virtual consoles, no /dev/vcs, not root)."""
+    try:
+        with open("/sys/class/tty/tty0/active", encoding="ascii") as active:
+            name = active.read().strip()
+        number = int(name.removeprefix("tty"))
+    except (OSError, ValueError):
+        return None
+    if number < 1 or not os.access("/dev/vcs", os.R_OK) \
+            or not os.access(f"/dev/vcs{number}", os.R_OK | os.W_OK):
+        return None
+    return number
+
+
+@pytest.fixture
+def front_screen() -> Iterator[str]:
+    """/dev/vcsN of the console in front, its screen filled with the secret (every cell: a
+    line the kernel prints to the console scrolls the screen, and the first bytes still hold
+    it), restored after the test."""
+    number = _front_console()
+    if number is None:
+        pytest.skip("no virtual console in front whose screen this test may read and write")
+    name = f"/dev/vcs{number}"
+    fd = os.open(name, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        saved = os.pread(fd, 1 << 16, 0)
+        if not saved:
+            pytest.skip(f"{name} shows no screen")
+        text = f"{SECRET_MAGIC} ".encode()
+        os.pwrite(fd, (text * (len(saved) // len(text) + 1))[:len(saved)], 0)
+        yield name
+    finally:
+        if "saved" in locals() and saved:
+            os.pwrite(fd, saved, 0)
+        os.close(fd)
+
+
+def test_the_screen_in_front_is_refused_by_its_console_s_name(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        front_screen: str) -> None:
+    """ctty_alias.c /dev/vcs reads the screen of the console in front (its first 255 bytes)
+    under a policy that refuses that console's screen by its name (``never`` fsread and
+    fswrite of /dev/vcsN): the open was decided on the name "/dev/vcs", which no rule names
+    (red team 63's seen-not-closed): ESCAPED on main (f0a862b), both loops.  Now /dev/vcs
+    (vcsu, vcsa) is decided by the name of every console of its kind it may show too, where a
+    rule names one."""
+    binary = build("escape/ctty_alias.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, binary, lambda s: ["/dev/vcs"],
+        lambda s: policy(never(["fsread", "fswrite"], path=front_screen)), env=loop)
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail, traced
+
+
+def test_an_answer_about_a_descriptor_s_owner_remembers_no_rule_for_its_file(
+        build: Callable[..., Path], tmp_path: Path) -> None:
+    """owner_remembered.c FILE opens FILE read-only (a policy refusing writes of secd/**),
+    makes its child the descriptor's owner (ioctl(FIOSETOWN): decided as a kill of the child,
+    a check of no path, which an ``ask`` rule on signals asks about), then sets FILE's
+    append-only flag (FS_IOC_SETFLAGS: an fswrite of the descriptor's file), and puts its
+    flags back.  The approver permits, remembered.  The remembered rule was made from the
+    call's own facts: ``permit ioctl`` of FILE, ahead of the table's rules -- and the
+    file-changing ioctl ran (ESCAPED on main f0a862b).  Now a question of no path is about
+    the call it is decided as (``permit kill`` remembered).  Control: natively the flag is
+    set.  (Loop-blind: a run with an approver is the Python loop's alone.)"""
+    program = build("escape/owner_remembered.c")
+    control = Scene.make(tmp_path, "control")
+    require_real(attack(program, control.secret, policy_text=None, scene=control))
+    scene = Scene.make(tmp_path, "traced")
+    answers = scene.root / "answers.toml"
+    answers.write_text('[[answer]]\nanswer = "permit"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy(never("fswrite", path=f"{scene.secd}/**"),
+                  'calls = ["signal"]\naction = "ask"\nerrno = "EACCES"')
+    traced = attack(program, scene.secret, policy_text=text, scene=scene,
+                    options=["--ask-via", "exec:" + shlex.join(approver)])
+    assert_blocked(traced)
+    assert "FS_IOC_SETFLAGS" in traced.detail and "EACCES" in traced.detail, traced
