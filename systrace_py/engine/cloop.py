@@ -569,6 +569,8 @@ class FastLoop:
         """(permitted, refused, signals passed on, missing paths answered: refusals Python
         counts as decisions only) natively since the last call."""
         counts = self._module.counts()
+        if counts == self._last:
+            return 0, 0, 0, 0  # (a stop handed back at once: nothing decided natively)
         delta = tuple(now - before for now, before in zip(counts, self._last, strict=True))
         self._last = counts
         return delta  # type: ignore[return-value]

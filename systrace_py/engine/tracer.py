@@ -1342,8 +1342,12 @@ class Tracer:
             arm: cloop.Arm | None
             found = kept.get(task.tid) if kept is not None and by is not None \
                 and task is not by and not self._shares_with(task, by) else None
-            if found is not None and found[0] is task and self._still_armed(task, found[1]):
-                arm = found[1]
+            if found is not None and found[0] is task and (
+                    (arm := found[1]) is None or arm[3] < 0
+                    or task.process.memory.open_descriptor() == arm[3]):
+                # (its memory descriptor still the space's open one: the least recently
+                # used may have been closed meanwhile, and its number given to another file)
+                pass
             else:
                 arm = self._arm(task, solo, resolver, ranges)
             memo[task.tid] = (task, arm)
@@ -1359,12 +1363,6 @@ class Tracer:
         ``other`` (what a call of the one may change for the other's arm)."""
         return task.process is other.process or task.space is other.space \
             or task.fs is other.fs or task.files is other.files
-
-    def _still_armed(self, task: Task, arm: cloop.Arm | None) -> bool:
-        """Whether an arm kept from the last wait holds for this one: its memory descriptor
-        is still the space's open one (the least recently used may have been closed
-        meanwhile, and its number given to another file; then the arm is worked out anew)."""
-        return arm is None or arm[3] < 0 or self._reader(task).open_descriptor() == arm[3]
 
     def _arm(self, task: Task, solo: bool, resolver: PathResolver,
              ranges: int) -> cloop.Arm | None:
