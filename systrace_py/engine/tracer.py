@@ -1315,8 +1315,9 @@ class Tracer:
         kept, caller = self._arms_kept, self._arms_kept_after
         self._arms_kept, self._arms_kept_after = None, None
         if not self.filtered or self._stop is not None or self._deferred \
-                or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS:
-            return None
+                or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS \
+                or self.rings_mapped_anywhere:
+            return None  # (io_uring rings anywhere: no task is armed -- _arm)
         resolver = self.decoder.resolver
         if resolver.strict or not resolver.proc_here:
             return None
