@@ -489,7 +489,14 @@ class FastLoop:
         stop of any other task, a child whose parent's event has not come yet, is kept
         stopped until the loop notes its birth (and lets it go) or told as an "early" note
         (None: such stops are Python's at once)."""
-        plans = [(tid, self.plan_for(table), *rest) for tid, table, *rest in arms]
+        # (the tasks of a process, or of one program, share a table: its plan asked once)
+        by_table: dict[int, Any] = {}
+        plans = []
+        for tid, table, *rest in arms:
+            plan = by_table.get(id(table))
+            if plan is None:
+                plan = by_table[id(table)] = self.plan_for(table)
+            plans.append((tid, plan, *rest))
         self._tell_answered()
         hook = None
         if exec_target is not None:
@@ -541,23 +548,29 @@ class FastLoop:
         while the loop follows the whole tree: it was one task when the loop began), the
         first stops it kept of tasks no birth told it of ("early": waitpid's reports, which
         Python treats as such), the ends of the stubs it was armed with ("stub")."""
+        module = self._module
+        births, execs, ends = module.births(), module.execs(), module.ends()
+        early, stubs = module.early(), module.stubs()
+        if not (births or execs or ends or early or stubs):
+            return []  # (the common case of a stop handed back: nothing to sort)
         found: list[tuple[int, str, Birth | NativeExec | End | EarlyStop | StubEnd]] = [
             (seq, "birth", (parent, child, nr, bool(started)))
-            for parent, child, nr, started, seq in self._module.births()]
+            for parent, child, nr, started, seq in births]
         found += [(seq, "exec", (tid, dev, ino, os.fsdecode(path), bool(served), bool(mapped),
                                  maps, bool(failed), stub if stub[1] else None))
-                  for tid, dev, ino, path, served, mapped, maps, failed, seq, stub
-                  in self._module.execs()]
+                  for tid, dev, ino, path, served, mapped, maps, failed, seq, stub in execs]
         found += [(seq, "end", (tid, status, rearmed, spare))
-                  for tid, status, rearmed, spare, seq in self._module.ends()]
-        found += [(seq, "early", (tid, status)) for tid, status, seq in self._module.early()]
-        found += [(seq, "stub", (tid,)) for tid, seq in self._module.stubs()]
+                  for tid, status, rearmed, spare, seq in ends]
+        found += [(seq, "early", (tid, status)) for tid, status, seq in early]
+        found += [(seq, "stub", (tid,)) for tid, seq in stubs]
         return [(kind, note) for _, kind, note in sorted(found, key=lambda f: f[0])]
 
     def decided(self) -> tuple[int, int, int, int]:
         """(permitted, refused, signals passed on, missing paths answered: refusals Python
         counts as decisions only) natively since the last call."""
         counts = self._module.counts()
+        if counts == self._last:
+            return 0, 0, 0, 0  # (a stop handed back at once: nothing decided natively)
         delta = tuple(now - before for now, before in zip(counts, self._last, strict=True))
         self._last = counts
         return delta  # type: ignore[return-value]

@@ -158,6 +158,12 @@ class TraceeMemory:
         which writes the scratch slots through it."""
         return self._kept("_fd", "mem", os.O_RDWR)
 
+    def open_descriptor(self) -> int:
+        """The address space's /proc/TID/mem descriptor as :meth:`descriptor` left it, or -1
+        when it is not open (never opened, or closed as the least recently used): nothing is
+        opened and the order of the least recently used is left alone."""
+        return self._space._fd
+
     def maps_descriptor(self) -> int:
         """The address space's /proc/TID/maps descriptor, for PROCMAP_QUERY
         (tracee.in_kernel_ring): opened through this task on first use and kept until the

@@ -61,7 +61,13 @@ from systrace_py.engine.decode import (
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.exec_image import GONE, ITSELF
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
-from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved, View, names_elsewhere
+from systrace_py.engine.paths import (
+    PROC_SUPER_MAGIC,
+    PathResolver,
+    Resolved,
+    View,
+    names_elsewhere,
+)
 from systrace_py.engine.seccomp import (
     GUARDED_CALLS,
     GUARDS,
@@ -254,6 +260,13 @@ _EVENTS = {pt.PTRACE_EVENT_SECCOMP: ("call", "call"),
 _BIRTH_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
+#: the calls after whose stop, handed to Python by the native loop and handled alone, the
+#: other tasks' arms are kept (Tracer._fast_arms): signals by number -- deciding one reads
+#: the caller's arguments and the targets' /proc entries and may send signals (a group's,
+#: signals.signal_group), whose stops come later, but changes no other task's state in the
+#: tracer (an ask parks the caller: nothing is armed while a task is parked)
+_ARMS_KEPT_AFTER = frozenset(NUMBERS[name] for name in (
+    "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"))
 _NR_CLONE, _NR_CLONE3 = NUMBERS["clone"], NUMBERS["clone3"]
 _U64 = 0xFFFFFFFFFFFFFFFF
 _ERESTART_FIRST, _ERESTART_LAST = 512, 516  # -ERESTARTSYS .. -ERESTART_RESTARTBLOCK
@@ -500,6 +513,15 @@ class Tracer:
         self.start_personality: int | None = None
         self._info = pt.SyscallInfo()
         self._entry_nr = -1  # the number of the call at the seccomp stop _dispatch handles
+        #: the native loop's arms of its last wait, by tid (None: not armed), kept while
+        #: Python handles nothing but the stop that wait handed back, when that is a signal
+        #: call (_ARMS_KEPT_AFTER): the next wait works out only what that call's caller
+        #: and the tasks sharing with it are armed with (_fast_arms); _arms_kept_after is
+        #: that caller, once its stop has been handled
+        self._arms_kept: dict[int, tuple[Task, cloop.Arm | None]] | None = None
+        self._arms_kept_after: int | None = None
+        self._handed_back: tuple[int, int] | None = None  # the stop the last wait returned
+        self._dispatches = 0  # stops _dispatch was given (one handled inside another's)
         #: answers for parked tasks, and holds of the whole tree and their releases, in the
         #: order they came (from a front end's thread: answer, hold_tree, release_tree)
         self._answers: _queue.SimpleQueue[tuple[Task, Reply | Callable[[], Reply]] | TreeHold] \
@@ -1289,9 +1311,12 @@ class Tracer:
         does when it has nothing to restart (the loop hands back a stop after EINTR): so an
         armed task is one _resume would go on with PTRACE_CONT (nothing awaited at an exit:
         no expect, freeze, after, exit_delay)."""
+        kept, caller = self._arms_kept, self._arms_kept_after
+        self._arms_kept, self._arms_kept_after = None, None
         if not self.filtered or self._stop is not None or self._deferred \
-                or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS:
-            return None
+                or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS \
+                or self.rings_mapped_anywhere:
+            return None  # (io_uring rings anywhere: no task is armed -- _arm)
         resolver = self.decoder.resolver
         if resolver.strict or not resolver.proc_here:
             return None
@@ -1303,71 +1328,108 @@ class Tracer:
         solo = self._solo() and not self.monitor.writes_beside
         arms: list[cloop.Arm] = []
         ranges = 0
+        # the arms of the last wait, when Python has since handled one stop alone: a signal
+        # call (_dispatch, _ARMS_KEPT_AFTER) -- then only its caller's, and those of the
+        # tasks that share anything with it, are worked out again (the hand-over's cost)
+        if caller is not None and kept is not None and len(kept) == len(self.tasks):
+            by = self.tasks.get(caller)
+            if by is None:
+                kept = None
+        else:
+            kept, by = None, None
+        memo: dict[int, tuple[Task, cloop.Arm | None]] = {}
         for task in self.tasks.values():
-            # only a running task nothing is pending for: not parked, delayed, in group-stop;
-            # not one whose call waited (it is held whatever the tree is: _must_hold)
-            if (task.detached or task.state != TaskState.RUNNING or task.waited
-                    or task.replay is not None or task.exit_delay
-                    or task.expect != Expect.NOTHING or task.after is not None
-                    or task.made_notes is not None
-                    or task.vfork_child is not None or task.view is None
-                    or not task.view.host or self._under_own_filter(task)):
-                continue  # (under a filter of its own: the loop holds opens as openat2)
-            space = task.space
-            # a keyed address space: its reads obey protection keys (engine/pkeys.py), which
-            # process_vm_readv ignores
-            if space.written_anywhere or space.mapping_by is not None or space.waiting \
-                    or space.keyed or self.rings_mapped_anywhere:
-                continue
-            shared: tuple[tuple[int, int], ...] = ()
-            slot = spare = 0
-            memory = -1
-            if solo or not self.hold_arguments:
-                if solo and self.hold_arguments and space.shared_pages:
-                    # where they are, as _reached_from_outside last read them; not read here:
-                    # a call that shares pages is noted at its stop, before it made them, and
-                    # they are read at the next call that needs them (in Python)
-                    found_ranges = space.shared_ranges
-                    if found_ranges is None or ranges + len(found_ranges) > cloop.MAX_RANGES:
-                        continue
-                    shared = found_ranges
-                    ranges += len(shared)
-                if solo and self.hold_arguments and space.scratch and not space.scratch_failed:
-                    # the child of its vfork (a shell's command) is armed by the loop at its
-                    # birth, its calls held in this slot (_fast_notes gives it the slot)
-                    index = space.slots.slot_of(-task.tid)
-                    with contextlib.suppress(TraceeMemoryError):
-                        if index is not None:
-                            memory = self._reader(task).descriptor()
-                            spare = scratch.slot_address(index)
+            arm: cloop.Arm | None
+            found = kept.get(task.tid) if kept is not None and by is not None \
+                and task is not by and not self._shares_with(task, by) else None
+            if found is not None and found[0] is task and (
+                    (arm := found[1]) is None or arm[3] < 0
+                    or task.process.memory.open_descriptor() == arm[3]):
+                # (its memory descriptor still the space's open one: the least recently
+                # used may have been closed meanwhile, and its number given to another file)
+                pass
             else:
-                mapped = task.process.space
-                if not mapped.scratch or mapped.scratch_failed:
-                    continue  # (Python maps it, at the first call it holds)
-                index = space.slots.slot_of(task.tid)
-                if index is None:
-                    continue
-                slot = scratch.slot_address(index)
-                try:
-                    memory = self._reader(task).descriptor()
-                except TraceeMemoryError:
-                    continue
-            if self.hold_arguments and (task.fs.users > 1 or task.files.users > 1) \
-                    and not resolver.searches_as_tracer(task.tid):
-                continue  # its start may lie below what it may not search (Holder.reaches)
-            found = self.monitor.fast_table(task)  # type: ignore[attr-defined]
-            if found is None:
-                continue
-            table, may_refuse = found
-            # a task whose search permission is not the tracer's: the loop hands back the
-            # lookups that look where its canonical spelling does not (_search_as_task)
-            arms.append((task.tid, table, may_refuse, memory, slot,
-                         task.fs.users == 1 and task.files.users == 1, shared,
-                         solo and self.hold_arguments,
-                         not resolver.searches_as_tracer(task.tid), spare,
-                         -1 if task.clone3_flags is None else task.clone3_flags,
-                         task.stub or (0, 0, 0)))
+                arm = self._arm(task, solo, resolver, ranges)
+            memo[task.tid] = (task, arm)
+            if arm is not None:
+                arms.append(arm)
+                ranges += len(arm[6])
+        self._arms_kept = memo
         return arms or None
+
+    @staticmethod
+    def _shares_with(task: Task, other: Task) -> bool:
+        """Whether ``task`` shares its process, memory, fs context or descriptor table with
+        ``other`` (what a call of the one may change for the other's arm)."""
+        return task.process is other.process or task.space is other.space \
+            or task.fs is other.fs or task.files is other.files
+
+    def _arm(self, task: Task, solo: bool, resolver: PathResolver,
+             ranges: int) -> cloop.Arm | None:
+        """The task's arm for the native loop (_fast_arms), or None: not armed.  ``ranges``:
+        the shared ranges the arms before it took (at most cloop.MAX_RANGES in all)."""
+        # only a running task nothing is pending for: not parked, delayed, in group-stop;
+        # not one whose call waited (it is held whatever the tree is: _must_hold)
+        if (task.detached or task.state != TaskState.RUNNING or task.waited
+                or task.replay is not None or task.exit_delay
+                or task.expect != Expect.NOTHING or task.after is not None
+                or task.made_notes is not None
+                or task.vfork_child is not None or task.view is None
+                or not task.view.host or self._under_own_filter(task)):
+            return None  # (under a filter of its own: the loop holds opens as openat2)
+        space = task.space
+        # a keyed address space: its reads obey protection keys (engine/pkeys.py), which
+        # process_vm_readv ignores
+        if space.written_anywhere or space.mapping_by is not None or space.waiting \
+                or space.keyed or self.rings_mapped_anywhere:
+            return None
+        shared: tuple[tuple[int, int], ...] = ()
+        slot = spare = 0
+        memory = -1
+        if solo or not self.hold_arguments:
+            if solo and self.hold_arguments and space.shared_pages:
+                # where they are, as _reached_from_outside last read them; not read here:
+                # a call that shares pages is noted at its stop, before it made them, and
+                # they are read at the next call that needs them (in Python)
+                found_ranges = space.shared_ranges
+                if found_ranges is None or ranges + len(found_ranges) > cloop.MAX_RANGES:
+                    return None
+                shared = found_ranges
+            if solo and self.hold_arguments and space.scratch and not space.scratch_failed:
+                # the child of its vfork (a shell's command) is armed by the loop at its
+                # birth, its calls held in this slot (_fast_notes gives it the slot)
+                index = space.slots.slot_of(-task.tid)
+                with contextlib.suppress(TraceeMemoryError):
+                    if index is not None:
+                        memory = self._reader(task).descriptor()
+                        spare = scratch.slot_address(index)
+        else:
+            mapped = task.process.space
+            if not mapped.scratch or mapped.scratch_failed:
+                return None  # (Python maps it, at the first call it holds)
+            index = space.slots.slot_of(task.tid)
+            if index is None:
+                return None
+            slot = scratch.slot_address(index)
+            try:
+                memory = self._reader(task).descriptor()
+            except TraceeMemoryError:
+                return None
+        if self.hold_arguments and (task.fs.users > 1 or task.files.users > 1) \
+                and not resolver.searches_as_tracer(task.tid):
+            return None  # its start may lie below what it may not search (Holder.reaches)
+        found = self.monitor.fast_table(task)  # type: ignore[attr-defined]
+        if found is None:
+            return None
+        table, may_refuse = found
+        # a task whose search permission is not the tracer's: the loop hands back the
+        # lookups that look where its canonical spelling does not (_search_as_task)
+        return (task.tid, table, may_refuse, memory, slot,
+                task.fs.users == 1 and task.files.users == 1, shared,
+                solo and self.hold_arguments,
+                not resolver.searches_as_tracer(task.tid), spare,
+                -1 if task.clone3_flags is None else task.clone3_flags,
+                task.stub or (0, 0, 0))
 
     def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
         assert self._fast is not None
@@ -1390,7 +1452,10 @@ class Tracer:
                 # (a missing path's ENOENT is a decision, not a refusal: Supervisor._reply)
                 self.monitor.fast_decided(  # type: ignore[attr-defined]
                     permitted + answered, refused)
-        self._fast_notes()
+        if self._fast_notes():
+            self._arms_kept = None
+        else:
+            self._handed_back = event
         return event
 
     def _count_python_stop(self, pid: int, status: int) -> None:
@@ -1428,6 +1493,10 @@ class Tracer:
             self.on_orphans(len(self.processes))
 
     def _dispatch(self, pid: int, status: int) -> None:
+        handed, self._handed_back = self._handed_back, None
+        kept, self._arms_kept, self._arms_kept_after = self._arms_kept, None, None
+        self._dispatches += 1
+        dispatches = self._dispatches
         self._past_lookup.pop(pid, None)
         if pid in self._wakers:  # (its end woke the loop: what woke it is in the queue)
             self._wakers.discard(pid)
@@ -1451,6 +1520,13 @@ class Tracer:
                         raise
                 if self._fast is not None:  # (the call as the task made it: _on_seccomp)
                     self.python_kinds["call " + NAMES.get(self._entry_nr, "?")] += 1
+                    if handed == (pid, status) and dispatches == self._dispatches \
+                            and self._entry_nr in _ARMS_KEPT_AFTER \
+                            and task.state == TaskState.RUNNING and not self._frozen \
+                            and not self._thaw_pending and self.tasks.get(pid) is task:
+                        # (nothing but this signal call handled since the wait: the other
+                        # tasks' arms are what they were -- _fast_arms)
+                        self._arms_kept, self._arms_kept_after = kept, pid
                 return
         if self._fast is not None:
             self._count_python_stop(pid, status)
@@ -3381,6 +3457,7 @@ class Tracer:
         collected, so that at its thaw the stops kept longest are handled first.  Behind
         them, a thread whose stop came last was kept again at every thaw while the others'
         frozen calls took turns, for ever (LTP mkdir09; tests/progs/freeze_starve.c)."""
+        self._arms_kept = None  # (a stop handled here may change any task)
         self._waiter = None
         self._freezing = False
         frozen, self._frozen = self._frozen, {}
@@ -4203,6 +4280,7 @@ class Tracer:
         """Take what the front ends sent, in the order it came: holds and releases of the
         tree at once (a hold once no call runs frozen), answers once the tree may run."""
         handled = False
+        self._arms_kept = None  # (what it takes may change any task)
         while True:
             # (one at a time: an answer's call may freeze the tree, and the next must wait)
             while self._kept_answers and not self._tree_frozen():
@@ -4363,7 +4441,7 @@ class Tracer:
         self.monitor.on_new_process(parent.process, process, how)
         return child
 
-    def _fast_notes(self) -> None:
+    def _fast_notes(self) -> bool:
         """What the native loop did that Python catches up on (cloop.FastLoop.notes), in
         the order it happened, before any other stop is handled.
 
@@ -4388,9 +4466,12 @@ class Tracer:
 
         The first stops it kept of children whose parent's event had not come (the loop lets
         such a child go when it notes its birth): one no birth took is dispatched as the
-        waitpid report it was -- filed in _early, for the parent's event."""
+        waitpid report it was -- filed in _early, for the parent's event.
+
+        Whether there was anything to catch up on."""
         assert self._fast is not None
-        for kind, note in self._fast.notes():
+        notes = self._fast.notes()
+        for kind, note in notes:
             if kind == "early":
                 self._dispatch(*note)  # type: ignore[arg-type]
                 continue
@@ -4449,6 +4530,7 @@ class Tracer:
                 task.space.scratch = True
                 task.space.slots.slot_of(tid)  # (slot 0 of the new area: the loop's)
             task.stub = stub  # (not armed until its next stop: _stub_stop)
+        return bool(notes)
 
     def _inherit_view(self, parent: Task, child: Task, flags: int) -> None:
         """A child sees what its parent sees -- unless it got a mount namespace of its own
