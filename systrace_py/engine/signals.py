@@ -165,7 +165,11 @@ def same_pid_namespace(tid: int) -> bool:
 
 def aims_at_tracer(target: int, caller_tid: int) -> bool:
     """Whether a positive pid/tid argument of the caller names one of the tracer's tasks (or
-    may: the tracer cannot list them -- out of descriptors, _proc_directory_of_tracer)."""
+    may: the tracer cannot list them -- out of descriptors, _proc_directory_of_tracer).  The
+    caller itself (a tkill or kill of its own: a stream of them in LTP's signal06, every
+    one Python's) is traced, so never the tracer's: answered without reading /proc."""
+    if target == caller_tid:
+        return False
     try:
         tids = tracer_tids()
     except OSError:

@@ -8,6 +8,7 @@ import errno
 import fcntl as fcntl_module
 import os
 import signal
+import subprocess
 import textwrap
 
 from hypothesis import given
@@ -99,8 +100,32 @@ def test_calls_the_kernel_can_do_itself_are_left_to_it():
 def test_the_tracers_threads_are_its_tasks():
     me = os.getpid()
     assert me in signals.tracer_tids()
-    assert signals.aims_at_tracer(me, me)
-    assert not signals.aims_at_tracer(0, me) and not signals.aims_at_tracer(-me, me)
+    caller = subprocess.Popen(["sleep", "30"])  # (a task of the tracer's pid namespace)
+    try:
+        assert signals.aims_at_tracer(me, caller.pid)
+        assert not signals.aims_at_tracer(0, caller.pid)
+        assert not signals.aims_at_tracer(-me, caller.pid)
+    finally:
+        caller.kill()
+        caller.wait()
+
+
+def test_a_signal_of_the_caller_to_itself_reads_nothing(monkeypatch):
+    """A task signalling itself (LTP's signal06: 150,000 tkills, every one Python's) is
+    traced, so never the tracer's: no listing of the tracer's tasks, no read of the target's
+    command line."""
+    caller = subprocess.Popen(["sleep", "30"])
+    read: list[object] = []
+    monkeypatch.setattr(signals, "tracer_tids", lambda: read.append("tids") or set())
+    monkeypatch.setattr(signals, "resident_tracer", lambda *a: read.append(a) or False)
+    try:
+        assert not signals.aims_at_tracer(caller.pid, caller.pid)
+        assert read == []
+        assert not signals.aims_at_tracer(caller.pid + 1, caller.pid)
+        assert read  # (another target is looked at)
+    finally:
+        caller.kill()
+        caller.wait()
 
 
 def test_an_owner_of_the_callers_own_needs_no_permit():
