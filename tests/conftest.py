@@ -320,6 +320,8 @@ LOOP_BLIND: dict[str, str] = {
     **{f"tests/escape/test_escape_redteam63.py::{name}": _APPROVED for name in (
         "test_a_question_the_terminal_s_rule_asks_names_the_terminal",
         "test_a_remembered_answer_to_the_terminal_s_question_settles_it")},
+    "tests/engine/test_inject.py::test_an_answer_does_not_widen_the_race_on_checked_arguments":
+        _APPROVED,
     # (trim66: found in a second pass that logged every systrace a test started -- none, or
     # each an --attach, a log or learning -- each then read: no run of the test arms)
     **{f"{name}": _NO_TRACE for name in (
