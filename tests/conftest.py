@@ -322,6 +322,12 @@ LOOP_BLIND: dict[str, str] = {
         "test_a_remembered_answer_to_the_terminal_s_question_settles_it")},
     "tests/engine/test_inject.py::test_an_answer_does_not_widen_the_race_on_checked_arguments":
         _APPROVED,
+    "tests/escape/test_escape_redteam22.py::"
+    "test_policy_listings_of_a_learned_policy_spell_out_a_programs_controls": _LEARNING,
+    "tests/escape/test_escape_review17.py::"
+    "test_a_run_whose_log_the_program_made_fail_is_not_learned": _LEARNING,
+    "tests/escape/test_escape_review19.py::"
+    "test_a_line_nested_too_deeply_is_refused_not_a_crash": _LOGGED,
     # (trim66: found in a second pass that logged every systrace a test started -- none, or
     # each an --attach, a log or learning -- each then read: no run of the test arms)
     **{f"{name}": _NO_TRACE for name in (
