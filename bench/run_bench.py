@@ -42,7 +42,7 @@ it by hand.
 
     python bench/run_bench.py [--repeat 7] [--build-repeat 3] [--markdown] [--json out.json]
                               [--defences] [--python-loop] [--burn] [--regime busy|idle]
-                              [--quick] [--startup-only] [--install user|dev]
+                              [--quick] [--smoke] [--startup-only] [--install user|dev]
 """
 
 from __future__ import annotations
@@ -165,10 +165,10 @@ def make_project(root: Path, units: int, funcs: int = 12) -> Path:
 
 # --- workloads and configurations ------------------------------------------------------------
 
-def workloads(tmp: Path, quick: bool) -> dict[str, list[str]]:
+def workloads(tmp: Path, quick: bool, smoke: bool = False) -> dict[str, list[str]]:
     # the interpreter itself, not a wrapper script (pyenv's shims run bash and pyenv first)
     python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
-    project = make_project(tmp / "project", 6 if quick else 60)
+    project = make_project(tmp / "project", 2 if smoke else 6 if quick else 60)
     loads = {
         STARTUP: ["/bin/true"],
         "find /usr/include -name '*.h'": ["find", "/usr/include", "-name", "*.h"],
@@ -369,6 +369,10 @@ def main() -> int:
                         help="repeats of the build workload (default 3)")
     parser.add_argument("--quick", action="store_true",
                         help="one repeat of a few small workloads: does the bench run?")
+    parser.add_argument("--smoke", action="store_true",
+                        help="--quick, smaller still: a build of 2 units (its row keeps its "
+                             "name), one round of the start-up to exec rows -- what the test "
+                             "suite runs (tests/cli/test_bench_quick.py); no figure to read")
     parser.add_argument("--startup-only", action="store_true",
                         help="only the start-up to exec rows (and the bare interpreter): "
                              "a minute, for before/after comparisons of start-up work")
@@ -388,6 +392,8 @@ def main() -> int:
                              "default: made once per source tree) or the development tree "
                              "as python -S (dev)")
     opts = parser.parse_args()
+    if opts.smoke:
+        opts.quick = True
     if opts.quick:
         opts.repeat = opts.build_repeat = 1
     for tool in ("strace", "make", "cc"):
@@ -420,7 +426,7 @@ def main() -> int:
 
 
 def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
-    loads = {} if opts.startup_only else workloads(tmp, opts.quick)
+    loads = {} if opts.startup_only else workloads(tmp, opts.quick, opts.smoke)
     stamp = tmp / "stamp"
     (tmp / "stamp.c").write_text(STAMP_C)
     subprocess.run(["cc", "-O2", "-o", str(stamp), str(tmp / "stamp.c")], check=True)
@@ -452,13 +458,14 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
                     env_ = resident_env if config == LEARNED_RESIDENT else env
                     runs.setdefault((name, config), []).append(run_once(prefix_, command, env_))
     exec_times: dict[str, list[float]] = {}
+    exec_rounds = 1 if opts.smoke else max(opts.repeat, 3) * 3
     rt_times: dict[str, list[float]] = {}
     realtime = os.geteuid() == 0 and shutil.which("chrt") is not None
     exec_configs = configurations(prefix, False, tmp / "learned-stamp.toml")
     exec_configs[RESIDENT] = exec_configs["systrace paths"]
     learn(prefix, [str(stamp)], tmp / "learned-stamp.toml", env)
     with resident_tracer(prefix, env) as resident_env:
-        for _ in range(max(opts.repeat, 3) * 3):
+        for _ in range(exec_rounds):
             for config, prefix_ in exec_configs.items():
                 env_ = resident_env if config == RESIDENT else env
                 exec_times.setdefault(config, []).append(time_to_exec(prefix_, stamp, env_))
@@ -467,7 +474,7 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
                         time_to_exec(prefix_, stamp, env_, realtime=True))
     bare = [os.path.realpath(sys.executable), "-I", "-S", "-c", "pass"]
     bare_times = [run_once(["chrt", "-f", "10"] if realtime else [], bare, env).elapsed
-                  for _ in range(max(opts.repeat, 3) * 3)]
+                  for _ in range(exec_rounds)]
     busy1, _ = cpu_jiffies()
     mine1, wall1 = own_cpu(), time.monotonic()
     hz = os.sysconf("SC_CLK_TCK")

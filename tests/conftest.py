@@ -232,6 +232,11 @@ _APPROVED = ("every traced run has an approver (--ask-via) and a policy that can
              "is None for every task (red team 58)")
 _ATTACHED = ("its one traced run is an --attach (or it traces nothing): Tracer.attach loads no "
              "filter, and _fast_arms arms no task of an unfiltered run")
+_LEARNED_THEN_LOGGED = ("every traced run learns (-A) or writes a log (--log): the learner has "
+                       "no native loop, and with a log Supervisor.fast_table is None for every "
+                       "task")
+_PINNED = ("every traced run sets SYSTRACE_NO_CLOOP=1 itself (a count of what the Python loop "
+           "does): the same runs whichever loop the pass chooses")
 
 #: The tests of tests/engine and tests/escape that the second CI pass (SYSTRACE_NO_CLOOP=1,
 #: .ci/run) leaves out although they take no ``loop``: by file, or by file::function (all its
@@ -315,6 +320,80 @@ LOOP_BLIND: dict[str, str] = {
     **{f"tests/escape/test_escape_redteam63.py::{name}": _APPROVED for name in (
         "test_a_question_the_terminal_s_rule_asks_names_the_terminal",
         "test_a_remembered_answer_to_the_terminal_s_question_settles_it")},
+    "tests/engine/test_inject.py::test_an_answer_does_not_widen_the_race_on_checked_arguments":
+        _APPROVED,
+    "tests/escape/test_escape_redteam22.py::"
+    "test_policy_listings_of_a_learned_policy_spell_out_a_programs_controls": _LEARNING,
+    "tests/escape/test_escape_review17.py::"
+    "test_a_run_whose_log_the_program_made_fail_is_not_learned": _LEARNING,
+    "tests/escape/test_escape_review19.py::"
+    "test_a_line_nested_too_deeply_is_refused_not_a_crash": _LOGGED,
+    # (trim66: found in a second pass that logged every systrace a test started -- none, or
+    # each an --attach, a log or learning -- each then read: no run of the test arms)
+    **{f"{name}": _NO_TRACE for name in (
+        "tests/engine/test_cloop.py::test_flat_check_first_match",
+        "tests/engine/test_differential_paths.py::test_the_oracle_skips_what_reaches_the_secret",
+        "tests/escape/test_escape_redteam35.py::"
+        "test_a_set_user_id_program_ignores_the_callers_catalog_natively",
+        "tests/escape/test_escape_redteam35.py::"
+        "test_a_set_user_id_exec_clears_the_callers_personality_natively",
+        "tests/escape/test_escape_redteam50.py::test_a_private_ring_mapping_shows_the_kernels_writes",
+        "tests/engine/test_resolve_parity.py::test_search_permission_is_the_kernels",
+        "tests/escape/test_escape_redteam51.py::test_the_fuzzers_seeds_reach_the_secret_natively")},
+    "tests/engine/test_cloop_exec.py::"
+    "test_an_exec_environment_is_scanned_once_per_table_and_value": _PINNED,
+    "tests/escape/test_escape_learn37.py::"
+    "test_a_numbers_prefix_grants_no_name_that_is_no_number": _LEARNED_THEN_LOGGED,
+    **{f"{name}": _ATTACHED for name in (
+        "tests/engine/test_attach_probe.py::"
+        "test_a_stopped_process_is_not_attached_and_stays_stopped",
+        "tests/engine/test_attach_probe.py::"
+        "test_a_process_under_a_seccomp_filter_is_asked_with_its_filter_suspended",
+        "tests/escape/test_escape_races.py::test_a_shared_mapping_made_before_systrace_attached",
+        "tests/escape/test_escape_exit_trust.py::"
+        "test_a_detached_mount_a_skipped_fsmount_returned_is_no_new_file_system",
+        "tests/escape/test_escape_fresh_failed.py::"
+        "test_a_create_the_programs_own_filter_skipped_with_errno_0_is_not_the_runs",
+        "tests/escape/test_escape_fresh_failed.py::"
+        "test_a_pivot_root_the_programs_own_filter_skipped_does_not_move_the_root",
+        "tests/escape/test_escape_fresh_failed.py::"
+        "test_a_create_a_threads_own_filter_skipped_is_not_the_runs",
+        "tests/escape/test_escape_redteam30.py::"
+        "test_a_far_call_into_a_32_bit_code_segment_under_attach",
+        "tests/escape/test_escape_own_filter.py::"
+        "test_an_attached_program_under_its_own_filter_meets_no_call_of_the_tracers",
+        "tests/escape/test_escape_own_filter.py::"
+        "test_an_attached_programs_own_call_minus_one_meets_its_own_filter",
+        "tests/escape/test_escape_own_filter.py::"
+        "test_an_attached_program_under_its_own_filter_gets_its_refusals_errno",
+        "tests/escape/test_escape_redteam50.py::test_a_ring_mapped_before_systrace_attached",
+        "tests/escape/test_escape_redteam32.py::"
+        "test_an_attached_program_does_not_detach_itself_by_signalling_every_process",
+        "tests/escape/test_escape_redteam32.py::"
+        "test_an_attached_program_does_not_detach_itself_through_its_tracers_limit",
+        "tests/escape/test_escape_redteam32.py::"
+        "test_an_attached_program_does_not_detach_itself_through_its_tracers_group_leader",
+        "tests/escape/test_escape_redteam38.py::"
+        "test_an_attached_program_does_not_detach_itself_by_a_group_signal_at_its_tracers_limit",
+        "tests/escape/test_escape_abi.py::test_int80_open_under_attach_without_a_filter")},
+    **{f"{name}": _LOGGED for name in (
+        "tests/escape/test_escape_inputs.py::"
+        "test_paths_in_the_images_execute_only_segment_are_efault",
+        "tests/escape/test_escape_inputs.py::test_unreadable_arguments_get_the_kernels_errno",
+        "tests/engine/test_enforce.py::test_log_records_decisions_and_process_events",
+        "tests/engine/test_enforce.py::test_dry_run_refuses_nothing_and_logs_what_would_be_refused",
+        "tests/escape/test_escape_tracer_writes.py::"
+        "test_an_owner_held_at_the_first_held_call_is_decided_once",
+        "tests/escape/test_escape_fresh_creat.py::"
+        "test_an_outsiders_file_a_creat_or_a_read_write_create_opened_is_not_the_runs",
+        "tests/engine/test_missing_paths.py::"
+        "test_a_lookup_the_kernel_fails_is_the_programs_failure_not_a_refusal",
+        "tests/escape/test_escape_pycwd_flip.py::"
+        "test_a_thread_that_changes_directory_after_a_python_exec_was_checked_gets_it_refused",
+        "tests/escape/test_escape_fresh_restart.py::"
+        "test_an_exclusive_create_made_again_is_one_call_and_made_again_once",
+        "tests/escape/test_escape_fresh_own_filter.py::"
+        "test_an_outsiders_file_a_create_under_a_filter_of_its_own_met_is_not_the_runs")},
 }
 
 

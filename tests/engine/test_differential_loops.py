@@ -342,6 +342,7 @@ def test_generated_policies_and_scripts_answer_alike_in_both_loops(
     assert not found, "\n".join(found)
 
 
+@pytest.mark.both_loops  # (loop_differences: a run on each loop)
 def test_the_comparison_sees_a_difference(pathops: Path) -> None:  # noqa: F811
     """The property can fail: when the runs do differ -- a name made in the tree before the
     C loop's run only, which the script stats -- the comparison says so, and where."""
@@ -355,6 +356,7 @@ def test_the_comparison_sees_a_difference(pathops: Path) -> None:  # noqa: F811
     assert [line.split(":")[0] for line in found[1:]] == ["output", "tree"], found
 
 
+@pytest.mark.both_loops  # (loop_differences: a run on each loop)
 def test_a_difference_seen_once_is_warned_of_not_returned(pathops: Path) -> None:  # noqa: F811
     """loop_differences confirms a difference: one made before the first C loop run only
     is warned of, in full, and not returned (one made before every C loop run is: above)."""
@@ -372,6 +374,7 @@ def test_a_difference_seen_once_is_warned_of_not_returned(pathops: Path) -> None
     assert found == [] and made == ["cloop"]
 
 
+@pytest.mark.both_loops  # (loop_differences: a run on each loop)
 @pytest.mark.parametrize("user", ["root", "user"])
 def test_the_c_loop_decides_in_such_runs(pathops: Path, user: str) -> None:  # noqa: F811
     """The comparison is worth something only if the C loop decides calls in these runs:
