@@ -108,3 +108,35 @@ def test_an_answer_about_a_descriptor_s_owner_remembers_no_rule_for_its_file(
                     options=["--ask-via", "exec:" + shlex.join(approver)])
     assert_blocked(traced)
     assert "FS_IOC_SETFLAGS" in traced.detail and "EACCES" in traced.detail, traced
+
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/loop-control"),
+                    reason="loop devices: root, /dev/loop-control")
+def test_a_question_about_a_loop_attach_is_about_its_file(
+        build: Callable[..., Path], tmp_path: Path) -> None:
+    """loop_remembered.c IMAGE attaches IMAGE (opened write-only; the table asks about
+    reading it) to a free loop device twice: LOOP_SET_FD, decided as an open of IMAGE for
+    reading and writing (Supervisor._loop_attach).  The approver permits questions about
+    IMAGE, remembered, and denies any other.  The question was put about the ioctl's own
+    file, /dev/loopN -- refused (on main 3e4b184), and had it been permitted the rule it
+    remembered was ``permit ioctl`` of /dev/loopN, leaving IMAGE's read to be asked again
+    (review 44).  Now it is about the open it is decided as: one question, whose rule names
+    IMAGE and settles the second attach.  (Loop-blind: a run with an approver is the Python
+    loop's alone.)"""
+    program = build("escape/loop_remembered.c")
+    scene = Scene.make(tmp_path, "traced")
+    image = scene.work / "image.img"
+    image.write_bytes(bytes(4096))
+    answers = scene.root / "answers.toml"
+    answers.write_text(f'[[answer]]\npath = "{image}"\nanswer = "permit"\n\n'
+                       '[[answer]]\nanswer = "deny"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy(f'calls = ["fsread"]\npath = "{image}"\naction = "ask"\nerrno = "EACCES"')
+    traced = attack(program, image, policy_text=text, scene=scene,
+                    options=["-v", "--ask-via", "exec:" + shlex.join(approver)])
+    if "SKIPPED" in traced.stdout:
+        pytest.skip(traced.stdout)
+    assert traced.returncode == 0 and "ATTACHED" in traced.stdout, traced
+    remembered = [line for line in traced.stderr.splitlines() if "remembered for" in line]
+    assert len(remembered) == 1 and f"fsread path {image} -> permit" in remembered[0], traced
