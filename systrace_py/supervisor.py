@@ -643,7 +643,13 @@ def _pathless(table: Table, call: DecodedCall, facts: CallFacts,
     decision = table.decide(facts)
     if unsafe is not None and decision.reason == "unsafe":
         decision = dataclasses.replace(decision, reason=unsafe)
-    decision = _no_path(decision)
+    return _asked_as(call, _no_path(decision), facts)
+
+
+def _asked_as(call: DecodedCall, decision: Decision, facts: CallFacts) -> Decision:
+    """``decision``, of what ``call`` does besides decided as another call (``facts``): an
+    ask is noted on the call with those facts (DecodedCall.pathless_asks) -- its question,
+    and the rule an answer remembers, are about that call (Supervisor._asked_facts)."""
     if decision.action is Action.ASK:
         call.pathless_asks = [*(call.pathless_asks or ()), (decision, facts)]
     return decision
@@ -1307,9 +1313,13 @@ class Supervisor:
             return Decision(Action.PERMIT, table=table.name)  # (nothing is attached)
         backings, devices, writes = attach
         sources = [call.shown(backing) for backing in backings]
-        decisions = [table.decide(CallFacts("openat", (PathArg("path", source),),
-                                            os.O_RDWR if writes else os.O_RDONLY))
-                     for source in sources]
+        # (a question is about that open: its rule names the file, not the device's ioctls
+        # -- review 44: an answer remembered ``permit ioctl`` of /dev/loopN, and the file's
+        # read was asked about again at the next attach)
+        decisions = [_asked_as(call, table.decide(as_open), as_open)
+                     for as_open in (CallFacts("openat", (PathArg("path", source),),
+                                               os.O_RDWR if writes else os.O_RDONLY)
+                                     for source in sources)]
         as_open = strictest(decisions)
         if as_open.action is Action.NEVER:
             return as_open
@@ -1816,9 +1826,10 @@ class Supervisor:
         decided once per address (or name), those of the first that asks, as strictest_held
         picks it: the question's address, its scopes, its rule are that one's (the others
         ask in turn: _asked_besides).  An ask of what the call does besides (``decision``
-        one of DecodedCall.pathless_asks: _pathless) is about the call it is decided as, of
-        no path: its scopes and the rule an answer remembers name that call (red team 66)."""
-        if decision.action is Action.ASK and decision.role is None and decision.arg is None:
+        one of DecodedCall.pathless_asks: _pathless, _asked_as) is about the call it is decided
+        as -- of no path (red team 66), or a loop attach's open of its file (review 44): its
+        scopes and the rule an answer remembers name that call."""
+        if decision.action is Action.ASK:
             for asked, about in call.pathless_asks or ():
                 if asked is decision or asked == decision:
                     return about

@@ -7,8 +7,8 @@
  *   loop_remembered IMAGE
  *
  * opens IMAGE write-only, attaches it to a free loop device (LOOP_CTL_GET_FREE, LOOP_SET_FD)
- * and detaches it, twice.  ATTACHED when both attaches ran, else BLOCKED with the failing
- * step's errno.  Root (the loop devices). */
+ * and detaches it (LOOP_CLR_FD, the device closed), twice.  ATTACHED when both attaches
+ * ran, else BLOCKED with the failing step's errno.  Root (the loop devices). */
 #include "attack.h"
 #include <linux/loop.h>
 #include <sys/ioctl.h>
@@ -19,17 +19,18 @@ int main(int argc, char **argv) {
     if (image < 0) blocked("open %s: %s", argv[1], ename(errno));
     int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
     if (control < 0) skipped("/dev/loop-control: %s", ename(errno));
-    int number = ioctl(control, LOOP_CTL_GET_FREE);
-    if (number < 0) skipped("LOOP_CTL_GET_FREE: %s", ename(errno));
     char device[64];
-    snprintf(device, sizeof device, "/dev/loop%d", number);
-    int dev = open(device, O_RDWR | O_CLOEXEC);
-    if (dev < 0) skipped("open %s: %s", device, ename(errno));
-    for (int round = 1; round <= 2; round++) {
+    for (int round = 1; round <= 2; round++) {  /* (a detach is done at the last close) */
+        int number = ioctl(control, LOOP_CTL_GET_FREE);
+        if (number < 0) skipped("LOOP_CTL_GET_FREE: %s", ename(errno));
+        snprintf(device, sizeof device, "/dev/loop%d", number);
+        int dev = open(device, O_RDWR | O_CLOEXEC);
+        if (dev < 0) skipped("open %s: %s", device, ename(errno));
         if (ioctl(dev, LOOP_SET_FD, image) < 0)
             blocked("LOOP_SET_FD %s (attach %d): %s", argv[1], round, ename(errno));
         if (ioctl(dev, LOOP_CLR_FD, 0) < 0) blocked("LOOP_CLR_FD: %s", ename(errno));
+        close(dev);
     }
-    printf("ATTACHED %s twice at %s\n", argv[1], device);
+    printf("ATTACHED %s twice (the last at %s)\n", argv[1], device);
     return 0;
 }
