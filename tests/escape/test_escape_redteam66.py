@@ -84,6 +84,25 @@ def test_the_screen_in_front_is_refused_by_its_console_s_name(
     assert "EACCES" in traced.detail, traced
 
 
+@pytest.mark.parametrize("kind", ["vcsa", "vcsu"])
+def test_the_screen_is_refused_by_its_name_through_a_device_of_another_kind(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], front_screen: str,
+        kind: str) -> None:
+    """screen_alias.c reads the screen a policy refuses by its name /dev/vcsN through a
+    device of another kind that shows it: ``vcsa`` /dev/vcsaN (the same console's screen,
+    each character with its attribute), ``vcsu`` /dev/vcsu (the console in front's, as
+    UTF-32) -- decided on names no rule names (red team 66 decided /dev/vcsu by /dev/vcsuN
+    only): ESCAPED on main 3e4b184, both loops.  Now every device showing a console's screen
+    is decided by the names of that screen of each kind (review 44)."""
+    binary = build("escape/screen_alias.c")
+    name = front_screen.replace("/dev/vcs", "/dev/vcsa") if kind == "vcsa" else "/dev/vcsu"
+    traced, _ = controlled_and_blocked(
+        tmp_path, binary, lambda s: [name],
+        lambda s: policy(never(["fsread", "fswrite"], path=front_screen)), env=loop)
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail, traced
+
+
 def test_an_answer_about_a_descriptor_s_owner_remembers_no_rule_for_its_file(
         build: Callable[..., Path], tmp_path: Path) -> None:
     """owner_remembered.c FILE opens FILE read-only (a policy refusing writes of secd/**),
