@@ -103,6 +103,26 @@ def test_the_screen_is_refused_by_its_name_through_a_device_of_another_kind(
     assert "EACCES" in traced.detail, traced
 
 
+def test_a_numbered_screen_asked_about_by_a_glob_is_asked_once(
+        build: Callable[..., Path], tmp_path: Path, front_screen: str) -> None:
+    """screen_alias.c /dev/vcsN under a policy asking about ``/dev/vcs*`` (which names
+    /dev/vcsaN and /dev/vcsuN, the same screen, too): one question, about /dev/vcsN, and
+    the approver's permit lets the read run as natively -- the screen's other names' asks
+    are not refusals (review 44).  (Loop-blind: a run with an approver is the Python
+    loop's alone.)"""
+    binary = build("escape/screen_alias.c")
+    scene = Scene.make(tmp_path, "traced")
+    answers = scene.root / "answers.toml"
+    answers.write_text(f'[[answer]]\npath = "{front_screen}"\nanswer = "permit"\n\n'
+                       '[[answer]]\nanswer = "deny"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy('calls = ["fsread"]\npath = "/dev/vcs*"\naction = "ask"\nerrno = "EACCES"')
+    traced = attack(binary, front_screen, policy_text=text, scene=scene,
+                    options=["-v", "--ask-via", "exec:" + shlex.join(approver)])
+    assert traced.verdict == "ESCAPED", traced  # (the screen read, as natively)
+    assert traced.stderr.count("remembered for") == 1, traced
+
+
 def test_an_answer_about_a_descriptor_s_owner_remembers_no_rule_for_its_file(
         build: Callable[..., Path], tmp_path: Path) -> None:
     """owner_remembered.c FILE opens FILE read-only (a policy refusing writes of secd/**),
