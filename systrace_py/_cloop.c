@@ -784,14 +784,15 @@ static int answered_everywhere(void) {
  * the opener's controlling terminal), /dev/console (5,1), /dev/tty0 (4,0), wherever its node
  * is (a bind mount of /dev elsewhere): a call on it is decided by that terminal's name too,
  * in Python (DecodedCall.terminals_examined, red team 63: a rule refusing /dev/pts/N was
- * passed by /dev/tty).  So are /dev/vcs, /dev/vcsu and /dev/vcsa (7,0, 7,64, 7,128), the
- * screen of the console in front, decided by every console's screen's name too
- * (signals.screens_stood_for, red team 66: a rule refusing /dev/vcsN was passed by /dev/vcs). */
+ * passed by /dev/tty).  So is every device of a virtual console's screen (7,0 to 7,191):
+ * /dev/vcsN, vcsuN and vcsaN are one screen by three names, and /dev/vcs, vcsu and vcsa
+ * (7,0, 7,64, 7,128) the screen of the console in front -- decided by each name of each
+ * screen it may show (signals.screens_stood_for; red team 66: a rule refusing /dev/vcsN was
+ * passed by /dev/vcs; review 44: by /dev/vcsaN). */
 static int stands_in(const struct stat *st) {
     if (!S_ISCHR(st->st_mode)) return 0;
     unsigned int maj = major(st->st_rdev), min = minor(st->st_rdev);
-    return (maj == 5 && min <= 1) || (maj == 4 && min == 0)
-        || (maj == 7 && (min == 0 || min == 64 || min == 128));
+    return (maj == 5 && min <= 1) || (maj == 4 && min == 0) || (maj == 7 && min < 192);
 }
 
 static int stands_for_terminal(const char *path) {

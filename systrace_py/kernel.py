@@ -90,10 +90,13 @@ DEV_TTY: Final = (5, 0)
 #: (tty_lookup_driver) -- another terminal, under a number of their own
 DEV_CONSOLE: Final = (5, 1)
 DEV_TTY0: Final = (4, 0)
-#: /dev/vcs, /dev/vcsu, /dev/vcsa: the screen of the virtual console in front, chosen again at
-#: each read and write (vc_screen.c vcs_vc) -- the screen /dev/vcsN (vcsuN, vcsaN) shows of
-#: console N, for N up to MAX_NR_CONSOLES; by device number, the kind's name
-FRONT_SCREENS: Final = {(7, 0): "vcs", (7, 64): "vcsu", (7, 128): "vcsa"}
+#: /dev/vcsN, /dev/vcsuN, /dev/vcsaN (VCS_MAJOR, N + 64 * the kind's index in SCREEN_KINDS):
+#: console N's screen -- its text, the same as UTF-32, each character with its attribute: one
+#: screen by three names (review 44).  N = 0 (/dev/vcs, vcsu, vcsa): the screen of the virtual
+#: console in front, chosen again at each read and write (vc_screen.c vcs_vc), so any
+#: console's, N up to MAX_NR_CONSOLES
+VCS_MAJOR: Final = 7
+SCREEN_KINDS: Final = ("vcs", "vcsu", "vcsa")
 MAX_NR_CONSOLES: Final = 63
 #: struct f_owner_ex's types
 F_OWNER_TID: Final = 0

@@ -40,7 +40,7 @@ from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer, new_event
 from systrace_py.injector import Injector
-from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, DELETED, PER_CLEAR_ON_SETID
+from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, DELETED, PER_CLEAR_ON_SETID, SCREEN_KINDS
 from systrace_py.logrecords import Result, ResultName
 from systrace_py.outputs import program_may_change, program_may_fill
 from systrace_py.policy.aliases import CHILD_CALLS, EXPOSING_CALLS, TWO_PATH_CALLS
@@ -235,21 +235,29 @@ def _stood_for(terminals: dict[str, str]) -> Callable[[str, str], str]:
 
 def _screens_decided(table: Table, screens: dict[str, tuple[str, ...]], facts: list[Facts],
                      answered: Collection[str], decision: Decision) -> Decision:
-    """``decision`` of a call whose paths (by role) end on a device showing the screen of the
-    console in front (/dev/vcs, vcsu, vcsa: ``screens``, each the names of every screen it
-    may show, DecodedCall.examined_screens), decided by each of those names too where a rule
-    names it -- the console in front is chosen again at each read, so the screen of any
-    (red team 66: a rule refusing /dev/vcsN was passed by /dev/vcs).  The strictest holds; a
-    rule that would ask about one of them refuses instead (with its errno): a question about
-    /dev/vcs1 is not the call's, whose reads may show another console's screen."""
+    """``decision`` of a call whose paths (by role) end on a device showing a virtual
+    console's screen (``screens``, each the names of every screen it may show,
+    signals.screens_stood_for via DecodedCall.examined_screens), decided by each of those
+    names too where a rule names it: /dev/vcsN, vcsuN and vcsaN are one screen by three names
+    (review 44: a rule refusing /dev/vcsN was passed by /dev/vcsaN), and /dev/vcs, vcsu and
+    vcsa show the console in front, chosen again at each read, so the screen of any (red team
+    66: a rule refusing /dev/vcsN was passed by /dev/vcs).  The strictest holds.  A rule that
+    would ask about one of the screens a front device may show refuses instead (with its
+    errno): a question about /dev/vcs1 is not the call's, whose reads may show another
+    console's screen.  A numbered screen's other names' asks are left to its own name's
+    rules (the call's own decision: an ask there is asked, and its answer settles it)."""
     named = []
+    kinds = len(SCREEN_KINDS)
     for index in range(max(len(names) for names in screens.values())):
         read_as = {role: names[index] for role, names in screens.items() if index < len(names)}
+        front = any(len(screens[role]) > kinds for role in read_as)
         for one in facts:
             found = table.decide(_PathsReadAs(one, _stood_for(read_as)), answered)
-            if found.rule is not None and found.action is not Action.PERMIT:
-                named.append(found if found.action is Action.NEVER else
-                             dataclasses.replace(found, action=Action.NEVER))
+            if found.rule is None or found.action is Action.PERMIT or \
+                    (found.action is Action.ASK and not front):
+                continue
+            named.append(found if found.action is Action.NEVER else
+                         dataclasses.replace(found, action=Action.NEVER))
     return strictest_held([decision, *named], table.name) if named else decision
 
 
@@ -643,7 +651,13 @@ def _pathless(table: Table, call: DecodedCall, facts: CallFacts,
     decision = table.decide(facts)
     if unsafe is not None and decision.reason == "unsafe":
         decision = dataclasses.replace(decision, reason=unsafe)
-    decision = _no_path(decision)
+    return _asked_as(call, _no_path(decision), facts)
+
+
+def _asked_as(call: DecodedCall, decision: Decision, facts: CallFacts) -> Decision:
+    """``decision``, of what ``call`` does besides decided as another call (``facts``): an
+    ask is noted on the call with those facts (DecodedCall.pathless_asks) -- its question,
+    and the rule an answer remembers, are about that call (Supervisor._asked_facts)."""
     if decision.action is Action.ASK:
         call.pathless_asks = [*(call.pathless_asks or ()), (decision, facts)]
     return decision
@@ -1307,9 +1321,13 @@ class Supervisor:
             return Decision(Action.PERMIT, table=table.name)  # (nothing is attached)
         backings, devices, writes = attach
         sources = [call.shown(backing) for backing in backings]
-        decisions = [table.decide(CallFacts("openat", (PathArg("path", source),),
-                                            os.O_RDWR if writes else os.O_RDONLY))
-                     for source in sources]
+        # (a question is about that open: its rule names the file, not the device's ioctls
+        # -- review 44: an answer remembered ``permit ioctl`` of /dev/loopN, and the file's
+        # read was asked about again at the next attach)
+        decisions = [_asked_as(call, table.decide(as_open), as_open)
+                     for as_open in (CallFacts("openat", (PathArg("path", source),),
+                                               os.O_RDWR if writes else os.O_RDONLY)
+                                     for source in sources)]
         as_open = strictest(decisions)
         if as_open.action is Action.NEVER:
             return as_open
@@ -1816,9 +1834,10 @@ class Supervisor:
         decided once per address (or name), those of the first that asks, as strictest_held
         picks it: the question's address, its scopes, its rule are that one's (the others
         ask in turn: _asked_besides).  An ask of what the call does besides (``decision``
-        one of DecodedCall.pathless_asks: _pathless) is about the call it is decided as, of
-        no path: its scopes and the rule an answer remembers name that call (red team 66)."""
-        if decision.action is Action.ASK and decision.role is None and decision.arg is None:
+        one of DecodedCall.pathless_asks: _pathless, _asked_as) is about the call it is decided
+        as -- of no path (red team 66), or a loop attach's open of its file (review 44): its
+        scopes and the rule an answer remembers name that call."""
+        if decision.action is Action.ASK:
             for asked, about in call.pathless_asks or ():
                 if asked is decision or asked == decision:
                     return about

@@ -516,9 +516,10 @@ class DecodedCall:
     #: thread's TIOCNOTTY and TIOCSCTTY change the process's controlling terminal
     #: (terminals_examined; Tracer._must_freeze, _unchanged; red team 63); None: none examined
     examined_terminals: dict[str, str] | None = None
-    #: asks of what the call does besides, decided as another call of no path, and the facts
-    #: of that call -- (Decision, CallFacts) pairs noted by Supervisor._pathless: a question
-    #: is about that call (red team 66); None: none
+    #: asks of what the call does besides, decided as another call -- of no path, or a loop
+    #: attach's open of its file --, and the facts of that call: (Decision, CallFacts) pairs
+    #: noted by Supervisor._asked_as: a question is about that call (red team 66, review
+    #: 44); None: none
     pathless_asks: list[tuple[Any, CallFacts]] | None = None
     #: the examined paths (by role) that end on a device showing the screen of the console
     #: in front (/dev/vcs...), and the names of every screen it may show

@@ -67,8 +67,9 @@ from systrace_py.kernel import (
     F_OWNER_PGRP,
     F_OWNER_PID,
     F_OWNER_TID,
-    FRONT_SCREENS,
     MAX_NR_CONSOLES,
+    SCREEN_KINDS,
+    VCS_MAJOR,
 )
 from systrace_py.procfs import start_time
 
@@ -427,13 +428,18 @@ _PTS_MAJORS = range(136, 144)
 
 def screens_stood_for(device: int) -> tuple[str, ...] | None:
     """The names of the screens a character device of number ``device`` may show, for the
-    devices that stand for the console in front -- /dev/vcs, /dev/vcsu, /dev/vcsa: whichever
-    console is in front at each read or write, so any of them (/dev/vcs1 to /dev/vcs63, in
-    the kernel's names) -- or None for any other device (red team 66)."""
-    kind = FRONT_SCREENS.get((os.major(device), os.minor(device)))
-    if kind is None:
+    devices of a virtual console's screen (vc_screen.c), or None for any other device.
+    /dev/vcsN, /dev/vcsuN and /dev/vcsaN are each console N's screen (its text, the same as
+    UTF-32, with attributes): the three names, whichever of them the device is (review 44: a
+    rule refusing /dev/vcsN was passed by /dev/vcsaN).  /dev/vcs, /dev/vcsu and /dev/vcsa
+    show whichever console is in front at each read or write: every console's three (red
+    team 66: /dev/vcs1 to /dev/vcs63 ..., in the kernel's names), in that order."""
+    minor = os.minor(device)
+    if os.major(device) != VCS_MAJOR or minor >= 64 * len(SCREEN_KINDS):
         return None
-    return tuple(f"/dev/{kind}{n}" for n in range(1, MAX_NR_CONSOLES + 1))
+    console = minor % 64
+    consoles = range(1, MAX_NR_CONSOLES + 1) if console == 0 else (console,)
+    return tuple(f"/dev/{kind}{n}" for n in consoles for kind in SCREEN_KINDS)
 
 
 class UntoldTerminal(Exception):

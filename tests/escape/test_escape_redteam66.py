@@ -84,6 +84,45 @@ def test_the_screen_in_front_is_refused_by_its_console_s_name(
     assert "EACCES" in traced.detail, traced
 
 
+@pytest.mark.parametrize("kind", ["vcsa", "vcsu"])
+def test_the_screen_is_refused_by_its_name_through_a_device_of_another_kind(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], front_screen: str,
+        kind: str) -> None:
+    """screen_alias.c reads the screen a policy refuses by its name /dev/vcsN through a
+    device of another kind that shows it: ``vcsa`` /dev/vcsaN (the same console's screen,
+    each character with its attribute), ``vcsu`` /dev/vcsu (the console in front's, as
+    UTF-32) -- decided on names no rule names (red team 66 decided /dev/vcsu by /dev/vcsuN
+    only): ESCAPED on main 3e4b184, both loops.  Now every device showing a console's screen
+    is decided by the names of that screen of each kind (review 44)."""
+    binary = build("escape/screen_alias.c")
+    name = front_screen.replace("/dev/vcs", "/dev/vcsa") if kind == "vcsa" else "/dev/vcsu"
+    traced, _ = controlled_and_blocked(
+        tmp_path, binary, lambda s: [name],
+        lambda s: policy(never(["fsread", "fswrite"], path=front_screen)), env=loop)
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail, traced
+
+
+def test_a_numbered_screen_asked_about_by_a_glob_is_asked_once(
+        build: Callable[..., Path], tmp_path: Path, front_screen: str) -> None:
+    """screen_alias.c /dev/vcsN under a policy asking about ``/dev/vcs*`` (which names
+    /dev/vcsaN and /dev/vcsuN, the same screen, too): one question, about /dev/vcsN, and
+    the approver's permit lets the read run as natively -- the screen's other names' asks
+    are not refusals (review 44).  (Loop-blind: a run with an approver is the Python
+    loop's alone.)"""
+    binary = build("escape/screen_alias.c")
+    scene = Scene.make(tmp_path, "traced")
+    answers = scene.root / "answers.toml"
+    answers.write_text(f'[[answer]]\npath = "{front_screen}"\nanswer = "permit"\n\n'
+                       '[[answer]]\nanswer = "deny"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy('calls = ["fsread"]\npath = "/dev/vcs*"\naction = "ask"\nerrno = "EACCES"')
+    traced = attack(binary, front_screen, policy_text=text, scene=scene,
+                    options=["-v", "--ask-via", "exec:" + shlex.join(approver)])
+    assert traced.verdict == "ESCAPED", traced  # (the screen read, as natively)
+    assert traced.stderr.count("remembered for") == 1, traced
+
+
 def test_an_answer_about_a_descriptor_s_owner_remembers_no_rule_for_its_file(
         build: Callable[..., Path], tmp_path: Path) -> None:
     """owner_remembered.c FILE opens FILE read-only (a policy refusing writes of secd/**),
@@ -108,3 +147,36 @@ def test_an_answer_about_a_descriptor_s_owner_remembers_no_rule_for_its_file(
                     options=["--ask-via", "exec:" + shlex.join(approver)])
     assert_blocked(traced)
     assert "FS_IOC_SETFLAGS" in traced.detail and "EACCES" in traced.detail, traced
+
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/loop-control"),
+                    reason="loop devices: root, /dev/loop-control")
+def test_a_question_about_a_loop_attach_is_about_its_file(
+        build: Callable[..., Path], tmp_path: Path) -> None:
+    """loop_remembered.c IMAGE attaches IMAGE (opened write-only; the table asks about
+    reading it) to a free loop device twice: LOOP_SET_FD, decided as an open of IMAGE for
+    reading and writing (Supervisor._loop_attach).  The approver permits questions about
+    IMAGE, remembered, and denies any other.  The question was put about the ioctl's own
+    file, /dev/loopN -- refused (on main 3e4b184), and had it been permitted the rule it
+    remembered was ``permit ioctl`` of /dev/loopN, leaving IMAGE's read to be asked again
+    (review 44).  Now it is about the open it is decided as: one question, whose rule names
+    IMAGE and settles the second attach.  (Loop-blind: a run with an approver is the Python
+    loop's alone.)"""
+    program = build("escape/loop_remembered.c")
+    scene = Scene.make(tmp_path, "traced")
+    image = scene.work / "image.img"
+    image.write_bytes(bytes(4096))
+    answers = scene.root / "answers.toml"
+    answers.write_text(f'[[answer]]\npath = "{image}"\nanswer = "permit"\n\n'
+                       '[[answer]]\nanswer = "deny"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy(f'calls = ["fsread"]\npath = "{image}"\naction = "ask"\nerrno = "EACCES"')
+    traced = attack(program, image, policy_text=text, scene=scene,
+                    options=["-v", "--ask-via", "exec:" + shlex.join(approver)])
+    if "SKIPPED" in traced.stdout:
+        pytest.skip(traced.stdout)
+    assert traced.returncode == 0 and "ATTACHED" in traced.stdout, traced
+    remembered = [line for line in traced.stderr.splitlines() if "remembered for" in line]
+    assert len(remembered) == 1, traced  # (one question: the second attach is settled)
+    assert "fsread path " in remembered[0] and "/work/image.img -> permit" in remembered[0], traced

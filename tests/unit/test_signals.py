@@ -221,11 +221,15 @@ def test_a_terminal_is_itself_and_dev_tty0_the_virtual_console_it_stands_for():
 
 def test_the_screen_in_front_may_be_any_console_s():
     """/dev/vcs, /dev/vcsu, /dev/vcsa (7,0, 7,64, 7,128) show the screen of whichever console
-    is in front at each read: every numbered screen of their kind (red team 66); a numbered
-    screen is itself."""
-    for minor, kind in ((0, "vcs"), (64, "vcsu"), (128, "vcsa")):
-        names = signals.screens_stood_for(os.makedev(7, minor))
-        assert names is not None and len(names) == 63
-        assert names[0] == f"/dev/{kind}1" and names[-1] == f"/dev/{kind}63"
-    assert signals.screens_stood_for(os.makedev(7, 1)) is None
+    is in front at each read: every numbered screen (red team 66), by each of its three names
+    (review 44); a numbered screen is console N's, by its three names: /dev/vcsN, vcsuN,
+    vcsaN show one screen."""
+    every = tuple(f"/dev/{kind}{n}" for n in range(1, 64) for kind in ("vcs", "vcsu", "vcsa"))
+    for minor in (0, 64, 128):
+        assert signals.screens_stood_for(os.makedev(7, minor)) == every
+    for minor in (1, 64 + 1, 128 + 1):
+        assert signals.screens_stood_for(os.makedev(7, minor)) == \
+            ("/dev/vcs1", "/dev/vcsu1", "/dev/vcsa1")
+    assert signals.screens_stood_for(os.makedev(7, 128 + 63))[0] == "/dev/vcs63"
+    assert signals.screens_stood_for(os.makedev(7, 192)) is None  # (not a screen's)
     assert signals.screens_stood_for(os.makedev(*DEV_TTY0)) is None

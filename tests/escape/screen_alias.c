@@ -1,0 +1,34 @@
+/* Review 44: a console's screen read through a device of another kind that shows it --
+ * /dev/vcsN (its text), /dev/vcsuN (the same, as UTF-32) and /dev/vcsaN (the same, each
+ * character with its attribute, after a 4-byte header) are one screen, console N's, and
+ * /dev/vcs, /dev/vcsu, /dev/vcsa the screen of whichever console is in front.  A rule
+ * refusing /dev/vcsN by its name was passed by /dev/vcsaN, /dev/vcsuN, and by /dev/vcsa and
+ * /dev/vcsu (decided by the numbered screens of their own kind only: red team 66).
+ *
+ *   screen_alias NAME
+ *
+ * reads NAME's first bytes, takes the characters out of them by the device's kind (its minor
+ * number: 0-63 text, 64-127 UTF-32, 128-191 character and attribute) and looks for the
+ * secret.  ESCAPED when it is there, else BLOCKED. */
+#include "attack.h"
+#include <sys/sysmacros.h>
+
+int main(int argc, char **argv) {
+    if (argc < 2) blocked("usage: screen_alias NAME");
+    int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+    if (fd < 0) blocked("open %s: %s", argv[1], ename(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 7)
+        skipped("%s is not a screen", argv[1]);
+    unsigned char raw[8192];
+    ssize_t n = read(fd, raw, sizeof raw);
+    if (n < 0) blocked("read %s: %s", argv[1], ename(errno));
+    unsigned int kind = minor(st.st_rdev) / 64;
+    size_t start = kind == 2 ? 4 : 0, step = kind == 0 ? 1 : kind == 1 ? 4 : 2;
+    char text[sizeof raw + 1];
+    size_t len = 0;
+    for (size_t i = start; i < (size_t)n; i += step) text[len++] = raw[i] ? (char)raw[i] : ' ';
+    text[len] = 0;
+    if (strstr(text, SECRET_MAGIC)) escaped("read the screen through %s", argv[1]);
+    blocked("no secret on the screen through %s (%zd bytes)", argv[1], n);
+}
