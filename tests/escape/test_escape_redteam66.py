@@ -59,6 +59,15 @@ def front_screen() -> Iterator[str]:
         if not saved:
             pytest.skip(f"{name} shows no screen")
         text = f"{SECRET_MAGIC} ".encode()
+        # through the console's own terminal first: the kernel keeps a copy of the screen in
+        # Unicode for /dev/vcsu once one read it, which the terminal's writes update and
+        # /dev/vcsN's do not (a vcsu read after a fill through vcsN alone showed the old
+        # screen); then every cell through /dev/vcsN
+        tty = os.open(f"/dev/tty{number}", os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+        try:
+            os.write(tty, b"\r" + text * (2 * len(saved) // len(text) + 1))
+        finally:
+            os.close(tty)
         os.pwrite(fd, (text * (len(saved) // len(text) + 1))[:len(saved)], 0)
         yield name
     finally:
