@@ -540,12 +540,9 @@ def test_by_name_without_a_covering_rule_is_the_tables_decision() -> None:
     assert uncovered > len(tables) * len(cloop.WHOLE_CALLS) // 2  # (the shortcut's case)
 
 
-@pytest.mark.both_loops
-def test_signals_passed_on_natively(build, tmp_path: Path) -> None:
-    """An armed task's signals are delivered as they came by the native loop too (a shell's
-    SIGCHLD at every command); a stop on the way out of a call that failed with EINTR is
-    Python's (it may restart the call): the program sees what it sees natively, either way."""
-    probe = build("engine/cloop_signals.c")
+def _nothing_refused(tmp_path: Path) -> Path:
+    """A permitting policy with one rule that refuses writes under a directory nothing uses:
+    the run arms (a path rule), and every stop the program makes is of its own calls."""
     policy = tmp_path / "policy.toml"
     policy.write_text(f"""
 default = "permit"
@@ -554,7 +551,18 @@ default = "permit"
 calls = ["fswrite"]
 path = "{tmp_path}/nothing/**"
 action = "never"
-""")  # (its write open of /dev/null stops, Python's; then only its signals)
+""")
+    return policy
+
+
+@pytest.mark.both_loops
+def test_signals_passed_on_natively(build, tmp_path: Path) -> None:
+    """An armed task's signals are delivered as they came by the native loop too (a shell's
+    SIGCHLD at every command); a stop on the way out of a call that failed with EINTR is
+    Python's (it may restart the call): the program sees what it sees natively, either way."""
+    probe = build("engine/cloop_signals.c")
+    policy = _nothing_refused(tmp_path)  # (its write open of /dev/null stops, Python's;
+    # then only its signals)
 
     def run(native: bool, rounds: int = ROUNDS) -> tuple[list[str], int, int]:
         result = run_systrace(["--stats", "-p", str(policy), "--", str(probe), str(rounds)],
@@ -584,15 +592,7 @@ def test_a_stream_of_signal_calls_keeps_the_other_tasks_arms(build, tmp_path: Pa
     loop against 0.16 ms on the Python loop).  The program's kills are what they are
     natively."""
     probe = build("engine/cloop_kills.c")
-    policy = tmp_path / "policy.toml"
-    policy.write_text(f"""
-default = "permit"
-
-[[rule]]
-calls = ["fswrite"]
-path = "{tmp_path}/nothing/**"
-action = "never"
-""")
+    policy = _nothing_refused(tmp_path)
     rounds = 200
     result, asked, _ = run_counting(tmp_path, "systrace_py.engine.tracer:Tracer._arm", 0,
                                     ["--stats", "-p", str(policy), "--", str(probe),
