@@ -134,7 +134,12 @@ class Interpreter:
                               expansions=self.expansions)
         action = Action.PERMIT if parsed.verb == "permit" else Action.NEVER
         today = datetime.date.today().isoformat()
-        comment = f"answered {today}: {parsed.verb} {call_text(request)} ({request.program})"
+        # (a question about what a call does besides -- its descriptor owner's kill, a loop
+        # attach's open -- is asked as that call: the rule is of it, and the comment says so)
+        asked_as = "" if request.facts.syscall == request.syscall \
+            else f" as {request.facts.syscall}"
+        comment = (f"answered {today}: {parsed.verb} {call_text(request)}{asked_as} "
+                   f"({request.program})")
         rule = build_rule(offer, self.calls, action, errno, expansions=self.expansions,
                           index=self.index, comment=comment)
         return Answer(answer_kind(parsed.verb), errno=refusal_errno, rule=rule,

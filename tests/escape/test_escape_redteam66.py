@@ -27,6 +27,7 @@ from escape_lib import (
 )
 
 from conftest import PYTHON
+from systrace_py.policy.files import load_policy
 
 
 def _front_console() -> int | None:
@@ -152,10 +153,17 @@ def test_an_answer_about_a_descriptor_s_owner_remembers_no_rule_for_its_file(
     approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
     text = policy(never("fswrite", path=f"{scene.secd}/**"),
                   'calls = ["signal"]\naction = "ask"\nerrno = "EACCES"')
-    traced = attack(program, scene.secret, policy_text=text, scene=scene,
+    saved = scene.root / "owner.toml"
+    traced = attack(program, scene.secret, policy_text=text, scene=scene, policy_file=saved,
                     options=["--ask-via", "exec:" + shlex.join(approver)])
     assert_blocked(traced)
     assert "FS_IOC_SETFLAGS" in traced.detail and "EACCES" in traced.detail, traced
+    # the remembered rule is of the call asked about, and its comment says the ioctl was
+    # asked as it
+    remembered = [rule for rule in load_policy(saved).main.rules
+                  if "answered" in (rule.comment or "")]
+    assert [rule.calls for rule in remembered] == [("kill",)], saved.read_text()
+    assert " as kill " in (remembered[0].comment or ""), saved.read_text()
 
 
 
