@@ -3457,7 +3457,10 @@ class Tracer:
         collected, so that at its thaw the stops kept longest are handled first.  Behind
         them, a thread whose stop came last was kept again at every thaw while the others'
         frozen calls took turns, for ever (LTP mkdir09; tests/progs/freeze_starve.c)."""
-        self._arms_kept = None  # (a stop handled here may change any task)
+        # (a stop handled here may change any task -- also when the thaw comes inside the
+        # _dispatch of a signal call, which would keep its wait's arms again: counted as one)
+        self._arms_kept = None
+        self._dispatches += 1
         self._waiter = None
         self._freezing = False
         frozen, self._frozen = self._frozen, {}
