@@ -165,9 +165,17 @@ FS_KINDS: tuple[FsKindTag, ...] = tag_values(FsKind)
 #: out: its release_agent option names a program the kernel runs.
 NO_PATH_FILESYSTEMS = frozenset({
     "tmpfs", "ramfs", "proc", "sysfs", "devpts", "devtmpfs", "mqueue", "cgroup2", "hugetlbfs",
-    "tracefs", "debugfs", "securityfs", "configfs", "pstore", "bpf", "binfmt_misc",
+    "tracefs", "debugfs", "securityfs", "configfs", "pstore", "bpf",
     "fusectl", "efivarfs",
 })
+#: File systems that name no file when mounted but whose files, written, name files the
+#: kernel opens later, at an exec no rule sees through: binfmt_misc's ``register`` (a user
+#: namespace's own since Linux 6.7) names interpreters, opened by ``open_exec`` at the exec
+#: (flag F: at the write) and searched for a handler in turn, and flag O hands the
+#: interpreter the matched file open for reading (AT_EXECFD).  A chain back to the very file
+#: exec'd passes the exe check with another file read on the way (red team 67): a mount of
+#: one is a mount of a type the engine does not read, refused where a rule could care.
+LATER_PATH_FILESYSTEMS = frozenset({"binfmt_misc"})
 #: Block-device file systems: their source is a device, and these options name devices too
 #: (ext4 journal_path, xfs logdev and rtdev, btrfs and erofs device).
 BLOCK_FILESYSTEMS: dict[str, frozenset[str]] = {
@@ -344,7 +352,7 @@ def new_mount_layers(fstype: str | None, source: str | None,
     tell (a type it does not read, given a source or options; an erofs over fscache)."""
     kind = fs_kind(fstype)
     if kind == FsKind.UNKNOWN:
-        return None if (source or data) else ()
+        return None if (source or data or fstype in LATER_PATH_FILESYSTEMS) else ()
     if fstype == "erofs" and data and any(
             key in EROFS_FSCACHE_OPTIONS for key, _ in split_options(data, escapes=False)):
         return None
