@@ -173,6 +173,8 @@ def test_the_sources_and_options_of_each_kind_of_file_system():
     assert views.new_mount_layers("fuse.sshfs", None, "allow_other") is None
     assert views.new_mount_layers("cgroup", None, "release_agent=/tmp/x") is None
     assert views.new_mount_layers("nfs", None, None) == ()
+    # (red team 67: binfmt_misc's register names interpreters the kernel opens later)
+    assert views.new_mount_layers("binfmt_misc", None, None) is None
     # erofs over fscache: a cookie's blob, no file (review 32); its image and devices else
     assert views.new_mount_layers("erofs", "img", "fsid=x") is None
     assert views.new_mount_layers("erofs", None, "ro,domain_id=d,fsid=x") is None
