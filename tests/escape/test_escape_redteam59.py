@@ -58,6 +58,30 @@ def _said(path: Path) -> str:
     return path.read_text() if path.exists() else ""
 
 
+def _wait_foreground(tty: str, command: str, limit: float = 60) -> None:
+    """Wait until ``command`` runs in the foreground of terminal ``tty`` (a process whose
+    controlling terminal it is, of its foreground group): a character typed before would
+    meet the pane's shell, which ignores SIGINT (a CI at load saw the control's sleep
+    start after the attack had typed, and end 20 s later unsignalled)."""
+    device = os.stat(tty).st_rdev
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                text = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            comm = text[text.index("(") + 1:text.rindex(")")]
+            fields = text[text.rindex(")") + 2:].split()
+            # (fields from the state on: pgrp is [2], tty_nr [4], tpgid [5])
+            if comm == command and int(fields[4]) == device and fields[2] == fields[5]:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{command} never ran in the foreground of {tty}")
+
+
 def _status(path: Path, limit: float = 20) -> str:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -80,6 +104,7 @@ def test_an_attached_program_does_not_detach_itself_through_its_tracers_terminal
     status = c.root / "status"
     pane = _Pane(f"trap true INT; sleep 20; echo $? > {status}", c.root, scene_env(c))
     try:
+        _wait_foreground(pane.tty, "sleep")
         control = attack(program, c.secret, pane.tty, when, policy_text=None, scene=c)
         require_real(control)
         assert _status(status) == "130", control  # (sleep ended by SIGINT)
