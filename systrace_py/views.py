@@ -162,7 +162,12 @@ FS_KINDS: tuple[FsKindTag, ...] = tag_values(FsKind)
 
 #: File systems whose source is free text and whose options name no file (their sources
 #: are checked against the kernel's parsers; anything else is UNKNOWN).  cgroup (v1) is left
-#: out: its release_agent option names a program the kernel runs.
+#: out: its release_agent option names a program the kernel runs.  Some of these name files
+#: in their *files*, which the kernel opens later (configfs's LIO ``fd_dev_name``, nvmet's
+#: ``device_path``, a USB gadget's ``lun.N/file``; tracefs's ``uprobe_events``; proc's and
+#: sysfs's helpers and firmware path): configfs, tracefs, debugfs and securityfs are not
+#: mountable in a user namespace, and proc's and sysfs's such files are writable only by
+#: root of the first one -- root's tunables (docs/security.md, "Limits"; red team 68).
 NO_PATH_FILESYSTEMS = frozenset({
     "tmpfs", "ramfs", "proc", "sysfs", "devpts", "devtmpfs", "mqueue", "cgroup2", "hugetlbfs",
     "tracefs", "debugfs", "securityfs", "configfs", "pstore", "bpf",
