@@ -113,6 +113,27 @@ def test_the_screen_is_refused_by_its_name_through_a_device_of_another_kind(
     assert "EACCES" in traced.detail, traced
 
 
+def test_a_screen_asked_about_by_one_name_is_not_read_unasked_by_another(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        front_screen: str) -> None:
+    """screen_alias.c /dev/vcsN under a policy that *asks* about the console's screen by
+    another of its names (``ask`` fsread of /dev/vcsaN, the default permitting), with nobody
+    to ask (the run's asks refused): review 44 left a numbered screen's other names' asks to
+    its own name's rules, which here ask nothing -- so /dev/vcsN read the screen unasked
+    (review 44's seen-not-closed; ESCAPED on main 30bbf5d, both loops; an approver denying
+    every question did not help: it was never asked).  Now another name's ask holds (refuses,
+    its errno) unless the screen's own name asks too or a rule first in the table decides
+    it (red team 70)."""
+    binary = build("escape/screen_alias.c")
+    other = front_screen.replace("/dev/vcs", "/dev/vcsa")
+    traced, _ = controlled_and_blocked(
+        tmp_path, binary, lambda s: [front_screen],
+        lambda s: policy(f'calls = ["fsread"]\npath = "{other}"\naction = "ask"\n'
+                         'errno = "EACCES"'), env=loop)
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail, traced
+
+
 def test_a_numbered_screen_asked_about_by_a_glob_is_asked_once(
         build: Callable[..., Path], tmp_path: Path, front_screen: str) -> None:
     """screen_alias.c /dev/vcsN under a policy asking about ``/dev/vcs*`` (which names
