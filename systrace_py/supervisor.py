@@ -239,26 +239,52 @@ def _screens_decided(table: Table, screens: dict[str, tuple[str, ...]], facts: l
     console's screen (``screens``, each the names of every screen it may show,
     signals.screens_stood_for via DecodedCall.examined_screens), decided by each of those
     names too where a rule names it: /dev/vcsN, vcsuN and vcsaN are one screen by three names
-    (review 44: a rule refusing /dev/vcsN was passed by /dev/vcsaN), and /dev/vcs, vcsu and
-    vcsa show the console in front, chosen again at each read, so the screen of any (red team
-    66: a rule refusing /dev/vcsN was passed by /dev/vcs).  The strictest holds.  A rule that
+    (review 44: a rule refusing /dev/vcsN was passed by /dev/vcsaN), and so are /dev/vcs, vcsu
+    and vcsa (red team 70: a rule refusing /dev/vcs was passed by /dev/vcsu), which show the
+    console in front, chosen again at each read, so the screen of any (red team 66: a rule
+    refusing /dev/vcsN was passed by /dev/vcs).  The strictest holds.  A rule that
     would ask about one of the screens a front device may show refuses instead (with its
     errno): a question about /dev/vcs1 is not the call's, whose reads may show another
-    console's screen.  A numbered screen's other names' asks are left to its own name's
-    rules (the call's own decision: an ask there is asked, and its answer settles it)."""
+    console's screen.  A screen's other names' asks (the first of ``screens``) are left to
+    its own name's rules when those ask too (the call's own question is asked, and its
+    answer settles it: review 44's glob asked once) or decide it by a rule that comes first
+    (first match wins across the screen's names: a remembered answer, a rule naming it
+    first); else such an ask refuses too -- an ask about /dev/vcsaN let /dev/vcsN read the
+    screen unasked, under a default or a later rule permitting it (red team 70: review 44's
+    seen-not-closed)."""
     named = []
     kinds = len(SCREEN_KINDS)
+    own = [table.decide(one) for one in facts]
     for index in range(max(len(names) for names in screens.values())):
         read_as = {role: names[index] for role, names in screens.items() if index < len(names)}
-        front = any(len(screens[role]) > kinds for role in read_as)
-        for one in facts:
+        # (the first names are the device's own screen's; a front device's next ones, the
+        # screens it may show)
+        front = index >= kinds
+        for one, itself in zip(facts, own, strict=True):
             found = table.decide(_PathsReadAs(one, _stood_for(read_as)), answered)
             if found.rule is None or found.action is Action.PERMIT or \
-                    (found.action is Action.ASK and not front):
+                    (found.action is Action.ASK and not front
+                     and _own_name_first(table, itself, found.rule)):
                 continue
             named.append(found if found.action is Action.NEVER else
                          dataclasses.replace(found, action=Action.NEVER))
     return strictest_held([decision, *named], table.name) if named else decision
+
+
+def _own_name_first(table: Table, own: Decision, asking: Rule) -> bool:
+    """Whether a numbered screen's own name, decided ``own`` (its answers not taken), leaves
+    an ask of another of the screen's names (by rule ``asking``) to it: it asks too, or a
+    rule at or before ``asking`` in the table's order decides it (_screens_decided)."""
+    if own.action is Action.ASK:
+        return True
+    if own.rule is None:
+        return False  # (the default: no rule names it, the other name's ask holds)
+    for rule in table.rules:
+        if rule is own.rule:
+            return True
+        if rule is asking:
+            return False
+    return False
 
 
 #: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)

@@ -432,14 +432,18 @@ def screens_stood_for(device: int) -> tuple[str, ...] | None:
     /dev/vcsN, /dev/vcsuN and /dev/vcsaN are each console N's screen (its text, the same as
     UTF-32, with attributes): the three names, whichever of them the device is (review 44: a
     rule refusing /dev/vcsN was passed by /dev/vcsaN).  /dev/vcs, /dev/vcsu and /dev/vcsa
-    show whichever console is in front at each read or write: every console's three (red
-    team 66: /dev/vcs1 to /dev/vcs63 ..., in the kernel's names), in that order."""
+    show whichever console is in front at each read or write: one screen by their three names
+    (red team 70: a rule refusing /dev/vcs was passed by /dev/vcsu), then every console's
+    three (red team 66: /dev/vcs1 to /dev/vcs63 ..., in the kernel's names), in that order.
+    So the first len(SCREEN_KINDS) names are always the device's own screen's."""
     minor = os.minor(device)
     if os.major(device) != VCS_MAJOR or minor >= 64 * len(SCREEN_KINDS):
         return None
     console = minor % 64
-    consoles = range(1, MAX_NR_CONSOLES + 1) if console == 0 else (console,)
-    return tuple(f"/dev/{kind}{n}" for n in consoles for kind in SCREEN_KINDS)
+    if console:
+        return tuple(f"/dev/{kind}{console}" for kind in SCREEN_KINDS)
+    return tuple(f"/dev/{kind}" for kind in SCREEN_KINDS) + tuple(
+        f"/dev/{kind}{n}" for n in range(1, MAX_NR_CONSOLES + 1) for kind in SCREEN_KINDS)
 
 
 class UntoldTerminal(Exception):

@@ -94,7 +94,7 @@ def test_the_screen_in_front_is_refused_by_its_console_s_name(
     assert "EACCES" in traced.detail, traced
 
 
-@pytest.mark.parametrize("kind", ["vcsa", "vcsu"])
+@pytest.mark.parametrize("kind", ["vcsa", "vcsu", "front"])
 def test_the_screen_is_refused_by_its_name_through_a_device_of_another_kind(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], front_screen: str,
         kind: str) -> None:
@@ -103,12 +103,38 @@ def test_the_screen_is_refused_by_its_name_through_a_device_of_another_kind(
     each character with its attribute), ``vcsu`` /dev/vcsu (the console in front's, as
     UTF-32) -- decided on names no rule names (red team 66 decided /dev/vcsu by /dev/vcsuN
     only): ESCAPED on main 3e4b184, both loops.  Now every device showing a console's screen
-    is decided by the names of that screen of each kind (review 44)."""
+    is decided by the names of that screen of each kind (review 44).  ``front``: a policy
+    refusing the screen in front by its name /dev/vcs, read through /dev/vcsu (the same
+    screen, as UTF-32), decided by the numbered screens' names only: ESCAPED on main 30bbf5d,
+    both loops; now /dev/vcs, vcsu and vcsa are one screen by three names too (red team
+    70)."""
     binary = build("escape/screen_alias.c")
     name = front_screen.replace("/dev/vcs", "/dev/vcsa") if kind == "vcsa" else "/dev/vcsu"
+    refused = "/dev/vcs" if kind == "front" else front_screen
     traced, _ = controlled_and_blocked(
         tmp_path, binary, lambda s: [name],
-        lambda s: policy(never(["fsread", "fswrite"], path=front_screen)), env=loop)
+        lambda s: policy(never(["fsread", "fswrite"], path=refused)), env=loop)
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail, traced
+
+
+def test_a_screen_asked_about_by_one_name_is_not_read_unasked_by_another(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        front_screen: str) -> None:
+    """screen_alias.c /dev/vcsN under a policy that *asks* about the console's screen by
+    another of its names (``ask`` fsread of /dev/vcsaN, the default permitting), with nobody
+    to ask (the run's asks refused): review 44 left a numbered screen's other names' asks to
+    its own name's rules, which here ask nothing -- so /dev/vcsN read the screen unasked
+    (review 44's seen-not-closed; ESCAPED on main 30bbf5d, both loops; an approver denying
+    every question did not help: it was never asked).  Now another name's ask holds (refuses,
+    its errno) unless the screen's own name asks too or a rule first in the table decides
+    it (red team 70)."""
+    binary = build("escape/screen_alias.c")
+    other = front_screen.replace("/dev/vcs", "/dev/vcsa")
+    traced, _ = controlled_and_blocked(
+        tmp_path, binary, lambda s: [front_screen],
+        lambda s: policy(f'calls = ["fsread"]\npath = "{other}"\naction = "ask"\n'
+                         'errno = "EACCES"'), env=loop)
     assert_blocked(traced)
     assert "EACCES" in traced.detail, traced
 

@@ -221,10 +221,11 @@ def test_a_terminal_is_itself_and_dev_tty0_the_virtual_console_it_stands_for():
 
 def test_the_screen_in_front_may_be_any_console_s():
     """/dev/vcs, /dev/vcsu, /dev/vcsa (7,0, 7,64, 7,128) show the screen of whichever console
-    is in front at each read: every numbered screen (red team 66), by each of its three names
-    (review 44); a numbered screen is console N's, by its three names: /dev/vcsN, vcsuN,
-    vcsaN show one screen."""
-    every = tuple(f"/dev/{kind}{n}" for n in range(1, 64) for kind in ("vcs", "vcsu", "vcsa"))
+    is in front at each read: one screen by those three names (red team 70), then every
+    numbered screen (red team 66), by each of its three names (review 44); a numbered
+    screen is console N's, by its three names: /dev/vcsN, vcsuN, vcsaN show one screen."""
+    every = ("/dev/vcs", "/dev/vcsu", "/dev/vcsa", *(
+        f"/dev/{kind}{n}" for n in range(1, 64) for kind in ("vcs", "vcsu", "vcsa")))
     for minor in (0, 64, 128):
         assert signals.screens_stood_for(os.makedev(7, minor)) == every
     for minor in (1, 64 + 1, 128 + 1):
