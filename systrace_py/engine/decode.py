@@ -88,6 +88,8 @@ from systrace_py.kernel import (
     IN_MASK_ADD,
     IN_MASK_CREATE,
     INOTIFY_VALID_BITS,
+    IP_UNICAST_IF,
+    IPPROTO_IP,
     IPPROTO_IPV6,
     IPV6_V6ONLY,
     KCMP_FILES,
@@ -121,6 +123,7 @@ from systrace_py.kernel import (
     RESOLVE_CACHED,
     S_IALLUGO,
     SIOCSPGRP,
+    SO_BINDTOIFINDEX,
     UMOUNT_MASK,
     VALID_OPEN_FLAGS,
 )
@@ -3500,6 +3503,17 @@ class TraceeSocket:
             elif leaf == host and text.startswith("/32 ") and text.endswith(" BROADCAST"):
                 return True
         return False
+
+    def device(self, unicast: bool) -> bool:
+        """Whether the socket's IPv4 packets leave by a chosen device: SO_BINDTOIFINDEX (the
+        bound device), and for a datagram IP_UNICAST_IF.  A socket that cannot say is taken
+        for one that does (refused, not guessed)."""
+        try:
+            if self._sock.getsockopt(_socket.SOL_SOCKET, SO_BINDTOIFINDEX):
+                return True
+            return unicast and bool(self._sock.getsockopt(IPPROTO_IP, IP_UNICAST_IF))
+        except OSError:
+            return True
 
     def _in_task_namespace(self) -> bool:
         """Whether the socket is of its task's network namespace (OSError: cannot tell)."""

@@ -7,7 +7,8 @@ family, type and protocol choose the code that reads it, and each reads it its o
 IPV6_V6ONLY) and takes ``AF_UNSPEC`` for "no address"; TCP ignores a send's address unless
 ``MSG_FASTOPEN``; ``connect`` with ``AF_UNSPEC`` disconnects; the unspecified IPv4 address
 reaches the socket's own source address (its bound address, or an ``IP_PKTINFO`` control
-message's), 127.0.0.1 only when it has none.  :func:`destination` is that code, written from the
+message's), 127.0.0.1 only when it has none and no device is chosen for it (a device's own
+address when one is: refused, see :func:`_v4`).  :func:`destination` is that code, written from the
 kernel's (net/socket.c; net/ipv4/af_inet.c, udp.c, ping.c, tcp_ipv4.c, datagram.c, route.c;
 net/ipv6/af_inet6.c, udp.c, ping.c, tcp_ipv6.c, datagram.c; net/unix/af_unix.c;
 net/netlink/af_netlink.c) and checked against the kernel itself (tests/engine/
@@ -123,6 +124,12 @@ class SocketView(Protocol):
         """Whether the caller's local routing table makes this IPv4 address a broadcast one."""
         ...
 
+    def device(self, unicast: bool) -> bool:
+        """Whether an output device is chosen for the socket's IPv4 packets: it is bound to one
+        (SO_BINDTODEVICE, SO_BINDTOIFINDEX), or -- for a datagram, ``unicast`` -- one is
+        set by IP_UNICAST_IF.  True when that cannot be told."""
+        ...
+
 
 class _Ambiguous(Exception):
     """The kernel's answer depends on state no system call shows."""
@@ -184,19 +191,28 @@ def _mapped(host: str) -> str | None:
 
 # --- IPv4 destinations ------------------------------------------------------------------------
 def _v4(sock: SocketView, packed: bytes, port: int, source: str | None = None,
-        state: bool = False, datagram: bool = False) -> Destination:
+        state: bool = False, datagram: bool = False, device: bool = False) -> Destination:
     """An IPv4 destination.  The unspecified address is routed to the flow's source address
-    (ip_route_output_key_hash_rcu: "daddr = saddr", loopback when there is none): ``source``
-    when a control message chose it, else the socket's own.  A datagram's destination may
-    stand for several hosts (:func:`_many_hosts`)."""
+    (ip_route_output_key_hash_rcu: "daddr = saddr"): ``source`` when a control message chose
+    it, else the socket's own.  With no source, the output device's: a flow with an output
+    interface (``device``: a control message's ifindex; the socket's bound device; a
+    datagram's IP_UNICAST_IF) and no source takes ``inet_select_addr(dev, 0,
+    RT_SCOPE_HOST)`` -- the device's first address, or another device's -- so 0.0.0.0 from
+    a socket tied to eth0 is the host's LAN address: refused rather than guessed (red team
+    69).  Loopback only with neither.  A datagram's destination may stand for several hosts
+    (:func:`_many_hosts`)."""
     if packed != _ANY4_PACKED:
         host = _v4_text(packed)
         return Destination(SockAddr("inet", host, port,
                                     many=datagram and _many_hosts(sock, host)), state=state)
     if source is None:
         source, state = _own_source(sock), True
-    return Destination(SockAddr("inet", source if source != _ANY4 else _LOOPBACK4, port),
-                       state=state)
+    if source == _ANY4:
+        if device or sock.device(unicast=datagram):
+            raise _Ambiguous("the unspecified address from a socket whose packets leave by a "
+                             "chosen device (its address is the destination)")
+        source, state = _LOOPBACK4, True    # (a device set by another task changes it)
+    return Destination(SockAddr("inet", source, port), state=state)
 
 
 def _many_hosts(sock: SocketView, host: str) -> bool:
@@ -240,11 +256,12 @@ def _control_messages(control: bytes) -> Iterator[tuple[int, int, bytes]]:
         at += (length + 7) & ~7
 
 
-def _pktinfo_source(control: bytes, ipv6_socket: bool) -> str | None:
+def _pktinfo_source(control: bytes, ipv6_socket: bool) -> tuple[str | None, bool]:
     """The source address IP_PKTINFO (or, on an IPv6 socket, an IPv4-mapped IPV6_PKTINFO)
-    sets for an IPv4 send (ip_cmsg_send: the last one wins); None when none does.  A
-    pktinfo message the kernel refuses fails the send (ValueError)."""
-    source = None
+    sets for an IPv4 send (ip_cmsg_send: the last one wins), None when none does; and
+    whether one names an output device (a non-zero ifindex: ``ipc->oif``).  A pktinfo
+    message the kernel refuses fails the send (ValueError)."""
+    source, device = None, False
     for level, kind, data in _control_messages(control):
         if ipv6_socket and level == IPPROTO_IPV6 and kind == IPV6_PKTINFO:
             if len(data) < _IN6_PKTINFO:
@@ -253,11 +270,13 @@ def _pktinfo_source(control: bytes, ipv6_socket: bool) -> str | None:
             if mapped is None:
                 raise ValueError("IPV6_PKTINFO that is not IPv4-mapped on an IPv4 send")
             source = str(mapped)
+            device = device or struct.unpack_from("<i", data, 16)[0] != 0
         elif level == IPPROTO_IP and kind == IP_PKTINFO:
             if len(data) != _IN_PKTINFO:
                 raise ValueError("IP_PKTINFO of the wrong size")
             source = _v4_text(data[4:8])
-    return source
+            device = device or struct.unpack_from("<i", data)[0] != 0
+    return source, device
 
 
 def _v4_send(sock: SocketView, raw: bytes, control: bytes, state: bool = False,
@@ -271,13 +290,13 @@ def _v4_send(sock: SocketView, raw: bytes, control: bytes, state: bool = False,
     port = _port(raw)
     if port_needed and port == 0:
         return Destination(state=state)                              # EINVAL
-    source = None
+    source, device = None, False
     if control and raw[4:8] == _ANY4_PACKED:
         try:
-            source = _pktinfo_source(control, sock.family == AF_INET6)
+            source, device = _pktinfo_source(control, sock.family == AF_INET6)
         except ValueError:
             return Destination(state=state)                          # EINVAL
-    return _v4(sock, raw[4:8], port, source, state, datagram=True)
+    return _v4(sock, raw[4:8], port, source, state, datagram=True, device=device)
 
 
 def _v4_connect(sock: SocketView, raw: bytes, state: bool = False) -> Destination:
@@ -502,6 +521,9 @@ class _Model:
         return "::" if self.family == AF_INET6 else _ANY4
 
     def broadcast(self, host: str) -> bool:
+        return False
+
+    def device(self, unicast: bool) -> bool:
         return False
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -18,6 +19,7 @@ import time
 
 import pytest
 from escape_lib import (
+    SYSTRACE,
     Outcome,
     Scene,
     TcpListener,
@@ -217,6 +219,33 @@ def test_a_rule_naming_socket_lifts_the_refusal(build):
                                         never("net-connect", "ECONNREFUSED",
                                               address="127.0.0.2")))
         assert out.verdict == "ESCAPED", out
+
+
+#: a network namespace whose loopback device's first address is 10.9.9.9 (127.0.0.1 removed):
+#: a host's eth0 and its LAN address, without a second device (red team 69)
+_DEVICE_NETNS = ["unshare", "-n", "sh", "-c",
+                 "ip link set lo up && ip addr add 10.9.9.9/32 dev lo && "
+                 'ip addr del 127.0.0.1/8 dev lo && exec "$@"', "sh"]
+
+
+@pytest.mark.parametrize("mode", ["pktinfo", "unicast_connect", "tcp", "mapped"])
+def test_the_unspecified_address_from_a_socket_tied_to_a_device(build, mode):
+    """0.0.0.0 with no source but an output device -- an IP_PKTINFO ifindex, IP_UNICAST_IF,
+    SO_BINDTODEVICE -- goes to the device's own address (inet_select_addr), not to
+    127.0.0.1: the engine said 127.0.0.1, and the refused 10.9.9.9 got the datagram or the
+    connection (red team 69).  Now refused (EPERM) where a rule looks at the address.  The
+    program listens on 10.9.9.9 itself, in a network namespace of the test's own."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("needs root, unshare and ip (a network namespace of its own)")
+    program = build("escape/net_device.c")
+    args = (mode, "lo", "10.9.9.9", 4242)
+    require_real(attack(_DEVICE_NETNS[0], *_DEVICE_NETNS[1:], program, *args, scene=None,
+                        policy_text=None))
+    traced = attack(program, *args, scene=None, tracer=[*_DEVICE_NETNS, *SYSTRACE],
+                    policy_text=policy(never("net-connect", "ECONNREFUSED",
+                                             address="10.9.9.9")))
+    assert_blocked(traced)
+    assert traced.detail == f"{mode}: EPERM", traced
 
 
 @pytest.mark.parametrize("tasks", [(), ("threads",)], ids=["one_task", "two_tasks"])

@@ -46,6 +46,8 @@ class FakeSocket:
     only_v6: bool = False
     local: str = ""
     broadcasts: tuple[str, ...] = ("127.255.255.255",)
+    bound_device: bool = False   # SO_BINDTODEVICE
+    unicast_device: bool = False  # IP_UNICAST_IF
 
     def v6only(self) -> bool:
         return self.only_v6
@@ -55,6 +57,9 @@ class FakeSocket:
 
     def broadcast(self, host: str) -> bool:
         return host in self.broadcasts
+
+    def device(self, unicast: bool) -> bool:
+        return self.bound_device or (unicast and self.unicast_device)
 
 
 SOCKETS = {"tcp4": (AF_INET, STREAM, TCP), "udp4": (AF_INET, DGRAM, UDP),
@@ -344,6 +349,44 @@ def test_ip_pktinfo_chooses_the_source_of_the_unspecified_address():
     bound = FakeSocket(*SOCKETS["udp4"], local="127.0.0.2")
     assert destination(bound, SEND, any4, control=pktinfo("0.0.0.0")).address == \
         inet("127.0.0.1")  # (ipi_spec_dst replaces the bound source, even with nothing)
+
+
+def test_the_unspecified_address_by_a_chosen_device_is_refused():
+    """ip_route_output_key_hash_rcu: a flow with an output interface and no source takes the
+    device's address (inet_select_addr), and 0.0.0.0 goes there -- not to 127.0.0.1 (red team
+    69).  The device comes from an IP_PKTINFO or a mapped IPV6_PKTINFO ifindex, the bound
+    device, and for a datagram IP_UNICAST_IF (TCP's connect reads the bound device alone).
+    A source, bound or in the message, still decides it."""
+    def pktinfo(ifindex: int, spec: str = "0.0.0.0") -> bytes:
+        return struct.pack("<Qii", 28, 0, 8) + struct.pack("<i", ifindex) + \
+            socket.inet_aton(spec) + bytes(4) + bytes(4)
+
+    def pktinfo6(ifindex: int) -> bytes:
+        return struct.pack("<Qii", 36, 41, 50) + \
+            ipaddress.IPv6Address("::ffff:0.0.0.0").packed + struct.pack("<i", ifindex) + \
+            bytes(4)
+
+    any4, mapped_any = v4("0.0.0.0"), v6("::ffff:0.0.0.0")
+    udp4, udp6 = FakeSocket(*SOCKETS["udp4"]), FakeSocket(*SOCKETS["udp6"])
+    refused = [
+        (udp4, SEND, any4, pktinfo(2)), (udp6, SEND, mapped_any, pktinfo6(2)),
+        (FakeSocket(*SOCKETS["udp4"], bound_device=True), SEND, any4, b""),
+        (FakeSocket(*SOCKETS["udp4"], unicast_device=True), CONNECT, any4, b""),
+        (FakeSocket(*SOCKETS["ping4"], unicast_device=True), SEND, any4, b""),
+        (FakeSocket(*SOCKETS["udp6"], bound_device=True), SEND, mapped_any, b""),
+        (FakeSocket(*SOCKETS["tcp4"], bound_device=True), CONNECT, any4, b""),
+        (FakeSocket(*SOCKETS["tcp6"], bound_device=True), CONNECT, mapped_any, b"")]
+    for sock, call, raw, control in refused:
+        found = destination(sock, call, raw, control=control)
+        assert found.unseen and found.state and found.address is None, (sock, found)
+    assert destination(udp4, SEND, any4, control=pktinfo(0)).address == inet("127.0.0.1")
+    assert destination(udp4, SEND, any4, control=pktinfo(2, "127.0.0.2")).address == \
+        inet("127.0.0.2")
+    bound = FakeSocket(*SOCKETS["udp4"], local="127.0.0.2", bound_device=True)
+    assert destination(bound, SEND, any4).address == inet("127.0.0.2")
+    tcp = FakeSocket(*SOCKETS["tcp4"], unicast_device=True)  # (tcp_v4_connect: no uc_index)
+    found = destination(tcp, CONNECT, any4)
+    assert found.address == inet("127.0.0.1") and found.state
 
 
 # --- socket(): what the filter refuses and what the decoder sees are one list ------------------
