@@ -144,6 +144,9 @@ def ask_message(request: AskRequest, interp: Interpreter) -> dict[str, Any]:
     for key in ("address", "host"):
         if key in args:
             message[key] = args[key]
+    if request.facts.in_tree():
+        # a signal whose every target is a task of the traced tree (the scope "tree": close22)
+        message["target"] = "tree"
     asked = request.facts.sockaddr
     if isinstance(args.get("address"), list) and asked is not None:
         # a call of several destinations asks about each in turn: this question's one
@@ -810,7 +813,7 @@ def open_approver(via: str, stderr: IO[str], *, policy: str, command: list[str],
 
 #: What a rule of the scripted approver may test (globs on the ask's fields) and answer.
 MATCH_KEYS = ("syscall", "program", "path", "address", "host", "parent_program", "table",
-              "argv", "rule", "call")
+              "argv", "rule", "call", "target")
 ANSWER_KEYS = ("answer", "errno", "scope", "for")
 
 

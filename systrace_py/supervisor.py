@@ -43,7 +43,7 @@ from systrace_py.injector import Injector
 from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, DELETED, PER_CLEAR_ON_SETID, SCREEN_KINDS
 from systrace_py.logrecords import Result, ResultName
 from systrace_py.outputs import program_may_change, program_may_fill
-from systrace_py.policy.aliases import CHILD_CALLS, EXPOSING_CALLS, TWO_PATH_CALLS
+from systrace_py.policy.aliases import ALIASES, CHILD_CALLS, EXPOSING_CALLS, TWO_PATH_CALLS
 from systrace_py.policy.environment import (
     CWD,
     HOME,
@@ -242,49 +242,46 @@ def _screens_decided(table: Table, screens: dict[str, tuple[str, ...]], facts: l
     (review 44: a rule refusing /dev/vcsN was passed by /dev/vcsaN), and so are /dev/vcs, vcsu
     and vcsa (red team 70: a rule refusing /dev/vcs was passed by /dev/vcsu), which show the
     console in front, chosen again at each read, so the screen of any (red team 66: a rule
-    refusing /dev/vcsN was passed by /dev/vcs).  The strictest holds.  A rule that
-    would ask about one of the screens a front device may show refuses instead (with its
-    errno): a question about /dev/vcs1 is not the call's, whose reads may show another
-    console's screen.  A screen's other names' asks (the first of ``screens``) are left to
-    its own name's rules when those ask too (the call's own question is asked, and its
-    answer settles it: review 44's glob asked once) or decide it by a rule that comes first
-    (first match wins across the screen's names: a remembered answer, a rule naming it
-    first); else such an ask refuses too -- an ask about /dev/vcsaN let /dev/vcsN read the
-    screen unasked, under a default or a later rule permitting it (red team 70: review 44's
-    seen-not-closed)."""
+    refusing /dev/vcsN was passed by /dev/vcs).  The strictest holds.  A rule that asks about
+    one of those names asks (close22, red team 70: a rule asking about /dev/vcsaN was not
+    asked through /dev/vcsN, and through /dev/vcs it refused): the question is about the name
+    the rule names (its decision's ``arg``: Supervisor._asked_facts), each screen in turn
+    (_asked_besides), and its answer answers for that screen's three names -- an answer about
+    the device's own name for every screen the device shows (:func:`_screen_answered`): what
+    the person was asked about.  Refusals hold whatever was answered (Table.decide)."""
     named = []
-    kinds = len(SCREEN_KINDS)
-    own = [table.decide(one) for one in facts]
     for index in range(max(len(names) for names in screens.values())):
         read_as = {role: names[index] for role, names in screens.items() if index < len(names)}
-        # (the first names are the device's own screen's; a front device's next ones, the
-        # screens it may show)
-        front = index >= kinds
-        for one, itself in zip(facts, own, strict=True):
-            found = table.decide(_PathsReadAs(one, _stood_for(read_as)), answered)
-            if found.rule is None or found.action is Action.PERMIT or \
-                    (found.action is Action.ASK and not front
-                     and _own_name_first(table, itself, found.rule)):
+        covered = [name for role, name in read_as.items()
+                   if _screen_answered(screens[role], index, facts[0].path(role), answered)]
+        now = (*answered, *covered) if covered else answered
+        for one in facts:
+            found = table.decide(_PathsReadAs(one, _stood_for(read_as)), now)
+            if found.rule is None or found.action is Action.PERMIT:
                 continue
-            named.append(found if found.action is Action.NEVER else
-                         dataclasses.replace(found, action=Action.NEVER))
+            if found.action is Action.ASK and found.arg is None and found.role in read_as:
+                # (a rule of no path: the question is about the screen's name all the same)
+                found = dataclasses.replace(found, arg=PathArg(found.role, read_as[found.role]))
+            named.append(found)
     return strictest_held([decision, *named], table.name) if named else decision
 
 
-def _own_name_first(table: Table, own: Decision, asking: Rule) -> bool:
-    """Whether a numbered screen's own name, decided ``own`` (its answers not taken), leaves
-    an ask of another of the screen's names (by rule ``asking``) to it: it asks too, or a
-    rule at or before ``asking`` in the table's order decides it (_screens_decided)."""
-    if own.action is Action.ASK:
+def _screen_answered(names: tuple[str, ...], index: int, own: str | None,
+                     answered: Collection[str]) -> bool:
+    """Whether an answer in ``answered`` answered for the screen ``names[index]`` names (of
+    the screens a device shows, signals.screens_stood_for: each console's three names in
+    turn): an answer about one of that screen's three names (/dev/vcsN, vcsuN, vcsaN: one
+    screen), or about the device's own name ``own`` -- asked about the device, the person was
+    asked about whatever it shows (/dev/vcs: the console in front, any)."""
+    if own is not None and own in answered:
         return True
-    if own.rule is None:
-        return False  # (the default: no rule names it, the other name's ask holds)
-    for rule in table.rules:
-        if rule is own.rule:
-            return True
-        if rule is asking:
-            return False
-    return False
+    kinds = len(SCREEN_KINDS)
+    first = index - index % kinds
+    return any(name in answered for name in names[first:first + kinds])
+
+
+#: the calls that send a signal (a ``target = "tree"`` rule's: _asked_facts)
+_SIGNAL_CALLS: Final = ALIASES["signal"]
 
 
 #: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)
@@ -1795,7 +1792,11 @@ class Supervisor:
         if answer.rule is not None:
             self.remember(process, answer.rule, answer.reach)
         if answer.burst and answer.kind in (AnswerKind.PERMIT, AnswerKind.DENY):
-            path = _asked_path(call.facts(), decision)
+            # (the question's path: a screen's or terminal's name asked about for the device
+            # opened is not the device's -- a burst of it covers no open of the device, whose
+            # other screens were not asked about: close22)
+            path = _asked_path(self._asked_facts(state.deciding(), call, answered_paths,
+                                                 decision), decision)
             if path is not None:
                 state.bursts.append(Burst(
                     path, Action.PERMIT if answer.kind == AnswerKind.PERMIT else Action.NEVER,
@@ -1875,6 +1876,10 @@ class Supervisor:
                                      call.argv, selector=call.selector)
             return call.facts()
         own = call.facts()
+        if call.policy_name in _SIGNAL_CALLS and call.in_tree():
+            # a signal to tasks of the traced tree only: the question says so, and offers a
+            # rule of those signals alone (offers_for: target = "tree"; close22)
+            return dataclasses.replace(own, tree=True)
         terminals = {role: name for role, name in (call.examined_terminals or {}).items()
                      if name}
         if terminals and table.decide(call, answered).action is not Action.ASK and \
@@ -1886,6 +1891,16 @@ class Supervisor:
             # every open: review 43)
             return dataclasses.replace(own, paths=tuple(
                 PathArg(p.role, terminals.get(p.role, p.path)) for p in own.paths))
+        asked = decision.arg
+        if decision.action is Action.ASK and asked is not None and call.examined_screens and \
+                asked.path in call.examined_screens.get(asked.role, ()) and \
+                own.path(asked.role) != asked.path:
+            # asked by a rule on a name of a screen the device shows (_screens_decided): the
+            # question is about that name -- its answer (answer_key), the rule an answer
+            # remembers (close22)
+            return dataclasses.replace(own, paths=tuple(
+                PathArg(p.role, asked.path if p.role == asked.role else p.path)
+                for p in own.paths))
         return own
 
     def _asked_besides(self, task: Task, call: DecodedCall, decision: Decision,

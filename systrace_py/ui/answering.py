@@ -110,9 +110,23 @@ class Interpreter:
                 raise AnswerError("a burst answer is for this process only (no for "
                                   f"{parsed.reach})")
         elif parsed.remember:
-            resolve_scope(parsed.scope, self.offers, self.request.facts, self.role,
-                          expansions=self.expansions)
+            self._offer(parsed)
         return parsed
+
+    def _offer(self, parsed: Parsed) -> Offer:
+        """The offer a remembered answer's scope names.  A ``target = "tree"`` scope is a
+        permit's only (the loader's rule: a refusal of signals to the tree alone would let
+        through what cannot be told to be in it): a deny with no scope takes the narrowest
+        scope it may have (``any``), one naming it is told so."""
+        scope, offers = parsed.scope, self.offers
+        if parsed.verb != "permit" and scope is None:
+            offers = [offer for offer in offers if offer.target is None]
+        offer = resolve_scope(scope, offers, self.request.facts, self.role,
+                              expansions=self.expansions)
+        if offer.target is not None and parsed.verb != "permit":
+            raise OfferError(f"{offer.key}: only a permit is remembered for tasks of the tree "
+                             "alone (a remembered deny covers every target: scope any)")
+        return offer
 
     def answer(self, text: str) -> Answer:
         """The supervisor's Answer for a typed line (``help`` is the caller's business)."""
@@ -130,8 +144,7 @@ class Interpreter:
             return Answer(answer_kind(parsed.verb), errno=refusal_errno)
         if parsed.scope == BURST:
             return Answer(answer_kind(parsed.verb), errno=refusal_errno, burst=True)
-        offer = resolve_scope(parsed.scope, self.offers, request.facts, self.role,
-                              expansions=self.expansions)
+        offer = self._offer(parsed)
         action = Action.PERMIT if parsed.verb == "permit" else Action.NEVER
         today = datetime.date.today().isoformat()
         # (a question about what a call does besides -- its descriptor owner's kill, a loop

@@ -37,7 +37,7 @@ from systrace_py.policy.generalize import (
     writes,
 )
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
-from systrace_py.policy.model import Action, CallFacts, Location, Rule, Table, checks_of
+from systrace_py.policy.model import TREE, Action, CallFacts, Location, Rule, Table, checks_of
 from systrace_py.policy.net import (
     NetCondition,
     NetConditionError,
@@ -60,6 +60,10 @@ __all__ = [
 
 #: Where rules made from answers say they come from (logs and prompts show it).
 ANSWER_LOCATION = "<answer>"
+
+#: The calls that send a signal: a question about one whose targets are tasks of the traced
+#: tree offers a ``target = "tree"`` scope (policy/files.SIGNAL_CALLS)
+SIGNAL_CALLS = aliases.ALIASES["signal"]
 
 
 
@@ -92,6 +96,9 @@ class Offer:
     host: str | None = None  # a host name or "*.domain" the program resolved
     fresh: bool = False
     runs_later: bool = False
+    #: ``"tree"``: a signal call's, covering only signals to tasks of the traced tree
+    #: (Rule.target) -- offered when the call asked about signals tasks of the tree only
+    target: str | None = None
 
     @property
     def shown(self) -> str:
@@ -99,6 +106,8 @@ class Offer:
         if self.argv is not None:
             return f"{self.pattern} {shlex.join(self.argv[1:])}".rstrip() if self.pattern \
                 else shlex.join(self.argv)
+        if self.target is not None:
+            return f"target {self.target}"
         if self.pattern is not None:
             return self.pattern
         if self.unix is not None:
@@ -161,6 +170,11 @@ def offers_for(facts: CallFacts, role: str | None,
         out = _net_offers(facts)
     elif kind == "unix" and subject is not None:
         out = _unix_offers(subject, ex)
+    elif facts.syscall in SIGNAL_CALLS and facts.in_tree():
+        # a signal to tasks of the traced tree (its child, its thread) was asked about: the
+        # narrowest rule is one of those signals only (close22: "every kill call" was the
+        # one scope offered, broader than what was asked)
+        out = [Offer(TREE, "signals to tasks of the traced tree only", target=TREE)]
     if not out or out[-1].key != "any":
         out.append(Offer("any", _any_label(facts, kind), sensitive=kind in ("path",)))
     return out
@@ -360,6 +374,9 @@ def build_rule(offer: Offer, calls: Sequence[str], action: Action,
     """The rule for an offer.  Raises :class:`OfferError` when the condition cannot be built
     (the prompt validated it already; this is the last line)."""
     ex = expansions or Expansions.from_env(env)
+    if offer.target is not None and action is not Action.PERMIT:
+        raise OfferError(f"{offer.key}: only a permit is remembered for tasks of the tree "
+                         "alone (a remembered deny covers every target: scope any)")
     path = argv = net = None
     try:
         if offer.pattern is not None:
@@ -377,7 +394,7 @@ def build_rule(offer: Offer, calls: Sequence[str], action: Action,
     return FileRule(tuple(calls), action,
                     errno if action is not Action.PERMIT else errno_module.EPERM,
                     path=path, net=net, argv=argv, location=Location(ANSWER_LOCATION),
-                    index=index, comment=comment,
+                    index=index, comment=comment, target=offer.target,
                     fresh=offer.fresh and action is Action.PERMIT and path is not None)
 
 

@@ -17,6 +17,9 @@
  *               fast as it can, between a pidfd of a child of ours (which ignores SIGTERM)
  *               and one of the victim: the check must hold for the descriptor the kernel
  *               uses (the tree is frozen while the call runs)
+ *   remembered  kill(a child of ours, SIGKILL), then kill(victim, SIGTERM): an answer about
+ *               the first (a task of the tree), remembered, must not answer the second
+ *               (close22: the rule it remembered was "permit kill", any target)
  */
 #include "attack.h"
 
@@ -146,6 +149,22 @@ int main(int argc, char **argv) {
         printf("note: tgkill(us, victim) = %ld (%s), tgkill(victim, us) = %ld (%s)\n", a,
                a < 0 ? ename(first) : "ok", b, b < 0 ? ename(errno) : "ok");
         rc = a == 0 || b == 0 ? 0 : -1;
+    } else if (!strcmp(mode, "remembered")) {
+        int held[2];
+        if (pipe(held) < 0)
+            skipped("pipe: %s", ename(errno));
+        pid_t child = fork();
+        if (child == 0) { /* (ends when we do: the pipe's last writer is ours) */
+            char byte;
+            close(held[1]);
+            _exit(read(held[0], &byte, 1) < 0);
+        }
+        if (child < 0)
+            skipped("fork: %s", ename(errno));
+        if (kill(child, SIGKILL) < 0)
+            skipped("kill(our child): %s", ename(errno));
+        waitpid(child, NULL, 0);
+        rc = kill(victim, SIGTERM);
     } else if (!strcmp(mode, "pidfdswap")) {
         pidfd_swap();
     } else {

@@ -223,3 +223,39 @@ def test_a_question_about_a_loop_attach_is_about_its_file(
     remembered = [line for line in traced.stderr.splitlines() if "remembered for" in line]
     assert len(remembered) == 1, traced  # (one question: the second attach is settled)
     assert "fsread path " in remembered[0] and "/work/image.img -> permit" in remembered[0], traced
+
+
+@pytest.mark.parametrize("opened", ["vcsN", "vcs"])
+def test_a_screen_asked_about_by_one_name_is_asked_through_another(
+        build: Callable[..., Path], tmp_path: Path, front_screen: str, opened: str) -> None:
+    """screen_alias.c reads the screen in front through /dev/vcsN (``vcsN``: its text) or
+    /dev/vcs (``vcs``: whichever console is in front) under a policy that permits by default
+    and asks about reading the same screen by its name /dev/vcsaN.  The approver answers a
+    question about /dev/vcsaN (remembered), ``deny`` for vcsN and ``permit`` for vcs; any
+    other question is denied.  On main 30bbf5d no question was put: through /dev/vcsN the
+    screen was read (ESCAPED: only refusals carried across a screen's names), through
+    /dev/vcs refused (an ask there refused).  Now the question is about /dev/vcsaN, the
+    screen's name the rule names, and its answer holds: one question, whose remembered rule
+    names /dev/vcsaN alone (close22).  (Loop-blind: a run with an approver is the Python
+    loop's alone.)"""
+    binary = build("escape/screen_alias.c")
+    scene = Scene.make(tmp_path, "traced")
+    attributes = front_screen.replace("/dev/vcs", "/dev/vcsa")
+    verb = "deny" if opened == "vcsN" else "permit"
+    answers = scene.root / "answers.toml"
+    answers.write_text(f'[[answer]]\npath = "{attributes}"\nanswer = "{verb}"\n\n'
+                       '[[answer]]\nanswer = "deny-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy(f'calls = ["fsread"]\npath = "{attributes}"\naction = "ask"\n'
+                  'errno = "EACCES"')
+    traced = attack(binary, front_screen if opened == "vcsN" else "/dev/vcs", policy_text=text,
+                    scene=scene, options=["-v", "--ask-via", "exec:" + shlex.join(approver)])
+    if verb == "deny":
+        assert_blocked(traced)
+        assert "EACCES" in traced.detail, traced
+    else:
+        assert traced.verdict == "ESCAPED", traced  # (the screen read, as natively)
+    remembered = [line for line in traced.stderr.splitlines() if "remembered for" in line]
+    assert len(remembered) == 1, traced
+    assert remembered[0].endswith(f"fsread path {attributes} -> permit") if verb == "permit" \
+        else f"fsread path {attributes} -> never" in remembered[0], traced

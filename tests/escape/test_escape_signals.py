@@ -30,6 +30,7 @@ from escape_lib import (
 )
 
 from conftest import outsider
+from systrace_py.policy.files import load_policy
 
 SYSTRACE_TEXT = shlex.join(SYSTRACE)
 MODES = ["kill", "tkill", "tgkill", "sigqueue", "tgsigqueue", "pidfd", "pgrp", "pidfdswap"]
@@ -125,3 +126,45 @@ def test_a_group_with_a_member_outside_the_tree_is_not_covered(build, tmp_path, 
     traced = run_joined("traced", True)
     assert "BLOCKED" in traced.stdout and "EPERM" in traced.stdout, \
         traced.stdout + traced.stderr
+
+
+def test_an_answer_about_a_signal_in_the_tree_is_remembered_for_the_tree(build, tmp_path):
+    """sig_outside.c remembered kills a child of its own (SIGKILL: a task of the tree), then
+    the victim outside the tree (SIGTERM), under a policy asking about every signal call.
+    The approver permits the first question (remembered, in the narrowest scope offered) and
+    denies any other.  The rule remembered
+    was ``permit kill`` of any target -- the question offered no narrower scope -- and it
+    settled the kill of the victim, never asked about: ESCAPED on main 30bbf5d.  Now the
+    question about a task of the tree offers (first) and remembers ``target = "tree"``, and
+    the victim's kill is asked about.  (Loop-blind: a run with an approver is the Python
+    loop's alone.)"""
+    program = build("escape/sig_outside.c")
+    native_control(lambda _: run(program, "remembered", traced=False)[0], 1)
+    approver = tmp_path / "first.py"
+    approver.write_text(FIRST_ONLY)
+    saved = tmp_path / "signals.toml"
+    with outsider() as target:
+        outcome = attack(program, "remembered", target.pid, scene=None, policy_file=saved,
+                         policy_text=policy('calls = ["signal"]\naction = "ask"'),
+                         options=["--ask-via", f"exec:{shlex.quote(PYTHON)} {approver}"])
+        alive = target.poll() is None
+    assert_blocked(outcome)
+    assert alive, f"the victim got a signal:\n{outcome}"
+    remembered = [rule for rule in load_policy(saved).main.rules
+                  if "answered" in (rule.comment or "")]
+    assert [(rule.calls, rule.target) for rule in remembered] == [(("kill",), "tree")], \
+        saved.read_text()
+
+
+#: an approver that permits the first question, remembered in its default (narrowest) scope,
+#: and refuses every other, this call only
+FIRST_ONLY = """
+import json, sys
+answer = "permit"
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("type") == "ask":
+        print(json.dumps({"type": "answer", "id": message["id"], "answer": answer}),
+              flush=True)
+        answer = "deny-now"
+"""

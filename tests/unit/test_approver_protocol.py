@@ -88,6 +88,20 @@ def test_ask_carries_what_the_prompt_shows():
     assert schema_says(unknown, "ask") and unknown["argv"] is None
 
 
+def test_an_ask_about_a_signal_to_the_tree_says_so():
+    """A signal whose every target is a task of the traced tree: ``target`` "tree" and the
+    scope ``tree`` first (close22); another signal says neither."""
+    table = loads_policy('default = "ask"', "/p.toml", {}).main
+    for tree in (True, False):
+        facts = CallFacts("kill", tree=tree)
+        req = AskRequest(1, 1, 0, "/bin/kill", "kill", {}, facts, table.decide(facts),
+                         table=table, id=1, argv=("kill",), parent_program=None)
+        message = ask_message(req, Interpreter(req, expansions=EX))
+        assert schema_says(message, "ask")
+        assert message.get("target") == ("tree" if tree else None)
+        assert [s["key"] for s in message["scopes"]] == (["tree", "any"] if tree else ["any"])
+
+
 def test_hello_and_systraces_other_messages_fit_the_schema():
     assert schema_says(hello_message("/p.toml", ["make", "-j"]), "hello")
     assert schema_says({"type": "settled", "id": 3, "why": "its process is gone"}, "settled")

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from systrace_py.policy.files import loads_policy
+from systrace_py.policy.files import dumps_policy, loads_policy
 from systrace_py.policy.generalize import RANDOM_CHAR, written_glob
 from systrace_py.policy.glob import Expansions, PathGlob
-from systrace_py.policy.model import Action, CallFacts, PathArg, SockAddr, Table
+from systrace_py.policy.model import Action, CallFacts, PathArg, Policy, SockAddr, Table
 from systrace_py.supervisor import AskRequest
 from systrace_py.ui.answering import Interpreter
 from systrace_py.ui.answers import AnswerError
@@ -373,6 +373,28 @@ def test_burst_covers_this_path_for_this_process_only():
     assert not pathless.burst
     with pytest.raises(OfferError, match="no path"):
         pathless.answer("permit burst")
+
+
+def test_a_signal_to_the_tree_offers_and_remembers_the_tree():
+    """A question about a signal whose every target is a task of the traced tree offers a
+    ``target = "tree"`` permit first, as narrow as what was asked (close22: "every kill call"
+    was the one scope); a deny, which the loader takes with no target, keeps ``any``."""
+    table = loads_policy('default = "ask"', "p.toml", ENV).main
+    facts = CallFacts("kill", tree=True)
+    request = AskRequest(1, 1, 0, "/bin/kill", "kill", {}, facts, table.decide(facts))
+    interp = Interpreter(request, table, expansions=EX)
+    assert [(o.key, o.shown) for o in interp.offers] == [("tree", "target tree"), ("any", "any")]
+    permitted = interp.answer("permit")
+    assert (permitted.rule.calls, permitted.rule.target) == (("kill",), "tree")
+    assert interp.answer("permit any").rule.target is None
+    denied = interp.answer("deny")
+    assert (denied.rule.action, denied.rule.target) == (Action.NEVER, None)
+    with pytest.raises(OfferError, match="only a permit"):
+        interp.answer("deny tree")
+    saved = dumps_policy(Policy(Table("main", Action.ASK, rules=[permitted.rule])))
+    assert loads_policy(saved, "p.toml", ENV).main.rules[0].target == "tree"
+    outside = CallFacts("kill")  # (a target outside the tree, or not told: no such scope)
+    assert [o.key for o in offers_for(outside, None, expansions=EX)] == ["any"]
 
 
 def test_detach_only_where_the_policy_allows_it():
