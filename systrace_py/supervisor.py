@@ -218,6 +218,18 @@ class _PathsReadAs:
         path = self._facts.path(role)
         return self._read_as(role, path) if path is not None else None
 
+    def fresh(self, role: str) -> bool:
+        """A name read as another node's -- the terminal or screen a device stands for -- is
+        not one the run made: a node of a screen the run made (mknod, root), read as
+        /dev/vcsN, was taken for a file of the run's, and a ``fresh`` permit stood before a
+        rule refusing /dev/vcsN (review 46; as a redirect's target is not: model._AtTarget).
+        A removed file by its former name is the same file: the run's as it was."""
+        path = self._facts.path(role)
+        if self._read_as is not _former_name and path is not None and \
+                self._read_as(role, path) != path:
+            return False
+        return self._facts.fresh(role)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._facts, name)
 

@@ -5,16 +5,25 @@
  * refusing /dev/vcsN by its name was passed by /dev/vcsaN, /dev/vcsuN, and by /dev/vcsa and
  * /dev/vcsu (decided by the numbered screens of their own kind only: red team 66).
  *
- *   screen_alias NAME
+ *   screen_alias NAME [node]
  *
  * reads NAME's first bytes, takes the characters out of them by the device's kind (its minor
  * number: 0-63 text, 64-127 UTF-32, 128-191 character and attribute) and looks for the
- * secret.  ESCAPED when it is there, else BLOCKED. */
+ * secret.  ESCAPED when it is there, else BLOCKED.  With ``node`` (review 46) the screen is
+ * read through a node of the program's own, ./node, made (mknod, root) with the device
+ * number of NAME, /dev/vcsN. */
 #include "attack.h"
 #include <sys/sysmacros.h>
 
 int main(int argc, char **argv) {
     if (argc < 2) blocked("usage: screen_alias NAME");
+    if (argc > 2 && strcmp(argv[2], "node") == 0) {
+        /* (NAME /dev/vcsN: its number, not a stat -- a rule refusing the screen refuses that) */
+        unsigned long n = strtoul(argv[1] + strcspn(argv[1], "0123456789"), NULL, 10);
+        if (mknod("node", S_IFCHR | 0600, makedev(7, n)) < 0)
+            blocked("mknod node: %s", ename(errno));
+        argv[1] = "node";
+    }
     int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
     if (fd < 0) blocked("open %s: %s", argv[1], ename(errno));
     struct stat st;

@@ -22,6 +22,7 @@ from escape_lib import (
     attack,
     controlled_and_blocked,
     never,
+    permit,
     policy,
     require_real,
 )
@@ -191,6 +192,25 @@ def test_an_answer_about_a_descriptor_s_owner_remembers_no_rule_for_its_file(
     assert [rule.calls for rule in remembered] == [("kill",)], saved.read_text()
     assert " as kill " in (remembered[0].comment or ""), saved.read_text()
 
+
+
+def test_a_screen_s_node_made_by_the_run_is_not_fresh_by_the_screen_s_names(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        front_screen: str) -> None:
+    """screen_alias.c /dev/vcsN node: the program makes a node of console N's screen of its
+    own (mknod, root) and reads it, under a policy permitting first what the run makes
+    (``fresh``, any path), then refusing /dev/vcsN.  The node is decided by the screen's
+    names too (review 44, red team 66), but that reading kept the node's facts, ``fresh``
+    among them: /dev/vcsN was read as a file the run made, and the fresh permit matched it
+    before the refusal (review 46; ESCAPED on main 508568f and cd7ac90, both loops).  A name a
+    device stands for is not the run's (as a redirect's target is not: model._AtTarget)."""
+    binary = build("escape/screen_alias.c")
+    text = policy(permit("fsread", path="/**", fresh=True),
+                  never(["fsread", "fswrite"], path=front_screen))
+    traced, _ = controlled_and_blocked(
+        tmp_path, binary, lambda s: [front_screen, "node"], lambda s: text, env=loop)
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail, traced
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/loop-control"),
