@@ -283,11 +283,14 @@ def _screen_answered(names: tuple[str, ...], index: int, own: str | None,
     """Whether an answer in ``answered`` answered for the screen ``names[index]`` names (of
     the screens a device shows, signals.screens_stood_for: each console's three names in
     turn): an answer about one of that screen's three names (/dev/vcsN, vcsuN, vcsaN: one
-    screen), or about the device's own name ``own`` -- asked about the device, the person was
-    asked about whatever it shows (/dev/vcs: the console in front, any)."""
-    if own is not None and own in answered:
-        return True
+    screen), or about the device's own name ``own`` when that is a screen's name (names'
+    first three) -- asked about /dev/vcs, the person was asked about whatever it shows (the
+    console in front, any).  A node of another name (the program's own ./node of 7,0) does
+    not say what it shows: an answer about it is no answer about a screen (review 46: a
+    question about ./node, permitted as a file of the work directory, read the screen)."""
     kinds = len(SCREEN_KINDS)
+    if own is not None and own in answered and own in names[:kinds]:
+        return True
     first = index - index % kinds
     return any(name in answered for name in names[first:first + kinds])
 

@@ -279,3 +279,28 @@ def test_a_screen_asked_about_by_one_name_is_asked_through_another(
     assert len(remembered) == 1, traced
     assert remembered[0].endswith(f"fsread path {attributes} -> permit") if verb == "permit" \
         else f"fsread path {attributes} -> never" in remembered[0], traced
+
+
+def test_an_answer_about_a_screen_s_node_of_another_name_is_no_answer_about_the_screen(
+        build: Callable[..., Path], tmp_path: Path, front_screen: str) -> None:
+    """screen_alias.c /dev/vcs node: the program makes ./node, the screen in front (7,0;
+    root), and reads it, under a policy asking about the screens (``/dev/vcs*``) and about
+    the work directory's files; the approver permits questions about the work directory and
+    denies the rest.  An answer about the device's own name answered for every screen it
+    shows (close22's _screen_answered) -- the node's name too: one question, about ./node,
+    permitted, and the screen was read (review 46; ESCAPED on main cd7ac90).  Now the
+    screens are asked about by their names (denied).  (Loop-blind: a run with an approver is
+    the Python loop's alone.)"""
+    binary = build("escape/screen_alias.c")
+    scene = Scene.make(tmp_path, "traced")
+    answers = scene.root / "answers.toml"
+    answers.write_text(f'[[answer]]\npath = "{scene.work}/*"\nanswer = "permit-now"\n\n'
+                       '[[answer]]\nanswer = "deny-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy('calls = ["fsread"]\npath = "/dev/vcs*"\naction = "ask"\nerrno = "EACCES"',
+                  f'calls = ["fsread"]\npath = "{scene.work}/**"\naction = "ask"\n'
+                  'errno = "EACCES"')
+    traced = attack(binary, "/dev/vcs", "node", policy_text=text, scene=scene,
+                    cwd=scene.work, options=["-v", "--ask-via", "exec:" + shlex.join(approver)])
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail, traced
