@@ -151,12 +151,14 @@ def _shared() -> Iterator[dict[str, object]]:
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     """(``@pytest.mark.parametrize("server", CLIENTS, indirect=True)``: each client.)  A test
-    that takes ``started`` gets the file's server (but those of OWN_SERVER); any other a
-    directory of its own, no server in it yet."""
+    of this file that takes ``started`` gets the file's server (but those of OWN_SERVER); any
+    other (the files that import these fixtures too) a directory of its own, no server in it
+    yet."""
     client = getattr(request, "param", "python")
     if client == "native" and not _native_built():
         pytest.skip(f"no native command at {NATIVE} (reinstall: pip install -e .)")
-    if "started" in request.fixturenames and request.node.originalname not in OWN_SERVER:
+    if "started" in request.fixturenames and request.module.__name__.endswith(
+            "test_resident") and request.node.originalname not in OWN_SERVER:
         shared = request.getfixturevalue("_shared")
         srv = Server(shared["runtime"], client)
         pid = shared["pid"]
