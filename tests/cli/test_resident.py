@@ -1,9 +1,11 @@
 """The resident tracer (``systrace --resident``, systrace_py/resident.py and resident_client.py):
 the server's life, runs through it giving what in-process runs give, and the peers it refuses.
 
-Every test gets its own server, in a private XDG_RUNTIME_DIR (never the user's): a server of
-this tree must not serve runs of other tests.  A run went through the server when the program's
-tracer (TracerPid) is not its parent: in process, systrace is both.
+Every server is in a private XDG_RUNTIME_DIR (never the user's): a server of this tree must not
+serve runs of other tests.  The tests that take ``started`` share one server, the file's, for
+both clients (each run is a worker forked for it: one run leaves the next nothing), but those of
+OWN_SERVER; a test that starts a server itself gets its own directory.  A run went through the
+server when the program's tracer (TracerPid) is not its parent: in process, systrace is both.
 """
 
 from __future__ import annotations
@@ -113,28 +115,72 @@ class Server:
                               **kw)  # type: ignore[call-overload]
 
 
+#: The tests taking ``started`` that get a server of their own, not the file's: they stop it,
+#: SIGSTOP it, or count its children (the spare worker, a worker reaped).
+OWN_SERVER = {
+    "test_a_run_is_served_by_a_worker_forked_before_it",
+    "test_an_ended_worker_is_reaped_without_waiting_for_the_next_run",
+    "test_a_stopped_server_costs_a_run_a_second_not_a_hang",
+    "test_a_stopped_servers_full_backlog_costs_a_run_nothing_not_a_hang",
+}
+
+
+def _end(srv: Server) -> None:
+    """Stop ``srv``'s server, if one runs, and remove its directory."""
+    pid = srv.pid()
+    srv.stop()
+    if pid is not None:  # (a server that did not stop when asked: ours, by its pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(srv.runtime, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def _shared() -> Iterator[dict[str, object]]:
+    """The file's server (trim67: a server per test was ~12 % of the CI's first pass): its
+    directory, and its pid once ``started`` has started it."""
+    # (not under tmp_path: a unix socket's path has at most 107 bytes)
+    shared: dict[str, object] = {"runtime": Path(tempfile.mkdtemp(prefix="systrace-rt-")),
+                                 "pid": None}
+    try:
+        yield shared
+    finally:
+        _end(Server(shared["runtime"]))  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    """(``@pytest.mark.parametrize("server", CLIENTS, indirect=True)``: each client.)"""
+    """(``@pytest.mark.parametrize("server", CLIENTS, indirect=True)``: each client.)  A test
+    of this file that takes ``started`` gets the file's server (but those of OWN_SERVER); any
+    other (the files that import these fixtures too) a directory of its own, no server in it
+    yet."""
     client = getattr(request, "param", "python")
     if client == "native" and not _native_built():
         pytest.skip(f"no native command at {NATIVE} (reinstall: pip install -e .)")
+    if "started" in request.fixturenames and request.module.__name__.endswith(
+            "test_resident") and request.node.originalname not in OWN_SERVER:
+        shared = request.getfixturevalue("_shared")
+        srv = Server(shared["runtime"], client)
+        pid = shared["pid"]
+        if not (isinstance(pid, int) and procfs.alive(pid) and srv.socket.is_socket()):
+            done = srv.start("--resident-idle", "900")
+            assert done.returncode == 0, done.stderr
+            shared["pid"] = srv.pid()
+        yield srv
+        return
     # (not under tmp_path: a unix socket's path has at most 107 bytes)
-    runtime = Path(tempfile.mkdtemp(prefix="systrace-rt-"))
-    srv = Server(runtime, client)
+    srv = Server(Path(tempfile.mkdtemp(prefix="systrace-rt-")), client)
     try:
         yield srv
     finally:
-        pid = srv.pid()
-        srv.stop()
-        if pid is not None:  # (a server that did not stop when asked: ours, by its pid)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(runtime, ignore_errors=True)
+        _end(srv)
 
 
 @pytest.fixture
 def started(server: Server) -> Server:
+    """A server that runs: the file's (``server`` started it), or one of the test's own."""
+    if server.socket.is_socket():
+        return server  # (the file's)
     done = server.start("--resident-idle", "300")
     assert done.returncode == 0, done.stderr
     return server
