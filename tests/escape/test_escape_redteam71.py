@@ -1,0 +1,30 @@
+"""Red team 71: an outsider at calls that do not simply enter and return, against today's loops
+(docs/security.md, "Red team 71")."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+from escape_lib import Scene, attack, read_never
+
+
+def test_an_exec_from_a_thread_failing_past_its_point_of_no_return_ends_the_run(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A thread's exec under RLIMIT_AS 64 KiB fails after de_thread gave it the leader's tid
+    (no exec event; its exit stop reports under the leader's tid; SIGSEGV follows).  Natively
+    the process dies of SIGSEGV.  On main the tracer kept that stop for the exec's thaw, which
+    waited for it under the thread's old tid: systrace and the process hung (both loops).  Now
+    the thread's task takes the leader's tid at that stop (Tracer._exec_failed_late), and the
+    run ends as natively."""
+    program = build("escape/exec_late_fail.c")
+    native = attack(program, policy_text=None, scene=None)
+    if native.verdict == "SKIPPED":
+        pytest.skip(native.detail)
+    assert native.returncode == -signal.SIGSEGV, native
+    scene = Scene.make(tmp_path, "traced")
+    # (a guard against the hang, not a measure: the run takes < 1 s)
+    traced = attack(program, policy_text=read_never(scene.secd / "**"), scene=scene,
+                    env=loop, timeout=30)
+    assert traced.returncode in (-signal.SIGSEGV, 128 + signal.SIGSEGV), traced
