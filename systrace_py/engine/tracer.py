@@ -4989,6 +4989,17 @@ class Tracer:
         process = task.process
         if tid == process.pid or process.exit_status is None:
             process.exit_status = status
+        if tid == process.pid:
+            # a leader's end is reported only once its thread group is empty (the kernel's
+            # delay_group_leader: the threads' own ends, reaped first): a task still noted in
+            # it is a thread that took the leader's tid in an exec that failed after its point
+            # of no return, with no stop of its seen (red team 71) -- its process ends here
+            for other in list(process.tids):
+                ghost = self.tasks.get(other)
+                if ghost is not None:
+                    self._task_ended(ghost)
+                else:
+                    process.tids.discard(other)
         if not process.tids:
             self._process_gone(process, process.exit_status)
 
