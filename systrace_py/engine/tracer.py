@@ -192,6 +192,7 @@ _BPF_MAXINSNS = 4096
 _EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
 _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
+_EXEC_NRS = frozenset({NUMBERS["execve"], NUMBERS["execveat"]})
 #: SIGTRAP's bit in a signal mask (SigIgn, SigBlk, PTRACE_GETSIGMASK)
 _TRAP_BIT = 1 << (signal.SIGTRAP - 1)
 #: the signals the kernel forces on a task for what its code does (a fault, a seccomp trap:
@@ -1501,6 +1502,8 @@ class Tracer:
         if pid in self._wakers:  # (its end woke the loop: what woke it is in the queue)
             self._wakers.discard(pid)
             return
+        if status >> 8 == _SYSCALL_TRAP:
+            self._exec_failed_late(pid)
         if self._freezing and self._keep_frozen(pid, status):
             return
         self.stops += 1
@@ -4833,6 +4836,40 @@ class Tracer:
         process.tids.add(tid)
         self.tasks[tid] = moved
 
+    def _exec_failed_late(self, pid: int) -> None:
+        """A syscall stop under a process leader's tid that is an exec's exit stop made by
+        another thread of its process (red team 71): the exec failed after its point of no
+        return (the new image could not be mapped: ``RLIMIT_AS``, ENOMEM), after de_thread
+        had taken the leader away and given the thread the leader's tid -- no exec event
+        comes, the thread's exit stop (it was let go to it: a held exec gets its own
+        registers back there) reports under the leader's tid, and the kernel kills it with
+        SIGSEGV after it.  Taken for the leader's, the stop was kept for the thaw of the
+        exec's freeze -- which waited for that very stop under the thread's old tid: the
+        process and the tracer stopped for ever.  The thread's task takes the leader's tid,
+        as at an exec event (_on_exec), and the leader's task ends; the stop is then the
+        exec's own (its registers back, the thaw, the resume)."""
+        leader = self.tasks.get(pid)
+        if leader is None or leader.process.pid != pid or len(leader.process.tids) < 2 \
+                or leader.freezer or leader.own_nr in _EXEC_NRS:
+            return
+        moved = None
+        for tid in leader.process.tids:
+            task = self.tasks.get(tid)
+            if tid != pid and task is not None and (task.own_nr in _EXEC_NRS or task.freezer) \
+                    and task.state == TaskState.RUNNING:
+                moved = task
+                if task.own_nr in _EXEC_NRS:
+                    break
+        if moved is None or os.path.exists(f"/proc/{pid}/task/{moved.tid}"):
+            return
+        try:
+            if pt.getregs(pid).orig_rax not in _EXEC_NRS:
+                return
+        except pt.PtraceError:
+            return
+        self._task_ended(leader)
+        self._take_leaders_tid(moved, pid)
+
     def _exec_of_unseized_leader(self, pid: int, status: int) -> Task | None:
         """An exec event under a tid no task has: a thread of a process attached after its
         leader exited (a zombie, which no tracer may seize: Tracer.attach) exec'd, and
@@ -4952,6 +4989,17 @@ class Tracer:
         process = task.process
         if tid == process.pid or process.exit_status is None:
             process.exit_status = status
+        if tid == process.pid:
+            # a leader's end is reported only once its thread group is empty (the kernel's
+            # delay_group_leader: the threads' own ends, reaped first): a task still noted in
+            # it is a thread that took the leader's tid in an exec that failed after its point
+            # of no return, with no stop of its seen (red team 71) -- its process ends here
+            for other in list(process.tids):
+                ghost = self.tasks.get(other)
+                if ghost is not None:
+                    self._task_ended(ghost)
+                else:
+                    process.tids.discard(other)
         if not process.tids:
             self._process_gone(process, process.exit_status)
 
