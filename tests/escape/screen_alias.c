@@ -5,13 +5,15 @@
  * refusing /dev/vcsN by its name was passed by /dev/vcsaN, /dev/vcsuN, and by /dev/vcsa and
  * /dev/vcsu (decided by the numbered screens of their own kind only: red team 66).
  *
- *   screen_alias NAME [node]
+ *   screen_alias NAME [node|written]
  *
  * reads NAME's first bytes, takes the characters out of them by the device's kind (its minor
  * number: 0-63 text, 64-127 UTF-32, 128-191 character and attribute) and looks for the
  * secret.  ESCAPED when it is there, else BLOCKED.  With ``node`` (review 46) the screen is
  * read through a node of the program's own, ./node, made (mknod, root) with the device
- * number of NAME, /dev/vcsN. */
+ * number of NAME, /dev/vcsN.  With ``written`` (review 47) NAME is opened for writing first
+ * (and closed): a question about writing NAME, answered ``permit burst``, left a burst of NAME
+ * that answered the read's question about another of the screen's names. */
 #include "attack.h"
 #include <sys/sysmacros.h>
 
@@ -23,6 +25,11 @@ int main(int argc, char **argv) {
         if (mknod("node", S_IFCHR | 0600, makedev(7, n)) < 0)
             blocked("mknod node: %s", ename(errno));
         argv[1] = "node";
+    }
+    if (argc > 2 && strcmp(argv[2], "written") == 0) {
+        int w = open(argv[1], O_WRONLY | O_CLOEXEC);
+        if (w < 0) blocked("open %s for writing: %s", argv[1], ename(errno));
+        close(w);
     }
     int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
     if (fd < 0) blocked("open %s: %s", argv[1], ename(errno));

@@ -304,3 +304,31 @@ def test_an_answer_about_a_screen_s_node_of_another_name_is_no_answer_about_the_
                     cwd=scene.work, options=["-v", "--ask-via", "exec:" + shlex.join(approver)])
     assert_blocked(traced)
     assert "EACCES" in traced.detail, traced
+
+
+def test_a_burst_of_a_screen_s_name_answers_no_question_about_another(
+        build: Callable[..., Path], tmp_path: Path, front_screen: str) -> None:
+    """screen_alias.c /dev/vcsN written: the program opens the screen in front by /dev/vcsN
+    for writing (asked about: the approver answers ``permit burst``), then for reading, under a
+    policy that permits by default and asks about reading the screen by its name /dev/vcsaN
+    (the approver denies every other question).  The read's question is about /dev/vcsaN
+    (close22), but the burst covered any asked call whose own paths were /dev/vcsN: it
+    answered the question about /dev/vcsaN, put to nobody, and the screen was read (review
+    47; ESCAPED on main 43a787f).  A burst answers a question about its path only.
+    (Loop-blind: a run with an approver is the Python loop's alone.)"""
+    binary = build("escape/screen_alias.c")
+    scene = Scene.make(tmp_path, "traced")
+    control = attack(binary, front_screen, "written", policy_text=None, scene=scene)
+    assert control.verdict == "ESCAPED", control  # (natively: the technique works)
+    attributes = front_screen.replace("/dev/vcs", "/dev/vcsa")
+    answers = scene.root / "answers.toml"
+    answers.write_text(f'[[answer]]\npath = "{front_screen}"\nanswer = "permit"\n'
+                       'scope = "burst"\n\n[[answer]]\nanswer = "deny-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy(f'calls = ["fswrite"]\npath = "{front_screen}"\naction = "ask"',
+                  f'calls = ["fsread"]\npath = "{attributes}"\naction = "ask"\n'
+                  'errno = "EACCES"')
+    traced = attack(binary, front_screen, "written", policy_text=text, scene=scene,
+                    options=["-v", "--ask-via", "exec:" + shlex.join(approver)])
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail, traced
