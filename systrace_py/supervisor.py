@@ -1983,7 +1983,10 @@ class Supervisor:
             state: ProcessState = pending.task.process.state
             decision = self._decide(state.deciding(), pending.call, state.table)
             if decision.action is Action.ASK:
-                answer = self._burst_answer(state, pending.call, decision)
+                # (a burst answers the waiting question, if any: its own decision's path --
+                # a call's first question, a burst of its path, settled the second one, about
+                # another name, put to nobody: review 47)
+                answer = self._burst_answer(state, pending.call, pending.decision)
                 if answer is None:
                     continue
             elif decision.action is Action.PERMIT:
