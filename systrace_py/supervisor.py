@@ -1244,7 +1244,7 @@ class Supervisor:
             self._report(task, call, decision, Result.WOULD_REFUSE)
             return Reply.run()
         if action is Action.ASK and self.asker is not None and not self.options.automatic:
-            burst = self._burst_answer(state, call)
+            burst = self._burst_answer(state, call, decision)
             if burst is not None:
                 return self.apply_answer(task, call, decision, burst, by="a burst answer")
             return self._ask(task, call, decision)
@@ -1949,16 +1949,25 @@ class Supervisor:
         self._report(task, call, rest, Result.REFUSED)
         return Reply.refuse(rest.errno)
 
-    def _burst_answer(self, state: ProcessState, call: DecodedCall) -> Answer | None:
-        """The answer of a live ``burst`` covering this call (every path it names is the
-        burst's), or None."""
+    def _burst_answer(self, state: ProcessState, call: DecodedCall,
+                      decision: Decision) -> Answer | None:
+        """The answer of a live ``burst`` covering this call asked by ``decision`` (every
+        path it names is the burst's, and so is the question's: _asked_facts), or None.  A
+        call on the burst's path may be asked about another name -- a screen's other name
+        (/dev/vcsaN for an open of /dev/vcsN), the terminal /dev/tty stands for -- or about
+        what it does besides (no path): a burst answered that question, put to nobody, and
+        the answer it stood for was taken as answering it (_asked_besides: review 47, a
+        burst of writing /dev/vcsN let a read of it through a rule asking about /dev/vcsaN)."""
         if not state.bursts:
             return None
         now = time.monotonic()
         state.bursts = [b for b in state.bursts if b.until > now]
+        if not state.bursts:
+            return None
         paths = {p.path for p in call.facts().paths}
+        asked = _asked_path(self._asked_facts(state.deciding(), call, (), decision), decision)
         for burst in reversed(state.bursts):  # the newest first
-            if paths == {burst.path}:
+            if paths == {burst.path} and asked == burst.path:
                 if burst.action is Action.PERMIT:
                     return Answer(AnswerKind.PERMIT)
                 return Answer(AnswerKind.DENY, errno=burst.errno)
@@ -1974,7 +1983,10 @@ class Supervisor:
             state: ProcessState = pending.task.process.state
             decision = self._decide(state.deciding(), pending.call, state.table)
             if decision.action is Action.ASK:
-                answer = self._burst_answer(state, pending.call)
+                # (a burst answers the waiting question, if any: its own decision's path --
+                # a call's first question, a burst of its path, settled the second one, about
+                # another name, put to nobody: review 47)
+                answer = self._burst_answer(state, pending.call, pending.decision)
                 if answer is None:
                     continue
             elif decision.action is Action.PERMIT:

@@ -304,3 +304,90 @@ def test_an_answer_about_a_screen_s_node_of_another_name_is_no_answer_about_the_
                     cwd=scene.work, options=["-v", "--ask-via", "exec:" + shlex.join(approver)])
     assert_blocked(traced)
     assert "EACCES" in traced.detail, traced
+
+
+def test_a_burst_of_a_screen_s_name_answers_no_question_about_another(
+        build: Callable[..., Path], tmp_path: Path, front_screen: str) -> None:
+    """screen_alias.c /dev/vcsN written: the program opens the screen in front by /dev/vcsN
+    for writing (asked about: the approver answers ``permit burst``), then for reading, under a
+    policy that permits by default and asks about reading the screen by its name /dev/vcsaN
+    (the approver denies every other question).  The read's question is about /dev/vcsaN
+    (close22), but the burst covered any asked call whose own paths were /dev/vcsN: it
+    answered the question about /dev/vcsaN, put to nobody, and the screen was read (review
+    47; ESCAPED on main 43a787f).  A burst answers a question about its path only.
+    (Loop-blind: a run with an approver is the Python loop's alone.)"""
+    binary = build("escape/screen_alias.c")
+    scene = Scene.make(tmp_path, "traced")
+    control = attack(binary, front_screen, "written", policy_text=None, scene=scene)
+    assert control.verdict == "ESCAPED", control  # (natively: the technique works)
+    attributes = front_screen.replace("/dev/vcs", "/dev/vcsa")
+    answers = scene.root / "answers.toml"
+    answers.write_text(f'[[answer]]\npath = "{front_screen}"\nanswer = "permit"\n'
+                       'scope = "burst"\n\n[[answer]]\nanswer = "deny-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy(f'calls = ["fswrite"]\npath = "{front_screen}"\naction = "ask"',
+                  f'calls = ["fsread"]\npath = "{attributes}"\naction = "ask"\n'
+                  'errno = "EACCES"')
+    traced = attack(binary, front_screen, "written", policy_text=text, scene=scene,
+                    options=["-v", "--ask-via", "exec:" + shlex.join(approver)])
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail, traced
+
+
+#: an approver for screen_alias.c node threads: the first question about ./node permitted
+#: (this call), the second one held until a question about the screen waits, then answered
+#: ``permit burst``; questions about the screen denied once two have come; any other denied
+SECOND_BURST = """
+import json, sys
+def send(id_, answer, **more):
+    print(json.dumps({"type": "answer", "id": id_, "answer": answer, **more}), flush=True)
+nodes, screens, burst = 0, [], None
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("type") != "ask":
+        continue
+    path = message.get("path") or ""
+    if path.endswith("/node"):
+        nodes += 1
+        if nodes == 1:
+            send(message["id"], "permit-now")
+        else:
+            burst = message["id"]
+    elif path.startswith("/dev/vcs"):
+        screens.append(message["id"])
+        if len(screens) == 2:
+            for id_ in screens:
+                send(id_, "deny-now")
+    else:
+        send(message["id"], "deny-now")
+    if burst is not None and screens:
+        send(burst, "permit", scope="burst")
+        burst = None
+"""
+
+
+def test_a_burst_settles_no_waiting_question_about_another_name(
+        build: Callable[..., Path], tmp_path: Path, front_screen: str) -> None:
+    """screen_alias.c /dev/vcsN node threads: two threads of the program open and read its
+    own ./node (7,N: console N's screen) at once, under a policy asking about the screens
+    (``/dev/vcs*``) and the work directory's files.  One thread's question about ./node is
+    permitted (this call) and it waits on a question about /dev/vcsN; the other's question
+    about ./node is answered ``permit burst`` -- and settling the waiting asks, the burst
+    covered the first thread's call by its path (./node) and was applied to its question
+    about the screen, never answered: the screen was read (review 47; ESCAPED on main
+    43a787f).  A burst settles a waiting question about its own path only.  (Loop-blind: a
+    run with an approver is the Python loop's alone.)"""
+    binary = build("escape/screen_alias.c")
+    control = attack(binary, front_screen, "node", "threads", policy_text=None, scene=None)
+    assert control.verdict == "ESCAPED", control  # (natively: the technique works)
+    scene = Scene.make(tmp_path, "traced")
+    approver = scene.root / "second_burst.py"
+    approver.write_text(SECOND_BURST)
+    text = policy('calls = ["fsread"]\npath = "/dev/vcs*"\naction = "ask"\nerrno = "EACCES"',
+                  f'calls = ["fsread"]\npath = "{scene.work}/**"\naction = "ask"\n'
+                  'errno = "EACCES"')
+    traced = attack(binary, front_screen, "node", "threads", policy_text=text, scene=scene,
+                    cwd=scene.work, options=["-v", "--ask-via",
+                                             f"exec:{shlex.quote(PYTHON)} {approver}"])
+    assert_blocked(traced)
+    assert "neither thread" in traced.detail, traced
