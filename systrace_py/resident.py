@@ -47,6 +47,8 @@ DEFAULT_IDLE = 600.0
 STOP_PATIENCE = 10.0
 #: seconds between the server's looks at its socket's name (:func:`_still_reachable`)
 SOCKET_CHECK = 5.0
+#: the environment variable that may ask for a shorter SOCKET_CHECK (:func:`_socket_check`)
+SOCKET_CHECK_VARIABLE = "SYSTRACE_RESIDENT_SOCKET_CHECK"
 #: A worker's exit code, which the server's tally reads when it reaps it: a run served to its
 #: end (the client was sent its ``exit``), a run declined (the client ran it in process), a
 #: ``status`` answered; anything else is a conversation that broke off.
@@ -415,6 +417,7 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
 
     identity = os.stat(path)
     build = resident_client.build_id()
+    socket_check = _socket_check()
     stopping: list[int] = []
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
@@ -438,7 +441,7 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
             if left <= 0:
                 break
             ready, _, _ = select.select([listener.fileno(), wake_r], [], [],
-                                        min(left, SOCKET_CHECK))
+                                        min(left, socket_check))
             if not ready and not _still_reachable(path, identity):
                 break  # (no client can reach it: its socket is gone)
             if wake_r in ready:
@@ -490,6 +493,18 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
             if (st.st_dev, st.st_ino) == (identity.st_dev, identity.st_ino):
                 os.unlink(path)
     os._exit(code)
+
+
+def _socket_check() -> float:
+    """SOCKET_CHECK, or the shorter interval SYSTRACE_RESIDENT_SOCKET_CHECK names (the tests'
+    servers whose socket is taken from them: each waited SOCKET_CHECK for its look, trim68).
+    Only ever more often: anything but a number from 0.05 to SOCKET_CHECK is ignored, so the
+    variable can never keep a server whose socket is gone alive longer."""
+    try:
+        asked = float(os.environ.get(SOCKET_CHECK_VARIABLE, ""))
+    except ValueError:
+        return SOCKET_CHECK
+    return asked if 0.05 <= asked <= SOCKET_CHECK else SOCKET_CHECK  # (NaN: neither)
 
 
 def _still_reachable(path: str, identity: os.stat_result) -> bool:

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PYTHON, REPO, run_systrace, systrace_env
-from systrace_py import procfs, resident_client, session
+from systrace_py import procfs, resident, resident_client, session
 
 #: long enough for any loaded CI machine; the tests poll, they never assert a duration
 PATIENCE = 60.0
@@ -248,7 +248,9 @@ def test_a_server_whose_socket_is_gone_exits(server: Server, gone: str) -> None:
     reach: no run goes to it and ``--resident stop`` says "no resident tracer is running"
     while ps shows it and its spare worker, which lived on to their idle exit, ten minutes
     later (front30: a new user met two such pairs; on main this test waits in vain).  It
-    notices within seconds and exits; a new server started meanwhile is not disturbed."""
+    notices within seconds and exits; a new server started meanwhile is not disturbed.
+    (Its look every 0.2 s, not every SOCKET_CHECK: trim68, 5 s a case.)"""
+    server.env[resident.SOCKET_CHECK_VARIABLE] = "0.2"
     assert server.start("--resident-idle", "300").returncode == 0
     pid = server.pid()
     assert pid is not None
@@ -266,6 +268,20 @@ def test_a_server_whose_socket_is_gone_exits(server: Server, gone: str) -> None:
     elif gone == "another server's":
         assert server.pid() is not None  # (the new one serves on)
         assert server.stop().stderr.strip() == "systrace: resident tracer stopped"
+
+
+def test_the_environment_can_only_make_the_socket_check_more_often(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SYSTRACE_RESIDENT_SOCKET_CHECK (the test above's 0.2 s) shortens the server's interval
+    between looks at its socket and cannot lengthen it: no value keeps a server whose socket
+    is gone alive longer than SOCKET_CHECK."""
+    for asked, got in [("0.2", 0.2), ("0.05", 0.05), (str(resident.SOCKET_CHECK), 5.0),
+                       ("0", 5.0), ("-1", 5.0), ("0.01", 5.0), ("6", 5.0), ("1e9", 5.0),
+                       ("inf", 5.0), ("nan", 5.0), ("", 5.0), ("soon", 5.0)]:
+        monkeypatch.setenv(resident.SOCKET_CHECK_VARIABLE, asked)
+        assert resident._socket_check() == got, asked
+    monkeypatch.delenv(resident.SOCKET_CHECK_VARIABLE)
+    assert resident._socket_check() == resident.SOCKET_CHECK == 5.0
 
 
 def test_idle_server_exits(server: Server) -> None:
