@@ -192,6 +192,9 @@ def man_page() -> str:
              "/tmp/systrace-py-UID)"),
         ".TP", "\\fBSYSTRACE_NO_RESIDENT=1\\fR",
         roff("trace in this process even when a resident tracer runs (as --no-resident)"),
+        ".TP", "\\fBSYSTRACE_RESIDENT_SOCKET_CHECK=SECONDS\\fR",
+        roff("the resident tracer looks for its socket more often than every 5 s (0.05-5; "
+             "any other value is ignored: never less often)"),
         ".TP", "\\fBSYSTRACE_NO_NATIVE_COMMAND=1\\fR",
         roff("at install (pip install): do not build the native systrace command; systrace "
              "is then the Python one (systrace-python)"),
@@ -404,6 +407,11 @@ RENDERERS = {"man": man_page, "bash": bash_completion, "zsh": zsh_completion}
 def main(argv: list[str] | None = None) -> int:
     """Write every rendered file under the repository (the current directory, or argv[0])."""
     args = sys.argv[1:] if argv is None else argv
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        # (a word like --help is no repository: it made a directory of that name)
+        sys.stderr.write("usage: python -m systrace_py.docgen [REPOSITORY]\n"
+                         "  rewrites man/systrace.1 and completions/ from the parsers\n")
+        return 0 if args in (["-h"], ["--help"]) else 2
     root = Path(args[0]) if args else Path(".")
     for kind, relative in OUTPUTS.items():
         target = root / relative

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -318,3 +319,14 @@ def test_the_log_reasons_in_the_docs_are_the_reasons():
     assert listed is not None, "the `syscall` row has no `reason` (...) list"
     named = set(re.findall(r"(?:^|, )`([^`]+)`", listed.group(1)))
     assert named == set(REASONS)
+
+
+def test_docgen_takes_no_option_for_a_repository(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m systrace_py.docgen --help`` made a directory named --help and wrote the
+    manual page into it: a word starting with '-' is no repository -- usage, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    assert docgen.main(["--help"]) == 0
+    assert docgen.main(["-x"]) == 2
+    assert docgen.main([str(tmp_path), "extra"]) == 2
+    assert list(tmp_path.iterdir()) == []
