@@ -2405,7 +2405,8 @@ class Tracer:
                 try:
                     respelled = self._hold(task, call, reply, info, on_fuse)
                 except (enforce.HoldError, DecodeError) as exc:
-                    self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
+                    if not self._killed_in_its_stop(task):
+                        self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
                     enforce.refuse(task.tid, exc.errno)
                     self._resume(task)
                     return
@@ -3383,6 +3384,18 @@ class Tracer:
             return (argv is None or fresh.argv == argv) and (envp is None or fresh.envp == envp)
         except DecodeError:
             return False
+
+    def _killed_in_its_stop(self, task: Task) -> bool:
+        """Whether ``task`` left the stop it was decided at: only SIGKILL takes a task out of a
+        ptrace stop the tracer has not ended, so its registers are no longer there to read
+        (ESRCH).  A hold that failed then (its memory already gone: a short write of 0 bytes)
+        refused nothing the program could see -- it is ending, the call never runs -- and is
+        no engine refusal to log or count (parity73: a child killed during its start)."""
+        try:
+            pt.getregs(task.tid)
+        except pt.PtraceError as exc:
+            return exc.errno == errno.ESRCH
+        return False
 
     def _still_traced(self, task: Task) -> bool:
         """Whether ``task`` is still the tree's task at its tid: not gone, and not replaced by
