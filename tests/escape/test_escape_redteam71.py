@@ -7,7 +7,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, attack, never, policy
+from escape_lib import Scene, attack, controlled_and_blocked, never, policy, secd_never
 
 
 @pytest.mark.parametrize("checked", ["fsread", "fswrite"])
@@ -32,3 +32,16 @@ def test_an_exec_from_a_thread_failing_past_its_point_of_no_return_ends_the_run(
     traced = attack(program, policy_text=policy(never(checked, path=f"{scene.secd}/**")),
                     scene=scene, env=loop, timeout=30)
     assert traced.returncode == 128 + signal.SIGSEGV, traced
+
+
+@pytest.mark.parametrize("how", ["open", "thread", "exec"])
+def test_a_process_whose_leader_ended_is_still_enforced(
+        build, tmp_path: Path, loop: dict[str, str], how: str) -> None:
+    """Review 48, of Tracer._gone ("a leader's end ends its process"): the main thread
+    pthread_exit()s, and once /proc shows the leader a zombie a thread opens the secret
+    (``open``), makes a new thread that does (``thread``), or execs a program that does
+    (``exec``: de_thread with a zombie leader).  The leader's end is not reported while its
+    threads live (the kernel's delay_group_leader holds for a tracer too), so no live thread's
+    task is ended there: refused, both loops (ESCAPED natively).  Sound on main too: a guard."""
+    controlled_and_blocked(tmp_path, build("escape/leader_gone.c"),
+                           lambda s: [how, s.secret], secd_never, env=loop)
