@@ -734,9 +734,11 @@ def test_a_guard_agrees_with_its_stop_check_at_every_cases_edges(guard_filter, n
         _assert_guard_agrees(guard_filter, name, args)
 
 
+# (40 examples: every case's edges are the deterministic test's above; these draw the
+# registers beyond them -- guard74 measured the count with broken guards, docs/performance.md)
 @pytest.mark.parametrize("name", sorted(seccomp.GUARDED_CALLS | seccomp.NOTED
                                          | CHANGES_CREDENTIALS))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_a_guard_compiles_to_bpf_that_agrees_with_its_stop_check(guard_filter, name, data):
     """And so do the cases in which a call shares the caller's memory or may give a mapping a
