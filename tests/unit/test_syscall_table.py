@@ -639,9 +639,106 @@ def _register_values(name: str, data: st.DataObject) -> tuple[int, ...]:
     return tuple(args)
 
 
+def _boundaries(test: syscalls.Test) -> list[int]:
+    """The registers at the edges of one test: for "eq" its value, one off either way, each
+    bit of its mask flipped, the bits its mask leaves out all set, its high half set and
+    clear; for "ne"/"lt"/"ge" its value, one off, the ends of the register; for "touches"
+    (an over-approximated range) the pointer near every edge of the scratch area."""
+    if test.op == "touches":
+        return sorted({v for edge in _EDGES for v in _near(edge)})
+    value, mask = _resolved(test.value), _resolved(test.mask)
+    around = [value, value - 1, value + 1, 0, 2**64 - 1, value | 0xFFFFFFFF << 32,
+              value & 0xFFFFFFFF, value ^ 1 << 32]
+    if test.op == "eq":
+        around += [value ^ 1 << bit for bit in range(64) if mask >> bit & 1]
+        around += [value | ~mask, (value | ~mask) ^ (mask & -mask)]
+    return sorted({v % 2**64 for v in around})
+
+
+_HOLDS_AT = {"ne": 1, "lt": -1, "ge": 0}
+
+
+@functools.cache
+def _guard_boundary_registers(name: str) -> tuple[tuple[int, ...], ...]:
+    """Every case of a guarded (or sharing) call's guard, ``refused``, ``shares`` and
+    ``keys`` with its tested registers where it holds (an "eq" at exactly its value; the other
+    registers 0, then all ones), and each tested register in turn moved over its
+    :func:`_boundaries` while the case's other tests still hold."""
+    call = BY_NAME[name]
+    cases = [*(call.guard.cases + call.guard.refused if call.guard is not None else ()),
+             *(call.shares.cases if call.shares is not None else ()), *(call.keys or ())]
+    registers: dict[tuple[int, ...], None] = {}
+    for rest in (0, 2**64 - 1):
+        registers[(rest,) * 6] = None
+        for case in cases:
+            held = [rest] * 6
+            for test in case:
+                if test.op == "touches":
+                    held[test.arg], held[_resolved(test.value)] = scratch.BASE, 1
+                elif test.op == "eq":
+                    held[test.arg] = _resolved(test.value) | (rest & ~_resolved(test.mask))
+                else:  # a value that holds: "ne" one above, "lt" one below, "ge" at it
+                    held[test.arg] = (_resolved(test.value) + _HOLDS_AT[test.op]) % 2**64
+            registers[tuple(held)] = None
+            for test in case:
+                for value in _boundaries(test):
+                    moved = list(held)
+                    moved[test.arg] = value
+                    registers[tuple(moved)] = None
+                    if test.op == "touches":
+                        for length in (0, 1, 4096, scratch.GUARD_REACH, 2**64 - 1):
+                            moved[_resolved(test.value)] = length
+                            registers[tuple(moved)] = None
+    return tuple(registers)
+
+
+def _assert_guard_agrees(guard_filter: _Filters, name: str, args: tuple[int, ...]) -> None:
+    """The property below's check of one set of registers (kept there verbatim as well:
+    its body is its hypothesis seed)."""
+    action = guard_filter.run(NUMBERS[name], args)
+    guard = BY_NAME[name].guard
+    shares = seccomp.shares_memory(name, args) is not None or seccomp.keys_mapping(name, args) \
+        or name in CHANGES_CREDENTIALS
+    refusal = seccomp.guard_refusal(name, args, _TRACER)
+    stopping = seccomp.stop_guard(name, args, _TRACER)
+    over_approximates = guard is not None and any(
+        t.op == "touches" for case in guard.cases for t in case)
+    sharing = BY_NAME[name].shares
+    always_stops = ((sharing is not None and () in sharing.cases)
+                    or () in (BY_NAME[name].keys or ()) or name in CHANGES_CREDENTIALS)
+    if guard is not None and guard.check is not None:
+        if refusal is not None:
+            assert stopping is None and action == _RET_ERRNO | refusal, (name, args, hex(action))
+        else:
+            assert (action == _RET_TRACE) == (stopping is not None or shares), \
+                (name, args, hex(action))
+            assert action in (_RET_TRACE, _RET_ALLOW)
+    elif refusal is not None:
+        assert action == _RET_ERRNO | refusal or (
+            (over_approximates or shares) and action == _RET_TRACE), (name, args, hex(action))
+    elif shares:
+        assert action == _RET_TRACE, (name, args, hex(action))
+    else:
+        assert action == _RET_ALLOW or (over_approximates and action == _RET_TRACE), \
+            (name, args, hex(action))
+    assert not always_stops or action == _RET_TRACE
+
+
 @pytest.mark.parametrize("name", sorted(seccomp.GUARDED_CALLS | seccomp.NOTED
                                          | CHANGES_CREDENTIALS))
-@settings(max_examples=200, deadline=None)
+def test_a_guard_agrees_with_its_stop_check_at_every_cases_edges(guard_filter, name):
+    """The property below, deterministic: every case at exactly its values, one off, each
+    mask bit flipped, the high half set and clear -- where a dropped case, a value one off
+    or a lost mask bit shows (the property, drawing, missed some at 200 examples)."""
+    for args in _guard_boundary_registers(name):
+        _assert_guard_agrees(guard_filter, name, args)
+
+
+# (40 examples: every case's edges are the deterministic test's above; these draw the
+# registers beyond them -- guard74 measured the count with broken guards, docs/performance.md)
+@pytest.mark.parametrize("name", sorted(seccomp.GUARDED_CALLS | seccomp.NOTED
+                                         | CHANGES_CREDENTIALS))
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_a_guard_compiles_to_bpf_that_agrees_with_its_stop_check(guard_filter, name, data):
     """And so do the cases in which a call shares the caller's memory or may give a mapping a
