@@ -32,6 +32,7 @@ to the tree's names) and traced on each loop.  Findings:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import random
@@ -52,16 +53,18 @@ O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
 O_CREAT, O_EXCL, O_TRUNC, O_APPEND = 0o100, 0o200, 0o1000, 0o2000
 O_DIRECTORY, O_NOFOLLOW, O_PATH, O_TMPFILE = 0o200000, 0o400000, 0o10000000, 0o20200000
 AT_SYMLINK_NOFOLLOW, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH, AT_REMOVEDIR = 0x100, 0x400, 0x1000, 0x200
-RESOLVE = [0, 1, 2, 4, 8, 16, 2 | 4, 8 | 4, 16 | 1]  # NO_XDEV NO_MAGICLINKS NO_SYMLINKS BENEATH IN_ROOT
+# RESOLVE_NO_XDEV 1, NO_MAGICLINKS 2, NO_SYMLINKS 4, BENEATH 8, IN_ROOT 16
+RESOLVE = [0, 1, 2, 4, 8, 16, 2 | 4, 8 | 4, 16 | 1]
 RENAME_FLAGS = [0, 0, 1, 2]  # NOREPLACE, EXCHANGE
 
 
 def build_tree(base: Path, links: list[tuple[str, str, str]], no_s: bool = False) -> dict[str, str]:
     """Make the tree; return dev:ino -> name for every entry (S's marked "S:...").  ``no_s``:
     the tree without S (the oracle's second run: a line whose result changes is S's)."""
-    if base.exists():
-        subprocess.run(["umount", "-R", str(base / "pub" / "d")], capture_output=True)
-        shutil.rmtree(base)
+    moved = base.with_name(base.name + "2")  # where "renbase" moves the tree
+    for old in (base, moved):
+        if old.exists():
+            shutil.rmtree(old)
     base.mkdir(parents=True)
     for d in ("S", "S/sub", "pub", "pub/d", "w"):
         if not (no_s and d.startswith("S")):
@@ -78,10 +81,8 @@ def build_tree(base: Path, links: list[tuple[str, str, str]], no_s: bool = False
         if kind == "sym":
             os.symlink(target, base / name)
         else:
-            try:
+            with contextlib.suppress(OSError):
                 os.link(base / target, base / name)
-            except OSError:
-                pass
     names: dict[str, str] = {}
     for root, dirs, files in os.walk(base):
         for entry in [root, *(os.path.join(root, x) for x in dirs + files)]:
@@ -167,6 +168,8 @@ class Gen:
                           "pub/../S/secret", "S/../pub/f", "S/sub/../secret", "pub/d/sub/f"])
             if r.random() < 0.4:
                 p = f"{b}/{p}"
+            elif r.random() < 0.15:
+                p = f"{b}2/{p}"  # after "renbase"
         return p
 
     def dirfd(self) -> str:
@@ -187,15 +190,16 @@ class Gen:
         kind = r.choices(
             ["open", "openat2", "reopen", "read", "write", "stat", "readlink", "chdir", "fchdir",
              "chroot", "nsbind", "symlink", "link", "rename", "unlink", "mkdir", "handle", "exec",
-             "trunc", "close"],
-            [8, 6, 5, 6, 2, 5, 2, 3, 3, 1, 1, 2, 2, 2, 1, 1, 2, 2, 1, 1])[0]
+             "trunc", "close", "renbase"],
+            [8, 6, 5, 6, 2, 5, 2, 3, 3, 1, 2, 2, 2, 2, 1, 1, 1, 2, 1, 1, 2])[0]
         d, p = self.dirfd(), self.path()
         if kind == "open":
             return [kind, d, p, str(self.flags()), slot]
         if kind == "openat2":
             return [kind, d, p, str(self.flags()), str(r.choice(RESOLVE)), slot]
         if kind == "reopen":
-            return [kind, str(r.randrange(4)), str(r.choice([O_RDONLY, O_RDWR, O_WRONLY, O_PATH])), slot]
+            mode = r.choice([O_RDONLY, O_RDWR, O_WRONLY, O_PATH])
+            return [kind, str(r.randrange(4)), str(mode), slot]
         if kind in ("read", "write", "fchdir", "close"):
             return [kind, slot]
         if kind == "stat":
@@ -207,7 +211,13 @@ class Gen:
             return [kind, p]
         if kind == "nsbind":
             return [kind, r.choice([f"{self.base}/S", f"{self.base}/S/sub", f"{self.base}/pub",
-                                    self.path()]), f"{self.base}/pub/d"]
+                                    f"{self.base}/pub/f", f"{self.base}/w", self.path()]),
+                    r.choice([f"{self.base}/pub/d", "pub/f", "w", "w/h0", "pub/d"]),
+                    r.choice(["", "u"])]
+        if kind == "renbase":  # the tree's own directory moved (S's parent): names change
+            b2 = self.base + "2"
+            return ["rename", "-", self.base, "-", b2, "0"] if r.random() < 0.7 else \
+                ["rename", "-", b2, "-", self.base, "0"]
         if kind == "symlink":
             return [kind, self.target(), d, r.choice(["w/s9", "pub/s9", "S/s9", "s9"])]
         if kind == "link":
@@ -233,8 +243,9 @@ class Gen:
         ops: list[list[str]] = []
         # descriptors first, most of the time: the dirfds and /proc/self/fd links use them
         for s in range(r.randrange(0, 4)):
+            how = r.choice([O_PATH, O_RDONLY | O_DIRECTORY, O_PATH | O_DIRECTORY])
             ops.append(["open", "-", r.choice(["pub", "S", "w", "pub/d", ".", "S/sub", "pub/l0"]),
-                        str(r.choice([O_PATH, O_RDONLY | O_DIRECTORY, O_PATH | O_DIRECTORY])), str(s)])
+                        str(how), str(s)])
         for _ in range(r.randrange(4, 11)):
             if ops and r.random() < 0.2:  # a call again: after a change, a remembered answer
                 ops.append(list(r.choice(ops)))
@@ -272,7 +283,8 @@ def run(cmd: list[str], base: Path, links: list[tuple[str, str, str]], env: dict
         rc: int | None = p.returncode
         out, err = p.stdout, p.stderr
     except subprocess.TimeoutExpired as exc:
-        rc, out = None, (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        rc = None
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         err = "HANG"
     lines = [name_line(x, names) for x in out.splitlines()]
     return Result(lines, rc, err, s_state(base), names, state0)
@@ -338,7 +350,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="fz72-"))
     base = work / "t"
     pfile = work / "policy.toml"
-    pfile.write_text(f'default = "permit"\n\n[[rule]]\ncalls = ["fsread", "fswrite"]\npath = "{base}/S"\n'
+    pfile.write_text('default = "permit"\n\n'
+                     f'[[rule]]\ncalls = ["fsread", "fswrite"]\npath = "{base}/S"\n'
                      'action = "never"\nerrno = "ENOTUNIQ"\n\n'
                      f'[[rule]]\ncalls = ["fsread", "fswrite"]\npath = "{base}/S/**"\n'
                      'action = "never"\nerrno = "ENOTUNIQ"\n')
@@ -365,8 +378,8 @@ def main() -> int:
             print("   no S:  ", nos.lines)
         for loop in counts:
             tenv = dict(env, SYSTRACE_NO_CLOOP=LOOPS[loop])
-            traced = run([PYTHON, "-m", "systrace_py", "-p", str(pfile), "--", str(ops), str(sfile)],
-                         base, g.links, tenv, args.timeout)
+            cmd = [PYTHON, "-m", "systrace_py", "-p", str(pfile), "--", str(ops), str(sfile)]
+            traced = run(cmd, base, g.links, tenv, args.timeout)
             counts[loop] += 1
             if args.show:
                 print(f"   {loop}:", traced.lines, traced.stderr[-300:])
@@ -376,7 +389,6 @@ def main() -> int:
                     print(f"seed {seed} {loop} {f}", flush=True)
     print(f"cases per loop: {counts}; native lines reaching S: {reaching}; findings: {total}; "
           f"seeds {a}:{b}", flush=True)
-    subprocess.run(["umount", "-R", str(base / "pub" / "d")], capture_output=True)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -9,7 +9,9 @@
  *   reopen SLOT FLAGS SLOT2       (open of /proc/self/fd/10S)
  *   read SLOT (content, escaped)  write SLOT      close SLOT
  *   stat DIRFD P ATFLAGS          readlink DIRFD P
- *   chdir P   fchdir SLOT         chroot P        nsbind SRC DST (a new mount namespace, once)
+ *   chdir P   fchdir SLOT         chroot P
+ *   nsbind SRC DST [u]            (a bind mount in a new mount namespace, made once -- with "u"
+ *                                 in a new user namespace too, root mapped to root)
  *   symlink TARGET DIRFD P        link DIRFD P DIRFD Q ATFLAGS
  *   rename DIRFD P DIRFD Q FLAGS  unlink DIRFD P ATFLAGS        mkdir DIRFD P
  *   handle DIRFD P FLAGS SLOT     (name_to_handle_at, then open_by_handle_at O_RDONLY)
@@ -114,7 +116,21 @@ int main(int argc, char **argv) {
         } else if (!strcmp(op, "nsbind")) {
             long r = 0;
             if (!nsdone) {
-                r = unshare(CLONE_NEWNS);
+                if (!strcmp(a[3], "u")) {
+                    r = unshare(CLONE_NEWUSER | CLONE_NEWNS);
+                    int fd;
+                    if (r == 0 && (fd = open("/proc/self/setgroups", O_WRONLY)) >= 0) {
+                        (void)!write(fd, "deny", 4); close(fd);
+                    }
+                    if (r == 0 && (fd = open("/proc/self/uid_map", O_WRONLY)) >= 0) {
+                        if (write(fd, "0 0 1", 5) < 0) r = -1; close(fd);
+                    }
+                    if (r == 0 && (fd = open("/proc/self/gid_map", O_WRONLY)) >= 0) {
+                        if (write(fd, "0 0 1", 5) < 0) r = -1; close(fd);
+                    }
+                } else {
+                    r = unshare(CLONE_NEWNS);
+                }
                 if (r == 0) r = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
                 nsdone = r == 0;
             }
