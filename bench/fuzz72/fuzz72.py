@@ -161,6 +161,8 @@ class Gen:
             p = r.choice([f"/proc/self/fd/10{n}", f"/proc/self/fd/10{n}/secret",
                           f"/proc/thread-self/fd/10{n}/../S/secret",
                           "/proc/thread-self/cwd/S/secret", "/proc/self/cwd/pub/l0/secret",
+                          "/proc/self/cwd/S/secret", "/proc/self/cwd/S",
+                          "/proc/thread-self/cwd/../S",
                           f"/proc/self/root{b}/S/secret", "/proc/self/cwd"])
         else:
             p = r.choice(["S", "S/secret", "S/sub/f", "S/tool", "pub", "pub/f", "pub/d",
@@ -339,14 +341,16 @@ def main() -> int:
     ap.add_argument("--loops", default="cloop,pyloop")
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--keep", default="")
+    ap.add_argument("--threads", type=float, default=0.0,
+                    help="the share of seeds whose calls run in a thread of its own cwd")
     ap.add_argument("--show", action="store_true", help="print each seed's script and runs")
     ap.add_argument("--kinds", default="reached,wrote,parity,crash,refused")
     args = ap.parse_args()
     a, b = (int(x) for x in args.seeds.split(":"))
-    ops = Path(tempfile.gettempdir()) / "ops72"
+    ops = Path(tempfile.gettempdir()) / "ops72-thread"
     src = HERE / "ops72.c"
     if not ops.exists() or ops.stat().st_mtime < src.stat().st_mtime:
-        subprocess.run(["gcc", "-O1", "-o", str(ops), str(src)], check=True)
+        subprocess.run(["gcc", "-O1", "-pthread", "-o", str(ops), str(src)], check=True)
     work = Path(tempfile.mkdtemp(prefix="fz72-"))
     base = work / "t"
     pfile = work / "policy.toml"
@@ -367,18 +371,19 @@ def main() -> int:
         script = g.script()
         sfile = work / "script"
         sfile.write_text("".join("\t".join(x) + "\n" for x in script))
-        native = run([str(ops), str(sfile)], base, g.links, env, args.timeout)
-        nos = run([str(ops), str(sfile)], base, g.links, env, args.timeout, no_s=True)
+        mode = ["thread"] if g.r.random() < args.threads else []  # (after the script: seeds keep)
+        native = run([str(ops), str(sfile), *mode], base, g.links, env, args.timeout)
+        nos = run([str(ops), str(sfile), *mode], base, g.links, env, args.timeout, no_s=True)
         reaching += sum(1 for x in native.lines if " OK " in x and (" S:" in x or MAGIC in x))
         if args.show:
-            print(f"== seed {seed}")
+            print(f"== seed {seed} {mode}")
             for i, x in enumerate(script):
                 print(f"   {i} {x}")
             print("   native:", native.lines)
             print("   no S:  ", nos.lines)
         for loop in counts:
             tenv = dict(env, SYSTRACE_NO_CLOOP=LOOPS[loop])
-            cmd = [PYTHON, "-m", "systrace_py", "-p", str(pfile), "--", str(ops), str(sfile)]
+            cmd = [PYTHON, "-m", "systrace_py", "-p", str(pfile), "--", str(ops), str(sfile), *mode]
             traced = run(cmd, base, g.links, tenv, args.timeout)
             counts[loop] += 1
             if args.show:

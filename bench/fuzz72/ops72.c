@@ -1,6 +1,10 @@
 /* Red team 72's path-call interpreter (bench/fuzz72/fuzz72.py; not part of the CI suite).
  *
- *   ops72 SCRIPT
+ *   ops72 SCRIPT [thread]
+ *
+ * "thread": the operations run in a second thread that has unshared its fs_struct
+ * (CLONE_FS) and moved its cwd to "w": /proc/self/cwd is then the leader's (the tree),
+ * /proc/thread-self/cwd and relative paths the thread's own; the leader waits in join.
  *
  * One operation a line, tab-separated; DIRFD "-" is AT_FDCWD, else a slot; slot S is fd 100+S.
  * Each operation prints "N OK [dev:ino] [extra]" or "N ERR ERRNO": the object it reached is
@@ -21,6 +25,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <stdio.h>
@@ -59,11 +64,28 @@ static void statres(int n, long r, struct stat *st) {
     else printf("%d OK %lu:%lu\n", n, (unsigned long)st->st_dev, (unsigned long)st->st_ino);
 }
 
+static void *interpret(void *arg);
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
-    FILE *f = fopen(argv[1], "r");
-    if (!f) return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 2 && !strcmp(argv[2], "thread")) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, interpret, argv[1]) != 0) return 3;
+        void *rv;
+        pthread_join(t, &rv);
+        return (int)(long)rv;
+    }
+    return (int)(long)interpret(argv[1]);
+}
+
+static void *interpret(void *arg) {
+    const char *script = arg;
+    FILE *f = fopen(script, "r");
+    if (!f) return (void *)2L;
+    if (pthread_self() && gettid() != getpid()) {
+        if (unshare(CLONE_FS) < 0 || chdir("w") < 0) { printf("THREADSETUP %d\n", errno); }
+    }
     char line[8192];
     int n = 0, nsdone = 0;
     while (fgets(line, sizeof line, f)) {
@@ -123,10 +145,12 @@ int main(int argc, char **argv) {
                         (void)!write(fd, "deny", 4); close(fd);
                     }
                     if (r == 0 && (fd = open("/proc/self/uid_map", O_WRONLY)) >= 0) {
-                        if (write(fd, "0 0 1", 5) < 0) r = -1; close(fd);
+                        if (write(fd, "0 0 1", 5) < 0) { r = -1; }
+                        close(fd);
                     }
                     if (r == 0 && (fd = open("/proc/self/gid_map", O_WRONLY)) >= 0) {
-                        if (write(fd, "0 0 1", 5) < 0) r = -1; close(fd);
+                        if (write(fd, "0 0 1", 5) < 0) { r = -1; }
+                        close(fd);
                     }
                 } else {
                     r = unshare(CLONE_NEWNS);
@@ -187,5 +211,5 @@ int main(int argc, char **argv) {
         n++;
     }
     printf("DONE\n");
-    return 0;
+    return (void *)0L;
 }
