@@ -66,7 +66,7 @@ def build_tree(base: Path, links: list[tuple[str, str, str]], no_s: bool = False
         if old.exists():
             shutil.rmtree(old)
     base.mkdir(parents=True)
-    for d in ("S", "S/sub", "pub", "pub/d", "w"):
+    for d in ("S", "S/sub", "pub", "pub/d", "w", "w/proc"):
         if not (no_s and d.startswith("S")):
             (base / d).mkdir()
     if not no_s:
@@ -116,6 +116,7 @@ class Gen:
         self.base = str(base)
         self.links: list[tuple[str, str, str]] = []
         self.linknames: list[str] = []
+        self.pending: list[list[str]] = []  # calls that follow the one op() made
 
     def target(self) -> str:
         r, b = self.r, self.base
@@ -209,6 +210,9 @@ class Gen:
                                               AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW]))]
         if kind == "readlink":
             return [kind, d, p]
+        if kind == "chroot" and r.random() < 0.5:  # a jail with /proc: its magic links work
+            self.pending.append(["chroot", r.choice(["w", f"{self.base}/w"])])
+            return ["nsbind", "/proc", f"{self.base}/w/proc", r.choice(["", "u"])]
         if kind in ("chdir", "chroot", "trunc"):
             return [kind, p]
         if kind == "nsbind":
@@ -253,6 +257,8 @@ class Gen:
                 ops.append(list(r.choice(ops)))
             else:
                 ops.append(self.op())
+                ops += self.pending
+                self.pending = []
         return ops
 
 
