@@ -194,7 +194,7 @@ class Gen:
             ["open", "openat2", "reopen", "read", "write", "stat", "readlink", "chdir", "fchdir",
              "chroot", "nsbind", "symlink", "link", "rename", "unlink", "mkdir", "handle", "exec",
              "trunc", "close", "renbase"],
-            [8, 6, 5, 6, 2, 5, 2, 3, 3, 1, 2, 2, 2, 2, 1, 1, 1, 2, 1, 1, 2])[0]
+            [8, 6, 5, 6, 2, 5, 2, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 2, 1, 1, 2])[0]
         d, p = self.dirfd(), self.path()
         if kind == "open":
             return [kind, d, p, str(self.flags()), slot]
