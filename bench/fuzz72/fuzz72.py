@@ -371,7 +371,8 @@ def main() -> int:
     counts = {loop: 0 for loop in args.loops.split(",")}
     reaching = 0  # native lines that reached an object of S (what the policy must refuse)
     total = 0
-    for seed in range(a, b):
+    def one_seed(seed: int) -> None:
+        nonlocal total, reaching
         g = Gen(random.Random(seed), base)
         g.tree()
         script = g.script()
@@ -398,6 +399,13 @@ def main() -> int:
                 if f.split(":")[0] in kinds:
                     total += 1
                     print(f"seed {seed} {loop} {f}", flush=True)
+    seed = a
+    try:
+        for seed in range(a, b):
+            one_seed(seed)
+    except KeyboardInterrupt:  # (SIGINT: the counts so far)
+        print(f"interrupted at seed {seed}", flush=True)
+        b = seed
     print(f"cases per loop: {counts}; native lines reaching S: {reaching}; findings: {total}; "
           f"seeds {a}:{b}", flush=True)
     if not args.keep:
