@@ -1684,11 +1684,14 @@ class DecodedCall:
         if self.name != "connect" and not held.startswith("socket:"):
             raise DecodeError(errno.ENOTSOCK, "no socket")
 
-    def _first_error(self) -> DecodeError | None:
+    def _first_error(self, first: PathSpec | None = None) -> DecodeError | None:
         """What the kernel fails on when it looks the first path up, before a later path's
         own error (an empty or unreadable string) counts: rename's parent lookup
-        (_PARENT_FIRST), link's whole lookup (_WHOLE_FIRST); None when it is found."""
-        first = PATH_ARGS[self.name][0]
+        (_PARENT_FIRST), link's whole lookup (_WHOLE_FIRST); None when it is found.
+        ``first``: the path looked up first when it is not the first argument (mount's
+        target)."""
+        if first is None:
+            first = PATH_ARGS[self.name][0]
         if self.name in _PARENT_FIRST:
             return self._parent_error(first)
         try:
@@ -2424,6 +2427,14 @@ class DecodedCall:
                 first_error = self._first_error()
                 if first_error is not None:
                     raise first_error from None
+            if self.name == "mount" and spec is specs[0]:
+                # do_mount looks the target up (user_path_at) before path_mount looks at the
+                # source (do_loopback, do_move_mount_old): the target's error is the call's
+                # (red team 72: a bind of a source failing ENOTDIR onto a missing target
+                # was ENOTDIR, natively ENOENT)
+                target_error = self._first_error(specs[1])
+                if target_error is not None:
+                    raise target_error from None
             if self.name in _PARENT_FIRST and spec is specs[0]:
                 # the kernel reads the later string before it looks past the parent (and
                 # link, pivot_root, move_mount look the earlier path up whole first: its

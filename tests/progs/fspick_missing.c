@@ -5,7 +5,9 @@
  *
  * As root: fspick and a remount (mount(MS_REMOUNT), a superblock's options) of DIR/missing,
  * of DIR/missing/deeper (a directory on the way missing), of DIR/dangling (a symlink to
- * DIR/missing), then fspick of DIR itself (a directory that is no mount's root: EINVAL).
+ * DIR/missing), then fspick of DIR itself (a directory that is no mount's root: EINVAL), and
+ * a bind mount of DIR/file/x (a source failing ENOTDIR) onto DIR/missing: the kernel looks
+ * the target up first, ENOENT (red team 72).
  * One "OP -> RESULT" line each; nothing is reconfigured.  A child waits meanwhile, so the
  * traced tree is not one task (a call whose path was examined then runs frozen).
  */
@@ -39,10 +41,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: fspick_missing DIR\n");
         return 2;
     }
-    char missing[4096], deeper[4096], dangling[4096];
+    char missing[4096], deeper[4096], dangling[4096], file[4096], through[4096];
     snprintf(missing, sizeof missing, "%s/missing", argv[1]);
     snprintf(deeper, sizeof deeper, "%s/missing/deeper", argv[1]);
     snprintf(dangling, sizeof dangling, "%s/dangling", argv[1]);
+    snprintf(file, sizeof file, "%s/file", argv[1]);
+    snprintf(through, sizeof through, "%s/file/x", argv[1]);
+    int made = open(file, O_WRONLY | O_CREAT, 0644);
+    if (made >= 0)
+        close(made);
     pid_t child = fork();
     if (child == 0) {
         pause();
@@ -58,6 +65,7 @@ int main(int argc, char **argv) {
     report("remount missing", mount(NULL, missing, NULL, MS_REMOUNT, NULL));
     report("remount deeper", mount(NULL, deeper, NULL, MS_REMOUNT, NULL));
     report("fspick dir", syscall(SYS_fspick, AT_FDCWD, argv[1], FSPICK_CLOEXEC));
+    report("bind onto missing", mount(through, missing, NULL, MS_BIND, NULL));
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     return 0;
