@@ -206,8 +206,10 @@ def mapped_file(tid: int, address: int) -> tuple[int, int] | None:
             text += chunk
     finally:
         os.close(fd)
-    for line in text.splitlines():
+    for line in text.split(b"\n"):  # (a file's name holds any byte but "\n", escaped)
         fields = line.split(None, 5)
+        if not fields:
+            continue
         start, _, end = fields[0].partition(b"-")
         if not int(start, 16) <= address < int(end, 16):
             continue

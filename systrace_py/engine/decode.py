@@ -3070,18 +3070,26 @@ def _mounts(path: str) -> list[tuple[bytes, ...]] | None:
     point, options, type, source, super options) each -- the device tells a new file
     system from the one it copies (a tmpfs made again with the same options) --, by mount
     point (a copied namespace lists its mounts in another order; those stacked on one point
-    keep theirs, lower first); None when it cannot be read."""
+    keep theirs, lower first), each with the mount point of its parent; None when it cannot
+    be read."""
     try:
         text = procfs.read(path)
     except OSError:
         return None
-    out: list[tuple[bytes, ...]] = []
-    for line in text.splitlines():
+    rows: list[list[bytes]] = []
+    for line in text.split(b"\n"):  # (a newline alone ends a line: a source may hold "\r")
+        if not line:
+            continue
         fields = line.split(b" ")
         if b"-" not in fields[6:]:
             return None
-        dash = fields.index(b"-", 6)
-        out.append((*fields[2:6], *fields[dash + 1:]))
+        rows.append(fields)
+    points = {fields[0]: fields[4] for fields in rows}
+    # (each with the mount point of the mount it is on: the same mounts stacked in another
+    # order -- A on /x then B on /x/y, or B first and A over it, hiding it -- are another
+    # tree with the same lines but their ids: red team 75)
+    out = [(*fields[2:6], points.get(fields[1], b""), *fields[fields.index(b"-", 6) + 1:])
+           for fields in rows]
     return sorted(out, key=lambda mount: mount[2])
 
 

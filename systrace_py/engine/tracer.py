@@ -221,18 +221,26 @@ def _area_mapped(tid: int) -> bool:
     why): at the stub's own int3 it is not -- that mmap failed --, and the program cannot make
     it without a stop (the filter guards the area), so an int3 there with the area mapped is
     the program's (stub_trap.c) -- its mapping perhaps split (mlock) or merged with one after
-    it by calls that make no stop.  True, too, when the maps cannot be read (the task gone)."""
+    it by calls that make no stop.  True, too, when the maps cannot be read (the task gone).
+    Read as bytes, by lines that end at a newline alone, as _cloop.c's fgets does: a mapped
+    file's name is the program's (its own program's path, at the exec event), which the
+    kernel escapes only its newlines of -- a name not in UTF-8 ended the run as an internal
+    error (red team 75, map_name.c), and one with a carriage return, \x1c or U+2028 was cut
+    into a line of its own by str.splitlines()."""
     try:
-        maps = procfs.read(f"/proc/{tid}/maps").decode()
+        maps = procfs.read(f"/proc/{tid}/maps")
     except OSError:
         return True
     covered, end = scratch.BASE, scratch.BASE + scratch.SIZE
-    for line in maps.splitlines():
+    for line in maps.split(b"\n"):
         fields = line.split()
-        low, high = (int(bound, 16) for bound in fields[0].split("-"))
+        try:
+            low, high = (int(bound, 16) for bound in fields[0].split(b"-"))
+        except (IndexError, ValueError):
+            continue  # (no mapping's line: the empty one after the last newline)
         if high <= covered:
             continue
-        if low > covered or fields[1:5] != ["r-xp", "00000000", "00:00", "0"]:
+        if low > covered or fields[1:5] != [b"r-xp", b"00000000", b"00:00", b"0"]:
             break
         covered = high
         if covered >= end:

@@ -1,0 +1,77 @@
+"""Red team 75: an outsider at the text the tracer reads from the kernel whose content the
+program chooses (docs/security.md, "Red team 75")."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from escape_lib import Scene, attack, secd_never
+
+#: where the scratch area goes (engine/scratch.py BASE): the program's text is put there
+SCRATCH_BASE = "0x100000000000"
+
+
+def test_a_program_mapped_at_the_scratch_area_from_a_name_not_in_utf8_runs(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """map_name.c, linked at the scratch area's address and run from a directory named with
+    the byte 0xff: the exec-time stub's mmap fails and stops at its int3, where the tracer
+    reads /proc/PID/maps, whose lines name the program's file.  On main the native loop's
+    run (the run's own command's stub is Python's) decoded that map as strict UTF-8 and
+    ended as an internal error, the tree killed; now the map is read as bytes, by lines
+    ending at a newline alone (as _cloop.c reads it), and the program runs as natively.
+    Control: natively it prints RAN and exits 0."""
+    built = build("escape/map_name.c", "-static", "-nostdlib", "-no-pie", "-mcmodel=large",
+                  f"-Wl,-Ttext-segment={SCRATCH_BASE}")
+    where = Path(os.fsdecode(bytes(tmp_path) + b"/d\xff"))
+    where.mkdir()
+    program = where / "map_name"
+    shutil.copy(built, program)
+    native = attack(program, policy_text=None, scene=None)
+    assert (native.returncode, native.stdout) == (0, "RAN\n"), native
+    scene = Scene.make(tmp_path)
+    traced = attack(program, policy_text=secd_never(scene), scene=scene, env=loop)
+    assert "internal error" not in traced.stderr, traced
+    assert (traced.returncode, traced.stdout) == (0, "RAN\n"), traced
+
+
+def test_the_same_mounts_stacked_in_another_order_are_another_tree(tmp_path: Path) -> None:
+    """decode._mounts, which _same_tree compares (whether a task in a mount namespace of its
+    own still sees the tracer's tree: DecodedCall.loads_in_own_view), left out each mount's
+    parent: two namespaces binding the same directories A on x and B on x/y, one in that
+    order and one B first with A over it (hiding B), compared equal on main while x/y/f is
+    B's file in one and A's in the other.  Now each mount carries its parent's mount point.
+    Control: the two namespaces read x/y/f differently."""
+    from systrace_py.engine.decode import _mounts
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and util-linux unshare")
+    x, a, b = tmp_path / "x", tmp_path / "A", tmp_path / "B"
+    for d in (x / "y", a / "y", b):
+        d.mkdir(parents=True)
+    (a / "y" / "f").write_text("A\n")
+    (b / "f").write_text("B\n")
+    orders = [((a, x), (b, x / "y")), ((b, x / "y"), (a, x))]
+    held = []
+    try:
+        for order in orders:
+            binds = " && ".join(f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(dst))}"
+                                for src, dst in order)
+            held.append(subprocess.Popen(
+                ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                 f"{binds} && cat {shlex.quote(str(x / 'y' / 'f'))} && exec cat"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        seen = [p.stdout.readline() for p in held if p.stdout is not None]
+        assert seen == ["B\n", "A\n"], seen
+        tables = [_mounts(f"/proc/{p.pid}/mountinfo") for p in held]
+        assert tables[0] is not None and tables[1] is not None
+        assert tables[0] != tables[1]
+    finally:
+        for p in held:
+            if p.stdin is not None:
+                p.stdin.close()
+            p.wait(timeout=30)
