@@ -459,9 +459,12 @@ class Learner(Monitor):
 
 
 def _mount_ids() -> frozenset[int]:
-    """The mounts of the tracer's view (mountinfo's first field), read when the run starts."""
+    """The mounts of the tracer's view (mountinfo's first field), read when the run starts.
+    Read as bytes, its lines cut at a newline alone: the kernel does not escape a ``\r`` in
+    a mount point, which text mode's universal newlines took for a line's end -- a mount at
+    ``a\rN ...`` forged the id N (red team 75)."""
     try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as info:
+        with open("/proc/self/mountinfo", "rb") as info:
             return frozenset(int(line.split(None, 1)[0]) for line in info if line.strip())
     except (OSError, ValueError):
         return frozenset()
