@@ -3070,8 +3070,8 @@ def _mounts(path: str) -> list[tuple[bytes, ...]] | None:
     point, options, type, source, super options) each -- the device tells a new file
     system from the one it copies (a tmpfs made again with the same options) --, by mount
     point (a copied namespace lists its mounts in another order; those stacked on one point
-    keep theirs, lower first), each with the mount point of its parent; None when it cannot
-    be read."""
+    keep theirs, lower first), each with its parent's device, root and mount point and so on
+    down to the namespace's root; None when it cannot be read."""
     try:
         text = procfs.read(path)
     except OSError:
@@ -3084,11 +3084,31 @@ def _mounts(path: str) -> list[tuple[bytes, ...]] | None:
         if b"-" not in fields[6:]:
             return None
         rows.append(fields)
-    points = {fields[0]: fields[4] for fields in rows}
-    # (each with the mount point of the mount it is on: the same mounts stacked in another
-    # order -- A on /x then B on /x/y, or B first and A over it, hiding it -- are another
-    # tree with the same lines but their ids: red team 75)
-    out = [(*fields[2:6], points.get(fields[1], b""), *fields[fields.index(b"-", 6) + 1:])
+    lines = {fields[0]: fields for fields in rows}
+    below: dict[bytes, tuple[bytes, ...]] = {}
+
+    def ancestry(mount_id: bytes) -> tuple[bytes, ...]:
+        # (each mount's parent told by its own line and that one's parent's, down to the
+        # namespace's root: two mounts stacked on one point share their mount point, and a
+        # third on the upper one (shown) or on the lower one (hidden by the upper, mounted
+        # after it) has a parent at that same point -- review 49; ids differ between copies)
+        chain: list[bytes] = []
+        seen: set[bytes] = set()
+        at = lines.get(mount_id)
+        while at is not None and at[0] not in seen and at[0] not in below:
+            seen.add(at[0])
+            chain.append(at[0])
+            at = lines.get(at[1])
+        tail = below.get(at[0], ()) if at is not None else ()
+        for one in reversed(chain):
+            tail = (*lines[one][2:5], b"/", *tail)
+            below[one] = tail
+        return tail
+
+    # (each with the mounts it is on: the same mounts stacked in another order -- A on /x
+    # then B on /x/y, or B first and A over it, hiding it -- are another tree with the same
+    # lines but their ids: red team 75)
+    out = [(*fields[2:6], *ancestry(fields[1]), b"-", *fields[fields.index(b"-", 6) + 1:])
            for fields in rows]
     return sorted(out, key=lambda mount: mount[2])
 

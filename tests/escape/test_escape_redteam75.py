@@ -75,3 +75,52 @@ def test_the_same_mounts_stacked_in_another_order_are_another_tree(tmp_path: Pat
             if p.stdin is not None:
                 p.stdin.close()
             p.wait(timeout=30)
+
+
+def _seen_in_namespaces(orders: list[list[tuple[Path, Path]]], shown: Path
+                        ) -> tuple[list[str], list[list[tuple[bytes, ...]] | None]]:
+    """For each order of binds, a private mount namespace that makes them in it: what it
+    reads at ``shown``, and its mounts as decode._mounts tells them."""
+    from systrace_py.engine.decode import _mounts
+
+    held = []
+    try:
+        for order in orders:
+            binds = " && ".join(f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(dst))}"
+                                for src, dst in order)
+            held.append(subprocess.Popen(
+                ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                 f"{binds} && cat {shlex.quote(str(shown))} && exec cat"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        seen = [p.stdout.readline() if p.stdout is not None else "" for p in held]
+        return seen, [_mounts(f"/proc/{p.pid}/mountinfo") for p in held]
+    finally:
+        for p in held:
+            if p.stdin is not None:
+                p.stdin.close()
+            p.wait(timeout=30)
+
+
+def test_a_mount_on_another_of_a_stack_is_another_tree(tmp_path: Path) -> None:
+    """Review 49: red team 75's parent was told by its mount point only, and two mounts
+    stacked on one point share it.  A and B on x (B over A), then C on x/y -- on B, shown --,
+    against A on x, C on x/y -- on A --, then B over A, hiding C: the same lines, each
+    mount's parent at the same point, compared equal on main while x/y/f is C's file in one
+    and B's in the other (so with the same directory bound twice, A and A).  Now each mount
+    carries its parent's whole line, and that one's parent's, down to the namespace's root.
+    Control: the namespaces read x/y/f differently."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and util-linux unshare")
+    x, a, b, c = tmp_path / "x", tmp_path / "A", tmp_path / "B", tmp_path / "C"
+    for d in (x / "y", a / "y", b / "y", c):
+        d.mkdir(parents=True)
+    for d, text in ((a / "y", "A\n"), (b / "y", "B\n"), (c, "C\n")):
+        (d / "f").write_text(text)
+    y = x / "y"
+    seen, tables = _seen_in_namespaces([[(a, x), (b, x), (c, y)], [(a, x), (c, y), (b, x)],
+                                        [(a, x), (a, x), (c, y)], [(a, x), (c, y), (a, x)]],
+                                       y / "f")
+    assert seen == ["C\n", "B\n", "C\n", "A\n"], seen
+    assert None not in tables
+    assert tables[0] != tables[1]
+    assert tables[2] != tables[3]
