@@ -359,6 +359,8 @@ MAP_DROPPABLE: Final = 0x08
 #: madvise: the kernel's reclaim may drop these pages (read again: zeros) until each is
 #: written again (jemalloc's, Go's and Rust's allocators give memory back so)
 MADV_FREE: Final = 8
+#: madvise: a fork's child gets no copy of these pages' mapping (VM_DONTCOPY)
+MADV_DONTFORK: Final = 10
 MAP_FIXED: Final = 0x10
 PROT_READ: Final = 0x1
 PROT_WRITE: Final = 0x2
