@@ -168,7 +168,9 @@ def test_a_long_shell_loop_leaves_python_no_exec(bindir: Path, tmp_path: Path) -
             kind: int(n) for kind, n in (part.rsplit(" ", 1)
                                          for part in found.group(1).split(", ")
                                          if part != "...")}
-        return served, _decided(_stats(result.stderr))
+        # (signal stops left out: a SIGCHLD stop more or less as the children's ends fall --
+        # 1,808 against 1,809 stops in a fresh-clone CI, every other count equal)
+        return served, _comparable(_stats(result.stderr))
 
     served, stats = run(True)
     _, python_stats = run(False)
@@ -562,7 +564,7 @@ def test_environments_read_at_once_or_not(bindir: Path, tmp_path: Path, size: in
     out, stats = run(True)
     python_out, python_stats = run(False)
     assert out == python_out
-    assert _decided(stats) == _decided(python_stats), (stats, python_stats)
+    assert _comparable(stats) == _comparable(python_stats), (stats, python_stats)
     assert out.split() == ["note:", "hello", "ran", "plain", "0", "preload", "126",
                            "0" * size], out[:200]
 
@@ -592,7 +594,7 @@ def test_execs_in_a_row_are_the_same_under_both_loops(bindir: Path, tmp_path: Pa
     out, err, stats = run(True)
     python_out, python_err, python_stats = run(False)
     assert (out, err) == (python_out, python_err)
-    assert _decided(stats) == _decided(python_stats), (stats, python_stats)
+    assert _comparable(stats) == _comparable(python_stats), (stats, python_stats)
     assert "note: hello ran" in out
 
 
