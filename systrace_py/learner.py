@@ -69,7 +69,6 @@ _EXCLUSIVE = frozenset({"mkdir", "mkdirat"})
 _MKDIR_MODE = {"mkdir": 1, "mkdirat": 2}
 _NEW_NAME = aliases.TWO_PATH_CALLS
 _LISTING = frozenset({"getdents64", "getdents"})
-_SIGNAL_CALLS = aliases.ALIASES["signal"]
 #: Calls with arguments worth decoding (paths, descriptors standing for files, addresses,
 #: exec argv); every other call is recorded by name alone, without reading its arguments.
 _ARGUMENT_CALLS = treated(Treat.PATH) | treated(Treat.FILE) | treated(Treat.ADDRESS) \
@@ -239,7 +238,7 @@ class Learner(Monitor):
                 self._record(Observation(table, name), task, call)
             return _RUN_LATE  # (the other threads' last calls: see EXIT_GRACE)
         # a signal inside the tree: what every learned table permits (learn.TREE_SIGNALS)
-        tree = name in _SIGNAL_CALLS and call.in_tree()
+        tree = name in aliases.SIGNAL_CALLS and call.in_tree()
         key = (table, name, tree)
         if key in self._plain:
             return _RUN

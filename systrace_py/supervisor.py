@@ -43,7 +43,12 @@ from systrace_py.injector import Injector
 from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, DELETED, PER_CLEAR_ON_SETID, SCREEN_KINDS
 from systrace_py.logrecords import Result, ResultName
 from systrace_py.outputs import program_may_change, program_may_fill
-from systrace_py.policy.aliases import ALIASES, CHILD_CALLS, EXPOSING_CALLS, TWO_PATH_CALLS
+from systrace_py.policy.aliases import (
+    CHILD_CALLS,
+    EXPOSING_CALLS,
+    SIGNAL_CALLS,
+    TWO_PATH_CALLS,
+)
 from systrace_py.policy.environment import (
     CWD,
     HOME,
@@ -293,10 +298,6 @@ def _screen_answered(names: tuple[str, ...], index: int, own: str | None,
         return True
     first = index - index % kinds
     return any(name in answered for name in names[first:first + kinds])
-
-
-#: the calls that send a signal (a ``target = "tree"`` rule's: _asked_facts)
-_SIGNAL_CALLS: Final = ALIASES["signal"]
 
 
 #: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)
@@ -1891,7 +1892,7 @@ class Supervisor:
                                      call.argv, selector=call.selector)
             return call.facts()
         own = call.facts()
-        if call.policy_name in _SIGNAL_CALLS and call.in_tree():
+        if call.policy_name in SIGNAL_CALLS and call.in_tree():
             # a signal to tasks of the traced tree only: the question says so, and offers a
             # rule of those signals alone (offers_for: target = "tree"; close22)
             return dataclasses.replace(own, tree=True)

@@ -444,8 +444,6 @@ LAST_NAME_CALLS = frozenset({
 _OWNER_IN_MEMORY = {("fcntl", F_SETOWN_EX): 8, ("ioctl", FIOSETOWN): 4, ("ioctl", SIOCSPGRP): 4}
 #: the calls that set a descriptor's owner (DecodedCall.owner)
 _OWNER_CALLS = frozenset(name for name, _ in _OWNER_IN_MEMORY)
-#: the calls that send a signal (a log record says whether it stayed in the tree)
-_SIGNAL_CALLS = aliases.ALIASES["signal"]
 
 
 class DecodedCall:
@@ -2946,7 +2944,7 @@ class DecodedCall:
             argv = self.argv
             # (a signal inside the tree: learned from the log, no grant of its own; asked
             # without keeping a yes -- the decision's own asking decides what is frozen)
-            if self.name in _SIGNAL_CALLS:
+            if self.name in aliases.SIGNAL_CALLS:
                 kept = self.examined_targets
                 tree = self.in_tree()
                 self.examined_targets = kept

@@ -81,6 +81,9 @@ ALIASES[FSLINK] = TWO_PATH_CALLS
 #: calls that make a child process (the fork family: fork, vfork, clone, clone3): the
 #: ``process`` alias holds them and nothing else
 CHILD_CALLS = ALIASES["process"]
+#: calls that send a signal (the ``signal`` alias): those a ``target = "tree"`` rule may name,
+#: and whose question offers that scope when every target is a task of the traced tree
+SIGNAL_CALLS = ALIASES["signal"]
 
 #: calls after which a task may see another tree than before (a mount namespace, a root, a
 #: mount), or that prepare one (a file system context, a detached mount): they always stop

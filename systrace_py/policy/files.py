@@ -304,8 +304,6 @@ _PATTERN_KEYS = ("path", "unix", "argv", "redirect")
 REDIRECT_ADDRESS_CALLS = aliases.ONE_ADDRESS_CALLS
 #: The calls a ``host`` condition applies to: those that send to an address (not bind)
 HOST_CALLS = aliases.ALIASES["net-connect"]
-#: The calls a ``target`` condition applies to: those that send a signal
-SIGNAL_CALLS = aliases.ALIASES["signal"]
 #: What a ``target`` may say: "tree", the tasks of the traced tree (model.Rule.target)
 TARGETS = (TREE,)
 #: The calls an inject rule's ``path`` may pick: a path's, or a descriptor's file (strace's -P)
@@ -1149,7 +1147,7 @@ class _Loader:
         if action is not Action.PERMIT:
             raise self.error(where, "target", "only used by \"permit\" rules"
                              f" (this rule says {action.value!r})")
-        self._applies(calls, SIGNAL_CALLS, where, "target", "sends no signal")
+        self._applies(calls, aliases.SIGNAL_CALLS, where, "target", "sends no signal")
         return str(value)
 
     def _injection(self, data: dict[str, object], where: _PathKey, calls: list[str]

@@ -2494,7 +2494,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     rules.sort(key=lambda item: item[0])
     out = [r for _, r in rules]
 
-    signals = ("signal",) if not options.no_alias else tuple(sorted(aliases.ALIASES["signal"]))
+    signals = ("signal",) if not options.no_alias else tuple(sorted(aliases.SIGNAL_CALLS))
     out.append(FileRule(signals, Action.PERMIT, target=TREE, comment=TREE_SIGNALS))
 
     # no address, or an address no condition can name: permitted after refusing every address

@@ -40,6 +40,7 @@ from systrace_py.ui.offers import (
     Offer,
     OfferError,
     build_rule,
+    check_target,
     offers_for,
     resolve_scope,
     rule_calls,
@@ -123,9 +124,7 @@ class Interpreter:
             offers = [offer for offer in offers if offer.target is None]
         offer = resolve_scope(scope, offers, self.request.facts, self.role,
                               expansions=self.expansions)
-        if offer.target is not None and parsed.verb != "permit":
-            raise OfferError(f"{offer.key}: only a permit is remembered for tasks of the tree "
-                             "alone (a remembered deny covers every target: scope any)")
+        check_target(offer, Action.PERMIT if parsed.verb == "permit" else Action.NEVER)
         return offer
 
     def answer(self, text: str) -> Answer:

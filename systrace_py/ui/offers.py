@@ -51,6 +51,7 @@ __all__ = [
     "OfferError",
     "asking_classes",
     "build_rule",
+    "check_target",
     "custom_offer",
     "offers_for",
     "resolve_scope",
@@ -60,10 +61,6 @@ __all__ = [
 
 #: Where rules made from answers say they come from (logs and prompts show it).
 ANSWER_LOCATION = "<answer>"
-
-#: The calls that send a signal: a question about one whose targets are tasks of the traced
-#: tree offers a ``target = "tree"`` scope (policy/files.SIGNAL_CALLS)
-SIGNAL_CALLS = aliases.ALIASES["signal"]
 
 
 
@@ -170,7 +167,7 @@ def offers_for(facts: CallFacts, role: str | None,
         out = _net_offers(facts)
     elif kind == "unix" and subject is not None:
         out = _unix_offers(subject, ex)
-    elif facts.syscall in SIGNAL_CALLS and facts.in_tree():
+    elif facts.syscall in aliases.SIGNAL_CALLS and facts.in_tree():
         # a signal to tasks of the traced tree (its child, its thread) was asked about: the
         # narrowest rule is one of those signals only (close22: "every kill call" was the
         # one scope offered, broader than what was asked)
@@ -367,6 +364,14 @@ def rule_calls(facts: CallFacts, role: str | None, table: Table | None,
     return classes or (facts.syscall,)
 
 
+def check_target(offer: Offer, action: Action) -> None:
+    """A ``target`` scope is a permit's only (the loader's rule: a refusal of signals to the
+    tree alone would let through what cannot be told to be in it): OfferError else."""
+    if offer.target is not None and action is not Action.PERMIT:
+        raise OfferError(f"{offer.key}: only a permit is remembered for tasks of the tree "
+                         "alone (a remembered deny covers every target: scope any)")
+
+
 def build_rule(offer: Offer, calls: Sequence[str], action: Action,
                errno: int = errno_module.EPERM, *, env: Mapping[str, str] | None = None,
                expansions: Expansions | None = None, index: int = 0,
@@ -374,9 +379,7 @@ def build_rule(offer: Offer, calls: Sequence[str], action: Action,
     """The rule for an offer.  Raises :class:`OfferError` when the condition cannot be built
     (the prompt validated it already; this is the last line)."""
     ex = expansions or Expansions.from_env(env)
-    if offer.target is not None and action is not Action.PERMIT:
-        raise OfferError(f"{offer.key}: only a permit is remembered for tasks of the tree "
-                         "alone (a remembered deny covers every target: scope any)")
+    check_target(offer, action)
     path = argv = net = None
     try:
         if offer.pattern is not None:
