@@ -46,8 +46,6 @@ def test_the_same_mounts_stacked_in_another_order_are_another_tree(tmp_path: Pat
     order and one B first with A over it (hiding B), compared equal on main while x/y/f is
     B's file in one and A's in the other.  Now each mount carries its parent's mount point.
     Control: the two namespaces read x/y/f differently."""
-    from systrace_py.engine.decode import _mounts
-
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and util-linux unshare")
     x, a, b = tmp_path / "x", tmp_path / "A", tmp_path / "B"
@@ -55,26 +53,11 @@ def test_the_same_mounts_stacked_in_another_order_are_another_tree(tmp_path: Pat
         d.mkdir(parents=True)
     (a / "y" / "f").write_text("A\n")
     (b / "f").write_text("B\n")
-    orders = [((a, x), (b, x / "y")), ((b, x / "y"), (a, x))]
-    held = []
-    try:
-        for order in orders:
-            binds = " && ".join(f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(dst))}"
-                                for src, dst in order)
-            held.append(subprocess.Popen(
-                ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                 f"{binds} && cat {shlex.quote(str(x / 'y' / 'f'))} && exec cat"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
-        seen = [p.stdout.readline() for p in held if p.stdout is not None]
-        assert seen == ["B\n", "A\n"], seen
-        tables = [_mounts(f"/proc/{p.pid}/mountinfo") for p in held]
-        assert tables[0] is not None and tables[1] is not None
-        assert tables[0] != tables[1]
-    finally:
-        for p in held:
-            if p.stdin is not None:
-                p.stdin.close()
-            p.wait(timeout=30)
+    seen, tables = _seen_in_namespaces([[(a, x), (b, x / "y")], [(b, x / "y"), (a, x)]],
+                                       x / "y" / "f")
+    assert seen == ["B\n", "A\n"], seen
+    assert tables[0] is not None and tables[1] is not None
+    assert tables[0] != tables[1]
 
 
 def _seen_in_namespaces(orders: list[list[tuple[Path, Path]]], shown: Path
