@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="answer for ask when there is no terminal (default: never)")
     g.add_argument("--ask-timeout", type=float, metavar="SECONDS",
                    help="refuse an ask nobody answered within SECONDS")
+    g.add_argument("--ask-delay", type=float, metavar="SECONDS",
+                   help="a question on the terminal takes no keys for its first SECONDS "
+                        "(default 0.5): keys typed to what the screen showed before it are "
+                        "dropped, not taken as its answer")
     g.add_argument("--save-answers", type=given, metavar="FILE",
                    help="write rules from remembered answers here, not into the policy file")
     g.add_argument("--ask-via", type=given, metavar="exec:CMD|unix:PATH",
@@ -241,9 +245,12 @@ def resolve_command(command: Sequence[str]) -> str:
 #: Options of learning only, and of asking only: (attribute, how the option is written).
 _LEARN_ONLY = (("output", "-o"), ("merge", "--merge"), ("generalize", "--generalize"),
                ("learn_default", "--default"), ("review", "--review"))
-_ASK_ONLY = (("ask_timeout", "--ask-timeout"), ("save_answers", "--save-answers"),
-             ("ask_via", "--ask-via"))
+_ASK_ONLY = (("ask_timeout", "--ask-timeout"), ("ask_delay", "--ask-delay"),
+             ("save_answers", "--save-answers"), ("ask_via", "--ask-via"))
 
+
+#: the longest --ask-delay (seconds): longer keeps a person from answering at all
+MAX_ASK_DELAY = 60.0
 
 #: the largest --resident-idle: about 31 years (select() refuses a timeout past ~2**63 ns:
 #: a server told 1e300 said "listening" and exited at once)
@@ -286,21 +293,25 @@ def check_flags(opts: argparse.Namespace) -> None:
             if getattr(opts, attr) is not None:
                 raise UsageError(f"{flag} cannot take effect with {mode}, which {what}")
     if opts.ask_via is not None:
-        if opts.ask_default is not None:
-            raise UsageError("--ask-default cannot take effect with --ask-via: asks go to the"
-                             " approver, never to a terminal")
+        for attr, flag in (("ask_default", "--ask-default"), ("ask_delay", "--ask-delay")):
+            if getattr(opts, attr) is not None:
+                raise UsageError(f"{flag} cannot take effect with --ask-via: asks go to the"
+                                 " approver, never to a terminal")
         from systrace_py.approver import ApproverError, parse_via
 
         try:
             parse_via(opts.ask_via)
         except ApproverError as exc:
             raise UsageError(str(exc)) from None
-    timeout = opts.ask_timeout
-    if timeout is not None:
-        import math  # (--ask-timeout only: an extension module a plain run does not load)
+    timeout, delay = opts.ask_timeout, opts.ask_delay
+    if timeout is not None or delay is not None:
+        import math  # (--ask-timeout/--ask-delay only: a plain run does not load it)
 
-        if not (math.isfinite(timeout) and timeout > 0):
+        if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
             raise UsageError(f"--ask-timeout {timeout:g}: give a number of seconds above 0")
+        if delay is not None and not (math.isfinite(delay) and 0 <= delay <= MAX_ASK_DELAY):
+            raise UsageError(f"--ask-delay {delay:g}: give a number of seconds from 0 to "
+                             f"{MAX_ASK_DELAY:g}")
     if opts.attach is not None and opts.credentials:
         raise UsageError("-c cannot take effect with --attach: the process already runs as"
                          " its user")

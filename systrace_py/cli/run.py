@@ -188,7 +188,8 @@ def _asker(opts: argparse.Namespace, policies: PolicySet) -> Asker | None:
         say("no terminal to ask on: calls the policy asks about are refused (--ask-default "
             "permit permits them)")
         return None
-    asker = TerminalAsker(fd, sys.stderr, timeout=opts.ask_timeout, no_alias=opts.no_alias)
+    asker = TerminalAsker(fd, sys.stderr, timeout=opts.ask_timeout, no_alias=opts.no_alias,
+                          **({} if opts.ask_delay is None else {"read_delay": opts.ask_delay}))
     asker.install_router()
     return asker
 

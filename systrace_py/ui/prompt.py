@@ -73,6 +73,10 @@ __all__ = [
 
 Respond = Callable[[Answer], None]
 
+#: How long a question shows before keys are taken as its answer (seconds; --ask-delay):
+#: keys typed sooner were typed to what the screen showed before it.
+READ_DELAY = 0.5
+
 #: Written before each prompt, once the tree is stopped (what it wrote before is shown
 #: first): what a program can have left the terminal in that would hide or disguise the
 #: question -- text in the background colour or concealed, default colours or a palette
@@ -223,10 +227,11 @@ class TerminalAsker(Asker):
     thread."""
 
     def __init__(self, tty_fd: int, stderr: IO[str], *, timeout: float | None = None,
-                 no_alias: bool = False) -> None:
+                 no_alias: bool = False, read_delay: float = READ_DELAY) -> None:
         self.fd = tty_fd
         self.stderr = stderr
         self.timeout = timeout if timeout is not None and timeout > 0 else None
+        self.read_delay = read_delay
         self.no_alias = no_alias
         self.expansions = Expansions.from_env()
         self._queue: queue.Queue[tuple[AskRequest, Respond] | None] = queue.Queue()
@@ -497,11 +502,25 @@ class TerminalAsker(Asker):
     def _prompt(self, request: AskRequest, interp: Interpreter) -> str | None:
         """Show one prompt; the typed line, a _TIMEOUT/_GONE/_CLOSED marker, or None for
         Ctrl-C / Ctrl-D (refuse this call)."""
+        from prompt_toolkit.document import Document
         from prompt_toolkit.input.typeahead import clear_typeahead
         from prompt_toolkit.validation import ValidationError, Validator
 
+        # while the question is being read (read_delay after it is drawn), a key is not an
+        # answer to it: one typed to what the screen showed before -- a question the program
+        # drew just before the tree stopped -- would land here (CI of 1a51a27: a person
+        # answered the program's question, and the real one took the answer).  Whatever is
+        # typed meanwhile is dropped; the "systrace> " line shows when keys are taken.
+        reading = [self.read_delay > 0]
+
+        def drop_early(buffer: Any) -> None:
+            if reading[0] and buffer.text:
+                buffer.document = Document()
+
         class AnswerValidator(Validator):
             def validate(self, document: Any) -> None:
+                if reading[0]:  # (Enter while the question is being read: not an answer)
+                    raise ValidationError(message="a moment: the question is being read")
                 try:
                     interp.parse(document.text)
                 except (AnswerError, OfferError) as exc:
@@ -523,6 +542,16 @@ class TerminalAsker(Asker):
                 app.before_render -= drop_typed
                 with contextlib.suppress(termios.error, OSError):
                     termios.tcflush(self.fd, termios.TCIFLUSH)
+                if reading[0]:
+                    loop.call_later(self.read_delay, take_keys)
+
+            def take_keys() -> None:
+                # the question has been on the screen for read_delay: from now on keys are
+                # an answer to it (those still in the terminal's queue were typed before)
+                with contextlib.suppress(termios.error, OSError):
+                    termios.tcflush(self.fd, termios.TCIFLUSH)
+                reading[0] = False
+                app.invalidate()  # (draws the "systrace> " line)
 
             app.before_render += drop_typed
             if self.timeout is not None:
@@ -544,16 +573,19 @@ class TerminalAsker(Asker):
             if self._session is None:
                 self._session = self._make_session()
             session = self._session
+            session.default_buffer.on_text_changed += drop_early
             self._write_tty(KNOWN_STATE)
             self._fresh_line()
             try:
                 return session.prompt(
-                    lambda: question(request, interp, self._columns(), self._queue.qsize()),
+                    lambda: question(request, interp, self._columns(), self._queue.qsize(),
+                                     reading=reading[0]),
                     completer=answer_completer(interp), validator=AnswerValidator(),
                     pre_run=pre_run, handle_sigint=False, set_exception_handler=False)
             except (KeyboardInterrupt, EOFError):
                 return None
             finally:
+                session.default_buffer.on_text_changed -= drop_early
                 with self._pending_lock:
                     self._active = None
                 self._write_pending()
@@ -596,10 +628,12 @@ def _exit_app(app: Any, marker: str) -> None:
 
 
 def question(request: AskRequest, interp: Interpreter, columns: int = 80,
-             waiting: int = 0) -> Any:
+             waiting: int = 0, *, reading: bool = False) -> Any:
     """The prompt's text: who asks, for what, which rule asked, the scopes on offer, how many
     more asks wait behind this one.  Lines are wrapped to the terminal's width here (the
-    prompt would cut them); what the program chose is shown printable (``terminal``)."""
+    prompt would cut them); what the program chose is shown printable (``terminal``).
+    While the question is being ``reading`` (READ_DELAY), no "systrace> " line: no key is
+    taken yet."""
     from prompt_toolkit.formatted_text import FormattedText
 
     width = max(columns - 1, 20)
@@ -653,7 +687,8 @@ def question(request: AskRequest, interp: Interpreter, columns: int = 80,
     if interp.allow_detach:
         verbs += "  detach"
     line(("ansibrightblack", f"  answer {verbs}   ? help"))
-    parts.append(("bold", "systrace> "))
+    if not reading:
+        parts.append(("bold", "systrace> "))
     return FormattedText(parts)
 
 

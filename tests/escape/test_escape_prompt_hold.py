@@ -50,7 +50,7 @@ def test_output_stopped_before_an_ask_does_not_stall_the_prompt(build, tmp_path,
     t = _start(tmp_path, asked, [str(program), str(asked)], loop)
     try:
         t.wait_for(PROMPT)
-        t.type("deny-now")
+        t.answer("deny-now")
         assert wait_file(tmp_path / "exit", timeout=60) == "EXIT=0\n", t.screen()
     finally:
         t.close()
@@ -73,7 +73,7 @@ def test_the_question_is_not_drawn_in_colours_the_program_chose(build, tmp_path,
         t.wait_for(PROMPT)
         colours = t._tmux("display-message", "-p", "#{pane_fg} #{pane_bg}").stdout.split()
         assert colours and "#101010" not in colours, colours
-        t.type("deny-now")
+        t.answer("deny-now")
         assert wait_file(tmp_path / "exit", timeout=60) == "EXIT=0\n", t.screen()
     finally:
         t.close()

@@ -69,7 +69,7 @@ def test_the_tree_is_stopped_while_the_prompt_shows_and_goes_on_as_natively(
         shown = counter(traced)
         time.sleep(0.5)  # (500 writes, were it running)
         assert counter(traced) == shown
-        t.type("permit-now")
+        t.answer("permit-now")
         assert wait_file(traced / "exit", timeout=60) == "EXIT=0\n", t.screen()
     finally:
         t.close()
@@ -141,7 +141,7 @@ def test_a_delay_that_ends_while_the_prompt_shows_ends_when_the_tree_goes_on(
         t.wait_for(PROMPT)
         time.sleep(1.5)  # (the delay, begun before the prompt, is over by now)
         assert delayed.read_text() == ""
-        t.type("permit-now")
+        t.answer("permit-now")
         assert wait_file(delayed) == f"open {slow / 'f'} -> ok\n"
         assert wait_file(tmp_path / "exit") == "EXIT=0\n"
     finally:
@@ -196,7 +196,7 @@ def test_a_lookup_asked_at_the_terminal_is_answered(tmp_path: Path, loop: dict[s
             shown = int(count.read_text())
             time.sleep(0.5)  # (the thread ticks every 10 ms when it runs)
             assert int(count.read_text()) == shown, "the tree ran while the question showed"
-            t.type("permit-now")
+            t.answer("permit-now")
             assert wait_file(tmp_path / "exit", timeout=60) == "EXIT=0\n", t.screen()
         finally:
             t.close()
@@ -223,7 +223,7 @@ def test_the_question_is_drawn_in_a_known_terminal_state(probe, tmp_path, loop):
         plain = re.sub(r"\x1b\[[0-9;]*m", "", screen)
         assert re.search(rf"(?m)^systrace: {re.escape(str(probe))} +\(pid \d+", plain), plain
         assert f"call   openat  path {asked / 'a.txt'}  flags O_RDONLY" in plain, plain
-        t.type("deny-now")
+        t.answer("deny-now")
         assert wait_file(tmp_path / "exit") == "EXIT=0\n"
     finally:
         t.close()

@@ -99,7 +99,7 @@ def test_prompt_shows_who_what_and_which_rule_and_deny_fails_with_eperm(run, pro
     assert f"call   openat  path {a}  flags O_RDONLY" in screen
     assert re.search(rf"asked  rule 1 \({re.escape(str(run.policy))}:\d+\): fsread path", screen)
     assert "1 file $TMPDIR/" in screen and "dir $TMPDIR/" in screen
-    t.type("deny")
+    t.answer("deny")
     screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
     assert "after" in screen
     assert run.exit_status() == 0
@@ -116,17 +116,36 @@ def test_deny_with_an_errno_for_this_call_only(run, probe):
     a = run.data / "a.txt"
     t = run.start(str(probe), f"open:{a}")
     t.wait_for(PROMPT)
-    t.type("deny-now[EACCES]")
+    t.answer("deny-now[EACCES]")
     t.wait_for(f"open {re.escape(str(a))} -> EACCES")
     assert run.exit_status() == 0
     assert not (run.tmp / "p.toml.bak").exists()  # nothing remembered, nothing saved
+
+
+def test_keys_typed_as_the_question_appears_are_not_its_answer(run, probe):
+    """A person who answered what the screen showed a moment ago -- a question the program
+    drew itself just before it was stopped (CI of 1a51a27: tests/escape ask_screen.c) --
+    types as the real question appears: those keys are not its answer (--ask-delay; a long
+    one here, so that the keys surely come within it).  The "systrace> " line shows once
+    keys are taken; the answer typed then counts."""
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}", "print:after", options=("--ask-delay", "4"))
+    screen = t.wait_for(r"call   openat  path")
+    assert not re.search(PROMPT, screen), screen  # (no input line yet)
+    t.type("permit-now")  # typed to what was there before: dropped
+    screen = t.wait_for(PROMPT)
+    assert "permitted" not in screen and "-> ok" not in screen, screen
+    t.answer("deny-now")
+    screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
+    assert "permitted" not in screen, screen
+    assert run.exit_status() == 0
 
 
 def test_permit_lets_the_call_run(run, probe):
     a = run.data / "a.txt"
     t = run.start(str(probe), f"open:{a}")
     t.wait_for(PROMPT)
-    t.type("permit-now")
+    t.answer("permit-now")
     screen = t.wait_for(f"open {re.escape(str(a))} -> ok")
     assert "systrace: permitted openat" in screen and "this call only" in screen
     assert run.exit_status() == 0
@@ -137,13 +156,13 @@ def test_permit_directory_answers_later_calls_and_is_saved(run, probe):
     a, b, c = run.data / "a.txt", run.data / "b.txt", run.other / "c.txt"
     t = run.start(str(probe), f"open:{a}", f"stat:{b}", f"open:{b}", f"open:{c}")
     t.wait_for(PROMPT)
-    t.type("permit dir")
+    t.answer("permit dir")
     # b.txt (stat and open) is in the directory: no prompt; c.txt is not: asked
     screen = t.wait_for(f"path {re.escape(str(c))}")
     assert f"open {a} -> ok" in screen and f"stat {b} -> ok" in screen
     assert f"open {b} -> ok" in screen
     assert len(re.findall("remembered for", screen)) == 1
-    t.type("deny-now")
+    t.answer("deny-now")
     t.wait_for(f"open {re.escape(str(c))} -> EPERM")
     assert run.exit_status() == 0
     saved = load_policy(run.policy)
@@ -166,7 +185,7 @@ def test_save_answers_elsewhere(run, probe):
     answers = run.tmp / "answers.toml"
     t = run.start(str(probe), f"open:{a}", options=("--save-answers", str(answers)))
     t.wait_for(PROMPT)
-    t.type("permit tree for all")
+    t.answer("permit tree for all")
     t.wait_for(f"open {re.escape(str(a))} -> ok")
     assert run.exit_status() == 0
     assert run.policy.read_text() == before
@@ -178,7 +197,7 @@ def test_kill_kills_the_asking_process(run, probe):
     a = run.data / "a.txt"
     t = run.start(str(probe), f"open:{a}", "print:after")
     t.wait_for(PROMPT)
-    t.type("kill")
+    t.answer("kill")
     screen = t.wait_for("EXIT=")
     assert run.exit_status() == 128 + 9
     assert "systrace: killed pid" in screen
@@ -190,18 +209,18 @@ def test_bad_answers_are_explained_and_the_prompt_stays(run, probe):
     a = run.data / "a.txt"
     t = run.start(str(probe), f"open:{a}")
     t.wait_for(PROMPT)
-    t.type("pernit")
+    t.answer("pernit")
     t.wait_for("did you mean permit")
     t.keys("C-u")
-    t.type("detach")  # the policy has no detach = true
+    t.answer("detach")  # the policy has no detach = true
     t.wait_for("detach is not allowed here")
     t.keys("C-u")
-    t.type("permit /etc/**")
+    t.answer("permit /etc/**")
     t.wait_for("does not match")
     t.keys("C-u")
-    t.type("?")
+    t.answer("?")
     t.wait_for("answers \\(type one")
-    t.type("p 1 for process")
+    t.answer("p 1 for process")
     t.wait_for(f"open {re.escape(str(a))} -> ok")
     assert run.exit_status() == 0
     assert not (run.tmp / "p.toml.bak").exists()  # for one process: not saved
@@ -214,7 +233,7 @@ def test_help_on_a_narrow_terminal_is_wrapped_at_spaces_and_indented(run, probe)
     a = run.data / "a.txt"
     t = run.start(str(probe), f"open:{a}", width=80)
     t.wait_for(PROMPT)
-    t.type("?")
+    t.answer("?")
     t.wait_for(PROMPT, count=2)  # (the help, then the question again)
     rows = t._tmux("capture-pane", "-p", "-S", "-200", "-t", "0").stdout.splitlines()
     first = next(i for i, row in enumerate(rows) if row.startswith("answers (type one"))
@@ -222,7 +241,7 @@ def test_help_on_a_narrow_terminal_is_wrapped_at_spaces_and_indented(run, probe)
     shown = rows[first + 1:end]
     assert shown and all(row.startswith("  ") for row in shown), "\n".join(rows[first:end])
     assert any("add a rule" in row for row in shown), "\n".join(shown)
-    t.type("p 1 for process")
+    t.answer("p 1 for process")
     t.wait_for(f"open {re.escape(str(a))} -> ok")
     assert run.exit_status() == 0
 
@@ -241,7 +260,7 @@ def test_detach_where_the_policy_allows_it(run, probe):
     a, c = run.data / "a.txt", run.other / "c.txt"
     t = run.start(str(probe), f"open:{a}", f"open:{c}", extra="detach = true")
     t.wait_for(PROMPT)
-    t.type("detach")
+    t.answer("detach")
     screen = t.wait_for(f"open {re.escape(str(c))} -> ok")  # no second prompt
     assert f"open {a} -> ok" in screen and "no longer checked" in screen
     assert run.exit_status() == 0
@@ -264,7 +283,7 @@ def test_abort_ends_the_whole_run(run, probe):
     # the asking process is a child: kill would let the shell go on, abort ends everything
     t = run.start("/bin/sh", "-c", f"{probe} open:{a}; echo shell-went-on")
     t.wait_for(PROMPT)
-    t.type("abort")
+    t.answer("abort")
     screen = t.wait_for("EXIT=")
     assert run.exit_status() == 128 + signal.SIGKILL
     assert "aborted the run" in screen and "aborted at the prompt" in screen
@@ -314,7 +333,7 @@ def test_the_program_pauses_while_asked_and_an_answer_decides_what_comes_next(ru
     screen = t.wait_for(PROMPT)
     assert str(a) in screen and str(b) not in screen
     assert not meanwhile.exists() and out.read_text() == ""  # nothing went on
-    t.type("permit dir")
+    t.answer("permit dir")
     assert wait_file(meanwhile) == "meanwhile\n"  # it goes on after the answer
     assert run.exit_status() == 0
     assert sorted(out.read_text().splitlines()) == sorted([f"open {a} -> ok", f"open {b} -> ok"])
@@ -335,14 +354,14 @@ def test_python_repl_keeps_a_usable_terminal(run):
     t.wait_for(">>> ")
     t.type(f"print(open({str(a)!r}).read().upper())")
     t.wait_for(PROMPT)
-    t.type("permit-now")
+    t.answer("permit-now")
     t.wait_for("ALPHA")
     t.type("print(6 * 7)")
     t.wait_for("^42$".replace("^", "\n").replace("$", "\n"))
     t.keys("Up", "Up")  # the REPL's own history still works
     t.keys("Enter")
     t.wait_for(PROMPT)
-    t.type("deny[ENOENT]")
+    t.answer("deny[ENOENT]")
     t.wait_for("FileNotFoundError")
     t.type("print('still', 'here')")
     t.wait_for("still here")
@@ -357,11 +376,11 @@ def test_interactive_shell_with_job_control(run):
     t.wait_for("(?m)^shell>")
     t.type(f"cat {a}")
     t.wait_for(PROMPT)
-    t.type("deny-now")
+    t.answer("deny-now")
     t.wait_for("Operation not permitted")
     t.type(f"cat {a}")
     t.wait_for(PROMPT, count=1)
-    t.type("permit-now")
+    t.answer("permit-now")
     t.wait_for("\nalpha\n")
     t.type("echo job control $((40 + 2))")
     t.wait_for("job control 42")
@@ -384,7 +403,7 @@ def test_less_keeps_working_around_a_prompt(run):
     t.wait_for("alpha")
     t.type(f":e {b}")
     t.wait_for(PROMPT)
-    t.type("permit file for process")  # less looks at the file with several calls
+    t.answer("permit file for process")  # less looks at the file with several calls
     t.wait_for("line 1\n")  # less repainted with the new file (the prompt is gone)
     screen = t.wait_for(r"\(file 2 of 2\)")
     assert not re.search(PROMPT, screen)
@@ -421,7 +440,7 @@ def test_terminal_modes_and_foreground_group_are_restored_for_the_program(run):
         """))
     t = run.start(PYTHON, str(script))
     t.wait_for(PROMPT)
-    t.type("deny-now")
+    t.answer("deny-now")
     screen = t.wait_for("MODES")
     assert "refused 1" in screen
     assert "MODES SAME" in screen
@@ -439,7 +458,7 @@ def test_prompt_shows_the_argv_and_the_parents_program(run, probe):
     assert re.search(rf"systrace: {re.escape(str(probe))}  \(pid \d+, parent \d+ "
                      rf"{re.escape(shell)}\) asks", screen)
     assert f"argv   {probe} open:{a} print:after" in screen
-    t.type("permit-now")
+    t.answer("permit-now")
     t.wait_for("after")
     assert run.exit_status() == 0
 
@@ -449,12 +468,12 @@ def test_a_burst_answer_asks_once_for_the_calls_of_one_action(run, probe):
     t = run.start(str(probe), f"stat:{a}", f"access:{a}", f"open:{a}", f"open:{c}")
     screen = t.wait_for(PROMPT)
     assert "burst (this path, any call, this process, 2s)" in screen
-    t.type("permit burst")
+    t.answer("permit burst")
     screen = t.wait_for(f"path {re.escape(str(c))}")  # the next prompt is about c.txt
     assert f"stat {a} -> ok" in screen and f"access {a} -> ok" in screen
     assert f"open {a} -> ok" in screen
     assert "and its other calls on this path" in screen
-    t.type("deny-now")
+    t.answer("deny-now")
     t.wait_for(f"open {re.escape(str(c))} -> EPERM")
     assert run.exit_status() == 0
     assert not (run.tmp / "p.toml.bak").exists()  # a burst is not remembered
@@ -478,9 +497,9 @@ def test_two_answers_of_the_command_are_both_saved_as_written(run, probe):
     before = run.policy.read_text()
     t = run.start(str(probe), f"open:{a}", f"open:{b}", f"open:{a}")
     t.wait_for(PROMPT)
-    t.type("permit file")
+    t.answer("permit file")
     t.wait_for(f"path {re.escape(str(b))}")
-    t.type("permit file")
+    t.answer("permit file")
     screen = t.wait_for("saved 2 remembered answers")
     assert screen.count(f"open {a} -> ok") == 2 and f"open {b} -> ok" in screen
     assert run.exit_status() == 0

@@ -36,6 +36,21 @@ class Tmux:
         self._tmux("send-keys", "-t", "0", "-l", text)
         self._tmux("send-keys", "-t", "0", "Enter")
 
+    def answer(self, text: str, timeout: float = 20) -> None:
+        """Answer systrace's question as a person would: once its empty "systrace> " input
+        line is where the cursor is (it shows when the question takes keys: --ask-delay),
+        type ``text``, then Enter."""
+        deadline = time.monotonic() + timeout
+        while True:
+            y = self._tmux("display-message", "-p", "-t", "0", "#{cursor_y}").stdout.strip()
+            rows = self._tmux("capture-pane", "-p", "-t", "0").stdout.split("\n")
+            if y.isdigit() and int(y) < len(rows) and rows[int(y)].rstrip() == "systrace>":
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no question takes keys; screen:\n{self.screen()}")
+            time.sleep(0.1)
+        self.type(text)
+
     def screen(self) -> str:
         """What the pane shows, with its scrollback, wrapped lines joined."""
         return self._tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "0").stdout
