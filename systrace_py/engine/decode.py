@@ -677,9 +677,11 @@ class DecodedCall:
         (a bind mount of /dev, a chroot's).  EACCES when which terminal it is cannot be
         told.  Those that show the screen of the console in front (/dev/vcs) are noted in
         examined_screens (red team 66)."""
-        found = self._terminals_now()
+        found, screens = self._terminals_now()
         if found:
             self.examined_terminals = found
+        if screens:
+            self.examined_screens = {**(self.examined_screens or {}), **screens}
         return {role: name for role, name in found.items() if name}
 
     def terminals_stayed(self) -> bool:
@@ -688,12 +690,16 @@ class DecodedCall:
         if not self.examined_terminals:
             return True
         try:
-            return self._terminals_now() == self.examined_terminals
+            return self._terminals_now()[0] == self.examined_terminals
         except DecodeError:  # (which terminal it is can no longer be told: not the same)
             return False
 
-    def _terminals_now(self) -> dict[str, str]:
+    def _terminals_now(self) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+        """The examined paths (by role) that end on a device standing for another terminal
+        now, with the terminal's name; and those showing the screen of the console in front,
+        with the screens' names (no state changed: terminals_stayed asks it again)."""
         found: dict[str, str] = {}
+        screens_found: dict[str, tuple[str, ...]] = {}
         for role, decoded in (self._paths or {}).items():
             if decoded is None:
                 continue
@@ -708,7 +714,7 @@ class DecodedCall:
                 continue
             screens = signals.screens_stood_for(info.st_rdev)
             if screens is not None:  # (not who opens it: which console is in front)
-                self.examined_screens = {**(self.examined_screens or {}), role: screens}
+                screens_found[role] = screens
                 continue
             try:
                 name = signals.terminal_stood_for(self.tid, info.st_rdev)
@@ -716,7 +722,7 @@ class DecodedCall:
                 raise DecodeError(errno.EACCES, f"{resolved.path}: {exc}") from None
             if name is not None:
                 found[role] = name
-        return found
+        return found, screens_found
 
     def exposes(self, role: str) -> bool:
         if self.name not in DYNAMIC_ROLE_CALLS and self.name not in PATH_ARGS:
