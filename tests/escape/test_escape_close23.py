@@ -43,11 +43,12 @@ def test_a_forked_childs_area_is_seen_before_it_is_written(
     beside it.  "own": the child first maps its own writable, executable memory at the area's
     address; on main (1a51a27) the tracer took the area to be there and wrote its copies and
     trampolines into that memory (both loops: "written N", N > 0; the opens ran from the
-    program's own pages); now the child is seen to lack the area, the tracer's mmap of it fails on the
-    program's mapping, and its held calls are refused (EPERM), as a process's that took the
-    address first (tests/progs/scratch_taken.c).  "none": nothing there; on main the copies
-    were written into nothing (EFAULT, both opens); now the child gets an area anew, lazily,
-    and its opens run.  Natively both open (and "advised" fails: nothing is mapped there)."""
+    program's own pages); now the child is seen to lack the area, the tracer's mmap of it
+    fails on the program's mapping, and its held calls are refused (EPERM), as a process's
+    that took the address first (tests/progs/scratch_taken.c).  "none": nothing there; on
+    main the copies were written into nothing (EFAULT, both opens); now the child gets an area
+    anew, lazily, and its opens run.  Natively both open (and "advised" fails: nothing is
+    mapped there)."""
     from systrace_py.engine import scratch
 
     program = build("progs/area_not_copied.c", "-pthread")
@@ -89,4 +90,28 @@ def test_red_team_76s_attack_is_stopped_by_the_check_alone(
     traced, _ = controlled_and_blocked(tmp_path, binary, lambda s: [s.secret, s.decoy], rules,
                                        env=loop, tracer=UNGUARDED)
     assert_blocked(traced)
+    assert "20000 opens: 20000 refused" in traced.detail, traced
+
+
+def test_a_forked_child_kept_from_the_area_by_an_io_uring_is_seen_without_it(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """area_uring_dontfork.c: red team 76's attack through a door its guard does not see -- an
+    io_uring's IORING_OP_MADVISE (any advice, do_madvise on the program's own memory, its range
+    in a submission queue entry no filter reads), where a rule permits the io-uring calls.
+    The parent marks the area MADV_DONTFORK so and forks; the child maps its own writable
+    memory at the area's address (a hint mmap) and a thread writes the secret's path into the
+    slots while the other opens the decoy.  ESCAPED on main (1a51a27) on both loops (open 0);
+    now the child is seen to lack the area at its first held open, the tracer's mmap of it
+    fails on the program's mapping, and every open is refused.  (A policy that permits
+    io-uring gives the ring its own opens too -- threat model, class 4 -- but never the
+    tracer's writes into the program's memory.)  Control: natively a flip of the program's
+    own buffer reads the secret."""
+    binary = build("escape/area_uring_dontfork.c", "-pthread")
+
+    def rules(s: Scene) -> str:
+        return policy(never("fsread", path=f"{s.secd}/**"), permit("io-uring"))
+
+    traced, _ = controlled_and_blocked(tmp_path, binary, lambda s: [s.secret, s.decoy], rules,
+                                       env=loop)
+    assert "IORING_OP_MADVISE(DONTFORK): ok" in traced.stdout, traced  # (the door is open)
     assert "20000 opens: 20000 refused" in traced.detail, traced
