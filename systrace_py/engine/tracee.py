@@ -50,11 +50,16 @@ class AddressSpace:
     space without any.  ``unheld``: no area can be mapped in it without a seccomp filter of
     the program's own judging the mmap (Tracer._map_scratch): its held calls run as the
     program made them, with the tree frozen and re-checked (Tracer._unheld_refusal); kept at
-    fork, as the area's absence is."""
+    fork, as the area's absence is.  ``inherited``: its ``scratch`` is a fork's copy of its
+    parent's, not yet seen in its /proc/PID/maps -- a mapping the parent kept from its children
+    (``MADV_DONTFORK``: VM_DONTCOPY) is not copied, and the child may map its own memory at
+    the area's address without a stop (a hint mmap): checked at its first use
+    (Tracer._area_checked), never trusted (close 23)."""
 
     scratch: bool = False
     scratch_failed: bool = False
     unheld: bool = False
+    inherited: bool = False  # (scratch: the parent's, a fork's copy, to be checked at its use)
     users: int = 1
     written_anywhere: bool = False
     #: of written_anywhere: by a writer of any contents, not only of zeros (Shares.zeros)

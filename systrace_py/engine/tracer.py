@@ -215,13 +215,15 @@ def _ignores_trap(tid: int) -> bool | None:
     return None if masks is None else bool(masks["SigIgn"] & _TRAP_BIT)
 
 
-def _area_mapped(tid: int) -> bool:
+def _area_mapped(tid: int, unread: bool = True) -> bool:
     """Whether the task's scratch area is there as the exec-time stub's mmap makes it: private
     anonymous read-only mappings covering the whole area (_cloop.c area_mapped, which says
     why): at the stub's own int3 it is not -- that mmap failed --, and the program cannot make
     it without a stop (the filter guards the area), so an int3 there with the area mapped is
     the program's (stub_trap.c) -- its mapping perhaps split (mlock) or merged with one after
-    it by calls that make no stop.  True, too, when the maps cannot be read (the task gone).
+    it by calls that make no stop.  ``unread``: what maps that cannot be read say (the task
+    gone, or its maps not the tracer's to read): True at the stub's trap, False where the area
+    is to be seen before it is relied on (Tracer._area_checked).
     Read as bytes, by lines that end at a newline alone, as _cloop.c's fgets does: a mapped
     file's name is the program's (its own program's path, at the exec event), which the
     kernel escapes only its newlines of -- a name not in UTF-8 ended the run as an internal
@@ -230,7 +232,7 @@ def _area_mapped(tid: int) -> bool:
     try:
         maps = procfs.read(f"/proc/{tid}/maps")
     except OSError:
-        return True
+        return unread
     covered, end = scratch.BASE, scratch.BASE + scratch.SIZE
     for line in maps.split(b"\n"):
         fields = line.split()
@@ -1404,6 +1406,8 @@ class Tracer:
                 if found_ranges is None or ranges + len(found_ranges) > cloop.MAX_RANGES:
                     return None
                 shared = found_ranges
+            if solo and self.hold_arguments:
+                self._area_checked(task)
             if solo and self.hold_arguments and space.scratch and not space.scratch_failed:
                 # the child of its vfork (a shell's command) is armed by the loop at its
                 # birth, its calls held in this slot (_fast_notes gives it the slot)
@@ -1414,6 +1418,7 @@ class Tracer:
                         spare = scratch.slot_address(index)
         else:
             mapped = task.process.space
+            self._area_checked(task)
             if not mapped.scratch or mapped.scratch_failed:
                 return None  # (Python maps it, at the first call it holds)
             index = space.slots.slot_of(task.tid)
@@ -2393,6 +2398,7 @@ class Tracer:
         must_hold = self._must_hold(task, call, reply, on_fuse)
         if must_hold or self._area_before_filter(task, call):
             space = task.process.space
+            self._area_checked(task)
             if not space.scratch and not space.unheld:
                 if space.mapping_by is not None:
                     # another task of this address space is mapping the area: wait for it
@@ -2694,12 +2700,14 @@ class Tracer:
         gets its area by an mmap made with its filters suspended, or none (_map_scratch).  A
         task under a filter of its own already installing another is mapped so too."""
         space = task.process.space
-        if space.scratch or space.scratch_failed:
+        if space.scratch_failed or (space.scratch and not space.inherited):
             return False
         guard = stop_guard(call.name, call.args, self.pid, self.lifted)
-        return (guard is not None and guard.check == "own_filter"
-                and not (call.name == "prctl"
-                         and call.args[0] & 0xFFFFFFFF == PR_SET_NO_NEW_PRIVS))
+        if guard is None or guard.check != "own_filter" or (
+                call.name == "prctl" and call.args[0] & 0xFFFFFFFF == PR_SET_NO_NEW_PRIVS):
+            return False
+        self._area_checked(task)  # (a fork's copy: there, or not)
+        return not space.scratch
 
     def _must_hold(self, task: Task, call: DecodedCall, reply: Reply, on_fuse: bool) -> bool:
         """Whether the call must be pointed at copies of what was checked.
@@ -3626,6 +3634,9 @@ class Tracer:
         slot = scratch.returning(regs.rip)
         if slot is None:
             return False
+        self._area_checked(task)
+        if not task.process.space.scratch:
+            return False  # (no area of the tracer's: a record there is the program's own)
         try:
             data = task.process.memory.of_task(task.tid).read_exact(slot + scratch.RECORD,
                                                                     scratch.RECORD_LEN)
@@ -3871,6 +3882,29 @@ class Tracer:
         with contextlib.suppress(ProcessLookupError):
             _signal_task(task.tid, signal.SIGKILL)  # (the whole process: SIGKILL)
         raise _Diverted(task.tid)
+
+    def _area_checked(self, task: Task) -> None:
+        """The scratch area a fork's child was taken to have (``AddressSpace.inherited``),
+        checked in its /proc/PID/maps (_area_mapped) before the tracer first relies on it:
+        before a held copy is written there (_hold), before the native loop is given one of
+        its slots (_arm), before a filter of the program's own is let in over it
+        (_area_before_filter), before a trampoline's record there is believed (_own_back).
+
+        The kernel copies every mapping at a fork but one marked VM_DONTCOPY
+        (``MADV_DONTFORK``: red team 76's process_madvise), and the child may then map its own
+        writable memory at the area's address with a hint mmap, which makes no stop: the
+        copies would go where its threads rewrite them after the check.  The guards close each
+        door found; this check closes the class, whatever the door.  Not there (or maps that
+        cannot be read): the space has no area, as a fresh process's, and gets one -- or a
+        refusal, where the program took the address -- the lazy way (_map_scratch).  Once per
+        space, and only where it is used: a child that execs at once (a shell's command) holds
+        its exec's path, so one maps read a fork (close 23)."""
+        space = task.process.space
+        if not space.inherited:
+            return
+        space.inherited = False
+        if space.scratch and not _area_mapped(task.tid, unread=False):
+            space.scratch = False
 
     def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Map the scratch area by running an mmap in place of the call, then restart it (the
@@ -4449,8 +4483,10 @@ class Tracer:
         if shares_vm:
             space = parent_space
             space.users += 1
-        else:  # a copy: the scratch mapping comes along, and so do shared pages
+        else:  # a copy: the scratch mapping comes along -- as far as a check says, at its
+            # first use (_area_checked) --, and so do shared pages
             space = AddressSpace(scratch=parent_space.scratch, unheld=parent_space.unheld,
+                                 inherited=parent_space.scratch,
                                  written_anywhere=parent_space.written_anywhere,
                                  written_with_content=parent_space.written_with_content,
                                  shared_pages=parent_space.shared_pages,
