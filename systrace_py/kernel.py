@@ -359,8 +359,10 @@ MAP_DROPPABLE: Final = 0x08
 #: madvise: the kernel's reclaim may drop these pages (read again: zeros) until each is
 #: written again (jemalloc's, Go's and Rust's allocators give memory back so)
 MADV_FREE: Final = 8
-#: madvise: a fork's child gets no copy of these pages' mapping (VM_DONTCOPY)
-MADV_DONTFORK: Final = 10
+#: the advice process_madvise may give (syscalls.py): what keeps every page's contents and
+#: mapping -- MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT, MADV_COLLAPSE, all the kernel takes for
+#: another process's memory (process_madvise_remote_valid)
+PROCESS_MADVISE_KEEPS: Final = (3, 20, 21, 25)
 MAP_FIXED: Final = 0x10
 PROT_READ: Final = 0x1
 PROT_WRITE: Final = 0x2

@@ -65,7 +65,6 @@ from systrace_py.kernel import (
     KEYCTL_SEARCH,
     KEYRING_WIDENING_KEYCTLS,
     LOOP_ATTACH_IOCTLS,
-    MADV_DONTFORK,
     MADV_FREE,
     MAP_DROPPABLE,
     MAP_FIXED,
@@ -87,6 +86,7 @@ from systrace_py.kernel import (
     PR_SET_MM,
     PR_SET_NO_NEW_PRIVS,
     PR_SET_SECCOMP,
+    PROCESS_MADVISE_KEEPS,
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
@@ -531,6 +531,24 @@ def timed_wait_cases(name: str) -> tuple[Case, ...]:
     if pointer:
         return ((Test(index, "ne", 0),),)
     return tuple((Test(index, "eq", 1 << bit, _INT_SIGN | 1 << bit),) for bit in range(31))
+
+
+def _none_of(arg: int, kept: Sequence[int]) -> tuple[Case, ...]:
+    """The cases of a register that is none of ``kept`` (whole 64-bit values): each gap
+    between them as aligned blocks of a power of two in size (one masked compare each: a
+    filter rule compares an argument once), the values above the last one compare."""
+    cases: list[Case] = []
+    low = 0
+    for value in sorted(set(kept)):
+        while low < value:  # [low, value) as aligned blocks
+            size = low & -low if low else 1 << 63
+            while low + size > value:
+                size >>= 1
+            cases.append((Test(arg, "eq", low, _U64 & ~(size - 1)),))
+            low += size
+        low = value + 1
+    cases.append((Test(arg, "ge", low),))
+    return tuple(cases)
 
 
 def _eq32(arg: int, value: int | ParamName) -> Test:
@@ -1514,13 +1532,22 @@ _c(438, "pidfd_getfd", (_fd("pidfd"), _FD, _FLAGS), "debug", _T.PLAIN | _T.UNSAF
    guard=Guard(((),), check="getfd_target", arg=0))
 _c(439, "faccessat2", (_DFD, _at("filename", *_atf(3)),
                        _a("mode"), _FLAGS), _R, _RP, reveals=METADATA, on_descriptor="fstat")
-# (on the caller's own memory -- its pidfd, or PIDFD_SELF -- the kernel takes any advice since
-# 6.15, MADV_FREE too: a writer of any page, as madvise's, where a rule permits the call)
-# MADV_DONTFORK is refused whatever its ranges (in an iovec, in memory, where no filter looks):
-# on the scratch area it left a forked child without the area the tracer takes it to have,
-# its own writable mapping there then given the held copies (red team 76, area_dontfork.c)
+# On the caller's own memory -- its pidfd, or PIDFD_SELF -- the kernel takes any advice since
+# 6.15, its ranges in an iovec (in memory, where no filter looks), the scratch area's too: so
+# only the advice that keeps every page's contents and mapping runs (what the kernel takes for
+# another process's memory: MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, MADV_COLLAPSE), the rest is
+# refused whatever its ranges.  MADV_DONTFORK left a forked child without the area the tracer
+# takes it to have, its own writable mapping there then given the held copies (red team 76,
+# area_dontfork.c); MADV_DONTNEED (MADV_FREE at a reclaim, MADV_GUARD_INSTALL and _REMOVE,
+# MADV_WIPEONFORK in a child) leaves a held copy's page missing after the tracer wrote it --
+# zeros, unless a userfaultfd is registered over the area: then the kernel's read of the copy
+# waits for the userfaultfd's reader, whose UFFDIO_COPY fills the read-only page with anything
+# (review 52, area_uffd_refill.c).  (Were MADV_FREE let through, it would write any page:
+# ``shares``, as madvise's.)  Whole registers compared (_none_of): an advice with its high
+# half set is refused too (the kernel reads an int).
 _c(440, "process_madvise", (_fd("pidfd"), _ptr("vec"), _a("vlen"), _a("behavior"), _FLAGS), "",
-   _T.PLAIN | _T.UNSAFE, guard=Guard(((_eq32(3, MADV_DONTFORK),),), errno.EPERM),
+   _T.PLAIN | _T.UNSAFE,
+   guard=Guard(_none_of(3, PROCESS_MADVISE_KEEPS), errno.EPERM),
    shares=Shares(((_eq32(3, MADV_FREE),),), anywhere=True, zeros=True))
 _c(441, "epoll_pwait2", (_fd("epfd"), _ptr("events"), _a("maxevents"), _ptr("timeout"),
                          _ptr("sigmask"), _a("sigsetsize")), "stdio")

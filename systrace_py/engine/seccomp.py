@@ -697,8 +697,9 @@ _PURPOSES = {
     "pidfd_getfd": "the tracer's descriptors, and a resident tracer's (its listening socket)",
     "perf_event_open": "the tracer itself (samples of its stack and registers), and every "
                        "process on a CPU or in a cgroup",
-    "process_madvise": "the tracer's scratch area, which MADV_DONTFORK would keep from a "
-                       "forked child",
+    "process_madvise": "the tracer's scratch area, whose pages any advice but MADV_COLD, "
+                       "MADV_PAGEOUT, MADV_WILLNEED and MADV_COLLAPSE would drop or keep from "
+                       "a forked child",
 }
 _SCRATCH = "the tracer's scratch area, where checked arguments are held"
 _TRACER = "the tracer itself (a signal to systrace)"
