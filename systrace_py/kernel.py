@@ -69,6 +69,8 @@ OPEN_FLAG_NAMES: Final = (
 # --- *at flags (include/uapi/linux/fcntl.h) ------------------------------------------------------
 AT_FDCWD: Final = -100
 AT_SYMLINK_NOFOLLOW: Final = 0x100
+#: faccessat2: check as the effective (fs) ids, not the real ones access(2) checks as
+AT_EACCESS: Final = 0x200
 AT_REMOVEDIR: Final = 0x200
 AT_SYMLINK_FOLLOW: Final = 0x400
 AT_NO_AUTOMOUNT: Final = 0x800

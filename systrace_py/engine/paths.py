@@ -444,26 +444,38 @@ class Credentials:
         self.override = capable and maps is None
 
     @classmethod
-    def of(cls, tid: int) -> Credentials | None:
+    def of(cls, tid: int, real: bool = False) -> Credentials | None:
         """The task's, from /proc/TID/status (ids as the tracer's namespace sees them) and,
-        in another user namespace, its uid_map and gid_map; None when it is gone."""
+        in another user namespace, its uid_map and gid_map; None when it is gone.
+
+        ``real``: those access(2) looks up with (faccessat and faccessat2 without
+        AT_EACCESS: fs/open.c access_override_creds) -- the real uid and gid as fsuid and
+        fsgid, the same groups, and the capabilities of a real root (all it is permitted)
+        or of no one (none): a set-user-ID program asks whether its caller may.  In another
+        user namespace (whose root is an id the tracer cannot tell from the maps it keeps)
+        the task's own fs credentials, as before -- not exact."""
         try:
             maps = None
             if os.stat(f"/proc/{tid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino:
                 maps = (_id_ranges(f"/proc/{tid}/uid_map"), _id_ranges(f"/proc/{tid}/gid_map"))
             # (one reader of the status file's lines: procfs.status_lines, at \n alone)
             status = procfs.read(f"/proc/{tid}/status")
-            fsuid = int((procfs.status_value(status, b"Uid") or b"").split()[3])
-            fsgid = int((procfs.status_value(status, b"Gid") or b"").split()[3])
+            index = 0 if real and maps is None else 3
+            uid = int((procfs.status_value(status, b"Uid") or b"").split()[index])
+            gid = int((procfs.status_value(status, b"Gid") or b"").split()[index])
             groups = frozenset(int(g) for g in
                                (procfs.status_value(status, b"Groups") or b"").split())
-            override = procfs.has_capability(status, CAP_DAC_OVERRIDE)
+            caps = b"CapPrm" if index == 0 and uid == 0 else b"CapEff"
+            override = procfs.has_capability(status, CAP_DAC_OVERRIDE, caps)
             if override is None:  # (no CapEff line)
                 return None
-            capable = override or bool(procfs.has_capability(status, CAP_DAC_READ_SEARCH))
+            capable = override or bool(procfs.has_capability(status, CAP_DAC_READ_SEARCH,
+                                                             caps))
+            if index == 0 and uid != 0:
+                capable = False  # (a real user other than root: cap_clear)
         except (OSError, ValueError, IndexError):
             return None
-        return cls(fsuid, fsgid, groups, capable, maps)
+        return cls(uid, gid, groups, capable, maps)
 
     def searches_as(self, other: Credentials) -> bool:
         """Whether these credentials let search exactly the directories ``other`` lets
@@ -683,6 +695,8 @@ class PathResolver:
         #: stops), at exec and when the task is gone; a task is ``changing`` from such a
         #: call's entry to its next stop, and read afresh, never kept, meanwhile
         self._credentials: dict[int, Credentials | None] = {}
+        self._real_credentials: dict[int, Credentials | None] = {}  # (access's: credentials)
+        self._real_lookups: set[int] = set()  # tasks in an access call (looks_as_real)
         self.changing: set[int] = set()
         # whether /proc is that procfs' root, so /proc/self of a task of the tracer's tree
         # is /proc/<its pid> (else its /proc entries are always walked)
@@ -695,27 +709,54 @@ class PathResolver:
             os.close(fd)
 
     # --- whose permission a lookup is checked with -------------------------------------------
-    def credentials(self, tid: int) -> Credentials | None:
-        """The task's credentials (Credentials.of), kept until they may change."""
+    def credentials(self, tid: int, real: bool | None = None) -> Credentials | None:
+        """The credentials the task's lookups are checked with (Credentials.of), kept until
+        they may change: its fs ones -- or, for the call it is in when that is an access
+        (:meth:`looks_as_real`; ``real`` says which instead), its real ones."""
+        if real is None:
+            real = tid in self._real_lookups
         if tid in self.changing:
-            return Credentials.of(tid)
+            return Credentials.of(tid, real)
+        kept = self._real_credentials if real else self._credentials
         try:
-            return self._credentials[tid]
+            return kept[tid]
         except KeyError:
-            found = Credentials.of(tid)
+            found = Credentials.of(tid, real)
             # (a user namespace's map is written once, by another process, after it is made:
             # until both are, not kept -- its capabilities come to hold over what they map)
             if found is None or found.maps is None or all(found.maps):
-                self._credentials[tid] = found
+                kept[tid] = found
             return found
 
-    def searches_as_tracer(self, tid: int) -> bool:
+    def looks_as_real(self, tid: int, real: bool) -> None:
+        """Whether the call task ``tid`` is now in looks its paths up with its real ids
+        (access, faccessat, faccessat2 without AT_EACCESS: the kernel's
+        access_override_creds), until its next call -- set as each call is decoded (a task
+        is in one call at a time)."""
+        if real:
+            self._real_lookups.add(tid)
+        else:
+            self._real_lookups.discard(tid)
+
+    def searches_as_tracer(self, tid: int, real: bool | None = None) -> bool:
         """Whether the task may search exactly the directories the tracer may: only then is
-        the tracer's own lookup (the fast way, the native loop's) the task's."""
+        the tracer's own lookup (the fast way, the native loop's) the task's.  ``real``: as
+        :meth:`credentials`."""
         if tid in self.changing:
             return False
-        creds = self.credentials(tid)
+        creds = self.credentials(tid, real)
         return creds is not None and self._own is not None and creds.searches_as(self._own)
+
+    def access_looks_otherwise(self, tid: int) -> bool:
+        """Whether an access(2) of the task looks up as other credentials than its other
+        calls (its real ids, or a real root's capabilities, are not its fs ones: a
+        set-user-ID program, a root that dropped only its effective uid): the native loop
+        then hands its lookups that look where their canonical spelling does not to Python,
+        which walks them with those (_cloop.c searches_otherwise mirrors this)."""
+        if tid in self.changing:
+            return True
+        own, real = self.credentials(tid, False), self.credentials(tid, True)
+        return own is None or real is None or not real.searches_as(own)
 
     def reaches(self, tid: int, directory: str) -> bool:
         """Whether the task may search every directory on the way from "/" to ``directory``
@@ -735,6 +776,9 @@ class PathResolver:
         """The task's credentials may have changed (exec, gone); ``changing``: it entered a
         call that may change them, which has not returned yet."""
         self._credentials.pop(tid, None)
+        self._real_credentials.pop(tid, None)
+        if not changing:
+            self._real_lookups.discard(tid)  # (gone, or exec'd: its next call is decoded)
         if changing:
             self.changing.add(tid)
         else:
@@ -744,6 +788,8 @@ class PathResolver:
         """A new task got a copy of its parent's credentials (clone without CLONE_NEWUSER)."""
         if parent not in self.changing and parent in self._credentials:
             self._credentials[child] = self._credentials[parent]
+        if parent not in self.changing and parent in self._real_credentials:
+            self._real_credentials[child] = self._real_credentials[parent]
 
     # --- where a relative path starts -------------------------------------------------------
     def cwd_of(self, tid: int) -> str:
