@@ -254,8 +254,10 @@ PR_SET_NO_NEW_PRIVS: Final = 38
 CAP_DAC_OVERRIDE: Final = 1
 CAP_DAC_READ_SEARCH: Final = 2
 CAP_KILL: Final = 5
+CAP_SYS_PTRACE: Final = 19
 CAP_SYS_ADMIN: Final = 21
 CAP_SYS_RESOURCE: Final = 24
+CAP_CHECKPOINT_RESTORE: Final = 40
 
 # --- what the engine's guards test (see systrace_py.syscalls, GUARDS) ----------------------------
 SECCOMP_SET_MODE_FILTER: Final = 1

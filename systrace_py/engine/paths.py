@@ -92,8 +92,11 @@ from systrace_py.kernel import (
     ACL_USER,
     ACL_USER_OBJ,
     AT_FDCWD,
+    CAP_CHECKPOINT_RESTORE,
     CAP_DAC_OVERRIDE,
     CAP_DAC_READ_SEARCH,
+    CAP_SYS_ADMIN,
+    CAP_SYS_PTRACE,
     PATH_MAX,
     TRACER_LIMITS,
     XATTR_POSIX_ACL_ACCESS,
@@ -576,6 +579,47 @@ def _own_fd_directory(fd: int, tgid: int) -> bool:
     pid = int(parts[2])
     # (a thread's own /proc/TID, not listed but there: its thread group's)
     return pid == tgid or procfs.status_numbers(pid, b"Tgid") == [tgid]
+
+
+def _has(directory: int, name: str) -> bool:
+    """Whether the directory ``directory`` holds ``name`` (not following a last symlink)."""
+    try:
+        os.stat(name, dir_fd=directory, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
+
+
+def _read_at(directory: int, name: str) -> bytes:
+    """A /proc file's content, by its name relative to a directory descriptor (OSError)."""
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=directory)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
+
+
+def _is_map_files(directory: int) -> bool:
+    """Whether a /proc directory descriptor holds a process's map_files directory."""
+    try:
+        return os.readlink(f"/proc/self/fd/{directory}").endswith("/map_files")
+    except OSError:
+        return False
+
+
+def _all_ids(status: bytes, name: bytes) -> list[int]:
+    """A status text's Uid or Gid line: real, effective, saved and fs ids."""
+    return [int(n) for n in (procfs.status_value(status, name) or b"").split()]
+
+
+def _ids(status: bytes, index: int) -> tuple[int, int]:
+    """The task's uid and gid of one kind (0: real, 3: fs) from its status text."""
+    return _all_ids(status, b"Uid")[index], _all_ids(status, b"Gid")[index]
+
+
+def _caps(status: bytes, name: bytes) -> int:
+    """A capability set of a status text (CapEff, CapPrm) as a mask; 0 without the line."""
+    return int(procfs.status_value(status, name) or b"0", 16)
 
 
 def _searchable(directory: str, creds: Credentials) -> bool:
@@ -1434,6 +1478,7 @@ class PathResolver:
                     literal = True  # followed for the trailing slash only
                 body = self._link_body(cur, comp, tid, tgid)
                 if body is None:  # a magic link: jump to the object it names for the task
+                    self._may_follow(cur, tid, tgid)
                     target = os.open(comp, os.O_PATH | os.O_CLOEXEC, dir_fd=cur)
                     try:
                         _magic_jump(restrict, cur, target)
@@ -1473,6 +1518,69 @@ class PathResolver:
                 raise Unresolvable(errno.ENOTDIR, "a component on the way is not a directory")
             cur = walk.move(cur, os.open(comp, _DIR_FLAGS, dir_fd=cur), top, root)
         return self._object(cur, root, tid, view, slash, literal)
+
+    def _may_follow(self, cur: int, tid: int, tgid: int) -> None:
+        """Whether the task may follow a magic link of the /proc directory ``cur`` (a
+        process's cwd, root, exe; fd/N, ns/X, map_files/X; the same of task/TID): the kernel
+        follows one only for a task that may read that process as a debugger may
+        (proc_pid_get_link, proc_ns_get_link: ptrace_may_access with PTRACE_MODE_READ_FSCREDS,
+        else EACCES) -- and map_files/X only with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE
+        (EPERM).  The tracer, root with CAP_SYS_PTRACE, follows every one: the walk opened
+        another user's process's cwd for a task that natively got EACCES, and named the file
+        there -- a name the kernel then looked up for the task by its canonical spelling
+        (red team 77).  Raises the kernel's errno where the task may not; allows what the
+        kernel allows: the task's own thread group; a dumpable process whose real, effective
+        and saved ids are all the task's fs ids and whose permitted capabilities the task
+        holds, in the task's user namespace; any process for a task with CAP_SYS_PTRACE in
+        the tracer's user namespace.  Not exact, failing closed: a root process that is
+        dumpable is taken for one that is not (their /proc owner is root either way)."""
+        try:
+            # (cwd, root, exe are the process directory's; fd/N, ns/X, map_files/X one below)
+            where = "" if _has(cur, "status") else "../"
+            target = _read_at(cur, where + "status")
+            task = procfs.read(f"/proc/{tid}/status")
+            if self._same_process(cur, where, target, tgid, task):
+                return  # (the common case: /proc/self/fd/N, /dev/fd/N)
+            owner = os.stat(where or ".", dir_fd=cur)
+            target_ns = os.stat(where + "ns/user", dir_fd=cur).st_ino
+        except OSError:
+            return  # (gone, or no process's: the kernel's own open below answers)
+        real = tid in self._real_lookups
+        ids = _ids(task, 0 if real else 3)
+        caps = _caps(task, b"CapPrm" if real and ids[0] == 0 else b"CapEff")
+        if real and ids[0] != 0:
+            caps = 0  # (access_override_creds: a real user other than root has none)
+        own_ns = os.stat(f"/proc/{tid}/ns/user").st_ino == os.stat("/proc/self/ns/user").st_ino
+        restoring = caps >> CAP_SYS_ADMIN & 1 or caps >> CAP_CHECKPOINT_RESTORE & 1
+        if where and _is_map_files(cur) and not (own_ns and restoring):
+            raise Unresolvable(errno.EPERM, "a map_files link without CAP_SYS_ADMIN")
+        if own_ns and caps >> CAP_SYS_PTRACE & 1:
+            return
+        uids, gids = _all_ids(target, b"Uid"), _all_ids(target, b"Gid")
+        # (task_dump_owner: a dumpable process's /proc is its effective ids', another's root's)
+        dumpable = (owner.st_uid, owner.st_gid) == (uids[1], gids[1]) != (0, 0)
+        same_ns = os.stat(f"/proc/{tid}/ns/user").st_ino == target_ns
+        if (all(u == ids[0] for u in uids[:3]) and all(g == ids[1] for g in gids[:3])
+                and dumpable and same_ns and _caps(target, b"CapPrm") & ~caps == 0):
+            return
+        raise Unresolvable(errno.EACCES, "another process's magic link the task may not follow")
+
+    def _same_process(self, cur: int, where: str, target: bytes, tgid: int,
+                      task: bytes) -> bool:
+        """Whether the process a /proc directory shows (``target``: its status; ``where``:
+        the process directory relative to ``cur``) is the task's own: by its Tgid in the
+        tracer's /proc; in another (another pid namespace's), by its pids from that namespace
+        down being the last of the task's, and the same start time."""
+        if os.fstat(cur).st_dev == self._proc_dev:
+            return (procfs.status_value(target, b"Tgid") or b"").strip() == str(tgid).encode()
+        theirs = (procfs.status_value(target, b"NStgid") or b"").split()
+        mine = (procfs.status_value(task, b"NStgid") or b"").split()
+        try:
+            return bool(theirs) and mine[-len(theirs):] == theirs \
+                and procfs.start_time(_read_at(cur, where + "stat")) \
+                == procfs.start_time(procfs.read(f"/proc/{tgid}/stat"))
+        except (OSError, IndexError, ValueError):
+            return False
 
     def _link_body(self, cur: int, comp: str, tid: int, tgid: int) -> str | None:
         """What a symlink says, for this task: /proc/self and /proc/thread-self are the calling
