@@ -557,10 +557,15 @@ def _id_ranges(path: str) -> Ranges:
                      for fields in (line.split() for line in found) if len(fields) == 3)
 
 
+#: the /proc directories a task of the process may search whatever their mode
+#: (proc_fd_permission: fd, and map_files, whose links then want CAP_SYS_ADMIN: _may_follow)
+_OWN_DIRS = ("fd", "map_files")
+
+
 def _own_fd_directory(fd: int, tgid: int) -> bool:
-    """Whether ``fd`` holds the /proc fd directory of a task of thread group ``tgid``
-    (/proc/PID/fd or /proc/PID/task/TID/fd): the kernel lets such a task search it whatever
-    its mode (proc_fd_permission, after generic_permission failed) -- a process that is not
+    """Whether ``fd`` holds the /proc fd (or map_files) directory of a task of thread group
+    ``tgid`` (/proc/PID/fd or /proc/PID/task/TID/fd): the kernel lets such a task search it
+    whatever its mode (proc_fd_permission, after generic_permission failed) -- a process that is not
     dumpable (it changed its effective uid) has root's 0500 there and still looks its own
     descriptors up (LTP openat04's linkat of /proc/self/fd/N).  Told by the tracer's name of
     the directory, in its own /proc: a /proc of another pid namespace matches nothing (the
@@ -572,7 +577,7 @@ def _own_fd_directory(fd: int, tgid: int) -> bool:
     except OSError:
         return False
     parts = where.split("/")
-    if len(parts) not in (4, 6) or parts[:2] != ["", "proc"] or parts[-1] != "fd" \
+    if len(parts) not in (4, 6) or parts[:2] != ["", "proc"] or parts[-1] not in _OWN_DIRS \
             or not parts[2].isdigit() or (len(parts) == 6 and (parts[3] != "task"
                                                                or not parts[4].isdigit())):
         return False
@@ -1539,30 +1544,36 @@ class PathResolver:
             where = "" if _has(cur, "status") else "../"
             target = _read_at(cur, where + "status")
             task = procfs.read(f"/proc/{tid}/status")
+        except OSError:
+            return  # (gone, or no process's: the kernel's own open below answers)
+        try:
+            real = tid in self._real_lookups
+            ids = _ids(task, 0 if real else 3)
+            caps = _caps(task, b"CapPrm" if real and ids[0] == 0 else b"CapEff")
+            if real and ids[0] != 0:
+                caps = 0  # (access_override_creds: a real user other than root has none)
+            task_ns = os.stat(f"/proc/{tid}/ns/user").st_ino
+            own_ns = task_ns == os.stat("/proc/self/ns/user").st_ino
+            restoring = caps >> CAP_SYS_ADMIN & 1 or caps >> CAP_CHECKPOINT_RESTORE & 1
+            if where and _is_map_files(cur) and not (own_ns and restoring):
+                # (proc_map_files_get_link: before the ptrace check, the task's own too)
+                raise Unresolvable(errno.EPERM, "a map_files link without CAP_SYS_ADMIN")
             if self._same_process(cur, where, target, tgid, task):
                 return  # (the common case: /proc/self/fd/N, /dev/fd/N)
             owner = os.stat(where or ".", dir_fd=cur)
             target_ns = os.stat(where + "ns/user", dir_fd=cur).st_ino
-        except OSError:
-            return  # (gone, or no process's: the kernel's own open below answers)
-        real = tid in self._real_lookups
-        ids = _ids(task, 0 if real else 3)
-        caps = _caps(task, b"CapPrm" if real and ids[0] == 0 else b"CapEff")
-        if real and ids[0] != 0:
-            caps = 0  # (access_override_creds: a real user other than root has none)
-        own_ns = os.stat(f"/proc/{tid}/ns/user").st_ino == os.stat("/proc/self/ns/user").st_ino
-        restoring = caps >> CAP_SYS_ADMIN & 1 or caps >> CAP_CHECKPOINT_RESTORE & 1
-        if where and _is_map_files(cur) and not (own_ns and restoring):
-            raise Unresolvable(errno.EPERM, "a map_files link without CAP_SYS_ADMIN")
-        if own_ns and caps >> CAP_SYS_PTRACE & 1:
-            return
-        uids, gids = _all_ids(target, b"Uid"), _all_ids(target, b"Gid")
-        # (task_dump_owner: a dumpable process's /proc is its effective ids', another's root's)
-        dumpable = (owner.st_uid, owner.st_gid) == (uids[1], gids[1]) != (0, 0)
-        same_ns = os.stat(f"/proc/{tid}/ns/user").st_ino == target_ns
-        if (all(u == ids[0] for u in uids[:3]) and all(g == ids[1] for g in gids[:3])
-                and dumpable and same_ns and _caps(target, b"CapPrm") & ~caps == 0):
-            return
+            if own_ns and caps >> CAP_SYS_PTRACE & 1:
+                return
+            uids, gids = _all_ids(target, b"Uid"), _all_ids(target, b"Gid")
+            # (task_dump_owner: a dumpable process's /proc is its effective ids', another's
+            # root's -- a root process is taken for one that is not: fail closed)
+            dumpable = (owner.st_uid, owner.st_gid) == (uids[1], gids[1]) != (0, 0)
+            if (all(u == ids[0] for u in uids[:3]) and all(g == ids[1] for g in gids[:3])
+                    and dumpable and task_ns == target_ns
+                    and _caps(target, b"CapPrm") & ~caps == 0):
+                return
+        except (OSError, ValueError, IndexError):
+            pass  # (unreadable: refused, as the kernel refuses what it cannot check)
         raise Unresolvable(errno.EACCES, "another process's magic link the task may not follow")
 
     def _same_process(self, cur: int, where: str, target: bytes, tgid: int,

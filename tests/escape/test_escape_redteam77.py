@@ -81,3 +81,32 @@ def test_another_processs_cwd_is_followed_as_the_task_may(build, world_tmp: Path
         traced = attack(program, pid, "notes.txt", uid, policy_text=rules, scene=None, env=env)
         assert traced.verdict == "BLOCKED", traced
         assert traced.stdout == native.stdout, (native, traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a task that drops to nobody")
+@pytest.mark.parametrize("tasks", ["single", "threads"])
+def test_a_map_files_link_wants_the_capability_the_kernel_wants(build, world_tmp: Path,
+                                                                 loop: dict[str, str],
+                                                                 tasks: str) -> None:
+    """proc_map_files.c maps a file, drops to nobody and opens its own
+    /proc/self/map_files/START-END: natively EPERM (the link wants CAP_SYS_ADMIN or
+    CAP_CHECKPOINT_RESTORE, even in one's own process).  On main the walk answered EACCES (the
+    directory, root's 0500 once the process is no longer dumpable, searched with the mode
+    bits; the kernel lets the process's own tasks search it) -- an errno of its own, failing
+    closed.  Now EPERM, as natively.  Control: as root the link is followed (ESCAPED)."""
+    program = world_tmp / "proc_map_files"
+    program.write_bytes(build("escape/proc_map_files.c", "-pthread").read_bytes())
+    program.chmod(0o755)
+    mapped = world_tmp / "mapped.txt"
+    mapped.write_text("mapped\n")
+    mapped.chmod(0o644)
+    uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
+    env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
+    rules = policy(never("fsread", path="/nonexistent-systrace/**"))
+    control = attack(program, mapped, 0, policy_text=None, scene=None, env=env)
+    assert control.verdict == "ESCAPED", control
+    assert attack(program, mapped, 0, policy_text=rules, scene=None, env=env).verdict == "ESCAPED"
+    native = attack(program, mapped, uid, policy_text=None, scene=None, env=env)
+    assert native.verdict == "BLOCKED" and "EPERM" in native.detail, native
+    traced = attack(program, mapped, uid, policy_text=rules, scene=None, env=env)
+    assert (traced.verdict, traced.detail) == (native.verdict, native.detail), (native, traced)
