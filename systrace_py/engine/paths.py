@@ -604,6 +604,11 @@ def _read_at(directory: int, name: str) -> bytes:
         os.close(fd)
 
 
+def _in_own_userns(tid: int) -> bool:
+    """Whether the task is in the tracer's user namespace."""
+    return os.stat(f"/proc/{tid}/ns/user").st_ino == os.stat("/proc/self/ns/user").st_ino
+
+
 def _is_map_files(directory: int) -> bool:
     """Whether a /proc directory descriptor holds a process's map_files directory."""
     try:
@@ -1552,16 +1557,16 @@ class PathResolver:
             caps = _caps(task, b"CapPrm" if real and ids[0] == 0 else b"CapEff")
             if real and ids[0] != 0:
                 caps = 0  # (access_override_creds: a real user other than root has none)
-            task_ns = os.stat(f"/proc/{tid}/ns/user").st_ino
-            own_ns = task_ns == os.stat("/proc/self/ns/user").st_ino
             restoring = caps >> CAP_SYS_ADMIN & 1 or caps >> CAP_CHECKPOINT_RESTORE & 1
-            if where and _is_map_files(cur) and not (own_ns and restoring):
+            if where and _is_map_files(cur) and not (restoring and _in_own_userns(tid)):
                 # (proc_map_files_get_link: before the ptrace check, the task's own too)
                 raise Unresolvable(errno.EPERM, "a map_files link without CAP_SYS_ADMIN")
             if self._same_process(cur, where, target, tgid, task):
                 return  # (the common case: /proc/self/fd/N, /dev/fd/N)
             owner = os.stat(where or ".", dir_fd=cur)
             target_ns = os.stat(where + "ns/user", dir_fd=cur).st_ino
+            task_ns = os.stat(f"/proc/{tid}/ns/user").st_ino
+            own_ns = task_ns == os.stat("/proc/self/ns/user").st_ino
             if own_ns and caps >> CAP_SYS_PTRACE & 1:
                 return
             uids, gids = _all_ids(target, b"Uid"), _all_ids(target, b"Gid")
