@@ -1488,7 +1488,8 @@ static unsigned long long user_ns_of(const char *dir) {
  * tracer".  One that fills the buffer
  * (thousands of groups) is Python's. */
 static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap, int *override,
-                    unsigned long long *userns, int *trap_held, unsigned long long *blocked) {
+                    unsigned long long *userns, int *trap_held, unsigned long long *blocked,
+                    int *access_other) {
     char name[64], text[8192];
     if (userns && (*userns = user_ns_of(dir)) == 0) return -1;
     snprintf(name, sizeof name, "%s/status", dir);
@@ -1501,6 +1502,8 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
     size_t len = (size_t)n;
     text[len] = 0;
     int seen = 0, masks = 0;
+    long long real[2] = {0, 0};
+    unsigned long long eff = 0, prm = 0;
     *trap_held = 0;
     *blocked = 0;
     for (char *line = text, *end; *line; line = end) {
@@ -1518,10 +1521,12 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
         if (strncmp(line, "Uid:", 4) == 0 &&
             sscanf(line + 4, "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) == 4) {
             ids[0] = v[3];
+            real[0] = v[0];
             seen |= 1;
         } else if (strncmp(line, "Gid:", 4) == 0 &&
                    sscanf(line + 4, "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) == 4) {
             ids[1] = v[3];
+            real[1] = v[0];
             seen |= 2;
         } else if (strncmp(line, "Groups:", 7) == 0) {
             if (strlen(line) >= cap) return -1;  /* (a long line: Python's) */
@@ -1530,11 +1535,21 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
         } else if (strncmp(line, "CapEff:", 7) == 0) {
             unsigned long long caps = strtoull(line + 7, NULL, 16);
             *override = (caps & ((1ULL << 1) | (1ULL << 2))) != 0;  /* DAC_OVERRIDE, READ_SEARCH */
+            eff = caps & ((1ULL << 1) | (1ULL << 2));
             seen |= 8;
+        } else if (strncmp(line, "CapPrm:", 7) == 0) {
+            prm = strtoull(line + 7, NULL, 16) & ((1ULL << 1) | (1ULL << 2));
+            seen |= 16;
         }
     }
     if (masks != 2) *trap_held = 1;
-    return seen == 15 ? 0 : -1;
+    /* access(2) looks up as the real ids, with a real root's permitted capabilities or none
+     * (access_override_creds; paths.Credentials.of(real=True)): otherwise than the task's
+     * other calls when they differ from its fs ids and capabilities */
+    if (access_other)
+        *access_other = real[0] != ids[0] || real[1] != ids[1] ||
+                        (real[0] == 0 ? prm != eff : eff != 0);
+    return seen == 31 ? 0 : -1;
 }
 
 /* Whether a task's search permission is not the tracer's: 1, 0, or -1 when it cannot be
@@ -1556,21 +1571,23 @@ static int searches_otherwise(pid_t tid, int *trap_held, unsigned long long *blo
         int own_trap;
         unsigned long long own_blocked;
         if (creds_of("/proc/self", own_ids, own_groups, sizeof own_groups, &own_override,
-                     &own_ns, &own_trap, &own_blocked) < 0)
+                     &own_ns, &own_trap, &own_blocked, NULL) < 0)
             return -1;
         have_own = 1;
     }
     char dir[32], groups[1024];
     long long ids[2];
-    int override;
+    int override, access_other;
     unsigned long long ns;
     snprintf(dir, sizeof dir, "/proc/%d", (int)tid);
     if (creds_of(dir, ids, groups, sizeof groups, &override, ns_later ? NULL : &ns,
-                 trap_held, blocked) < 0)
+                 trap_held, blocked, &access_other) < 0)
         return -1;
     if (!ns_later && ns != own_ns) return 1;  /* another user namespace: never the tracer's */
     int other;
-    if (override || own_override)
+    if (access_other)  /* (its access's lookups are Python's: Tracer._fast_arms) */
+        other = 1;
+    else if (override || own_override)
         other = !(override && own_override);
     else  /* (the kernel lists the groups sorted: the same set, the same text -- or the
            * task's lookups are Python's, which is never wrong) */

@@ -69,6 +69,8 @@ OPEN_FLAG_NAMES: Final = (
 # --- *at flags (include/uapi/linux/fcntl.h) ------------------------------------------------------
 AT_FDCWD: Final = -100
 AT_SYMLINK_NOFOLLOW: Final = 0x100
+#: faccessat2: check as the effective (fs) ids, not the real ones access(2) checks as
+AT_EACCESS: Final = 0x200
 AT_REMOVEDIR: Final = 0x200
 AT_SYMLINK_FOLLOW: Final = 0x400
 AT_NO_AUTOMOUNT: Final = 0x800
@@ -252,8 +254,10 @@ PR_SET_NO_NEW_PRIVS: Final = 38
 CAP_DAC_OVERRIDE: Final = 1
 CAP_DAC_READ_SEARCH: Final = 2
 CAP_KILL: Final = 5
+CAP_SYS_PTRACE: Final = 19
 CAP_SYS_ADMIN: Final = 21
 CAP_SYS_RESOURCE: Final = 24
+CAP_CHECKPOINT_RESTORE: Final = 40
 
 # --- what the engine's guards test (see systrace_py.syscalls, GUARDS) ----------------------------
 SECCOMP_SET_MODE_FILTER: Final = 1

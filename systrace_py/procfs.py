@@ -380,10 +380,11 @@ def status_numbers(pid: int | str, name: bytes) -> list[int] | None:
     return None if value is None else [int(n) for n in value.split()]
 
 
-def has_capability(status: bytes, capability: int) -> bool | None:
-    """Whether a /proc/PID/status text's task holds an effective capability (its CapEff
-    mask, hexadecimal), None when it has no such line; ValueError when the mask is not one."""
-    mask = status_value(status, b"CapEff")
+def has_capability(status: bytes, capability: int, of: bytes = b"CapEff") -> bool | None:
+    """Whether a /proc/PID/status text's task holds a capability in the set ``of`` (its
+    effective one, CapEff, unless another is named: CapPrm), None when it has no such line;
+    ValueError when the mask is not hexadecimal."""
+    mask = status_value(status, of)
     return None if mask is None else bool(int(mask, 16) >> capability & 1)
 
 

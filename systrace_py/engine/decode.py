@@ -58,6 +58,7 @@ from systrace_py.kernel import (
     AF_INET6,
     AF_NETLINK,
     AF_UNIX,
+    AT_EACCESS,
     AT_EMPTY_PATH,
     AT_EXECVE_CHECK,
     AT_FDCWD,
@@ -418,6 +419,9 @@ _MOUNT_API_FIRST: dict[str, tuple[int, int, bool | None]] = {
     "umount2": (1, UMOUNT_MASK, None),
 }
 _EXECVEAT_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_EXECVE_CHECK
+#: the calls whose lookups are checked with the task's real ids (fs/open.c do_faccessat:
+#: access_override_creds), faccessat2 unless AT_EACCESS
+_REAL_ID_CALLS = frozenset({"access", "faccessat", "faccessat2"})
 _READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat", "inotify_add_watch",
                          *_MOUNT_API_FIRST,
                          *(name for name, specs in PATH_ARGS.items()
@@ -3274,6 +3278,10 @@ class Decoder:
 
     def decode(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                memory: TraceeMemory, view: View) -> DecodedCall:
+        """The call, whose paths are then looked up with the credentials the kernel looks
+        them up with: an access's with the task's real ids (PathResolver.looks_as_real)."""
+        self.resolver.looks_as_real(tid, name in _REAL_ID_CALLS and not (
+            name == "faccessat2" and len(args) > 3 and args[3] & AT_EACCESS))
         return DecodedCall(tid, tgid, nr, name, args, memory, self, view)
 
     def resolve(self, call: DecodedCall, raw: str, dirfd: int, follow: bool,

@@ -92,8 +92,11 @@ from systrace_py.kernel import (
     ACL_USER,
     ACL_USER_OBJ,
     AT_FDCWD,
+    CAP_CHECKPOINT_RESTORE,
     CAP_DAC_OVERRIDE,
     CAP_DAC_READ_SEARCH,
+    CAP_SYS_ADMIN,
+    CAP_SYS_PTRACE,
     PATH_MAX,
     TRACER_LIMITS,
     XATTR_POSIX_ACL_ACCESS,
@@ -444,26 +447,38 @@ class Credentials:
         self.override = capable and maps is None
 
     @classmethod
-    def of(cls, tid: int) -> Credentials | None:
+    def of(cls, tid: int, real: bool = False) -> Credentials | None:
         """The task's, from /proc/TID/status (ids as the tracer's namespace sees them) and,
-        in another user namespace, its uid_map and gid_map; None when it is gone."""
+        in another user namespace, its uid_map and gid_map; None when it is gone.
+
+        ``real``: those access(2) looks up with (faccessat and faccessat2 without
+        AT_EACCESS: fs/open.c access_override_creds) -- the real uid and gid as fsuid and
+        fsgid, the same groups, and the capabilities of a real root (all it is permitted)
+        or of no one (none): a set-user-ID program asks whether its caller may.  In another
+        user namespace (whose root is an id the tracer cannot tell from the maps it keeps)
+        the task's own fs credentials, as before -- not exact."""
         try:
             maps = None
             if os.stat(f"/proc/{tid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino:
                 maps = (_id_ranges(f"/proc/{tid}/uid_map"), _id_ranges(f"/proc/{tid}/gid_map"))
             # (one reader of the status file's lines: procfs.status_lines, at \n alone)
             status = procfs.read(f"/proc/{tid}/status")
-            fsuid = int((procfs.status_value(status, b"Uid") or b"").split()[3])
-            fsgid = int((procfs.status_value(status, b"Gid") or b"").split()[3])
+            index = 0 if real and maps is None else 3
+            uid = int((procfs.status_value(status, b"Uid") or b"").split()[index])
+            gid = int((procfs.status_value(status, b"Gid") or b"").split()[index])
             groups = frozenset(int(g) for g in
                                (procfs.status_value(status, b"Groups") or b"").split())
-            override = procfs.has_capability(status, CAP_DAC_OVERRIDE)
+            caps = b"CapPrm" if index == 0 and uid == 0 else b"CapEff"
+            override = procfs.has_capability(status, CAP_DAC_OVERRIDE, caps)
             if override is None:  # (no CapEff line)
                 return None
-            capable = override or bool(procfs.has_capability(status, CAP_DAC_READ_SEARCH))
+            capable = override or bool(procfs.has_capability(status, CAP_DAC_READ_SEARCH,
+                                                             caps))
+            if index == 0 and uid != 0:
+                capable = False  # (a real user other than root: cap_clear)
         except (OSError, ValueError, IndexError):
             return None
-        return cls(fsuid, fsgid, groups, capable, maps)
+        return cls(uid, gid, groups, capable, maps)
 
     def searches_as(self, other: Credentials) -> bool:
         """Whether these credentials let search exactly the directories ``other`` lets
@@ -542,10 +557,15 @@ def _id_ranges(path: str) -> Ranges:
                      for fields in (line.split() for line in found) if len(fields) == 3)
 
 
+#: the /proc directories a task of the process may search whatever their mode
+#: (proc_fd_permission: fd, and map_files, whose links then want CAP_SYS_ADMIN: _may_follow)
+_OWN_DIRS = ("fd", "map_files")
+
+
 def _own_fd_directory(fd: int, tgid: int) -> bool:
-    """Whether ``fd`` holds the /proc fd directory of a task of thread group ``tgid``
-    (/proc/PID/fd or /proc/PID/task/TID/fd): the kernel lets such a task search it whatever
-    its mode (proc_fd_permission, after generic_permission failed) -- a process that is not
+    """Whether ``fd`` holds the /proc fd (or map_files) directory of a task of thread group
+    ``tgid`` (/proc/PID/fd or /proc/PID/task/TID/fd): the kernel lets such a task search it
+    whatever its mode (proc_fd_permission, after generic_permission failed) -- a process that is not
     dumpable (it changed its effective uid) has root's 0500 there and still looks its own
     descriptors up (LTP openat04's linkat of /proc/self/fd/N).  Told by the tracer's name of
     the directory, in its own /proc: a /proc of another pid namespace matches nothing (the
@@ -557,13 +577,59 @@ def _own_fd_directory(fd: int, tgid: int) -> bool:
     except OSError:
         return False
     parts = where.split("/")
-    if len(parts) not in (4, 6) or parts[:2] != ["", "proc"] or parts[-1] != "fd" \
+    if len(parts) not in (4, 6) or parts[:2] != ["", "proc"] or parts[-1] not in _OWN_DIRS \
             or not parts[2].isdigit() or (len(parts) == 6 and (parts[3] != "task"
                                                                or not parts[4].isdigit())):
         return False
     pid = int(parts[2])
     # (a thread's own /proc/TID, not listed but there: its thread group's)
     return pid == tgid or procfs.status_numbers(pid, b"Tgid") == [tgid]
+
+
+def _has(directory: int, name: str) -> bool:
+    """Whether the directory ``directory`` holds ``name`` (not following a last symlink)."""
+    try:
+        os.stat(name, dir_fd=directory, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
+
+
+def _read_at(directory: int, name: str) -> bytes:
+    """A /proc file's content, by its name relative to a directory descriptor (OSError)."""
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=directory)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
+
+
+def _in_own_userns(tid: int) -> bool:
+    """Whether the task is in the tracer's user namespace."""
+    return os.stat(f"/proc/{tid}/ns/user").st_ino == os.stat("/proc/self/ns/user").st_ino
+
+
+def _is_map_files(directory: int) -> bool:
+    """Whether a /proc directory descriptor holds a process's map_files directory."""
+    try:
+        return os.readlink(f"/proc/self/fd/{directory}").endswith("/map_files")
+    except OSError:
+        return False
+
+
+def _all_ids(status: bytes, name: bytes) -> list[int]:
+    """A status text's Uid or Gid line: real, effective, saved and fs ids."""
+    return [int(n) for n in (procfs.status_value(status, name) or b"").split()]
+
+
+def _ids(status: bytes, index: int) -> tuple[int, int]:
+    """The task's uid and gid of one kind (0: real, 3: fs) from its status text."""
+    return _all_ids(status, b"Uid")[index], _all_ids(status, b"Gid")[index]
+
+
+def _caps(status: bytes, name: bytes) -> int:
+    """A capability set of a status text (CapEff, CapPrm) as a mask; 0 without the line."""
+    return int(procfs.status_value(status, name) or b"0", 16)
 
 
 def _searchable(directory: str, creds: Credentials) -> bool:
@@ -683,6 +749,8 @@ class PathResolver:
         #: stops), at exec and when the task is gone; a task is ``changing`` from such a
         #: call's entry to its next stop, and read afresh, never kept, meanwhile
         self._credentials: dict[int, Credentials | None] = {}
+        self._real_credentials: dict[int, Credentials | None] = {}  # (access's: credentials)
+        self._real_lookups: set[int] = set()  # tasks in an access call (looks_as_real)
         self.changing: set[int] = set()
         # whether /proc is that procfs' root, so /proc/self of a task of the tracer's tree
         # is /proc/<its pid> (else its /proc entries are always walked)
@@ -695,27 +763,54 @@ class PathResolver:
             os.close(fd)
 
     # --- whose permission a lookup is checked with -------------------------------------------
-    def credentials(self, tid: int) -> Credentials | None:
-        """The task's credentials (Credentials.of), kept until they may change."""
+    def credentials(self, tid: int, real: bool | None = None) -> Credentials | None:
+        """The credentials the task's lookups are checked with (Credentials.of), kept until
+        they may change: its fs ones -- or, for the call it is in when that is an access
+        (:meth:`looks_as_real`; ``real`` says which instead), its real ones."""
+        if real is None:
+            real = tid in self._real_lookups
         if tid in self.changing:
-            return Credentials.of(tid)
+            return Credentials.of(tid, real)
+        kept = self._real_credentials if real else self._credentials
         try:
-            return self._credentials[tid]
+            return kept[tid]
         except KeyError:
-            found = Credentials.of(tid)
+            found = Credentials.of(tid, real)
             # (a user namespace's map is written once, by another process, after it is made:
             # until both are, not kept -- its capabilities come to hold over what they map)
             if found is None or found.maps is None or all(found.maps):
-                self._credentials[tid] = found
+                kept[tid] = found
             return found
 
-    def searches_as_tracer(self, tid: int) -> bool:
+    def looks_as_real(self, tid: int, real: bool) -> None:
+        """Whether the call task ``tid`` is now in looks its paths up with its real ids
+        (access, faccessat, faccessat2 without AT_EACCESS: the kernel's
+        access_override_creds), until its next call -- set as each call is decoded (a task
+        is in one call at a time)."""
+        if real:
+            self._real_lookups.add(tid)
+        else:
+            self._real_lookups.discard(tid)
+
+    def searches_as_tracer(self, tid: int, real: bool | None = None) -> bool:
         """Whether the task may search exactly the directories the tracer may: only then is
-        the tracer's own lookup (the fast way, the native loop's) the task's."""
+        the tracer's own lookup (the fast way, the native loop's) the task's.  ``real``: as
+        :meth:`credentials`."""
         if tid in self.changing:
             return False
-        creds = self.credentials(tid)
+        creds = self.credentials(tid, real)
         return creds is not None and self._own is not None and creds.searches_as(self._own)
+
+    def access_looks_otherwise(self, tid: int) -> bool:
+        """Whether an access(2) of the task looks up as other credentials than its other
+        calls (its real ids, or a real root's capabilities, are not its fs ones: a
+        set-user-ID program, a root that dropped only its effective uid): the native loop
+        then hands its lookups that look where their canonical spelling does not to Python,
+        which walks them with those (_cloop.c searches_otherwise mirrors this)."""
+        if tid in self.changing:
+            return True
+        own, real = self.credentials(tid, False), self.credentials(tid, True)
+        return own is None or real is None or not real.searches_as(own)
 
     def reaches(self, tid: int, directory: str) -> bool:
         """Whether the task may search every directory on the way from "/" to ``directory``
@@ -735,6 +830,9 @@ class PathResolver:
         """The task's credentials may have changed (exec, gone); ``changing``: it entered a
         call that may change them, which has not returned yet."""
         self._credentials.pop(tid, None)
+        self._real_credentials.pop(tid, None)
+        if not changing:
+            self._real_lookups.discard(tid)  # (gone, or exec'd: its next call is decoded)
         if changing:
             self.changing.add(tid)
         else:
@@ -744,6 +842,8 @@ class PathResolver:
         """A new task got a copy of its parent's credentials (clone without CLONE_NEWUSER)."""
         if parent not in self.changing and parent in self._credentials:
             self._credentials[child] = self._credentials[parent]
+        if parent not in self.changing and parent in self._real_credentials:
+            self._real_credentials[child] = self._real_credentials[parent]
 
     # --- where a relative path starts -------------------------------------------------------
     def cwd_of(self, tid: int) -> str:
@@ -1388,6 +1488,7 @@ class PathResolver:
                     literal = True  # followed for the trailing slash only
                 body = self._link_body(cur, comp, tid, tgid)
                 if body is None:  # a magic link: jump to the object it names for the task
+                    self._may_follow(cur, tid, tgid)
                     target = os.open(comp, os.O_PATH | os.O_CLOEXEC, dir_fd=cur)
                     try:
                         _magic_jump(restrict, cur, target)
@@ -1427,6 +1528,75 @@ class PathResolver:
                 raise Unresolvable(errno.ENOTDIR, "a component on the way is not a directory")
             cur = walk.move(cur, os.open(comp, _DIR_FLAGS, dir_fd=cur), top, root)
         return self._object(cur, root, tid, view, slash, literal)
+
+    def _may_follow(self, cur: int, tid: int, tgid: int) -> None:
+        """Whether the task may follow a magic link of the /proc directory ``cur`` (a
+        process's cwd, root, exe; fd/N, ns/X, map_files/X; the same of task/TID): the kernel
+        follows one only for a task that may read that process as a debugger may
+        (proc_pid_get_link, proc_ns_get_link: ptrace_may_access with PTRACE_MODE_READ_FSCREDS,
+        else EACCES) -- and map_files/X only with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE
+        (EPERM).  The tracer, root with CAP_SYS_PTRACE, follows every one: the walk opened
+        another user's process's cwd for a task that natively got EACCES, and named the file
+        there -- a name the kernel then looked up for the task by its canonical spelling
+        (red team 77).  Raises the kernel's errno where the task may not; allows what the
+        kernel allows: the task's own thread group; a dumpable process whose real, effective
+        and saved ids are all the task's fs ids and whose permitted capabilities the task
+        holds, in the task's user namespace; any process for a task with CAP_SYS_PTRACE in
+        the tracer's user namespace.  Not exact, failing closed: a root process that is
+        dumpable is taken for one that is not (their /proc owner is root either way)."""
+        try:
+            # (cwd, root, exe are the process directory's; fd/N, ns/X, map_files/X one below)
+            where = "" if _has(cur, "status") else "../"
+            target = _read_at(cur, where + "status")
+            task = procfs.read(f"/proc/{tid}/status")
+        except OSError:
+            return  # (gone, or no process's: the kernel's own open below answers)
+        try:
+            real = tid in self._real_lookups
+            ids = _ids(task, 0 if real else 3)
+            caps = _caps(task, b"CapPrm" if real and ids[0] == 0 else b"CapEff")
+            if real and ids[0] != 0:
+                caps = 0  # (access_override_creds: a real user other than root has none)
+            restoring = caps >> CAP_SYS_ADMIN & 1 or caps >> CAP_CHECKPOINT_RESTORE & 1
+            if where and _is_map_files(cur) and not (restoring and _in_own_userns(tid)):
+                # (proc_map_files_get_link: before the ptrace check, the task's own too)
+                raise Unresolvable(errno.EPERM, "a map_files link without CAP_SYS_ADMIN")
+            if self._same_process(cur, where, target, tgid, task):
+                return  # (the common case: /proc/self/fd/N, /dev/fd/N)
+            owner = os.stat(where or ".", dir_fd=cur)
+            target_ns = os.stat(where + "ns/user", dir_fd=cur).st_ino
+            task_ns = os.stat(f"/proc/{tid}/ns/user").st_ino
+            own_ns = task_ns == os.stat("/proc/self/ns/user").st_ino
+            if own_ns and caps >> CAP_SYS_PTRACE & 1:
+                return
+            uids, gids = _all_ids(target, b"Uid"), _all_ids(target, b"Gid")
+            # (task_dump_owner: a dumpable process's /proc is its effective ids', another's
+            # root's -- a root process is taken for one that is not: fail closed)
+            dumpable = (owner.st_uid, owner.st_gid) == (uids[1], gids[1]) != (0, 0)
+            if (all(u == ids[0] for u in uids[:3]) and all(g == ids[1] for g in gids[:3])
+                    and dumpable and task_ns == target_ns
+                    and _caps(target, b"CapPrm") & ~caps == 0):
+                return
+        except (OSError, ValueError, IndexError):
+            pass  # (unreadable: refused, as the kernel refuses what it cannot check)
+        raise Unresolvable(errno.EACCES, "another process's magic link the task may not follow")
+
+    def _same_process(self, cur: int, where: str, target: bytes, tgid: int,
+                      task: bytes) -> bool:
+        """Whether the process a /proc directory shows (``target``: its status; ``where``:
+        the process directory relative to ``cur``) is the task's own: by its Tgid in the
+        tracer's /proc; in another (another pid namespace's), by its pids from that namespace
+        down being the last of the task's, and the same start time."""
+        if os.fstat(cur).st_dev == self._proc_dev:
+            return (procfs.status_value(target, b"Tgid") or b"").strip() == str(tgid).encode()
+        theirs = (procfs.status_value(target, b"NStgid") or b"").split()
+        mine = (procfs.status_value(task, b"NStgid") or b"").split()
+        try:
+            return bool(theirs) and mine[-len(theirs):] == theirs \
+                and procfs.start_time(_read_at(cur, where + "stat")) \
+                == procfs.start_time(procfs.read(f"/proc/{tgid}/stat"))
+        except (OSError, IndexError, ValueError):
+            return False
 
     def _link_body(self, cur: int, comp: str, tid: int, tgid: int) -> str | None:
         """What a symlink says, for this task: /proc/self and /proc/thread-self are the calling

@@ -1429,8 +1429,10 @@ class Tracer:
                 memory = self._reader(task).descriptor()
             except TraceeMemoryError:
                 return None
-        if self.hold_arguments and (task.fs.users > 1 or task.files.users > 1) \
-                and not resolver.searches_as_tracer(task.tid):
+        # (an access's lookups are its real ids': they must search as the tracer too)
+        other = not resolver.searches_as_tracer(task.tid, False) \
+            or resolver.access_looks_otherwise(task.tid)
+        if self.hold_arguments and (task.fs.users > 1 or task.files.users > 1) and other:
             return None  # its start may lie below what it may not search (Holder.reaches)
         found = self.monitor.fast_table(task)  # type: ignore[attr-defined]
         if found is None:
@@ -1440,8 +1442,7 @@ class Tracer:
         # lookups that look where its canonical spelling does not (_search_as_task)
         return (task.tid, table, may_refuse, memory, slot,
                 task.fs.users == 1 and task.files.users == 1, shared,
-                solo and self.hold_arguments,
-                not resolver.searches_as_tracer(task.tid), spare,
+                solo and self.hold_arguments, other, spare,
                 -1 if task.clone3_flags is None else task.clone3_flags,
                 task.stub or (0, 0, 0))
 
