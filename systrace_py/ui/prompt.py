@@ -27,8 +27,10 @@ How it fits (see docs/asking.md for what a person sees):
 
 from __future__ import annotations
 
+import array
 import contextlib
 import contextvars
+import fcntl
 import os
 import queue
 import re
@@ -511,11 +513,20 @@ class TerminalAsker(Asker):
         # drew just before the tree stopped -- would land here (CI of 1a51a27: a person
         # answered the program's question, and the real one took the answer).  Whatever is
         # typed meanwhile is dropped; the "systrace> " line shows when keys are taken.
+        # A key while it is read starts the half second again (review 51): keys typed on
+        # across its end were the tail of a word meant for the old screen -- "deny /tm" then
+        # "p", the short form of permit, or "hel" then "p" -- and the line took the tail.
+        # Keys are an answer only once none came for read_delay, the question on the screen.
         reading = [self.read_delay > 0]
+        last_key = [0.0]  # (time.monotonic() of the last key while reading)
 
         def drop_early(buffer: Any) -> None:
             if reading[0] and buffer.text:
                 buffer.document = Document()
+
+        def note_key(_processor: Any) -> None:
+            if reading[0]:
+                last_key[0] = time.monotonic()
 
         class AnswerValidator(Validator):
             def validate(self, document: Any) -> None:
@@ -546,14 +557,23 @@ class TerminalAsker(Asker):
                     loop.call_later(self.read_delay, take_keys)
 
             def take_keys() -> None:
-                # the question has been on the screen for read_delay: from now on keys are
-                # an answer to it (those still in the terminal's queue were typed before)
+                # the question has been on the screen for read_delay, and no key came for as
+                # long: from now on keys are an answer to it.  Keys still in the terminal's
+                # queue (not read yet) were typed meanwhile: dropped, and the wait begins
+                # again, as for a key read.
+                if _queued(self.fd):
+                    last_key[0] = time.monotonic()
+                quiet = time.monotonic() - last_key[0]
                 with contextlib.suppress(termios.error, OSError):
                     termios.tcflush(self.fd, termios.TCIFLUSH)
+                if quiet < self.read_delay:
+                    loop.call_later(self.read_delay - quiet, take_keys)
+                    return
                 reading[0] = False
                 app.invalidate()  # (draws the "systrace> " line)
 
             app.before_render += drop_typed
+            app.key_processor.before_key_press += note_key
             if self.timeout is not None:
                 loop.call_later(self.timeout, _exit_app, app, _TIMEOUT)
 
@@ -586,6 +606,7 @@ class TerminalAsker(Asker):
                 return None
             finally:
                 session.default_buffer.on_text_changed -= drop_early
+                session.app.key_processor.before_key_press -= note_key
                 with self._pending_lock:
                     self._active = None
                 self._write_pending()
@@ -615,6 +636,16 @@ _WATCH_INTERVAL = 0.1
 #: How long a prompt waits for the tree to stop before it refuses the ask (seconds): see
 #: _tree_stopped.
 HOLD_WAIT = 10.0
+
+
+def _queued(fd: int) -> bool:
+    """Whether keys wait in the terminal's input queue, not read yet (FIONREAD)."""
+    count = array.array("i", [0])
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, count)
+    except OSError:
+        return False
+    return count[0] > 0
 
 
 def _exit_app(app: Any, marker: str) -> None:

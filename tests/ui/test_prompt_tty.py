@@ -15,6 +15,7 @@ import shlex
 import shutil
 import signal
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,30 @@ def test_keys_typed_as_the_question_appears_are_not_its_answer(run, probe):
     assert not re.search(PROMPT, screen), screen  # (no input line yet)
     t.type("permit-now")  # typed to what was there before: dropped
     screen = t.wait_for(PROMPT)
+    assert "permitted" not in screen and "-> ok" not in screen, screen
+    t.answer("deny-now")
+    screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
+    assert "permitted" not in screen, screen
+    assert run.exit_status() == 0
+
+
+def test_keys_typed_on_across_the_end_of_the_delay_are_not_its_answer(run, probe):
+    """A person typing to what the screen showed before goes on typing as the question's
+    --ask-delay ends (review 51): the keys after its end were the line, and the tail of a
+    word meant for the old screen can be an answer -- the "p" of "deny /tmp" or of "help" is
+    permit.  A key while the question is read starts the delay again: keys are an answer only
+    after a pause as long, with the "systrace> " line on the screen.  Here the keys are
+    spaces at a person's pace (so that wherever the delay would end, what follows is "  p"),
+    then "p" and Enter."""
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}", "print:after", options=("--ask-delay", "1"))
+    t.wait_for(r"call   openat  path")
+    for _ in range(15):  # 3 s of keys, 0.2 s apart: across the end of the 1 s delay
+        t.keys("Space")
+        time.sleep(0.2)
+    t.keys("p", "Enter")
+    time.sleep(1.5)
+    screen = t.screen()
     assert "permitted" not in screen and "-> ok" not in screen, screen
     t.answer("deny-now")
     screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
