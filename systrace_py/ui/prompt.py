@@ -34,6 +34,7 @@ import fcntl
 import os
 import queue
 import re
+import select
 import shlex
 import signal
 import sys
@@ -517,8 +518,15 @@ class TerminalAsker(Asker):
         # across its end were the tail of a word meant for the old screen -- "deny /tm" then
         # "p", the short form of permit, or "hel" then "p" -- and the line took the tail.
         # Keys are an answer only once none came for read_delay, the question on the screen.
+        # And the half second is counted from when the terminal shows the question, not from
+        # when it was written (review 51): on a slow line (ssh over a slow link, a serial
+        # console) what the program wrote before the stop, and the question after it, reach
+        # the screen seconds later, and the delay was over before anyone could see it.  The
+        # terminal answers a position query (DSR) after it has drawn all that came before.
         reading = [self.read_delay > 0]
         last_key = [0.0]  # (time.monotonic() of the last key while reading)
+        asked = [False]   # the position query is written, its answer not read yet
+        unseen = [False]  # no answer within SHOW_WAIT: the question says so
 
         def drop_early(buffer: Any) -> None:
             if reading[0] and buffer.text:
@@ -538,6 +546,21 @@ class TerminalAsker(Asker):
                     raise ValidationError(message=str(exc),
                                           cursor_position=len(document.text)) from None
 
+        from prompt_toolkit.key_binding import KeyBindings
+        from prompt_toolkit.keys import Keys
+
+        bindings = KeyBindings()
+
+        @bindings.add(Keys.CPRResponse, save_before=lambda _event: False)
+        def on_screen(_event: Any) -> None:
+            # the terminal's answer to the position query: it has drawn the question
+            if asked[0]:
+                asked[0] = unseen[0] = False
+                last_key[0] = time.monotonic()
+                asyncio.get_running_loop().call_later(self.read_delay, take_keys[0])
+
+        take_keys: list[Callable[[], None]] = []
+
         import asyncio
 
         def pre_run() -> None:
@@ -554,9 +577,21 @@ class TerminalAsker(Asker):
                 with contextlib.suppress(termios.error, OSError):
                     termios.tcflush(self.fd, termios.TCIFLUSH)
                 if reading[0]:
-                    loop.call_later(self.read_delay, take_keys)
+                    app.after_render += ask_where
 
-            def take_keys() -> None:
+            def ask_where(_app: Any) -> None:
+                # (after the question is drawn: the answer says it is on the screen)
+                app.after_render -= ask_where
+                asked[0] = True
+                self._write_tty(POSITION_QUERY)
+                loop.call_later(SHOW_WAIT, not_shown)
+
+            def not_shown() -> None:
+                if asked[0]:
+                    unseen[0] = True
+                    app.invalidate()
+
+            def take_keys_now() -> None:
                 # the question has been on the screen for read_delay, and no key came for as
                 # long: from now on keys are an answer to it.  Keys still in the terminal's
                 # queue (not read yet) were typed meanwhile: dropped, and the wait begins
@@ -567,11 +602,12 @@ class TerminalAsker(Asker):
                 with contextlib.suppress(termios.error, OSError):
                     termios.tcflush(self.fd, termios.TCIFLUSH)
                 if quiet < self.read_delay:
-                    loop.call_later(self.read_delay - quiet, take_keys)
+                    loop.call_later(self.read_delay - quiet, take_keys_now)
                     return
                 reading[0] = False
                 app.invalidate()  # (draws the "systrace> " line)
 
+            take_keys[:] = [take_keys_now]
             app.before_render += drop_typed
             app.key_processor.before_key_press += note_key
             if self.timeout is not None:
@@ -599,17 +635,49 @@ class TerminalAsker(Asker):
             try:
                 return session.prompt(
                     lambda: question(request, interp, self._columns(), self._queue.qsize(),
-                                     reading=reading[0]),
+                                     reading=reading[0], unseen=unseen[0]),
                     completer=answer_completer(interp), validator=AnswerValidator(),
-                    pre_run=pre_run, handle_sigint=False, set_exception_handler=False)
+                    key_bindings=bindings, pre_run=pre_run, handle_sigint=False,
+                    set_exception_handler=False)
             except (KeyboardInterrupt, EOFError):
                 return None
             finally:
+                if asked[0]:  # (the prompt ended first: Ctrl-C, gone, timeout)
+                    self._read_position_answer()
                 session.default_buffer.on_text_changed -= drop_early
                 session.app.key_processor.before_key_press -= note_key
                 with self._pending_lock:
                     self._active = None
                 self._write_pending()
+
+    def _read_position_answer(self) -> None:
+        """Read the terminal's answer to the position query when the prompt ended before it
+        came: it would be the program's input.  Waits at most SHOW_WAIT seconds; keys typed
+        meanwhile are dropped with it."""
+        try:
+            attrs = termios.tcgetattr(self.fd)
+        except termios.error:
+            return
+        raw: list[Any] = [list(a) if isinstance(a, list) else a for a in attrs]
+        raw[3] &= ~(termios.ICANON | termios.ECHO)
+        raw[6][termios.VMIN], raw[6][termios.VTIME] = 0, 0
+        got = b""
+        until = time.monotonic() + SHOW_WAIT
+        try:
+            termios.tcsetattr(self.fd, termios.TCSANOW, raw)
+            while not _POSITION_ANSWER.search(got) and time.monotonic() < until:
+                ready, _, _ = select.select([self.fd], [], [], until - time.monotonic())
+                if not ready:
+                    break
+                chunk = os.read(self.fd, 256)
+                if not chunk:
+                    break
+                got = got[-64:] + chunk
+        except (termios.error, OSError, ValueError):
+            pass
+        finally:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
 
     def _exit_prompt(self, marker: str) -> None:
         active = self._active
@@ -630,6 +698,14 @@ class TerminalAsker(Asker):
         PROMPT_SP trick), then return and clear."""
         self._write_tty(" " * self._columns() + "\r\x1b[K")
 
+
+#: Written after the question is drawn: the terminal answers (ESC [ row ; col R) once it has
+#: drawn everything written before -- the question is on the screen.
+POSITION_QUERY = "\x1b[6n"
+_POSITION_ANSWER = re.compile(rb"\x1b\[\d+;\d+R")
+#: How long the question waits for that answer before it says so (seconds); it takes no keys
+#: until the answer comes (a terminal that never answers: Ctrl-C refuses, --ask-delay 0).
+SHOW_WAIT = 5.0
 
 #: How often a showing prompt checks that its process is still there.
 _WATCH_INTERVAL = 0.1
@@ -659,12 +735,12 @@ def _exit_app(app: Any, marker: str) -> None:
 
 
 def question(request: AskRequest, interp: Interpreter, columns: int = 80,
-             waiting: int = 0, *, reading: bool = False) -> Any:
+             waiting: int = 0, *, reading: bool = False, unseen: bool = False) -> Any:
     """The prompt's text: who asks, for what, which rule asked, the scopes on offer, how many
     more asks wait behind this one.  Lines are wrapped to the terminal's width here (the
     prompt would cut them); what the program chose is shown printable (``terminal``).
     While the question is being ``reading`` (READ_DELAY), no "systrace> " line: no key is
-    taken yet."""
+    taken yet; ``unseen``: the terminal has not said it shows the question (POSITION_QUERY)."""
     from prompt_toolkit.formatted_text import FormattedText
 
     width = max(columns - 1, 20)
@@ -718,6 +794,10 @@ def question(request: AskRequest, interp: Interpreter, columns: int = 80,
     if interp.allow_detach:
         verbs += "  detach"
     line(("ansibrightblack", f"  answer {verbs}   ? help"))
+    if unseen:
+        line(("ansibrightblack", "  (the terminal has not said it shows this question: no key is "
+                                 "taken until it does; Ctrl-C refuses the call, --ask-delay 0 "
+                                 "takes keys at once)"))
     if not reading:
         parts.append(("bold", "systrace> "))
     return FormattedText(parts)

@@ -57,11 +57,13 @@ class Run:
             """))
 
     def start(self, *command: str, options: tuple[str, ...] = (), extra: str = "",
-              width: int = 220) -> Tmux:
+              width: int = 220, through: tuple[str, ...] = ()) -> Tmux:
+        """systrace runs ``command``; on a terminal at the end of ``through`` (a command that
+        runs systrace on a pty of its own: slow_line.py) when given."""
         if not self.policy.exists():
             self.write_policy(extra)
-        systrace = shlex.join([PYTHON, "-m", "systrace_py", *options, "-p", str(self.policy),
-                               "--", *command])
+        systrace = shlex.join([*through, PYTHON, "-m", "systrace_py", *options, "-p",
+                               str(self.policy), "--", *command])
         t = shlex.quote(str(self.tmp))
         line = (f"cd {REPO} && stty -g > {t}/stty.before; env PYTHONPATH={REPO} {systrace}; "
                 f"echo EXIT=$? > {t}/exit; stty -g > {t}/stty.after; "
@@ -163,6 +165,31 @@ def test_keys_typed_on_across_the_end_of_the_delay_are_not_its_answer(run, probe
     t.answer("deny-now")
     screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
     assert "permitted" not in screen, screen
+    assert run.exit_status() == 0
+
+
+SLOW_LINE = Path(__file__).with_name("slow_line.py")
+
+
+def test_the_delay_runs_from_when_the_question_is_on_the_screen(run):
+    """On a slow line (ssh over a slow link, a serial console) what the program wrote before
+    the stop reaches the screen long after it was written, and the question after it: the
+    delay, counted from the question's write, is over before anyone can see it, and keys
+    typed as it appears -- to the program's own question, drawn just above -- are its answer.
+    Here the program writes 18 kB before the asked open, the line carries 3 kB a second, and
+    "permit-now" is typed as soon as the question's call line shows."""
+    a = run.data / "a.txt"
+    script = f"yes {'x' * 59} | head -n 300; cat {shlex.quote(str(a))}; echo after"
+    t = run.start("/bin/sh", "-c", script, options=("--ask-delay", "2"),
+                  through=(PYTHON, str(SLOW_LINE), "3000"))
+    screen = t.wait_for(r"call   openat  path", timeout=60)
+    t.type("permit-now")  # (typed to what the screen showed a moment before)
+    time.sleep(3)
+    screen = t.screen()
+    assert "permitted" not in screen and "alpha" not in screen, screen
+    t.answer("deny-now")
+    screen = t.wait_for("after", timeout=60)
+    assert "Operation not permitted" in screen and "alpha" not in screen, screen
     assert run.exit_status() == 0
 
 
