@@ -1,7 +1,8 @@
 """A terminal at the end of a slow line (ssh over a slow link, a serial console): runs a
 command on a pty of its own; keys go to it at once, what it writes is read at once (as sshd
 reads it) and passed on at RATE bytes a second.  ``slow_line.py RATE COMMAND...``; exits with
-the command's status."""
+the command's status.  ``slow_line.py RATE --mute COMMAND...``: a terminal that does not answer
+a position query (its query is not passed on)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ import tty
 
 def main() -> int:
     rate, command = float(sys.argv[1]), sys.argv[2:]
+    mute = command[:1] == ["--mute"]
+    if mute:
+        command = command[1:]
     size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
     pid, master = pty.fork()
     if pid == 0:  # (the pty is the command's controlling terminal, as wide as ours)
@@ -29,7 +33,8 @@ def main() -> int:
     open_ = True
     try:
         while open_ or backlog:
-            ready, _, _ = select.select([0, master] if open_ else [0], [], [], tick)
+            ready, _, _ = select.select([0, master] if open_ else [0], [], [],
+                                        0 if backlog else tick)
             if master in ready:
                 try:
                     data = os.read(master, 65536)
@@ -37,6 +42,8 @@ def main() -> int:
                     data = b""
                 if data:
                     backlog += data
+                    if mute:
+                        backlog[:] = backlog.replace(b"\x1b[6n", b"")
                 else:
                     open_ = False
             if 0 in ready:

@@ -193,6 +193,62 @@ def test_the_delay_runs_from_when_the_question_is_on_the_screen(run):
     assert run.exit_status() == 0
 
 
+def test_a_terminal_that_never_says_it_shows_the_question_takes_no_keys(run, probe):
+    """A terminal that does not answer the position query never says the question is on the
+    screen: no key is an answer (it says so after a while); Ctrl-C refuses the call."""
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}", "print:after",
+                  through=(PYTHON, str(SLOW_LINE), "1000000", "--mute"))
+    t.wait_for(r"call   openat  path")
+    t.wait_for("the terminal has not said it shows this question")
+    t.type("permit-now")
+    time.sleep(1)
+    screen = t.screen()
+    assert not re.search(PROMPT, screen) and "permitted" not in screen, screen
+    t.keys("C-c")
+    screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
+    assert "this call only" in screen and "permitted" not in screen, screen
+    assert run.exit_status() == 0
+
+
+def _stopped(program: str, argument: str, timeout: float = 30) -> None:
+    """Wait until a process of ``program`` with ``argument`` is stopped (the question shows)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if fields[0] == "t" and argv[0].endswith(program.encode()) \
+                    and argument.encode() in argv:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"no {program} {argument} stopped")
+
+
+def test_the_terminals_late_answer_is_not_the_programs_input(run):
+    """Ctrl-C before the terminal has shown the question (a slow line): its answer to the
+    position query comes after the prompt ended, and is read then -- it is not the program's
+    input (a shell's read would hold it).  (It is waited for SHOW_WAIT seconds: here the
+    line shows the question 2 s after it is written.)"""
+    a = run.data / "a.txt"
+    typed = run.tmp / "typed"
+    script = (f"yes {'x' * 59} | head -n 100; cat {shlex.quote(str(a))}; read x; "
+              f"printf %s \"$x\" > {shlex.quote(str(typed))}; echo got")
+    t = run.start("/bin/sh", "-c", script, through=(PYTHON, str(SLOW_LINE), "3000"))
+    _stopped("cat", str(a))
+    time.sleep(0.5)  # (the question is written: the line carries it for seconds)
+    t.keys("C-c")
+    t.wait_for("Operation not permitted", timeout=60)
+    time.sleep(1)
+    t.type("hello")
+    t.wait_for(r"(?m)^got$", timeout=30)
+    assert typed.read_text() == "hello"
+    assert run.exit_status() == 0
+
+
 def test_permit_lets_the_call_run(run, probe):
     a = run.data / "a.txt"
     t = run.start(str(probe), f"open:{a}")
