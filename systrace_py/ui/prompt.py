@@ -522,10 +522,15 @@ class TerminalAsker(Asker):
         # when it was written (review 51): on a slow line (ssh over a slow link, a serial
         # console) what the program wrote before the stop, and the question after it, reach
         # the screen seconds later, and the delay was over before anyone could see it.  The
-        # terminal answers a position query (DSR) after it has drawn all that came before.
+        # terminal answers a position query (DSR) after it has drawn all that came before --
+        # and the program's own queries, written before the stop, are answered on the way:
+        # ours are at places drawn at random (position_queries), whose answers it cannot
+        # give in the order asked.
         reading = [self.read_delay > 0]
         last_key = [0.0]  # (time.monotonic() of the last key while reading)
-        asked = [False]   # the position query is written, its answer not read yet
+        asked = [False]   # the position queries are written, their answers not all read yet
+        expected: list[tuple[int, int]] = []  # (row, column) of each answer, in order
+        matched = [0]     # how many of them came, in a row
         unseen = [False]  # no answer within SHOW_WAIT: the question says so
 
         def drop_early(buffer: Any) -> None:
@@ -552,9 +557,17 @@ class TerminalAsker(Asker):
         bindings = KeyBindings()
 
         @bindings.add(Keys.CPRResponse, save_before=lambda _event: False)
-        def on_screen(_event: Any) -> None:
-            # the terminal's answer to the position query: it has drawn the question
-            if asked[0]:
+        def on_screen(event: Any) -> None:
+            # an answer to a position query: when ours have all come, in order, the
+            # terminal has drawn the question
+            if not asked[0]:
+                return
+            place = _position(event.data)
+            if place == expected[matched[0]]:
+                matched[0] += 1
+            else:
+                matched[0] = 1 if place == expected[0] else 0
+            if matched[0] == len(expected):
                 asked[0] = unseen[0] = False
                 last_key[0] = time.monotonic()
                 asyncio.get_running_loop().call_later(self.read_delay, take_keys[0])
@@ -582,8 +595,15 @@ class TerminalAsker(Asker):
             def ask_where(_app: Any) -> None:
                 # (after the question is drawn: the answer says it is on the screen)
                 app.after_render -= ask_where
+                try:
+                    size = os.get_terminal_size(self.fd)
+                    rows, columns = size.lines, size.columns
+                except OSError:
+                    rows, columns = 24, 80
+                text, places = position_queries(rows, columns)
+                expected[:] = places
                 asked[0] = True
-                self._write_tty(POSITION_QUERY)
+                self._write_tty(text)
                 loop.call_later(SHOW_WAIT, not_shown)
 
             def not_shown() -> None:
@@ -643,17 +663,18 @@ class TerminalAsker(Asker):
                 return None
             finally:
                 if asked[0]:  # (the prompt ended first: Ctrl-C, gone, timeout)
-                    self._read_position_answer()
+                    self._read_position_answer(expected[-1])
                 session.default_buffer.on_text_changed -= drop_early
                 session.app.key_processor.before_key_press -= note_key
                 with self._pending_lock:
                     self._active = None
                 self._write_pending()
 
-    def _read_position_answer(self) -> None:
-        """Read the terminal's answer to the position query when the prompt ended before it
-        came: it would be the program's input.  Waits at most SHOW_WAIT seconds; keys typed
-        meanwhile are dropped with it."""
+    def _read_position_answer(self, last: tuple[int, int]) -> None:
+        """Read the terminal's answers to the position queries when the prompt ended before
+        they came (up to the ``last``): they would be the program's input.  Waits at most
+        SHOW_WAIT seconds; keys typed meanwhile are dropped with them."""
+        answer = re.compile(rb"\x1b\[%d;%dR" % last)
         try:
             attrs = termios.tcgetattr(self.fd)
         except termios.error:
@@ -665,7 +686,7 @@ class TerminalAsker(Asker):
         until = time.monotonic() + SHOW_WAIT
         try:
             termios.tcsetattr(self.fd, termios.TCSANOW, raw)
-            while not _POSITION_ANSWER.search(got) and time.monotonic() < until:
+            while not answer.search(got) and time.monotonic() < until:
                 ready, _, _ = select.select([self.fd], [], [], until - time.monotonic())
                 if not ready:
                     break
@@ -699,10 +720,8 @@ class TerminalAsker(Asker):
         self._write_tty(" " * self._columns() + "\r\x1b[K")
 
 
-#: Written after the question is drawn: the terminal answers (ESC [ row ; col R) once it has
-#: drawn everything written before -- the question is on the screen.
-POSITION_QUERY = "\x1b[6n"
-_POSITION_ANSWER = re.compile(rb"\x1b\[\d+;\d+R")
+#: How many position queries follow a question (position_queries).
+POSITION_QUERIES = 3
 #: How long the question waits for that answer before it says so (seconds); it takes no keys
 #: until the answer comes (a terminal that never answers: Ctrl-C refuses, --ask-delay 0).
 SHOW_WAIT = 5.0
@@ -712,6 +731,30 @@ _WATCH_INTERVAL = 0.1
 #: How long a prompt waits for the tree to stop before it refuses the ask (seconds): see
 #: _tree_stopped.
 HOLD_WAIT = 10.0
+
+
+def position_queries(rows: int, columns: int, count: int = POSITION_QUERIES
+                     ) -> tuple[str, list[tuple[int, int]]]:
+    """What to write after a question is drawn to learn that it is on the screen: the
+    terminal answers a position query (DSR 6: ESC [ row ; col R) once it has drawn all that
+    was written before it.  The program may have written queries of its own before it was
+    stopped, answered on the way (on a slow line, seconds before ours): so the cursor is put
+    at ``count`` places drawn at random first (saved and put back around them), and only
+    their answers, in that order, say the question is shown -- the program would have to
+    have asked from every sequence of places (rows x columns to the power ``count``).  The
+    text, and the (row, column) of each answer."""
+    import secrets
+
+    places = [(1 + secrets.randbelow(max(rows, 1)), 1 + secrets.randbelow(max(columns, 1)))
+              for _ in range(count)]
+    moves = "".join(f"\x1b[{row};{column}H\x1b[6n" for row, column in places)
+    return f"\x1b7{moves}\x1b8", places
+
+
+def _position(data: str) -> tuple[int, int] | None:
+    """The (row, column) of a position answer (ESC [ row ; col R)."""
+    found = re.fullmatch(r"\x1b\[(\d+);(\d+)R", data)
+    return (int(found[1]), int(found[2])) if found else None
 
 
 def _queued(fd: int) -> bool:
@@ -740,7 +783,7 @@ def question(request: AskRequest, interp: Interpreter, columns: int = 80,
     more asks wait behind this one.  Lines are wrapped to the terminal's width here (the
     prompt would cut them); what the program chose is shown printable (``terminal``).
     While the question is being ``reading`` (READ_DELAY), no "systrace> " line: no key is
-    taken yet; ``unseen``: the terminal has not said it shows the question (POSITION_QUERY)."""
+    taken yet; ``unseen``: the terminal has not said it shows the question (position_queries)."""
     from prompt_toolkit.formatted_text import FormattedText
 
     width = max(columns - 1, 20)

@@ -193,6 +193,27 @@ def test_the_delay_runs_from_when_the_question_is_on_the_screen(run):
     assert run.exit_status() == 0
 
 
+def test_the_programs_own_position_query_does_not_say_the_question_is_shown(run):
+    """The program writes a position query of its own before the stop, then more output: on
+    a slow line the terminal's answer to it comes while the question is still on its way,
+    and were it taken for the question's, the delay would be over before the question shows.
+    Only the answers from the places the question's queries drew at random count."""
+    a = run.data / "a.txt"
+    script = (f"yes {'x' * 59} | head -n 50; printf '\\033[6n'; yes {'y' * 59} | head -n 200; "
+              f"cat {shlex.quote(str(a))}; echo after")
+    t = run.start("/bin/sh", "-c", script, options=("--ask-delay", "1"),
+                  through=(PYTHON, str(SLOW_LINE), "3000"))
+    t.wait_for(r"call   openat  path", timeout=60)
+    t.type("permit-now")  # (typed to what the screen showed a moment before)
+    time.sleep(3)
+    screen = t.screen()
+    assert "permitted" not in screen and "alpha" not in screen, screen
+    t.answer("deny-now")
+    screen = t.wait_for("after", timeout=60)
+    assert "Operation not permitted" in screen and "alpha" not in screen, screen
+    assert run.exit_status() == 0
+
+
 def test_a_terminal_that_never_says_it_shows_the_question_takes_no_keys(run, probe):
     """A terminal that does not answer the position query never says the question is on the
     screen: no key is an answer (it says so after a while); Ctrl-C refuses the call."""
