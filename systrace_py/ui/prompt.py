@@ -742,10 +742,12 @@ def position_queries(rows: int, columns: int, count: int = POSITION_QUERIES
     at ``count`` places drawn at random first (saved and put back around them), and only
     their answers, in that order, say the question is shown -- the program would have to
     have asked from every sequence of places (rows x columns to the power ``count``).  The
-    text, and the (row, column) of each answer."""
+    text, and the (row, column) of each answer.  A size of 0 (a serial line's, unset) is
+    taken for 24 x 80: places all at 1;1 would be the program's to answer."""
     import secrets
 
-    places = [(1 + secrets.randbelow(max(rows, 1)), 1 + secrets.randbelow(max(columns, 1)))
+    rows, columns = (rows if rows > 0 else 24), (columns if columns > 0 else 80)
+    places = [(1 + secrets.randbelow(rows), 1 + secrets.randbelow(columns))
               for _ in range(count)]
     moves = "".join(f"\x1b[{row};{column}H\x1b[6n" for row, column in places)
     return f"\x1b7{moves}\x1b8", places
