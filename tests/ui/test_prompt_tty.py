@@ -232,21 +232,29 @@ def test_a_terminal_that_never_says_it_shows_the_question_takes_no_keys(run, pro
     assert run.exit_status() == 0
 
 
-def _stopped(program: str, argument: str, timeout: float = 30) -> None:
-    """Wait until a process of ``program`` with ``argument`` is stopped (the question shows)."""
+def _held(program: str, argument: str, timeout: float = 30) -> None:
+    """Wait until a process of ``program`` with ``argument`` has been stopped for half a second
+    (the tree is held for a question: a call's own stop is far shorter)."""
     deadline = time.monotonic() + timeout
+    since: float | None = None
     while time.monotonic() < deadline:
+        stopped = False
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
+                state = stat.read_text().rsplit(")", 1)[1].split()[0]
                 argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
-            except OSError:
+            except (OSError, IndexError):
                 continue
-            if fields[0] == "t" and argv[0].endswith(program.encode()) \
-                    and argument.encode() in argv:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"no {program} {argument} stopped")
+            if argv[0].endswith(program.encode()) and argument.encode() in argv:
+                stopped = state == "t"
+        if not stopped:
+            since = None
+        elif since is None:
+            since = time.monotonic()
+        elif time.monotonic() - since >= 0.5:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no {program} {argument} held")
 
 
 def test_the_terminals_late_answer_is_not_the_programs_input(run):
@@ -259,8 +267,7 @@ def test_the_terminals_late_answer_is_not_the_programs_input(run):
     script = (f"yes {'x' * 59} | head -n 100; cat {shlex.quote(str(a))}; read x; "
               f"printf %s \"$x\" > {shlex.quote(str(typed))}; echo got")
     t = run.start("/bin/sh", "-c", script, through=(PYTHON, str(SLOW_LINE), "3000"))
-    _stopped("cat", str(a))
-    time.sleep(0.5)  # (the question is written: the line carries it for seconds)
+    _held("cat", str(a))  # (the question is written: the line carries it for seconds)
     t.keys("C-c")
     t.wait_for("Operation not permitted", timeout=60)
     time.sleep(1)
