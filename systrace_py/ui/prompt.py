@@ -595,6 +595,9 @@ class TerminalAsker(Asker):
             def ask_where(_app: Any) -> None:
                 # (after the question is drawn: the answer says it is on the screen)
                 app.after_render -= ask_where
+                query()
+
+            def query() -> None:
                 try:
                     size = os.get_terminal_size(self.fd)
                     rows, columns = size.lines, size.columns
@@ -602,14 +605,20 @@ class TerminalAsker(Asker):
                     rows, columns = 24, 80
                 text, places = position_queries(rows, columns)
                 expected[:] = places
+                matched[0] = 0
                 asked[0] = True
                 self._write_tty(text)
                 loop.call_later(SHOW_WAIT, not_shown)
 
             def not_shown() -> None:
+                # no answer in SHOW_WAIT: the question says so, and asks again from new
+                # places -- a window made smaller while the queries were on their way moved
+                # the cursor elsewhere (answers that never match); a slow line's answers to
+                # the first ones come before these, and these after the question still
                 if asked[0]:
                     unseen[0] = True
                     app.invalidate()
+                    query()
 
             def take_keys_now() -> None:
                 # the question has been on the screen for read_delay, and no key came for as

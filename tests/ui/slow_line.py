@@ -10,6 +10,7 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import sys
 import termios
 import time
@@ -26,6 +27,10 @@ def main() -> int:
     if pid == 0:  # (the pty is the command's controlling terminal, as wide as ours)
         fcntl.ioctl(0, termios.TIOCSWINSZ, size)
         os.execvp(command[0], command)
+    def resized(_signum: int, _frame: object) -> None:  # (the command's terminal too)
+        fcntl.ioctl(master, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8))
+
+    signal.signal(signal.SIGWINCH, resized)
     saved = termios.tcgetattr(0)
     tty.setraw(0)
     backlog = bytearray()

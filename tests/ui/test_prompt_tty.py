@@ -214,6 +214,23 @@ def test_the_programs_own_position_query_does_not_say_the_question_is_shown(run)
     assert run.exit_status() == 0
 
 
+def test_a_window_made_smaller_while_the_question_is_on_its_way_is_asked_again(run):
+    """The question's position queries were drawn for the window's size; made smaller before
+    the terminal reached them (a slow line), the cursor cannot go where they put it, and
+    their answers never match: after SHOW_WAIT the queries are asked again, from places in
+    the new size, and the question takes keys once they are answered."""
+    a = run.data / "a.txt"
+    script = f"yes {'x' * 59} | head -n 100; cat {shlex.quote(str(a))}; echo after"
+    t = run.start("/bin/sh", "-c", script, through=(PYTHON, str(SLOW_LINE), "3000"))
+    _held("cat", str(a))
+    t._tmux("resize-window", "-t", "0", "-x", "60", "-y", "12")
+    t.wait_for(r"call   openat", timeout=60)
+    t.answer("deny-now", timeout=30)
+    screen = t.wait_for("after", timeout=60)
+    assert "Operation not permitted" in screen and "alpha" not in screen, screen
+    assert run.exit_status() == 0
+
+
 def test_a_terminal_that_never_says_it_shows_the_question_takes_no_keys(run, probe):
     """A terminal that does not answer the position query never says the question is on the
     screen: no key is an answer (it says so after a while); Ctrl-C refuses the call."""
