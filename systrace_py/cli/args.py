@@ -165,9 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ask-timeout", type=float, metavar="SECONDS",
                    help="refuse an ask nobody answered within SECONDS")
     g.add_argument("--ask-delay", type=float, metavar="SECONDS",
-                   help="a question on the terminal takes no keys for its first SECONDS "
-                        "(default 0.5): keys typed to what the screen showed before it are "
-                        "dropped, not taken as its answer")
+                   help="a question on the terminal takes keys once the terminal has shown "
+                        "it for SECONDS with none typed (default 0.5): keys typed to what the "
+                        "screen showed before it are dropped, not taken as its answer")
     g.add_argument("--save-answers", type=given, metavar="FILE",
                    help="write rules from remembered answers here, not into the policy file")
     g.add_argument("--ask-via", type=given, metavar="exec:CMD|unix:PATH",

@@ -27,11 +27,14 @@ How it fits (see docs/asking.md for what a person sees):
 
 from __future__ import annotations
 
+import array
 import contextlib
 import contextvars
+import fcntl
 import os
 import queue
 import re
+import select
 import shlex
 import signal
 import sys
@@ -511,11 +514,32 @@ class TerminalAsker(Asker):
         # drew just before the tree stopped -- would land here (CI of 1a51a27: a person
         # answered the program's question, and the real one took the answer).  Whatever is
         # typed meanwhile is dropped; the "systrace> " line shows when keys are taken.
+        # A key while it is read starts the half second again (review 51): keys typed on
+        # across its end were the tail of a word meant for the old screen -- "deny /tm" then
+        # "p", the short form of permit, or "hel" then "p" -- and the line took the tail.
+        # Keys are an answer only once none came for read_delay, the question on the screen.
+        # And the half second is counted from when the terminal shows the question, not from
+        # when it was written (review 51): on a slow line (ssh over a slow link, a serial
+        # console) what the program wrote before the stop, and the question after it, reach
+        # the screen seconds later, and the delay was over before anyone could see it.  The
+        # terminal answers a position query (DSR) after it has drawn all that came before --
+        # and the program's own queries, written before the stop, are answered on the way:
+        # ours are at places drawn at random (position_queries), whose answers it cannot
+        # give in the order asked.
         reading = [self.read_delay > 0]
+        last_key = [0.0]  # (time.monotonic() of the last key while reading)
+        asked = [False]   # the position queries are written, their answers not all read yet
+        expected: list[tuple[int, int]] = []  # (row, column) of each answer, in order
+        matched = [0]     # how many of them came, in a row
+        unseen = [False]  # no answer within SHOW_WAIT: the question says so
 
         def drop_early(buffer: Any) -> None:
             if reading[0] and buffer.text:
                 buffer.document = Document()
+
+        def note_key(_processor: Any) -> None:
+            if reading[0]:
+                last_key[0] = time.monotonic()
 
         class AnswerValidator(Validator):
             def validate(self, document: Any) -> None:
@@ -526,6 +550,29 @@ class TerminalAsker(Asker):
                 except (AnswerError, OfferError) as exc:
                     raise ValidationError(message=str(exc),
                                           cursor_position=len(document.text)) from None
+
+        from prompt_toolkit.key_binding import KeyBindings
+        from prompt_toolkit.keys import Keys
+
+        bindings = KeyBindings()
+
+        @bindings.add(Keys.CPRResponse, save_before=lambda _event: False)
+        def on_screen(event: Any) -> None:
+            # an answer to a position query: when ours have all come, in order, the
+            # terminal has drawn the question
+            if not asked[0]:
+                return
+            place = _position(event.data)
+            if place == expected[matched[0]]:
+                matched[0] += 1
+            else:
+                matched[0] = 1 if place == expected[0] else 0
+            if matched[0] == len(expected):
+                asked[0] = unseen[0] = False
+                last_key[0] = time.monotonic()
+                asyncio.get_running_loop().call_later(self.read_delay, take_keys[0])
+
+        take_keys: list[Callable[[], None]] = []
 
         import asyncio
 
@@ -543,17 +590,55 @@ class TerminalAsker(Asker):
                 with contextlib.suppress(termios.error, OSError):
                     termios.tcflush(self.fd, termios.TCIFLUSH)
                 if reading[0]:
-                    loop.call_later(self.read_delay, take_keys)
+                    app.after_render += ask_where
 
-            def take_keys() -> None:
-                # the question has been on the screen for read_delay: from now on keys are
-                # an answer to it (those still in the terminal's queue were typed before)
+            def ask_where(_app: Any) -> None:
+                # (after the question is drawn: the answer says it is on the screen)
+                app.after_render -= ask_where
+                query()
+
+            def query() -> None:
+                try:
+                    size = os.get_terminal_size(self.fd)
+                    rows, columns = size.lines, size.columns
+                except OSError:
+                    rows, columns = 24, 80
+                text, places = position_queries(rows, columns)
+                expected[:] = places
+                matched[0] = 0
+                asked[0] = True
+                self._write_tty(text)
+                loop.call_later(SHOW_WAIT, not_shown)
+
+            def not_shown() -> None:
+                # no answer in SHOW_WAIT: the question says so, and asks again from new
+                # places -- a window made smaller while the queries were on their way moved
+                # the cursor elsewhere (answers that never match); a slow line's answers to
+                # the first ones come before these, and these after the question still
+                if asked[0]:
+                    unseen[0] = True
+                    app.invalidate()
+                    query()
+
+            def take_keys_now() -> None:
+                # the question has been on the screen for read_delay, and no key came for as
+                # long: from now on keys are an answer to it.  Keys still in the terminal's
+                # queue (not read yet) were typed meanwhile: dropped, and the wait begins
+                # again, as for a key read.
+                if _queued(self.fd):
+                    last_key[0] = time.monotonic()
+                quiet = time.monotonic() - last_key[0]
                 with contextlib.suppress(termios.error, OSError):
                     termios.tcflush(self.fd, termios.TCIFLUSH)
+                if quiet < self.read_delay:
+                    loop.call_later(self.read_delay - quiet, take_keys_now)
+                    return
                 reading[0] = False
                 app.invalidate()  # (draws the "systrace> " line)
 
+            take_keys[:] = [take_keys_now]
             app.before_render += drop_typed
+            app.key_processor.before_key_press += note_key
             if self.timeout is not None:
                 loop.call_later(self.timeout, _exit_app, app, _TIMEOUT)
 
@@ -579,16 +664,50 @@ class TerminalAsker(Asker):
             try:
                 return session.prompt(
                     lambda: question(request, interp, self._columns(), self._queue.qsize(),
-                                     reading=reading[0]),
+                                     reading=reading[0], unseen=unseen[0]),
                     completer=answer_completer(interp), validator=AnswerValidator(),
-                    pre_run=pre_run, handle_sigint=False, set_exception_handler=False)
+                    key_bindings=bindings, pre_run=pre_run, handle_sigint=False,
+                    set_exception_handler=False)
             except (KeyboardInterrupt, EOFError):
                 return None
             finally:
+                if asked[0]:  # (the prompt ended first: Ctrl-C, gone, timeout)
+                    self._read_position_answer(expected[-1])
                 session.default_buffer.on_text_changed -= drop_early
+                session.app.key_processor.before_key_press -= note_key
                 with self._pending_lock:
                     self._active = None
                 self._write_pending()
+
+    def _read_position_answer(self, last: tuple[int, int]) -> None:
+        """Read the terminal's answers to the position queries when the prompt ended before
+        they came (up to the ``last``): they would be the program's input.  Waits at most
+        SHOW_WAIT seconds; keys typed meanwhile are dropped with them."""
+        answer = re.compile(rb"\x1b\[%d;%dR" % last)
+        try:
+            attrs = termios.tcgetattr(self.fd)
+        except termios.error:
+            return
+        raw: list[Any] = [list(a) if isinstance(a, list) else a for a in attrs]
+        raw[3] &= ~(termios.ICANON | termios.ECHO)
+        raw[6][termios.VMIN], raw[6][termios.VTIME] = 0, 0
+        got = b""
+        until = time.monotonic() + SHOW_WAIT
+        try:
+            termios.tcsetattr(self.fd, termios.TCSANOW, raw)
+            while not answer.search(got) and time.monotonic() < until:
+                ready, _, _ = select.select([self.fd], [], [], until - time.monotonic())
+                if not ready:
+                    break
+                chunk = os.read(self.fd, 256)
+                if not chunk:
+                    break
+                got = got[-64:] + chunk
+        except (termios.error, OSError, ValueError):
+            pass
+        finally:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
 
     def _exit_prompt(self, marker: str) -> None:
         active = self._active
@@ -610,11 +729,53 @@ class TerminalAsker(Asker):
         self._write_tty(" " * self._columns() + "\r\x1b[K")
 
 
+#: How many position queries follow a question (position_queries).
+POSITION_QUERIES = 3
+#: How long the question waits for that answer before it says so (seconds); it takes no keys
+#: until the answer comes (a terminal that never answers: Ctrl-C refuses, --ask-delay 0).
+SHOW_WAIT = 5.0
+
 #: How often a showing prompt checks that its process is still there.
 _WATCH_INTERVAL = 0.1
 #: How long a prompt waits for the tree to stop before it refuses the ask (seconds): see
 #: _tree_stopped.
 HOLD_WAIT = 10.0
+
+
+def position_queries(rows: int, columns: int, count: int = POSITION_QUERIES
+                     ) -> tuple[str, list[tuple[int, int]]]:
+    """What to write after a question is drawn to learn that it is on the screen: the
+    terminal answers a position query (DSR 6: ESC [ row ; col R) once it has drawn all that
+    was written before it.  The program may have written queries of its own before it was
+    stopped, answered on the way (on a slow line, seconds before ours): so the cursor is put
+    at ``count`` places drawn at random first (saved and put back around them), and only
+    their answers, in that order, say the question is shown -- the program would have to
+    have asked from every sequence of places (rows x columns to the power ``count``).  The
+    text, and the (row, column) of each answer.  A size of 0 (a serial line's, unset) is
+    taken for 24 x 80: places all at 1;1 would be the program's to answer."""
+    import secrets
+
+    rows, columns = (rows if rows > 0 else 24), (columns if columns > 0 else 80)
+    places = [(1 + secrets.randbelow(rows), 1 + secrets.randbelow(columns))
+              for _ in range(count)]
+    moves = "".join(f"\x1b[{row};{column}H\x1b[6n" for row, column in places)
+    return f"\x1b7{moves}\x1b8", places
+
+
+def _position(data: str) -> tuple[int, int] | None:
+    """The (row, column) of a position answer (ESC [ row ; col R)."""
+    found = re.fullmatch(r"\x1b\[(\d+);(\d+)R", data)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def _queued(fd: int) -> bool:
+    """Whether keys wait in the terminal's input queue, not read yet (FIONREAD)."""
+    count = array.array("i", [0])
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, count)
+    except OSError:
+        return False
+    return count[0] > 0
 
 
 def _exit_app(app: Any, marker: str) -> None:
@@ -628,12 +789,12 @@ def _exit_app(app: Any, marker: str) -> None:
 
 
 def question(request: AskRequest, interp: Interpreter, columns: int = 80,
-             waiting: int = 0, *, reading: bool = False) -> Any:
+             waiting: int = 0, *, reading: bool = False, unseen: bool = False) -> Any:
     """The prompt's text: who asks, for what, which rule asked, the scopes on offer, how many
     more asks wait behind this one.  Lines are wrapped to the terminal's width here (the
     prompt would cut them); what the program chose is shown printable (``terminal``).
     While the question is being ``reading`` (READ_DELAY), no "systrace> " line: no key is
-    taken yet."""
+    taken yet; ``unseen``: the terminal has not said it shows the question (position_queries)."""
     from prompt_toolkit.formatted_text import FormattedText
 
     width = max(columns - 1, 20)
@@ -687,6 +848,10 @@ def question(request: AskRequest, interp: Interpreter, columns: int = 80,
     if interp.allow_detach:
         verbs += "  detach"
     line(("ansibrightblack", f"  answer {verbs}   ? help"))
+    if unseen:
+        line(("ansibrightblack", "  (the terminal has not said it shows this question: no key is "
+                                 "taken until it does; Ctrl-C refuses the call, --ask-delay 0 "
+                                 "takes keys at once)"))
     if not reading:
         parts.append(("bold", "systrace> "))
     return FormattedText(parts)

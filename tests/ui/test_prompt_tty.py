@@ -15,6 +15,7 @@ import shlex
 import shutil
 import signal
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -56,11 +57,13 @@ class Run:
             """))
 
     def start(self, *command: str, options: tuple[str, ...] = (), extra: str = "",
-              width: int = 220) -> Tmux:
+              width: int = 220, through: tuple[str, ...] = ()) -> Tmux:
+        """systrace runs ``command``; on a terminal at the end of ``through`` (a command that
+        runs systrace on a pty of its own: slow_line.py) when given."""
         if not self.policy.exists():
             self.write_policy(extra)
-        systrace = shlex.join([PYTHON, "-m", "systrace_py", *options, "-p", str(self.policy),
-                               "--", *command])
+        systrace = shlex.join([*through, PYTHON, "-m", "systrace_py", *options, "-p",
+                               str(self.policy), "--", *command])
         t = shlex.quote(str(self.tmp))
         line = (f"cd {REPO} && stty -g > {t}/stty.before; env PYTHONPATH={REPO} {systrace}; "
                 f"echo EXIT=$? > {t}/exit; stty -g > {t}/stty.after; "
@@ -138,6 +141,156 @@ def test_keys_typed_as_the_question_appears_are_not_its_answer(run, probe):
     t.answer("deny-now")
     screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
     assert "permitted" not in screen, screen
+    assert run.exit_status() == 0
+
+
+def test_keys_typed_on_across_the_end_of_the_delay_are_not_its_answer(run, probe):
+    """A person typing to what the screen showed before goes on typing as the question's
+    --ask-delay ends (review 51): the keys after its end were the line, and the tail of a
+    word meant for the old screen can be an answer -- the "p" of "deny /tmp" or of "help" is
+    permit.  A key while the question is read starts the delay again: keys are an answer only
+    after a pause as long, with the "systrace> " line on the screen.  Here the keys are
+    spaces at a person's pace (so that wherever the delay would end, what follows is "  p"),
+    then "p" and Enter."""
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}", "print:after", options=("--ask-delay", "1"))
+    t.wait_for(r"call   openat  path")
+    for _ in range(15):  # 3 s of keys, 0.2 s apart: across the end of the 1 s delay
+        t.keys("Space")
+        time.sleep(0.2)
+    t.keys("p", "Enter")
+    time.sleep(1.5)
+    screen = t.screen()
+    assert "permitted" not in screen and "-> ok" not in screen, screen
+    t.answer("deny-now")
+    screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
+    assert "permitted" not in screen, screen
+    assert run.exit_status() == 0
+
+
+SLOW_LINE = Path(__file__).with_name("slow_line.py")
+
+
+def test_the_delay_runs_from_when_the_question_is_on_the_screen(run):
+    """On a slow line (ssh over a slow link, a serial console) what the program wrote before
+    the stop reaches the screen long after it was written, and the question after it: the
+    delay, counted from the question's write, is over before anyone can see it, and keys
+    typed as it appears -- to the program's own question, drawn just above -- are its answer.
+    Here the program writes 18 kB before the asked open, the line carries 3 kB a second, and
+    "permit-now" is typed as soon as the question's call line shows."""
+    a = run.data / "a.txt"
+    script = f"yes {'x' * 59} | head -n 300; cat {shlex.quote(str(a))}; echo after"
+    t = run.start("/bin/sh", "-c", script, options=("--ask-delay", "2"),
+                  through=(PYTHON, str(SLOW_LINE), "3000"))
+    screen = t.wait_for(r"call   openat  path", timeout=60)
+    t.type("permit-now")  # (typed to what the screen showed a moment before)
+    time.sleep(3)
+    screen = t.screen()
+    assert "permitted" not in screen and "alpha" not in screen, screen
+    t.answer("deny-now")
+    screen = t.wait_for("after", timeout=60)
+    assert "Operation not permitted" in screen and "alpha" not in screen, screen
+    assert run.exit_status() == 0
+
+
+def test_the_programs_own_position_query_does_not_say_the_question_is_shown(run):
+    """The program writes a position query of its own before the stop, then more output: on
+    a slow line the terminal's answer to it comes while the question is still on its way,
+    and were it taken for the question's, the delay would be over before the question shows.
+    Only the answers from the places the question's queries drew at random count."""
+    a = run.data / "a.txt"
+    script = (f"yes {'x' * 59} | head -n 50; printf '\\033[6n'; yes {'y' * 59} | head -n 200; "
+              f"cat {shlex.quote(str(a))}; echo after")
+    t = run.start("/bin/sh", "-c", script, options=("--ask-delay", "1"),
+                  through=(PYTHON, str(SLOW_LINE), "3000"))
+    t.wait_for(r"call   openat  path", timeout=60)
+    t.type("permit-now")  # (typed to what the screen showed a moment before)
+    time.sleep(3)
+    screen = t.screen()
+    assert "permitted" not in screen and "alpha" not in screen, screen
+    t.answer("deny-now")
+    screen = t.wait_for("after", timeout=60)
+    assert "Operation not permitted" in screen and "alpha" not in screen, screen
+    assert run.exit_status() == 0
+
+
+def test_a_window_made_smaller_while_the_question_is_on_its_way_is_asked_again(run):
+    """The question's position queries were drawn for the window's size; made smaller before
+    the terminal reached them (a slow line), the cursor cannot go where they put it, and
+    their answers never match: after SHOW_WAIT the queries are asked again, from places in
+    the new size, and the question takes keys once they are answered."""
+    a = run.data / "a.txt"
+    script = f"yes {'x' * 59} | head -n 100; cat {shlex.quote(str(a))}; echo after"
+    t = run.start("/bin/sh", "-c", script, through=(PYTHON, str(SLOW_LINE), "3000"))
+    _held("cat", str(a))
+    t._tmux("resize-window", "-t", "0", "-x", "60", "-y", "12")
+    t.wait_for(r"call   openat", timeout=60)
+    t.answer("deny-now", timeout=30)
+    screen = t.wait_for("after", timeout=60)
+    assert "Operation not permitted" in screen and "alpha" not in screen, screen
+    assert run.exit_status() == 0
+
+
+def test_a_terminal_that_never_says_it_shows_the_question_takes_no_keys(run, probe):
+    """A terminal that does not answer the position query never says the question is on the
+    screen: no key is an answer (it says so after a while); Ctrl-C refuses the call."""
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}", "print:after",
+                  through=(PYTHON, str(SLOW_LINE), "1000000", "--mute"))
+    t.wait_for(r"call   openat  path")
+    t.wait_for("the terminal has not said it shows this question")
+    t.type("permit-now")
+    time.sleep(1)
+    screen = t.screen()
+    assert not re.search(PROMPT, screen) and "permitted" not in screen, screen
+    t.keys("C-c")
+    screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
+    assert "this call only" in screen and "permitted" not in screen, screen
+    assert run.exit_status() == 0
+
+
+def _held(program: str, argument: str, timeout: float = 30) -> None:
+    """Wait until a process of ``program`` with ``argument`` has been stopped for half a second
+    (the tree is held for a question: a call's own stop is far shorter)."""
+    deadline = time.monotonic() + timeout
+    since: float | None = None
+    while time.monotonic() < deadline:
+        stopped = False
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                state = stat.read_text().rsplit(")", 1)[1].split()[0]
+                argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            except (OSError, IndexError):
+                continue
+            if argv[0].endswith(program.encode()) and argument.encode() in argv:
+                stopped = state == "t"
+        if not stopped:
+            since = None
+        elif since is None:
+            since = time.monotonic()
+        elif time.monotonic() - since >= 0.5:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no {program} {argument} held")
+
+
+def test_the_terminals_late_answer_is_not_the_programs_input(run):
+    """Ctrl-C before the terminal has shown the question (a slow line): its answer to the
+    position query comes after the prompt ended, and is read then -- it is not the program's
+    input (a shell's read would hold it).  (It is waited for SHOW_WAIT seconds: here the
+    line shows the question 2 s after it is written.)"""
+    a = run.data / "a.txt"
+    typed = run.tmp / "typed"
+    script = (f"yes {'x' * 59} | head -n 100; cat {shlex.quote(str(a))}; read x; "
+              f"printf %s \"$x\" > {shlex.quote(str(typed))}; echo got")
+    t = run.start("/bin/sh", "-c", script, through=(PYTHON, str(SLOW_LINE), "3000"))
+    _held("cat", str(a))  # (the question is written: the line carries it for seconds)
+    t.keys("C-c")
+    t.wait_for("Operation not permitted", timeout=60)
+    time.sleep(1)
+    t.type("hello")
+    t.wait_for(r"(?m)^got$", timeout=30)
+    assert typed.read_text() == "hello"
     assert run.exit_status() == 0
 
 

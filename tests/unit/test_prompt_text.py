@@ -19,6 +19,7 @@ from systrace_py.ui.prompt import (
     AnswerCompleterBase,
     format_args,
     help_text,
+    position_queries,
     question,
     sane_attrs,
     wrap_segments,
@@ -94,6 +95,19 @@ def test_wrap_segments_keeps_the_text_and_the_width(segments, width):
     assert all(len(line) <= width for line in text.split("\n"))
     squeeze = "".join("".join(t for _, t in segments).split())
     assert "".join(text.split()) == squeeze  # only spaces and line breaks change
+
+
+def test_position_queries_are_at_places_drawn_on_the_screen():
+    """The places the question's position queries are asked from (review 51): on the
+    screen, drawn anew each time, and on a terminal of size 0 (a serial line's) not all at
+    1;1, which the program could have answered with queries of its own."""
+    text, places = position_queries(24, 80)
+    assert text.startswith("\x1b7") and text.endswith("\x1b8")
+    assert text.count("\x1b[6n") == len(places) == 3
+    for row, column in places:
+        assert 1 <= row <= 24 and 1 <= column <= 80
+        assert f"\x1b[{row};{column}H\x1b[6n" in text
+    assert len({tuple(position_queries(0, 0)[1]) for _ in range(20)}) > 1
 
 
 def test_help_lists_the_vocabulary_and_the_scopes_in_words():
