@@ -494,7 +494,8 @@ class TerminalAsker(Asker):
                 return None
 
         output = TtyOutput.from_pty(self._out, term=os.environ.get("TERM"))
-        output.enable_cpr = False  # a late cursor-position reply would reach the program
+        output.enable_cpr = False  # (a late reply to prompt-toolkit's own query would reach
+        #                             the program: the only queries are the delay's, read here)
         return PromptSession(
             input=create_input(self._in), output=output, history=InMemoryHistory(),
             erase_when_done=True, complete_style=CompleteStyle.READLINE_LIKE,
