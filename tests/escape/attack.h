@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -261,15 +262,24 @@ static inline int tracer_pid(void) {
     return tracer_in("/proc/self/status");
 }
 
+/* Whether, with $ESC_TOLD_ON_STDIN set, stdin is readable (a line, or its end): the harness
+ * (escape_lib.attached_run) closes it once systrace --attach has ended -- refused, it will
+ * never trace us. */
+static inline int told_on_stdin(void) {
+    struct pollfd told = {.fd = 0, .events = POLLIN};
+    return getenv("ESC_TOLD_ON_STDIN") && poll(&told, 1, 0) > 0;
+}
+
 /* With $ESC_WAIT_TRACER set, wait (at most 10 s) until a tracer has attached (systrace
- * --attach PID): the attack then runs against the tracer's no-filter path. */
+ * --attach PID), or until told on stdin that the attach is over (a refused attach: not the
+ * whole 10 s): the attack then runs against the tracer's no-filter path. */
 static inline void wait_for_tracer(void) {
     if (!getenv("ESC_WAIT_TRACER"))
         return;
     printf("ready %d\n", getpid());
     fflush(stdout);
     double until = now_s() + 10;
-    while (tracer_pid() <= 0 && now_s() < until)
+    while (tracer_pid() <= 0 && now_s() < until && !told_on_stdin())
         usleep(10000);
     usleep(200000); /* let the attach settle on every thread */
 }

@@ -261,7 +261,7 @@ def test_a_program_of_another_run_cannot_answer_this_runs_asks(build, tmp_path: 
     loose.write_text('default = "permit"\n')
     env = scene_env(scene, **({"SYSTRACE_NO_CLOOP": "1"} if loop == "python" else {}))
     run = subprocess.Popen([*SYSTRACE, "-p", asking, "--ask-via", f"unix:{sock}",
-                            "--ask-timeout", "10", "--", program, "read", scene.secret],
+                            "--ask-timeout", "5", "--", program, "read", scene.secret],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            cwd=scene.work, env=env)
     try:

@@ -14,9 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_next_run import PYTHON3, enforce, learn
-
-FIND_LINKS = "/opt/pypi/files"
+from test_next_run import FIND_LINKS, PYTHON3, enforce, learn, local_setuptools
 
 
 def _sdist(root: Path) -> Path:
@@ -35,9 +33,7 @@ def _sdist(root: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not any(n.startswith("setuptools-") for n in (
-    os.listdir(FIND_LINKS) if os.path.isdir(FIND_LINKS) else ())),
-    reason="no local setuptools wheel to build with")
+@pytest.mark.skipif(not local_setuptools(), reason="no local setuptools wheel to build with")
 def test_pip_installs_a_local_sdist_again_from_the_wheel_it_cached(tmp_path):
     if subprocess.run([PYTHON3, "-c", "import ensurepip, setuptools"],
                       capture_output=True).returncode:

@@ -26,6 +26,16 @@ PYTHON3 = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.w
 #: a PATH without the user's own tool directories (pip asks rustc for its user agent when it
 #: finds one: another program in the run, not what these tests are about)
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+#: a directory of wheels on this machine (pip's --find-links) that may hold setuptools: the
+#: tests that install with pip build from it with no index (an index is pypi.org: a network
+#: lookup at every traced install -- none of these tests' claim)
+FIND_LINKS = "/opt/pypi/files"
+
+
+def local_setuptools() -> bool:
+    """Whether :data:`FIND_LINKS` holds a setuptools wheel (pip can build without an index)."""
+    return os.path.isdir(FIND_LINKS) and any(n.startswith("setuptools-")
+                                             for n in os.listdir(FIND_LINKS))
 
 
 def generated(prefix: str, n: int, suffix: str = "") -> str:

@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_next_run import PYTHON3, SYSTEM_PATH, enforce, generated
+from test_next_run import (
+    FIND_LINKS,
+    PYTHON3,
+    SYSTEM_PATH,
+    enforce,
+    generated,
+    local_setuptools,
+)
 from test_next_run import learn as learn_run
 
 from systrace_py.policy import aliases
@@ -177,6 +184,12 @@ def test_an_editable_install_whose_last_pyc_pip_stashes_installs_again(tmp_path)
     # and uninstalls nothing)
     env = {"PATH": SYSTEM_PATH, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1",
            "HOME": os.environ.get("HOME", "/root"), "PYTHONPATH": str(REPO)}
+    if local_setuptools():
+        # (the build environment's setuptools from the wheels on this machine: from the index
+        # each of the three installs asked pypi.org, ~6 s of each traced run at idle (trim78)
+        # and a network the claim is not about; the build environment, its PYTHONPATH and
+        # the stash are pip's all the same)
+        env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=FIND_LINKS)
     native_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     native_env.update(env)
     install = [str(venv / "bin" / "pip"), "install", "-q", "-e", "."]
