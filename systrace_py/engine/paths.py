@@ -586,6 +586,20 @@ def _own_fd_directory(fd: int, tgid: int) -> bool:
     return pid == tgid or procfs.status_numbers(pid, b"Tgid") == [tgid]
 
 
+def _own_process_dir(name: str, tgid: int) -> bool:
+    """Whether ``name``, the tracer's name of a directory in its own /proc, is a directory of
+    process ``tgid`` that holds magic links: /proc/TGID, /proc/TGID/task/TID, or their fd, ns
+    or map_files -- a thread of that process (its task directory lists only its own), whose
+    links the kernel lets it follow (same_thread_group).  Anything else (a thread's unlisted
+    /proc/TID, another mount's name) is False: _may_follow reads the statuses."""
+    parts = name.split("/")
+    if parts[-1] in ("fd", "ns", "map_files"):
+        parts.pop()
+    if len(parts) == 5 and (parts[3] != "task" or not parts[4].isdigit()):
+        return False
+    return len(parts) in (3, 5) and parts[:2] == ["", "proc"] and parts[2] == str(tgid)
+
+
 def _has(directory: int, name: str) -> bool:
     """Whether the directory ``directory`` holds ``name`` (not following a last symlink)."""
     try:
@@ -1578,6 +1592,10 @@ class PathResolver:
         process whose effective ids are what a process that is not dumpable shows (root's, its
         namespace root's) is taken for one that is not (see _dump_owner)."""
         try:
+            name = os.readlink(f"/proc/self/fd/{cur}")
+            if (not name.endswith("/map_files") and _own_process_dir(name, tgid)
+                    and os.fstat(cur).st_dev == self._proc_dev):
+                return  # (the common case, /proc/self/fd/N, /dev/fd/N: a readlink and a stat)
             # (cwd, root, exe are the process directory's; fd/N, ns/X, map_files/X one below)
             where = "" if _has(cur, "status") else "../"
             target = _read_at(cur, where + "status")
