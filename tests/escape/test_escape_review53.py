@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import SECRET_MAGIC, attack, never, policy
+from escape_lib import SECRET_MAGIC, SYSTRACE, attack, never, policy
 
-from conftest import UNPRIVILEGED_USER
+from conftest import UNPRIVILEGED_USER, systrace_env
 
 #: a process outside the tree whose ids are all UID's, its cwd DIR, that made itself not
 #: dumpable (DUMPABLE 0: as ssh-agent, gpg-agent do) -- or stays dumpable (the control)
@@ -109,3 +109,28 @@ def test_a_namespaces_ptracer_follows_its_processes_links(build, world_tmp: Path
     assert native.verdict == "ESCAPED", native
     traced = attack(program, where, "notes.txt", policy_text=rules, scene=None, env=loop)
     assert (traced.verdict, traced.detail) == (native.verdict, native.detail), (native, traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a task that drops to nobody")
+def test_the_links_a_task_follows_in_its_own_tree(build, world_tmp: Path,
+                                                  loop: dict[str, str]) -> None:
+    """proc_links_parity.c drops to nobody (no longer dumpable) with a second thread alive
+    and follows links of its own threads (/proc/PID/task/TID/cwd, /proc/thread-self/cwd, a
+    thread's unlisted /proc/TID), of children forked not dumpable, dumpable again, and
+    exec'd, of its parent and of pid 1; every line must read as natively.  On main 3c06e75b
+    (both loops) the children that were not dumpable had their cwd followed where the kernel
+    says EACCES (the /proc directory's owner read for dumpability)."""
+    program = world_tmp / "proc_links_parity"
+    program.write_bytes(build("escape/proc_links_parity.c", "-pthread").read_bytes())
+    program.chmod(0o755)
+    uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
+    rules = policy(never("fsread", path="/nonexistent-systrace/**"))
+    native = subprocess.run([str(program), str(uid)], capture_output=True, text=True,
+                            timeout=30, cwd=world_tmp, check=True)
+    assert "kid nondump cwd              EACCES" in native.stdout, native.stdout
+    policy_file = world_tmp / "policy.toml"
+    policy_file.write_text(rules)
+    traced = subprocess.run([*SYSTRACE, "-p", str(policy_file), "--", str(program), str(uid)],
+                            capture_output=True, text=True, timeout=60, cwd=world_tmp,
+                            env=systrace_env(loop))
+    assert traced.stdout == native.stdout, traced.stderr[-2000:]
