@@ -586,18 +586,30 @@ def _own_fd_directory(fd: int, tgid: int) -> bool:
     return pid == tgid or procfs.status_numbers(pid, b"Tgid") == [tgid]
 
 
-def _own_process_dir(name: str, tgid: int) -> bool:
-    """Whether ``name``, the tracer's name of a directory in its own /proc, is a directory of
+def _own_process_dir(cur: int, name: str, tgid: int) -> bool:
+    """Whether the /proc directory ``cur`` (``name``: the tracer's name of it) is a directory of
     process ``tgid`` that holds magic links: /proc/TGID, /proc/TGID/task/TID, or their fd, ns
     or map_files -- a thread of that process (its task directory lists only its own), whose
-    links the kernel lets it follow (same_thread_group).  Anything else (a thread's unlisted
-    /proc/TID, another mount's name) is False: _may_follow reads the statuses."""
+    links the kernel lets it follow (same_thread_group).  The name only proposes: a task that
+    mounts (a user namespace's root, in a mount namespace of its own) can bind another
+    process's /proc directory at a path the tracer reads as "/proc/TGID" (review 53); the
+    process directory must be the very inode the tracer's own /proc/TGID... is.  Anything else
+    (a thread's unlisted /proc/TID, another mount's name, an inode made anew) is False:
+    _may_follow reads the statuses."""
     parts = name.split("/")
-    if parts[-1] in ("fd", "ns", "map_files"):
+    below = parts[-1] in ("fd", "ns", "map_files")
+    if below:
         parts.pop()
     if len(parts) == 5 and (parts[3] != "task" or not parts[4].isdigit()):
         return False
-    return len(parts) in (3, 5) and parts[:2] == ["", "proc"] and parts[2] == str(tgid)
+    if len(parts) not in (3, 5) or parts[:2] != ["", "proc"] or parts[2] != str(tgid):
+        return False
+    try:
+        held = os.stat(".." if below else ".", dir_fd=cur)
+        mine = os.stat("/".join(parts), follow_symlinks=False)
+    except OSError:
+        return False
+    return (held.st_dev, held.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def _has(directory: int, name: str) -> bool:
@@ -1593,9 +1605,8 @@ class PathResolver:
         namespace root's) is taken for one that is not (see _dump_owner)."""
         try:
             name = os.readlink(f"/proc/self/fd/{cur}")
-            if (not name.endswith("/map_files") and _own_process_dir(name, tgid)
-                    and os.fstat(cur).st_dev == self._proc_dev):
-                return  # (the common case, /proc/self/fd/N, /dev/fd/N: a readlink and a stat)
+            if not name.endswith("/map_files") and _own_process_dir(cur, name, tgid):
+                return  # (the common case, /proc/self/fd/N, /dev/fd/N: a readlink, two stats)
             # (cwd, root, exe are the process directory's; fd/N, ns/X, map_files/X one below)
             where = "" if _has(cur, "status") else "../"
             target = _read_at(cur, where + "status")

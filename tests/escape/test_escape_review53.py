@@ -134,3 +134,42 @@ def test_the_links_a_task_follows_in_its_own_tree(build, world_tmp: Path,
                             capture_output=True, text=True, timeout=60, cwd=world_tmp,
                             env=systrace_env(loop))
     assert traced.stdout == native.stdout, traced.stderr[-2000:]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, processes of another uid")
+@pytest.mark.parametrize("tasks", ["single", "threads"])
+def test_another_processs_proc_mounted_as_ones_own(build, world_tmp: Path,
+                                                   loop: dict[str, str], tasks: str) -> None:
+    """proc_spoof_self.c drops to nobody, enters a user and mount namespace of its own, mounts
+    a tmpfs on /proc and binds there, at /proc/<its own pid>, the /proc directory of a holder
+    of nobody's outside the tree that is not dumpable, its cwd below a mode-0711 directory.
+    The tracer reads that directory's name as the task's own /proc/TGID.  Natively
+    /proc/<own pid>/cwd/NAME is EACCES (the holder's credentials are in another user
+    namespace), and so is /proc/<own pid>/fd/987654.  The branch's first cut of _may_follow's
+    own-process shortcut (67afdd98) told the task's own process by that name: it followed the
+    cwd and the program read the file in a tree of two tasks (ESCAPED, both loops; main
+    3c06e75b, which reads the statuses, held).  Now the name is confirmed by the inode of the
+    tracer's own /proc/TGID."""
+    program = world_tmp / "proc_spoof_self"
+    program.write_bytes(build("escape/proc_spoof_self.c", "-pthread").read_bytes())
+    program.chmod(0o755)
+    hidden = world_tmp / "hid"
+    inner = hidden / secrets.token_hex(8)
+    inner.mkdir(parents=True)
+    (inner / "notes.txt").write_text(f"{SECRET_MAGIC}\n")
+    (inner / "notes.txt").chmod(0o644)
+    inner.chmod(0o755)
+    hidden.chmod(0o711)
+    uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
+    env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
+    rules = policy(never("fsread", path="/nonexistent-systrace/**"))
+    with _holder(inner, uid, dumpable=False) as pid:
+        native = attack(program, pid, "notes.txt", uid, world_tmp, policy_text=None,
+                        scene=None, env=env)
+        if native.verdict == "SKIPPED":
+            pytest.skip(native.detail)
+        assert native.verdict == "BLOCKED" and "ENOENT" not in native.detail, native
+        traced = attack(program, pid, "notes.txt", uid, world_tmp, policy_text=rules,
+                        scene=None, env=env)
+        assert traced.verdict == "BLOCKED", traced
+        assert traced.stdout == native.stdout, (native, traced)
