@@ -586,6 +586,32 @@ def _own_fd_directory(fd: int, tgid: int) -> bool:
     return pid == tgid or procfs.status_numbers(pid, b"Tgid") == [tgid]
 
 
+def _own_process_dir(cur: int, name: str, tgid: int) -> bool:
+    """Whether the /proc directory ``cur`` (``name``: the tracer's name of it) is a directory of
+    process ``tgid`` that holds magic links: /proc/TGID, /proc/TGID/task/TID, or their fd, ns
+    or map_files -- a thread of that process (its task directory lists only its own), whose
+    links the kernel lets it follow (same_thread_group).  The name only proposes: a task that
+    mounts (a user namespace's root, in a mount namespace of its own) can bind another
+    process's /proc directory at a path the tracer reads as "/proc/TGID" (review 53); the
+    process directory must be the very inode the tracer's own /proc/TGID... is.  Anything else
+    (a thread's unlisted /proc/TID, another mount's name, an inode made anew) is False:
+    _may_follow reads the statuses."""
+    parts = name.split("/")
+    below = parts[-1] in ("fd", "ns", "map_files")
+    if below:
+        parts.pop()
+    if len(parts) == 5 and (parts[3] != "task" or not parts[4].isdigit()):
+        return False
+    if len(parts) not in (3, 5) or parts[:2] != ["", "proc"] or parts[2] != str(tgid):
+        return False
+    try:
+        held = os.stat(".." if below else ".", dir_fd=cur)
+        mine = os.stat("/".join(parts), follow_symlinks=False)
+    except OSError:
+        return False
+    return (held.st_dev, held.st_ino) == (mine.st_dev, mine.st_ino)
+
+
 def _has(directory: int, name: str) -> bool:
     """Whether the directory ``directory`` holds ``name`` (not following a last symlink)."""
     try:
@@ -602,6 +628,36 @@ def _read_at(directory: int, name: str) -> bytes:
         return os.read(fd, 65536)
     finally:
         os.close(fd)
+
+
+def _dump_owner(cur: int, where: str, tracers_ns: bool) -> tuple[tuple[int, int],
+                                                                   tuple[tuple[int, int], ...]]:
+    """Who owns a process's /proc files (task_dump_owner) -- its effective ids while it is
+    dumpable, else its memory's user namespace's root (the global root where that has none)
+    -- and the owners a process that is not dumpable may show: (0, 0) and, in another user
+    namespace than the tracer's, that namespace's root.  Read from its ``fd`` directory: the
+    process directory itself (mode 0555) is its effective ids' whatever its dumpability
+    (task_dump_owner skips S_IFDIR|0555), so that owner told nothing (review 53: a process
+    of the task's own ids that made itself not dumpable had its links followed).
+    ``where``: the process directory relative to ``cur``; ``tracers_ns``: whether the
+    process's credentials are in the tracer's user namespace."""
+    owner = os.stat(where + "fd", dir_fd=cur)
+    roots = [(0, 0)]
+    if not tracers_ns:
+        roots.append((_root_of(_read_at(cur, where + "uid_map")),
+                      _root_of(_read_at(cur, where + "gid_map"))))
+    return (owner.st_uid, owner.st_gid), tuple(roots)
+
+
+def _root_of(id_map: bytes) -> int:
+    """The global id a user namespace's id 0 maps to (its uid_map or gid_map as the tracer
+    reads it); 0, the global root, where it maps none (make_kuid's fallback in
+    task_dump_owner)."""
+    for line in id_map.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and int(fields[0]) == 0:
+            return int(fields[1])
+    return 0
 
 
 def _in_own_userns(tid: int) -> bool:
@@ -1542,9 +1598,15 @@ class PathResolver:
         kernel allows: the task's own thread group; a dumpable process whose real, effective
         and saved ids are all the task's fs ids and whose permitted capabilities the task
         holds, in the task's user namespace; any process for a task with CAP_SYS_PTRACE in
-        the tracer's user namespace.  Not exact, failing closed: a root process that is
-        dumpable is taken for one that is not (their /proc owner is root either way)."""
+        the tracer's user namespace, and one whose credentials are in the task's own user
+        namespace for a task with CAP_SYS_PTRACE there (a rootless container's root) when it
+        is dumpable or its memory that namespace's (review 53).  Not exact, failing closed: a
+        process whose effective ids are what a process that is not dumpable shows (root's, its
+        namespace root's) is taken for one that is not (see _dump_owner)."""
         try:
+            name = os.readlink(f"/proc/self/fd/{cur}")
+            if not name.endswith("/map_files") and _own_process_dir(cur, name, tgid):
+                return  # (the common case, /proc/self/fd/N, /dev/fd/N: a readlink, two stats)
             # (cwd, root, exe are the process directory's; fd/N, ns/X, map_files/X one below)
             where = "" if _has(cur, "status") else "../"
             target = _read_at(cur, where + "status")
@@ -1563,16 +1625,22 @@ class PathResolver:
                 raise Unresolvable(errno.EPERM, "a map_files link without CAP_SYS_ADMIN")
             if self._same_process(cur, where, target, tgid, task):
                 return  # (the common case: /proc/self/fd/N, /dev/fd/N)
-            owner = os.stat(where or ".", dir_fd=cur)
             target_ns = os.stat(where + "ns/user", dir_fd=cur).st_ino
             task_ns = os.stat(f"/proc/{tid}/ns/user").st_ino
-            own_ns = task_ns == os.stat("/proc/self/ns/user").st_ino
-            if own_ns and caps >> CAP_SYS_PTRACE & 1:
+            tracers = os.stat("/proc/self/ns/user").st_ino
+            own_ns = task_ns == tracers
+            ptracer = caps >> CAP_SYS_PTRACE & 1
+            if own_ns and ptracer:
                 return
             uids, gids = _all_ids(target, b"Uid"), _all_ids(target, b"Gid")
-            # (task_dump_owner: a dumpable process's /proc is its effective ids', another's
-            # root's -- a root process is taken for one that is not: fail closed)
-            dumpable = (owner.st_uid, owner.st_gid) == (uids[1], gids[1]) != (0, 0)
+            owner, roots = _dump_owner(cur, where, target_ns == tracers)
+            effective = (uids[1], gids[1])
+            dumpable = owner == effective and effective not in roots
+            if ptracer and task_ns == target_ns and owner != (0, 0) \
+                    and owner in (effective, *roots):
+                # (ptrace_has_cap in the namespace of its credentials; not dumpable, in the
+                # namespace of its memory, which is that one when its /proc is that root's)
+                return
             if (all(u == ids[0] for u in uids[:3]) and all(g == ids[1] for g in gids[:3])
                     and dumpable and task_ns == target_ns
                     and _caps(target, b"CapPrm") & ~caps == 0):
