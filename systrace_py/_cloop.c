@@ -358,6 +358,12 @@ static char env_names[2048];    /* the runs_code names, NUL-separated, an empty 
 static char env_prefix[64];     /* ... and the prefix (environment.EXPORTED_FUNCTION) */
 static unsigned char trap_code[16];  /* enforce.MMAP_TRAP_CODE */
 static size_t trap_len;
+/* The area sealed where it is mapped (close 24; set_seal: Tracer.seals): the premap's code
+ * then (enforce.MAP_SEAL_TRAP_CODE: the mmap, its seal, the trap; rdx the seal's result),
+ * and mseal's number, which the stub makes after its mmap; 0: no seal */
+static unsigned char seal_code[64];
+static size_t seal_len;
+static uint32_t seal_nr;
 static uint64_t mmap_args[7];   /* the scratch mmap: number, then its six arguments */
 static int keyed_images;        /* protection keys are on: an exec event looks for keyed maps */
 static size_t max_strlen = 1;   /* an exec string's limit (decode.MAX_ARG_STRLEN: E2BIG) */
@@ -1621,13 +1627,15 @@ static int let_parent_go(Arm *c) {
 static int premap(pid_t tid, int mem, unsigned long long blocked, int *mapped, int *maps,
                   int *died) {
     uint64_t saved[R_WORDS], regs[R_WORDS];
-    unsigned char code[sizeof trap_code];
+    unsigned char code[sizeof seal_code];
+    const unsigned char *run = seal_nr ? seal_code : trap_code;
+    size_t run_len = seal_nr ? seal_len : trap_len;
     int pending[32], npending = 0, status = 0;
     *mapped = *died = 0;
     if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, saved) < 0) return errno == ESRCH ? 0 : -1;
     uint64_t rip = saved[16];  /* (user_regs_struct: rip) */
-    if (pread(mem, code, trap_len, (off_t)rip) != (ssize_t)trap_len) return 0;  /* lazily */
-    if (pwrite(mem, trap_code, trap_len, (off_t)rip) != (ssize_t)trap_len) return 0;
+    if (pread(mem, code, run_len, (off_t)rip) != (ssize_t)run_len) return 0;  /* lazily */
+    if (pwrite(mem, run, run_len, (off_t)rip) != (ssize_t)run_len) return 0;
     memcpy(regs, saved, sizeof regs);
     regs[R_RAX] = mmap_args[0];
     for (int i = 0; i < 6; i++) regs[ARG_REG[i]] = mmap_args[i + 1];
@@ -1650,7 +1658,11 @@ static int premap(pid_t tid, int mem, unsigned long long blocked, int *mapped, i
         if (event == 0 && sig == SIGTRAP) {
             uint64_t at[R_WORDS];
             if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, at) < 0) break;
-            if (at[16] == rip + trap_len) { *mapped = at[R_RAX] == mmap_args[1]; break; }
+            if (at[16] == rip + run_len) {
+                /* (2: sealed too -- the seal's result in rdx, enforce.map_seal_code) */
+                *mapped = at[R_RAX] != mmap_args[1] ? 0 : seal_nr && at[R_RDX] == 0 ? 2 : 1;
+                break;
+            }
         }
         if (event == 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE)) {
             /* the written code itself faulted (an entry point in a page that cannot run:
@@ -1670,7 +1682,7 @@ restore:
     if (!*died) {
         if (masked) syscall(SYS_ptrace, PT_SETSIGMASK, tid, 8, &blocked);
         saved[R_RAX] = 0;  /* execve's result */
-        if (pwrite(mem, code, trap_len, (off_t)rip) == (ssize_t)trap_len)
+        if (pwrite(mem, code, run_len, (off_t)rip) == (ssize_t)run_len)
             syscall(SYS_ptrace, PT_SETREGS, tid, 0, saved);
     }
     for (int i = 0; i < npending; i++) kill(tid, pending[i]);
@@ -1806,6 +1818,20 @@ static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     k = put_bytes(code, k, "\x48\xb9", 2);                  /* movabs rcx, -BASE */
     k = put_word(code, k, (uint64_t)0 - mmap_args[1]);
     k = put_bytes(code, k, "\x48\x8d\x0c\x08", 4);          /* lea rcx, [rax + rcx] */
+    if (seal_nr) {
+        /* the area mapped (rcx 0): sealed, mseal(BASE, SIZE, 0) -- rdi and rsi are still the
+         * mmap's; the prefilter lets it run with no stop (Tracer.seals), and a seal of one
+         * whole fresh mapping fails only for a task being killed: its result is not looked
+         * at (close 24).  rcx 0 again after it (its syscall left its return address). */
+        k = put_bytes(code, k, "\xe3\x02", 2);              /* jrcxz seal */
+        k = put_bytes(code, k, "\xeb\x11", 2);              /* jmp back (not mapped) */
+        k = put_bytes(code, k, "\xb8", 1);                  /* seal: mov eax, mseal */
+        memcpy(code + k, &seal_nr, 4);
+        k += 4;
+        k = put_bytes(code, k, "\xba\x00\x00\x00\x00", 5);  /* mov edx, 0 */
+        k = put_bytes(code, k, "\x0f\x05", 2);              /* syscall */
+        k = put_bytes(code, k, "\xb9\x00\x00\x00\x00", 5);  /* mov ecx, 0 */
+    }                                                       /* back: */
     static const struct { const char *op; int reg; } back[] = {
         {"\x48\xb8", R_RAX}, {"\x48\xba", R_RDX}, {"\x48\xbe", R_RSI}, {"\x48\xbf", R_RDI},
         {"\x49\xb8", R_R8}, {"\x49\xb9", R_R9}, {"\x49\xba", R_R10}, {"\x49\xbb", R_R11}};
@@ -2010,7 +2036,7 @@ static int exec_event(Arm *a, int *status) {
         int r = 0;
         if (!trap_held) {
             int stubbed = stub_map(a, e, mem);
-            if (stubbed > 0) mapped = 1;  /* (unless its trap comes: stub_stop) */
+            if (stubbed > 0) mapped = seal_nr ? 2 : 1;  /* (unless its trap comes: stub_stop) */
             else r = stubbed < 0 ? -1 : premap(a->tid, mem, blocked, &mapped, &e->maps, &died);
         }
         if (r < 0) { close(mem); return -1; }
@@ -2695,6 +2721,24 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* set_seal(code, nr): the premap's code that maps and seals the area, and mseal's number for
+ * the stub; (b"", 0): the area is not sealed (FastLoop.seal) */
+static PyObject *cloop_set_seal(PyObject *module, PyObject *args) {
+    (void)module;
+    const char *code;
+    Py_ssize_t clen;
+    unsigned int nr;
+    if (!PyArg_ParseTuple(args, "y#I", &code, &clen, &nr)) return NULL;
+    if ((size_t)clen > sizeof seal_code || (nr != 0) != (clen > 0)) {
+        PyErr_SetString(PyExc_ValueError, "bad seal");
+        return NULL;
+    }
+    memcpy(seal_code, code, (size_t)clen);
+    seal_len = (size_t)clen;
+    seal_nr = nr;
+    Py_RETURN_NONE;
+}
+
 /* run(arms[, exec_hook[, given[, known]]]) -> (pid, status, why): serve the armed tasks' stops until
  * one must go to Python; that stop's wait status is returned (it has been reaped).  arms: a list of
  * (tid, plan, may_refuse, mem_fd, slot, keep_start, shared, alone, own_search, spare[,
@@ -3341,6 +3385,7 @@ static PyMethodDef cloop_methods[] = {
     {"stubs", cloop_stubs, METH_NOARGS, "The ends of Python's stubs seen since the last call."},
     {"stub", cloop_stub, METH_VARARGS, "Set a task at its exec event to map the area by a stub."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
+    {"set_seal", cloop_set_seal, METH_VARARGS, "Whether the area mapped at an exec is sealed."},
     {"set_no_new_privs", child_set_no_new_privs, METH_NOARGS, "prctl(PR_SET_NO_NEW_PRIVS, 1)."},
     {"session_keyring", child_session_keyring, METH_NOARGS,
      "The serial of the caller's session keyring."},

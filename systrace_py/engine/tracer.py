@@ -75,6 +75,7 @@ from systrace_py.engine.seccomp import (
     STOP_GUARDED,
     guard_refusal,
     keys_mapping,
+    runs_unseen,
     shares_memory,
     stop_guard,
 )
@@ -195,6 +196,7 @@ _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 _EXEC_NRS = frozenset({NUMBERS["execve"], NUMBERS["execveat"]})
 #: SIGTRAP's bit in a signal mask (SigIgn, SigBlk, PTRACE_GETSIGMASK)
 _TRAP_BIT = 1 << (signal.SIGTRAP - 1)
+_MSEAL = NUMBERS["mseal"]
 #: the signals the kernel forces on a task for what its code does (a fault, a seccomp trap:
 #: force_sig_info_to_task), which unblocks one it blocks and resets its action to SIG_DFL
 #: for good: an injected call runs with the task's own blocking of them (_inject_call)
@@ -463,6 +465,9 @@ class Tracer:
         self.hold_arguments = hold_arguments
         self.plan = plan              # what the filter does, applied by hand when there is none
         self.filtered = True          # False: no seccomp filter, every call stops at entry
+        #: the scratch area is sealed where it is mapped (close 24): the kernel has mseal and
+        #: the prefilter lets it run with no stop (seccomp.runs_unseen) -- set by spawn
+        self.seals = False
         #: the guards this run lifts (syscalls.Lift), as its filter was compiled; none lifted
         #: until a spawn says so (an attached tree keeps every guard)
         self.lifted: frozenset[LiftTag] = frozenset()
@@ -612,6 +617,10 @@ class Tracer:
         seize it before it execs."""
         self.filtered = bool(spec.filters)
         self.lifted = spec.lifted
+        self.seals = (self.filtered and self.plan is not None
+                      and runs_unseen(self.plan, "mseal") and enforce.kernel_seals())
+        if self._fast is not None:
+            self._fast.seal(self.seals)
         self.decoder.ip_destinations_decided = Lift.ROUTES not in spec.lifted
         # (the kernel loads a filter for a task with no_new_privs or CAP_SYS_ADMIN: not for
         # root without capabilities -- a container's root, which has no CAP_SYS_ADMIN: every
@@ -699,6 +708,7 @@ class Tracer:
         from pathlib import Path  # (off the way of a start: issue 16)
 
         self.filtered = False
+        self.seals = False  # (no filter: the seal would stop as every call does)
         # (its keyrings are its own, not the tracer's: a key there may decrypt an encrypted
         # directory's names otherwise for it -- red team 60, answered.note_own_keys)
         answered.note_own_keys()
@@ -1631,7 +1641,7 @@ class Tracer:
             regs.rip = stub[2]
             pt.setregs(task.tid, regs)
             task.stub = None
-            task.space.scratch = False
+            task.space.scratch = task.space.sealed = False
             task.space.slots.release(task.tid)
             # (the mapping's stop: by kind only, as _run_to_trap and the loop's stub_stop
             # count it -- _dispatch counted a signal)
@@ -3705,9 +3715,12 @@ class Tracer:
             return
         if own and not self._suspend_filters(task.tid):
             return
+        at_trap: list[pt.user_regs_struct] = []
         try:
-            mapped = self._inject_call(task, NUMBERS["mmap"], enforce.MMAP_ARGS,
-                                       "scratch map", returned=0, blocked=masks["SigBlk"])
+            mapped = self._inject_call(
+                task, NUMBERS["mmap"], enforce.MMAP_ARGS, "scratch map", returned=0,
+                blocked=masks["SigBlk"], at_trap=at_trap,
+                code=enforce.MAP_SEAL_TRAP_CODE if self.seals else None)
         except _Diverted:
             return  # (killed: its end comes to the loop)
         finally:
@@ -3715,6 +3728,8 @@ class Tracer:
                 self._restore_filters(task.tid)
         if mapped == scratch.BASE:
             task.process.space.scratch = True
+            # (map_seal_code: rdx is the seal's result, 0 when it sealed the area)
+            task.process.space.sealed = self.seals and at_trap[0].rdx == 0
         # (None: the lazy way will do it)
 
     def _stub_premap(self, task: Task) -> bool:
@@ -3740,12 +3755,17 @@ class Tracer:
             return False
         task.stub = found
         task.process.space.scratch = True
+        # (the stub seals the area it mapped where the run seals: _cloop.c stub_write --
+        # mseal of one whole fresh mapping, which the filter lets run, fails only for a task
+        # being killed)
+        task.process.space.sealed = self.seals
         return True
 
     def _inject_call(self, task: Task, number: int, args: Sequence[int], kind: str,
                      returned: int | None = None,
                      others: collections.deque[tuple[int, int]] | None = None,
-                     blocked: int | None = None) -> int | None:
+                     blocked: int | None = None, code: bytes | None = None,
+                     at_trap: list[pt.user_regs_struct] | None = None) -> int | None:
         """Run one system call in a stopped task and put it back as it was: its result, or
         None when the call could not be run (its code unwritable, the task dead, the code
         faulting).  ``mov eax, N; syscall; int3`` (enforce.trap_code) is written at the
@@ -3769,8 +3789,11 @@ class Tracer:
         comes meanwhile: it stays the stop's, below.)
         _Diverted when the task ran code of its own in its place (killed).
 
-        ``others``: see _run_to_trap.  ``blocked``: the task's signal mask when the caller
-        read it at this stop (/proc/TID/status SigBlk), else it is asked (PTRACE_GETSIGMASK).
+        ``code``: written in place of ``trap_code(number)`` (enforce.MAP_SEAL_TRAP_CODE: the
+        mmap and its seal, which may stop on its way too), ``at_trap`` given the registers at
+        the trap.  ``others``: see _run_to_trap.  ``blocked``: the task's signal mask when the
+        caller read it at this stop (/proc/TID/status SigBlk), else it is asked
+        (PTRACE_GETSIGMASK).
         ``returned``: the stop is an event inside a call (an
         exec's: the result 0), whose result the kernel writes into rax on the way out, as it
         does when the task goes on: the registers put back have it.  Else (None) the stop is
@@ -3784,7 +3807,8 @@ class Tracer:
 
         The code is written into the address space, which every thread of the process shares:
         the others are all stopped whenever this runs (an exec event, an attach)."""
-        code = enforce.trap_code(number)
+        if code is None:
+            code = enforce.trap_code(number)
         pending: list[int] = []
         try:
             mask = pt.getsigmask(task.tid) if blocked is None else blocked
@@ -3805,6 +3829,8 @@ class Tracer:
                                            in_call=returned is not None)
                 regs = self._run_to_trap(task, number, saved.rip + len(code), pending, kind,
                                          others)
+                if regs is not None and at_trap is not None:
+                    at_trap.append(regs)
                 return None if regs is None else ctypes.c_int64(regs.rax).value
             finally:
                 if returned is not None:
@@ -3857,8 +3883,8 @@ class Tracer:
                 return None
             sig, event = os.WSTOPSIG(status), status >> 16
             if event == pt.PTRACE_EVENT_SECCOMP or sig == _SYSCALL_TRAP:
-                if pt.getregs(task.tid).orig_rax != number:
-                    self._kill_diverted(task)
+                if pt.getregs(task.tid).orig_rax not in (number, _MSEAL):
+                    self._kill_diverted(task)  # (_MSEAL: the premap's seal, map_seal_code)
                 sig = 0
                 continue  # the injected call stopping on its way (a policy that traces mmap)
             if event == 0 and sig == signal.SIGTRAP:
@@ -3904,7 +3930,7 @@ class Tracer:
             return
         space.inherited = False
         if space.scratch and not _area_mapped(task.tid, unread=False):
-            space.scratch = False
+            space.scratch = space.sealed = False
 
     def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Map the scratch area by running an mmap in place of the call, then restart it (the
@@ -4487,6 +4513,7 @@ class Tracer:
             # first use (_area_checked) --, and so do shared pages
             space = AddressSpace(scratch=parent_space.scratch, unheld=parent_space.unheld,
                                  inherited=parent_space.scratch,
+                                 sealed=parent_space.sealed,  # (VM_SEALED: kept at fork)
                                  written_anywhere=parent_space.written_anywhere,
                                  written_with_content=parent_space.written_with_content,
                                  shared_pages=parent_space.shared_pages,
@@ -4591,6 +4618,7 @@ class Tracer:
             self._exec_done(task, program, task.process.program, None, keyed=False)
             if mapped:
                 task.space.scratch = True
+                task.space.sealed = mapped == cloop.SEALED  # (the loop's premap or stub)
                 task.space.slots.slot_of(tid)  # (slot 0 of the new area: the loop's)
             task.stub = stub  # (not armed until its next stop: _stub_stop)
         return bool(notes)
