@@ -4070,6 +4070,49 @@ class Tracer:
                 with contextlib.suppress(ProcessLookupError):
                     _signal_task(tid, signal.SIGKILL)
 
+    def _seal_in_slot(self, task: Task) -> bool:
+        """Seal the area the task's call was just turned into the mmap of (_map_scratch, at that
+        mmap's exit stop): whether it is sealed.  The seal is made from a ``syscall`` written in
+        the task's own slot (at RESTART, where its held calls' trampolines go -- the task is in
+        no held call now), which no task of the program can write, so no other thread can turn
+        it into a call of its own, as it could the program's own instruction (red team 36);
+        its entry stop must be exactly the seal still (_run_to_exit).  Every signal but the
+        forced ones blocked meanwhile, as _inject_call does; one that comes to a delivery stop
+        is sent again after.  The task's registers are the caller's to put back (it restarts
+        its own call).  _Diverted when the task was killed or ended meanwhile."""
+        slot = task.space.slots.slot_of(task.tid)
+        if slot is None:
+            return False
+        tid = task.tid
+        at = scratch.slot_address(slot) + scratch.RESTART
+        pending: list[int] = []
+        try:
+            self._reader(task).write(at, enforce.SYSCALL_INSTRUCTION)
+            mask = pt.getsigmask(tid)
+            regs = pt.getregs(tid)
+        except (pt.PtraceError, TraceeMemoryError):
+            return False
+        result: int | None = None
+        try:
+            pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
+            for name, value in zip(ARG_REGS, enforce.MSEAL_ARGS, strict=True):
+                setattr(regs, name, value)
+            regs.orig_rax, regs.rax, regs.rip = _U64, _MSEAL, at
+            pt.setregs(tid, regs)
+            result = self._run_to_exit(task, regs, pending)
+        except pt.PtraceError as exc:
+            raise _Diverted(tid) from exc  # (gone meanwhile)
+        finally:
+            if procfs.alive(tid):
+                with contextlib.suppress(pt.PtraceError):
+                    pt.setsigmask(tid, mask)
+            for sig in pending:
+                with contextlib.suppress(ProcessLookupError):
+                    _signal_task(tid, sig)
+        if result is None:
+            raise _Diverted(tid)
+        return result == 0
+
     def _map_scratch_suspended(self, task: Task) -> bool | None:
         """Map the scratch area in a task under a filter of the program's own, stopped at a call's
         entry, with its filters suspended: whether it is mapped, None when that cannot be done
@@ -4108,6 +4151,17 @@ class Tracer:
             regs.orig_rax, regs.rax, regs.rip = _U64, number, saved.rip - 2
             pt.setregs(tid, regs)
             result = self._run_to_exit(task, regs, pending)
+            if result == scratch.BASE and self.seals:
+                # (sealed the same way, from the same instruction, the filters still suspended:
+                # close 24)
+                for name, value in zip(ARG_REGS, enforce.MSEAL_ARGS, strict=True):
+                    setattr(regs, name, value)
+                regs.orig_rax, regs.rax, regs.rip = _U64, _MSEAL, saved.rip - 2
+                pt.setregs(tid, regs)
+                sealed = self._run_to_exit(task, regs, pending)
+                if sealed is None:
+                    result = None
+                task.space.sealed = sealed == 0
         except pt.PtraceError as exc:
             raise _Diverted(tid) from exc  # (gone meanwhile)
         finally:
@@ -4257,6 +4311,13 @@ class Tracer:
             space = task.process.space
             if info.rval == scratch.BASE:
                 space.scratch = True
+                if self.seals:
+                    try:
+                        space.sealed = self._seal_in_slot(task)
+                    except _Diverted:
+                        task.pending_call = None
+                        self._scratch_settled(space)
+                        return  # (killed, or gone: its end comes to the loop)
                 enforce.restart_call(task.tid, saved)
             else:
                 space.scratch_failed = True

@@ -10,6 +10,7 @@ process_madvise and an io_uring alike, and every unmap, remap and reprotect; the
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,57 @@ def test_the_area_is_sealed_where_it_is_mapped(tmp_path: Path, loop: dict[str, s
     flags = run.stdout.split()
     assert flags[:1] == ["VmFlags:"] and "ex" in flags, (run.stdout, run.stderr)
     assert "sl" in flags, (run.stdout, run.stderr)
+
+
+#: a process that has the area mapped lazily: SIGTRAP ignored (no premap at its exec event), a
+#: second thread (its opens are held), an open, then the area's VmFlags in its own smaps;
+#: "filter": under a seccomp filter of its own (allow all), so that the area is mapped with its
+#: filters suspended (Tracer._map_scratch_suspended)
+_LAZY = """
+import ctypes, sys, threading
+if sys.argv[1:] == ["filter"]:
+    insn = (ctypes.c_ubyte * 8)(0x06, 0, 0, 0, 0, 0, 0xFF, 0x7F)  # BPF_RET|BPF_K: ALLOW
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+    prog = Prog(1, ctypes.cast(insn, ctypes.c_void_p))
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+    assert libc.prctl(22, 2, ctypes.byref(prog), 0, 0) == 0  # PR_SET_SECCOMP, a filter
+e = threading.Event()
+t = threading.Thread(target=e.wait)
+t.start()
+open(sys.executable, "rb").close()
+lines = open("/proc/self/smaps").read().splitlines()
+at = [i for i, line in enumerate(lines) if line.startswith("100000000000-")]
+print(next(line for line in lines[at[0]:] if line.startswith("VmFlags")) if at else "no area")
+e.set()
+t.join()
+"""
+_IGNORING_TRAP = """
+import os, signal, sys
+signal.signal(signal.SIGTRAP, signal.SIG_IGN)
+os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+"""
+
+
+@pytest.mark.parametrize("mode", ["plain", "filter"])
+def test_an_area_mapped_lazily_is_sealed(tmp_path: Path, loop: dict[str, str],
+                                         mode: str) -> None:
+    """A process that ignores SIGTRAP gets no area at its exec event; its first held call is
+    turned into the area's mmap (Tracer._map_scratch), whose exit stop then seals it from a
+    ``syscall`` in the task's own slot (_seal_in_slot) -- or, under a filter of its own, both
+    are made from its own instruction with its filters suspended (_map_scratch_suspended).
+    ``sl`` among the area's VmFlags either way; on main (3c06e75) ``rd ex mr mw me nr``."""
+    lazy, outer = tmp_path / "lazy.py", tmp_path / "outer.py"
+    lazy.write_text(_LAZY)
+    outer.write_text(_IGNORING_TRAP)
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text('default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                           f'path = "{tmp_path}/nothing/**"\naction = "never"\n')
+    run = run_systrace(["-p", str(policy_file), "--", sys.executable, str(outer), str(lazy),
+                        *(["filter"] if mode == "filter" else [])], env=loop)
+    flags = run.stdout.split()
+    assert flags[:1] == ["VmFlags:"] and "sl" in flags, (run.stdout, run.stderr)
 
 
 def test_an_unsealing_policy_leaves_the_area_as_before(tmp_path: Path,
