@@ -1692,7 +1692,8 @@ restore:
 /* The premap without its trap stop (stub_map): the scratch mmap run by a stub of code written
  * into the new image's vDSO -- in the zeros past the end of everything the vDSO's ELF
  * describes (its segments, its sections, its section headers), where nothing reads or runs
- * -- which maps the area, puts back every register the mmap used as the exec left it
+ * -- which maps the area, seals it where the run seals (seal_nr: close 24), puts back every
+ * register the mmap and the seal used as the exec left it
  * (rax: execve's 0) and jumps to the program's entry, all without a stop: mov, lea and
  * jrcxz change no flag, and the syscall returns with the flags it was made with.  Only when
  * the mmap failed (something there already: an ELF segment; RLIMIT_AS) does the stub stop,

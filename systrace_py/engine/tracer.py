@@ -3735,9 +3735,10 @@ class Tracer:
     def _stub_premap(self, task: Task) -> bool:
         """_premap_scratch by the stub the native loop maps the area with at the exec events
         it serves (_cloop.c stub_write; docs/security.md, "The exec-time stub"): written into
-        the task's vDSO, it makes the scratch mmap, puts back every register the exec left
-        and jumps to the entry, with no stop; only a failed mmap stops, at its int3
-        (_stub_stop: the task sent to its entry without the area, mapped lazily then).  The
+        the task's vDSO, it makes the scratch mmap (and its seal: seals), puts back every
+        register the exec left and jumps to the entry, with no stop; only a failed mmap
+        stops, at its int3 (_stub_stop: the task sent to its entry without the area, mapped
+        lazily then).  The
         area is taken as there until then -- the program runs no instruction before the stub
         ends.  False where there is no stub (no extension, a vDSO it does not know: a 32-bit
         program's): the trap's way.  Not for a task that blocks SIGTRAP (the int3's forced
