@@ -28,7 +28,7 @@ _FLAGS_OF_AREA = 'grep -A30 "^100000000000-" /proc/$$/smaps | grep -m1 VmFlags'
 def test_the_area_is_sealed_where_it_is_mapped(tmp_path: Path, loop: dict[str, str]) -> None:
     """The run's own command (a shell, whose table lets it make children: premapped at its
     exec event -- the C loop's stub, Python's injected mmap) has the area at BASE, sealed:
-    ``sl`` among its VmFlags.  On main (5027683) the flags were ``rd ex mr mw me nr``: no seal."""
+    ``sl`` among its VmFlags.  On main (3c06e75) the flags were ``rd ex mr mw me nr``: no seal."""
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text('default = "permit"\n')
     run = run_systrace(["-p", str(policy_file), "--", "sh", "-c", f"{_FLAGS_OF_AREA}; :"],
@@ -110,7 +110,7 @@ def test_a_held_copy_dropped_by_an_io_uring_stays(build, tmp_path: Path,
     over the area, the first page of the first slots dropped by the ring and read back at once,
     each fault answered with a page whose path is the secret's, the main thread opening the
     decoy.  Policy: ``never`` fsread of the secret's directory, ``permit`` userfaultfd and
-    io-uring.  ESCAPED on main (5027683) on both loops (review 52: open 183); now the sealed
+    io-uring.  ESCAPED on main (3c06e75) on both loops (review 52: open 183); now the sealed
     area refuses the drop (EPERM) and the copies stay the tracer's.  Control: natively (no
     area: the register fails) a flip of the program's own buffer reads the secret."""
     binary = build("escape/area_uffd_refill.c", "-pthread")
@@ -129,7 +129,7 @@ def test_a_held_copy_dropped_by_an_io_uring_stays(build, tmp_path: Path,
 def test_an_io_uring_cannot_keep_the_area_from_a_child(build, tmp_path: Path,
                                                        loop: dict[str, str]) -> None:
     """area_uring_dontfork.c (close 23's door): the ring's IORING_OP_MADVISE(MADV_DONTFORK) of
-    the area, then fork.  On main (5027683) the advice ran ("ok") and the child mapped its own
+    the area, then fork.  On main (3c06e75) the advice ran ("ok") and the child mapped its own
     memory at the area's address (close 23's check then refused its held opens); now the seal
     refuses the advice (EPERM), the child keeps the area, and its hint mmap lands elsewhere.
     Policy: ``never`` fsread of the secret's directory, ``permit`` io-uring."""
