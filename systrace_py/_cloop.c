@@ -1821,9 +1821,10 @@ static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     k = put_bytes(code, k, "\x48\x8d\x0c\x08", 4);          /* lea rcx, [rax + rcx] */
     if (seal_nr) {
         /* the area mapped (rcx 0): sealed, mseal(BASE, SIZE, 0) -- rdi and rsi are still the
-         * mmap's; the prefilter lets it run with no stop (Tracer.seals), and a seal of one
-         * whole fresh mapping fails only for a task being killed: its result is not looked
-         * at (close 24).  rcx 0 again after it (its syscall left its return address). */
+         * mmap's; the prefilter lets it run (Tracer.seals: a stop of it is let go as the
+         * mmap's is, decide_call), and a seal of one whole fresh mapping fails only for a
+         * task being killed: its result is not looked at (close 24).  rcx 0 again after it
+         * (its syscall left its return address). */
         k = put_bytes(code, k, "\xe3\x02", 2);              /* jrcxz seal */
         k = put_bytes(code, k, "\xeb\x11", 2);              /* jmp back (not mapped) */
         k = put_bytes(code, k, "\xb8", 1);                  /* seal: mov eax, mseal */
@@ -2121,6 +2122,12 @@ static int decide_call(Arm *a, int *why) {
          * same mmap made there by it maps nothing but the area, or fails EEXIST on it) */
         int own = info.regs[R_RIP] == a->stub_sys && info.nr == mmap_args[0];
         for (int i = 0; i < 6; i++) own = own && info.args[i] == mmap_args[i + 1];
+        /* and its seal, where a rule stops mseal (close 24): made between the mmap and the
+         * trap, on the area and nothing else -- the same seal, were the program to jump
+         * there itself -- so never a question of the policy's */
+        own = own || (seal_nr && info.regs[R_RIP] > a->stub_sys && info.regs[R_RIP] < a->stub_trap
+                      && info.nr == seal_nr && info.args[0] == area_base
+                      && info.args[1] == area_size && info.args[2] == 0);
         if (own) {
             if (a->stub_exec >= 0) execs[a->stub_exec].maps++;
             if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;

@@ -412,17 +412,6 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, Leaf], by
     return numbers, libseccomp_program(b.rules, tracer_pid)
 
 
-def runs_unseen(plan: FilterPlan, name: str) -> bool:
-    """Whether the prefilter compiled from ``plan`` lets every call ``name`` run with no stop
-    and no answer of its own (no rule, no guard, nothing noted: compile_plan leaves it out) --
-    as the engine's own seal of the scratch area must run (Tracer.seals), whatever its
-    arguments."""
-    verdict = plan.calls.get(name)
-    return (verdict is not None and verdict.kind == VerdictKind.ALLOW and name in _UNNOTED
-            and name not in plan.opens and name not in plan.selected
-            and name not in plan.unseen)
-
-
 def libseccomp_program(rules: Sequence[_Rule], tracer_pid: int) -> bytes:
     """libseccomp's BPF program of ``rules`` (default ALLOW, another architecture ENOSYS, a
     binary tree of the call numbers), with ``tracer_pid`` for :data:`_PID_MARK`: in a

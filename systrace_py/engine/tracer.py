@@ -75,7 +75,6 @@ from systrace_py.engine.seccomp import (
     STOP_GUARDED,
     guard_refusal,
     keys_mapping,
-    runs_unseen,
     shares_memory,
     stop_guard,
 )
@@ -466,7 +465,8 @@ class Tracer:
         self.plan = plan              # what the filter does, applied by hand when there is none
         self.filtered = True          # False: no seccomp filter, every call stops at entry
         #: the scratch area is sealed where it is mapped (close 24): the kernel has mseal and
-        #: the prefilter lets it run with no stop (seccomp.runs_unseen) -- set by spawn
+        #: the prefilter lets it run, or stops it (the engine's seal is then let go, never
+        #: decided: _stub_stop, _run_to_trap, _run_to_exit) -- set by spawn
         self.seals = False
         #: the guards this run lifts (syscalls.Lift), as its filter was compiled; none lifted
         #: until a spawn says so (an attached tree keeps every guard)
@@ -618,7 +618,8 @@ class Tracer:
         self.filtered = bool(spec.filters)
         self.lifted = spec.lifted
         self.seals = (self.filtered and self.plan is not None
-                      and runs_unseen(self.plan, "mseal") and enforce.kernel_seals())
+                      and self.plan.verdict("mseal", enforce.MSEAL_ARGS).kind
+                      != VerdictKind.ERRNO and enforce.kernel_seals())
         if self._fast is not None:
             self._fast.seal(self.seals)
         self.decoder.ip_destinations_decided = Lift.ROUTES not in spec.lifted
@@ -1629,6 +1630,13 @@ class Tracer:
             args = tuple(getattr(regs, name) for name in ARG_REGS)
             if regs.rip == stub[0] and regs.orig_rax == NUMBERS["mmap"] \
                     and args == enforce.MMAP_ARGS:
+                self._resume(task)
+                return True
+            if self.seals and stub[0] < regs.rip < stub[1] and regs.orig_rax == _MSEAL \
+                    and args[:3] == enforce.MSEAL_ARGS[:3]:
+                # (its seal, where a rule stops mseal: between the mmap and the trap, of the
+                # area alone -- the same seal were the program to jump there: never a
+                # question of the policy's, as _cloop.c decide_call; close 24)
                 self._resume(task)
                 return True
         elif event == 0 and os.WSTOPSIG(status) == signal.SIGTRAP:
@@ -4220,6 +4228,9 @@ class Tracer:
                     self._kill_diverted(task)
                 sig = 0
                 continue
+            if event == pt.PTRACE_EVENT_SECCOMP and entered:
+                sig = 0  # (the call asked for, checked at its entry, where a rule stops it:
+                continue  # the seal, _seal_in_slot -- let go, never decided)
             if event not in (0, pt.PTRACE_EVENT_STOP, pt.PTRACE_EVENT_EXIT) or (
                     event == 0 and sig in _FAULTS and pt.signal_code(task.tid) > 0):
                 self._kill_diverted(task)

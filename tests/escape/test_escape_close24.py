@@ -89,14 +89,30 @@ def test_an_area_mapped_lazily_is_sealed(tmp_path: Path, loop: dict[str, str],
     assert flags[:1] == ["VmFlags:"] and "sl" in flags, (run.stdout, run.stderr)
 
 
+def test_the_engines_seal_is_never_the_policys_question(tmp_path: Path,
+                                                       loop: dict[str, str]) -> None:
+    """Where a rule stops mseal (``ask``), the engine's own seal stops too -- and is let go,
+    never asked (the stub's: _cloop.c decide_call, Tracer._stub_stop; the premap's: _run_to_trap;
+    the lazy map's: _run_to_exit): the area is sealed and no question is put (here none could
+    be answered: no terminal, every ask refused).  On main (3c06e75) no seal was made."""
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text('default = "permit"\n[[rule]]\ncalls = ["mseal"]\naction = "ask"\n')
+    run = run_systrace(["-p", str(policy_file), "--", "sh", "-c", f"{_FLAGS_OF_AREA}; :"],
+                       env=loop, input="")
+    flags = run.stdout.split()
+    assert flags[:1] == ["VmFlags:"] and "sl" in flags, (run.stdout, run.stderr)
+    assert "mseal" not in run.stderr, run.stderr
+
+
 def test_an_unsealing_policy_leaves_the_area_as_before(tmp_path: Path,
                                                        loop: dict[str, str]) -> None:
-    """Where the prefilter would stop or answer the seal (a rule on mseal), the area is mapped
-    unsealed, as before (Tracer.seals: the stub's seal is never looked at, so it must run
-    unseen): the run goes on, its guards stand."""
+    """Where the prefilter answers mseal itself (a ``never`` rule in a quiet run, ``-q``: its
+    refusals unseen, SECCOMP_RET_ERRNO, no stop), the area is mapped unsealed, as before
+    (Tracer.seals: the stub's seal is not looked at, so it must run): the run goes on, its
+    guards stand.  (Seen refusals stop the call: the engine's seal is then let go, sealed.)"""
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text('default = "permit"\n[[rule]]\ncalls = ["mseal"]\naction = "never"\n')
-    run = run_systrace(["-p", str(policy_file), "--", "sh", "-c", f"{_FLAGS_OF_AREA}; :"],
+    run = run_systrace(["-q", "-p", str(policy_file), "--", "sh", "-c", f"{_FLAGS_OF_AREA}; :"],
                        env=loop)
     flags = run.stdout.split()
     assert flags[:1] == ["VmFlags:"] and "sl" not in flags, (run.stdout, run.stderr)
