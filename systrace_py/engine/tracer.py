@@ -710,6 +710,8 @@ class Tracer:
 
         self.filtered = False
         self.seals = False  # (no filter: the seal would stop as every call does)
+        if self._fast is not None:
+            self._fast.seal(False)  # (the loop's is the process's: an earlier run's may be on)
         # (its keyrings are its own, not the tracer's: a key there may decrypt an encrypted
         # directory's names otherwise for it -- red team 60, answered.note_own_keys)
         answered.note_own_keys()
