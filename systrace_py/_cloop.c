@@ -358,6 +358,12 @@ static char env_names[2048];    /* the runs_code names, NUL-separated, an empty 
 static char env_prefix[64];     /* ... and the prefix (environment.EXPORTED_FUNCTION) */
 static unsigned char trap_code[16];  /* enforce.MMAP_TRAP_CODE */
 static size_t trap_len;
+/* The area sealed where it is mapped (close 24; set_seal: Tracer.seals): the premap's code
+ * then (enforce.MAP_SEAL_TRAP_CODE: the mmap, its seal, the trap; rdx the seal's result),
+ * and mseal's number, which the stub makes after its mmap; 0: no seal */
+static unsigned char seal_code[64];
+static size_t seal_len;
+static uint32_t seal_nr;
 static uint64_t mmap_args[7];   /* the scratch mmap: number, then its six arguments */
 static int keyed_images;        /* protection keys are on: an exec event looks for keyed maps */
 static size_t max_strlen = 1;   /* an exec string's limit (decode.MAX_ARG_STRLEN: E2BIG) */
@@ -1638,13 +1644,15 @@ static int let_parent_go(Arm *c) {
 static int premap(pid_t tid, int mem, unsigned long long blocked, int *mapped, int *maps,
                   int *died) {
     uint64_t saved[R_WORDS], regs[R_WORDS];
-    unsigned char code[sizeof trap_code];
+    unsigned char code[sizeof seal_code];
+    const unsigned char *run = seal_nr ? seal_code : trap_code;
+    size_t run_len = seal_nr ? seal_len : trap_len;
     int pending[32], npending = 0, status = 0;
     *mapped = *died = 0;
     if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, saved) < 0) return errno == ESRCH ? 0 : -1;
     uint64_t rip = saved[16];  /* (user_regs_struct: rip) */
-    if (pread(mem, code, trap_len, (off_t)rip) != (ssize_t)trap_len) return 0;  /* lazily */
-    if (pwrite(mem, trap_code, trap_len, (off_t)rip) != (ssize_t)trap_len) return 0;
+    if (pread(mem, code, run_len, (off_t)rip) != (ssize_t)run_len) return 0;  /* lazily */
+    if (pwrite(mem, run, run_len, (off_t)rip) != (ssize_t)run_len) return 0;
     memcpy(regs, saved, sizeof regs);
     regs[R_RAX] = mmap_args[0];
     for (int i = 0; i < 6; i++) regs[ARG_REG[i]] = mmap_args[i + 1];
@@ -1667,7 +1675,11 @@ static int premap(pid_t tid, int mem, unsigned long long blocked, int *mapped, i
         if (event == 0 && sig == SIGTRAP) {
             uint64_t at[R_WORDS];
             if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, at) < 0) break;
-            if (at[16] == rip + trap_len) { *mapped = at[R_RAX] == mmap_args[1]; break; }
+            if (at[16] == rip + run_len) {
+                /* (2: sealed too -- the seal's result in rdx, enforce.map_seal_code) */
+                *mapped = at[R_RAX] != mmap_args[1] ? 0 : seal_nr && at[R_RDX] == 0 ? 2 : 1;
+                break;
+            }
         }
         if (event == 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE)) {
             /* the written code itself faulted (an entry point in a page that cannot run:
@@ -1687,7 +1699,7 @@ restore:
     if (!*died) {
         if (masked) syscall(SYS_ptrace, PT_SETSIGMASK, tid, 8, &blocked);
         saved[R_RAX] = 0;  /* execve's result */
-        if (pwrite(mem, code, trap_len, (off_t)rip) == (ssize_t)trap_len)
+        if (pwrite(mem, code, run_len, (off_t)rip) == (ssize_t)run_len)
             syscall(SYS_ptrace, PT_SETREGS, tid, 0, saved);
     }
     for (int i = 0; i < npending; i++) kill(tid, pending[i]);
@@ -1697,7 +1709,8 @@ restore:
 /* The premap without its trap stop (stub_map): the scratch mmap run by a stub of code written
  * into the new image's vDSO -- in the zeros past the end of everything the vDSO's ELF
  * describes (its segments, its sections, its section headers), where nothing reads or runs
- * -- which maps the area, puts back every register the mmap used as the exec left it
+ * -- which maps the area, seals it where the run seals (seal_nr: close 24), puts back every
+ * register the mmap and the seal used as the exec left it
  * (rax: execve's 0) and jumps to the program's entry, all without a stop: mov, lea and
  * jrcxz change no flag, and the syscall returns with the flags it was made with.  Only when
  * the mmap failed (something there already: an ELF segment; RLIMIT_AS) does the stub stop,
@@ -1823,6 +1836,21 @@ static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     k = put_bytes(code, k, "\x48\xb9", 2);                  /* movabs rcx, -BASE */
     k = put_word(code, k, (uint64_t)0 - mmap_args[1]);
     k = put_bytes(code, k, "\x48\x8d\x0c\x08", 4);          /* lea rcx, [rax + rcx] */
+    if (seal_nr) {
+        /* the area mapped (rcx 0): sealed, mseal(BASE, SIZE, 0) -- rdi and rsi are still the
+         * mmap's; the prefilter lets it run (Tracer.seals: a stop of it is let go as the
+         * mmap's is, decide_call), and a seal of one whole fresh mapping fails only for a
+         * task being killed: its result is not looked at (close 24).  rcx 0 again after it
+         * (its syscall left its return address). */
+        k = put_bytes(code, k, "\xe3\x02", 2);              /* jrcxz seal */
+        k = put_bytes(code, k, "\xeb\x11", 2);              /* jmp back (not mapped) */
+        k = put_bytes(code, k, "\xb8", 1);                  /* seal: mov eax, mseal */
+        memcpy(code + k, &seal_nr, 4);
+        k += 4;
+        k = put_bytes(code, k, "\xba\x00\x00\x00\x00", 5);  /* mov edx, 0 */
+        k = put_bytes(code, k, "\x0f\x05", 2);              /* syscall */
+        k = put_bytes(code, k, "\xb9\x00\x00\x00\x00", 5);  /* mov ecx, 0 */
+    }                                                       /* back: */
     static const struct { const char *op; int reg; } back[] = {
         {"\x48\xb8", R_RAX}, {"\x48\xba", R_RDX}, {"\x48\xbe", R_RSI}, {"\x48\xbf", R_RDI},
         {"\x49\xb8", R_R8}, {"\x49\xb9", R_R9}, {"\x49\xba", R_R10}, {"\x49\xbb", R_R11}};
@@ -2027,7 +2055,7 @@ static int exec_event(Arm *a, int *status) {
         int r = 0;
         if (!trap_held) {
             int stubbed = stub_map(a, e, mem);
-            if (stubbed > 0) mapped = 1;  /* (unless its trap comes: stub_stop) */
+            if (stubbed > 0) mapped = seal_nr ? 2 : 1;  /* (unless its trap comes: stub_stop) */
             else r = stubbed < 0 ? -1 : premap(a->tid, mem, blocked, &mapped, &e->maps, &died);
         }
         if (r < 0) { close(mem); return -1; }
@@ -2111,6 +2139,12 @@ static int decide_call(Arm *a, int *why) {
          * same mmap made there by it maps nothing but the area, or fails EEXIST on it) */
         int own = info.regs[R_RIP] == a->stub_sys && info.nr == mmap_args[0];
         for (int i = 0; i < 6; i++) own = own && info.args[i] == mmap_args[i + 1];
+        /* and its seal, where a rule stops mseal (close 24): made between the mmap and the
+         * trap, on the area and nothing else -- the same seal, were the program to jump
+         * there itself -- so never a question of the policy's */
+        own = own || (seal_nr && info.regs[R_RIP] > a->stub_sys && info.regs[R_RIP] < a->stub_trap
+                      && info.nr == seal_nr && info.args[0] == area_base
+                      && info.args[1] == area_size && info.args[2] == 0);
         if (own) {
             if (a->stub_exec >= 0) execs[a->stub_exec].maps++;
             if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
@@ -2709,6 +2743,24 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     area_slot = (uint64_t)slot_size;
     clear_on_setid = clear_flags;
     vdso_init();
+    Py_RETURN_NONE;
+}
+
+/* set_seal(code, nr): the premap's code that maps and seals the area, and mseal's number for
+ * the stub; (b"", 0): the area is not sealed (FastLoop.seal) */
+static PyObject *cloop_set_seal(PyObject *module, PyObject *args) {
+    (void)module;
+    const char *code;
+    Py_ssize_t clen;
+    unsigned int nr;
+    if (!PyArg_ParseTuple(args, "y#I", &code, &clen, &nr)) return NULL;
+    if ((size_t)clen > sizeof seal_code || (nr != 0) != (clen > 0)) {
+        PyErr_SetString(PyExc_ValueError, "bad seal");
+        return NULL;
+    }
+    memcpy(seal_code, code, (size_t)clen);
+    seal_len = (size_t)clen;
+    seal_nr = nr;
     Py_RETURN_NONE;
 }
 
@@ -3358,6 +3410,7 @@ static PyMethodDef cloop_methods[] = {
     {"stubs", cloop_stubs, METH_NOARGS, "The ends of Python's stubs seen since the last call."},
     {"stub", cloop_stub, METH_VARARGS, "Set a task at its exec event to map the area by a stub."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
+    {"set_seal", cloop_set_seal, METH_VARARGS, "Whether the area mapped at an exec is sealed."},
     {"set_no_new_privs", child_set_no_new_privs, METH_NOARGS, "prctl(PR_SET_NO_NEW_PRIVS, 1)."},
     {"session_keyring", child_session_keyring, METH_NOARGS,
      "The serial of the caller's session keyring."},

@@ -418,10 +418,12 @@ def _exec_rules(module: Any) -> None:
 #: that exec enters another table (Supervisor.fast_exec), or None: Python decides the exec
 ExecTarget = Callable[[int, str], "tuple[Table, bool] | None"]
 #: an exec the native loop let go: (tid, device, inode, program, its event served too,
-#: the scratch area mapped at that event, the stops that took, it failed and its exit stop
-#: was served, stub): stub is (after its syscall, after its trap, the entry) of the stub
-#: that maps the area when it was not seen to end (_cloop.c stub_map), else None
-NativeExec = tuple[int, int, int, str, bool, bool, int, bool, "tuple[int, int, int] | None"]
+#: the scratch area mapped at that event (0, 1, SEALED), the stops that took, it failed and
+#: its exit stop was served, stub): stub is (after its syscall, after its trap, the entry) of
+#: the stub that maps the area when it was not seen to end (_cloop.c stub_map), else None
+NativeExec = tuple[int, int, int, str, bool, int, int, bool, "tuple[int, int, int] | None"]
+#: an exec note's ``mapped`` when the loop sealed the area it mapped (its premap, its stub)
+SEALED = 2
 
 
 class FastLoop:
@@ -541,6 +543,13 @@ class FastLoop:
         found: tuple[int, int, int] | None = self._module.stub(tid, memory)
         return found
 
+    def seal(self, on: bool) -> None:
+        """Whether the area the loop maps at an exec event (its premap, its stub) is sealed
+        too (Tracer.seals): the premap's code then makes the seal (enforce.MAP_SEAL_TRAP_CODE),
+        and the stub an mseal after its mmap."""
+        self._module.set_seal(enforce.MAP_SEAL_TRAP_CODE if on else b"",
+                              NUMBERS["mseal"] if on else 0)
+
     def notes(self) -> list[tuple[str, Birth | NativeExec | End | EarlyStop | StubEnd]]:
         """What the loop did that Python must catch up on, in the order it happened: the
         children made by a fork or vfork of an armed task ("birth"), the execs it let go
@@ -556,7 +565,7 @@ class FastLoop:
         found: list[tuple[int, str, Birth | NativeExec | End | EarlyStop | StubEnd]] = [
             (seq, "birth", (parent, child, nr, bool(started)))
             for parent, child, nr, started, seq in births]
-        found += [(seq, "exec", (tid, dev, ino, os.fsdecode(path), bool(served), bool(mapped),
+        found += [(seq, "exec", (tid, dev, ino, os.fsdecode(path), bool(served), mapped,
                                  maps, bool(failed), stub if stub[1] else None))
                   for tid, dev, ino, path, served, mapped, maps, failed, seq, stub in execs]
         found += [(seq, "end", (tid, status, rearmed, spare))

@@ -563,6 +563,34 @@ def trap_code(number: int) -> bytes:
 MMAP_TRAP_CODE = trap_code(NUMBERS["mmap"])
 #: the scratch mmap's arguments, in order (fd -1)
 MMAP_ARGS = (scratch.BASE, scratch.SIZE, PROT_READ | PROT_EXEC, scratch.MAP_FLAGS, _U64, 0)
+#: the seal of the area once mapped: mseal(BASE, SIZE, 0) (Linux 6.10; close 24)
+MSEAL_ARGS = (scratch.BASE, scratch.SIZE, 0, 0, 0, 0)
+
+
+def map_seal_code(mmap: int, mseal: int) -> bytes:
+    """The scratch mmap and, when it mapped the area, its seal, to a trap (the premap:
+    Tracer._premap_scratch, _cloop.c premap): ``mov eax, mmap; syscall; cmp rax, rdi; jne
+    trap; mov eax, mseal; xor edx, edx; syscall; mov rdx, rax; mov rax, rdi; trap: int3`` --
+    at the trap rax is the mmap's result (the area's address when it mapped it) and rdx the
+    seal's (0: sealed; the mmap's prot, never 0, when no seal was made).  The mmap's rdi and
+    rsi (BASE, SIZE) are the seal's first two arguments: a ``syscall`` keeps them.  Every
+    register is put back after the trap."""
+    seal = (b"\xb8" + mseal.to_bytes(4, "little") + b"\x31\xd2" + SYSCALL_INSTRUCTION
+            + b"\x48\x89\xc2" + b"\x48\x89\xf8")
+    return (b"\xb8" + mmap.to_bytes(4, "little") + SYSCALL_INSTRUCTION + b"\x48\x39\xf8"
+            + b"\x75" + bytes((len(seal),)) + seal + b"\xcc")
+
+
+def kernel_seals() -> bool:
+    """Whether this kernel has mseal (Linux 6.10, 64-bit): ``mseal(0, 0, 0)`` seals nothing
+    and answers 0 there, ENOSYS before.  Asked once a run (Tracer.spawn), in the tracer."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    zero = ctypes.c_long(0)
+    return int(libc.syscall(ctypes.c_long(NUMBERS["mseal"]), zero, zero, zero)) == 0
+
+
+#: the premap's code where the area is sealed (map_seal_code)
+MAP_SEAL_TRAP_CODE = map_seal_code(NUMBERS["mmap"], NUMBERS["mseal"])
 
 
 def mmap_registers(regs: ctypes.Structure) -> None:

@@ -195,6 +195,7 @@ _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 _EXEC_NRS = frozenset({NUMBERS["execve"], NUMBERS["execveat"]})
 #: SIGTRAP's bit in a signal mask (SigIgn, SigBlk, PTRACE_GETSIGMASK)
 _TRAP_BIT = 1 << (signal.SIGTRAP - 1)
+_MSEAL = NUMBERS["mseal"]
 #: the signals the kernel forces on a task for what its code does (a fault, a seccomp trap:
 #: force_sig_info_to_task), which unblocks one it blocks and resets its action to SIG_DFL
 #: for good: an injected call runs with the task's own blocking of them (_inject_call)
@@ -463,6 +464,10 @@ class Tracer:
         self.hold_arguments = hold_arguments
         self.plan = plan              # what the filter does, applied by hand when there is none
         self.filtered = True          # False: no seccomp filter, every call stops at entry
+        #: the scratch area is sealed where it is mapped (close 24): the kernel has mseal and
+        #: the prefilter lets it run, or stops it (the engine's seal is then let go, never
+        #: decided: _stub_stop, _run_to_trap, _run_to_exit) -- set by spawn
+        self.seals = False
         #: the guards this run lifts (syscalls.Lift), as its filter was compiled; none lifted
         #: until a spawn says so (an attached tree keeps every guard)
         self.lifted: frozenset[LiftTag] = frozenset()
@@ -612,6 +617,11 @@ class Tracer:
         seize it before it execs."""
         self.filtered = bool(spec.filters)
         self.lifted = spec.lifted
+        self.seals = (self.filtered and self.plan is not None
+                      and self.plan.verdict("mseal", enforce.MSEAL_ARGS).kind
+                      != VerdictKind.ERRNO and enforce.kernel_seals())
+        if self._fast is not None:
+            self._fast.seal(self.seals)
         self.decoder.ip_destinations_decided = Lift.ROUTES not in spec.lifted
         # (the kernel loads a filter for a task with no_new_privs or CAP_SYS_ADMIN: not for
         # root without capabilities -- a container's root, which has no CAP_SYS_ADMIN: every
@@ -699,6 +709,9 @@ class Tracer:
         from pathlib import Path  # (off the way of a start: issue 16)
 
         self.filtered = False
+        self.seals = False  # (no filter: the seal would stop as every call does)
+        if self._fast is not None:
+            self._fast.seal(False)  # (the loop's is the process's: an earlier run's may be on)
         # (its keyrings are its own, not the tracer's: a key there may decrypt an encrypted
         # directory's names otherwise for it -- red team 60, answered.note_own_keys)
         answered.note_own_keys()
@@ -1622,6 +1635,13 @@ class Tracer:
                     and args == enforce.MMAP_ARGS:
                 self._resume(task)
                 return True
+            if self.seals and stub[0] < regs.rip < stub[1] and regs.orig_rax == _MSEAL \
+                    and args[:3] == enforce.MSEAL_ARGS[:3]:
+                # (its seal, where a rule stops mseal: between the mmap and the trap, of the
+                # area alone -- the same seal were the program to jump there: never a
+                # question of the policy's, as _cloop.c decide_call; close 24)
+                self._resume(task)
+                return True
         elif event == 0 and os.WSTOPSIG(status) == signal.SIGTRAP:
             regs = pt.getregs(task.tid)
             if regs.rip != stub[1]:
@@ -1632,7 +1652,7 @@ class Tracer:
             regs.rip = stub[2]
             pt.setregs(task.tid, regs)
             task.stub = None
-            task.space.scratch = False
+            task.space.scratch = task.space.sealed = False
             task.space.slots.release(task.tid)
             # (the mapping's stop: by kind only, as _run_to_trap and the loop's stub_stop
             # count it -- _dispatch counted a signal)
@@ -3706,9 +3726,12 @@ class Tracer:
             return
         if own and not self._suspend_filters(task.tid):
             return
+        at_trap: list[pt.user_regs_struct] = []
         try:
-            mapped = self._inject_call(task, NUMBERS["mmap"], enforce.MMAP_ARGS,
-                                       "scratch map", returned=0, blocked=masks["SigBlk"])
+            mapped = self._inject_call(
+                task, NUMBERS["mmap"], enforce.MMAP_ARGS, "scratch map", returned=0,
+                blocked=masks["SigBlk"], at_trap=at_trap,
+                code=enforce.MAP_SEAL_TRAP_CODE if self.seals else None)
         except _Diverted:
             return  # (killed: its end comes to the loop)
         finally:
@@ -3716,14 +3739,17 @@ class Tracer:
                 self._restore_filters(task.tid)
         if mapped == scratch.BASE:
             task.process.space.scratch = True
+            # (map_seal_code: rdx is the seal's result, 0 when it sealed the area)
+            task.process.space.sealed = self.seals and at_trap[0].rdx == 0
         # (None: the lazy way will do it)
 
     def _stub_premap(self, task: Task) -> bool:
         """_premap_scratch by the stub the native loop maps the area with at the exec events
         it serves (_cloop.c stub_write; docs/security.md, "The exec-time stub"): written into
-        the task's vDSO, it makes the scratch mmap, puts back every register the exec left
-        and jumps to the entry, with no stop; only a failed mmap stops, at its int3
-        (_stub_stop: the task sent to its entry without the area, mapped lazily then).  The
+        the task's vDSO, it makes the scratch mmap (and its seal: seals), puts back every
+        register the exec left and jumps to the entry, with no stop; only a failed mmap
+        stops, at its int3 (_stub_stop: the task sent to its entry without the area, mapped
+        lazily then).  The
         area is taken as there until then -- the program runs no instruction before the stub
         ends.  False where there is no stub (no extension, a vDSO it does not know: a 32-bit
         program's): the trap's way.  Not for a task that blocks SIGTRAP (the int3's forced
@@ -3741,12 +3767,17 @@ class Tracer:
             return False
         task.stub = found
         task.process.space.scratch = True
+        # (the stub seals the area it mapped where the run seals: _cloop.c stub_write --
+        # mseal of one whole fresh mapping, which the filter lets run, fails only for a task
+        # being killed)
+        task.process.space.sealed = self.seals
         return True
 
     def _inject_call(self, task: Task, number: int, args: Sequence[int], kind: str,
                      returned: int | None = None,
                      others: collections.deque[tuple[int, int]] | None = None,
-                     blocked: int | None = None) -> int | None:
+                     blocked: int | None = None, code: bytes | None = None,
+                     at_trap: list[pt.user_regs_struct] | None = None) -> int | None:
         """Run one system call in a stopped task and put it back as it was: its result, or
         None when the call could not be run (its code unwritable, the task dead, the code
         faulting).  ``mov eax, N; syscall; int3`` (enforce.trap_code) is written at the
@@ -3770,8 +3801,11 @@ class Tracer:
         comes meanwhile: it stays the stop's, below.)
         _Diverted when the task ran code of its own in its place (killed).
 
-        ``others``: see _run_to_trap.  ``blocked``: the task's signal mask when the caller
-        read it at this stop (/proc/TID/status SigBlk), else it is asked (PTRACE_GETSIGMASK).
+        ``code``: written in place of ``trap_code(number)`` (enforce.MAP_SEAL_TRAP_CODE: the
+        mmap and its seal, which may stop on its way too), ``at_trap`` given the registers at
+        the trap.  ``others``: see _run_to_trap.  ``blocked``: the task's signal mask when the
+        caller read it at this stop (/proc/TID/status SigBlk), else it is asked
+        (PTRACE_GETSIGMASK).
         ``returned``: the stop is an event inside a call (an
         exec's: the result 0), whose result the kernel writes into rax on the way out, as it
         does when the task goes on: the registers put back have it.  Else (None) the stop is
@@ -3785,7 +3819,8 @@ class Tracer:
 
         The code is written into the address space, which every thread of the process shares:
         the others are all stopped whenever this runs (an exec event, an attach)."""
-        code = enforce.trap_code(number)
+        if code is None:
+            code = enforce.trap_code(number)
         pending: list[int] = []
         try:
             mask = pt.getsigmask(task.tid) if blocked is None else blocked
@@ -3806,6 +3841,8 @@ class Tracer:
                                            in_call=returned is not None)
                 regs = self._run_to_trap(task, number, saved.rip + len(code), pending, kind,
                                          others)
+                if regs is not None and at_trap is not None:
+                    at_trap.append(regs)
                 return None if regs is None else ctypes.c_int64(regs.rax).value
             finally:
                 if returned is not None:
@@ -3858,8 +3895,8 @@ class Tracer:
                 return None
             sig, event = os.WSTOPSIG(status), status >> 16
             if event == pt.PTRACE_EVENT_SECCOMP or sig == _SYSCALL_TRAP:
-                if pt.getregs(task.tid).orig_rax != number:
-                    self._kill_diverted(task)
+                if pt.getregs(task.tid).orig_rax not in (number, _MSEAL):
+                    self._kill_diverted(task)  # (_MSEAL: the premap's seal, map_seal_code)
                 sig = 0
                 continue  # the injected call stopping on its way (a policy that traces mmap)
             if event == 0 and sig == signal.SIGTRAP:
@@ -3905,7 +3942,7 @@ class Tracer:
             return
         space.inherited = False
         if space.scratch and not _area_mapped(task.tid, unread=False):
-            space.scratch = False
+            space.scratch = space.sealed = False
 
     def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Map the scratch area by running an mmap in place of the call, then restart it (the
@@ -4045,6 +4082,49 @@ class Tracer:
                 with contextlib.suppress(ProcessLookupError):
                     _signal_task(tid, signal.SIGKILL)
 
+    def _seal_in_slot(self, task: Task) -> bool:
+        """Seal the area the task's call was just turned into the mmap of (_map_scratch, at that
+        mmap's exit stop): whether it is sealed.  The seal is made from a ``syscall`` written in
+        the task's own slot (at RESTART, where its held calls' trampolines go -- the task is in
+        no held call now), which no task of the program can write, so no other thread can turn
+        it into a call of its own, as it could the program's own instruction (red team 36);
+        its entry stop must be exactly the seal still (_run_to_exit).  Every signal but the
+        forced ones blocked meanwhile, as _inject_call does; one that comes to a delivery stop
+        is sent again after.  The task's registers are the caller's to put back (it restarts
+        its own call).  _Diverted when the task was killed or ended meanwhile."""
+        slot = task.space.slots.slot_of(task.tid)
+        if slot is None:
+            return False
+        tid = task.tid
+        at = scratch.slot_address(slot) + scratch.RESTART
+        pending: list[int] = []
+        try:
+            self._reader(task).write(at, enforce.SYSCALL_INSTRUCTION)
+            mask = pt.getsigmask(tid)
+            regs = pt.getregs(tid)
+        except (pt.PtraceError, TraceeMemoryError):
+            return False
+        result: int | None = None
+        try:
+            pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
+            for name, value in zip(ARG_REGS, enforce.MSEAL_ARGS, strict=True):
+                setattr(regs, name, value)
+            regs.orig_rax, regs.rax, regs.rip = _U64, _MSEAL, at
+            pt.setregs(tid, regs)
+            result = self._run_to_exit(task, regs, pending)
+        except pt.PtraceError as exc:
+            raise _Diverted(tid) from exc  # (gone meanwhile)
+        finally:
+            if procfs.alive(tid):
+                with contextlib.suppress(pt.PtraceError):
+                    pt.setsigmask(tid, mask)
+            for sig in pending:
+                with contextlib.suppress(ProcessLookupError):
+                    _signal_task(tid, sig)
+        if result is None:
+            raise _Diverted(tid)
+        return result == 0
+
     def _map_scratch_suspended(self, task: Task) -> bool | None:
         """Map the scratch area in a task under a filter of the program's own, stopped at a call's
         entry, with its filters suspended: whether it is mapped, None when that cannot be done
@@ -4083,6 +4163,17 @@ class Tracer:
             regs.orig_rax, regs.rax, regs.rip = _U64, number, saved.rip - 2
             pt.setregs(tid, regs)
             result = self._run_to_exit(task, regs, pending)
+            if result == scratch.BASE and self.seals:
+                # (sealed the same way, from the same instruction, the filters still suspended:
+                # close 24)
+                for name, value in zip(ARG_REGS, enforce.MSEAL_ARGS, strict=True):
+                    setattr(regs, name, value)
+                regs.orig_rax, regs.rax, regs.rip = _U64, _MSEAL, saved.rip - 2
+                pt.setregs(tid, regs)
+                sealed = self._run_to_exit(task, regs, pending)
+                if sealed is None:
+                    result = None
+                task.space.sealed = sealed == 0
         except pt.PtraceError as exc:
             raise _Diverted(tid) from exc  # (gone meanwhile)
         finally:
@@ -4140,6 +4231,9 @@ class Tracer:
                     self._kill_diverted(task)
                 sig = 0
                 continue
+            if event == pt.PTRACE_EVENT_SECCOMP and entered:
+                sig = 0  # (the call asked for, checked at its entry, where a rule stops it:
+                continue  # the seal, _seal_in_slot -- let go, never decided)
             if event not in (0, pt.PTRACE_EVENT_STOP, pt.PTRACE_EVENT_EXIT) or (
                     event == 0 and sig in _FAULTS and pt.signal_code(task.tid) > 0):
                 self._kill_diverted(task)
@@ -4232,6 +4326,13 @@ class Tracer:
             space = task.process.space
             if info.rval == scratch.BASE:
                 space.scratch = True
+                if self.seals:
+                    try:
+                        space.sealed = self._seal_in_slot(task)
+                    except _Diverted:
+                        task.pending_call = None
+                        self._scratch_settled(space)
+                        return  # (killed, or gone: its end comes to the loop)
                 enforce.restart_call(task.tid, saved)
             else:
                 space.scratch_failed = True
@@ -4488,6 +4589,7 @@ class Tracer:
             # first use (_area_checked) --, and so do shared pages
             space = AddressSpace(scratch=parent_space.scratch, unheld=parent_space.unheld,
                                  inherited=parent_space.scratch,
+                                 sealed=parent_space.sealed,  # (VM_SEALED: kept at fork)
                                  written_anywhere=parent_space.written_anywhere,
                                  written_with_content=parent_space.written_with_content,
                                  shared_pages=parent_space.shared_pages,
@@ -4592,6 +4694,7 @@ class Tracer:
             self._exec_done(task, program, task.process.program, None, keyed=False)
             if mapped:
                 task.space.scratch = True
+                task.space.sealed = mapped == cloop.SEALED  # (the loop's premap or stub)
                 task.space.slots.slot_of(tid)  # (slot 0 of the new area: the loop's)
             task.stub = stub  # (not armed until its next stop: _stub_stop)
         return bool(notes)

