@@ -426,6 +426,10 @@ class LearnReport:
     unrepresentable: list[Observation] = field(default_factory=list)
     unsafe: dict[str, int] = field(default_factory=dict)
     exact_sensitive: list[str] = field(default_factory=list)
+    #: older directories moved onto a name whose rules grant more below it than the run did
+    #: to the older files there: not widened, the next run's move refused (red team 81;
+    #: learn._linked_grants)
+    older_unwidened: list[str] = field(default_factory=list)
     #: (shape, files): content-hash shapes whose write rule is not fresh, the run having
     #: rewritten more than HASH_REWRITE_CAP files of them (learn._hash_writes)
     rewritten_hashes: list[tuple[str, int]] = field(default_factory=list)
@@ -463,6 +467,8 @@ class _Context:
     options: LearnOptions
     writer: PathWriter
     temp: dict[str, str] = field(default_factory=dict)   # created path -> its name's glob
+    #: a directory -> what the run did to it and to older files below it (_older_uses)
+    older_uses: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
     fanout: set[str] = field(default_factory=set)         # 2-hex directories of hash names
     made: set[str] = field(default_factory=set)           # every path the run created
     #: paths the run made by a call its next run repeats as a write of the file then there:
@@ -2613,7 +2619,7 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
     moves = [o for o in observations if o.syscall in aliases.TWO_PATH_CALLS
              and len(o.paths) == 2 and not o.failed]
     for _ in range(_LINKED_PASSES):
-        grants: dict[tuple[int, str, bool], tuple[Table, Rule, set[str], list[str]]] = {}
+        grants: dict[tuple[int, str, bool | None], tuple[Table, Rule, set[str], list[str]]] = {}
         for obs in moves:
             table = policy.main if obs.table == MAIN else policy.programs.get(obs.table) or (
                 policy.table_for(obs.table) or policy.main)
@@ -2625,7 +2631,8 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
                 # -- Supervisor._linked_elsewhere, red team 49 -- by the pattern of the
                 # linker's rule)
                 for into in (table, *(t for t in policy.tables() if t is not table)):
-                    for rule, keys, tree, path in _linked_grant(table, obs, role, ctx, into):
+                    for rule, keys, tree, path in _linked_grant(
+                            table, obs, role, ctx, into, observations, report):
                         key = (id(into), rule.path.pattern if rule.path is not None else "",
                                tree)
                         entry = grants.setdefault(key, (into, rule, set(), []))
@@ -2633,12 +2640,16 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
                         if path not in entry[3]:
                             entry[3].append(path)
         if not grants:
-            return
+            break
         for (_, _, tree), (table, rule, keys, paths) in grants.items():
             calls = tuple(sorted(keys, key=_key_rank))
             assert rule.path is not None
             texts = [rule.path.pattern]
-            if tree:
+            if tree is None:  # (an older directory itself, _linked_grant: the rule's pattern
+                # of the directories, not of what is below them -- run-[0-9][0-9][0-9])
+                pattern = rule.path.pattern
+                texts = [pattern[:-3] or "/" if pattern.endswith("/**") else pattern]
+            elif tree:
                 texts.append(rule.path.pattern.rstrip("/") + "/**")
             for text in texts:
                 table.rules.append(FileRule(calls, Action.PERMIT, path=ctx.writer.glob(text),
@@ -2646,26 +2657,44 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
                 report.generalizations.append(Generalization(
                     table.name, _LINKED, text, calls, len(paths), tuple(paths[:3])))
             table.rules[:] = _numbered(table.rules)
+    for obs in moves:  # (what is left: the next run's move is refused; the summary says so)
+        for role in ("old", "new"):
+            source, target = (obs.paths[0], obs.paths[1]) if role == "old" else \
+                (obs.paths[1], obs.paths[0])
+            if (aliases.renames(obs.syscall, role, obs.selector) and role in obs.directories
+                    and (source.path not in ctx.made or role in obs.older)
+                    and not is_sensitive(source.path, ctx.writer.home)
+                    and source.path not in report.older_unwidened
+                    and any(into.linked_shortfall(source.path, target.path, True)
+                            for into in policy.tables())):
+                report.older_unwidened.append(source.path)
 
 
 def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
-                  into: Table | None = None) -> list[tuple[Rule, set[str], bool, str]]:
+                  into: Table | None, observations: Sequence[Observation],
+                  report: LearnReport) -> list[tuple[Rule, set[str], bool | None, str]]:
     """What the old name (``role``) of a link or move lacks of its new name's grants on
     the next run, in the table ``into`` (the linker's, ``table``, when None; another one's:
     red team 49): the rule of ``table`` that lets it be linked (whose pattern the grant takes), the
     class keys to grant, whether the file is a directory, and its name.  A directory the
     run made is its own but for the older files linked or moved below it
     (``Observation.older_inside``): each of those, by its own name, at its name below the
-    new one (cargo's session directory: the last session's files linked in)."""
+    new one (cargo's session directory: the last session's files linked in).  An older
+    directory moved is granted, over its tree, only what the run did to older files below
+    either name, and itself what the run did to it by the new name (:func:`_older_uses`);
+    a move that needs more is left to be refused on the next run
+    (``LearnReport.older_unwidened``)."""
     source = obs.paths[0] if role == "old" else obs.paths[1]
     target = obs.paths[1] if role == "old" else obs.paths[0]
+    older_tree = False
     if source.path in ctx.made and role not in obs.older:
         # (the run's own: exempt, Facts.fresh on the next run -- but its older files)
         compared = [(own, target.path + tail, tree, "link")
                     for r, tail, own, tree in obs.older_inside if r == role]
     else:
-        compared = [(source.path, target.path, role in obs.directories, obs.syscall)]
-    found: list[tuple[Rule, set[str], bool, str]] = []
+        older_tree = role in obs.directories
+        compared = [(source.path, target.path, older_tree, obs.syscall)]
+    found: list[tuple[Rule, set[str], bool | None, str]] = []
     compiled = table.compiled()
     for own, new, tree, syscall in compared:
         if is_sensitive(own, ctx.writer.home):
@@ -2693,10 +2722,61 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
         for (call, path_role, flags), _, _ in shortfall:
             for cls, part in checks_of(call, path_role, flags, None):
                 keys.add(part if part == FSMETA else cls or call)
+        if older_tree and syscall == obs.syscall:
+            # (an older directory's whole tree: only what the run did to the older files
+            # below either name -- a file it made there is its own, no reason to read or
+            # write all the directory held -- and the directory itself only what the run did
+            # to it by the new name: red team 81)
+            here, below = _older_uses(observations, new, ctx)
+            below |= _older_uses(observations, own, ctx)[1]  # (moved there and back)
+            wide = {key for key in keys if key == FSMETA or key in below}
+            alone = {key for key in keys - wide if key in here}
+            if alone:
+                found.append((rule, alone, None, own))
+            keys = wide
+            if not keys:
+                continue
         if "fsread" in keys:
             keys.discard(FSMETA)  # (fsread covers looking)
         found.append((rule, keys, tree, own))
     return found
+
+
+def _older_uses(observations: Sequence[Observation], directory: str, ctx: _Context
+                ) -> tuple[frozenset[str], frozenset[str]]:
+    """The keys (:func:`_linked_grant`'s: a class, or ``fsmeta``) of what the run did to
+    ``directory`` itself, and to the files strictly below it that it did not make (an older
+    file, or one at a name it made before: Observation.older).  A directory moved carries
+    its files: what the run did to them by their new names it did to the old directory's
+    files; what it did to files it made there afterwards it did to its own (red team 81:
+    ``learn_stash.c`` moved the user's directory aside, wrote and read a file of its own in
+    it and moved it back -- the old name was granted reading and writing its whole
+    tree).  Once per directory (_Context.older_uses): every table and pass asks again."""
+    known = ctx.older_uses.get(directory)
+    if known is not None:
+        return known
+    made = ctx.made
+    prefix = directory.rstrip("/") + "/"
+    here: set[str] = set()
+    below: set[str] = set()
+    for obs in observations:
+        if obs.failed:
+            continue
+        for facts in obs.all_facts():
+            for cls, arg in facts.checks():
+                if arg is None or cls is None:
+                    continue
+                if arg.path == directory:
+                    into = here
+                elif arg.path.startswith(prefix) and (
+                        arg.path not in made or arg.role in obs.older):
+                    into = below
+                else:
+                    continue
+                part = aliases.part_of(facts.syscall, arg.role, cls, facts.selector)
+                into.add(part if part == FSMETA else cls)
+    known = ctx.older_uses[directory] = (frozenset(here), frozenset(below))
+    return known
 
 
 def _grant_environments(policy: Policy, observations: Iterable[Observation], ctx: _Context
@@ -2939,6 +3019,12 @@ def format_summary(report: LearnReport, calls_seen: int | None = None,
         exact = sorted(set(report.exact_sensitive))
         more = f" and {len(exact) - 5} more" if len(exact) > 5 else ""
         lines.append("kept exact (sensitive, review them): " + ", ".join(exact[:5]) + more)
+    if report.older_unwidened:
+        moved = sorted(set(report.older_unwidened))
+        more = f" and {len(moved) - 5} more" if len(moved) > 5 else ""
+        lines.append("older directories moved onto names granting more below them than the"
+                     " run did to their files: not widened (the next run's move is refused): "
+                     + ", ".join(moved[:5]) + more)
     if report.rewritten_hashes:
         shapes = ", ".join(f"{text} ({n} files)"
                            for text, n in dict.fromkeys(report.rewritten_hashes))
