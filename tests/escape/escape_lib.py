@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import select
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import textwrap
 import threading
@@ -75,6 +77,46 @@ class Scene:
     def marker(self) -> Path:
         """Where a payload that ran leaves its mark."""
         return self.root / "payload-ran"
+
+
+# --- other processes' /proc links (red team 77, review 53) ----------------------------------
+
+@contextlib.contextmanager
+def holder(script: str, *args: object) -> Iterator[int]:
+    """A Python process outside the traced tree running ``script`` with ``args``, which prints
+    its pid on its first line and waits: the other process whose magic links a program
+    follows (/proc/PID/cwd); killed at the end."""
+    proc = subprocess.Popen([sys.executable, "-c", script, *map(str, args)],
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        yield int(proc.stdout.readline())
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
+def hidden_notes(root: Path) -> Path:
+    """A directory holding notes.txt (SECRET_MAGIC, mode 0644) under a random name below
+    ``root``/hid, mode 0711: a program that is not told the name cannot find it natively,
+    only through the cwd of a process that is there."""
+    hidden = root / "hid"
+    inner = hidden / secrets.token_hex(8)
+    inner.mkdir(parents=True)
+    (inner / "notes.txt").write_text(f"{SECRET_MAGIC}\n")
+    (inner / "notes.txt").chmod(0o644)
+    inner.chmod(0o755)
+    hidden.chmod(0o711)
+    return inner
+
+
+def world_program(build: Callable[..., Path], root: Path, name: str) -> Path:
+    """tests/escape/NAME.c built with -pthread and copied to ``root`` (where another user can
+    run it), mode 0755."""
+    program = root / name
+    program.write_bytes(build(f"escape/{name}.c", "-pthread").read_bytes())
+    program.chmod(0o755)
+    return program
 
 
 # --- policies ------------------------------------------------------------------------------------

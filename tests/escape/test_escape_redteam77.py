@@ -3,17 +3,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
-import secrets
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import SECRET_MAGIC, attack, never, policy
+from escape_lib import attack, hidden_notes, holder, never, policy, world_program
 
 from conftest import UNPRIVILEGED_USER
 
@@ -30,16 +25,6 @@ time.sleep(60)
 """
 
 
-@contextlib.contextmanager
-def _holder(directory: Path, uid: int, saved: int) -> Iterator[int]:
-    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(directory), str(uid), str(saved)],
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        assert proc.stdout is not None
-        yield int(proc.stdout.readline())
-    finally:
-        proc.kill()
-        proc.wait(5)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, processes of another uid")
@@ -57,25 +42,17 @@ def test_another_processs_cwd_is_followed_as_the_task_may(build, world_tmp: Path
     (ESCAPED on main 79d9fee, both loops, in a tree of two tasks).  Now the walk
     answers EACCES where the kernel would.  Control: a holder whose ids are all nobody's
     (natively and traced the file is read: the route works where the kernel allows it)."""
-    program = world_tmp / "proc_other_link"
-    program.write_bytes(build("escape/proc_other_link.c", "-pthread").read_bytes())
-    program.chmod(0o755)
-    hidden = world_tmp / "hid"
-    inner = hidden / secrets.token_hex(8)
-    inner.mkdir(parents=True)
-    (inner / "notes.txt").write_text(f"{SECRET_MAGIC}\n")
-    (inner / "notes.txt").chmod(0o644)
-    inner.chmod(0o755)
-    hidden.chmod(0o711)
+    program = world_program(build, world_tmp, "proc_other_link")
+    inner = hidden_notes(world_tmp)
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
-    with _holder(inner, uid, uid) as pid:  # the control: nobody may read it as a debugger
+    with holder(_HOLDER, inner, uid, uid) as pid:  # the control: nobody may read it as a debugger
         control = attack(program, pid, "notes.txt", uid, policy_text=None, scene=None, env=env)
         assert control.verdict == "ESCAPED", control
         served = attack(program, pid, "notes.txt", uid, policy_text=rules, scene=None, env=env)
         assert served.verdict == "ESCAPED", served
-    with _holder(inner, uid, 0) as pid:
+    with holder(_HOLDER, inner, uid, 0) as pid:
         native = attack(program, pid, "notes.txt", uid, policy_text=None, scene=None, env=env)
         assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
         traced = attack(program, pid, "notes.txt", uid, policy_text=rules, scene=None, env=env)
@@ -94,9 +71,7 @@ def test_a_map_files_link_wants_the_capability_the_kernel_wants(build, world_tmp
     directory, root's 0500 once the process is no longer dumpable, searched with the mode
     bits; the kernel lets the process's own tasks search it) -- an errno of its own, failing
     closed.  Now EPERM, as natively.  Control: as root the link is followed (ESCAPED)."""
-    program = world_tmp / "proc_map_files"
-    program.write_bytes(build("escape/proc_map_files.c", "-pthread").read_bytes())
-    program.chmod(0o755)
+    program = world_program(build, world_tmp, "proc_map_files")
     mapped = world_tmp / "mapped.txt"
     mapped.write_text("mapped\n")
     mapped.chmod(0o644)

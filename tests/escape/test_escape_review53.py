@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
-import secrets
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import SECRET_MAGIC, SYSTRACE, attack, never, policy
+from escape_lib import (
+    SECRET_MAGIC,
+    SYSTRACE,
+    attack,
+    hidden_notes,
+    holder,
+    never,
+    policy,
+    world_program,
+)
 
 from conftest import UNPRIVILEGED_USER, systrace_env
 
@@ -30,17 +35,6 @@ time.sleep(60)
 """
 
 
-@contextlib.contextmanager
-def _holder(directory: Path, uid: int, dumpable: bool) -> Iterator[int]:
-    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(directory), str(uid),
-                             str(int(dumpable))],
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        assert proc.stdout is not None
-        yield int(proc.stdout.readline())
-    finally:
-        proc.kill()
-        proc.wait(5)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, processes of another uid")
@@ -59,25 +53,17 @@ def test_a_process_that_is_not_dumpable_keeps_its_links(build, world_tmp: Path,
     program read the file (ESCAPED on main 3c06e75b, both loops).  Now the owner of its ``fd``
     directory tells (root's once it is not dumpable).  Control: the same holder dumpable
     (natively and traced the file is read)."""
-    program = world_tmp / "proc_other_link"
-    program.write_bytes(build("escape/proc_other_link.c", "-pthread").read_bytes())
-    program.chmod(0o755)
-    hidden = world_tmp / "hid"
-    inner = hidden / secrets.token_hex(8)
-    inner.mkdir(parents=True)
-    (inner / "notes.txt").write_text(f"{SECRET_MAGIC}\n")
-    (inner / "notes.txt").chmod(0o644)
-    inner.chmod(0o755)
-    hidden.chmod(0o711)
+    program = world_program(build, world_tmp, "proc_other_link")
+    inner = hidden_notes(world_tmp)
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
-    with _holder(inner, uid, dumpable=True) as pid:
+    with holder(_HOLDER, inner, uid, 1) as pid:
         control = attack(program, pid, "notes.txt", uid, policy_text=None, scene=None, env=env)
         assert control.verdict == "ESCAPED", control
         served = attack(program, pid, "notes.txt", uid, policy_text=rules, scene=None, env=env)
         assert served.verdict == "ESCAPED", served
-    with _holder(inner, uid, dumpable=False) as pid:
+    with holder(_HOLDER, inner, uid, 0) as pid:
         native = attack(program, pid, "notes.txt", uid, policy_text=None, scene=None, env=env)
         assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
         traced = attack(program, pid, "notes.txt", uid, policy_text=rules, scene=None, env=env)
@@ -94,9 +80,7 @@ def test_a_namespaces_ptracer_follows_its_processes_links(build, world_tmp: Path
     namespace: a rootless container's root reads its processes' links); _may_follow took
     CAP_SYS_PTRACE only in the tracer's namespace and answered EACCES (main 3c06e75b, both
     loops: a false refusal).  Parity: read natively and traced."""
-    program = world_tmp / "proc_userns_peer"
-    program.write_bytes(build("escape/proc_userns_peer.c", "-pthread").read_bytes())
-    program.chmod(0o755)
+    program = world_program(build, world_tmp, "proc_userns_peer")
     where = world_tmp / "peer"
     where.mkdir()
     (where / "notes.txt").write_text(f"{SECRET_MAGIC}\n")
@@ -120,9 +104,7 @@ def test_the_links_a_task_follows_in_its_own_tree(build, world_tmp: Path,
     exec'd, of its parent and of pid 1; every line must read as natively.  On main 3c06e75b
     (both loops) the children that were not dumpable had their cwd followed where the kernel
     says EACCES (the /proc directory's owner read for dumpability)."""
-    program = world_tmp / "proc_links_parity"
-    program.write_bytes(build("escape/proc_links_parity.c", "-pthread").read_bytes())
-    program.chmod(0o755)
+    program = world_program(build, world_tmp, "proc_links_parity")
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
     native = subprocess.run([str(program), str(uid)], capture_output=True, text=True,
@@ -184,20 +166,12 @@ def test_another_processs_proc_mounted_as_ones_own(build, world_tmp: Path,
     cwd and the program read the file in a tree of two tasks (ESCAPED, both loops; main
     3c06e75b, which reads the statuses, held).  Now the name is confirmed by the inode of the
     tracer's own /proc/TGID."""
-    program = world_tmp / "proc_spoof_self"
-    program.write_bytes(build("escape/proc_spoof_self.c", "-pthread").read_bytes())
-    program.chmod(0o755)
-    hidden = world_tmp / "hid"
-    inner = hidden / secrets.token_hex(8)
-    inner.mkdir(parents=True)
-    (inner / "notes.txt").write_text(f"{SECRET_MAGIC}\n")
-    (inner / "notes.txt").chmod(0o644)
-    inner.chmod(0o755)
-    hidden.chmod(0o711)
+    program = world_program(build, world_tmp, "proc_spoof_self")
+    inner = hidden_notes(world_tmp)
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
-    with _holder(inner, uid, dumpable=False) as pid:
+    with holder(_HOLDER, inner, uid, 0) as pid:
         native = attack(program, pid, "notes.txt", uid, world_tmp, policy_text=None,
                         scene=None, env=env)
         if native.verdict == "SKIPPED":

@@ -179,10 +179,17 @@ def test_the_delay_runs_from_when_the_question_is_on_the_screen(run):
     Here the program writes 18 kB before the asked open, the line carries 3 kB a second, and
     "permit-now" is typed as soon as the question's call line shows."""
     a = run.data / "a.txt"
-    script = f"yes {'x' * 59} | head -n 300; cat {shlex.quote(str(a))}; echo after"
-    t = run.start("/bin/sh", "-c", script, options=("--ask-delay", "2"),
+    _typed_early_on_a_slow_line(
+        run, f"yes {'x' * 59} | head -n 300; cat {shlex.quote(str(a))}; echo after", "2")
+
+
+def _typed_early_on_a_slow_line(run: Run, script: str, delay: str) -> None:
+    """``sh -c script`` (it reads a.txt, asked) on a slow line (3,000 bytes a second) with
+    ``--ask-delay delay``: "permit-now" typed as soon as the question's call line shows is
+    not its answer; "deny-now" typed once it takes keys refuses the read."""
+    t = run.start("/bin/sh", "-c", script, options=("--ask-delay", delay),
                   through=(PYTHON, str(SLOW_LINE), "3000"))
-    screen = t.wait_for(r"call   openat  path", timeout=60)
+    t.wait_for(r"call   openat  path", timeout=60)
     t.type("permit-now")  # (typed to what the screen showed a moment before)
     time.sleep(3)
     screen = t.screen()
@@ -201,17 +208,7 @@ def test_the_programs_own_position_query_does_not_say_the_question_is_shown(run)
     a = run.data / "a.txt"
     script = (f"yes {'x' * 59} | head -n 50; printf '\\033[6n'; yes {'y' * 59} | head -n 200; "
               f"cat {shlex.quote(str(a))}; echo after")
-    t = run.start("/bin/sh", "-c", script, options=("--ask-delay", "1"),
-                  through=(PYTHON, str(SLOW_LINE), "3000"))
-    t.wait_for(r"call   openat  path", timeout=60)
-    t.type("permit-now")  # (typed to what the screen showed a moment before)
-    time.sleep(3)
-    screen = t.screen()
-    assert "permitted" not in screen and "alpha" not in screen, screen
-    t.answer("deny-now")
-    screen = t.wait_for("after", timeout=60)
-    assert "Operation not permitted" in screen and "alpha" not in screen, screen
-    assert run.exit_status() == 0
+    _typed_early_on_a_slow_line(run, script, "1")
 
 
 def test_a_window_made_smaller_while_the_question_is_on_its_way_is_asked_again(run):
