@@ -342,14 +342,14 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     # The daemon listens itself: a client checks the process that listened (SO_PEERCRED,
     # SO_PEERPIDFD name it), which must be alive and untraced.
     try:
-        listener = _listen(path)
+        listener, identity = _listen(path)
     except OSError as exc:
         os.write(ready_w, (exc.strerror or str(exc)).encode())
         os._exit(2)
     os.write(ready_w, b"ok")
     os.close(ready_w)
     _daemon_streams()
-    _serve(listener, path, idle, run, ours)
+    _serve(listener, path, identity, idle, run, ours)
 
 
 def _undumpable() -> None:
@@ -378,17 +378,22 @@ def _heap_given_back() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-def _listen(path: str) -> socket.socket:
+def _listen(path: str) -> tuple[socket.socket, os.stat_result]:
     """The server's socket, bound under a temporary name and renamed into place (a stale
-    socket of a dead server goes; a client never meets a socket that does not listen)."""
+    socket of a dead server goes; a client never meets a socket that does not listen), and
+    the identity of its node (_still_reachable), taken before the rename: once the starter
+    is told "ok" the name may lead elsewhere at once -- deleted, a file, another server's
+    socket --, and a server that looked at the name later took that for its own and served
+    on, unreachable (a CI run's test_a_server_whose_socket_is_gone_exits[a file])."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     temporary = f"{path}.{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         os.unlink(temporary)
     listener.bind(temporary)
+    identity = os.stat(temporary)
     listener.listen(64)
     os.replace(temporary, path)
-    return listener
+    return listener, identity
 
 
 def _daemon_streams() -> None:
@@ -399,8 +404,8 @@ def _daemon_streams() -> None:
     os.chdir("/")
 
 
-def _serve(listener: socket.socket, path: str, idle: float, run: Run,
-           ours: tuple[object, ...] | None) -> NoReturn:
+def _serve(listener: socket.socket, path: str, identity: os.stat_result, idle: float,
+           run: Run, ours: tuple[object, ...] | None) -> NoReturn:
     """Accept connections until idle or stopped; each goes to a worker, if its peer is this
     user's untraced process (checked here, before the fork: a traced program that connects
     again and again costs the server a look at /proc, not a process, and does not put off
@@ -415,7 +420,6 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
     import select
     import time
 
-    identity = os.stat(path)
     build = resident_client.build_id()
     socket_check = _socket_check()
     stopping: list[int] = []

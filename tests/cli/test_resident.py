@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import textwrap
@@ -239,6 +240,25 @@ def test_stop_ends_a_server_of_other_code_too(server: Server) -> None:
     assert "of other code stopped" in stopped.stderr, stopped.stderr
     _until(lambda: not procfs.alive(pid), "the other code's server to exit")
     assert server.stop().stderr.strip() == "systrace: no resident tracer is running"
+
+
+@pytest.mark.parametrize("gone", ["a file", "another socket"])
+def test_the_socket_is_known_by_its_node_before_its_name_can_change(tmp_path: Path,
+                                                                    gone: str) -> None:
+    """The server is known to its socket by the node it bound, taken before the starter hears
+    "ok": the name may lead elsewhere at once.  The server took it from the name, later, in
+    _serve -- a CI run's test below ([a file]) replaced the socket by a file in between, the
+    server took the file for its socket and served on, unreachable, past the test's 60 s."""
+    path = tmp_path / "socket"
+    listener, identity = resident._listen(str(path))
+    with listener, socket.socket(socket.AF_UNIX) as other:
+        assert resident._still_reachable(str(path), identity)
+        path.unlink()
+        if gone == "a file":
+            path.write_text("not a socket\n")
+        else:
+            other.bind(str(path))
+        assert not resident._still_reachable(str(path), identity)
 
 
 @pytest.mark.parametrize("gone", ["deleted", "a file", "another server's"])
