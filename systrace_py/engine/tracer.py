@@ -4324,6 +4324,7 @@ class Tracer:
         if expect == Expect.INJECTED_MMAP:
             saved, task.saved_regs = task.saved_regs, None
             space = task.process.space
+            unsealed = False
             if info.rval == scratch.BASE:
                 space.scratch = True
                 if self.seals:
@@ -4333,13 +4334,20 @@ class Tracer:
                         task.pending_call = None
                         self._scratch_settled(space)
                         return  # (killed, or gone: its end comes to the loop)
+                    # a run that seals holds no call in an area left unsealed: another
+                    # thread made the seal fail (review 54: the area's mmap merged with a
+                    # mapping of the program's just above it, and the last VMA taken before
+                    # the seal could split it: ENOMEM) -- refused as an area not mapped
+                    unsealed = not space.sealed
+            if info.rval == scratch.BASE and not unsealed:
                 enforce.restart_call(task.tid, saved)
             else:
                 space.scratch_failed = True
                 task.replay = None
                 err = -info.rval if info.rval < 0 else errno.EPERM
+                what = "sealed" if unsealed else f"mapped ({err})"
                 self.monitor.on_engine_refusal(task, task.pending_call, errno.EPERM,
-                                               f"scratch area could not be mapped ({err})")
+                                               f"scratch area could not be {what}")
                 enforce.fail_call(task.tid, saved, errno.EPERM)
             task.pending_call = None
             self._resume(task)

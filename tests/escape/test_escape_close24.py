@@ -159,3 +159,39 @@ def test_an_io_uring_cannot_keep_the_area_from_a_child(build, tmp_path: Path,
     assert "IORING_OP_MADVISE(DONTFORK): EPERM" in traced.stdout, traced
     assert "the area's address is not the child's to map" in traced.detail, traced
 
+
+@pytest.mark.parametrize("answer", ["kill", "trap", "errno"])
+def test_a_tracer_whose_own_filter_refuses_mseal_runs_unsealed(build, tmp_path: Path,
+                                                               loop: dict[str, str],
+                                                               answer: str) -> None:
+    """systrace itself under a seccomp filter that kills, traps or refuses mseal (a sandbox,
+    systemd's SystemCallFilter=, whose default for a call it does not list is SIGSYS): the
+    run goes on, its area unsealed -- the probe of the kernel's mseal (enforce.kernel_seals)
+    ran in the tracer and killed it ("Bad system call", 159) before the command started (review
+    54, on close 24's main; it ran before close 24).  Now it runs in a child where the tracer
+    is under a filter."""
+    wrapper = build("progs/nomseal.c")
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text('default = "permit"\n')
+    run = run_systrace(["-p", str(policy_file), "--", "sh", "-c", f"echo ran; {_FLAGS_OF_AREA}"],
+                       env=loop, prefix=[str(wrapper), answer])
+    assert run.returncode == 0 and run.stdout.startswith("ran\n"), run
+    assert "sl" not in run.stdout.split(), run.stdout
+
+
+def test_a_lazy_area_whose_seal_fails_holds_no_call(build, tmp_path: Path,
+                                                    loop: dict[str, str]) -> None:
+    """area_unsealed.c (review 54): the program makes the lazy map's seal fail (its mapping
+    above the area merges with it, a thread takes the last VMA before the seal's split) --
+    on close 24's main the held open ran, the area unsealed (``rd ex mr mw me nr``), so the
+    io_uring doors close 24 shut were open again for that process.  Now a run that seals
+    holds no call in an unsealed area: the open is refused (EPERM), as for an area not
+    mapped -- or, where the thread lost its race, the area is sealed."""
+    program = build("escape/area_unsealed.c", "-static", "-pthread")
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(policy(never("fsread", path=str(tmp_path / "nothing/**"))))
+    run = run_systrace(["-p", str(policy_file), "--", str(program)], env=loop)
+    line = run.stdout.strip()
+    assert line.startswith("btook="), run
+    flags = line.split("VmFlags:")[-1].split() if "VmFlags:" in line else []
+    assert "open=-1" in line or "sl" in flags, line
