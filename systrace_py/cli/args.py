@@ -312,6 +312,13 @@ def check_flags(opts: argparse.Namespace) -> None:
         if delay is not None and not (math.isfinite(delay) and 0 <= delay <= MAX_ASK_DELAY):
             raise UsageError(f"--ask-delay {delay:g}: give a number of seconds from 0 to "
                              f"{MAX_ASK_DELAY:g}")
+        if timeout is not None and opts.ask_via is None:
+            from systrace_py.ui.prompt import READ_DELAY  # (the terminal's: it will ask)
+
+            delay = READ_DELAY if delay is None else delay
+            if timeout <= delay:  # (a question takes no keys for its first --ask-delay)
+                raise UsageError(f"--ask-timeout {timeout:g} is not longer than --ask-delay "
+                                 f"{delay:g}: no question could ever be answered in time")
     if opts.attach is not None and opts.credentials:
         raise UsageError("-c cannot take effect with --attach: the process already runs as"
                          " its user")

@@ -434,6 +434,15 @@ class TerminalAsker(Asker):
             say(f"cannot stop the traced program to ask about {call_text(request)} for pid "
                 f"{request.pid}: refused", self.stderr)
             return refuse
+        rows, columns = self._size()
+        if 0 < rows < MIN_ROWS or 0 < columns < MIN_COLUMNS:
+            # the size is the program's to set (stty, TIOCSWINSZ): at 1 x 1 the question
+            # showed as one character, and the places of its position queries were the
+            # program's to guess (review 55): a question that cannot be shown is refused
+            say(f"the terminal is {rows} x {columns}, too small to show the question about "
+                f"{call_text(request)} for pid {request.pid} (at least {MIN_ROWS} x "
+                f"{MIN_COLUMNS}): refused", self.stderr)
+            return refuse
         try:
             return self._ask_person(request, refuse)
         finally:
@@ -599,12 +608,7 @@ class TerminalAsker(Asker):
                 query()
 
             def query() -> None:
-                try:
-                    size = os.get_terminal_size(self.fd)
-                    rows, columns = size.lines, size.columns
-                except OSError:
-                    rows, columns = 24, 80
-                text, places = position_queries(rows, columns)
+                text, places = position_queries(*self._size())
                 expected[:] = places
                 matched[0] = 0
                 asked[0] = True
@@ -635,6 +639,7 @@ class TerminalAsker(Asker):
                     loop.call_later(self.read_delay - quiet, take_keys_now)
                     return
                 reading[0] = False
+                app.current_buffer.validation_error = None  # ("a moment" is over)
                 app.invalidate()  # (draws the "systrace> " line)
 
             take_keys[:] = [take_keys_now]
@@ -717,6 +722,15 @@ class TerminalAsker(Asker):
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_exit_app, app, marker)
 
+    def _size(self) -> tuple[int, int]:
+        """The terminal's rows and columns as its pty says (0 x 0 unset: a serial line's;
+        24 x 80 when it cannot be read)."""
+        try:
+            size = os.get_terminal_size(self.fd)
+        except OSError:
+            return 24, 80
+        return size.lines, size.columns
+
     def _columns(self) -> int:
         try:
             return os.get_terminal_size(self.fd).columns or 80
@@ -730,8 +744,15 @@ class TerminalAsker(Asker):
         self._write_tty(" " * self._columns() + "\r\x1b[K")
 
 
-#: How many position queries follow a question (position_queries).
+#: How many position queries follow a question at the least (position_queries), and how
+#: many bits of places drawn at random they take together at the least (query_count): the
+#: program, which sets the terminal's size, must not be able to have asked from every
+#: sequence of places before it was stopped (review 55: at 1 x 1 all were at 1;1).
 POSITION_QUERIES = 3
+QUERY_BITS = 48
+#: The smallest terminal a question is shown on (rows, columns): the size is the program's
+#: to set, and a question on 1 x 1 showed as one character (review 55); smaller: refused.
+MIN_ROWS, MIN_COLUMNS = 8, 40
 #: How long the question waits for that answer before it says so (seconds); it takes no keys
 #: until the answer comes (a terminal that never answers: Ctrl-C refuses, --ask-delay 0).
 SHOW_WAIT = 5.0
@@ -743,7 +764,17 @@ _WATCH_INTERVAL = 0.1
 HOLD_WAIT = 10.0
 
 
-def position_queries(rows: int, columns: int, count: int = POSITION_QUERIES
+def query_count(rows: int, columns: int) -> int:
+    """How many position queries a question on ``rows`` x ``columns`` takes: at least
+    POSITION_QUERIES, and enough that their places, drawn at random, make QUERY_BITS."""
+    import math
+
+    cells = max(rows, 1) * max(columns, 1)
+    return max(POSITION_QUERIES, math.ceil(QUERY_BITS / math.log2(cells)) if cells > 1
+               else QUERY_BITS)
+
+
+def position_queries(rows: int, columns: int, count: int | None = None
                      ) -> tuple[str, list[tuple[int, int]]]:
     """What to write after a question is drawn to learn that it is on the screen: the
     terminal answers a position query (DSR 6: ESC [ row ; col R) once it has drawn all that
@@ -757,6 +788,7 @@ def position_queries(rows: int, columns: int, count: int = POSITION_QUERIES
     import secrets
 
     rows, columns = (rows if rows > 0 else 24), (columns if columns > 0 else 80)
+    count = query_count(rows, columns) if count is None else count
     places = [(1 + secrets.randbelow(rows), 1 + secrets.randbelow(columns))
               for _ in range(count)]
     moves = "".join(f"\x1b[{row};{column}H\x1b[6n" for row, column in places)

@@ -279,6 +279,8 @@ USELESS_FLAGS = [
     (["-A", "--ask-delay", "1"], "-A"),
     (["--dry-run", "--ask-delay", "1"], "--dry-run"),
     (["--ask-via", "exec:true", "--ask-delay", "1"], "--ask-via"),
+    (["--ask-timeout", "0.4"], "not longer than --ask-delay 0.5"),
+    (["--ask-timeout", "2", "--ask-delay", "2"], "not longer than --ask-delay 2"),
     (["-A", "-a"], "-A"),
     (["-A", "--ask-timeout", "5"], "-A"),
     (["-A", "--ask-via", "exec:true"], "-A"),

@@ -183,6 +183,25 @@ def test_the_delay_runs_from_when_the_question_is_on_the_screen(run):
         run, f"yes {'x' * 59} | head -n 300; cat {shlex.quote(str(a))}; echo after", "2")
 
 
+def test_a_terminal_the_program_made_too_small_is_asked_nothing(run):
+    """The program sets its terminal's size (stty, TIOCSWINSZ), which the question's position
+    queries are drawn in: at 1 x 1 all three are at 1;1, and its own three queries from 1;1,
+    written before the stop, were answered on a slow line while the question was on its way
+    -- the delay was over before it showed, and a key typed as it appeared permitted the open
+    (review 55; on a fast line the question showed as one character).  Now a terminal under
+    8 x 40 is asked nothing: refused, with a line saying why."""
+    a = run.data / "a.txt"
+    script = (f"stty rows 1 cols 1; yes {'x' * 59} | head -n 50; "
+              f"printf '\\033[1;1H\\033[6n\\033[1;1H\\033[6n\\033[1;1H\\033[6n'; "
+              f"yes {'y' * 59} | head -n 200; cat {shlex.quote(str(a))}; echo after")
+    t = run.start("/bin/sh", "-c", script, through=(PYTHON, str(SLOW_LINE), "3000"))
+    screen = t.wait_for("after", timeout=90)
+    assert "too small to show the question" in screen, screen
+    assert "Operation not permitted" in screen and "alpha" not in screen, screen
+    assert "systrace: permitted" not in screen, screen
+    assert run.exit_status() == 0
+
+
 def _typed_early_on_a_slow_line(run: Run, script: str, delay: str) -> None:
     """``sh -c script`` (it reads a.txt, asked) on a slow line (3,000 bytes a second) with
     ``--ask-delay delay``: "permit-now" typed as soon as the question's call line shows is

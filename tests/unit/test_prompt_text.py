@@ -20,6 +20,7 @@ from systrace_py.ui.prompt import (
     format_args,
     help_text,
     position_queries,
+    query_count,
     question,
     sane_attrs,
     wrap_segments,
@@ -103,11 +104,22 @@ def test_position_queries_are_at_places_drawn_on_the_screen():
     1;1, which the program could have answered with queries of its own."""
     text, places = position_queries(24, 80)
     assert text.startswith("\x1b7") and text.endswith("\x1b8")
-    assert text.count("\x1b[6n") == len(places) == 3
+    assert text.count("\x1b[6n") == len(places) == query_count(24, 80) == 5  # (55 bits)
     for row, column in places:
         assert 1 <= row <= 24 and 1 <= column <= 80
         assert f"\x1b[{row};{column}H\x1b[6n" in text
     assert len({tuple(position_queries(0, 0)[1]) for _ in range(20)}) > 1
+
+
+def test_the_position_queries_take_more_places_on_a_smaller_terminal():
+    """The program sets the terminal's size (review 55): at 3 x 3 three queries from random
+    places are 730 sequences, which it could all have asked before it was stopped.  Their
+    count makes QUERY_BITS whatever the size; the smallest shown (8 x 40) takes six."""
+    for rows, columns in ((8, 40), (24, 80), (45, 160), (1, 1), (3, 3), (1000, 1000)):
+        count = query_count(rows, columns)
+        cells = rows * columns
+        assert count >= 3 and (cells == 1 or cells ** count >= 2 ** 48), (rows, columns)
+    assert query_count(8, 40) == 6 and query_count(1000, 1000) == 3
 
 
 def test_help_lists_the_vocabulary_and_the_scopes_in_words():
