@@ -463,19 +463,12 @@ class Credentials:
                 maps = (_id_ranges(f"/proc/{tid}/uid_map"), _id_ranges(f"/proc/{tid}/gid_map"))
             # (one reader of the status file's lines: procfs.status_lines, at \n alone)
             status = procfs.read(f"/proc/{tid}/status")
-            index = 0 if real and maps is None else 3
-            uid = int((procfs.status_value(status, b"Uid") or b"").split()[index])
-            gid = int((procfs.status_value(status, b"Gid") or b"").split()[index])
+            uid, gid, caps = _looker(status, real and maps is None)
             groups = frozenset(int(g) for g in
                                (procfs.status_value(status, b"Groups") or b"").split())
-            caps = b"CapPrm" if index == 0 and uid == 0 else b"CapEff"
-            override = procfs.has_capability(status, CAP_DAC_OVERRIDE, caps)
-            if override is None:  # (no CapEff line)
+            if caps is None:  # (no CapEff line)
                 return None
-            capable = override or bool(procfs.has_capability(status, CAP_DAC_READ_SEARCH,
-                                                             caps))
-            if index == 0 and uid != 0:
-                capable = False  # (a real user other than root: cap_clear)
+            capable = bool(caps >> CAP_DAC_OVERRIDE & 1 or caps >> CAP_DAC_READ_SEARCH & 1)
         except (OSError, ValueError, IndexError):
             return None
         return cls(uid, gid, groups, capable, maps)
@@ -681,6 +674,19 @@ def _all_ids(status: bytes, name: bytes) -> list[int]:
 def _ids(status: bytes, index: int) -> tuple[int, int]:
     """The task's uid and gid of one kind (0: real, 3: fs) from its status text."""
     return _all_ids(status, b"Uid")[index], _all_ids(status, b"Gid")[index]
+
+
+def _looker(status: bytes, real: bool) -> tuple[int, int, int | None]:
+    """The uid, gid and capabilities (a mask; None without its line) a task's lookups are
+    checked with, from its status text: its fs ids and effective capabilities -- or, for
+    access(2) (``real``: access_override_creds), its real ids with a real root's permitted
+    capabilities, or none for any other real user (cap_clear).  Credentials.of and
+    PathResolver._may_follow both ask it."""
+    uid, gid = _ids(status, 0 if real else 3)
+    mask = procfs.status_value(status, b"CapPrm" if real and uid == 0 else b"CapEff")
+    if mask is None:
+        return uid, gid, None
+    return uid, gid, int(mask, 16) if not real or uid == 0 else 0
 
 
 def _caps(status: bytes, name: bytes) -> int:
@@ -1614,11 +1620,8 @@ class PathResolver:
         except OSError:
             return  # (gone, or no process's: the kernel's own open below answers)
         try:
-            real = tid in self._real_lookups
-            ids = _ids(task, 0 if real else 3)
-            caps = _caps(task, b"CapPrm" if real and ids[0] == 0 else b"CapEff")
-            if real and ids[0] != 0:
-                caps = 0  # (access_override_creds: a real user other than root has none)
+            uid, gid, looker_caps = _looker(task, tid in self._real_lookups)
+            ids, caps = (uid, gid), looker_caps or 0
             restoring = caps >> CAP_SYS_ADMIN & 1 or caps >> CAP_CHECKPOINT_RESTORE & 1
             if where and _is_map_files(cur) and not (restoring and _in_own_userns(tid)):
                 # (proc_map_files_get_link: before the ptrace check, the task's own too)
