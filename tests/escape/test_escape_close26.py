@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from escape_lib import (
+    OWN_CHILD_LINKS,
     SECRET_MAGIC,
+    SYSTRACE,
     attack,
     holder,
     never,
@@ -19,7 +22,7 @@ from escape_lib import (
     world_program,
 )
 
-from conftest import UNPRIVILEGED_USER
+from conftest import UNPRIVILEGED_USER, systrace_env
 
 #: the capabilities both the program and the other process are without: CAP_SYS_PTRACE (the
 #: kernel's dumpability check then decides) and the two that would let root find the hidden
@@ -114,3 +117,27 @@ def test_a_root_without_cap_sys_ptrace_and_another_roots_links(build, world_tmp:
         assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
         assert traced.verdict == "BLOCKED", traced
     assert traced.stdout == native.stdout, (native, traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the host's root making a user namespace")
+def test_a_user_namespaces_root_follows_its_childs_links(world_tmp: Path,
+                                                         loop: dict[str, str]) -> None:
+    """``unshare -Ur`` run by the host's root: the namespace's root is uid 0 outside too (its
+    map is 0 0 1), with CAP_SYS_PTRACE in that namespace only.  It follows the cwd and root
+    links of its own child, a dumpable process of that namespace: the kernel allows it
+    (ptrace_has_cap in the namespace of the child's credentials; dumpable).  Traced on main
+    3076c791, EACCES on both loops (parity82's table, "differs (known)"): the child's /proc is
+    (0, 0)'s whether or not it is dumpable, and a task that is not the tracer's namespace's
+    ptracer was refused.  Now the kernel tells the child dumpable: parity."""
+    argv = ["unshare", "-Ur", "sh", "-c", OWN_CHILD_LINKS]
+    native = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=world_tmp,
+                            check=False)
+    if native.returncode != 0 and "unshare" in native.stderr:
+        pytest.skip(native.stderr.strip())
+    assert native.stdout == "cwd OK\nroot OK\n", native
+    policy_file = world_tmp / "policy.toml"
+    policy_file.write_text(policy(never("fsread", path="/nonexistent-systrace/**")))
+    traced = subprocess.run([*SYSTRACE, "-p", str(policy_file), "--", *argv],
+                            capture_output=True, text=True, timeout=60, cwd=world_tmp,
+                            env=systrace_env(loop))
+    assert traced.stdout == native.stdout, traced.stderr[-2000:]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
+    OWN_CHILD_LINKS,
     SECRET_MAGIC,
     SYSTRACE,
     attack,
@@ -118,12 +119,6 @@ def test_the_links_a_task_follows_in_its_own_tree(build, world_tmp: Path,
     assert traced.stdout == native.stdout, traced.stderr[-2000:]
 
 
-#: a root's shell that follows its own child's links (the child: a root process, dumpable)
-_OWN_CHILD = ("(cd /etc && exec sleep 30) & p=$!; sleep 1; "
-              "cat /proc/$p/cwd/hostname >/dev/null && echo cwd OK; "
-              "ls /proc/$p/root/ >/dev/null && echo root OK; kill $p; wait")
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="root, dropping CAP_SYS_PTRACE")
 def test_a_root_without_cap_sys_ptrace_follows_its_childs_links(world_tmp: Path,
                                                                 loop: dict[str, str]) -> None:
@@ -135,7 +130,7 @@ def test_a_root_without_cap_sys_ptrace_follows_its_childs_links(world_tmp: Path,
     is dumpable, and the engine, failing closed, took it for one that is not.  Now the kernel
     is asked (close 26: test_escape_close26.py has the process that is not dumpable)."""
     argv = ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace",
-            "sh", "-c", _OWN_CHILD]
+            "sh", "-c", OWN_CHILD_LINKS]
     native = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=world_tmp,
                             check=False)
     if native.returncode != 0 and "setpriv" in native.stderr:
