@@ -1611,9 +1611,9 @@ class PathResolver:
         what one that is not dumpable shows (root's, its namespace root's) the kernel is asked
         (_told_dumpable): a root without CAP_SYS_PTRACE follows its own root child's links
         (gap #45), never a root daemon's that made itself not dumpable.  Where the kernel
-        does not tell (no coredump mask of a live task from PIDFD_GET_INFO: before 6.18's
-        kind; a /proc of another pid namespace) such a process is taken for one that is not
-        dumpable: refused."""
+        does not tell (no coredump mask of a live task from PIDFD_GET_INFO: an older kernel,
+        6.16's first cut; a /proc of another pid namespace) such a process is taken for one
+        that is not dumpable: refused."""
         try:
             name = os.readlink(f"/proc/self/fd/{cur}")
             if not name.endswith("/map_files") and _own_process_dir(cur, name, tgid):
