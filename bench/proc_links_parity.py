@@ -47,8 +47,8 @@ WHO = {
                     "--clear-groups"],
     "root-real": ["setpriv", "--ruid=0", "--rgid=0", "--euid=65534", "--egid=65534",
                   "--clear-groups"],
-    # (the two known to differ, failing closed: docs/security.md red team 77's and review
-    # 53's "Remaining": another root process taken for one that is not dumpable)
+    # (the two that differed, failing closed, until close 26 (gap #45): another root process
+    # was taken for one that is not dumpable; the kernel now tells, PathResolver._may_follow)
     "root-without-CAP_SYS_PTRACE": ["setpriv", "--inh-caps=-sys_ptrace",
                                     "--bounding-set=-sys_ptrace"],
     "unshare-Ur": ["unshare", "-Ur"],

@@ -247,6 +247,13 @@ TRACER_LIMITS: Final = frozenset({24, 23, 12})
 # --- socket options Python's socket module may lack (include/uapi/asm-generic/socket.h) ---------
 SO_PEERPIDFD: Final = 77  # a pidfd of the peer as it connected (Linux 6.5; else ENOPROTOOPT)
 
+# --- pidfd_info (include/uapi/linux/pidfd.h: PIDFD_GET_INFO, Linux 6.13; the coredump mask 6.16)
+#: _IOWR(PIDFS_IOCTL_MAGIC 0xFF, 11, struct pidfd_info), the 72 bytes that end in coredump_mask
+PIDFD_GET_INFO: Final = 0xC048FF0B
+PIDFD_INFO_SIZE: Final = 72
+PIDFD_INFO_COREDUMP: Final = 1 << 4  # mask: coredump_mask (offset 64) asked for, and filled
+PIDFD_COREDUMP_USER: Final = 1 << 2  # coredump_mask: SUID_DUMP_USER, and no core dumped
+
 # --- prctl(2) options and capabilities (include/uapi/linux/prctl.h, capability.h) ---------------
 PR_GET_DUMPABLE: Final = 3
 PR_SET_DUMPABLE: Final = 4

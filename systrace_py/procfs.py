@@ -11,7 +11,14 @@ import _socket  # (``socket`` imports enum, selectors...: the resident client's 
 import errno
 import os
 
-from systrace_py.kernel import SO_PEERPIDFD, TYPE_CHECKING
+from systrace_py.kernel import (
+    PIDFD_COREDUMP_USER,
+    PIDFD_GET_INFO,
+    PIDFD_INFO_COREDUMP,
+    PIDFD_INFO_SIZE,
+    SO_PEERPIDFD,
+    TYPE_CHECKING,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -426,6 +433,36 @@ def own_standard_fds_closing() -> frozenset[int]:
         except OSError:
             closing.add(fd)
     return frozenset(closing)
+
+
+def told_dumpable(tid: int) -> bool:
+    """Whether the kernel says task ``tid``'s memory is dumpable as its user's
+    (SUID_DUMP_USER: what ptrace_may_access asks before it wants CAP_SYS_PTRACE in the
+    memory's user namespace) -- read from PIDFD_GET_INFO's coredump_mask, which the kernel
+    fills from a live task's memory when asked (6.18; 6.16, where it came, filled it only
+    after a core dump, and 0 here is not told).  False wherever
+    it is not told so: another answer (not dumpable, dumpable by root only), a task without
+    memory or that dumped core, an older kernel (no such ioctl, no coredump_mask), a task
+    gone.  /proc shows dumpability only as the owner of the task's files, which is root's
+    either way for a root process (PathResolver._may_follow).  The pid names the task only
+    while it lives: the caller confirms that after the call."""
+    import fcntl  # (a C module; only here, off the start-up path)
+    try:
+        pidfd = os.pidfd_open(tid, os.O_EXCL)  # (PIDFD_THREAD: the task, a thread too)
+    except OSError:
+        return False
+    try:
+        info = bytearray(PIDFD_INFO_SIZE)
+        info[0:8] = PIDFD_INFO_COREDUMP.to_bytes(8, "little")
+        fcntl.ioctl(pidfd, PIDFD_GET_INFO, info)
+    except OSError:
+        return False
+    finally:
+        os.close(pidfd)
+    mask = int.from_bytes(info[0:8], "little")
+    told = int.from_bytes(info[64:68], "little")
+    return bool(mask & PIDFD_INFO_COREDUMP) and told == PIDFD_COREDUMP_USER \
+        and int.from_bytes(info[16:20], "little") == tid
 
 
 def pidfd_pid(pidfd: int) -> int:

@@ -1606,9 +1606,14 @@ class PathResolver:
         holds, in the task's user namespace; any process for a task with CAP_SYS_PTRACE in
         the tracer's user namespace, and one whose credentials are in the task's own user
         namespace for a task with CAP_SYS_PTRACE there (a rootless container's root) when it
-        is dumpable or its memory that namespace's (review 53).  Not exact, failing closed: a
-        process whose effective ids are what a process that is not dumpable shows (root's, its
-        namespace root's) is taken for one that is not (see _dump_owner)."""
+        is dumpable or its memory that namespace's (review 53).  Dumpability is the owner of
+        the process's /proc files (_dump_owner) -- but for a process whose effective ids are
+        what one that is not dumpable shows (root's, its namespace root's) the kernel is asked
+        (_told_dumpable): a root without CAP_SYS_PTRACE follows its own root child's links
+        (gap #45), never a root daemon's that made itself not dumpable.  Where the kernel
+        does not tell (no coredump mask of a live task from PIDFD_GET_INFO: an older kernel,
+        6.16's first cut; a /proc of another pid namespace) such a process is taken for one
+        that is not dumpable: refused."""
         try:
             name = os.readlink(f"/proc/self/fd/{cur}")
             if not name.endswith("/map_files") and _own_process_dir(cur, name, tgid):
@@ -1638,19 +1643,40 @@ class PathResolver:
             uids, gids = _all_ids(target, b"Uid"), _all_ids(target, b"Gid")
             owner, roots = _dump_owner(cur, where, target_ns == tracers)
             effective = (uids[1], gids[1])
-            dumpable = owner == effective and effective not in roots
             if ptracer and task_ns == target_ns and owner != (0, 0) \
                     and owner in (effective, *roots):
                 # (ptrace_has_cap in the namespace of its credentials; not dumpable, in the
                 # namespace of its memory, which is that one when its /proc is that root's)
                 return
-            if (all(u == ids[0] for u in uids[:3]) and all(g == ids[1] for g in gids[:3])
-                    and dumpable and task_ns == target_ns
-                    and _caps(target, b"CapPrm") & ~caps == 0):
+            # (effective ids a process that is not dumpable shows too: the kernel is asked)
+            dumpable = owner == effective and (effective not in roots
+                                               or self._told_dumpable(cur, where, target))
+            if dumpable and task_ns == target_ns and (ptracer or (
+                    all(u == ids[0] for u in uids[:3]) and all(g == ids[1] for g in gids[:3])
+                    and _caps(target, b"CapPrm") & ~caps == 0)):
                 return
         except (OSError, ValueError, IndexError):
             pass  # (unreadable: refused, as the kernel refuses what it cannot check)
         raise Unresolvable(errno.EACCES, "another process's magic link the task may not follow")
+
+    def _told_dumpable(self, cur: int, where: str, target: bytes) -> bool:
+        """Whether the kernel says the task a /proc directory shows (``target``: its status,
+        read before, as ptrace_may_access reads the credentials before the dumpability;
+        ``where``: its directory relative to ``cur``) is dumpable as its user's
+        (procfs.told_dumpable, by its pid).  Only in the tracer's own /proc, whose pids are
+        the tracer's (another pid namespace's: False); and the directory must still show a
+        live task after the pidfd was taken -- its pid was then that task's, not a new
+        process's that took the number (reaped, its /proc files are ESRCH: False)."""
+        if os.fstat(cur).st_dev != self._proc_dev:
+            return False
+        pid = int(procfs.status_value(target, b"Pid") or b"0")
+        if pid <= 0 or not procfs.told_dumpable(pid):
+            return False
+        try:
+            _read_at(cur, where + "stat")
+        except OSError:
+            return False
+        return True
 
     def _same_process(self, cur: int, where: str, target: bytes, tgid: int,
                       task: bytes) -> bool:

@@ -96,6 +96,13 @@ def holder(script: str, *args: object) -> Iterator[int]:
         proc.wait(5)
 
 
+#: a shell that follows the cwd and root links of its own child (a process of the shell's ids,
+#: dumpable, its cwd /etc): "cwd OK", "root OK" where the kernel lets it (review 53, close 26)
+OWN_CHILD_LINKS = ("(cd /etc && exec sleep 30) & p=$!; sleep 1; "
+                   "cat /proc/$p/cwd/hostname >/dev/null && echo cwd OK; "
+                   "ls /proc/$p/root/ >/dev/null && echo root OK; kill $p; wait")
+
+
 def hidden_notes(root: Path) -> Path:
     """A directory holding notes.txt (SECRET_MAGIC, mode 0644) under a random name below
     ``root``/hid, mode 0711: a program that is not told the name cannot find it natively,

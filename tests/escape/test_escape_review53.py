@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
+    OWN_CHILD_LINKS,
     SECRET_MAGIC,
     SYSTRACE,
     attack,
@@ -118,27 +119,18 @@ def test_the_links_a_task_follows_in_its_own_tree(build, world_tmp: Path,
     assert traced.stdout == native.stdout, traced.stderr[-2000:]
 
 
-#: a root's shell that follows its own child's links (the child: a root process, dumpable)
-_OWN_CHILD = ("(cd /etc && exec sleep 30) & p=$!; sleep 1; "
-              "cat /proc/$p/cwd/hostname >/dev/null && echo cwd OK; "
-              "ls /proc/$p/root/ >/dev/null && echo root OK; kill $p; wait")
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="root, dropping CAP_SYS_PTRACE")
-@pytest.mark.xfail(strict=True, reason="parity82: a root process (effective ids 0, 0) is "
-                   "taken for one that is not dumpable (_may_follow, _dump_owner): a root "
-                   "without CAP_SYS_PTRACE is refused its own child's links")
 def test_a_root_without_cap_sys_ptrace_follows_its_childs_links(world_tmp: Path,
                                                                 loop: dict[str, str]) -> None:
     """A root without CAP_SYS_PTRACE (Docker's default capability set) follows the cwd and
     root links of its own child, a dumpable root process of the same ids: the kernel allows
     it (__ptrace_may_access: the same ids, the child's permitted capabilities within the
     task's), and lsof, or a cat through /proc/CHILD/cwd, rely on it.  Traced, EACCES on both
-    loops (parity82): the child's /proc is root's whether or not it is dumpable, and the
-    engine, failing closed, takes it for one that is not (red team 77's and review 53's
-    "Remaining").  A strict xfail until the engine can tell a root process's dumpability."""
+    loops on main 3076c791 (parity82, gap #45): the child's /proc is root's whether or not it
+    is dumpable, and the engine, failing closed, took it for one that is not.  Now the kernel
+    is asked (close 26: test_escape_close26.py has the process that is not dumpable)."""
     argv = ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace",
-            "sh", "-c", _OWN_CHILD]
+            "sh", "-c", OWN_CHILD_LINKS]
     native = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=world_tmp,
                             check=False)
     if native.returncode != 0 and "setpriv" in native.stderr:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -134,3 +137,24 @@ def test_a_file_longer_than_a_read_is_read_whole(tmp_path: Path) -> None:
     assert procfs.read(str(tmp_path / "empty")) == b""
     maps = procfs.read("/proc/self/maps")
     assert maps.endswith(b"\n") and b"[stack]" in maps
+
+
+def test_dumpability_is_told_by_the_kernel() -> None:
+    """procfs.told_dumpable (PathResolver._may_follow's question for a root process, whose
+    /proc is root's either way, gap #45) says True only of a live task whose memory is
+    dumpable as its user's: not of one that made itself not dumpable, a kernel thread (no
+    memory), a task gone.  A kernel that does not tell (PIDFD_GET_INFO without a live
+    task's coredump mask) skips: the engine then refuses."""
+    if not procfs.told_dumpable(os.getpid()):
+        pytest.skip("this kernel does not tell a live task's dumpability")
+    script = ("import ctypes, sys; ctypes.CDLL(None).prctl(4, int(sys.argv[1]), 0, 0, 0); "
+              "print(flush=True); sys.stdin.read()")
+    for dumpable in (1, 0):
+        with subprocess.Popen([sys.executable, "-c", script, str(dumpable)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE) as other:
+            assert other.stdout is not None and other.stdin is not None
+            other.stdout.readline()
+            assert procfs.told_dumpable(other.pid) is bool(dumpable)
+            other.stdin.close()
+        assert not procfs.told_dumpable(other.pid)  # (reaped)
+    assert not procfs.told_dumpable(2)  # kthreadd: no memory
