@@ -1,16 +1,17 @@
 """Red team 83: btrfs requests that read a subvolume's files by no name.
 
 gap44 and review 30 refused btrfs's send, device add and device replace where a rule decides
-by name: each reads or writes files no rule is asked about.  Two more requests do the same
-on a descriptor any directory of the file system gives: a snapshot
+by name: each reads or writes files no rule is asked about.  Three more requests do the same
+from a descriptor any directory of the file system gives: a snapshot
 (``BTRFS_IOC_SNAP_CREATE``, ``_V2``: its source subvolume's descriptor is in its struct, and
 every file below it gets a new name in the snapshot -- the owner of the subvolume may make
-one, not only root) and a tree search (``BTRFS_IOC_TREE_SEARCH``, ``_V2``, CAP_SYS_ADMIN: a
-small file's inline extent is its bytes).  Under the scene's policy (default permit, ``never
-fsread secd/**``) both read the secret; the snapshot was decided only as the fswrite on its
-directory it also is.  Now both are refused, EPERM, where a rule decides by name
-(``kernel.BTRFS_UNNAMED_IOCTLS``, ``Supervisor._decide``).  The scene lies on a btrfs image
-the tests mount, in its top-level subvolume."""
+one, not only root), a tree search (``BTRFS_IOC_TREE_SEARCH``, ``_V2``, CAP_SYS_ADMIN: a
+small file's inline extent is its bytes) and ``BTRFS_IOC_INO_PATHS`` (CAP_SYS_ADMIN: the
+names of any inode of the subvolume).  Under the scene's policy (default permit, ``never fsread
+secd/**``) the first two read the secret, the third the names in ``secd``; the snapshot was
+decided only as the fswrite on its directory it also is.  Now all are refused, EPERM, where
+a rule decides by name (``kernel.BTRFS_UNNAMED_IOCTLS``, ``Supervisor._decide``).  The scene
+lies on a btrfs image the tests mount, in its top-level subvolume."""
 
 from __future__ import annotations
 
@@ -69,15 +70,20 @@ def test_a_btrfs_snapshot_of_a_subvolume_holding_a_refused_file_is_refused(
     assert traced.detail.endswith(": EPERM"), str(traced)
 
 
-def test_a_btrfs_tree_search_is_refused(build, btrfs_top: Path,
-                                        loop: dict[str, str]) -> None:
-    """``btrfs_search.c``: a tree search of the subvolume ``pubd`` lies in (a directory the
-    table lets be read) finds the secret's inline extent.  Control: natively it does.
-    ESCAPED on main 3076c79, both loops."""
+@pytest.mark.parametrize("mode", ["search", "paths"])
+def test_a_btrfs_tree_search_or_inode_paths_are_refused(
+        build, btrfs_top: Path, mode: str, loop: dict[str, str]) -> None:
+    """``btrfs_search.c``: from ``pubd`` (a directory the table lets be read), a tree search
+    of its subvolume finds the secret's inline extent (``search``), and BTRFS_IOC_INO_PATHS
+    names the files in ``secd``, whose listing the table refuses (``paths``).  Controls:
+    natively each does.  ESCAPED on main 3076c79, both loops, both modes."""
     program = build("escape/btrfs_search.c")
-    traced, _ = controlled_and_blocked(btrfs_top, program, lambda s: [s.pubd], _secd_never,
-                                       env=loop)
-    assert traced.detail.startswith("BTRFS_IOC_TREE_SEARCH"), str(traced)
+    traced, _ = controlled_and_blocked(
+        btrfs_top, program,
+        lambda s: [s.pubd, *(["paths", f"{s.root.name}/secd"] if mode == "paths" else [])],
+        _secd_never, env=loop)
+    request = "BTRFS_IOC_TREE_SEARCH" if mode == "search" else "BTRFS_IOC_INO_PATHS"
+    assert traced.detail.startswith(request), str(traced)
     assert traced.detail.endswith(": EPERM"), str(traced)
 
 
