@@ -323,11 +323,15 @@ BTRFS_IOC_SEND: Final = 0x40489426  # _IOW(0x94, 38, struct btrfs_ioctl_send_arg
 # onto: a write of a device no rule is asked about (review 30)
 BTRFS_IOC_ADD_DEV: Final = 0x5000940A      # _IOW(0x94, 10, struct btrfs_ioctl_vol_args), 4096
 BTRFS_IOC_DEV_REPLACE: Final = 0xCA289435  # _IOWR(0x94, 53, struct ..._dev_replace_args), 2600
-#: the btrfs requests refused where a rule decides by name: they read or write files no rule
-#: is asked about (Supervisor._decide)
-BTRFS_UNNAMED_IOCTLS: Final = ((BTRFS_IOC_SEND, "BTRFS_IOC_SEND"),
-                               (BTRFS_IOC_ADD_DEV, "BTRFS_IOC_ADD_DEV"),
-                               (BTRFS_IOC_DEV_REPLACE, "BTRFS_IOC_DEV_REPLACE"))
+# btrfs tree search (fs/btrfs/ioctl.c, CAP_SYS_ADMIN): the items of the descriptor's
+# subvolume's tree (tree_id 0), or of any tree by its id -- a small file's inline extent is its
+# bytes, a directory item its entries' names: every file of the file system, by no name (red
+# team 83, btrfs_search.c)
+BTRFS_IOC_TREE_SEARCH: Final = 0xD0009411     # _IOWR(0x94, 17, struct btrfs_ioctl_search_args)
+BTRFS_IOC_TREE_SEARCH_V2: Final = 0xC0709411  # _IOWR(0x94, 17, ..._search_args_v2), 112 bytes
+# btrfs inode paths (CAP_SYS_ADMIN): every name of an inode of the descriptor's subvolume, by
+# its number -- the names in a directory whose listing a rule refuses (red team 83)
+BTRFS_IOC_INO_PATHS: Final = 0xC0389423       # _IOWR(0x94, 35, struct btrfs_ioctl_ino_path_args)
 #: the requests that attach a file to a loop device, by name
 LOOP_ATTACH_IOCTLS: Final = ((LOOP_SET_FD, "LOOP_SET_FD"), (LOOP_CHANGE_FD, "LOOP_CHANGE_FD"),
                              (LOOP_CONFIGURE, "LOOP_CONFIGURE"))
@@ -468,6 +472,21 @@ FILE_CHANGING_IOCTLS: Final = (
     (BTRFS_IOC_SUBVOL_SETFLAGS, "BTRFS_IOC_SUBVOL_SETFLAGS"),
     (BTRFS_IOC_SET_RECEIVED_SUBVOL, "BTRFS_IOC_SET_RECEIVED_SUBVOL"),
     (BTRFS_IOC_SNAP_DESTROY_V2, "BTRFS_IOC_SNAP_DESTROY_V2"))
+#: the btrfs requests refused where a rule decides by name: they read or write files no rule
+#: is asked about (Supervisor._decide) -- a send's stream, a device added or replaced, a tree
+#: search's items, an inode's names, and a snapshot: a copy of every file below the subvolume
+#: of the descriptor in its struct (its owner may make one, not only root), under the new
+#: name, which the kernel makes without reading any of them (red team 83, btrfs_snap.c: the
+#: secret read there, its directory's rule naming none of the copy's names).  A snapshot is
+#: also the fswrite on its directory it is (FILE_CHANGING_IOCTLS)
+BTRFS_UNNAMED_IOCTLS: Final = ((BTRFS_IOC_SEND, "BTRFS_IOC_SEND"),
+                               (BTRFS_IOC_ADD_DEV, "BTRFS_IOC_ADD_DEV"),
+                               (BTRFS_IOC_DEV_REPLACE, "BTRFS_IOC_DEV_REPLACE"),
+                               (BTRFS_IOC_TREE_SEARCH, "BTRFS_IOC_TREE_SEARCH"),
+                               (BTRFS_IOC_TREE_SEARCH_V2, "BTRFS_IOC_TREE_SEARCH_V2"),
+                               (BTRFS_IOC_INO_PATHS, "BTRFS_IOC_INO_PATHS"),
+                               (BTRFS_IOC_SNAP_CREATE, "BTRFS_IOC_SNAP_CREATE"),
+                               (BTRFS_IOC_SNAP_CREATE_V2, "BTRFS_IOC_SNAP_CREATE_V2"))
 
 # --- protection keys (x86 PKU) ----------------------------------------------------------------
 NT_X86_XSTATE: Final = 0x202      # PTRACE_GETREGSET: the task's XSAVE area, standard format

@@ -1323,7 +1323,8 @@ class Supervisor:
                 table.decides_by_name():
             # a btrfs send writes every file of the descriptor's subvolume into another
             # descriptor -- names no rule is asked about (as a file system image's: review 28);
-            # a device add or replace writes a device named in its struct (review 30)
+            # a device add or replace writes a device named in its struct (review 30); a tree
+            # search reads its items, a snapshot copies it under a new name (red team 83)
             decision = strictest([decision, Decision(
                 Action.NEVER, errno_module.EPERM, None, table.name, Reason.SUBTREE)])
         if call.name == "ioctl" and call.loop_request():

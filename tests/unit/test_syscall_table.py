@@ -1074,8 +1074,8 @@ _GUARD_STOPS = frozenset({kernel.FIOASYNC,
 
 
 def test_btrfs_unnamed_ioctls_are_the_kernels_numbers(tmp_path):
-    """BTRFS_IOC_SEND, _ADD_DEV, _DEV_REPLACE (the guard stops them; review 30) against
-    linux/btrfs.h, compiled."""
+    """BTRFS_IOC_SEND, _ADD_DEV, _DEV_REPLACE, _TREE_SEARCH(_V2), _INO_PATHS, _SNAP_CREATE(_V2)
+    (the guard stops them; review 30, red team 83) against linux/btrfs.h, compiled."""
     if shutil.which("gcc") is None or not Path("/usr/include/linux/btrfs.h").exists():
         pytest.skip("gcc or the kernel's uapi headers are not installed")
     source = tmp_path / "btrfs.c"
