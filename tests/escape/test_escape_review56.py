@@ -1,0 +1,64 @@
+"""Review 56: a hostile review of close 26 (a root process's dumpability asked of the kernel)
+and of the magic-link check it extends, PathResolver._may_follow (docs/security.md,
+"Review 56").  Attack tests only: each FAILS on main 7530b104 (the review fixes nothing)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+from pathlib import Path
+
+import pytest
+from escape_lib import attack, hidden_notes, holder, never, policy, world_program
+
+from conftest import UNPRIVILEGED_USER
+
+#: a process outside the tree whose ids are all UID's, its cwd DIR, dumpable, holding a
+#: descriptor of that cwd as FD (the link the program follows)
+_HOLDER = """\
+import ctypes, os, sys, time
+os.chdir(sys.argv[1])
+os.dup2(os.open(".", os.O_RDONLY), int(sys.argv[3]))
+uid = int(sys.argv[2])
+os.setresuid(uid, uid, uid)
+ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+print(os.getpid(), flush=True)
+time.sleep(60)
+"""
+
+_FD = 9
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, processes of another uid")
+@pytest.mark.parametrize("status", ["forged", "none"])
+@pytest.mark.parametrize("tasks", ["single", "threads"])
+def test_a_bound_fd_directorys_dot_dot_is_not_its_process(build, world_tmp: Path,
+                                                          loop: dict[str, str], tasks: str,
+                                                          status: str) -> None:
+    """proc_bind_parent.c drops to nobody, enters a user and mount namespace of its own and
+    binds /proc/PID/fd of a dumpable holder of nobody's outside the tree (its fd 9: its cwd,
+    below a mode-0711 directory) at WORK/bN/fd; with ``forged`` it writes WORK/bN/status
+    ("Tgid: <its own pid>").  At the link fd/9 _may_follow reads the process's status as
+    "../status" from the fd directory -- and ".." from the root of a mount is the
+    mountpoint's parent (follow_dotdot): WORK/bN.  Forged, the holder is taken for the task's
+    own process; with none, the read's ENOENT is taken for "gone, the kernel's own open below
+    answers" -- and the tracer's open, as root, succeeds.  Natively EACCES (the holder's
+    credentials are in another user namespace; the task holds no CAP_SYS_PTRACE there);
+    traced on main 7530b104 in a tree of two tasks the file is read (ESCAPED, both loops, both
+    statuses); a single task is held (its own spelling goes to the kernel)."""
+    program = world_program(build, world_tmp, "proc_bind_parent")
+    inner = hidden_notes(world_tmp)
+    uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
+    env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {}),
+           **({"ESC_NO_STATUS": "1"} if status == "none" else {})}
+    rules = policy(never("fsread", path="/nonexistent-systrace/**"))
+    with holder(_HOLDER, inner, uid, _FD) as pid:
+        native = attack(program, pid, _FD, "notes.txt", uid, world_tmp, policy_text=None,
+                        scene=None, env=env)
+        if native.verdict == "SKIPPED":
+            pytest.skip(native.detail)
+        assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
+        traced = attack(program, pid, _FD, "notes.txt", uid, world_tmp, policy_text=rules,
+                        scene=None, env=env)
+        assert traced.verdict == "BLOCKED", traced
+        assert traced.stdout == native.stdout, (native, traced)
