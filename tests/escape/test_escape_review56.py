@@ -30,27 +30,30 @@ _FD = 9
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, processes of another uid")
-@pytest.mark.parametrize("status", ["forged", "none"])
+@pytest.mark.parametrize("status", ["forged", "none", "overmount"])
 @pytest.mark.parametrize("tasks", ["single", "threads"])
-def test_a_bound_fd_directorys_dot_dot_is_not_its_process(build, world_tmp: Path,
+def test_the_status_judged_is_read_through_the_tasks_mounts(build, world_tmp: Path,
                                                           loop: dict[str, str], tasks: str,
                                                           status: str) -> None:
     """proc_bind_parent.c drops to nobody, enters a user and mount namespace of its own and
     binds /proc/PID/fd of a dumpable holder of nobody's outside the tree (its fd 9: its cwd,
     below a mode-0711 directory) at WORK/bN/fd; with ``forged`` it writes WORK/bN/status
-    ("Tgid: <its own pid>").  At the link fd/9 _may_follow reads the process's status as
+    ("Tgid: <its own pid>"); with ``overmount`` it binds that file over /proc/PID/status
+    itself and opens /proc/PID/cwd/NAME (the process directory's own "status", read through a
+    mount on top, is the forgery).  At the link fd/9 _may_follow reads the process's status as
     "../status" from the fd directory -- and ".." from the root of a mount is the
     mountpoint's parent (follow_dotdot): WORK/bN.  Forged, the holder is taken for the task's
     own process; with none, the read's ENOENT is taken for "gone, the kernel's own open below
     answers" -- and the tracer's open, as root, succeeds.  Natively EACCES (the holder's
     credentials are in another user namespace; the task holds no CAP_SYS_PTRACE there);
-    traced on main 7530b104 in a tree of two tasks the file is read (ESCAPED, both loops, both
-    statuses); a single task is held (its own spelling goes to the kernel)."""
+    traced on main 7530b104 in a tree of two tasks the file is read (ESCAPED, both loops, all
+    three); a single task is held (its own spelling goes to the kernel)."""
     program = world_program(build, world_tmp, "proc_bind_parent")
     inner = hidden_notes(world_tmp)
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {}),
-           **({"ESC_NO_STATUS": "1"} if status == "none" else {})}
+           **({"ESC_NO_STATUS": "1"} if status == "none" else {}),
+           **({"ESC_OVERMOUNT": "1"} if status == "overmount" else {})}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
     with holder(_HOLDER, inner, uid, _FD) as pid:
         native = attack(program, pid, _FD, "notes.txt", uid, world_tmp, policy_text=None,
