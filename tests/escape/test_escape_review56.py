@@ -13,15 +13,15 @@ from escape_lib import attack, hidden_notes, holder, never, policy, world_progra
 
 from conftest import UNPRIVILEGED_USER
 
-#: a process outside the tree whose ids are all UID's, its cwd DIR, dumpable, holding a
-#: descriptor of that cwd as FD (the link the program follows)
+#: a process outside the tree whose ids are all UID's, its cwd DIR, dumpable or not (DUMPABLE),
+#: holding a descriptor of that cwd as FD (the link the program follows)
 _HOLDER = """\
 import ctypes, os, sys, time
 os.chdir(sys.argv[1])
 os.dup2(os.open(".", os.O_RDONLY), int(sys.argv[3]))
 uid = int(sys.argv[2])
 os.setresuid(uid, uid, uid)
-ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+ctypes.CDLL(None).prctl(4, int(sys.argv[4]), 0, 0, 0)  # PR_SET_DUMPABLE
 print(os.getpid(), flush=True)
 time.sleep(60)
 """
@@ -30,7 +30,7 @@ _FD = 9
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, processes of another uid")
-@pytest.mark.parametrize("status", ["forged", "none", "overmount"])
+@pytest.mark.parametrize("status", ["forged", "none", "overmount", "as_own"])
 @pytest.mark.parametrize("tasks", ["single", "threads"])
 def test_the_status_judged_is_read_through_the_tasks_mounts(build, world_tmp: Path,
                                                           loop: dict[str, str], tasks: str,
@@ -40,7 +40,11 @@ def test_the_status_judged_is_read_through_the_tasks_mounts(build, world_tmp: Pa
     below a mode-0711 directory) at WORK/bN/fd; with ``forged`` it writes WORK/bN/status
     ("Tgid: <its own pid>"); with ``overmount`` it binds that file over /proc/PID/status
     itself and opens /proc/PID/cwd/NAME (the process directory's own "status", read through a
-    mount on top, is the forgery).  At the link fd/9 _may_follow reads the process's status as
+    mount on top, is the forgery); with ``as_own`` the holder is root's and not dumpable (its
+    fd directory root's 0500) and the program binds its fd directory at /proc/<own pid>/fd on a
+    tmpfs over /proc, the forged status beside: _own_fd_directory takes the directory, by its
+    name, for the task's own and lets it search it, and _may_follow reads the forgery.  At the
+    link fd/9 _may_follow reads the process's status as
     "../status" from the fd directory -- and ".." from the root of a mount is the
     mountpoint's parent (follow_dotdot): WORK/bN.  Forged, the holder is taken for the task's
     own process; with none, the read's ENOENT is taken for "gone, the kernel's own open below
@@ -53,9 +57,12 @@ def test_the_status_judged_is_read_through_the_tasks_mounts(build, world_tmp: Pa
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {}),
            **({"ESC_NO_STATUS": "1"} if status == "none" else {}),
-           **({"ESC_OVERMOUNT": "1"} if status == "overmount" else {})}
+           **({"ESC_OVERMOUNT": "1"} if status == "overmount" else {}),
+           **({"ESC_AS_OWN": "1"} if status == "as_own" else {})}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
-    with holder(_HOLDER, inner, uid, _FD) as pid:
+    # (as_own: root's, not dumpable -- its fd directory root's 0500, not the task's to search)
+    owner, dumpable = (0, 0) if status == "as_own" else (uid, 1)
+    with holder(_HOLDER, inner, owner, _FD, dumpable) as pid:
         native = attack(program, pid, _FD, "notes.txt", uid, world_tmp, policy_text=None,
                         scene=None, env=env)
         if native.verdict == "SKIPPED":
