@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from escape_lib import attack, hidden_notes, holder, never, policy, world_program
+from escape_lib import SYSTRACE, attack, hidden_notes, holder, never, policy, world_program
 
-from conftest import UNPRIVILEGED_USER
+from conftest import UNPRIVILEGED_USER, systrace_env
 
 #: a process outside the tree whose ids are all UID's, its cwd DIR, dumpable or not (DUMPABLE),
 #: holding a descriptor of that cwd as FD (the link the program follows)
@@ -72,3 +75,45 @@ def test_the_status_judged_is_read_through_the_tasks_mounts(build, world_tmp: Pa
                         scene=None, env=env)
         assert traced.verdict == "BLOCKED", traced
         assert traced.stdout == native.stdout, (native, traced)
+
+
+#: the capability a root without CAP_SYS_PTRACE lacks (Docker's default set), both sides
+_NO_PTRACE = ("setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace")
+
+#: follows (stat -L) the links of process P (a zombie leader) and of its live thread T
+_LEADER_LINKS = ('for l in /proc/$P/ns/user /proc/$P/ns/pid /proc/$P/cwd /proc/$P/task/$T/cwd; '
+                 'do stat -L -c "$l OK" "$l" 2>&1 | sed "s/[0-9][0-9]*/N/g"; done')
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root, dropping CAP_SYS_PTRACE")
+def test_a_root_follows_a_zombie_leaders_links(build, world_tmp: Path,
+                                               loop: dict[str, str]) -> None:
+    """A root without CAP_SYS_PTRACE follows the ns/ links of another root process (of its
+    capabilities) whose leader has exited while a thread lives on: __ptrace_may_access checks
+    dumpability only for a task with memory (``mm && ...``), and the leader has none -- its
+    ns/user and ns/pid are followed natively, its cwd ENOENT (no fs).  Close 26 asks the
+    kernel's coredump mask, which PIDFD_GET_INFO leaves out for a task without memory: "not
+    told", refused -- EACCES for all three traced on main 89f9a1dd (a false refusal, both
+    loops; cwd's errno differs too).  The live thread's cwd: followed either way."""
+    program = world_program(build, world_tmp, "zombie_leader")
+    proc = subprocess.Popen([*_NO_PTRACE, str(program)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        pid = int(proc.stdout.readline())
+        time.sleep(0.2)
+        tids = [t for t in os.listdir(f"/proc/{pid}/task") if t != str(pid)]
+        env = {"P": str(pid), "T": tids[0]}
+        argv = [*_NO_PTRACE, "sh", "-c", _LEADER_LINKS]
+        native = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                                env={**os.environ, **env}, check=False)
+        assert "/proc/N/ns/user OK" in native.stdout, native
+        policy_file = world_tmp / "policy.toml"
+        policy_file.write_text(policy(never("fsread", path="/nonexistent-systrace/**")))
+        traced = subprocess.run([*SYSTRACE, "-p", str(policy_file), "--", *argv],
+                                capture_output=True, text=True, timeout=60,
+                                env={**systrace_env(loop), **env}, check=False)
+        assert traced.stdout == native.stdout, (native.stdout, traced.stdout)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
