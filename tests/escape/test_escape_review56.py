@@ -117,3 +117,33 @@ def test_a_root_follows_a_zombie_leaders_links(build, world_tmp: Path,
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(5)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, processes of another uid")
+@pytest.mark.parametrize("tasks", ["single", "threads"])
+def test_a_landlocked_task_follows_no_link_outside_its_domain(build, world_tmp: Path,
+                                                               loop: dict[str, str],
+                                                               tasks: str) -> None:
+    """landlock_other_link.c drops to nobody, enters a Landlock domain that handles writes only
+    and opens /proc/PID/cwd/NAME of a dumpable holder of nobody's outside the domain (its cwd
+    below a mode-0711 directory).  Landlock refuses ptrace_may_access across domains
+    (hook_ptrace_access_check: READ too), so natively EACCES; without the domain the file is
+    read (control).  _may_follow consults no LSM: traced on main 89f9a1dd in a tree of two
+    tasks the walk follows the link and the canonical spelling is read (ESCAPED, both loops);
+    a single task is held (its own spelling goes to the kernel)."""
+    program = world_program(build, world_tmp, "landlock_other_link")
+    inner = hidden_notes(world_tmp)
+    uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
+    env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
+    rules = policy(never("fsread", path="/nonexistent-systrace/**"))
+    with holder(_HOLDER, inner, uid, _FD, 1) as pid:
+        control = attack(program, pid, "notes.txt", uid, policy_text=None, scene=None,
+                         env={**env, "ESC_NO_LANDLOCK": "1"})
+        assert control.verdict == "ESCAPED", control
+        native = attack(program, pid, "notes.txt", uid, policy_text=None, scene=None, env=env)
+        if native.verdict == "SKIPPED":
+            pytest.skip(native.detail)
+        assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
+        traced = attack(program, pid, "notes.txt", uid, policy_text=rules, scene=None, env=env)
+        assert traced.verdict == "BLOCKED", traced
+        assert traced.stdout == native.stdout, (native, traced)
