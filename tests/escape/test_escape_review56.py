@@ -147,3 +147,32 @@ def test_a_landlocked_task_follows_no_link_outside_its_domain(build, world_tmp: 
         traced = attack(program, pid, "notes.txt", uid, policy_text=rules, scene=None, env=env)
         assert traced.verdict == "BLOCKED", traced
         assert traced.stdout == native.stdout, (native, traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, processes of another uid")
+def test_a_forged_pid_does_not_end_the_run(build, world_tmp: Path,
+                                           loop: dict[str, str]) -> None:
+    """proc_bind_parent.c's as_own layout (a root holder's fd directory bound at
+    /proc/<own pid>/fd on a tmpfs over /proc) with ESC_CRASH: the status beside it is a root
+    process of the task's own user namespace (ns/user a symlink the tracer resolves to the
+    task's own, uid_map "0 0 1") and says "Pid: 2147483648".  _may_follow then asks close
+    26's procfs.told_dumpable about that pid: os.pidfd_open raises OverflowError, which
+    neither told_dumpable (OSError) nor _may_follow (OSError, ValueError, IndexError) catches
+    -- "systrace: internal error: OverflowError", the traced processes killed (main 89f9a1dd,
+    both loops).  No input a traced program can make may end the tracer: the run must go on
+    and the open be refused as natively (EACCES)."""
+    program = world_program(build, world_tmp, "proc_bind_parent")
+    inner = hidden_notes(world_tmp)
+    uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
+    env = {**loop, "ESC_THREAD": "1", "ESC_AS_OWN": "1", "ESC_CRASH": "1"}
+    rules = policy(never("fsread", path="/nonexistent-systrace/**"))
+    with holder(_HOLDER, inner, 0, _FD, 0) as pid:
+        native = attack(program, pid, _FD, "notes.txt", uid, world_tmp, policy_text=None,
+                        scene=None, env=env)
+        if native.verdict == "SKIPPED":
+            pytest.skip(native.detail)
+        assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
+        traced = attack(program, pid, _FD, "notes.txt", uid, world_tmp, policy_text=rules,
+                        scene=None, env=env)
+        assert "internal error" not in traced.stderr, traced.stderr[-2000:]
+        assert traced.stdout == native.stdout, (native, traced)
