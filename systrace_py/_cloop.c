@@ -1635,8 +1635,10 @@ static int let_parent_go(Arm *c) {
  * the trap -- a signal sent meanwhile stays queued in the kernel with its siginfo, for its
  * thread, and is delivered once the task goes on, as natively; only one that cannot be
  * blocked comes to a delivery stop, and is kept back and sent again (kill) once the task is
- * as it was.  *mapped: whether the area is there; *maps: the stops it took.  0, or the wait
- * status of a task that ended meanwhile (>0 with *died), or -1 on an error. */
+ * as it was.  *mapped: whether the area is there -- 2 sealed too, 1 not (in a run that
+ * seals, an area no call is held in: exec_event, Tracer._area_made); *maps: the stops it
+ * took.  0, or the wait status of a task that ended meanwhile (>0 with *died), or -1 on an
+ * error. */
 #define SIGBIT(sig) (1ULL << ((sig) - 1))
 #define FORCED_SIGNALS (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | \
                         SIGBIT(SIGSYS))
@@ -1839,17 +1841,18 @@ static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     if (seal_nr) {
         /* the area mapped (rcx 0): sealed, mseal(BASE, SIZE, 0) -- rdi and rsi are still the
          * mmap's; the prefilter lets it run (Tracer.seals: a stop of it is let go as the
-         * mmap's is, decide_call), and a seal of one whole fresh mapping fails only for a
-         * task being killed: its result is not looked at (close 24).  rcx 0 again after it
-         * (its syscall left its return address). */
+         * mmap's is, decide_call).  rcx is then the seal's result (its low half: 0, or
+         * -errno, never 0): a seal that failed goes to the int3 as a failed mmap does, the
+         * area mapped but unsealed -- which a run that seals never uses (stub_stop,
+         * Tracer._stub_stop: close 25).  No stop where it sealed. */
         k = put_bytes(code, k, "\xe3\x02", 2);              /* jrcxz seal */
-        k = put_bytes(code, k, "\xeb\x11", 2);              /* jmp back (not mapped) */
+        k = put_bytes(code, k, "\xeb\x0e", 2);              /* jmp back (not mapped) */
         k = put_bytes(code, k, "\xb8", 1);                  /* seal: mov eax, mseal */
         memcpy(code + k, &seal_nr, 4);
         k += 4;
         k = put_bytes(code, k, "\xba\x00\x00\x00\x00", 5);  /* mov edx, 0 */
         k = put_bytes(code, k, "\x0f\x05", 2);              /* syscall */
-        k = put_bytes(code, k, "\xb9\x00\x00\x00\x00", 5);  /* mov ecx, 0 */
+        k = put_bytes(code, k, "\x89\xc1", 2);              /* mov ecx, eax */
     }                                                       /* back: */
     static const struct { const char *op; int reg; } back[] = {
         {"\x48\xb8", R_RAX}, {"\x48\xba", R_RDX}, {"\x48\xbe", R_RSI}, {"\x48\xbf", R_RDI},
@@ -1953,11 +1956,43 @@ static int area_mapped(pid_t tid) {
     return covered >= end;
 }
 
+/* Whether the mapping at the area's base is sealed: "sl" among its VmFlags in
+ * /proc/PID/smaps (mseal, Linux 6.10).  At the stub's int3 with the area mapped in a run
+ * that seals, the stub's seal failed -- or the int3 is the program's own, run after the stub
+ * had mapped and sealed the area (stub_trap.c): a seal is never undone, and a split (mlock)
+ * keeps it on both parts.  A header line begins with the range in lower-case hex, a field
+ * line with its capitalized name (a file's name, escaped by the kernel, ends a header).  1 /
+ * 0, -1: smaps unreadable (the task gone).  (Tracer's _area_sealed reads them alike.) */
+static int area_sealed(pid_t tid) {
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/smaps", (int)tid);
+    FILE *smaps = fopen(path, "re");
+    if (!smaps) return -1;
+    int inside = 0, sealed = 0, whole = 1;
+    while (fgets(line, sizeof line, smaps)) {
+        int head = whole;  /* (the rest of a long line is none of its own) */
+        whole = strchr(line, '\n') != NULL;
+        if (!head) continue;
+        unsigned long long lo, hi;
+        if (((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f')) &&
+            sscanf(line, "%llx-%llx", &lo, &hi) == 2) {
+            inside = lo <= mmap_args[1] && mmap_args[1] < hi;
+        } else if (inside && !strncmp(line, "VmFlags:", 8)) {
+            for (char *f = strstr(line, " sl"); f; f = strstr(f + 1, " sl"))
+                sealed |= f[3] == ' ' || f[3] == '\n' || !f[3];
+            break;
+        }
+    }
+    fclose(smaps);
+    return sealed;
+}
+
 /* A stop of a task whose stub was not seen to end.  1: the stub's own, served: its trap (the
- * mmap failed: the task sent to its entry, with no area -- Python's from now on); 0: not
- * the stub's (a stop that only the program can make -- any event -- ends it; a signal may
- * come inside the stub: delivered as any); -1: an error.  (Its mmap's seccomp stop, when a
- * filter traces mmap: decide_call.) */
+ * mmap failed: the task sent to its entry, with no area -- Python's from now on; or the seal
+ * failed: sent there too, the area mapped but never used, close 25); 0: not the stub's (a
+ * stop that only the program can make -- any event -- ends it; a signal may come inside the
+ * stub: delivered as any); -1: an error.  (Its mmap's seccomp stop, when a filter traces
+ * mmap: decide_call.) */
 static int stub_stop(Arm *a, int status) {
     if (!WIFSTOPPED(status) || status == SECCOMP_STOP) return 0;
     int event = status >> 16;
@@ -1966,14 +2001,17 @@ static int stub_stop(Arm *a, int status) {
         if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
         if (regs[R_RIP] != a->stub_trap) return 0;
         if (a->stub_exec < 0) return 0;  /* (Python's stub: its trap is Python's, _stub_stop) */
-        if (area_mapped(a->tid) != 0) {  /* (the program's own int3: the mmap did not fail) */
-            stub_done(a);
+        int mapped = area_mapped(a->tid) != 0;
+        if (mapped && (!seal_nr || area_sealed(a->tid) != 0)) {
+            stub_done(a);  /* (the program's own int3: the mmap and its seal did not fail) */
             return 0;
         }
         Exec *e = &execs[a->stub_exec];
         regs[R_RIP] = a->stub_entry;
         if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
-        e->scratch = 0;
+        /* (mapped: the seal failed -- an area Python takes as one it could not seal, 1 in a
+         * run that seals: Tracer._area_made) */
+        e->scratch = mapped;
         e->maps++;
         stub_done(a);
         a->slot = 0;
@@ -2083,7 +2121,9 @@ static int exec_event(Arm *a, int *status) {
         a->vfork_only = 0;
         a->mem_fd = a->own_fd = mem;
         a->keep_start = 1;  /* (exec gives it a descriptor table of its own) */
-        if (mapped) a->slot = (uint64_t)mmap_args[1];  /* slot 0 of its new area */
+        /* slot 0 of its new area -- where a run that seals sealed it (a seal that failed:
+         * Python's, which holds no call there, Tracer._area_made: close 25) */
+        if (mapped == (seal_nr ? 2 : 1)) a->slot = (uint64_t)mmap_args[1];
         else a->off = 1;  /* (Python maps it, at the first call it holds) */
     }
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
