@@ -794,11 +794,23 @@ static int answered_everywhere(void) {
  * /dev/vcsN, vcsuN and vcsaN are one screen by three names, and /dev/vcs, vcsu and vcsa
  * (7,0, 7,64, 7,128) the screen of the console in front -- decided by each name of each
  * screen it may show (signals.screens_stood_for; red team 66: a rule refusing /dev/vcsN was
- * passed by /dev/vcs; review 44: by /dev/vcsaN). */
+ * passed by /dev/vcs; review 44: by /dev/vcsaN).  Which devices those are is Python's
+ * (signals.STAND_INS, given by set_stand_ins); until it is given, every character device
+ * stands in (Python's: never wrong, only slower). */
+#define MAX_STAND_INS 8
+static unsigned int stand_ins[MAX_STAND_INS][3];  /* major, first minor, last minor */
+static int nstand_ins = -1;
+
+static int device_stands_in(unsigned int maj, unsigned int min) {
+    if (nstand_ins < 0) return 1;
+    for (int i = 0; i < nstand_ins; i++)
+        if (maj == stand_ins[i][0] && min >= stand_ins[i][1] && min <= stand_ins[i][2])
+            return 1;
+    return 0;
+}
+
 static int stands_in(const struct stat *st) {
-    if (!S_ISCHR(st->st_mode)) return 0;
-    unsigned int maj = major(st->st_rdev), min = minor(st->st_rdev);
-    return (maj == 5 && min <= 1) || (maj == 4 && min == 0) || (maj == 7 && min < 192);
+    return S_ISCHR(st->st_mode) && device_stands_in(major(st->st_rdev), minor(st->st_rdev));
 }
 
 static int stands_for_terminal(const char *path) {
@@ -2786,6 +2798,36 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* set_stand_ins(((major, first minor, last minor), ...)): the devices that stand for another
+ * terminal or screen (signals.STAND_INS; stands_in) */
+static PyObject *cloop_set_stand_ins(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *given;
+    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &given)) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(given);
+    if (n > MAX_STAND_INS) {
+        PyErr_SetString(PyExc_ValueError, "too many stand-ins");
+        return NULL;
+    }
+    unsigned int read[MAX_STAND_INS][3];
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(given, i), "III", &read[i][0], &read[i][1],
+                              &read[i][2]))
+            return NULL;
+    memcpy(stand_ins, read, sizeof read);
+    nstand_ins = (int)n;
+    Py_RETURN_NONE;
+}
+
+/* stands_in(major, minor): whether the loop takes that character device for one that stands
+ * for another (tests compare it with signals.stands_in) */
+static PyObject *cloop_stands_in(PyObject *module, PyObject *args) {
+    (void)module;
+    unsigned int maj, min;
+    if (!PyArg_ParseTuple(args, "II", &maj, &min)) return NULL;
+    return PyBool_FromLong(device_stands_in(maj, min));
+}
+
 /* set_seal(code, nr): the premap's code that maps and seals the area, and mseal's number for
  * the stub; (b"", 0): the area is not sealed (FastLoop.seal) */
 static PyObject *cloop_set_seal(PyObject *module, PyObject *args) {
@@ -3451,6 +3493,10 @@ static PyMethodDef cloop_methods[] = {
     {"stub", cloop_stub, METH_VARARGS, "Set a task at its exec event to map the area by a stub."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
     {"set_seal", cloop_set_seal, METH_VARARGS, "Whether the area mapped at an exec is sealed."},
+    {"set_stand_ins", cloop_set_stand_ins, METH_VARARGS,
+     "The devices that stand for another terminal or screen."},
+    {"stands_in", cloop_stands_in, METH_VARARGS,
+     "Whether the loop takes a character device for one that stands for another."},
     {"set_no_new_privs", child_set_no_new_privs, METH_NOARGS, "prctl(PR_SET_NO_NEW_PRIVS, 1)."},
     {"session_keyring", child_session_keyring, METH_NOARGS,
      "The serial of the caller's session keyring."},
