@@ -2965,35 +2965,41 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     return out
 
 
-def _kept_rules(policy: Policy, table_name: str, env: Mapping[str, str] | None
-                ) -> list[Rule]:
-    """The rules of ``policy`` that a program table it lacks, made by a merge, starts with:
-    the person's rules that do more than permit (``never``, ``ask``, a ``redirect``), from
-    each table the program could have run under before.
+def refusals(tables: Iterable[Table]) -> list[Rule]:
+    """The rules of ``tables`` that do more than permit -- ``never``, ``ask``, a ``redirect``;
+    not the learner's "any other address" rules, which stand for their own table's default
+    -- each once, in order: what a program table made for a program that had none starts
+    with (a merge's, :func:`_kept_rules`; an answer's, ``PolicyStore.program_table``).
 
-    Without the new table, a process that execs the program keeps its caller's table (or
-    takes the first glob table matching it), where those rules decided; with it, it takes
-    the new table.  Made of the learned rules alone, the merged file let the program do
-    what the person's own rule refused -- what it did, unconfined, while learning (red team
-    84: ``never fsread $CWD/victim/**`` in the main table, a learning run that ran
-    ``cat victim/secret.txt``, and the next run's cat read it).  A literal key matched by a
-    glob table of ``policy`` took that table alone; any other program could have been
-    exec'd from any table, so it starts with the refusals of them all (a table that may not
-    exec it adds some in vain: stricter, never wider -- the summary names what they still
-    refuse)."""
-    claimed = None
-    if is_literal(table_name):
-        claimed = next((policy.programs[key] for key, pattern in policy.program_patterns.items()
-                        if pattern.matches(table_name)), None)
-    sources = [claimed] if claimed is not None else policy.tables()
+    Without such a table, a process that execs the program keeps its caller's table, where
+    those rules decided; with it, it takes the new table from every caller.  Made of the
+    learned rules alone (or of a copy of one caller's table), the new table let the program
+    do what another table's rule refused (red team 84: ``never fsread $CWD/victim/**`` in
+    one table, and the next ``cat victim/secret.txt`` from it read the secret).  Put first,
+    they hold from every caller: stricter, never wider, for the caller whose rules were
+    copied (the summary names what they still refuse)."""
     kept: list[Rule] = []
-    for source in sources:
-        for rule in source.rules:
-            if rule.action in (Action.NEVER, Action.ASK) or rule.redirect is not None:
+    for table in tables:
+        for rule in table.rules:
+            if (rule.action in (Action.NEVER, Action.ASK) or rule.redirect is not None) and \
+                    not _is_barrier(rule):
                 rule = dataclasses.replace(rule, index=0, location=None)
                 if rule not in kept:  # (one rule of several tables, once)
                     kept.append(rule)
     return kept
+
+
+def _kept_rules(policy: Policy, table_name: str, env: Mapping[str, str] | None
+                ) -> list[Rule]:
+    """The :func:`refusals` a program table ``policy`` lacks, made by a merge, starts with:
+    of the tables the program could have run under before.  A literal key matched by a glob
+    table of ``policy`` took that table alone; any other program could have been exec'd
+    from any table (a table that may not exec it adds some in vain)."""
+    claimed = None
+    if is_literal(table_name):
+        claimed = next((policy.programs[key] for key, pattern in policy.program_patterns.items()
+                        if pattern.matches(table_name)), None)
+    return refusals([claimed] if claimed is not None else policy.tables())
 
 
 def _copy_table(table: Table) -> Table:

@@ -16,18 +16,25 @@ learned rules came out in front of the user's anyway:
   (``merge_connect.c``).  Now only the learner's own (by its comment) are passed
   (``learn._is_barrier``).
 
-Each test: the native control (ESCAPED), the user's policy alone (BLOCKED), the learning
+The first two: the native control (ESCAPED), the user's policy alone (BLOCKED), the learning
 run merged into it, and the next run on the merged file -- ESCAPED on main (both loops),
-BLOCKED now, and the summary names what the user's rules still refuse."""
+BLOCKED now, and the summary names what the user's rules still refuse.
+
+The same class without learning: a ``for program`` answer (the default reach) for a program
+with no table makes one, a copy of the table it ran under -- and every later exec of it,
+from any table, takes that copy: a caller whose own ``never`` held the program lost it, in
+the run and in the saved file.  Now such a table starts with the other tables' refusals."""
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
 from escape_lib import SECRET_MAGIC, TcpListener, listening
 
-from conftest import run_systrace
+from conftest import PYTHON, run_systrace
 
 _NO_READS_BELOW = """version = 1
 default = "permit"
@@ -116,3 +123,47 @@ def test_a_merge_keeps_the_users_own_rule_refusing_every_address(
         assert _STILL_REFUSED in learning.stderr, learning.stderr
         text = policy.read_text()
         assert text.index('comment = "no network"') < text.index('address = "127.0.0.1"'), text
+
+
+def test_a_table_an_answer_makes_keeps_the_refusals_of_the_programs_other_callers(
+        build, tmp_path: Path) -> None:
+    """Main permits, and asks about ``asked``; the tool's table refuses reads below
+    ``victim``.  ``cat asked`` under main asks; the approver permits (for program), which
+    made ``[program."/usr/bin/cat"]`` a copy of main; then the tool ran ``cat
+    victim/secret.txt`` -- in the new table, not the tool's: on main ESCAPED, in that run
+    and in the next from the saved file.  Now the new table holds the tool's ``never`` first.
+    (Loop-blind: a run with an approver is the Python loop's alone.)"""
+    program = build("escape/merge_table.c")
+    tool = tmp_path / "tool"
+    shutil.copy(program, tool)
+    (tmp_path / "victim").mkdir()
+    (tmp_path / "victim" / "secret.txt").write_text(SECRET_MAGIC + "\n")
+    (tmp_path / "asked").write_text("asked\n")
+    control = subprocess.run([str(tool), "victim"], capture_output=True, text=True,
+                             timeout=30, cwd=tmp_path)
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*/asked"\nanswer = "permit"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    policy = tmp_path / "p.toml"
+    policy.write_text(f'default = "permit"\n\n'
+                      f'[[rule]]\ncalls = ["fsread"]\npath = "{tmp_path}/asked"\n'
+                      f'action = "ask"\n\n'
+                      f'[program."{tool}"]\ndefault = "permit"\n\n'
+                      f'[[program."{tool}".rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{tmp_path}/victim/**"\naction = "never"\n')
+    script = "cat asked; ./tool victim"
+    alone = run_systrace(["-p", str(policy), "--", "sh", "-c", "./tool victim"], cwd=tmp_path)
+    assert alone.stdout.startswith("BLOCKED: /bin/cat did not print"), \
+        alone.stdout + alone.stderr
+    asked = run_systrace(["-p", str(policy), "--ask-via", "exec:" + shlex.join(approver),
+                          "--", "sh", "-c", script], cwd=tmp_path)
+    assert asked.stdout.startswith("asked\n"), asked.stdout + asked.stderr
+    assert "remembered for /usr/bin/cat" in asked.stderr, asked.stderr
+    assert "ESCAPED" not in asked.stdout, asked.stdout + asked.stderr
+    assert "BLOCKED: /bin/cat did not print" in asked.stdout, asked.stdout + asked.stderr
+    assert "saved 1 remembered answer" in asked.stderr, asked.stderr
+    again = run_systrace(["-p", str(policy), "--", "sh", "-c", script], cwd=tmp_path)
+    assert "ESCAPED" not in again.stdout, again.stdout + again.stderr
+    assert again.stdout.startswith("asked\nBLOCKED: /bin/cat did not print"), \
+        again.stdout + again.stderr
