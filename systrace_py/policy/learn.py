@@ -154,6 +154,8 @@ _ANY_UNIX = ["/**", "@*", ""]
 #: the comments of the learner's "any other IP address" and "any other unix socket" rules:
 #: what tells them from a person's rule of the same shape (:func:`_is_barrier`)
 _BARRIER_COMMENTS = ("learned: any other IP address", "learned: any other unix socket")
+#: the comment of the learner's permit after them (:func:`_is_catch_all`)
+_CATCH_ALL_COMMENT = "learned: connected sockets (no address) and netlink"
 #: Failures of an exec that mean the program is not there (a search's misses): under the
 #: policy they are answered ENOENT again, as refusals of missing paths
 _EXEC_MISSING = frozenset({errno_module.ENOENT, errno_module.ENOTDIR, errno_module.ELOOP,
@@ -2513,8 +2515,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                             comment=_BARRIER_COMMENTS[0]))
         out.append(FileRule(calls, options.default, net=NetCondition(unix=_ANY_UNIX),
                             comment=_BARRIER_COMMENTS[1]))
-        out.append(FileRule(calls, Action.PERMIT,
-                            comment="learned: connected sockets (no address) and netlink"))
+        out.append(FileRule(calls, Action.PERMIT, comment=_CATCH_ALL_COMMENT))
     return out
 
 
@@ -2868,8 +2869,13 @@ def _is_barrier(rule: Rule) -> bool:
 
 
 def _is_catch_all(rule: Rule) -> bool:
-    """An unconditional permit of calls that carry addresses: must stay after the barriers."""
+    """The learner's unconditional permit of calls that carry addresses, after its "any
+    other address" rules: must stay after them.  By its comment too: a person's own
+    ``permit net-connect`` at the top of a table is of that shape, and a merge put every
+    learned rule before it -- in front of the person's ``never`` rules after it (red team
+    84)."""
     return (rule.action is Action.PERMIT and not rule.conditional and rule.redirect is None
+            and getattr(rule, "comment", None) == _CATCH_ALL_COMMENT
             and any(aliases.expand(c) & aliases.ADDRESS_CALLS for c in rule.calls))
 
 

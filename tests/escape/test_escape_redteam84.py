@@ -10,11 +10,13 @@ learned rules came out in front of the user's anyway:
   table, which permits what it did unconfined while learning (``merge_table.c``: ``cat`` of
   a file below a directory the user's main table refuses).  Now a table a merge makes starts
   with the user's rules that do more than permit (``learn._kept_rules``);
-* the learner's "any other address" refusals were told by their shape alone, and learned
-  addresses go before them; a person's "no network" rule (``never net-connect`` of
-  ``0.0.0.0/0`` and ``::/0``) has that shape, and the learned connect went before it
-  (``merge_connect.c``).  Now only the learner's own (by its comment) are passed
-  (``learn._is_barrier``).
+* the learner's "any other address" refusals, and its permit after them, were told by their
+  shape alone, and learned rules go before them; a person's "no network" rule (``never
+  net-connect`` of ``0.0.0.0/0`` and ``::/0``) has the first shape, and the learned connect
+  went before it (``merge_connect.c``); a person's ``permit net-connect`` has the second, and
+  every learned rule went before it -- and before the person's ``never`` rules after it
+  (``learn_stash.c`` reading the secret itself).  Now only the learner's own (by their
+  comments) are passed (``learn._is_barrier``, ``learn._is_catch_all``).
 
 The first two: the native control (ESCAPED), the user's policy alone (BLOCKED), the learning
 run merged into it, and the next run on the merged file -- ESCAPED on main (both loops),
@@ -123,6 +125,56 @@ def test_a_merge_keeps_the_users_own_rule_refusing_every_address(
         assert _STILL_REFUSED in learning.stderr, learning.stderr
         text = policy.read_text()
         assert text.index('comment = "no network"') < text.index('address = "127.0.0.1"'), text
+
+
+_NETWORK_THEN_NO_READS_BELOW = """version = 1
+default = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+action = "permit"
+
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "$CWD/victim/**"
+action = "never"
+"""
+
+
+def test_a_merge_puts_nothing_before_the_users_own_permit_of_every_connect(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The user's policy permits every connect first, then refuses reads below ``victim``;
+    a learning run merged into it reads ``victim/secret.txt`` itself (``learn_stash``, its
+    ATTACK mode).  On main the user's unconditional permit was taken for the learner's own
+    "connected sockets" permit, every learned rule was put before it -- and so before the
+    user's ``never`` -- and the next run read the secret (ESCAPED, both loops)."""
+    program = build("escape/learn_stash.c")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "secret.txt").write_text(SECRET_MAGIC + "\n")
+    env = {"ATTACK": "1"}
+    control = subprocess.run([str(program), "victim"], capture_output=True, text=True,
+                             timeout=30, cwd=tmp_path, env=env)
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    policy = tmp_path / "p.toml"
+    policy.write_text(_NETWORK_THEN_NO_READS_BELOW)
+    alone = run_systrace(["-p", str(policy), "--", str(program), "victim"], cwd=tmp_path,
+                         env={**env, **loop})
+    assert alone.stdout.startswith("BLOCKED: open victim/secret.txt: EPERM"), \
+        alone.stdout + alone.stderr
+    learning = run_systrace(["-A", "-o", str(policy), "--merge", "--", str(program), "victim"],
+                            cwd=tmp_path, env={**env, **loop})
+    assert learning.stdout.startswith("ESCAPED"), learning.stdout + learning.stderr
+    traced = run_systrace(["-p", str(policy), "--", str(program), "victim"], cwd=tmp_path,
+                          env={**env, **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert traced.stdout.startswith("BLOCKED: open victim/secret.txt: EPERM"), \
+        traced.stdout + traced.stderr
+    assert _STILL_REFUSED in learning.stderr, learning.stderr
+    text = policy.read_text()
+    assert text.index('calls = ["net-connect"]\naction = "permit"') < \
+        text.index('path = "$CWD/victim/**"') < text.index('path = "$CWD/victim/secret.txt"'), \
+        text
 
 
 def test_a_table_an_answer_makes_keeps_the_refusals_of_the_programs_other_callers(

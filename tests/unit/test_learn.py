@@ -680,6 +680,20 @@ def test_a_persons_rule_refusing_every_address_stays_in_front_of_learned_ones():
     assert not permitted(merged, connect(SockAddr("inet", "10.0.0.1", 443)))
 
 
+def test_nothing_learned_goes_before_a_persons_own_permit_of_every_connect():
+    """Red team 84: an unconditional permit of connects is the shape of the learner's permit
+    after its "any other address" rules; a person's, first in the table, had every learned
+    rule put in front of it -- and of the person's ``never`` after it."""
+    base = loads_policy('default = "never"\n'
+                        '[[rule]]\ncalls = ["net-connect"]\naction = "permit"\n'
+                        '[[rule]]\ncalls = ["fsread"]\npath = "/secret/**"\naction = "never"\n',
+                        "base.toml", env=ENV)
+    report = learn([read("/secret/key")], LearnOptions(env=ENV))
+    merged = merge_policies(base, report.policy, ENV)
+    assert [r.action for r in merged.main.rules[:2]] == [Action.PERMIT, Action.NEVER]
+    assert not permitted(merged, read("/secret/key"))
+
+
 def hosts_rules() -> list[FileRule]:
     """The rules an answer "permit /etc/hosts" to an O_RDWR open makes."""
     return [FileRule((cls,), Action.PERMIT, path=PathGlob("/etc/hosts", ENV))
