@@ -25,7 +25,12 @@
  * dumpable, root's, whose fd directory the task may not search natively.  ESC_CRASH (with
  * ESC_AS_OWN) forges a status the walk takes to a root process of the task's own user
  * namespace (ns/user a symlink the tracer resolves to the task's, uid_map "0 0 1") whose Pid
- * is 2147483648: close 26 asks the kernel about that pid (os.pidfd_open: OverflowError). */
+ * is 2147483648: close 26 asks the kernel about that pid (os.pidfd_open: OverflowError).
+ * With ESC_OVER_OWN set (close 28) PID's fd directory is bound over the program's own
+ * /proc/<own pid>/fd, in /proc itself, no status written, and it opens
+ * /proc/<own pid>/fd/FD/NAME: the tracer's name of the directory is the task's own fd
+ * directory, and its ".." the real /proc/<own pid> -- review 53's inode check compared that
+ * ".." and took the directory for the task's own. */
 #include "attack.h"
 #include <sched.h>
 #include <sys/mount.h>
@@ -59,10 +64,13 @@ int main(int argc, char **argv) {
     } else if (mkdir(base, 0755) || mkdir(fds, 0755)) {
         skipped("mkdir %s: %s", fds, ename(errno));
     }
-    if (!getenv("ESC_OVERMOUNT") && !getenv("ESC_AS_OWN")
+    if (getenv("ESC_OVER_OWN")) {
+        snprintf(fds, sizeof fds, "/proc/%d/fd", (int)getpid());
+        if (mount(theirs, fds, NULL, MS_BIND, NULL)) skipped("bind %s: %s", theirs, ename(errno));
+    } else if (!getenv("ESC_OVERMOUNT") && !getenv("ESC_AS_OWN")
             && mount(theirs, fds, NULL, MS_BIND, NULL))
         skipped("bind %s: %s", theirs, ename(errno));
-    if (!getenv("ESC_NO_STATUS")) {
+    if (!getenv("ESC_NO_STATUS") && !getenv("ESC_OVER_OWN")) {
         snprintf(status, sizeof status, "%s/status", base);
         snprintf(text, sizeof text, "Name:\tx\nTgid:\t%d\nPid:\t%s\nUid:\t0\t0\t0\t0\n"
                  "Gid:\t0\t0\t0\t0\nCapPrm:\t0\n", getenv("ESC_CRASH") ? 1 : (int)getpid(),
