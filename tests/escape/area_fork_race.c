@@ -22,8 +22,11 @@
  *                             stops: a call touching the area) and each forks at once (the raw call: no atfork work); the
  *                             main thread opens /etc/hostname (held: its path copied into the
  *                             area, mapped lazily).  Each fork's child makes a held open too
- *                             and prints "child open=FD|-ERRNO VmFlags..." (its area's flags
- *                             after the open; "no area" without one); the parent prints
+ *                             and prints "child open=FD|-ERRNO VmFlags... ring=RES" (its
+ *                             area's flags after the open, "no area" without one; then the
+ *                             result of an io_uring's IORING_OP_MADVISE(MADV_DONTNEED) of the
+ *                             area's first page, where the held open's copy was: 0 dropped,
+ *                             -EPERM where the area is sealed); the parent prints
  *                             "parent open=...".
  *
  * A child's open that succeeded with no "sl" among its area's VmFlags ran held in an unsealed
@@ -42,8 +45,48 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/io_uring.h>
 
 #define BASE ((void *)0x100000000000UL)
+
+/* IORING_OP_MADVISE of [addr, addr + len) with ADVICE, run by a ring made for it: its result
+ * (the cqe's; *made set), or -errno of the ring's set-up (*made 0). */
+static int ring_madvise(unsigned long addr, unsigned long len, int advice, int *made) {
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    *made = 0;
+    int fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+    if (fd < 0) return -errno;
+    size_t sq_size = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+    size_t cq_size = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+    if (p.features & IORING_FEAT_SINGLE_MMAP && cq_size > sq_size) sq_size = cq_size;
+    char *sq = mmap(NULL, sq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                    IORING_OFF_SQ_RING);
+    char *cq = sq;
+    if (!(p.features & IORING_FEAT_SINGLE_MMAP))
+        cq = mmap(NULL, cq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                  IORING_OFF_CQ_RING);
+    struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof *sqes, PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) return -errno;
+    *made = 1;
+    unsigned *tail = (unsigned *)(sq + p.sq_off.tail);
+    unsigned idx = *tail & *(unsigned *)(sq + p.sq_off.ring_mask);
+    memset(&sqes[idx], 0, sizeof sqes[idx]);
+    sqes[idx].opcode = IORING_OP_MADVISE;
+    sqes[idx].addr = addr;
+    sqes[idx].len = (unsigned)len;
+    sqes[idx].fadvise_advice = (unsigned)advice;
+    ((unsigned *)(sq + p.sq_off.array))[idx] = idx;
+    __atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+    if (syscall(SYS_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+        return -errno;
+    unsigned *head = (unsigned *)(cq + p.cq_off.head);
+    while (*head == __atomic_load_n((unsigned *)(cq + p.cq_off.tail), __ATOMIC_ACQUIRE))
+        ;
+    struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+    return cqes[*head & *(unsigned *)(cq + p.cq_off.ring_mask)].res;
+}
 
 static void flags_of(char *out, size_t size) {
     static char smaps[1 << 20];
@@ -76,7 +119,8 @@ static void *forker(void *which) {
         int fd = open("/etc/hostname", O_RDONLY);
         int err = errno;
         flags_of(flags, sizeof flags);
-        printf("child open=%d %s\n", fd >= 0 ? fd : -err, flags);
+        int made, dropped = ring_madvise((unsigned long)BASE, 4096, MADV_DONTNEED, &made);
+        printf("child open=%d %s ring=%d\n", fd >= 0 ? fd : -err, flags, dropped);
         fflush(stdout);
         syscall(SYS_exit_group, 0);
     }
