@@ -17,6 +17,9 @@
  *                             itself with "go"): its thread made while it is alone (a tree of
  *                             more than one task holds the thread's clone3, which maps the
  *                             area before the thread is there -- the rounds above lose)
+ *   area_fork_race filter     the same under a seccomp filter of its own (allow all), made
+ *                             before the exec: the area mapped and sealed with its filters
+ *                             suspended (Tracer._map_scratch_suspended), the same window
  *   area_fork_race go         SPINNERS threads spin on write(pipe, BASE, 1) (EFAULT until the
  *                             area is mapped; a call no filter stops, where mincore(BASE)
  *                             stops: a call touching the area) and each forks at once (the raw call: no atfork work); the
@@ -41,6 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -129,8 +135,15 @@ static void *forker(void *which) {
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 2 && !strcmp(argv[1], "once")) {
+    if (argc >= 2 && (!strcmp(argv[1], "once") || !strcmp(argv[1], "filter"))) {
         signal(SIGTRAP, SIG_IGN);
+        struct sock_filter all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+        struct sock_fprog prog = {1, all};
+        if (!strcmp(argv[1], "filter") && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+                                           prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))) {
+            perror("filter");
+            return 1;
+        }
         execl("/proc/self/exe", argv[0], "go", (char *)NULL);
         return 127;
     }
