@@ -56,6 +56,10 @@ def test_a_fork_between_the_lazy_map_and_its_seal_holds_no_call_unsealed(
     for _ in range(_RUNS):
         run = run_systrace(["-p", str(policy_file), "--", str(program), mode], env=loop)
         assert "parent open=" in run.stdout, run
+        won = False
         for result, flags, _ in _CHILD.findall(run.stdout):
             # never a held call in an unsealed area: refused (EPERM), or the area sealed
             assert int(result) < 0 or "sl" in flags.split()[1:], run.stdout
+            won = won or "sl" not in flags.split()[1:]
+        if won:
+            break  # (a child forked inside the window, and held nothing: no more runs)
