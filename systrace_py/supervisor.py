@@ -180,6 +180,9 @@ REFUSAL_TEXTS: dict[ReasonTag, str] = {
     Reason.LINKED: ("a link, rename or mount would give {held}, by its new name, an access its own"
                     " name lacks in table {table} (read, write, run...): the file would gain"
                     " it"),
+    Reason.COPIED: ("a copy of {held} with every file below it (a btrfs snapshot) would show"
+                    " a file table {table} does not let be read or run by its own name (or"
+                    " whose name cannot be told)"),
 }
 
 #: How each blank of a refusal's text (REFUSAL_TEXTS) is filled, from the refused call and its
@@ -1324,8 +1327,10 @@ class Supervisor:
             # a btrfs send writes every file of the descriptor's subvolume into another
             # descriptor -- names no rule is asked about (as a file system image's: review 28);
             # a device add or replace writes a device named in its struct (review 30); a tree
-            # search reads its items, a snapshot copies it under a new name (red team 83)
-            decision = strictest([decision, Decision(
+            # search reads its items (red team 83).  A snapshot copies its source subvolume
+            # under a new name: decided as a read of that tree (close 27)
+            decision = strictest([decision, self._snapshot(table, call)
+                                  if call.snapshot_request() else Decision(
                 Action.NEVER, errno_module.EPERM, None, table.name, Reason.SUBTREE)])
         if call.name == "ioctl" and call.loop_request():
             # a loop device's attach reads (and may write) a descriptor's file: as an open
@@ -1386,6 +1391,33 @@ class Supervisor:
                         if refused is not None:
                             return refused
         return as_open
+
+    @staticmethod
+    def _snapshot(table: Table, call: DecodedCall) -> Decision:
+        """BTRFS_IOC_SNAP_CREATE (_V2), where a rule decides by name: the kernel copies every
+        file of the subvolume whose root's descriptor is in the struct under the new name,
+        reading none of them (red team 83) -- decided as a read of every path at and below
+        that root, by its name in the tracer's view (DecodedCall.snapshot_source,
+        Table.copy_decision): refused (EPERM) where the table does not grant each reading
+        access of each of them outright; run where it does -- a snapshot of a subvolume
+        holding nothing a rule keeps from being read (close 27).  A name that cannot be told
+        exactly is refused (EPERM); a struct the kernel cannot read gets its EFAULT.  Files
+        the snapshot does not copy -- a nested subvolume's, a mount's below the root -- are
+        decided too (stricter).  Only the caller's table: what the copy shows any other
+        process, the caller could read and write out itself."""
+        try:
+            sources = call.snapshot_source()
+        except DecodeError as exc:
+            return Decision(Action.NEVER, exc.errno, None, table.name, Reason.COPIED)
+        if sources is None:
+            return Decision(Action.PERMIT, table=table.name)  # (nothing is copied: EINVAL)
+        if not sources:
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.COPIED)
+        for source in sources:
+            refused = table.copy_decision(call.shown(source))
+            if refused is not None:
+                return refused
+        return Decision(Action.PERMIT, table=table.name)
 
     def _linked_elsewhere(self, table: Table, facts: list[Facts]) -> Decision | None:
         """A link or rename the caller's table does not refuse -- or a mount that shows its

@@ -104,6 +104,8 @@ class Reason:
     REDIRECT: Final = ReasonTag("redirect")
     #: a new name would grant the file more than its own (issue 11)
     LINKED: Final = ReasonTag("linked access")
+    #: a copy of a tree (a btrfs snapshot) would show a file the table keeps from being read
+    COPIED: Final = ReasonTag("copied tree")
     #: ... of a script whose #!/usr/bin/env searches a caller's PATH
     ENV_PATH: Final = ReasonTag("env PATH")
     #: an exec into another table by a name of the tree's own
@@ -1264,6 +1266,45 @@ class Table:
                                 PathArg(role, directory), role)
         return self.default_decision(False, role)
 
+    def copy_decision(self, source: str, role: str = "fd") -> Decision | None:
+        """A copy of the tree at ``source`` made under a new name, which the kernel makes
+        without reading any file of it (a btrfs snapshot of the subvolume whose root is
+        ``source``: Supervisor._snapshot, close 27): its maker then reads, by the copy's
+        names, every file at and below ``source`` -- its bytes, a directory's listing, its
+        metadata and extended attributes -- and may run each, with its own mode and owner (a
+        set-user-ID program stays one: no copy the maker could write would).  So decided as
+        each reading access of :func:`file_accesses` (an open for reading, an exec, a stat, a
+        getxattr, and every call of theirs a rule names itself) of every path at and below
+        ``source``: refused (EPERM, ``copied tree``, naming ``source``) where one of
+        them is not granted outright -- a rule refusing or asking about
+        it (whatever else it names; a ``fresh`` permit covers no older file, a glob that may
+        match only some paths below is followed both ways, a redirect grants nothing), or
+        the default where no rule covers it; None when the table grants them all.  A rule
+        of no path (``ask exec``) decides the copy's names as it decides the source's: the
+        copy gains nothing by it, and it refuses no snapshot (:func:`_as_copied`).  A write
+        of the copy (its bytes, its mode, its names) changes no file at ``source``: what the
+        table says of writing there plays no part (the copy's own names are decided by
+        their own rules when used).  Only what a name decides: a table that decides nothing
+        by name (:meth:`decides_by_name`) is not asked."""
+        compiled = self.compiled()
+        default = _GRANT[self.default]
+        passes = (False, True) if any(
+            getattr(rule.path, "leaves_out_runs_later", False) and not rule.injects
+            for rule in self.rules) else (False,)
+        for access, checks in self._access_checks(compiled):
+            if _writes(access):
+                continue
+            for check in checks:
+                for left_out in passes:
+                    # (both sides are the one path: its strictest grant at or below it, the
+                    # new side's, which takes a learned glob as leaving names out)
+                    least = min(min(pair) for pair in _linked_outcomes(
+                        _as_copied(check.rules), source, source, True, default, left_out))
+                    if least < _GRANT[Action.PERMIT]:
+                        return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                        Reason.COPIED, None, PathArg(role, source), role)
+        return None
+
     def _exposure_decision(self, facts: Facts, role: str) -> Decision | None:
         """A mount shows the file at this path, with everything below it, under another name
         (a bind, a move, an overlay layer, a device), or replaces what lies there (its
@@ -1454,6 +1495,17 @@ def _with_other_names(target: str, directories: tuple[str, ...] | None) -> list[
     DecodedCall.aliases: another mount shows it there -- review 29, 32)."""
     tail = target.rstrip("/").rsplit("/", 1)[-1]
     return [target, *(f"{d.rstrip('/')}/{tail}" for d in directories or ())]
+
+
+def _as_copied(rules: Sequence[Rule]) -> list[Rule]:
+    """``rules`` for :meth:`Table.copy_decision`: a rule of no path (nor address, redirect
+    or injection) taken as a ``permit`` -- it matches a file's every name alike, or none
+    (its argv or target: the call's), so whatever it decides of the source it decides of
+    the copy by the copy's names, and the copy gains nothing by it; the rules after it are
+    not reached where it matches, as before."""
+    return [dataclasses.replace(rule, action=Action.PERMIT)
+            if rule.path is None and rule.net is None and rule.redirect is None
+            and not rule.injects and rule.refuses else rule for rule in rules]
 
 
 def _writes(access: tuple[str, str, int | None]) -> bool:
