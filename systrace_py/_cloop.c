@@ -794,11 +794,23 @@ static int answered_everywhere(void) {
  * /dev/vcsN, vcsuN and vcsaN are one screen by three names, and /dev/vcs, vcsu and vcsa
  * (7,0, 7,64, 7,128) the screen of the console in front -- decided by each name of each
  * screen it may show (signals.screens_stood_for; red team 66: a rule refusing /dev/vcsN was
- * passed by /dev/vcs; review 44: by /dev/vcsaN). */
+ * passed by /dev/vcs; review 44: by /dev/vcsaN).  Which devices those are is Python's
+ * (signals.STAND_INS, given by set_stand_ins); until it is given, every character device
+ * stands in (Python's: never wrong, only slower). */
+#define MAX_STAND_INS 8
+static unsigned int stand_ins[MAX_STAND_INS][3];  /* major, first minor, last minor */
+static int nstand_ins = -1;
+
+static int device_stands_in(unsigned int maj, unsigned int min) {
+    if (nstand_ins < 0) return 1;
+    for (int i = 0; i < nstand_ins; i++)
+        if (maj == stand_ins[i][0] && min >= stand_ins[i][1] && min <= stand_ins[i][2])
+            return 1;
+    return 0;
+}
+
 static int stands_in(const struct stat *st) {
-    if (!S_ISCHR(st->st_mode)) return 0;
-    unsigned int maj = major(st->st_rdev), min = minor(st->st_rdev);
-    return (maj == 5 && min <= 1) || (maj == 4 && min == 0) || (maj == 7 && min < 192);
+    return S_ISCHR(st->st_mode) && device_stands_in(major(st->st_rdev), minor(st->st_rdev));
 }
 
 static int stands_for_terminal(const char *path) {
@@ -1635,8 +1647,10 @@ static int let_parent_go(Arm *c) {
  * the trap -- a signal sent meanwhile stays queued in the kernel with its siginfo, for its
  * thread, and is delivered once the task goes on, as natively; only one that cannot be
  * blocked comes to a delivery stop, and is kept back and sent again (kill) once the task is
- * as it was.  *mapped: whether the area is there; *maps: the stops it took.  0, or the wait
- * status of a task that ended meanwhile (>0 with *died), or -1 on an error. */
+ * as it was.  *mapped: whether the area is there -- 2 sealed too, 1 not (in a run that
+ * seals, an area no call is held in: exec_event, Tracer._area_made); *maps: the stops it
+ * took.  0, or the wait status of a task that ended meanwhile (>0 with *died), or -1 on an
+ * error. */
 #define SIGBIT(sig) (1ULL << ((sig) - 1))
 #define FORCED_SIGNALS (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | \
                         SIGBIT(SIGSYS))
@@ -1839,17 +1853,18 @@ static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     if (seal_nr) {
         /* the area mapped (rcx 0): sealed, mseal(BASE, SIZE, 0) -- rdi and rsi are still the
          * mmap's; the prefilter lets it run (Tracer.seals: a stop of it is let go as the
-         * mmap's is, decide_call), and a seal of one whole fresh mapping fails only for a
-         * task being killed: its result is not looked at (close 24).  rcx 0 again after it
-         * (its syscall left its return address). */
+         * mmap's is, decide_call).  rcx is then the seal's result (its low half: 0, or
+         * -errno, never 0): a seal that failed goes to the int3 as a failed mmap does, the
+         * area mapped but unsealed -- which a run that seals never uses (stub_stop,
+         * Tracer._stub_stop: close 25).  No stop where it sealed. */
         k = put_bytes(code, k, "\xe3\x02", 2);              /* jrcxz seal */
-        k = put_bytes(code, k, "\xeb\x11", 2);              /* jmp back (not mapped) */
+        k = put_bytes(code, k, "\xeb\x0e", 2);              /* jmp back (not mapped) */
         k = put_bytes(code, k, "\xb8", 1);                  /* seal: mov eax, mseal */
         memcpy(code + k, &seal_nr, 4);
         k += 4;
         k = put_bytes(code, k, "\xba\x00\x00\x00\x00", 5);  /* mov edx, 0 */
         k = put_bytes(code, k, "\x0f\x05", 2);              /* syscall */
-        k = put_bytes(code, k, "\xb9\x00\x00\x00\x00", 5);  /* mov ecx, 0 */
+        k = put_bytes(code, k, "\x89\xc1", 2);              /* mov ecx, eax */
     }                                                       /* back: */
     static const struct { const char *op; int reg; } back[] = {
         {"\x48\xb8", R_RAX}, {"\x48\xba", R_RDX}, {"\x48\xbe", R_RSI}, {"\x48\xbf", R_RDI},
@@ -1953,11 +1968,43 @@ static int area_mapped(pid_t tid) {
     return covered >= end;
 }
 
+/* Whether the mapping at the area's base is sealed: "sl" among its VmFlags in
+ * /proc/PID/smaps (mseal, Linux 6.10).  At the stub's int3 with the area mapped in a run
+ * that seals, the stub's seal failed -- or the int3 is the program's own, run after the stub
+ * had mapped and sealed the area (stub_trap.c): a seal is never undone, and a split (mlock)
+ * keeps it on both parts.  A header line begins with the range in lower-case hex, a field
+ * line with its capitalized name (a file's name, escaped by the kernel, ends a header).  1 /
+ * 0, -1: smaps unreadable (the task gone).  (Tracer's _area_sealed reads them alike.) */
+static int area_sealed(pid_t tid) {
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/smaps", (int)tid);
+    FILE *smaps = fopen(path, "re");
+    if (!smaps) return -1;
+    int inside = 0, sealed = 0, whole = 1;
+    while (fgets(line, sizeof line, smaps)) {
+        int head = whole;  /* (the rest of a long line is none of its own) */
+        whole = strchr(line, '\n') != NULL;
+        if (!head) continue;
+        unsigned long long lo, hi;
+        if (((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f')) &&
+            sscanf(line, "%llx-%llx", &lo, &hi) == 2) {
+            inside = lo <= mmap_args[1] && mmap_args[1] < hi;
+        } else if (inside && !strncmp(line, "VmFlags:", 8)) {
+            for (char *f = strstr(line, " sl"); f; f = strstr(f + 1, " sl"))
+                sealed |= f[3] == ' ' || f[3] == '\n' || !f[3];
+            break;
+        }
+    }
+    fclose(smaps);
+    return sealed;
+}
+
 /* A stop of a task whose stub was not seen to end.  1: the stub's own, served: its trap (the
- * mmap failed: the task sent to its entry, with no area -- Python's from now on); 0: not
- * the stub's (a stop that only the program can make -- any event -- ends it; a signal may
- * come inside the stub: delivered as any); -1: an error.  (Its mmap's seccomp stop, when a
- * filter traces mmap: decide_call.) */
+ * mmap failed: the task sent to its entry, with no area -- Python's from now on; or the seal
+ * failed: sent there too, the area mapped but never used, close 25); 0: not the stub's (a
+ * stop that only the program can make -- any event -- ends it; a signal may come inside the
+ * stub: delivered as any); -1: an error.  (Its mmap's seccomp stop, when a filter traces
+ * mmap: decide_call.) */
 static int stub_stop(Arm *a, int status) {
     if (!WIFSTOPPED(status) || status == SECCOMP_STOP) return 0;
     int event = status >> 16;
@@ -1966,14 +2013,17 @@ static int stub_stop(Arm *a, int status) {
         if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
         if (regs[R_RIP] != a->stub_trap) return 0;
         if (a->stub_exec < 0) return 0;  /* (Python's stub: its trap is Python's, _stub_stop) */
-        if (area_mapped(a->tid) != 0) {  /* (the program's own int3: the mmap did not fail) */
-            stub_done(a);
+        int mapped = area_mapped(a->tid) != 0;
+        if (mapped && (!seal_nr || area_sealed(a->tid) != 0)) {
+            stub_done(a);  /* (the program's own int3: the mmap and its seal did not fail) */
             return 0;
         }
         Exec *e = &execs[a->stub_exec];
         regs[R_RIP] = a->stub_entry;
         if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
-        e->scratch = 0;
+        /* (mapped: the seal failed -- an area Python takes as one it could not seal, 1 in a
+         * run that seals: Tracer._area_made) */
+        e->scratch = mapped;
         e->maps++;
         stub_done(a);
         a->slot = 0;
@@ -2083,7 +2133,9 @@ static int exec_event(Arm *a, int *status) {
         a->vfork_only = 0;
         a->mem_fd = a->own_fd = mem;
         a->keep_start = 1;  /* (exec gives it a descriptor table of its own) */
-        if (mapped) a->slot = (uint64_t)mmap_args[1];  /* slot 0 of its new area */
+        /* slot 0 of its new area -- where a run that seals sealed it (a seal that failed:
+         * Python's, which holds no call there, Tracer._area_made: close 25) */
+        if (mapped == (seal_nr ? 2 : 1)) a->slot = (uint64_t)mmap_args[1];
         else a->off = 1;  /* (Python maps it, at the first call it holds) */
     }
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
@@ -2744,6 +2796,36 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     clear_on_setid = clear_flags;
     vdso_init();
     Py_RETURN_NONE;
+}
+
+/* set_stand_ins(((major, first minor, last minor), ...)): the devices that stand for another
+ * terminal or screen (signals.STAND_INS; stands_in) */
+static PyObject *cloop_set_stand_ins(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *given;
+    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &given)) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(given);
+    if (n > MAX_STAND_INS) {
+        PyErr_SetString(PyExc_ValueError, "too many stand-ins");
+        return NULL;
+    }
+    unsigned int read[MAX_STAND_INS][3];
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(given, i), "III", &read[i][0], &read[i][1],
+                              &read[i][2]))
+            return NULL;
+    memcpy(stand_ins, read, sizeof read);
+    nstand_ins = (int)n;
+    Py_RETURN_NONE;
+}
+
+/* stands_in(major, minor): whether the loop takes that character device for one that stands
+ * for another (tests compare it with signals.stands_in) */
+static PyObject *cloop_stands_in(PyObject *module, PyObject *args) {
+    (void)module;
+    unsigned int maj, min;
+    if (!PyArg_ParseTuple(args, "II", &maj, &min)) return NULL;
+    return PyBool_FromLong(device_stands_in(maj, min));
 }
 
 /* set_seal(code, nr): the premap's code that maps and seals the area, and mseal's number for
@@ -3411,6 +3493,10 @@ static PyMethodDef cloop_methods[] = {
     {"stub", cloop_stub, METH_VARARGS, "Set a task at its exec event to map the area by a stub."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
     {"set_seal", cloop_set_seal, METH_VARARGS, "Whether the area mapped at an exec is sealed."},
+    {"set_stand_ins", cloop_set_stand_ins, METH_VARARGS,
+     "The devices that stand for another terminal or screen."},
+    {"stands_in", cloop_stands_in, METH_VARARGS,
+     "Whether the loop takes a character device for one that stands for another."},
     {"set_no_new_privs", child_set_no_new_privs, METH_NOARGS, "prctl(PR_SET_NO_NEW_PRIVS, 1)."},
     {"session_keyring", child_session_keyring, METH_NOARGS,
      "The serial of the caller's session keyring."},

@@ -56,7 +56,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from systrace_py.engine import answered, enforce, pkeys, scratch
+from systrace_py.engine import answered, enforce, pkeys, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
     DYNAMIC_ROLE_CALLS,
@@ -400,7 +400,8 @@ def _exec_rules(module: Any) -> None:
     event (enforce.MMAP_TRAP_CODE and its registers), whether protection keys are on, an
     exec string's limit, where a slot holds an environment, the personality flags a
     set-user-ID exec clears (kernel.PER_CLEAR_ON_SETID: an exec into another table with one
-    is Python's, Supervisor._entering_table)."""
+    is Python's, Supervisor._entering_table), the devices that stand for another terminal or
+    screen (signals.STAND_INS: every call on one is Python's)."""
     names = tuple(sorted(n.encode() for n in environment.LOADER_VARIABLES
                          | environment.INTERPRETER_VARIABLES
                          | environment.CATALOG_VARIABLES))
@@ -412,6 +413,7 @@ def _exec_rules(module: Any) -> None:
     module.set_exec_rules(names, environment.EXPORTED_FUNCTION.encode(), enforce.MMAP_TRAP_CODE,
                           mmap, pkeys.enabled(), MAX_ARG_STRLEN,
                           (scratch.BULK, scratch.SLOT_SIZE), PER_CLEAR_ON_SETID)
+    module.set_stand_ins(signals.STAND_INS)
 
 
 #: (tid, program) -> the table that decides the task after it execs ``program`` and whether

@@ -397,6 +397,22 @@ def owner_targets(kind: int, who: int, caller_tid: int) -> tuple[int, ...] | Non
 _TERMINAL_ALIASES = {DEV_CONSOLE: "console", DEV_TTY0: "tty0"}
 
 
+#: every character device that stands for another terminal or screen, as (major, first minor,
+#: last minor): /dev/tty, /dev/console, /dev/tty0 (terminal_stood_for) and the virtual
+#: consoles' screens (screens_stood_for) -- a call on one is decided by the names of what it
+#: stands for, in Python (DecodedCall.terminals_examined, examined_screens).  The native loop
+#: is given these (cloop: _cloop.c stands_in) and hands every call on one to Python.
+STAND_INS: tuple[tuple[int, int, int], ...] = (
+    *((major, minor, minor) for major, minor in (DEV_TTY, *_TERMINAL_ALIASES)),
+    (VCS_MAJOR, 0, 64 * len(SCREEN_KINDS) - 1))
+
+
+def stands_in(device: int) -> bool:
+    """Whether a character device of number ``device`` stands for another (STAND_INS)."""
+    major, minor = os.major(device), os.minor(device)
+    return any(major == each and first <= minor <= last for each, first, last in STAND_INS)
+
+
 def terminal_behind(device: int, opener: int | str) -> int | None:
     """The terminal a file of this device number is when task ``opener`` uses it (the one
     home of "which terminal a device is"; :func:`foreground_group` names it by that): /dev/tty

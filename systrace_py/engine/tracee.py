@@ -54,21 +54,17 @@ class AddressSpace:
     parent's, not yet seen in its /proc/PID/maps -- a mapping the parent kept from its children
     (``MADV_DONTFORK``: VM_DONTCOPY) is not copied, and the child may map its own memory at
     the area's address without a stop (a hint mmap): checked at its first use
-    (Tracer._area_checked), never trusted (close 23).  ``sealed``: the area was sealed
-    (mseal, Linux 6.10) where it was mapped -- no advice that drops or unshares its pages
-    (``MADV_DONTNEED``, ``_FREE``, ``_DONTFORK``, ``_WIPEONFORK``, ``_GUARD_INSTALL``), no
-    unmap, remap or reprotect, from any door (madvise, process_madvise, an io_uring's
-    IORING_OP_MADVISE); the tracer's /proc/PID/mem writes still land.  Kept at fork, as the
-    kernel keeps VM_SEALED; False where the kernel has no mseal, the prefilter would stop or
-    answer it (Tracer.seals), or the area was mapped lazily (Tracer._map_scratch): there the
-    filter's guards alone stand, and the io_uring doors stay open where io-uring is permitted
-    (close 24)."""
+    (Tracer._area_checked), never trusted (close 23).  In a run that seals (Tracer.seals)
+    ``scratch`` is an area sealed where it was mapped (mseal, Linux 6.10) -- no advice that
+    drops or unshares its pages, no unmap, remap or reprotect, from any door (madvise,
+    process_madvise, an io_uring's IORING_OP_MADVISE; close 24), kept at fork as the kernel
+    keeps VM_SEALED --: an area whose seal failed is ``scratch_failed`` (Tracer._area_made,
+    the one place that says an area may hold a call: close 25)."""
 
     scratch: bool = False
     scratch_failed: bool = False
     unheld: bool = False
     inherited: bool = False  # (scratch: the parent's, a fork's copy, to be checked at its use)
-    sealed: bool = False  # (scratch: sealed where it was mapped; close 24)
     users: int = 1
     written_anywhere: bool = False
     #: of written_anywhere: by a writer of any contents, not only of zeros (Shares.zeros)

@@ -35,7 +35,7 @@ import signal
 import stat
 import struct
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
@@ -249,6 +249,36 @@ def _area_mapped(tid: int, unread: bool = True) -> bool:
         if covered >= end:
             break
     return covered >= end
+
+
+def _area_sealed(tid: int) -> bool:
+    """Whether the mapping at the area's base is sealed: ``sl`` among its VmFlags in
+    /proc/PID/smaps (mseal, Linux 6.10; _cloop.c area_sealed, which says why).  At the stub's
+    int3 with the area mapped, in a run that seals, the stub's seal failed -- or the int3 is
+    the program's own, run after the stub mapped and sealed the area (a seal is never undone;
+    a split keeps it on both parts).  A header line begins with the range in lower-case hex, a
+    field line with its capitalized name; read as bytes, as _area_mapped reads maps.  True when
+    the smaps cannot be read (the task gone), as _area_mapped's ``unread`` at the stub's trap."""
+    try:
+        smaps = procfs.read(f"/proc/{tid}/smaps")
+    except OSError:
+        return True
+    inside = False
+    for line in smaps.split(b"\n"):
+        if line[:1] in _HEADS:
+            bounds = line.split(b" ", 1)[0].split(b"-")
+            try:
+                inside = int(bounds[0], 16) <= scratch.BASE < int(bounds[1], 16)
+            except (IndexError, ValueError):
+                inside = False
+        elif inside and line.startswith(b"VmFlags:"):
+            return b"sl" in line.split()[1:]
+    return False
+
+
+#: the first bytes of an smaps header line (a range in lower-case hex; a field's name is
+#: capitalized)
+_HEADS = frozenset(bytes((c,)) for c in b"0123456789abcdef")
 
 
 def _held_signal(status: int) -> int:
@@ -1621,7 +1651,10 @@ class Tracer:
         go; its trap says the mmap failed: the task goes to
         its entry (the stub put every other register back) without the area, which is mapped
         lazily (_map_scratch) as after a premap that failed -- if the area is not there: a
-        trap there with the area mapped is the program's own int3 (:func:`_area_mapped`).
+        trap there with the area mapped is the program's own int3 (:func:`_area_mapped`) --
+        unless the run seals and the area is not sealed (:func:`_area_sealed`): then the
+        stub's seal failed, and the task goes to its entry with an area that holds no call
+        (_area_made: close 25).
         Any other stop the program
         makes (a call, an event) says the stub ended: the area is there; a signal may come
         inside it, and is delivered as any (after an exec no handler runs code of its own)."""
@@ -1646,13 +1679,16 @@ class Tracer:
             regs = pt.getregs(task.tid)
             if regs.rip != stub[1]:
                 return False
-            if _area_mapped(task.tid):  # (the program's own int3: the mmap did not fail)
-                task.stub = None
+            mapped = _area_mapped(task.tid)
+            if mapped and (not self.seals or _area_sealed(task.tid)):
+                task.stub = None  # (the program's own int3: the mmap and its seal did not fail)
                 return False
             regs.rip = stub[2]
             pt.setregs(task.tid, regs)
             task.stub = None
-            task.space.scratch = task.space.sealed = False
+            task.space.scratch = False
+            if mapped:  # (the seal failed)
+                self._area_made(task.space, False)
             task.space.slots.release(task.tid)
             # (the mapping's stop: by kind only, as _run_to_trap and the loop's stub_stop
             # count it -- _dispatch counted a signal)
@@ -3744,10 +3780,8 @@ class Tracer:
         finally:
             if own:
                 self._restore_filters(task.tid)
-        if mapped == scratch.BASE:
-            task.process.space.scratch = True
-            # (map_seal_code: rdx is the seal's result, 0 when it sealed the area)
-            task.process.space.sealed = self.seals and at_trap[0].rdx == 0
+        if mapped == scratch.BASE:  # (map_seal_code: rdx the seal's result, 0: sealed)
+            self._area_made(task.process.space, at_trap[0].rdx == 0)
         # (None: the lazy way will do it)
 
     def _stub_premap(self, task: Task) -> bool:
@@ -3773,11 +3807,8 @@ class Tracer:
         if found is None:
             return False
         task.stub = found
-        task.process.space.scratch = True
-        # (the stub seals the area it mapped where the run seals: _cloop.c stub_write --
-        # mseal of one whole fresh mapping, which the filter lets run, fails only for a task
-        # being killed)
-        task.process.space.sealed = self.seals
+        # (sealed where the run seals: a seal that failed goes to the stub's trap, _stub_stop)
+        self._area_made(task.process.space, True)
         return True
 
     def _inject_call(self, task: Task, number: int, args: Sequence[int], kind: str,
@@ -3928,6 +3959,23 @@ class Tracer:
             _signal_task(task.tid, signal.SIGKILL)  # (the whole process: SIGKILL)
         raise _Diverted(task.tid)
 
+    def _area_made(self, space: AddressSpace, sealed: bool) -> bool:
+        """An area the tracer just mapped at BASE in ``space``, ``sealed`` or not: whether it may
+        hold a call -- the one place that says so, for every way it is mapped (the stub, the
+        premap's trap, both loops' exec events, the lazy map, the one made with the program's
+        filters suspended).  In a run that seals (``seals``) only a sealed area does: one whose
+        seal failed is taken as an area that could not be mapped (``scratch_failed``: every
+        held call of the address space refused, EPERM) -- never used unsealed, where the
+        io_uring doors close 24 shut would be open for the program again (review 54: a program
+        made the lazy map's seal fail; close 25: every path).  (A later lazy mmap would fail on
+        the area itself, EEXIST: the same.)  Elsewhere ``sealed`` says nothing."""
+        if self.seals and not sealed:
+            space.scratch = False
+            space.scratch_failed = True
+            return False
+        space.scratch = True
+        return True
+
     def _area_checked(self, task: Task) -> None:
         """The scratch area a fork's child was taken to have (``AddressSpace.inherited``),
         checked in its /proc/PID/maps (_area_mapped) before the tracer first relies on it:
@@ -3949,7 +3997,7 @@ class Tracer:
             return
         space.inherited = False
         if space.scratch and not _area_mapped(task.tid, unread=False):
-            space.scratch = space.sealed = False
+            space.scratch = False
 
     def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Map the scratch area by running an mmap in place of the call, then restart it (the
@@ -3971,14 +4019,16 @@ class Tracer:
             return True
         if self._under_own_filter(task):
             try:
-                mapped = self._map_scratch_suspended(task)
+                made = self._map_scratch_suspended(task)
             except _Diverted:
                 return True  # (killed, or gone: its end comes to the loop)
-            if mapped is None or not mapped:
+            if made is None or not made[0]:
                 space.unheld = True  # (an mmap that failed even so: the same, not a refusal)
             else:
-                space.scratch = True
-            if mapped is None:
+                # (a seal that failed: scratch_failed, the restarted call refused at its new
+                # stop, as every later held call -- close 25)
+                self._area_made(space, made[1])
+            if made is None:
                 return False
             task.replay = (call, reply)  # (the call restarts: its new stop replays this)
             task.waited = True
@@ -4104,23 +4154,36 @@ class Tracer:
             return False
         tid = task.tid
         at = scratch.slot_address(slot) + scratch.RESTART
-        pending: list[int] = []
         try:
             self._reader(task).write(at, enforce.SYSCALL_INSTRUCTION)
             mask = pt.getsigmask(tid)
             regs = pt.getregs(tid)
         except (pt.PtraceError, TraceeMemoryError):
             return False
-        result: int | None = None
         try:
-            pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
-            for name, value in zip(ARG_REGS, enforce.MSEAL_ARGS, strict=True):
-                setattr(regs, name, value)
-            regs.orig_rax, regs.rax, regs.rip = _U64, _MSEAL, at
-            pt.setregs(tid, regs)
-            result = self._run_to_exit(task, regs, pending)
+            with self._signals_held(tid, mask) as pending:
+                result = self._call_to_exit(task, regs, _MSEAL, enforce.MSEAL_ARGS, at, pending)
         except pt.PtraceError as exc:
             raise _Diverted(tid) from exc  # (gone meanwhile)
+        if result is None:
+            raise _Diverted(tid)
+        return result == 0
+
+    @contextlib.contextmanager
+    def _signals_held(self, tid: int, mask: int) -> Iterator[list[int]]:
+        """While a call of the tracer's runs in the stopped task ``tid`` from a ``syscall``
+        instruction to its exit (_call_to_exit: _seal_in_slot, _map_scratch_suspended): every
+        signal blocked but the forced ones (left as the task's ``mask`` blocks them), as
+        _inject_call blocks them -- a signal sent meanwhile stays queued, and is delivered once
+        the task goes on --, the task's own ``mask`` put back after; one that comes to a
+        delivery stop regardless is kept in the list given and sent again after.
+        (_inject_call itself cannot make these calls: its int3's SIGTRAP, forced, would reset
+        a SIGTRAP the task ignores -- the tasks the lazy map is for -- and it writes its code
+        at the task's own instruction, which other threads may run meanwhile.)"""
+        pending: list[int] = []
+        try:
+            pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
+            yield pending
         finally:
             if procfs.alive(tid):
                 with contextlib.suppress(pt.PtraceError):
@@ -4128,15 +4191,26 @@ class Tracer:
             for sig in pending:
                 with contextlib.suppress(ProcessLookupError):
                     _signal_task(tid, sig)
-        if result is None:
-            raise _Diverted(tid)
-        return result == 0
 
-    def _map_scratch_suspended(self, task: Task) -> bool | None:
+    def _call_to_exit(self, task: Task, regs: pt.user_regs_struct, number: int,
+                      args: Sequence[int], at: int, pending: list[int]) -> int | None:
+        """Have the stopped task make call ``number`` with ``args`` from the ``syscall`` at
+        ``at`` -- ``regs`` (its registers) changed for it, orig_rax -1: no call of the stop's
+        own is restarted -- and run it to its exit (_run_to_exit, which kills a task that
+        makes anything else): its result, None when the task ended.  Inside _signals_held."""
+        for name, value in zip(ARG_REGS, args, strict=True):
+            setattr(regs, name, value)
+        regs.orig_rax, regs.rax, regs.rip = _U64, number, at
+        pt.setregs(task.tid, regs)
+        return self._run_to_exit(task, regs, pending)
+
+    def _map_scratch_suspended(self, task: Task) -> tuple[bool, bool] | None:
         """Map the scratch area in a task under a filter of the program's own, stopped at a call's
-        entry, with its filters suspended: whether it is mapped, None when that cannot be done
-        (the tracer may not suspend filters, or the call was not made by a ``syscall``
-        instruction); _Diverted when the task was killed or ended meanwhile.
+        entry, with its filters suspended: whether it is mapped and whether it is sealed (where
+        the run seals: the seal made the same way, from the same instruction, the filters still
+        suspended -- close 24), None when that cannot be done (the tracer may not suspend
+        filters, or the call was not made by a ``syscall`` instruction); _Diverted when the
+        task was killed or ended meanwhile.
 
         The stopped call is skipped (number -1, which no filter judges: the kernel skips it
         before the recheck); the task goes back to its own ``syscall`` instruction with the mmap
@@ -4160,43 +4234,32 @@ class Tracer:
             return None
         if not self._suspend_filters(tid):
             return None
-        pending: list[int] = []
         result: int | None = None
+        sealed: int | None = None
+        at = saved.rip - len(enforce.SYSCALL_INSTRUCTION)
         try:
-            pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
-            regs = type(saved).from_buffer_copy(saved)
-            for name, value in zip(ARG_REGS, enforce.MMAP_ARGS, strict=True):
-                setattr(regs, name, value)
-            regs.orig_rax, regs.rax, regs.rip = _U64, number, saved.rip - 2
-            pt.setregs(tid, regs)
-            result = self._run_to_exit(task, regs, pending)
-            if result == scratch.BASE and self.seals:
-                # (sealed the same way, from the same instruction, the filters still suspended:
-                # close 24)
-                for name, value in zip(ARG_REGS, enforce.MSEAL_ARGS, strict=True):
-                    setattr(regs, name, value)
-                regs.orig_rax, regs.rax, regs.rip = _U64, _MSEAL, saved.rip - 2
-                pt.setregs(tid, regs)
-                sealed = self._run_to_exit(task, regs, pending)
-                if sealed is None:
-                    result = None
-                task.space.sealed = sealed == 0
+            with self._signals_held(tid, mask) as pending:
+                try:
+                    regs = type(saved).from_buffer_copy(saved)
+                    result = self._call_to_exit(task, regs, number, enforce.MMAP_ARGS, at,
+                                                pending)
+                    if result == scratch.BASE and self.seals:
+                        sealed = self._call_to_exit(task, regs, _MSEAL, enforce.MSEAL_ARGS,
+                                                    at, pending)
+                        if sealed is None:
+                            result = None
+                finally:
+                    if procfs.alive(tid):
+                        saved.rip = at
+                        saved.rax = saved.orig_rax
+                        with contextlib.suppress(pt.PtraceError):
+                            pt.setregs(tid, saved)
+                        self._restore_filters(tid)
         except pt.PtraceError as exc:
             raise _Diverted(tid) from exc  # (gone meanwhile)
-        finally:
-            if procfs.alive(tid):
-                saved.rip -= 2
-                saved.rax = saved.orig_rax
-                with contextlib.suppress(pt.PtraceError):
-                    pt.setsigmask(tid, mask)
-                    pt.setregs(tid, saved)
-                self._restore_filters(tid)
-            for sig in pending:
-                with contextlib.suppress(ProcessLookupError):
-                    _signal_task(tid, sig)
         if result is None:
             raise _Diverted(tid)
-        return result == scratch.BASE
+        return result == scratch.BASE, sealed == 0
 
     def _run_to_exit(self, task: Task, call: pt.user_regs_struct,
                      pending: list[int], kind: str = "scratch map") -> int | None:
@@ -4333,19 +4396,19 @@ class Tracer:
             space = task.process.space
             unsealed = False
             if info.rval == scratch.BASE:
-                space.scratch = True
+                sealed = False
                 if self.seals:
                     try:
-                        space.sealed = self._seal_in_slot(task)
+                        sealed = self._seal_in_slot(task)
                     except _Diverted:
                         task.pending_call = None
                         self._scratch_settled(space)
                         return  # (killed, or gone: its end comes to the loop)
-                    # a run that seals holds no call in an area left unsealed: another
-                    # thread made the seal fail (review 54: the area's mmap merged with a
-                    # mapping of the program's just above it, and the last VMA taken before
-                    # the seal could split it: ENOMEM) -- refused as an area not mapped
-                    unsealed = not space.sealed
+                # a run that seals holds no call in an area left unsealed: another thread made
+                # the seal fail (review 54: the area's mmap merged with a mapping of the
+                # program's just above it, and the last VMA taken before the seal could split
+                # it: ENOMEM) -- refused as an area not mapped
+                unsealed = not self._area_made(space, sealed)
             if info.rval == scratch.BASE and not unsealed:
                 enforce.restart_call(task.tid, saved)
             else:
@@ -4603,8 +4666,7 @@ class Tracer:
         else:  # a copy: the scratch mapping comes along -- as far as a check says, at its
             # first use (_area_checked) --, and so do shared pages
             space = AddressSpace(scratch=parent_space.scratch, unheld=parent_space.unheld,
-                                 inherited=parent_space.scratch,
-                                 sealed=parent_space.sealed,  # (VM_SEALED: kept at fork)
+                                 inherited=parent_space.scratch,  # (sealed: VM_SEALED)
                                  written_anywhere=parent_space.written_anywhere,
                                  written_with_content=parent_space.written_with_content,
                                  shared_pages=parent_space.shared_pages,
@@ -4707,9 +4769,7 @@ class Tracer:
             # a mapping since stops at its entry and is Python's, seccomp.KEYS: the maps
             # read again here would say the same)
             self._exec_done(task, program, task.process.program, None, keyed=False)
-            if mapped:
-                task.space.scratch = True
-                task.space.sealed = mapped == cloop.SEALED  # (the loop's premap or stub)
+            if mapped and self._area_made(task.space, mapped == cloop.SEALED):
                 task.space.slots.slot_of(tid)  # (slot 0 of the new area: the loop's)
             task.stub = stub  # (not armed until its next stop: _stub_stop)
         return bool(notes)

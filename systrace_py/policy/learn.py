@@ -151,6 +151,11 @@ TREE_SIGNALS = "learned: signals to the program's own processes and threads"
 _CATCH_ALL_CALLS = aliases.ADDRESS_CALLS
 _ANY_IP = ["0.0.0.0/0", "::/0"]
 _ANY_UNIX = ["/**", "@*", ""]
+#: the comments of the learner's "any other IP address" and "any other unix socket" rules:
+#: what tells them from a person's rule of the same shape (:func:`_is_barrier`)
+_BARRIER_COMMENTS = ("learned: any other IP address", "learned: any other unix socket")
+#: the comment of the learner's permit after them (:func:`_is_catch_all`)
+_CATCH_ALL_COMMENT = "learned: connected sockets (no address) and netlink"
 #: Failures of an exec that mean the program is not there (a search's misses): under the
 #: policy they are answered ENOENT again, as refusals of missing paths
 _EXEC_MISSING = frozenset({errno_module.ENOENT, errno_module.ENOTDIR, errno_module.ELOOP,
@@ -2507,11 +2512,10 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     if data.catch_all:
         calls = tuple(sorted(data.catch_all))
         out.append(FileRule(calls, options.default, net=NetCondition(address=_ANY_IP),
-                            comment="learned: any other IP address"))
+                            comment=_BARRIER_COMMENTS[0]))
         out.append(FileRule(calls, options.default, net=NetCondition(unix=_ANY_UNIX),
-                            comment="learned: any other unix socket"))
-        out.append(FileRule(calls, Action.PERMIT,
-                            comment="learned: connected sockets (no address) and netlink"))
+                            comment=_BARRIER_COMMENTS[1]))
+        out.append(FileRule(calls, Action.PERMIT, comment=_CATCH_ALL_COMMENT))
     return out
 
 
@@ -2851,16 +2855,27 @@ def decide_observation(policy: Policy, obs: Observation) -> Decision:
 
 
 def _is_barrier(rule: Rule) -> bool:
-    """One of the learner's "any other address" rules (see docs/learning.md)."""
-    if rule.action is Action.PERMIT or rule.net is None or rule.path is not None:
+    """One of the learner's "any other address" rules (see docs/learning.md): of its shape
+    and with its comment.  The shape alone is also how a person writes "no network"
+    (``never net-connect`` of ``0.0.0.0/0`` and ``::/0``), and a merge put the learned
+    address permits before such a rule of the person's: the merged file let the next run
+    connect where that rule refused (red team 84).  A person's rule keeps deciding; the
+    learner's own "any other" rules stay after the addresses learned since."""
+    if rule.action is Action.PERMIT or rule.net is None or rule.path is not None or \
+            getattr(rule, "comment", None) not in _BARRIER_COMMENTS:
         return False
     described = rule.net.describe()
     return described.get("address") == _ANY_IP or described.get("unix") == _ANY_UNIX
 
 
 def _is_catch_all(rule: Rule) -> bool:
-    """An unconditional permit of calls that carry addresses: must stay after the barriers."""
+    """The learner's unconditional permit of calls that carry addresses, after its "any
+    other address" rules: must stay after them.  By its comment too: a person's own
+    ``permit net-connect`` at the top of a table is of that shape, and a merge put every
+    learned rule before it -- in front of the person's ``never`` rules after it (red team
+    84)."""
     return (rule.action is Action.PERMIT and not rule.conditional and rule.redirect is None
+            and getattr(rule, "comment", None) == _CATCH_ALL_COMMENT
             and any(aliases.expand(c) & aliases.ADDRESS_CALLS for c in rule.calls))
 
 
@@ -2931,7 +2946,8 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     if table is None:
         table = Table(table_name, default or policy.main.default,
                       policy.main.default_errno, allow_detach=policy.main.allow_detach,
-                      missing=policy.main.missing)
+                      missing=policy.main.missing,
+                      rules=_kept_rules(policy, table_name, env))
         programs[table_name] = table
         if not is_literal(table_name):
             out.program_patterns[table_name] = PathGlob(table_name, env)
@@ -2953,6 +2969,43 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
         current.insert(where, rule)
     table.rules = _numbered(current)
     return out
+
+
+def refusals(tables: Iterable[Table]) -> list[Rule]:
+    """The rules of ``tables`` that do more than permit -- ``never``, ``ask``, a ``redirect``;
+    not the learner's "any other address" rules, which stand for their own table's default
+    -- each once, in order: what a program table made for a program that had none starts
+    with (a merge's, :func:`_kept_rules`; an answer's, ``PolicyStore.program_table``).
+
+    Without such a table, a process that execs the program keeps its caller's table, where
+    those rules decided; with it, it takes the new table from every caller.  Made of the
+    learned rules alone (or of a copy of one caller's table), the new table let the program
+    do what another table's rule refused (red team 84: ``never fsread $CWD/victim/**`` in
+    one table, and the next ``cat victim/secret.txt`` from it read the secret).  Put first,
+    they hold from every caller: stricter, never wider, for the caller whose rules were
+    copied (the summary names what they still refuse)."""
+    kept: list[Rule] = []
+    for table in tables:
+        for rule in table.rules:
+            if (rule.action in (Action.NEVER, Action.ASK) or rule.redirect is not None) and \
+                    not _is_barrier(rule):
+                rule = dataclasses.replace(rule, index=0, location=None)
+                if rule not in kept:  # (one rule of several tables, once)
+                    kept.append(rule)
+    return kept
+
+
+def _kept_rules(policy: Policy, table_name: str, env: Mapping[str, str] | None
+                ) -> list[Rule]:
+    """The :func:`refusals` a program table ``policy`` lacks, made by a merge, starts with:
+    of the tables the program could have run under before.  A literal key matched by a glob
+    table of ``policy`` took that table alone; any other program could have been exec'd
+    from any table (a table that may not exec it adds some in vain)."""
+    claimed = None
+    if is_literal(table_name):
+        claimed = next((policy.programs[key] for key, pattern in policy.program_patterns.items()
+                        if pattern.matches(table_name)), None)
+    return refusals([claimed] if claimed is not None else policy.tables())
 
 
 def _copy_table(table: Table) -> Table:

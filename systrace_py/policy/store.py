@@ -183,10 +183,18 @@ class PolicyStore:
         """The table a ``for program`` answer goes into when the policies have none for the
         program: the main table for the command running under it; else a new table for the
         program, a copy of the one it ran under (rules, default, errno, detach), registered
-        in the policy.  Returns the table and whether it is new."""
+        in the policy -- after the refusals of every other table (``learn.refusals``): each
+        process of the program, from whichever table it is exec'd, takes this one now, and
+        a copy of one caller's table let another caller's run of the program do what that
+        caller's ``never`` refused (red team 84).  Returns the table and whether it is new."""
+        from systrace_py.policy.learn import refusals
+
         if under is self.policy.main and self.is_command(program):
             return under, False
-        table = Table(program, under.default, under.default_errno, rules=list(under.rules),
+        others = {id(t): t for t in (*self.policy.tables(), *(b.table for b in self._baselines))
+                  if t is not under}
+        table = Table(program, under.default, under.default_errno,
+                      rules=[*refusals(others.values()), *under.rules],
                       allow_detach=under.allow_detach)
         self.policy.programs[program] = table
         self._baselines.append(_Baseline(table, list(table.rules), created=True))

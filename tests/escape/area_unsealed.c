@@ -8,6 +8,13 @@
  * as for an area not mapped; every later held call too.
  *
  *   area_unsealed
+ *   area_unsealed filter    under a seccomp filter of its own (allow all), made before the
+ *                           exec (a filter made after it has the area mapped first, at its
+ *                           install: Tracer._area_before_filter): the area is mapped and
+ *                           sealed with its filters suspended (Tracer._map_scratch_suspended).
+ *                           No race: the last VMA is taken before the open -- the area's mmap
+ *                           merges with the mapping above (no VMA more), its seal must split
+ *                           (close 25)
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -18,6 +25,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <errno.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #define BASE 0x100000000000UL
 #define SIZE (1UL << 30)
 static char *gr;
@@ -28,14 +39,22 @@ static void *b(void *x) {
     (void)x;
     unsigned char v;
     while (!bgo) {}
+    if (btook != -9) return NULL;
     while (mincore((void *)BASE, 4096, &v) != 0) {}
     btook = mprotect(gr + 2 * gi * 4096, 4096, PROT_READ);
     return NULL;
 }
 int main(int argc, char **argv) {
-    if (argc < 2) {
+    if (argc < 2 || !strcmp(argv[1], "filter")) {
         signal(SIGTRAP, SIG_IGN);
-        char *args[] = {argv[0], "in", NULL};
+        struct sock_filter all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+        struct sock_fprog prog = {1, all};
+        if (argc >= 2 && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+                          prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))) {
+            perror("filter");
+            return 1;
+        }
+        char *args[] = {argv[0], argc < 2 ? "in" : "early", NULL};
         execv("/proc/self/exe", args);
         return 127;
     }
@@ -50,6 +69,8 @@ int main(int argc, char **argv) {
         if (mprotect(r + 2 * i * 4096, 4096, PROT_READ)) break;
     gr = r; gi = i;
     munmap(lone, 4096);
+    if (!strcmp(argv[1], "early"))  /* (the thread only makes the open held) */
+        btook = mprotect(r + 2 * i * 4096, 4096, PROT_READ);
     bgo = 1;
     int fd = open("/etc/hostname", O_RDONLY);  /* the first held call: the lazy map */
     pthread_join(t, NULL);

@@ -28,9 +28,9 @@ __asm__(".globl _start\n_start:\n mov %rsp, %rdi\n and $-16, %rsp\n call begin\n
 #define STUB_TRAP 113 /* the int3's offset in the stub: mov, syscall, movabs, lea, 8 movabs,
                        * jrcxz, movabs */
 #define STUB_SEAL 21  /* where, after the lea, a stub that seals the area (close 24) has its
-                       * jrcxz to the seal (0xe3), and the 21 bytes of its seal before the
-                       * rest */
-#define SEAL_LEN 21
+                       * jrcxz to the seal (0xe3), and the 18 bytes of its seal (its result
+                       * in rcx: close 25) before the rest */
+#define SEAL_LEN 18
 
 static volatile int runs;
 

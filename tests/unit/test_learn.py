@@ -633,6 +633,67 @@ def test_merge_puts_new_addresses_before_the_any_other_address_rules():
     assert not permitted(merged, connect(SockAddr("inet", "10.0.0.3", 53), "sendto"))
 
 
+def test_a_program_table_a_merge_makes_starts_with_the_persons_refusals():
+    """Red team 84: a learned table the base lacks takes the refusals of the tables the
+    program ran under before -- of a glob table matching it, that one alone; else of every
+    table -- but not the learner's own "any other address" rules (its table's default)."""
+    cat = "/usr/bin/cat"
+    base = loads_policy('default = "permit"\n'
+                        '[[rule]]\ncalls = ["fsread"]\npath = "/secret/**"\naction = "never"\n'
+                        '[[rule]]\ncalls = ["sendto"]\naddress = ["0.0.0.0/0", "::/0"]\n'
+                        'action = "never"\ncomment = "learned: any other IP address"\n'
+                        '[program."/opt/nowhere/tool"]\n'
+                        '[[program."/opt/nowhere/tool".rule]]\ncalls = ["fswrite"]\n'
+                        'path = "/etc/**"\naction = "ask"\n', "base.toml", env=ENV)
+    learned_policy = learn([read("/secret/key", table=cat), read("/etc/x", table=cat)],
+                           LearnOptions(env=ENV)).policy
+    merged = merge_policies(base, learned_policy, ENV)
+    table = merged.programs[cat]
+    assert [(r.action, r.path.pattern if r.path else None) for r in table.rules[:2]] == [
+        (Action.NEVER, "/secret/**"), (Action.ASK, "/etc/**")]
+    assert not any(r.net is not None for r in table.rules)  # (the learner's barrier: not kept)
+    assert not permitted(merged, read("/secret/key", table=cat))
+    assert permitted(merged, read("/etc/x", table=cat))
+    # a glob table the program took before: its refusals alone
+    globbed = loads_policy(
+        'default = "permit"\n'
+        '[[rule]]\ncalls = ["fsread"]\npath = "/secret/**"\naction = "never"\n'
+        '[program."/usr/bin/*"]\n'
+        '[[program."/usr/bin/*".rule]]\ncalls = ["fsread"]\npath = "/etc/**"\n'
+        'action = "never"\n', "glob.toml", env=ENV)
+    merged = merge_policies(globbed, learned_policy, ENV)
+    assert [r.path.pattern for r in merged.programs[cat].rules if r.action is Action.NEVER
+            and r.path is not None] == ["/etc/**"]
+    assert permitted(merged, read("/secret/key", table=cat))  # (cat never ran under main)
+    assert not permitted(merged, read("/etc/x", table=cat))
+
+
+def test_a_persons_rule_refusing_every_address_stays_in_front_of_learned_ones():
+    """Red team 84: the shape of the learner's "any other address" rule is also a person's
+    "no network"; learned addresses go after the person's, before the learner's only."""
+    base = loads_policy('default = "permit"\n'
+                        '[[rule]]\ncalls = ["net-connect"]\naddress = ["0.0.0.0/0", "::/0"]\n'
+                        'action = "never"\n', "base.toml", env=ENV)
+    learned_policy = learn([connect(SockAddr("inet", "10.0.0.1", 443))],
+                           LearnOptions(env=ENV)).policy
+    merged = merge_policies(base, learned_policy, ENV)
+    assert not permitted(merged, connect(SockAddr("inet", "10.0.0.1", 443)))
+
+
+def test_nothing_learned_goes_before_a_persons_own_permit_of_every_connect():
+    """Red team 84: an unconditional permit of connects is the shape of the learner's permit
+    after its "any other address" rules; a person's, first in the table, had every learned
+    rule put in front of it -- and of the person's ``never`` after it."""
+    base = loads_policy('default = "never"\n'
+                        '[[rule]]\ncalls = ["net-connect"]\naction = "permit"\n'
+                        '[[rule]]\ncalls = ["fsread"]\npath = "/secret/**"\naction = "never"\n',
+                        "base.toml", env=ENV)
+    report = learn([read("/secret/key")], LearnOptions(env=ENV))
+    merged = merge_policies(base, report.policy, ENV)
+    assert [r.action for r in merged.main.rules[:2]] == [Action.PERMIT, Action.NEVER]
+    assert not permitted(merged, read("/secret/key"))
+
+
 def hosts_rules() -> list[FileRule]:
     """The rules an answer "permit /etc/hosts" to an O_RDWR open makes."""
     return [FileRule((cls,), Action.PERMIT, path=PathGlob("/etc/hosts", ENV))

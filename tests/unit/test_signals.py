@@ -15,10 +15,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import outsider
-from systrace_py.engine import signals
+from systrace_py.engine import cloop, signals
 from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.signals import _Credentials
-from systrace_py.kernel import DEV_TTY0, F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID, F_SETOWN
+from systrace_py.kernel import (
+    DEV_CONSOLE,
+    DEV_TTY,
+    DEV_TTY0,
+    F_OWNER_PGRP,
+    F_OWNER_PID,
+    F_OWNER_TID,
+    F_SETOWN,
+)
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.model import Action, CallFacts
 from systrace_py.syscalls import NUMBERS
@@ -234,3 +242,21 @@ def test_the_screen_in_front_may_be_any_console_s():
     assert signals.screens_stood_for(os.makedev(7, 128 + 63))[0] == "/dev/vcs63"
     assert signals.screens_stood_for(os.makedev(7, 192)) is None  # (not a screen's)
     assert signals.screens_stood_for(os.makedev(*DEV_TTY0)) is None
+
+
+def test_the_native_loop_takes_the_devices_python_reads_as_others_for_stand_ins() -> None:
+    """The devices a call on which is decided by the names of what they stand for -- those
+    terminal_stood_for and screens_stood_for read as another -- are signals.STAND_INS, which
+    the native loop is given (_cloop.c stands_in hands every call on one to Python): the same
+    answer for every major and minor below 256 (the screens end at 191).  Before close 25 the
+    loop wrote its own ranges beside Python's (two homes of one fact)."""
+    fast = cloop.load()
+    module = cloop.extension() if fast is not None else None
+    for major in range(256):
+        for minor in range(256):
+            device = os.makedev(major, minor)
+            other = (signals.screens_stood_for(device) is not None
+                     or (major, minor) in (DEV_TTY, DEV_CONSOLE, DEV_TTY0))
+            assert signals.stands_in(device) == other, (major, minor)
+            if module is not None:
+                assert module.stands_in(major, minor) == other, (major, minor)
