@@ -478,6 +478,11 @@ FILE_CHANGING_IOCTLS: Final = (
 #: subvolume's root directory, inode BTRFS_FIRST_FREE_OBJECTID (else EINVAL)
 BTRFS_VOL_ARGS_SIZE: Final = 4096
 BTRFS_FIRST_FREE_OBJECTID: Final = 256
+#: ... the new name's offset in each, and its longest (the kernel ends it there: name[MAX] = 0)
+BTRFS_VOL_ARGS_NAME: Final = 8                # btrfs_ioctl_vol_args.name, BTRFS_PATH_NAME_MAX
+BTRFS_PATH_NAME_MAX: Final = 4087
+BTRFS_VOL_ARGS_V2_NAME: Final = 56            # btrfs_ioctl_vol_args_v2.name, _SUBVOL_NAME_MAX
+BTRFS_SUBVOL_NAME_MAX: Final = 4039
 #: the snapshot requests: decided as a read of the source subvolume's whole tree
 #: (Supervisor._snapshot, close 27), not refused wholesale
 BTRFS_SNAPSHOT_IOCTLS: Final = ((BTRFS_IOC_SNAP_CREATE, "BTRFS_IOC_SNAP_CREATE"),

@@ -1397,24 +1397,30 @@ class Supervisor:
         """BTRFS_IOC_SNAP_CREATE (_V2), where a rule decides by name: the kernel copies every
         file of the subvolume whose root's descriptor is in the struct under the new name,
         reading none of them (red team 83) -- decided as a read of every path at and below
-        that root, by its name in the tracer's view (DecodedCall.snapshot_source,
-        Table.copy_decision): refused (EPERM) where the table does not grant each reading
-        access of each of them outright; run where it does -- a snapshot of a subvolume
-        holding nothing a rule keeps from being read (close 27).  A name that cannot be told
+        that root, by its name in the tracer's view (DecodedCall.snapshot_source), and as
+        the making of every path at and below the new name (the struct's, in the
+        descriptor's directory: DecodedCall.snapshot_name) (Table.copy_decision): refused
+        (EPERM) where the table does not grant each of those outright; run where it does --
+        a snapshot of a subvolume holding nothing a rule keeps from being read, into a
+        place the table lets be written (close 27).  A name that cannot be told
         exactly is refused (EPERM); a struct the kernel cannot read gets its EFAULT.  Files
         the snapshot does not copy -- a nested subvolume's, a mount's below the root -- are
         decided too (stricter).  Only the caller's table: what the copy shows any other
         process, the caller could read and write out itself."""
         try:
             sources = call.snapshot_source()
+            directory = call.path("path")  # (the descriptor's directory: FD_ARGS)
         except DecodeError as exc:
             return Decision(Action.NEVER, exc.errno, None, table.name, Reason.COPIED)
         if sources is None:
             return Decision(Action.PERMIT, table=table.name)  # (nothing is copied: EINVAL)
-        if not sources:
+        name = call.snapshot_name()
+        if not sources or (name is not None and not (directory or "").startswith("/")):
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.COPIED)
+        target = None if name is None or directory is None else \
+            f"{directory.rstrip('/')}/{name}"
         for source in sources:
-            refused = table.copy_decision(call.shown(source))
+            refused = table.copy_decision(call.shown(source), target)
             if refused is not None:
                 return refused
         return Decision(Action.PERMIT, table=table.name)

@@ -67,8 +67,13 @@ from systrace_py.kernel import (
     AT_REMOVEDIR,
     AT_SYMLINK_NOFOLLOW,
     BTRFS_FIRST_FREE_OBJECTID,
+    BTRFS_IOC_SNAP_CREATE_V2,
+    BTRFS_PATH_NAME_MAX,
     BTRFS_SNAPSHOT_IOCTLS,
+    BTRFS_SUBVOL_NAME_MAX,
+    BTRFS_VOL_ARGS_NAME,
     BTRFS_VOL_ARGS_SIZE,
+    BTRFS_VOL_ARGS_V2_NAME,
     CAP_SYS_ADMIN,
     CLONE_NEW_FLAGS,
     CSIGNAL,
@@ -490,6 +495,8 @@ class DecodedCall:
     #: held, and what its descriptor held when it was read (snapshot_stayed)
     _snap: object = _UNSET
     _snap_seen: object = _UNSET
+    #: ... and the new name in it (snapshot_name)
+    _snap_name: str | None = None
     open_mode: int | None = None
     open_resolve: int | None = None
     #: the dynamic path roles (DYNAMIC_ROLE_CALLS), in order, and how to resolve each:
@@ -2106,6 +2113,13 @@ class DecodedCall:
         pointer = self.args[2]
         raw: bytes = self._guard(lambda: memory.read_exact(pointer, BTRFS_VOL_ARGS_SIZE))
         self.held_strings = {**(self.held_strings or {}), 2: raw}
+        at, most = (BTRFS_VOL_ARGS_V2_NAME, BTRFS_SUBVOL_NAME_MAX) \
+            if self.args[1] & 0xFFFFFFFF == BTRFS_IOC_SNAP_CREATE_V2 else \
+            (BTRFS_VOL_ARGS_NAME, BTRFS_PATH_NAME_MAX)
+        made = raw[at:at + most].split(b"\0", 1)[0]
+        # (a name with a "/", "." or "..", or none, makes nothing: EINVAL, EEXIST, EACCES)
+        self._snap_name = os.fsdecode(made) if made not in (b"", b".", b"..") \
+            and b"/" not in made else None
         fd = _int32(struct.unpack_from("<Q", raw)[0] & 0xFFFFFFFF)
         source = self._pinned_state(fd) if fd >= 0 else None
         self._snap_seen = source[0] if source is not None else None
@@ -2116,6 +2130,12 @@ class DecodedCall:
             return ()  # (no subvolume's root: the kernel refuses it, EINVAL or EXDEV)
         names = former_names(name)
         return names if all(n.startswith("/") for n in names) else ()
+
+    def snapshot_name(self) -> str | None:
+        """The name a btrfs snapshot makes in the directory of its descriptor, as the held
+        struct (snapshot_source, read first) gives it -- None where it makes none (a name
+        with a "/", ".", "..", or empty: the kernel refuses it)."""
+        return self._snap_name
 
     def snapshot_stayed(self) -> bool:
         """With the tree frozen: does the descriptor number of a btrfs snapshot's held struct

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NewType, Protocol, Self, cast
 
 from systrace_py import tag_values
-from systrace_py.kernel import O_RDONLY, O_WRONLY
+from systrace_py.kernel import O_CREAT, O_RDONLY, O_WRONLY
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
 from systrace_py.policy.glob import Expansions
@@ -1266,43 +1266,60 @@ class Table:
                                 PathArg(role, directory), role)
         return self.default_decision(False, role)
 
-    def copy_decision(self, source: str, role: str = "fd") -> Decision | None:
-        """A copy of the tree at ``source`` made under a new name, which the kernel makes
-        without reading any file of it (a btrfs snapshot of the subvolume whose root is
-        ``source``: Supervisor._snapshot, close 27): its maker then reads, by the copy's
-        names, every file at and below ``source`` -- its bytes, a directory's listing, its
-        metadata and extended attributes -- and may run each, with its own mode and owner (a
-        set-user-ID program stays one: no copy the maker could write would).  So decided as
-        each reading access of :func:`file_accesses` (an open for reading, an exec, a stat, a
-        getxattr, and every call of theirs a rule names itself) of every path at and below
-        ``source``: refused (EPERM, ``copied tree``, naming ``source``) where one of
-        them is not granted outright -- a rule refusing or asking about
-        it (whatever else it names; a ``fresh`` permit covers no older file, a glob that may
-        match only some paths below is followed both ways, a redirect grants nothing), or
-        the default where no rule covers it; None when the table grants them all.  A rule
-        of no path (``ask exec``) decides the copy's names as it decides the source's: the
-        copy gains nothing by it, and it refuses no snapshot (:func:`_as_copied`).  A write
-        of the copy (its bytes, its mode, its names) changes no file at ``source``: what the
-        table says of writing there plays no part (the copy's own names are decided by
-        their own rules when used).  Only what a name decides: a table that decides nothing
-        by name (:meth:`decides_by_name`) is not asked."""
+    def copy_decision(self, source: str, target: str | None) -> Decision | None:
+        """A copy of the tree at ``source`` made at ``target`` (a new name: None where none
+        is made), which the kernel makes without reading or writing any file by a name (a
+        btrfs snapshot of the subvolume whose root is ``source``: Supervisor._snapshot,
+        close 27).
+
+        Its maker then reads, by the copy's names, every file at and below ``source`` -- its
+        bytes, a directory's listing, its metadata and extended attributes -- and may run
+        each, with its own mode and owner (a set-user-ID program stays one: no copy the
+        maker could write would).  So the source is decided as each reading access of
+        :func:`file_accesses` (an open for reading, an exec, a stat, a getxattr, and every
+        call of theirs a rule names itself) of every path at and below it: refused where
+        one of them is not granted outright -- a rule refusing or asking about it (whatever
+        else it names; a ``fresh`` permit covers no older file, a glob that may match only
+        some paths below is followed both ways, a redirect grants nothing), or the default
+        where no rule covers it.  A write of the copy changes no file at ``source``: what
+        the table says of writing there plays no part; nor does a rule of no path (``ask
+        exec``), which decides the copy's names as it decides the source's: the copy gains
+        nothing by it (:func:`_as_copied`).
+
+        The copy's every name, ``target`` and all below it, is made -- each file, directory,
+        node and link with its bytes, mode, owner, times and attributes -- by no name a rule
+        was asked about: decided as each of :func:`made_accesses` of every path at and below
+        ``target``, refused where one of them is not granted outright (``never fswrite
+        /home/*/.ssh/**`` refuses a snapshot named ``.ssh`` in ``/home/u``: an
+        ``authorized_keys`` in the source would appear there; a rule of no path counts here).
+
+        Refused: EPERM, ``copied tree``, naming the path; None when the table grants it all.
+        Only what a name decides: a table that decides nothing by name
+        (:meth:`decides_by_name`) is not asked."""
         compiled = self.compiled()
         default = _GRANT[self.default]
         passes = (False, True) if any(
             getattr(rule.path, "leaves_out_runs_later", False) and not rule.injects
             for rule in self.rules) else (False,)
+
+        def least(rules: Sequence[Rule], path: str) -> int:
+            # (both sides are the one path: its strictest grant at or below it, the new
+            # side's, which takes a learned glob as leaving names out)
+            return min(min(pair) for left_out in passes for pair in _linked_outcomes(
+                rules, path, path, True, default, left_out))
+
+        granted = _GRANT[Action.PERMIT]
         for access, checks in self._access_checks(compiled):
-            if _writes(access):
-                continue
-            for check in checks:
-                for left_out in passes:
-                    # (both sides are the one path: its strictest grant at or below it, the
-                    # new side's, which takes a learned glob as leaving names out)
-                    least = min(min(pair) for pair in _linked_outcomes(
-                        _as_copied(check.rules), source, source, True, default, left_out))
-                    if least < _GRANT[Action.PERMIT]:
-                        return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
-                                        Reason.COPIED, None, PathArg(role, source), role)
+            if not _writes(access) and any(least(_as_copied(check.rules), source) < granted
+                                           for check in checks):
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                Reason.COPIED, None, PathArg("source", source), "source")
+        if target is not None:
+            for call, role, flags in made_accesses(compiled.named_calls):
+                if any(least(compiled.check(call, cls, part).rules, target) < granted
+                       for cls, part in checks_of(call, role, flags, None)):
+                    return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                    Reason.COPIED, None, PathArg("target", target), "target")
         return None
 
     def _exposure_decision(self, facts: Facts, role: str) -> Decision | None:
@@ -1550,6 +1567,23 @@ def file_accesses(named: frozenset[str]) -> tuple[tuple[str, str, int | None], .
             found += [(call, role, O_RDONLY), (call, role, O_WRONLY)]
         else:
             found.append((call, role, None))
+    return tuple(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=64)
+def made_accesses(named: frozenset[str]) -> tuple[tuple[str, str, int | None], ...]:
+    """What making a file under a name of its own is decided as, where no call names it (a
+    copy of a tree: Table.copy_decision): the making of the name -- an open with
+    ``O_CREAT``, mkdir, mknod, symlink, a link's or rename's new name: each call of
+    ``fswrite`` that makes the name in a role -- and each write of :func:`file_accesses`
+    (its bytes, mode, owner, times, attributes), for the calls ``named`` too."""
+    found = [access for access in file_accesses(named) if _writes(access)]
+    for call in sorted(aliases.ALIASES["fswrite"]):
+        for _, path in PATHS.get(call, ()):
+            if call in aliases.OPEN_CALLS:
+                found.append((call, path.role, O_WRONLY | O_CREAT))
+            elif path.creates:
+                found.append((call, path.role, None))
     return tuple(dict.fromkeys(found))
 
 

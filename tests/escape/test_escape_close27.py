@@ -161,3 +161,24 @@ def test_a_source_swapped_after_the_check_is_not_copied(
     traced = run(0, True)
     assert_blocked(traced)
     assert not traced.detail.startswith("0 snapshots made"), str(traced)
+
+
+def test_a_snapshot_is_not_made_where_its_new_names_may_not_be_written(
+        build, btrfs_world: Path, loop: dict[str, str]) -> None:
+    """``clean`` (nothing in it refused) snapshotted into ``out`` as ``keep``, whose every
+    file the table keeps from being written (``never fswrite out/keep/**``, ``out`` itself
+    writable): the kernel would write ``out/keep/data.txt`` by no name -- an
+    ``authorized_keys`` snapshotted into ``~/.ssh`` so.  Natively it is made and read;
+    traced it is refused (EPERM).  (Deciding the source alone let it run: checked by
+    passing no new name to Table.copy_decision, both loops ESCAPED.)"""
+    program = build("escape/btrfs_snap.c")
+    args = [btrfs_world / "clean", btrfs_world / "out", "keep", "data.txt"]
+    control = attack(program, *args, policy_text=None, scene=None, env=loop)
+    assert control.verdict == "ESCAPED", str(control)
+    subprocess.run(["btrfs", "subvolume", "delete", str(btrfs_world / "out" / "keep")],
+                   check=True, capture_output=True)
+    traced = attack(program, *args, scene=None, env=loop, policy_text=policy(
+        never("fswrite", path=f"{btrfs_world}/out/keep/**")))
+    assert traced.verdict == "BLOCKED", str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+    assert not (btrfs_world / "out" / "keep").exists()
