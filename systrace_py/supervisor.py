@@ -1332,6 +1332,9 @@ class Supervisor:
             decision = strictest([decision, self._snapshot(table, call)
                                   if call.snapshot_request() else Decision(
                 Action.NEVER, errno_module.EPERM, None, table.name, Reason.SUBTREE)])
+        if call.name == "ioctl" and call.subvolume_request() and table.decides_by_name():
+            # a subvolume made at the name in the struct: a mkdir of it (close 27)
+            decision = strictest([decision, self._subvolume(table, call)])
         if call.name == "ioctl" and call.loop_request():
             # a loop device's attach reads (and may write) a descriptor's file: as an open
             decision = strictest([decision, self._loop_attach(table, call, under or table)])
@@ -1414,7 +1417,7 @@ class Supervisor:
             return Decision(Action.NEVER, exc.errno, None, table.name, Reason.COPIED)
         if sources is None:
             return Decision(Action.PERMIT, table=table.name)  # (nothing is copied: EINVAL)
-        name = call.snapshot_name()
+        name = call.made_name()
         if not sources or (name is not None and not (directory or "").startswith("/")):
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.COPIED)
         target = None if name is None or directory is None else \
@@ -1424,6 +1427,29 @@ class Supervisor:
             if refused is not None:
                 return refused
         return Decision(Action.PERMIT, table=table.name)
+
+    @staticmethod
+    def _subvolume(table: Table, call: DecodedCall) -> Decision:
+        """BTRFS_IOC_SUBVOL_CREATE (_V2), where a rule decides by name: besides the
+        ``fswrite`` on the descriptor's directory it is (FILE_CHANGING_IOCTLS), it makes a
+        directory at the name in its struct (DecodedCall.made_name), which no rule was asked
+        about -- decided as the making of that path, as a mkdir of it (Table.copy_decision
+        with no source; an empty subvolume: nothing below it).  A directory with no name is
+        refused (EPERM), a struct the kernel cannot read gets its EFAULT, a name the kernel
+        refuses makes nothing (close 27: ``never fswrite out/keep/**`` let out/keep be made
+        so)."""
+        try:
+            name = call.made_name()
+            directory = call.path("path")  # (the descriptor's directory: FD_ARGS)
+        except DecodeError as exc:
+            return Decision(Action.NEVER, exc.errno, None, table.name, Reason.COPIED)
+        if name is None:
+            return Decision(Action.PERMIT, table=table.name)
+        if not (directory or "").startswith("/"):
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.COPIED)
+        assert directory is not None
+        refused = table.copy_decision(None, f"{directory.rstrip('/')}/{name}", below=False)
+        return refused or Decision(Action.PERMIT, table=table.name)
 
     def _linked_elsewhere(self, table: Table, facts: list[Facts]) -> Decision | None:
         """A link or rename the caller's table does not refuse -- or a mount that shows its

@@ -68,6 +68,8 @@ from systrace_py.kernel import (
     AT_SYMLINK_NOFOLLOW,
     BTRFS_FIRST_FREE_OBJECTID,
     BTRFS_IOC_SNAP_CREATE_V2,
+    BTRFS_IOC_SUBVOL_CREATE,
+    BTRFS_IOC_SUBVOL_CREATE_V2,
     BTRFS_PATH_NAME_MAX,
     BTRFS_SNAPSHOT_IOCTLS,
     BTRFS_SUBVOL_NAME_MAX,
@@ -495,8 +497,8 @@ class DecodedCall:
     #: held, and what its descriptor held when it was read (snapshot_stayed)
     _snap: object = _UNSET
     _snap_seen: object = _UNSET
-    #: ... and the new name in it (snapshot_name)
-    _snap_name: str | None = None
+    #: the name a snapshot or a subvolume's creation makes (made_name): read once, held
+    _made: object = _UNSET
     open_mode: int | None = None
     open_resolve: int | None = None
     #: the dynamic path roles (DYNAMIC_ROLE_CALLS), in order, and how to resolve each:
@@ -1942,6 +1944,8 @@ class DecodedCall:
                 self.loop_backing()
             elif self.snapshot_request():
                 self.snapshot_source()
+            elif self.subvolume_request():
+                self.made_name()
         return self.held_strings
 
     # --- a loop device's attach ----------------------------------------------------------------
@@ -2107,20 +2111,9 @@ class DecodedCall:
         if not self.view.host:
             raise DecodeError(errno.EPERM, "a btrfs snapshot in a task that does not see the "
                                            "tracer's tree")
-        memory = self.memory
-        if memory is None:
-            raise DecodeError(errno.EPERM, "the btrfs snapshot's struct cannot be read")
-        pointer = self.args[2]
-        raw: bytes = self._guard(lambda: memory.read_exact(pointer, BTRFS_VOL_ARGS_SIZE))
-        self.held_strings = {**(self.held_strings or {}), 2: raw}
-        at, most = (BTRFS_VOL_ARGS_V2_NAME, BTRFS_SUBVOL_NAME_MAX) \
-            if self.args[1] & 0xFFFFFFFF == BTRFS_IOC_SNAP_CREATE_V2 else \
-            (BTRFS_VOL_ARGS_NAME, BTRFS_PATH_NAME_MAX)
-        made = raw[at:at + most].split(b"\0", 1)[0]
-        # (a name with a "/", "." or "..", or none, makes nothing: EINVAL, EEXIST, EACCES)
-        self._snap_name = os.fsdecode(made) if made not in (b"", b".", b"..") \
-            and b"/" not in made else None
-        fd = _int32(struct.unpack_from("<Q", raw)[0] & 0xFFFFFFFF)
+        self.made_name()
+        assert self.held_strings is not None
+        fd = _int32(struct.unpack_from("<Q", self.held_strings[2])[0] & 0xFFFFFFFF)
         source = self._pinned_state(fd) if fd >= 0 else None
         self._snap_seen = source[0] if source is not None else None
         if source is None:
@@ -2131,11 +2124,42 @@ class DecodedCall:
         names = former_names(name)
         return names if all(n.startswith("/") for n in names) else ()
 
-    def snapshot_name(self) -> str | None:
-        """The name a btrfs snapshot makes in the directory of its descriptor, as the held
-        struct (snapshot_source, read first) gives it -- None where it makes none (a name
-        with a "/", ".", "..", or empty: the kernel refuses it)."""
-        return self._snap_name
+    def subvolume_request(self) -> bool:
+        """Whether the call is an ioctl whose request makes an empty btrfs subvolume
+        (BTRFS_IOC_SUBVOL_CREATE, _V2): a directory at the name in its struct."""
+        return self.name == "ioctl" and self.args[1] & 0xFFFFFFFF in _SUBVOLUME_REQUESTS
+
+    def made_name(self) -> str | None:
+        """The name a btrfs snapshot or a subvolume's creation makes in the directory of its
+        descriptor, as its struct gives it (read as the kernel copies it, 4096 bytes: EFAULT;
+        held, ``held_strings``: the name decided on is the one made) -- None where it makes
+        none (a name with a "/", ".", "..", or empty: the kernel's EINVAL, EEXIST, EACCES).
+        Decided as the making of that name and (a snapshot's) every path below it
+        (Supervisor._snapshot, _subvolume; close 27).  Read once."""
+        if self._made is _UNSET:
+            try:
+                self._made = self._read_made_name()
+            except DecodeError as exc:
+                self._made = exc
+        if isinstance(self._made, DecodeError):
+            raise self._made
+        return self._made  # type: ignore[return-value]
+
+    def _read_made_name(self) -> str | None:
+        if not (self.snapshot_request() or self.subvolume_request()):
+            return None
+        memory = self.memory
+        if memory is None:
+            raise DecodeError(errno.EPERM, "the btrfs request's struct cannot be read")
+        pointer = self.args[2]
+        raw: bytes = self._guard(lambda: memory.read_exact(pointer, BTRFS_VOL_ARGS_SIZE))
+        self.held_strings = {**(self.held_strings or {}), 2: raw}
+        at, most = (BTRFS_VOL_ARGS_V2_NAME, BTRFS_SUBVOL_NAME_MAX) \
+            if self.args[1] & 0xFFFFFFFF in _VOL_ARGS_V2 else \
+            (BTRFS_VOL_ARGS_NAME, BTRFS_PATH_NAME_MAX)
+        made = raw[at:at + most].split(b"\0", 1)[0]
+        return os.fsdecode(made) if made not in (b"", b".", b"..") and b"/" not in made \
+            else None
 
     def snapshot_stayed(self) -> bool:
         """With the tree frozen: does the descriptor number of a btrfs snapshot's held struct
@@ -3066,6 +3090,9 @@ class DecodedCall:
 
 _LOOP_REQUESTS = frozenset(request for request, _ in LOOP_ATTACH_IOCTLS)
 _SNAPSHOT_REQUESTS = frozenset(request for request, _ in BTRFS_SNAPSHOT_IOCTLS)
+_SUBVOLUME_REQUESTS = frozenset((BTRFS_IOC_SUBVOL_CREATE, BTRFS_IOC_SUBVOL_CREATE_V2))
+#: the requests whose struct is btrfs_ioctl_vol_args_v2 (the name at 56), not _vol_args (at 8)
+_VOL_ARGS_V2 = frozenset((BTRFS_IOC_SNAP_CREATE_V2, BTRFS_IOC_SUBVOL_CREATE_V2))
 
 
 def former_names(name: str) -> tuple[str, ...]:

@@ -1266,11 +1266,13 @@ class Table:
                                 PathArg(role, directory), role)
         return self.default_decision(False, role)
 
-    def copy_decision(self, source: str, target: str | None) -> Decision | None:
+    def copy_decision(self, source: str | None, target: str | None, below: bool = True
+                      ) -> Decision | None:
         """A copy of the tree at ``source`` made at ``target`` (a new name: None where none
         is made), which the kernel makes without reading or writing any file by a name (a
         btrfs snapshot of the subvolume whose root is ``source``: Supervisor._snapshot,
-        close 27).
+        close 27; no ``source``: an empty subvolume made at ``target``, nothing ``below`` it,
+        _subvolume).
 
         Its maker then reads, by the copy's names, every file at and below ``source`` -- its
         bytes, a directory's listing, its metadata and extended attributes -- and may run
@@ -1302,21 +1304,22 @@ class Table:
             getattr(rule.path, "leaves_out_runs_later", False) and not rule.injects
             for rule in self.rules) else (False,)
 
-        def least(rules: Sequence[Rule], path: str) -> int:
-            # (both sides are the one path: its strictest grant at or below it, the new
+        def least(rules: Sequence[Rule], path: str, tree: bool = True) -> int:
+            # (both sides are the one path: its strictest grant at (and below) it, the new
             # side's, which takes a learned glob as leaving names out)
-            return min(min(pair) for left_out in passes for pair in _linked_outcomes(
-                rules, path, path, True, default, left_out))
+            return min(min(pair) for left_out in (passes if tree else (False,))
+                       for pair in _linked_outcomes(rules, path, path, tree, default, left_out))
 
         granted = _GRANT[Action.PERMIT]
-        for access, checks in self._access_checks(compiled):
-            if not _writes(access) and any(least(_as_copied(check.rules), source) < granted
-                                           for check in checks):
-                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
-                                Reason.COPIED, None, PathArg("source", source), "source")
+        if source is not None:
+            for access, checks in self._access_checks(compiled):
+                if not _writes(access) and any(least(_as_copied(check.rules), source) < granted
+                                               for check in checks):
+                    return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                    Reason.COPIED, None, PathArg("source", source), "source")
         if target is not None:
             for call, role, flags in made_accesses(compiled.named_calls):
-                if any(least(compiled.check(call, cls, part).rules, target) < granted
+                if any(least(compiled.check(call, cls, part).rules, target, below) < granted
                        for cls, part in checks_of(call, role, flags, None)):
                     return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
                                     Reason.COPIED, None, PathArg("target", target), "target")

@@ -182,3 +182,35 @@ def test_a_snapshot_is_not_made_where_its_new_names_may_not_be_written(
     assert traced.verdict == "BLOCKED", str(traced)
     assert traced.detail.endswith(": EPERM"), str(traced)
     assert not (btrfs_world / "out" / "keep").exists()
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_a_subvolume_is_not_made_where_a_mkdir_of_it_is_refused(
+        build, btrfs_world: Path, version: str, loop: dict[str, str]) -> None:
+    """``btrfs_subvol.c``: an empty subvolume made as ``out/keep`` (``out`` writable), whose
+    mkdir the table refuses (``never fswrite out/keep/**``) -- it was decided only as the
+    fswrite on ``out``.  Natively it is made; traced now refused (EPERM).  **ESCAPED on main
+    a6615010, both loops, both versions** (found while closing the snapshot's new names)."""
+    program = build("escape/btrfs_subvol.c")
+    extra = ["v1"] if version == "v1" else []
+    control = attack(program, btrfs_world / "out", "keep", *extra, policy_text=None,
+                     scene=None, env=loop)
+    assert control.verdict == "ESCAPED", str(control)
+    subprocess.run(["btrfs", "subvolume", "delete", str(btrfs_world / "out" / "keep")],
+                   check=True, capture_output=True)
+    traced = attack(program, btrfs_world / "out", "keep", *extra, scene=None, env=loop,
+                    policy_text=policy(never("fswrite", path=f"{btrfs_world}/out/keep/**")))
+    assert traced.verdict == "BLOCKED", str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+    assert not (btrfs_world / "out" / "keep").exists()
+
+
+def test_a_subvolume_is_made_where_a_mkdir_of_it_is_not_refused(
+        build, btrfs_world: Path, loop: dict[str, str]) -> None:
+    """Behaviour kept: ``out/keep`` made where only a file below it is refused to be
+    written (``never fswrite out/keep/secret``: a mkdir of ``out/keep`` runs, so does the
+    subvolume's creation -- it makes nothing below its name)."""
+    program = build("escape/btrfs_subvol.c")
+    traced = attack(program, btrfs_world / "out", "keep", scene=None, env=loop,
+                    policy_text=policy(never("fswrite", path=f"{btrfs_world}/out/keep/secret")))
+    assert traced.verdict == "ESCAPED", str(traced)

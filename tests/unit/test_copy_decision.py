@@ -108,3 +108,13 @@ def test_a_copy_from_a_readable_tree_into_a_writable_one_runs_under_a_default_ne
     assert table.copy_decision("/src/a", "/out/c") is None
     assert table.copy_decision("/src/a", "/elsewhere/c") is not None
     assert table.copy_decision("/out/a", "/out/c") is not None  # (its reads: the default's)
+
+
+def test_a_name_made_alone_is_decided_as_a_mkdir_of_it() -> None:
+    """An empty subvolume (no source, nothing below the new name): the making of the name
+    only -- a rule on a file below it plays no part."""
+    table = _table('calls = ["fswrite"]\npath = "/home/*/.ssh/**"\naction = "never"',
+                   'calls = ["fswrite"]\npath = "/out/x/secret"\naction = "never"')
+    assert table.copy_decision(None, "/home/u/.ssh", below=False) is not None
+    assert table.copy_decision(None, "/out/x", below=False) is None
+    assert table.copy_decision(None, "/out/x") is not None  # (a tree made: its secret too)
