@@ -180,9 +180,9 @@ REFUSAL_TEXTS: dict[ReasonTag, str] = {
     Reason.LINKED: ("a link, rename or mount would give {held}, by its new name, an access its own"
                     " name lacks in table {table} (read, write, run...): the file would gain"
                     " it"),
-    Reason.COPIED: ("a copy of {held} with every file below it (a btrfs snapshot) would show"
-                    " a file table {table} does not let be read or run by its own name (or"
-                    " whose name cannot be told)"),
+    Reason.COPIED: ("a btrfs snapshot or subvolume: {held} (or a path below it) holds a file"
+                    " table {table} does not let be read or run by its own name, or would be"
+                    " made where it does not let a file be made (or a name cannot be told)"),
 }
 
 #: How each blank of a refusal's text (REFUSAL_TEXTS) is filled, from the refused call and its

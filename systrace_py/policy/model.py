@@ -104,7 +104,8 @@ class Reason:
     REDIRECT: Final = ReasonTag("redirect")
     #: a new name would grant the file more than its own (issue 11)
     LINKED: Final = ReasonTag("linked access")
-    #: a copy of a tree (a btrfs snapshot) would show a file the table keeps from being read
+    #: a copy of a tree (a btrfs snapshot) would show a file the table keeps from being read,
+    #: or make names (a snapshot's, a subvolume's) it keeps from being made
     COPIED: Final = ReasonTag("copied tree")
     #: ... of a script whose #!/usr/bin/env searches a caller's PATH
     ENV_PATH: Final = ReasonTag("env PATH")
