@@ -8,6 +8,9 @@ subvolume.  Now the snapshot is decided as a read of every path at and below the
 subvolume's root, by its name in the tracer's view (``Supervisor._snapshot``,
 ``Table.copy_decision``): it runs where the table grants each of those reads, and is refused
 (EPERM) where one is not -- red team 83's attacks stay blocked (test_escape_redteam83.py).
+The snapshot's new names are decided too (made by no name a rule was asked about), and so is
+a subvolume's creation (``BTRFS_IOC_SUBVOL_CREATE``): as a mkdir of its name, which it was
+not (found while closing: ESCAPED on main).
 The image is mounted in a directory every user may enter, so that the subvolume's owner can
 snapshot it unprivileged too."""
 
