@@ -3007,6 +3007,9 @@ class Tracer:
         if not call.loop_stayed():
             return errno.EAGAIN, "the file a loop device would be attached to changed while " \
                                  "it was being checked"
+        if not call.snapshot_stayed():
+            return errno.EAGAIN, "the subvolume a btrfs snapshot would copy changed while it " \
+                                 "was being checked"
         if self._terminal_settings(call) and self._terminal_refusal(call) is not None:
             return errno.EAGAIN, "its descriptor became the tracer's terminal while it was " \
                                  "being checked"
@@ -3183,6 +3186,8 @@ class Tracer:
             return True  # (its descriptor may be another file when it runs: owner_stayed)
         if call.loop_request():
             return True  # (its descriptors may be other files when it runs: loop_stayed)
+        if call.snapshot_examined():
+            return True  # (its source's descriptor may be another when it runs: snapshot_stayed)
         if self._terminal_settings(call):
             return True  # (its descriptor may be the tracer's terminal when it runs)
         if call.examined_terminals and len(task.process.tids) > 1:
@@ -3450,6 +3455,8 @@ class Tracer:
                 return False
             if not call.loop_stayed():
                 return False  # (a loop attach's descriptors: a handler's dup2 in between)
+            if not call.snapshot_stayed():
+                return False  # (a snapshot's source's descriptor: a dup2 in between)
             if not call.terminals_stayed():
                 return False  # (/dev/tty: a thread's TIOCNOTTY and TIOCSCTTY in between)
             if call.examined_std_fds is not None and (ran or task.files.users > 1) and \
