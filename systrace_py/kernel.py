@@ -475,13 +475,30 @@ FILE_CHANGING_IOCTLS: Final = (
     (BTRFS_IOC_SUBVOL_SETFLAGS, "BTRFS_IOC_SUBVOL_SETFLAGS"),
     (BTRFS_IOC_SET_RECEIVED_SUBVOL, "BTRFS_IOC_SET_RECEIVED_SUBVOL"),
     (BTRFS_IOC_SNAP_DESTROY_V2, "BTRFS_IOC_SNAP_DESTROY_V2"))
-#: the btrfs requests refused where a rule decides by name: they read or write files no rule
-#: is asked about (Supervisor._decide) -- a send's stream, a device added or replaced, a tree
-#: search's items, an inode's names, and a snapshot: a copy of every file below the subvolume
-#: of the descriptor in its struct (its owner may make one, not only root), under the new
-#: name, which the kernel makes without reading any of them (red team 83, btrfs_snap.c: the
-#: secret read there, its directory's rule naming none of the copy's names).  A snapshot is
-#: also the fswrite on its directory it is (FILE_CHANGING_IOCTLS)
+#: a snapshot's struct (btrfs_ioctl_vol_args and _v2 are both 4096 bytes, copied whole by
+#: memdup_user: EFAULT first), its source's descriptor the __s64 at its start, which the
+#: kernel takes as an int (__btrfs_ioctl_snap_create's ``int fd``); the source must be a
+#: subvolume's root directory, inode BTRFS_FIRST_FREE_OBJECTID (else EINVAL)
+BTRFS_VOL_ARGS_SIZE: Final = 4096
+BTRFS_FIRST_FREE_OBJECTID: Final = 256
+#: ... the new name's offset in each, and its longest (the kernel ends it there: name[MAX] = 0)
+BTRFS_VOL_ARGS_NAME: Final = 8                # btrfs_ioctl_vol_args.name, BTRFS_PATH_NAME_MAX
+BTRFS_PATH_NAME_MAX: Final = 4087
+BTRFS_VOL_ARGS_V2_NAME: Final = 56            # btrfs_ioctl_vol_args_v2.name, _SUBVOL_NAME_MAX
+BTRFS_SUBVOL_NAME_MAX: Final = 4039
+#: the snapshot requests: decided as a read of the source subvolume's whole tree
+#: (Supervisor._snapshot, close 27), not refused wholesale
+BTRFS_SNAPSHOT_IOCTLS: Final = ((BTRFS_IOC_SNAP_CREATE, "BTRFS_IOC_SNAP_CREATE"),
+                                (BTRFS_IOC_SNAP_CREATE_V2, "BTRFS_IOC_SNAP_CREATE_V2"))
+#: the btrfs requests decided apart where a rule decides by name: they read or write files no
+#: rule is asked about (Supervisor._decide) -- a send's stream, a device added or replaced, a
+#: tree search's items, an inode's names (refused, EPERM), and a snapshot: a copy of every
+#: file below the subvolume of the descriptor in its struct (its owner may make one, not only
+#: root), under the new name, which the kernel makes without reading any of them (red team
+#: 83, btrfs_snap.c: the secret read there, its directory's rule naming none of the copy's
+#: names) -- decided as a read of every path at and below that subvolume's root
+#: (BTRFS_SNAPSHOT_IOCTLS, close 27).  A snapshot is also the fswrite on its directory it is
+#: (FILE_CHANGING_IOCTLS)
 BTRFS_UNNAMED_IOCTLS: Final = ((BTRFS_IOC_SEND, "BTRFS_IOC_SEND"),
                                (BTRFS_IOC_ADD_DEV, "BTRFS_IOC_ADD_DEV"),
                                (BTRFS_IOC_DEV_REPLACE, "BTRFS_IOC_DEV_REPLACE"),

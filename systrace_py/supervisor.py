@@ -180,6 +180,9 @@ REFUSAL_TEXTS: dict[ReasonTag, str] = {
     Reason.LINKED: ("a link, rename or mount would give {held}, by its new name, an access its own"
                     " name lacks in table {table} (read, write, run...): the file would gain"
                     " it"),
+    Reason.COPIED: ("a btrfs snapshot or subvolume: {held} (or a path below it) holds a file"
+                    " table {table} does not let be read or run by its own name, or would be"
+                    " made where it does not let a file be made (or a name cannot be told)"),
 }
 
 #: How each blank of a refusal's text (REFUSAL_TEXTS) is filled, from the refused call and its
@@ -1324,9 +1327,14 @@ class Supervisor:
             # a btrfs send writes every file of the descriptor's subvolume into another
             # descriptor -- names no rule is asked about (as a file system image's: review 28);
             # a device add or replace writes a device named in its struct (review 30); a tree
-            # search reads its items, a snapshot copies it under a new name (red team 83)
-            decision = strictest([decision, Decision(
+            # search reads its items (red team 83).  A snapshot copies its source subvolume
+            # under a new name: decided as a read of that tree (close 27)
+            decision = strictest([decision, self._snapshot(table, call)
+                                  if call.snapshot_request() else Decision(
                 Action.NEVER, errno_module.EPERM, None, table.name, Reason.SUBTREE)])
+        if call.name == "ioctl" and call.subvolume_request() and table.decides_by_name():
+            # a subvolume made at the name in the struct: a mkdir of it (close 27)
+            decision = strictest([decision, self._subvolume(table, call)])
         if call.name == "ioctl" and call.loop_request():
             # a loop device's attach reads (and may write) a descriptor's file: as an open
             decision = strictest([decision, self._loop_attach(table, call, under or table)])
@@ -1386,6 +1394,62 @@ class Supervisor:
                         if refused is not None:
                             return refused
         return as_open
+
+    @staticmethod
+    def _snapshot(table: Table, call: DecodedCall) -> Decision:
+        """BTRFS_IOC_SNAP_CREATE (_V2), where a rule decides by name: the kernel copies every
+        file of the subvolume whose root's descriptor is in the struct under the new name,
+        reading none of them (red team 83) -- decided as a read of every path at and below
+        that root, by its name in the tracer's view (DecodedCall.snapshot_source), and as
+        the making of every path at and below the new name (the struct's, in the
+        descriptor's directory: DecodedCall.snapshot_name) (Table.copy_decision): refused
+        (EPERM) where the table does not grant each of those outright; run where it does --
+        a snapshot of a subvolume holding nothing a rule keeps from being read, into a
+        place the table lets be written (close 27).  A name that cannot be told
+        exactly is refused (EPERM); a struct the kernel cannot read gets its EFAULT.  Files
+        the snapshot does not copy -- a nested subvolume's, a mount's below the root -- are
+        decided too (stricter).  Only the caller's table: what the copy shows any other
+        process, the caller could read and write out itself."""
+        try:
+            sources = call.snapshot_source()
+            directory = call.path("path")  # (the descriptor's directory: FD_ARGS)
+        except DecodeError as exc:
+            return Decision(Action.NEVER, exc.errno, None, table.name, Reason.COPIED)
+        if sources is None:
+            return Decision(Action.PERMIT, table=table.name)  # (nothing is copied: EINVAL)
+        name = call.made_name()
+        if not sources or (name is not None and not (directory or "").startswith("/")):
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.COPIED)
+        target = None if name is None or directory is None else \
+            f"{directory.rstrip('/')}/{name}"
+        for source in sources:
+            refused = table.copy_decision(call.shown(source), target)
+            if refused is not None:
+                return refused
+        return Decision(Action.PERMIT, table=table.name)
+
+    @staticmethod
+    def _subvolume(table: Table, call: DecodedCall) -> Decision:
+        """BTRFS_IOC_SUBVOL_CREATE (_V2), where a rule decides by name: besides the
+        ``fswrite`` on the descriptor's directory it is (FILE_CHANGING_IOCTLS), it makes a
+        directory at the name in its struct (DecodedCall.made_name), which no rule was asked
+        about -- decided as the making of that path, as a mkdir of it (Table.copy_decision
+        with no source; an empty subvolume: nothing below it).  A directory with no name is
+        refused (EPERM), a struct the kernel cannot read gets its EFAULT, a name the kernel
+        refuses makes nothing (close 27: ``never fswrite out/keep/**`` let out/keep be made
+        so)."""
+        try:
+            name = call.made_name()
+            directory = call.path("path")  # (the descriptor's directory: FD_ARGS)
+        except DecodeError as exc:
+            return Decision(Action.NEVER, exc.errno, None, table.name, Reason.COPIED)
+        if name is None:
+            return Decision(Action.PERMIT, table=table.name)
+        if not (directory or "").startswith("/"):
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.COPIED)
+        assert directory is not None
+        refused = table.copy_decision(None, f"{directory.rstrip('/')}/{name}", below=False)
+        return refused or Decision(Action.PERMIT, table=table.name)
 
     def _linked_elsewhere(self, table: Table, facts: list[Facts]) -> Decision | None:
         """A link or rename the caller's table does not refuse -- or a mount that shows its

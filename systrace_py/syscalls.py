@@ -917,9 +917,13 @@ _c(15, "rt_sigreturn", (), "stdio")
 # decided as an open of that file (Supervisor._loop_attach; known gap #44, gap44).  So
 # does BTRFS_IOC_SEND, which writes a subvolume's every file into a descriptor, and so do
 # BTRFS_IOC_ADD_DEV and BTRFS_IOC_DEV_REPLACE, which write a device named in their struct,
-# and a tree search or a snapshot, which read (or copy under a new name) every file of a
-# subvolume: refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS,
-# Supervisor._decide; gap44, review 30, red team 83).
+# and a tree search or inode paths, which read every file of a subvolume: refused where a
+# rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS, Supervisor._decide; gap44, review 30,
+# red team 83).  So does a snapshot, which copies every file of the subvolume whose root's
+# descriptor is in its struct under a new name: decided there as a read of that tree and
+# the making of the new one (Supervisor._snapshot, DecodedCall.snapshot_source; close 27).
+# A subvolume's creation (FILE_CHANGING_IOCTLS) is decided there as a mkdir of the name in
+# its struct too (Supervisor._subvolume).
 # The attached device is also a writer of its file that is no task: what the tree writes to
 # /dev/loopN reaches the file's page cache when the loop driver's worker writes the device's
 # pages back -- a kernel thread, at a time of the writeback's choosing (sync_file_range starts

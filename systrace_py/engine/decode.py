@@ -66,6 +66,16 @@ from systrace_py.kernel import (
     AT_RECURSIVE,
     AT_REMOVEDIR,
     AT_SYMLINK_NOFOLLOW,
+    BTRFS_FIRST_FREE_OBJECTID,
+    BTRFS_IOC_SNAP_CREATE_V2,
+    BTRFS_IOC_SUBVOL_CREATE,
+    BTRFS_IOC_SUBVOL_CREATE_V2,
+    BTRFS_PATH_NAME_MAX,
+    BTRFS_SNAPSHOT_IOCTLS,
+    BTRFS_SUBVOL_NAME_MAX,
+    BTRFS_VOL_ARGS_NAME,
+    BTRFS_VOL_ARGS_SIZE,
+    BTRFS_VOL_ARGS_V2_NAME,
     CAP_SYS_ADMIN,
     CLONE_NEW_FLAGS,
     CSIGNAL,
@@ -483,6 +493,12 @@ class DecodedCall:
     _loop: object = _UNSET
     #: ... what its two descriptors held when it was read (loop_stayed)
     _loop_seen: tuple[object, object] | None = None
+    #: a btrfs snapshot's source (snapshot_source): read once, the struct checked is the one
+    #: held, and what its descriptor held when it was read (snapshot_stayed)
+    _snap: object = _UNSET
+    _snap_seen: object = _UNSET
+    #: the name a snapshot or a subvolume's creation makes (made_name): read once, held
+    _made: object = _UNSET
     open_mode: int | None = None
     open_resolve: int | None = None
     #: the dynamic path roles (DYNAMIC_ROLE_CALLS), in order, and how to resolve each:
@@ -1926,6 +1942,10 @@ class DecodedCall:
             self.owner()
             if self.loop_request():
                 self.loop_backing()
+            elif self.snapshot_request():
+                self.snapshot_source()
+            elif self.subvolume_request():
+                self.made_name()
         return self.held_strings
 
     # --- a loop device's attach ----------------------------------------------------------------
@@ -2052,6 +2072,111 @@ class DecodedCall:
             fd = self.args[2] & 0xFFFFFFFF
         backing = _descriptor_state(self.tid, fd) if fd < 1 << 31 else None
         return (device, backing) == self._loop_seen
+
+    # --- a btrfs snapshot's source ------------------------------------------------------------
+    def snapshot_request(self) -> bool:
+        """Whether the call is an ioctl whose request makes a btrfs snapshot
+        (BTRFS_IOC_SNAP_CREATE, _V2): a copy of the subvolume whose root's descriptor is in
+        its struct."""
+        return self.name == "ioctl" and self.args[1] & 0xFFFFFFFF in _SNAPSHOT_REQUESTS
+
+    def snapshot_source(self) -> tuple[str, ...] | None:
+        """The names of the subvolume a btrfs snapshot copies -- its root directory, as the
+        resolver names the file of the descriptor in the struct (``PATH (deleted)``: by
+        ``PATH`` too, former_names) --, () when that cannot be told exactly (not a
+        subvolume's root, inode 256: the kernel's EINVAL, or on no btrfs at all: its EXDEV;
+        a name that is no path of the tracer's tree), None when nothing is copied (no file
+        the kernel's fdget takes at the number: its EINVAL).  Every file below that root in
+        the subvolume gets a copy under the new name, readable and runnable with its mode
+        and owner, which the kernel makes without reading any of them: the snapshot is
+        decided as a read of that tree (Supervisor._snapshot, close 27).  The struct is read
+        as the kernel copies it (4096 bytes, EFAULT) and held (``held_strings``): its
+        descriptor number is the one checked, and the descriptor, read in one piece
+        (_pinned_state), is compared again with the tree frozen (snapshot_stayed: a
+        sibling's dup2 of another subvolume's root onto the number).  In a task that does
+        not see the tracer's tree: EPERM (its name would be another root's, as a loop
+        attach's).  Read once (a DecodeError again each time)."""
+        if self._snap is _UNSET:
+            try:
+                self._snap = self._read_snapshot()
+            except DecodeError as exc:
+                self._snap = exc
+        if isinstance(self._snap, DecodeError):
+            raise self._snap
+        return self._snap  # type: ignore[return-value]
+
+    def _read_snapshot(self) -> tuple[str, ...] | None:
+        if not self.snapshot_request():
+            return None
+        if not self.view.host:
+            raise DecodeError(errno.EPERM, "a btrfs snapshot in a task that does not see the "
+                                           "tracer's tree")
+        self.made_name()
+        assert self.held_strings is not None
+        fd = _int32(struct.unpack_from("<Q", self.held_strings[2])[0] & 0xFFFFFFFF)
+        source = self._pinned_state(fd) if fd >= 0 else None
+        self._snap_seen = source[0] if source is not None else None
+        if source is None:
+            return None  # (no file at the number: the kernel's EINVAL)
+        state, name = source
+        if state[2] != BTRFS_FIRST_FREE_OBJECTID or not stat.S_ISDIR(state[3]):
+            return ()  # (no subvolume's root: the kernel refuses it, EINVAL or EXDEV)
+        names = former_names(name)
+        return names if all(n.startswith("/") for n in names) else ()
+
+    def subvolume_request(self) -> bool:
+        """Whether the call is an ioctl whose request makes an empty btrfs subvolume
+        (BTRFS_IOC_SUBVOL_CREATE, _V2): a directory at the name in its struct."""
+        return self.name == "ioctl" and self.args[1] & 0xFFFFFFFF in _SUBVOLUME_REQUESTS
+
+    def made_name(self) -> str | None:
+        """The name a btrfs snapshot or a subvolume's creation makes in the directory of its
+        descriptor, as its struct gives it (read as the kernel copies it, 4096 bytes: EFAULT;
+        held, ``held_strings``: the name decided on is the one made) -- None where it makes
+        none (a name with a "/", ".", "..", or empty: the kernel's EINVAL, EEXIST, EACCES).
+        Decided as the making of that name and (a snapshot's) every path below it
+        (Supervisor._snapshot, _subvolume; close 27).  Read once."""
+        if self._made is _UNSET:
+            try:
+                self._made = self._read_made_name()
+            except DecodeError as exc:
+                self._made = exc
+        if isinstance(self._made, DecodeError):
+            raise self._made
+        return self._made  # type: ignore[return-value]
+
+    def _read_made_name(self) -> str | None:
+        if not (self.snapshot_request() or self.subvolume_request()):
+            return None
+        memory = self.memory
+        if memory is None:
+            raise DecodeError(errno.EPERM, "the btrfs request's struct cannot be read")
+        pointer = self.args[2]
+        raw: bytes = self._guard(lambda: memory.read_exact(pointer, BTRFS_VOL_ARGS_SIZE))
+        self.held_strings = {**(self.held_strings or {}), 2: raw}
+        at, most = (BTRFS_VOL_ARGS_V2_NAME, BTRFS_SUBVOL_NAME_MAX) \
+            if self.args[1] & 0xFFFFFFFF in _VOL_ARGS_V2 else \
+            (BTRFS_VOL_ARGS_NAME, BTRFS_PATH_NAME_MAX)
+        made = raw[at:at + most].split(b"\0", 1)[0]
+        return os.fsdecode(made) if made not in (b"", b".", b"..") and b"/" not in made \
+            else None
+
+    def snapshot_stayed(self) -> bool:
+        """With the tree frozen: does the descriptor number of a btrfs snapshot's held struct
+        still hold what was decided (snapshot_source)?  Another task sharing the descriptor
+        table may have put another subvolume's root there since (dup2)."""
+        if not self.snapshot_request() or self._snap is _UNSET:
+            return True  # (never read: the decision did not look at its source)
+        if isinstance(self._snap, DecodeError) or self._snap_seen is _UNSET or \
+                self.held_strings is None or 2 not in self.held_strings:
+            return False  # (refused: not what runs)
+        fd = _int32(struct.unpack_from("<Q", self.held_strings[2])[0] & 0xFFFFFFFF)
+        return (_descriptor_state(self.tid, fd) if fd >= 0 else None) == self._snap_seen
+
+    def snapshot_examined(self) -> bool:
+        """Whether the decision read a btrfs snapshot's source (snapshot_source): then the
+        call runs with the tree frozen (Tracer._must_freeze, snapshot_stayed)."""
+        return self.snapshot_request() and self._snap is not _UNSET
 
     # --- the mount family ----------------------------------------------------------------------
     def _static_roles(self) -> tuple[str, ...]:
@@ -2964,6 +3089,10 @@ class DecodedCall:
 
 
 _LOOP_REQUESTS = frozenset(request for request, _ in LOOP_ATTACH_IOCTLS)
+_SNAPSHOT_REQUESTS = frozenset(request for request, _ in BTRFS_SNAPSHOT_IOCTLS)
+_SUBVOLUME_REQUESTS = frozenset((BTRFS_IOC_SUBVOL_CREATE, BTRFS_IOC_SUBVOL_CREATE_V2))
+#: the requests whose struct is btrfs_ioctl_vol_args_v2 (the name at 56), not _vol_args (at 8)
+_VOL_ARGS_V2 = frozenset((BTRFS_IOC_SNAP_CREATE_V2, BTRFS_IOC_SUBVOL_CREATE_V2))
 
 
 def former_names(name: str) -> tuple[str, ...]:

@@ -252,28 +252,35 @@ def _area_mapped(tid: int, unread: bool = True) -> bool:
     return covered >= end
 
 
-def _area_sealed(tid: int) -> bool:
+def _area_sealed(tid: int, unread: bool = True) -> bool:
     """Whether the mapping at the area's base is sealed: ``sl`` among its VmFlags in
     /proc/PID/smaps (mseal, Linux 6.10; _cloop.c area_sealed, which says why).  At the stub's
     int3 with the area mapped, in a run that seals, the stub's seal failed -- or the int3 is
     the program's own, run after the stub mapped and sealed the area (a seal is never undone;
-    a split keeps it on both parts).  A header line begins with the range in lower-case hex, a
-    field line with its capitalized name; read as bytes, as _area_mapped reads maps.  True when
-    the smaps cannot be read (the task gone), as _area_mapped's ``unread`` at the stub's trap."""
-    try:
-        smaps = procfs.read(f"/proc/{tid}/smaps")
-    except OSError:
-        return True
+    a split keeps it on both parts).  In a fork's child (Tracer._area_checked) the copy may be
+    one made between the lazy map's mmap and its seal (review 57).  A header line begins with
+    the range in lower-case hex, a field line with its capitalized name; read as bytes, by
+    lines, as _area_mapped reads maps, and only up to the area's VmFlags line, as the C reader:
+    the program sets how many mappings come before it (review 57: 32,000 splits made the
+    whole file 46 MB read at every exec).  ``unread``: what smaps that cannot be read say
+    (the task gone): True at the stub's trap, as _area_mapped's; False in a fork's child."""
     inside = False
-    for line in smaps.split(b"\n"):
-        if line[:1] in _HEADS:
-            bounds = line.split(b" ", 1)[0].split(b"-")
-            try:
-                inside = int(bounds[0], 16) <= scratch.BASE < int(bounds[1], 16)
-            except (IndexError, ValueError):
-                inside = False
-        elif inside and line.startswith(b"VmFlags:"):
-            return b"sl" in line.split()[1:]
+    try:
+        with open(f"/proc/{tid}/smaps", "rb") as smaps:
+            for line in smaps:
+                if line[:1] in _HEADS:
+                    bounds = line.split(b" ", 1)[0].split(b"-")
+                    try:
+                        low, high = int(bounds[0], 16), int(bounds[1], 16)
+                    except (IndexError, ValueError):
+                        low = high = 0
+                    if low > scratch.BASE:
+                        return False  # (in address order: none holds the base)
+                    inside = low <= scratch.BASE < high
+                elif inside and line.startswith(b"VmFlags:"):
+                    return b"sl" in line.split()[1:]
+    except OSError:
+        return unread
     return False
 
 
@@ -3022,6 +3029,9 @@ class Tracer:
         if not call.loop_stayed():
             return errno.EAGAIN, "the file a loop device would be attached to changed while " \
                                  "it was being checked"
+        if not call.snapshot_stayed():
+            return errno.EAGAIN, "the subvolume a btrfs snapshot would copy changed while it " \
+                                 "was being checked"
         if self._terminal_settings(call) and self._terminal_refusal(call) is not None:
             return errno.EAGAIN, "its descriptor became the tracer's terminal while it was " \
                                  "being checked"
@@ -3198,6 +3208,8 @@ class Tracer:
             return True  # (its descriptor may be another file when it runs: owner_stayed)
         if call.loop_request():
             return True  # (its descriptors may be other files when it runs: loop_stayed)
+        if call.snapshot_examined():
+            return True  # (its source's descriptor may be another when it runs: snapshot_stayed)
         if self._terminal_settings(call):
             return True  # (its descriptor may be the tracer's terminal when it runs)
         if call.examined_terminals and len(task.process.tids) > 1:
@@ -3465,6 +3477,8 @@ class Tracer:
                 return False
             if not call.loop_stayed():
                 return False  # (a loop attach's descriptors: a handler's dup2 in between)
+            if not call.snapshot_stayed():
+                return False  # (a snapshot's source's descriptor: a dup2 in between)
             if not call.terminals_stayed():
                 return False  # (/dev/tty: a thread's TIOCNOTTY and TIOCSCTTY in between)
             if call.examined_std_fds is not None and (ran or task.files.users > 1) and \
@@ -4006,13 +4020,21 @@ class Tracer:
         cannot be read): the space has no area, as a fresh process's, and gets one -- or a
         refusal, where the program took the address -- the lazy way (_map_scratch).  Once per
         space, and only where it is used: a child that execs at once (a shell's command) holds
-        its exec's path, so one maps read a fork (close 23)."""
+        its exec's path, so one maps read a fork (close 23).  In a run that seals, the copy must
+        be sealed too (_area_sealed, up to the area's lines of smaps): a fork by another
+        thread between the lazy map's mmap and its seal, which makes no stop, copied it
+        unsealed, and the copy held calls where an io_uring could drop its pages (review 57)
+        -- such a copy holds none (_area_made)."""
         space = task.process.space
         if not space.inherited:
             return
         space.inherited = False
         if space.scratch and not _area_mapped(task.tid, unread=False):
             space.scratch = False
+        elif space.scratch and self.seals and not _area_sealed(task.tid, unread=False):
+            # a copy made between the lazy map's mmap and its seal, by a fork of another
+            # thread that makes no stop: the seal reached the parent only (review 57)
+            self._area_made(space, False)
 
     def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Map the scratch area by running an mmap in place of the call, then restart it (the

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NewType, Protocol, Self, cast
 
 from systrace_py import tag_values
-from systrace_py.kernel import O_RDONLY, O_WRONLY
+from systrace_py.kernel import O_CREAT, O_RDONLY, O_WRONLY
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
 from systrace_py.policy.glob import Expansions
@@ -104,6 +104,9 @@ class Reason:
     REDIRECT: Final = ReasonTag("redirect")
     #: a new name would grant the file more than its own (issue 11)
     LINKED: Final = ReasonTag("linked access")
+    #: a copy of a tree (a btrfs snapshot) would show a file the table keeps from being read,
+    #: or make names (a snapshot's, a subvolume's) it keeps from being made
+    COPIED: Final = ReasonTag("copied tree")
     #: ... of a script whose #!/usr/bin/env searches a caller's PATH
     ENV_PATH: Final = ReasonTag("env PATH")
     #: an exec into another table by a name of the tree's own
@@ -1264,6 +1267,65 @@ class Table:
                                 PathArg(role, directory), role)
         return self.default_decision(False, role)
 
+    def copy_decision(self, source: str | None, target: str | None, below: bool = True
+                      ) -> Decision | None:
+        """A copy of the tree at ``source`` made at ``target`` (a new name: None where none
+        is made), which the kernel makes without reading or writing any file by a name (a
+        btrfs snapshot of the subvolume whose root is ``source``: Supervisor._snapshot,
+        close 27; no ``source``: an empty subvolume made at ``target``, nothing ``below`` it,
+        _subvolume).
+
+        Its maker then reads, by the copy's names, every file at and below ``source`` -- its
+        bytes, a directory's listing, its metadata and extended attributes -- and may run
+        each, with its own mode and owner (a set-user-ID program stays one: no copy the
+        maker could write would).  So the source is decided as each reading access of
+        :func:`file_accesses` (an open for reading, an exec, a stat, a getxattr, and every
+        call of theirs a rule names itself) of every path at and below it: refused where
+        one of them is not granted outright -- a rule refusing or asking about it (whatever
+        else it names; a ``fresh`` permit covers no older file, a glob that may match only
+        some paths below is followed both ways, a redirect grants nothing), or the default
+        where no rule covers it.  A write of the copy changes no file at ``source``: what
+        the table says of writing there plays no part; nor does a rule of no path (``ask
+        exec``), which decides the copy's names as it decides the source's: the copy gains
+        nothing by it (:func:`_as_copied`).
+
+        The copy's every name, ``target`` and all below it, is made -- each file, directory,
+        node and link with its bytes, mode, owner, times and attributes -- by no name a rule
+        was asked about: decided as each of :func:`made_accesses` of every path at and below
+        ``target``, refused where one of them is not granted outright (``never fswrite
+        /home/*/.ssh/**`` refuses a snapshot named ``.ssh`` in ``/home/u``: an
+        ``authorized_keys`` in the source would appear there; a rule of no path counts here).
+
+        Refused: EPERM, ``copied tree``, naming the path; None when the table grants it all.
+        Only what a name decides: a table that decides nothing by name
+        (:meth:`decides_by_name`) is not asked."""
+        compiled = self.compiled()
+        default = _GRANT[self.default]
+        passes = (False, True) if any(
+            getattr(rule.path, "leaves_out_runs_later", False) and not rule.injects
+            for rule in self.rules) else (False,)
+
+        def least(rules: Sequence[Rule], path: str, tree: bool = True) -> int:
+            # (both sides are the one path: its strictest grant at (and below) it, the new
+            # side's, which takes a learned glob as leaving names out)
+            return min(min(pair) for left_out in (passes if tree else (False,))
+                       for pair in _linked_outcomes(rules, path, path, tree, default, left_out))
+
+        granted = _GRANT[Action.PERMIT]
+        if source is not None:
+            for access, checks in self._access_checks(compiled):
+                if not _writes(access) and any(least(_as_copied(check.rules), source) < granted
+                                               for check in checks):
+                    return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                    Reason.COPIED, None, PathArg("source", source), "source")
+        if target is not None:
+            for call, role, flags in made_accesses(compiled.named_calls):
+                if any(least(compiled.check(call, cls, part).rules, target, below) < granted
+                       for cls, part in checks_of(call, role, flags, None)):
+                    return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                    Reason.COPIED, None, PathArg("target", target), "target")
+        return None
+
     def _exposure_decision(self, facts: Facts, role: str) -> Decision | None:
         """A mount shows the file at this path, with everything below it, under another name
         (a bind, a move, an overlay layer, a device), or replaces what lies there (its
@@ -1456,6 +1518,17 @@ def _with_other_names(target: str, directories: tuple[str, ...] | None) -> list[
     return [target, *(f"{d.rstrip('/')}/{tail}" for d in directories or ())]
 
 
+def _as_copied(rules: Sequence[Rule]) -> list[Rule]:
+    """``rules`` for :meth:`Table.copy_decision`: a rule of no path (nor address, redirect
+    or injection) taken as a ``permit`` -- it matches a file's every name alike, or none
+    (its argv or target: the call's), so whatever it decides of the source it decides of
+    the copy by the copy's names, and the copy gains nothing by it; the rules after it are
+    not reached where it matches, as before."""
+    return [dataclasses.replace(rule, action=Action.PERMIT)
+            if rule.path is None and rule.net is None and rule.redirect is None
+            and not rule.injects and rule.refuses else rule for rule in rules]
+
+
 def _writes(access: tuple[str, str, int | None]) -> bool:
     """Whether an access of :func:`file_accesses` changes the file (an open for writing, a
     truncate, a chmod...)."""
@@ -1498,6 +1571,23 @@ def file_accesses(named: frozenset[str]) -> tuple[tuple[str, str, int | None], .
             found += [(call, role, O_RDONLY), (call, role, O_WRONLY)]
         else:
             found.append((call, role, None))
+    return tuple(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=64)
+def made_accesses(named: frozenset[str]) -> tuple[tuple[str, str, int | None], ...]:
+    """What making a file under a name of its own is decided as, where no call names it (a
+    copy of a tree: Table.copy_decision): the making of the name -- an open with
+    ``O_CREAT``, mkdir, mknod, symlink, a link's or rename's new name: each call of
+    ``fswrite`` that makes the name in a role -- and each write of :func:`file_accesses`
+    (its bytes, mode, owner, times, attributes), for the calls ``named`` too."""
+    found = [access for access in file_accesses(named) if _writes(access)]
+    for call in sorted(aliases.ALIASES["fswrite"]):
+        for _, path in PATHS.get(call, ()):
+            if call in aliases.OPEN_CALLS:
+                found.append((call, path.role, O_WRONLY | O_CREAT))
+            elif path.creates:
+                found.append((call, path.role, None))
     return tuple(dict.fromkeys(found))
 
 

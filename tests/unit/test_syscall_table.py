@@ -1088,6 +1088,29 @@ def test_btrfs_unnamed_ioctls_are_the_kernels_numbers(tmp_path):
     assert [int(v) for v in out.stdout.split()] == [r for r, _ in kernel.BTRFS_UNNAMED_IOCTLS]
 
 
+def test_a_btrfs_snapshots_struct_is_the_kernels(tmp_path):
+    """The snapshot's struct as DecodedCall.snapshot_source reads it (close 27): both
+    versions BTRFS_VOL_ARGS_SIZE bytes, the source's descriptor first, a subvolume's root
+    BTRFS_FIRST_FREE_OBJECTID -- against linux/btrfs.h, compiled."""
+    if shutil.which("gcc") is None or not Path("/usr/include/linux/btrfs.h").exists():
+        pytest.skip("gcc or the kernel's uapi headers are not installed")
+    source = tmp_path / "snap.c"
+    source.write_text(
+        "#include <stdio.h>\n#include <stddef.h>\n#include <linux/btrfs_tree.h>\n"
+        "#include <linux/btrfs.h>\nint main(void) {\n"
+        'printf("%zu %zu %zu %zu %u\\n", sizeof(struct btrfs_ioctl_vol_args),'
+        " sizeof(struct btrfs_ioctl_vol_args_v2), offsetof(struct btrfs_ioctl_vol_args, fd),"
+        " offsetof(struct btrfs_ioctl_vol_args_v2, fd), (unsigned)BTRFS_FIRST_FREE_OBJECTID);"
+        "\nreturn 0;\n}\n")
+    subprocess.run(["gcc", "-o", str(tmp_path / "snap"), str(source)], check=True)
+    out = subprocess.run([str(tmp_path / "snap")], check=True, capture_output=True, text=True)
+    size = kernel.BTRFS_VOL_ARGS_SIZE
+    assert [int(v) for v in out.stdout.split()] == [size, size, 0, 0,
+                                                    kernel.BTRFS_FIRST_FREE_OBJECTID]
+    assert {r for r, _ in kernel.BTRFS_SNAPSHOT_IOCTLS} <= \
+        {r for r, _ in kernel.BTRFS_UNNAMED_IOCTLS}
+
+
 @settings(max_examples=300, deadline=None)
 @given(request=st.one_of(st.sampled_from(_REQUESTS).flatmap(lambda r: st.sampled_from(_near(r))),
                          st.sampled_from([0x5401, 0x5413, 0x541B, 0x80086601, 0x5412, 0x541C,
