@@ -24,6 +24,7 @@ the next run -- ESCAPED on main, both loops."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -171,3 +172,45 @@ def test_a_table_a_merge_makes_keeps_the_persons_injected_errors(
     assert "ESCAPED" not in traced.stdout, (traced.stdout + traced.stderr, policy.read_text())
     assert traced.stdout.startswith("BLOCKED: /bin/cat did not print"), \
         traced.stdout + traced.stderr
+
+
+def test_a_table_an_answer_makes_keeps_the_refusals_of_the_main_tables_default(
+        tmp_path: Path) -> None:
+    """Main refuses by default (the shape ``-A`` learns: permits by path, ``default =
+    "never"``); the tool's table permits by default and asks about ``asked``.  The tool runs
+    ``cat asked`` (cat has no table: it runs under the tool's); the approver permits, for
+    the program -- and the store made ``[program."/usr/bin/cat"]`` of main's refusing
+    *rules* (none) and a copy of the tool's table, ``default = "permit"`` with it.  Every
+    later cat, from main too, takes it: on main the shell's own ``cat victim/secret.txt``
+    printed the secret, which main's default refused before the answer.  (Loop-blind: a run
+    with an approver is the Python loop's alone.)"""
+    import shlex
+    import shutil
+
+    from conftest import PYTHON, learned_policy
+
+    _victim(tmp_path)
+    (tmp_path / "asked").write_text("asked\n")
+    (tmp_path / "bin").mkdir()
+    tool = tmp_path / "bin" / "tool"
+    shutil.copy(os.path.realpath(shutil.which("sh") or "/bin/sh"), tool)
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*/asked"\nanswer = "permit"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    policy = tmp_path / "p.toml"
+    tool_table = (f'[program."{tool}"]\ndefault = "permit"\n\n'
+                  f'[[program."{tool}".rule]]\ncalls = ["fsread"]\npath = "{tmp_path}/asked"\n'
+                  f'action = "ask"\n\n')
+    policy.write_text(learned_policy(tmp_path / "bin", "/opt/nowhere/none", tables=tool_table))
+    reach = "cat victim/secret.txt || echo BLOCKED: cat refused"
+    alone = run_systrace(["-p", str(policy), "--", "sh", "-c", reach], cwd=tmp_path)
+    assert SECRET_MAGIC not in alone.stdout, alone.stdout + alone.stderr
+    assert "BLOCKED: cat refused" in alone.stdout, alone.stdout + alone.stderr
+    script = f"bin/tool -c 'cat asked'; {reach}"
+    asked = run_systrace(["-p", str(policy), "--ask-via", "exec:" + shlex.join(approver),
+                          "--", "sh", "-c", script], cwd=tmp_path)
+    assert asked.stdout.startswith("asked\n"), asked.stdout + asked.stderr
+    assert "remembered for /usr/bin/cat" in asked.stderr, asked.stderr
+    assert SECRET_MAGIC not in asked.stdout, (asked.stdout + asked.stderr, policy.read_text())
+    again = run_systrace(["-p", str(policy), "--", "sh", "-c", reach], cwd=tmp_path)
+    assert SECRET_MAGIC not in again.stdout, (again.stdout + again.stderr, policy.read_text())
