@@ -214,3 +214,42 @@ def test_a_table_an_answer_makes_keeps_the_refusals_of_the_main_tables_default(
     assert SECRET_MAGIC not in asked.stdout, (asked.stdout + asked.stderr, policy.read_text())
     again = run_systrace(["-p", str(policy), "--", "sh", "-c", reach], cwd=tmp_path)
     assert SECRET_MAGIC not in again.stdout, (again.stdout + again.stderr, policy.read_text())
+
+
+_EXCEPTION_THEN_REFUSAL = """version = 1
+default = "permit"
+
+[[rule]]
+comment = "this one file, of the directory refused below"
+calls = ["fsread"]
+path = "$CWD/victim/public.txt"
+action = "permit"
+
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "$CWD/victim/**"
+action = "never"
+"""
+
+
+def test_a_table_a_merge_makes_keeps_the_persons_exception_to_a_refusal(
+        tmp_path: Path, loop: dict[str, str]) -> None:
+    """Parity (a false refusal the merge now makes): the person's main table permits
+    ``victim/public.txt`` and then refuses the rest of ``victim``.  ``sh -c 'cat
+    victim/public.txt'`` reads it, under main.  Learned and merged, cat's new table starts
+    with the ``never`` alone -- the permit in front of it is not carried -- and the learned
+    permit of ``public.txt`` after it never decides: on main the next run's cat is refused
+    the file the person's policy permitted it, and the learning run needed."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "public.txt").write_text("public\n")
+    policy = tmp_path / "p.toml"
+    policy.write_text(_EXCEPTION_THEN_REFUSAL)
+    command = ["sh", "-c", "cat victim/public.txt"]
+    alone = run_systrace(["-p", str(policy), "--", *command], cwd=tmp_path, env=loop)
+    assert alone.stdout == "public\n", alone.stdout + alone.stderr
+    learning = run_systrace(["-A", "-o", str(policy), "--merge", "--", *command],
+                            cwd=tmp_path, env=loop)
+    assert learning.stdout == "public\n", learning.stdout + learning.stderr
+    again = run_systrace(["-p", str(policy), "--", *command], cwd=tmp_path, env=loop)
+    assert again.stdout == "public\n", (again.stdout + again.stderr, policy.read_text())
