@@ -253,3 +253,35 @@ def test_a_table_a_merge_makes_keeps_the_persons_exception_to_a_refusal(
     assert learning.stdout == "public\n", learning.stdout + learning.stderr
     again = run_systrace(["-p", str(policy), "--", *command], cwd=tmp_path, env=loop)
     assert again.stdout == "public\n", (again.stdout + again.stderr, policy.read_text())
+
+
+def test_an_answer_for_a_program_a_glob_table_claims_reaches_that_program_alone(
+        tmp_path: Path) -> None:
+    """``[program."/usr/bin/*"]`` asks about ``asked``; the approver permits cat, for the
+    program ("remembered for /usr/bin/cat"), and denies every other ask.  On main the rule
+    went into the glob table -- every program it matches took it: ``head asked`` in the same
+    run read the file without being asked (the approver would have refused it), and so did
+    head and tail in the next run from the saved file.  (Loop-blind: a run with an approver
+    is the Python loop's alone.)"""
+    import shlex
+
+    from conftest import PYTHON
+
+    (tmp_path / "asked").write_text("asked\n")
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\nprogram = "*/cat"\nanswer = "permit"\n\n'
+                       '[[answer]]\nanswer = "deny-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n\n[program."/usr/bin/*"]\ndefault = "permit"\n\n'
+                      '[[program."/usr/bin/*".rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{tmp_path}/asked"\naction = "ask"\n')
+    asked = run_systrace(["-p", str(policy), "--ask-via", "exec:" + shlex.join(approver),
+                          "--", "sh", "-c", "cat asked; head -1 asked || echo head refused"],
+                         cwd=tmp_path)
+    assert "remembered for /usr/bin/cat" in asked.stderr, asked.stderr
+    assert asked.stdout == "asked\nhead refused\n", (asked.stdout + asked.stderr,
+                                                      policy.read_text())
+    again = run_systrace(["-p", str(policy), "--", "sh", "-c",
+                          "head -1 asked || echo head refused"], cwd=tmp_path)
+    assert again.stdout == "head refused\n", (again.stdout + again.stderr, policy.read_text())
