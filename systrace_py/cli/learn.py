@@ -137,6 +137,7 @@ def learn_command(opts: argparse.Namespace) -> int:
     base: Policy | None = None
     if opts.merge and destination.exists():
         base = load_policy(destination)  # a PolicyError is exit 2, before the run
+    lookup = _next_run(opts, base, destination, in_policy_dir) if base is not None else None
     env = learning_env()
     audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (
         opts.log or opts.log_stderr) else None
@@ -185,10 +186,8 @@ def learn_command(opts: argparse.Namespace) -> int:
             say("review ended without saving: no policy was written")
             return code
         policy = reviewed
-    lookup = None
     notes: list[str] = []
-    if base is not None:
-        lookup = _next_run(opts, base, destination, in_policy_dir)
+    if base is not None and lookup is not None:
         policy = merge_policies(base, policy, env, table_for=lookup.table_for,
                                 tables=lookup.tables(), notes=notes)
     with pinned:

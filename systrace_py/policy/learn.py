@@ -2840,14 +2840,17 @@ def _environment_grant(entry: str, ctx: _Context) -> str:
 
 def decide_observation(policy: Policy, obs: Observation,
                        table_for: Callable[[str], Table | None] | None = None) -> Decision:
-    """How ``policy`` decides an observation: under the table its program takes in the next
-    run -- ``table_for`` (a run's :class:`~systrace_py.supervisor.PolicySet`'s, which knows
-    the policy directory; else ``policy.table_for``), else the main table.  Not the table
-    of the observation's name: a person's literal key, or an earlier glob such as
-    ``$CWD/*``, wins over a learned ``$CWD/tool`` at run time, and the summary said
-    "permitted" of what the next run refused (review 58)."""
-    table = policy.main if obs.table == MAIN else (
-        (table_for or policy.table_for)(obs.table) or policy.main)
+    """How ``policy`` decides an observation: "main", the table of that name (a log's
+    observations are placed by table key: ``policy coverage``), else the table its program
+    takes at run time -- ``table_for``, a run's :class:`~systrace_py.supervisor.PolicySet`'s
+    that knows the policy directory (the summary of a merge: review 58), or
+    ``policy.table_for`` -- else the main table."""
+    if obs.table == MAIN:
+        table = policy.main
+    elif table_for is not None:
+        table = table_for(obs.table) or policy.main
+    else:
+        table = policy.programs.get(obs.table) or policy.table_for(obs.table) or policy.main
     worst: Decision | None = None
     for facts in obs.all_facts():
         decision = table.decide(facts)
