@@ -3047,11 +3047,11 @@ def carried_table(name: str, candidates: Sequence[Table], prefer: Table | None =
     * One candidate: a copy of it, in order -- rules, default, errno: an exception the
       person wrote before a refusal keeps deciding (review 58: a merge that carried the
       ``never`` alone refused the file the person's ``permit`` in front of it let through).
-    * Several, at most one of them refusing by default: the refusals of all of them
-      (:func:`refusals`, strictest first), then that one's rules (``prefer``, else the
-      first, when every one permits by default) with its default.  A call its rules permit
-      is permitted by every other candidate's default, unless one of their refusals --
-      already in front -- picks it.
+    * Several, at most one of them refusing by default: the refusals of the others
+      (:func:`refusals`, strictest first), then a copy of that one's rules, in order
+      (``prefer``, else the first, when every one permits by default), with its default.
+      A call its rules permit is permitted by every other candidate's default, unless one
+      of their refusals -- already in front -- picks it; its own exceptions keep deciding.
     * Several refusing by default: their refusals and the strictest default, no permit
       (one table's permit may be what another's default refuses; a first-match table cannot
       say "permitted by all of them"): fails closed.
@@ -3061,14 +3061,18 @@ def carried_table(name: str, candidates: Sequence[Table], prefer: Table | None =
         raise ValueError("no table the program could have run under")
     if len(unique) == 1:
         return _fresh_table(name, unique[0], [_unplaced(r) for r in unique[0].rules]), True
-    kept = sorted(refusals(unique), key=lambda r: _REFUSAL_ORDER.get(r.action, 3))
     strict = [t for t in unique if t.default is not Action.PERMIT]
     if len(strict) <= 1:
         base = strict[0] if strict else next((t for t in unique if t is prefer), unique[0])
+        kept = _strictest_first(refusals(t for t in unique if t is not base))
         rules = kept + [r for r in map(_unplaced, base.rules) if r not in kept]
         return _fresh_table(name, base, rules), True
     worst = max(strict, key=lambda t: t.default.severity)
-    return _fresh_table(name, worst, kept), False
+    return _fresh_table(name, worst, _strictest_first(refusals(unique))), False
+
+
+def _strictest_first(rules: list[Rule]) -> list[Rule]:
+    return sorted(rules, key=lambda r: _REFUSAL_ORDER.get(r.action, 3))
 
 
 def _fresh_table(name: str, like: Table, rules: list[Rule]) -> Table:

@@ -650,11 +650,12 @@ def test_a_program_table_a_merge_makes_starts_with_the_persons_refusals():
                            LearnOptions(env=ENV)).policy
     merged = merge_policies(base, learned_policy, ENV)
     table = merged.programs[cat]
+    # (close 29: every candidate permits by default, so main's rules are carried whole, in
+    # order, after the other tables' refusals -- main's own exceptions keep deciding)
     assert [(r.action, r.path.pattern if r.path else None) for r in table.rules[:2]] == [
-        (Action.NEVER, "/secret/**"), (Action.ASK, "/etc/**")]
+        (Action.ASK, "/etc/**"), (Action.NEVER, "/secret/**")]
     # the learner's barrier is no refusal carried in front: it stands for its own table's
-    # default, and comes only with the copy of main's rules, after every refusal (close 29:
-    # every candidate permits by default, so one table's rules are carried whole)
+    # default, and comes only with the copy of main's rules, after every refusal
     assert [i for i, r in enumerate(table.rules) if r.net is not None] == [2]
     assert not permitted(merged, read("/secret/key", table=cat))
     assert permitted(merged, read("/etc/x", table=cat))
@@ -767,6 +768,25 @@ def test_a_carried_table_is_as_strict_as_every_table_it_stands_for():
         'action = "permit"\n', "strict.toml", env=ENV)
     table, carried = carried_table("/usr/bin/cat", strict.tables())
     assert not carried and table.rules == [] and table.default is Action.NEVER
+
+
+def test_a_table_a_merge_makes_from_several_keeps_the_persons_exception():
+    """Review 58 (6), with a program table in the file too: main permits ``/v/public`` then
+    refuses ``/v/**``; a tool's table permits by default.  cat ran under either: its new
+    table copies main's rules in order after the tool's refusals -- the exception keeps
+    deciding (the refusals of every table first made it dead: a false refusal)."""
+    base = loads_policy(
+        'default = "permit"\n'
+        '[[rule]]\ncalls = ["fsread"]\npath = "/v/public"\naction = "permit"\n'
+        '[[rule]]\ncalls = ["fsread", "fswrite"]\npath = "/v/**"\naction = "never"\n'
+        '[program."/opt/tool"]\ndefault = "permit"\n'
+        '[[program."/opt/tool".rule]]\ncalls = ["fswrite"]\npath = "/etc/**"\n'
+        'action = "never"\n', "base.toml", env=ENV)
+    report = learn([read("/v/public", table="/usr/bin/cat")], LearnOptions(env=ENV))
+    merged = merge_policies(base, report.policy, ENV)
+    assert permitted(merged, read("/v/public", table="/usr/bin/cat"))
+    assert not permitted(merged, read("/v/secret", table="/usr/bin/cat"))
+    assert not permitted(merged, write("/etc/x", table="/usr/bin/cat"))
 
 
 def test_the_summary_warns_of_a_learned_table_another_one_shadows():
