@@ -137,7 +137,7 @@ def learn_command(opts: argparse.Namespace) -> int:
     base: Policy | None = None
     if opts.merge and destination.exists():
         base = load_policy(destination)  # a PolicyError is exit 2, before the run
-    lookup = _next_run(opts, base, destination, in_policy_dir) if base is not None else None
+    lookup = next_run_policies(opts, base, destination, in_policy_dir) if base is not None else None
     env = learning_env()
     audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (
         opts.log or opts.log_stderr) else None
@@ -206,7 +206,7 @@ def learn_command(opts: argparse.Namespace) -> int:
         write_summary(sys.stderr, report, destination, backup, merged=base is not None,
                       calls_seen=learner.calls_seen, processes=learner.processes,
                       final=policy, observations=learner.observations(),
-                      table_for=_final_lookup(lookup, policy), notes=notes)
+                      table_for=final_lookup(lookup, policy), notes=notes)
         if in_policy_dir:
             directory = ["-d", opts.policy_dir] if opts.policy_dir else []
             say(f"run it with: systrace {shlex.join([*directory, *opts.command])}")
@@ -216,7 +216,7 @@ def learn_command(opts: argparse.Namespace) -> int:
     return code
 
 
-def _next_run(opts: argparse.Namespace, base: Policy, destination: Path,
+def next_run_policies(opts: argparse.Namespace, base: Policy, destination: Path,
               in_policy_dir: bool) -> PolicySet:
     """The policies the next run of the merged file decides by: the file, and the policy
     directory's other files -- ``-d DIR``'s, or the directory the file is in when it is the
@@ -225,14 +225,14 @@ def _next_run(opts: argparse.Namespace, base: Policy, destination: Path,
     from systrace_py.cli.run import _load_directory
     from systrace_py.supervisor import PolicySet
 
-    where = opts.policy_dir if opts.policy_dir else (destination.parent if in_policy_dir
-                                                     else None)
+    given = getattr(opts, "policy_dir", None)  # (systrace policy learn has no -d)
+    where = given if given else (destination.parent if in_policy_dir else None)
     directory = {name: p for name, p in _load_directory(where).items()
                  if name != destination.name or not in_policy_dir} if where else {}
     return PolicySet(base, directory)
 
 
-def _final_lookup(before: PolicySet | None, final: Policy
+def final_lookup(before: PolicySet | None, final: Policy
                   ) -> Callable[[str], Table | None] | None:
     """The next run's table lookup with the merged file in place of the old one."""
     if before is None:
