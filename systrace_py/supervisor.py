@@ -2081,9 +2081,14 @@ class Supervisor:
             return
         if reach == "program":
             table = self.policies.table_for(process.program)
-            if table is None:
-                inherited = state.table
-                table, new = self.policies.store.program_table(process.program, inherited)
+            store = self.policies.store
+            # a glob table of the file claims the program: the answer is the program's, not
+            # every program the glob matches (review 58) -- a literal copy takes it
+            claimed = table is not None and store.owns(table) and \
+                self.policies.main.programs.get(process.program) is not table
+            if table is None or claimed:
+                inherited = state.table if table is None else table
+                table, new = store.program_table(process.program, inherited, claimed=claimed)
                 # the program's other live processes under the same table move with it
                 for other in self.tracer.processes.values() if new and self.tracer else ():
                     other_state = other.state

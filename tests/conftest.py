@@ -324,6 +324,10 @@ LOOP_BLIND: dict[str, str] = {
         _APPROVED,
     "tests/escape/test_escape_redteam84.py::"
     "test_a_table_an_answer_makes_keeps_the_refusals_of_the_programs_other_callers": _APPROVED,
+    "tests/escape/test_escape_review58.py::"
+    "test_a_table_an_answer_makes_keeps_the_refusals_of_the_main_tables_default": _APPROVED,
+    "tests/escape/test_escape_review58.py::"
+    "test_an_answer_for_a_program_a_glob_table_claims_reaches_that_program_alone": _APPROVED,
     "tests/escape/test_escape_redteam22.py::"
     "test_policy_listings_of_a_learned_policy_spell_out_a_programs_controls": _LEARNING,
     "tests/escape/test_escape_review17.py::"

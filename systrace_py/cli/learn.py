@@ -22,6 +22,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from systrace_py.audit import AuditLog, LogError
 from systrace_py.cli.args import EXIT_INTERNAL, UsageError, parse_credentials, resolve_command
@@ -44,6 +45,11 @@ from systrace_py.policy.generalize import SystemFacts
 from systrace_py.policy.learn import LearnOptions, learn, merge_policies
 from systrace_py.policy.model import Action, Policy, Table
 from systrace_py.session import Session
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from systrace_py.supervisor import PolicySet
 
 
 def _destination(opts: argparse.Namespace, program: str) -> tuple[Path, bool]:
@@ -131,6 +137,7 @@ def learn_command(opts: argparse.Namespace) -> int:
     base: Policy | None = None
     if opts.merge and destination.exists():
         base = load_policy(destination)  # a PolicyError is exit 2, before the run
+    lookup = next_run_policies(opts, base, destination, in_policy_dir) if base is not None else None
     env = learning_env()
     audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (
         opts.log or opts.log_stderr) else None
@@ -179,8 +186,10 @@ def learn_command(opts: argparse.Namespace) -> int:
             say("review ended without saving: no policy was written")
             return code
         policy = reviewed
-    if base is not None:
-        policy = merge_policies(base, policy, env)
+    notes: list[str] = []
+    if base is not None and lookup is not None:
+        policy = merge_policies(base, policy, env, table_for=lookup.table_for,
+                                tables=lookup.tables(), notes=notes)
     with pinned:
         try:
             backup = save_policy(policy, destination, pinned=pinned)
@@ -196,7 +205,8 @@ def learn_command(opts: argparse.Namespace) -> int:
     if not opts.quiet:
         write_summary(sys.stderr, report, destination, backup, merged=base is not None,
                       calls_seen=learner.calls_seen, processes=learner.processes,
-                      final=policy, observations=learner.observations())
+                      final=policy, observations=learner.observations(),
+                      table_for=final_lookup(lookup, policy), notes=notes)
         if in_policy_dir:
             directory = ["-d", opts.policy_dir] if opts.policy_dir else []
             say(f"run it with: systrace {shlex.join([*directory, *opts.command])}")
@@ -204,6 +214,32 @@ def learn_command(opts: argparse.Namespace) -> int:
         stats(outcome.tracer.stops, outcome.tracer.fast_stops, f"{learner.calls_seen} calls seen",
               outcome.tracer.stop_kinds, outcome.tracer.python_kinds)
     return code
+
+
+def next_run_policies(opts: argparse.Namespace, base: Policy, destination: Path,
+              in_policy_dir: bool) -> PolicySet:
+    """The policies the next run of the merged file decides by: the file, and the policy
+    directory's other files -- ``-d DIR``'s, or the directory the file is in when it is the
+    policy directory's (cli.run._policies loads them so): a program's own file there is the
+    table it runs under, which a merge must not drop (review 58)."""
+    from systrace_py.cli.run import _load_directory
+    from systrace_py.supervisor import PolicySet
+
+    given = getattr(opts, "policy_dir", None)  # (systrace policy learn has no -d)
+    where = given if given else (destination.parent if in_policy_dir else None)
+    directory = {name: p for name, p in _load_directory(where).items()
+                 if name != destination.name or not in_policy_dir} if where else {}
+    return PolicySet(base, directory)
+
+
+def final_lookup(before: PolicySet | None, final: Policy
+                  ) -> Callable[[str], Table | None] | None:
+    """The next run's table lookup with the merged file in place of the old one."""
+    if before is None:
+        return None
+    from systrace_py.supervisor import PolicySet
+
+    return PolicySet(final, before.directory).table_for
 
 
 def _end_log(audit: AuditLog, learner: Learner, facts: SystemFacts | None) -> None:

@@ -36,6 +36,7 @@ from systrace_py.policy.files import (
     PolicyNotWritten,
     dumps_policy,
     load_policy,
+    policy_dir,
     save_policy,
 )
 from systrace_py.policy.generalize import SystemFacts
@@ -287,9 +288,19 @@ def learn_from_log(opts: argparse.Namespace) -> int:
     policy = report.policy
     base: Policy | None = None
     destination = Path(opts.output) if opts.output else None
+    notes: list[str] = []
+    final_table_for = None
     if destination is not None and opts.merge and destination.exists():
+        from systrace_py.cli.learn import final_lookup, next_run_policies
+
         base = load_policy(destination, env)
-        policy = merge_policies(base, policy, env)
+        # (a file of the policy directory: the directory's other files are the next run's)
+        in_dir = os.path.realpath(destination.parent) == os.path.realpath(
+            policy_dir(os.environ))
+        lookup = next_run_policies(opts, base, destination, in_dir)
+        policy = merge_policies(base, policy, env, table_for=lookup.table_for,
+                                tables=lookup.tables(), notes=notes)
+        final_table_for = final_lookup(lookup, policy)
     elif opts.merge and destination is None:
         raise LogError("--merge needs -o FILE (the policy to add to)")
     backup = None
@@ -303,7 +314,7 @@ def learn_from_log(opts: argparse.Namespace) -> int:
             raise LogError(not_written(destination, exc, "stdout")) from None
     write_summary(sys.stderr, report, destination, backup, merged=base is not None,
                   calls_seen=run.calls_seen, processes=run.processes, final=policy,
-                  observations=run.observations)
+                  observations=run.observations, table_for=final_table_for, notes=notes)
     return 0
 
 

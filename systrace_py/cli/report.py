@@ -14,11 +14,12 @@ from systrace_py import procfs
 from systrace_py.report import say
 
 if TYPE_CHECKING:  # (learning's modules are loaded by the runs that learn, not by every run)
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from systrace_py.policy.files import PolicyNotWritten
     from systrace_py.policy.learn import LearnReport, Observation
-    from systrace_py.policy.model import Policy
+    from systrace_py.policy.model import Policy, Table
 
 
 def fail(message: str, code: int, stream: IO[str] | None = None) -> int:
@@ -108,7 +109,9 @@ def not_written(destination: Path | str, exc: PolicyNotWritten, printed_on: str)
 def write_summary(stream: IO[str], report: LearnReport, destination: Path | None,
                   backup: Path | None, *, merged: bool, calls_seen: int | None,
                   processes: int | None, final: Policy,
-                  observations: list[Observation]) -> None:
+                  observations: list[Observation],
+                  table_for: Callable[[str], Table | None] | None = None,
+                  notes: Sequence[str] = ()) -> None:
     """The end of a learning (``-A``, ``policy learn``): where the policy went, then
     :func:`format_summary`, then anything the written policy still refuses (a merge into a
     file whose own rules refuse some of what was learned)."""
@@ -133,11 +136,36 @@ def write_summary(stream: IO[str], report: LearnReport, destination: Path | None
     # into rules a person wrote can leave something refused
     refused = [o for o in observations
                if o not in skipped and o.syscall not in report.unsafe
-               and decide_observation(final, o).action is not Action.PERMIT] if merged else []
+               and decide_observation(final, o, table_for).action is not Action.PERMIT
+               ] if merged else []
     if refused:
         example = refused[0]
         lines.append(f"note: {len(refused)} observed call(s) are still not permitted by rules"
                      f" that were already in the file (e.g. {example.syscall} "
                      f"{' '.join(p.path for p in example.paths)} in table {example.table})")
+    if merged:
+        lines += [f"note: {note}" for note in notes]
+        lines += _shadowed(report, final, observations, table_for)
     for line in lines:
         say(line, stream)
+
+
+def _shadowed(report: LearnReport, final: Policy, observations: list[Observation],
+              table_for: Callable[[str], Table | None] | None) -> list[str]:
+    """A learned table the next run does not give its program: a person's literal key, an
+    earlier glob (``$CWD/*``), the policy directory's file takes it first (review 58) --
+    what was learned there does not apply, and the run refuses it."""
+    lookup = table_for or final.table_for
+    out = []
+    for program in sorted({o.table for o in observations if o.table != "main"}):
+        learned = report.policy.table_for(program)
+        if learned is None:
+            continue
+        wanted = final.programs.get(learned.name)
+        got = lookup(program)
+        if wanted is not None and got is not wanted:
+            by = f"table {got.name}" if got is not None else "its callers' tables"
+            out.append(f"warning: the learned table {learned.name} does not apply to {program}"
+                       f": {by} decide(s) it in the next run (first match); what was learned "
+                       "there is refused")
+    return out

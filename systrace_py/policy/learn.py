@@ -38,7 +38,7 @@ import os
 import re
 import string
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +115,7 @@ __all__ = [
     "LearnOptions",
     "LearnReport",
     "Observation",
+    "carried_table",
     "decide_observation",
     "format_summary",
     "learn",
@@ -2837,10 +2838,19 @@ def _environment_grant(entry: str, ctx: _Context) -> str:
     return literal if grant_error(grant, ctx.writer.expansions) is not None else grant
 
 
-def decide_observation(policy: Policy, obs: Observation) -> Decision:
-    """How ``policy`` decides an observation (its table by name; "main" for the main one)."""
-    table = policy.main if obs.table == MAIN else policy.programs.get(obs.table) or (
-        policy.table_for(obs.table) or policy.main)
+def decide_observation(policy: Policy, obs: Observation,
+                       table_for: Callable[[str], Table | None] | None = None) -> Decision:
+    """How ``policy`` decides an observation: "main", the table of that name (a log's
+    observations are placed by table key: ``policy coverage``), else the table its program
+    takes at run time -- ``table_for``, a run's :class:`~systrace_py.supervisor.PolicySet`'s
+    that knows the policy directory (the summary of a merge: review 58), or
+    ``policy.table_for`` -- else the main table."""
+    if obs.table == MAIN:
+        table = policy.main
+    elif table_for is not None:
+        table = table_for(obs.table) or policy.main
+    else:
+        table = policy.programs.get(obs.table) or policy.table_for(obs.table) or policy.main
     worst: Decision | None = None
     for facts in obs.all_facts():
         decision = table.decide(facts)
@@ -2926,15 +2936,26 @@ def _names_covered(rule: Rule) -> set[str]:
 
 def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
                 position: str = "end", env: Mapping[str, str] | None = None,
-                default: Action | None = None) -> Policy:
+                candidates: Sequence[Table] | None = None,
+                notes: list[str] | None = None) -> Policy:
     """A copy of ``policy`` with ``rules`` added to one table; the original is not changed.
 
-    ``table_name`` is "main" or a program path (a missing program table is created, with the
-    main table's default, or ``default``).  Rules the table already has (or covers with a
-    wider rule of the same action) are skipped.  ``position``: "end" (learning: a person's
-    own rules stay first and keep deciding) or "start" (an interactive answer: it was given
-    for a call the existing rules did not settle, and the supervisor applies it first).
-    Learned "any other address" rules and the permits after them keep their order.
+    ``table_name`` is "main" or a program path.  A missing program table is created by
+    :func:`carried_table` from ``candidates`` -- the tables the program could have run
+    under before (default: :func:`_candidates` of ``policy``) -- never from the learned
+    table's default (review 58: ``-A --default permit`` made the new table permit what
+    every caller refused).  Rules the table already has (or covers with a wider rule of the
+    same action) are skipped.  ``position``: "end" (learning: a person's own rules stay
+    first and keep deciding) or "start" (an interactive answer: it was given for a call the
+    existing rules did not settle, and the supervisor applies it first).
+
+    At the end: a learned rule goes after every rule of the table, but a rule of calls that
+    carry addresses goes before the learner's "any other address" rules when nothing but
+    the learner's own rules (or ones added now) follow them -- a rule a person appended to
+    a learned table stands after those, and a learned rule put before them overtook it
+    (review 58: the next run read what the person's ``never`` refused).  Otherwise it goes
+    at the end, where it may decide nothing: that fails closed, and the summary names what
+    is still refused.  ``notes``: what the merge could not carry is said there.
     """
     if position not in ("start", "end"):
         raise ValueError("position is 'start' or 'end'")
@@ -2944,14 +2965,19 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
                  policy.description, policy.trusted_filesystems)
     table: Table | None = main if table_name == MAIN else programs.get(table_name)
     if table is None:
-        table = Table(table_name, default or policy.main.default,
-                      policy.main.default_errno, allow_detach=policy.main.allow_detach,
-                      missing=policy.main.missing,
-                      rules=_kept_rules(policy, table_name, env))
+        table, carried = carried_table(
+            table_name, candidates if candidates is not None else
+            _candidates(policy, table_name, env))
+        if not carried and notes is not None:
+            notes.append(f"table {table_name} is new: it starts with the refusals of every "
+                         "table the program could have run under before and their strictest"
+                         " default, not their permits (several of them refuse by default) --"
+                         " what it did not do while learning is refused")
         programs[table_name] = table
         if not is_literal(table_name):
             out.program_patterns[table_name] = PathGlob(table_name, env)
     current = list(table.rules)
+    added: set[int] = set()
     added_front = 0
     for rule in rules:
         if _covered(current, rule, env, position):
@@ -2964,61 +2990,148 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
             where = added_front
             added_front += 1
         else:
-            where = next((i for i, r in enumerate(current)
-                          if _is_barrier(r) or _is_catch_all(r)), len(current))
+            where = len(current)
+            if any(aliases.expand(c) & aliases.ADDRESS_CALLS for c in rule.calls):
+                first = next((i for i, r in enumerate(current)
+                              if _is_barrier(r) or _is_catch_all(r)), None)
+                if first is not None and all(_is_barrier(r) or _is_catch_all(r)
+                                             or id(r) in added for r in current[first:]):
+                    where = first
         current.insert(where, rule)
+        added.add(id(rule))
     table.rules = _numbered(current)
     return out
 
 
 def refusals(tables: Iterable[Table]) -> list[Rule]:
-    """The rules of ``tables`` that do more than permit -- ``never``, ``ask``, a ``redirect``;
-    not the learner's "any other address" rules, which stand for their own table's default
-    -- each once, in order: what a program table made for a program that had none starts
-    with (a merge's, :func:`_kept_rules`; an answer's, ``PolicyStore.program_table``).
+    """The rules of ``tables`` that do more than permit -- ``never``, ``ask``, ``inject``
+    (its errno makes a call fail without running: review 58), a ``redirect``; not the
+    learner's "any other address" rules, which stand for their own table's default -- each
+    once, in order: what a table :func:`carried_table` makes from several starts with.
 
     Without such a table, a process that execs the program keeps its caller's table, where
     those rules decided; with it, it takes the new table from every caller.  Made of the
     learned rules alone (or of a copy of one caller's table), the new table let the program
     do what another table's rule refused (red team 84: ``never fsread $CWD/victim/**`` in
-    one table, and the next ``cat victim/secret.txt`` from it read the secret).  Put first,
-    they hold from every caller: stricter, never wider, for the caller whose rules were
-    copied (the summary names what they still refuse)."""
+    one table, and the next ``cat victim/secret.txt`` from it read the secret)."""
     kept: list[Rule] = []
     for table in tables:
         for rule in table.rules:
-            if (rule.action in (Action.NEVER, Action.ASK) or rule.redirect is not None) and \
-                    not _is_barrier(rule):
-                rule = dataclasses.replace(rule, index=0, location=None)
+            if (rule.action in (Action.NEVER, Action.ASK, Action.INJECT)
+                    or rule.redirect is not None) and not _is_barrier(rule):
+                rule = _unplaced(rule)
                 if rule not in kept:  # (one rule of several tables, once)
                     kept.append(rule)
     return kept
 
 
-def _kept_rules(policy: Policy, table_name: str, env: Mapping[str, str] | None
-                ) -> list[Rule]:
-    """The :func:`refusals` a program table ``policy`` lacks, made by a merge, starts with:
-    of the tables the program could have run under before.  A literal key matched by a glob
-    table of ``policy`` took that table alone; any other program could have been exec'd
-    from any table (a table that may not exec it adds some in vain)."""
-    claimed = None
-    if is_literal(table_name):
-        claimed = next((policy.programs[key] for key, pattern in policy.program_patterns.items()
-                        if pattern.matches(table_name)), None)
-    return refusals([claimed] if claimed is not None else policy.tables())
+def _unplaced(rule: Rule) -> Rule:
+    return dataclasses.replace(rule, index=0, location=None)
+
+
+#: the order refusals of several tables are put in: the strictest first, so that where two
+#: tables' rules pick one call the new table decides it as the stricter did
+_REFUSAL_ORDER = {Action.NEVER: 0, Action.INJECT: 1, Action.ASK: 2}
+
+
+def carried_table(name: str, candidates: Sequence[Table], prefer: Table | None = None
+                  ) -> tuple[Table, bool]:
+    """The table a program that had none gets (a merge's new table; an answer's ``for
+    program`` table, ``PolicyStore.program_table``), made so that it decides every call at
+    least as strictly as each of ``candidates`` -- the tables the program could have run
+    under before: from any caller, the one ``table_for`` gave it (a glob table claiming it,
+    its own file in the policy directory), else the caller's, any table -- and whatever is
+    learned or answered is added to it afterwards.  Returns the table and whether it
+    carries the candidates' permits too (False: it refuses more than they did).
+
+    * One candidate: a copy of it, in order -- rules, default, errno: an exception the
+      person wrote before a refusal keeps deciding (review 58: a merge that carried the
+      ``never`` alone refused the file the person's ``permit`` in front of it let through).
+    * Several, at most one of them refusing by default: the refusals of the others
+      (:func:`refusals`, strictest first), then a copy of that one's rules, in order
+      (``prefer``, else the first, when every one permits by default), with its default.
+      A call its rules permit is permitted by every other candidate's default, unless one
+      of their refusals -- already in front -- picks it; its own exceptions keep deciding.
+    * Several refusing by default: their refusals and the strictest default, no permit
+      (one table's permit may be what another's default refuses; a first-match table cannot
+      say "permitted by all of them"): fails closed.
+    Never a candidate's ``environment`` grants (a caller's grants for an exec into it)."""
+    unique = list({id(t): t for t in candidates}.values())
+    if not unique:
+        raise ValueError("no table the program could have run under")
+    if len(unique) == 1:
+        return _fresh_table(name, unique[0], [_unplaced(r) for r in unique[0].rules]), True
+    strict = [t for t in unique if t.default is not Action.PERMIT]
+    if len(strict) <= 1:
+        base = strict[0] if strict else next((t for t in unique if t is prefer), unique[0])
+        kept = _strictest_first(refusals(t for t in unique if t is not base))
+        rules = kept + [r for r in map(_unplaced, base.rules) if r not in kept]
+        return _fresh_table(name, base, rules), True
+    worst = max(strict, key=lambda t: t.default.severity)
+    return _fresh_table(name, worst, _strictest_first(refusals(unique))), False
+
+
+def _strictest_first(rules: list[Rule]) -> list[Rule]:
+    return sorted(rules, key=lambda r: _REFUSAL_ORDER.get(r.action, 3))
+
+
+def _fresh_table(name: str, like: Table, rules: list[Rule]) -> Table:
+    return Table(name, like.default, like.default_errno, rules=rules,
+                 allow_detach=like.allow_detach, missing=like.missing,
+                 dns_refused=like.dns_refused, expansions=like.expansions)
+
+
+def _candidates(policy: Policy, table_name: str, env: Mapping[str, str] | None,
+                table_for: Callable[[str], Table | None] | None = None,
+                tables: Sequence[Table] | None = None) -> list[Table]:
+    """The tables a program (a table's key) could have run under before a merge gives it a
+    table: the one ``table_for`` (a run's lookup, the policy directory's files included;
+    default ``policy.table_for``) gives it -- from every caller -- else any of ``tables``
+    (default: ``policy``'s).  A key that is no literal path after ``$CWD``, ``~``... are
+    expanded could be several programs: any table."""
+    program: str | None = table_name
+    if not is_literal(table_name):
+        try:
+            program = expand_path(table_name, env)
+        except GlobError:
+            program = None
+        if program is not None and not is_literal(program):
+            program = None
+    found = (table_for or policy.table_for)(program) if program is not None else None
+    if found is not None:
+        return [found]
+    return list(tables) if tables is not None else policy.tables()
 
 
 def _copy_table(table: Table) -> Table:
     return dataclasses.replace(table, rules=list(table.rules))
 
 
-def merge_policies(base: Policy, learned: Policy, env: Mapping[str, str] | None = None
-                   ) -> Policy:
+def merge_policies(base: Policy, learned: Policy, env: Mapping[str, str] | None = None, *,
+                   table_for: Callable[[str], Table | None] | None = None,
+                   tables: Sequence[Table] | None = None,
+                   notes: list[str] | None = None) -> Policy:
     """``base`` widened by everything ``learned`` permits (``--merge``): each learned table's
-    rules merged into the table of the same name, new program tables added."""
+    rules merged into the table of the same name (:func:`merge_rules`), new program tables
+    made by :func:`carried_table` from the tables the program could have run under before
+    -- ``table_for`` and ``tables``: the next run's lookup and every table a program may be
+    exec'd from, the policy directory's files included (``PolicySet``'s; default: ``base``
+    alone).  A program's own file in the directory is looked at after the command's file,
+    so a table merged into this one shadows it: made of ``base`` alone it dropped that
+    file's refusals (review 58)."""
     out = base
     for table in learned.tables():
-        out = merge_rules(out, table.name, table.rules, env=env, default=table.default)
+        candidates = None
+        if table.name != MAIN and table.name not in base.programs:
+            candidates = _candidates(base, table.name, env, table_for, tables)
+            own = [t for t in candidates if t is not base.main
+                   and all(t is not b for b in base.tables())]
+            if len(candidates) == 1 and own and notes is not None:
+                notes.append(f"table {table.name} is new in this file: it copies the program's"
+                             " own file in the policy directory, which it now shadows (edit "
+                             "it here from now on)")
+        out = merge_rules(out, table.name, table.rules, env=env, candidates=candidates,
+                          notes=notes)
         if table.environment:
             merged = out.programs[table.name]
             merged.environment = tuple(sorted({*merged.environment, *table.environment}))

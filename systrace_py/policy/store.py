@@ -179,23 +179,26 @@ class PolicyStore:
     def is_command(self, program: str) -> bool:
         return self.command is not None and os.path.realpath(program) == self.command
 
-    def program_table(self, program: str, under: Table) -> tuple[Table, bool]:
-        """The table a ``for program`` answer goes into when the policies have none for the
-        program: the main table for the command running under it; else a new table for the
-        program, a copy of the one it ran under (rules, default, errno, detach), registered
-        in the policy -- after the refusals of every other table (``learn.refusals``): each
-        process of the program, from whichever table it is exec'd, takes this one now, and
-        a copy of one caller's table let another caller's run of the program do what that
-        caller's ``never`` refused (red team 84).  Returns the table and whether it is new."""
-        from systrace_py.policy.learn import refusals
+    def program_table(self, program: str, under: Table, *, claimed: bool = False
+                      ) -> tuple[Table, bool]:
+        """The table a ``for program`` answer goes into when the policies have no literal one
+        for the program: the main table for the command running under it; else a new table
+        for the program (``learn.carried_table``), registered in the policy.  ``claimed``:
+        ``under`` is the glob table that claims the program -- the new table is a literal
+        copy of it (review 58: the answer put in the glob table reached every program the
+        glob matches); else the program ran under its callers' tables, and the new table --
+        which each process of the program takes now, from whichever table it is exec'd --
+        decides as strictly as every table of the run, this file's and the policy
+        directory's: their refusals, the strictest default (red team 84; review 58: a copy
+        of a ``default = "permit"`` caller's table lost main's default refusal).  Returns the
+        table and whether it is new."""
+        from systrace_py.policy.learn import carried_table
 
         if under is self.policy.main and self.is_command(program):
             return under, False
-        others = {id(t): t for t in (*self.policy.tables(), *(b.table for b in self._baselines))
-                  if t is not under}
-        table = Table(program, under.default, under.default_errno,
-                      rules=[*refusals(others.values()), *under.rules],
-                      allow_detach=under.allow_detach)
+        candidates = [under] if claimed else [
+            under, *self.policy.tables(), *(b.table for b in self._baselines)]
+        table, _ = carried_table(program, candidates, prefer=under)
         self.policy.programs[program] = table
         self._baselines.append(_Baseline(table, list(table.rules), created=True))
         return table, True

@@ -22,6 +22,7 @@ from systrace_py.policy.learn import (
     LearnOptions,
     LoggedTables,
     Observation,
+    carried_table,
     decide_observation,
     format_summary,
     learn,
@@ -649,9 +650,13 @@ def test_a_program_table_a_merge_makes_starts_with_the_persons_refusals():
                            LearnOptions(env=ENV)).policy
     merged = merge_policies(base, learned_policy, ENV)
     table = merged.programs[cat]
+    # (close 29: every candidate permits by default, so main's rules are carried whole, in
+    # order, after the other tables' refusals -- main's own exceptions keep deciding)
     assert [(r.action, r.path.pattern if r.path else None) for r in table.rules[:2]] == [
-        (Action.NEVER, "/secret/**"), (Action.ASK, "/etc/**")]
-    assert not any(r.net is not None for r in table.rules)  # (the learner's barrier: not kept)
+        (Action.ASK, "/etc/**"), (Action.NEVER, "/secret/**")]
+    # the learner's barrier is no refusal carried in front: it stands for its own table's
+    # default, and comes only with the copy of main's rules, after every refusal
+    assert [i for i, r in enumerate(table.rules) if r.net is not None] == [2]
     assert not permitted(merged, read("/secret/key", table=cat))
     assert permitted(merged, read("/etc/x", table=cat))
     # a glob table the program took before: its refusals alone
@@ -692,6 +697,116 @@ def test_nothing_learned_goes_before_a_persons_own_permit_of_every_connect():
     merged = merge_policies(base, report.policy, ENV)
     assert [r.action for r in merged.main.rules[:2]] == [Action.PERMIT, Action.NEVER]
     assert not permitted(merged, read("/secret/key"))
+
+
+_LEARNERS_END = ('[[rule]]\ncomment = "learned: any other IP address"\ncalls = ["sendto"]\n'
+                 'address = ["0.0.0.0/0", "::/0"]\naction = "never"\n'
+                 '[[rule]]\ncomment = "learned: connected sockets (no address) and netlink"\n'
+                 'calls = ["sendto"]\naction = "permit"\n')
+
+
+def test_a_learned_rule_goes_after_a_persons_rule_appended_after_the_learners_own():
+    """Review 58 (1): a person's rule appended to a learned table stands after the learner's
+    "any other address" rules; a merge put learned rules before those -- in front of it.
+    Now a learned rule goes at the end; an address rule before the learner's barrier only
+    while nothing but the learner's rules follow it."""
+    base = loads_policy('default = "permit"\n' + _LEARNERS_END +
+                        '[[rule]]\ncalls = ["fsread"]\npath = "/secret/**"\naction = "never"\n',
+                        "base.toml", env=ENV)
+    report = learn([read("/secret/key"), connect(SockAddr("inet", "10.0.0.1", 53), "sendto")],
+                   LearnOptions(env=ENV))
+    merged = merge_policies(base, report.policy, ENV)
+    assert not permitted(merged, read("/secret/key"))
+    # (the learned address after the person's rule too: refused by the barrier, fails closed)
+    assert not permitted(merged, connect(SockAddr("inet", "10.0.0.1", 53), "sendto"))
+    # the learner's rules alone after the barrier: the learned address goes before it
+    alone = loads_policy('default = "permit"\n' + _LEARNERS_END, "alone.toml", env=ENV)
+    merged = merge_policies(alone, report.policy, ENV)
+    assert permitted(merged, connect(SockAddr("inet", "10.0.0.1", 53), "sendto"))
+    assert permitted(merged, read("/secret/key"))
+
+
+def test_a_new_table_takes_the_strictest_default_not_the_learned_one():
+    """Review 58 (4): ``-A --default permit --merge`` into a policy that refuses by default
+    made the program's new table ``default = "permit"``: the next run's cat read what every
+    table of the person's policy refused.  Now the new table's default is its candidates'."""
+    base = loads_policy('default = "never"\n[[rule]]\ncalls = ["fsread"]\npath = "/usr/**"\n'
+                        'action = "permit"\n', "base.toml", env=ENV)
+    report = learn([read("/usr/lib/x", table="/usr/bin/cat")],
+                   LearnOptions(env=ENV, default=Action.PERMIT))
+    merged = merge_policies(base, report.policy, ENV)
+    assert merged.programs["/usr/bin/cat"].default is Action.NEVER
+    assert permitted(merged, read("/usr/lib/x", table="/usr/bin/cat"))
+    assert not permitted(merged, read("/secret/key", table="/usr/bin/cat"))
+
+
+def test_a_carried_table_is_as_strict_as_every_table_it_stands_for():
+    """close 29's one home (learn.carried_table): one candidate is copied in order (a
+    person's exception before a refusal keeps deciding: review 58, 6); several -- their
+    refusals, inject included (review 58, 3), then the one strict table's rules; several
+    strict ones: no permit at all, and it says so."""
+    one = loads_policy('default = "permit"\n'
+                       '[[rule]]\ncalls = ["fsread"]\npath = "/v/public"\naction = "permit"\n'
+                       '[[rule]]\ncalls = ["fsread"]\npath = "/v/**"\naction = "never"\n',
+                       "one.toml", env=ENV)
+    table, carried = carried_table("/usr/bin/cat", [one.main])
+    assert carried and [r.action for r in table.rules] == [Action.PERMIT, Action.NEVER]
+    several = loads_policy(
+        'default = "never"\n[[rule]]\ncalls = ["fsread"]\npath = "/usr/**"\n'
+        'action = "permit"\n'
+        '[program."/opt/tool"]\ndefault = "permit"\n'
+        '[[program."/opt/tool".rule]]\ncalls = ["fsread"]\npath = "/usr/secret"\n'
+        'action = "inject"\nerrno = "EACCES"\n', "several.toml", env=ENV)
+    table, carried = carried_table("/usr/bin/cat", several.tables())
+    assert carried and table.default is Action.NEVER
+    assert [r.action for r in table.rules] == [Action.INJECT, Action.PERMIT]
+    strict = loads_policy(
+        'default = "never"\n[[rule]]\ncalls = ["fsread"]\npath = "/usr/**"\n'
+        'action = "permit"\n'
+        '[program."/opt/tool"]\ndefault = "ask"\n'
+        '[[program."/opt/tool".rule]]\ncalls = ["fsread"]\npath = "/etc/**"\n'
+        'action = "permit"\n', "strict.toml", env=ENV)
+    table, carried = carried_table("/usr/bin/cat", strict.tables())
+    assert not carried and table.rules == [] and table.default is Action.NEVER
+
+
+def test_a_table_a_merge_makes_from_several_keeps_the_persons_exception():
+    """Review 58 (6), with a program table in the file too: main permits ``/v/public`` then
+    refuses ``/v/**``; a tool's table permits by default.  cat ran under either: its new
+    table copies main's rules in order after the tool's refusals -- the exception keeps
+    deciding (the refusals of every table first made it dead: a false refusal)."""
+    base = loads_policy(
+        'default = "permit"\n'
+        '[[rule]]\ncalls = ["fsread"]\npath = "/v/public"\naction = "permit"\n'
+        '[[rule]]\ncalls = ["fsread", "fswrite"]\npath = "/v/**"\naction = "never"\n'
+        '[program."/opt/tool"]\ndefault = "permit"\n'
+        '[[program."/opt/tool".rule]]\ncalls = ["fswrite"]\npath = "/etc/**"\n'
+        'action = "never"\n', "base.toml", env=ENV)
+    report = learn([read("/v/public", table="/usr/bin/cat")], LearnOptions(env=ENV))
+    merged = merge_policies(base, report.policy, ENV)
+    assert permitted(merged, read("/v/public", table="/usr/bin/cat"))
+    assert not permitted(merged, read("/v/secret", table="/usr/bin/cat"))
+    assert not permitted(merged, write("/etc/x", table="/usr/bin/cat"))
+
+
+def test_the_summary_warns_of_a_learned_table_another_one_shadows():
+    """Review 58 (7): a person's ``$CWD/*`` table comes first at run time; the learned
+    ``$CWD/tool`` merged after it never applies -- the summary says so."""
+    import io
+
+    from systrace_py.cli.report import write_summary
+
+    base = loads_policy('default = "permit"\n[program."$CWD/*"]\ndefault = "never"\n',
+                        "base.toml", env=ENV)
+    observations = [read("/usr/lib/x", table="/work/proj/tool")]
+    report = learn(observations, LearnOptions(env=ENV))
+    merged = merge_policies(base, report.policy, ENV)
+    out = io.StringIO()
+    write_summary(out, report, None, None, merged=True, calls_seen=None, processes=None,
+                  final=merged, observations=observations)
+    text = out.getvalue()
+    assert "learned table $CWD/tool does not apply to /work/proj/tool: table $CWD/* " in text
+    assert "1 observed call(s) are still not permitted" in text
 
 
 def hosts_rules() -> list[FileRule]:
