@@ -27,6 +27,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/lo
 #: the table's own control: the secret read by its name (refused under the table)
 READ = (f'if cat "$1" | grep -q {SECRET_MAGIC}; then echo "ESCAPED: read $1"; '
         'else echo "BLOCKED: $1 not read"; fi')
+#: ... and the secret removed by its name (refused under the table)
+REMOVE = ('rm -f "$1" 2>/dev/null; if [ -e "$1" ]; then echo "BLOCKED: $1 kept"; '
+          'else echo "ESCAPED: removed $1"; fi')
 
 #: what the program itself needs to be opened (its libraries, its own directory)
 SYSTEM = ["/usr/**", "/etc/**", "/proc/**", "/sys/**", "/dev/**"]
@@ -89,3 +92,44 @@ def test_a_snapshot_is_refused_where_a_rule_of_no_path_refuses_its_source(
     assert traced.verdict == "BLOCKED", str(traced)
     assert traced.detail.endswith(": EPERM"), str(traced)
     assert not (btrfs_top / "out" / "copy").exists()
+
+
+def _subvolume_id(path: Path) -> str:
+    return subprocess.run(["btrfs", "inspect-internal", "rootid", str(path)], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def _make_vault(top: Path) -> None:
+    subprocess.run(["btrfs", "subvolume", "create", str(top / "vault")], check=True,
+                   capture_output=True)
+    (top / "vault" / "secret.txt").write_text(SECRET_MAGIC + "\n")
+
+
+@pytest.mark.parametrize("version", ["v2", "v1", "id"])
+def test_a_subvolume_is_not_deleted_where_its_files_may_not_be_removed(
+        build, btrfs_top: Path, version: str, loop: dict[str, str]) -> None:
+    """``btrfs_destroy.c``: the vault (``never fswrite vault, vault/**``: none of its files may
+    be written or removed) deleted whole by ``BTRFS_IOC_SNAP_DESTROY`` (``_V2``) on a
+    directory the table lets be written -- its parent by name, or ``out`` with the vault
+    named by its id alone (``BTRFS_SUBVOL_SPEC_BY_ID``).  Natively the secret is gone;
+    traced it must stay.  Close 27 decided a subvolume's creation as a mkdir of its name;
+    its deletion is still only the ``fswrite`` on the ioctl's directory: on main 2010bd92
+    ESCAPED (the vault deleted)."""
+    program = build("escape/btrfs_destroy.c")
+    secret = btrfs_top / "vault" / "secret.txt"
+
+    def args() -> list[object]:
+        if version == "id":
+            return [btrfs_top / "out", "-", secret, "id", _subvolume_id(btrfs_top / "vault")]
+        return [btrfs_top, "vault", secret, *(["v1"] if version == "v1" else [])]
+
+    control = attack(program, *args(), policy_text=None, scene=None, env=loop)
+    assert control.verdict == "ESCAPED", str(control)
+    _make_vault(btrfs_top)
+    table = policy(never("fswrite", path=f"{btrfs_top}/vault"),
+                   never("fswrite", path=f"{btrfs_top}/vault/**"))
+    direct = attack("sh", "-c", REMOVE, "sh", secret, policy_text=table, scene=None, env=loop)
+    assert direct.verdict == "BLOCKED", f"the table does not keep the secret:\n{direct}"
+    traced = attack(program, *args(), scene=None, env=loop, policy_text=table)
+    assert traced.verdict == "BLOCKED", str(traced)
+    assert secret.exists()
