@@ -253,6 +253,9 @@ PIDFD_GET_INFO: Final = 0xC048FF0B
 PIDFD_INFO_SIZE: Final = 72
 PIDFD_INFO_COREDUMP: Final = 1 << 4  # mask: coredump_mask (offset 64) asked for, and filled
 PIDFD_COREDUMP_USER: Final = 1 << 2  # coredump_mask: SUID_DUMP_USER, and no core dumped
+#: landlock_restrict_self's flags that only say what is logged (LOG_SAME_EXEC_OFF,
+#: LOG_NEW_EXEC_ON, LOG_SUBDOMAINS_OFF): with no other, the calling thread alone enters the domain
+LANDLOCK_RESTRICT_SELF_LOG_FLAGS: Final = 0x7
 
 # --- prctl(2) options and capabilities (include/uapi/linux/prctl.h, capability.h) ---------------
 PR_GET_DUMPABLE: Final = 3

@@ -435,6 +435,35 @@ def own_standard_fds_closing() -> frozenset[int]:
     return frozenset(closing)
 
 
+#: the largest pid a kernel gives (PID_MAX_LIMIT on 64 bits): any other number names no task
+#: (and os.pidfd_open raises OverflowError past a C int: review 56)
+PID_MAX_LIMIT: Final = 4 * 1024 * 1024
+
+
+def _coredump_info(tid: int) -> tuple[int, int] | None:
+    """PIDFD_GET_INFO's answer for task ``tid`` asked for its coredump mask: (the mask of what
+    it filled, the coredump mask), or None where the kernel answered nothing of that task
+    (gone, no such ioctl, a pid no task can have, another task's answer)."""
+    if not 0 < tid <= PID_MAX_LIMIT:
+        return None
+    import fcntl  # (a C module; only here, off the start-up path)
+    try:
+        pidfd = os.pidfd_open(tid, os.O_EXCL)  # (PIDFD_THREAD: the task, a thread too)
+    except (OSError, OverflowError):
+        return None
+    try:
+        info = bytearray(PIDFD_INFO_SIZE)
+        info[0:8] = PIDFD_INFO_COREDUMP.to_bytes(8, "little")
+        fcntl.ioctl(pidfd, PIDFD_GET_INFO, info)
+    except OSError:
+        return None
+    finally:
+        os.close(pidfd)
+    if int.from_bytes(info[16:20], "little") != tid:
+        return None
+    return int.from_bytes(info[0:8], "little"), int.from_bytes(info[64:68], "little")
+
+
 def told_dumpable(tid: int) -> bool:
     """Whether the kernel says task ``tid``'s memory is dumpable as its user's
     (SUID_DUMP_USER: what ptrace_may_access asks before it wants CAP_SYS_PTRACE in the
@@ -443,26 +472,37 @@ def told_dumpable(tid: int) -> bool:
     after a core dump, and 0 here is not told).  False wherever
     it is not told so: another answer (not dumpable, dumpable by root only), a task without
     memory or that dumped core, an older kernel (no such ioctl, no coredump_mask), a task
-    gone.  /proc shows dumpability only as the owner of the task's files, which is root's
-    either way for a root process (PathResolver._may_follow).  The pid names the task only
-    while it lives: the caller confirms that after the call."""
-    import fcntl  # (a C module; only here, off the start-up path)
-    try:
-        pidfd = os.pidfd_open(tid, os.O_EXCL)  # (PIDFD_THREAD: the task, a thread too)
-    except OSError:
+    gone, a number no pid can be.  /proc shows dumpability only as the owner of the task's
+    files, which is root's either way for a root process (PathResolver._may_follow).  The pid
+    names the task only while it lives: the caller confirms that after the call."""
+    info = _coredump_info(tid)
+    return info is not None and bool(info[0] & PIDFD_INFO_COREDUMP) \
+        and info[1] == PIDFD_COREDUMP_USER
+
+
+#: whether this kernel fills a live task's coredump mask from its memory (asked once, of the
+#: tracer itself: told, and one of PIDFD_COREDUMP_SKIP, _USER, _ROOT)
+_live_masks: list[bool] = []
+
+
+def told_without_memory(tid: int) -> bool:
+    """Whether the kernel says task ``tid`` has no memory: it answered for that very task but
+    with no coredump mask from its memory -- the mask left out, or told as 0 (6.18 tells 0 of
+    a kernel thread and of a zombie leader, where a task with memory always has one of
+    SKIP, USER, ROOT) -- on a kernel that fills it for a task with memory (asked once of this
+    process).  __ptrace_may_access checks dumpability only for a task with memory
+    (``mm && ...``): a zombie leader whose threads live on, a zombie, a kernel thread -- the
+    check the kernel skips, PathResolver._may_follow skips (review 56).  False on a kernel
+    that tells no live task's mask (6.16's first cut: not told, refused).  The pid names the
+    task only while it lives: the caller confirms that after the call."""
+    if not _live_masks:
+        own = _coredump_info(os.getpid())
+        _live_masks.append(own is not None and bool(own[0] & PIDFD_INFO_COREDUMP)
+                           and own[1] != 0)
+    if not _live_masks[0]:
         return False
-    try:
-        info = bytearray(PIDFD_INFO_SIZE)
-        info[0:8] = PIDFD_INFO_COREDUMP.to_bytes(8, "little")
-        fcntl.ioctl(pidfd, PIDFD_GET_INFO, info)
-    except OSError:
-        return False
-    finally:
-        os.close(pidfd)
-    mask = int.from_bytes(info[0:8], "little")
-    told = int.from_bytes(info[64:68], "little")
-    return bool(mask & PIDFD_INFO_COREDUMP) and told == PIDFD_COREDUMP_USER \
-        and int.from_bytes(info[16:20], "little") == tid
+    info = _coredump_info(tid)
+    return info is not None and (not info[0] & PIDFD_INFO_COREDUMP or info[1] == 0)
 
 
 def pidfd_pid(pidfd: int) -> int:

@@ -1810,8 +1810,11 @@ def result_of(name: str) -> Returns:
 DESCRIPTOR_ARGS: dict[str, tuple[int, ...]] = _DESCRIPTOR_ARGS
 
 #: the calls that may change the caller's credentials (its fsuid, fsgid, groups, capabilities,
-#: or user namespace), besides exec: the table's "privilege" calls, and the two that may enter
-#: another user namespace.  The filter always stops them, so the tracer knows to read them
-#: again (a lookup is checked with the task's search permission: paths.PathResolver)
+#: user namespace or LSM domain), besides exec: the table's "privilege" calls, the two that
+#: may enter another user namespace, and landlock_restrict_self (a Landlock domain, a wall to
+#: ptrace_may_access: paths.LandlockDomain, noted at its exit by Tracer._noted).  The filter
+#: always stops them, so the tracer knows to read them again (a lookup is checked with the
+#: task's search permission: paths.PathResolver)
 CHANGES_CREDENTIALS = frozenset(
-    {c.name for c in TABLE.values() if "privilege" in c.aliases} | {"unshare", "setns"})
+    {c.name for c in TABLE.values() if "privilege" in c.aliases}
+    | {"unshare", "setns", "landlock_restrict_self"})

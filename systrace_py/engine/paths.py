@@ -560,9 +560,12 @@ def _own_fd_directory(fd: int, tgid: int) -> bool:
     ``tgid`` (/proc/PID/fd or /proc/PID/task/TID/fd): the kernel lets such a task search it
     whatever its mode (proc_fd_permission, after generic_permission failed) -- a process that is not
     dumpable (it changed its effective uid) has root's 0500 there and still looks its own
-    descriptors up (LTP openat04's linkat of /proc/self/fd/N).  Told by the tracer's name of
-    the directory, in its own /proc: a /proc of another pid namespace matches nothing (the
-    mode bits decide, fail closed)."""
+    descriptors up (LTP openat04's linkat of /proc/self/fd/N).  The tracer's name of the
+    directory proposes, its inode decides: it must be the very inode of the tracer's own
+    /proc/PID/fd -- the name is the mount's path in the task's mount namespace, where a user
+    namespace's root can bind another process's fd directory at /proc/<its own pid>/fd on a
+    tmpfs over /proc (review 56).  A /proc of another pid namespace matches nothing (the mode
+    bits decide, fail closed)."""
     try:
         if fs_type(fd) != PROC_SUPER_MAGIC:
             return False
@@ -575,8 +578,13 @@ def _own_fd_directory(fd: int, tgid: int) -> bool:
                                                                or not parts[4].isdigit())):
         return False
     pid = int(parts[2])
+    try:
+        held, mine = os.fstat(fd), os.stat(where, follow_symlinks=False)
+    except OSError:
+        return False
     # (a thread's own /proc/TID, not listed but there: its thread group's)
-    return pid == tgid or procfs.status_numbers(pid, b"Tgid") == [tgid]
+    return (held.st_dev, held.st_ino) == (mine.st_dev, mine.st_ino) and (
+        pid == tgid or procfs.status_numbers(pid, b"Tgid") == [tgid])
 
 
 def _own_process_dir(cur: int, name: str, tgid: int) -> bool:
@@ -585,46 +593,79 @@ def _own_process_dir(cur: int, name: str, tgid: int) -> bool:
     or map_files -- a thread of that process (its task directory lists only its own), whose
     links the kernel lets it follow (same_thread_group).  The name only proposes: a task that
     mounts (a user namespace's root, in a mount namespace of its own) can bind another
-    process's /proc directory at a path the tracer reads as "/proc/TGID" (review 53); the
-    process directory must be the very inode the tracer's own /proc/TGID... is.  Anything else
-    (a thread's unlisted /proc/TID, another mount's name, an inode made anew) is False:
-    _may_follow reads the statuses."""
+    process's /proc directory at a path the tracer reads as "/proc/TGID" (review 53); ``cur``
+    itself must be the very inode the tracer's own /proc/TGID... is -- not its ".." (a bind of
+    another process's fd directory over the task's own /proc/TGID/fd has the real /proc/TGID
+    for its ".."; close 28).  Anything else (a thread's unlisted /proc/TID, another mount's
+    name, an inode made anew) is False: _may_follow reads the statuses."""
     parts = name.split("/")
-    below = parts[-1] in ("fd", "ns", "map_files")
-    if below:
+    if parts[-1] in ("fd", "ns", "map_files"):
         parts.pop()
     if len(parts) == 5 and (parts[3] != "task" or not parts[4].isdigit()):
         return False
     if len(parts) not in (3, 5) or parts[:2] != ["", "proc"] or parts[2] != str(tgid):
         return False
     try:
-        held = os.stat(".." if below else ".", dir_fd=cur)
-        mine = os.stat("/".join(parts), follow_symlinks=False)
+        held = os.fstat(cur)
+        mine = os.stat(name, follow_symlinks=False)
     except OSError:
         return False
     return (held.st_dev, held.st_ino) == (mine.st_dev, mine.st_ino)
 
 
-def _has(directory: int, name: str) -> bool:
-    """Whether the directory ``directory`` holds ``name`` (not following a last symlink)."""
-    try:
-        os.stat(name, dir_fd=directory, follow_symlinks=False)
-    except OSError:
-        return False
-    return True
+#: how _may_follow reads what a /proc directory says of its process: within the mount of the
+#: directory the walk stands in -- a file bound over one of the process's files, or a bind of
+#: its fd directory whose ".." is another directory, answers EXDEV -- and following no link.
+#: Read plainly those names were looked up through the task's own mounts (review 56).
+_IN_PROC = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS
+
+
+def _proc_open(directory: int, name: str, flags: int = os.O_RDONLY) -> int:
+    """A descriptor of a file of a /proc directory, by a name looked up as :data:`_IN_PROC`
+    says (OSError: EXDEV where a mount is on the way)."""
+    return openat2(directory, os.fsencode(name), flags | os.O_CLOEXEC, _IN_PROC)
 
 
 def _read_at(directory: int, name: str) -> bytes:
-    """A /proc file's content, by its name relative to a directory descriptor (OSError)."""
-    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=directory)
+    """A /proc file's content, by its name relative to a directory descriptor, looked up as
+    :data:`_IN_PROC` says (OSError)."""
+    fd = _proc_open(directory, name)
     try:
         return os.read(fd, 65536)
     finally:
         os.close(fd)
 
 
-def _dump_owner(cur: int, where: str, tracers_ns: bool) -> tuple[tuple[int, int],
-                                                                   tuple[tuple[int, int], ...]]:
+def _process_dir(cur: int) -> tuple[int, bool]:
+    """The process directory (/proc/PID or /proc/PID/task/TID) whose magic link the walk
+    follows from the /proc directory ``cur``: an O_PATH descriptor of it, and whether ``cur``
+    is one below it (fd, ns, map_files) -- the directory holding ``status`` in ``cur``'s own
+    mount, else ``cur``'s ".." in that mount, which a bind of the fd directory elsewhere does
+    not have (EXDEV).  OSError where it cannot be told (EXDEV, a process gone)."""
+    try:
+        os.close(_proc_open(cur, "status", os.O_PATH))
+    except FileNotFoundError:
+        return _proc_open(cur, "..", os.O_PATH | os.O_DIRECTORY), True
+    return _proc_open(cur, ".", os.O_PATH | os.O_DIRECTORY), False
+
+
+def _user_ns_of(process: int) -> int:
+    """The inode of the user namespace of the process whose /proc directory ``process`` holds:
+    the number its ns/user link's text gives (proc_ns_readlink, "user:[INODE]"), the link
+    itself opened in the directory's mount (a mount on it: EXDEV) -- following it would
+    leave the mount.  ValueError on another text."""
+    fd = _proc_open(process, "ns/user", os.O_PATH | os.O_NOFOLLOW)
+    try:
+        text = os.readlink("", dir_fd=fd)
+    finally:
+        os.close(fd)
+    if not (text.startswith("user:[") and text.endswith("]")):
+        raise ValueError(f"not a user namespace: {text!r}")
+    return int(text[6:-1])
+
+
+def _dump_owner(process: int, tracers_ns: bool) -> tuple[tuple[int, int],
+                                                        tuple[tuple[int, int], ...]]:
     """Who owns a process's /proc files (task_dump_owner) -- its effective ids while it is
     dumpable, else its memory's user namespace's root (the global root where that has none)
     -- and the owners a process that is not dumpable may show: (0, 0) and, in another user
@@ -632,13 +673,17 @@ def _dump_owner(cur: int, where: str, tracers_ns: bool) -> tuple[tuple[int, int]
     process directory itself (mode 0555) is its effective ids' whatever its dumpability
     (task_dump_owner skips S_IFDIR|0555), so that owner told nothing (review 53: a process
     of the task's own ids that made itself not dumpable had its links followed).
-    ``where``: the process directory relative to ``cur``; ``tracers_ns``: whether the
+    ``process``: the process directory (:func:`_process_dir`); ``tracers_ns``: whether the
     process's credentials are in the tracer's user namespace."""
-    owner = os.stat(where + "fd", dir_fd=cur)
+    fd = _proc_open(process, "fd", os.O_PATH | os.O_DIRECTORY)
+    try:
+        owner = os.fstat(fd)
+    finally:
+        os.close(fd)
     roots = [(0, 0)]
     if not tracers_ns:
-        roots.append((_root_of(_read_at(cur, where + "uid_map")),
-                      _root_of(_read_at(cur, where + "gid_map"))))
+        roots.append((_root_of(_read_at(process, "uid_map")),
+                      _root_of(_read_at(process, "gid_map"))))
     return (owner.st_uid, owner.st_gid), tuple(roots)
 
 
@@ -786,6 +831,20 @@ class _Walk:
         self.fds.clear()
 
 
+class LandlockDomain:
+    """A Landlock domain a task of the tree was seen to enter (landlock_restrict_self), below
+    the one it was in (``parent``).  Landlock refuses ptrace_may_access -- READ too, so another
+    process's magic links -- from a task in a domain to any task not in that domain or one
+    nested below it (hook_ptrace_access_check, domain_scope_le), whatever their ids (review
+    56): PathResolver._may_follow asks :meth:`PathResolver.domain_allows`.  Compared by
+    identity; kept across fork (the child's credentials are a copy) and exec."""
+
+    __slots__ = ("parent",)
+
+    def __init__(self, parent: LandlockDomain | None) -> None:
+        self.parent = parent
+
+
 class PathResolver:
     """Resolves paths for tasks of this tracer."""
 
@@ -814,6 +873,9 @@ class PathResolver:
         self._real_credentials: dict[int, Credentials | None] = {}  # (access's: credentials)
         self._real_lookups: set[int] = set()  # tasks in an access call (looks_as_real)
         self.changing: set[int] = set()
+        #: the Landlock domain each task of the tree was seen to enter, or inherited from the
+        #: task that made it (a task absent: none seen; one entered before the run is not)
+        self._domains: dict[int, LandlockDomain] = {}
         # whether /proc is that procfs' root, so /proc/self of a task of the tracer's tree
         # is /proc/<its pid> (else its /proc entries are always walked)
         fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -899,6 +961,45 @@ class PathResolver:
             self.changing.add(tid)
         else:
             self.changing.discard(tid)
+
+    def entered_domain(self, tid: int) -> None:
+        """The task's landlock_restrict_self returned 0: it is in a new domain, nested in the
+        one it was in (the tracer: at the call's exit stop, Tracer._noted)."""
+        self._domains[tid] = LandlockDomain(self._domains.get(tid))
+
+    def inherit_domain(self, parent: int, child: int) -> None:
+        """A new task (any clone: a new user namespace too) is in its parent's domain."""
+        domain = self._domains.get(parent)
+        if domain is not None:
+            self._domains[child] = domain
+
+    def moved_domain(self, former: int, tid: int) -> None:
+        """The task ``former`` now has the tid ``tid`` (a thread's exec took its leader's:
+        de_thread), or is gone (``tid`` -1): its domain goes with it, the old holder's not."""
+        domain = self._domains.pop(former, None)
+        if tid >= 0:
+            self._domains.pop(tid, None)
+            if domain is not None:
+                self._domains[tid] = domain
+
+    def domain_allows(self, tid: int, process: int, target: bytes) -> bool:
+        """Whether Landlock lets the task read the process whose /proc directory is
+        ``process`` (``target``: its status, read in that directory's mount): the task in no
+        domain the tracer saw it enter, or the process's task (its Pid) a task of the tree
+        in the same domain or one nested below it.  Anything else is refused: a process
+        outside the tree, one of another pid namespace's /proc (its Pid is not the tracer's),
+        a task in another domain (hook_ptrace_access_check)."""
+        mine = self._domains.get(tid)
+        if mine is None:
+            return True
+        if os.fstat(process).st_dev != self._proc_dev:
+            return False
+        theirs = self._domains.get(int(procfs.status_value(target, b"Pid") or b"0"))
+        while theirs is not None:
+            if theirs is mine:
+                return True
+            theirs = theirs.parent
+        return False
 
     def inherit_credentials(self, parent: int, child: int) -> None:
         """A new task got a copy of its parent's credentials (clone without CLONE_NEWUSER)."""
@@ -1550,7 +1651,7 @@ class PathResolver:
                     literal = True  # followed for the trailing slash only
                 body = self._link_body(cur, comp, tid, tgid)
                 if body is None:  # a magic link: jump to the object it names for the task
-                    self._may_follow(cur, tid, tgid)
+                    self._may_follow(cur, comp, tid, tgid)
                     target = os.open(comp, os.O_PATH | os.O_CLOEXEC, dir_fd=cur)
                     try:
                         _magic_jump(restrict, cur, target)
@@ -1591,7 +1692,7 @@ class PathResolver:
             cur = walk.move(cur, os.open(comp, _DIR_FLAGS, dir_fd=cur), top, root)
         return self._object(cur, root, tid, view, slash, literal)
 
-    def _may_follow(self, cur: int, tid: int, tgid: int) -> None:
+    def _may_follow(self, cur: int, comp: str, tid: int, tgid: int) -> None:
         """Whether the task may follow a magic link of the /proc directory ``cur`` (a
         process's cwd, root, exe; fd/N, ns/X, map_files/X; the same of task/TID): the kernel
         follows one only for a task that may read that process as a debugger may
@@ -1613,84 +1714,107 @@ class PathResolver:
         (gap #45), never a root daemon's that made itself not dumpable.  Where the kernel
         does not tell (no coredump mask of a live task from PIDFD_GET_INFO: an older kernel,
         6.16's first cut; a /proc of another pid namespace) such a process is taken for one
-        that is not dumpable: refused."""
+        that is not dumpable: refused.  Everything read of the process is read in the mount
+        of the /proc directory the walk stands in (:func:`_process_dir`, :data:`_IN_PROC`),
+        never through the task's mounts (review 56); what cannot be read so is refused
+        (EACCES) unless the tracer cannot follow the link ``comp`` either (a process gone:
+        that error, as the kernel's)."""
         try:
             name = os.readlink(f"/proc/self/fd/{cur}")
             if not name.endswith("/map_files") and _own_process_dir(cur, name, tgid):
                 return  # (the common case, /proc/self/fd/N, /dev/fd/N: a readlink, two stats)
             # (cwd, root, exe are the process directory's; fd/N, ns/X, map_files/X one below)
-            where = "" if _has(cur, "status") else "../"
-            target = _read_at(cur, where + "status")
-            task = procfs.read(f"/proc/{tid}/status")
+            process, below = _process_dir(cur)
+            try:
+                if self._judge(cur, process, below, tid, tgid):
+                    return
+            finally:
+                os.close(process)
         except OSError:
-            return  # (gone, or no process's: the kernel's own open below answers)
+            os.stat(comp, dir_fd=cur)  # (the tracer's own following fails too: its error)
+            raise Unresolvable(errno.EACCES,
+                               "a magic link of a process the walk cannot read") from None
+        raise Unresolvable(errno.EACCES, "another process's magic link the task may not follow")
+
+    def _judge(self, cur: int, process: int, below: bool, tid: int, tgid: int) -> bool:
+        """_may_follow's ptrace_may_access, the process read from its directory ``process``
+        (``below``: the link is in its fd, ns or map_files directory ``cur``): whether the
+        task may follow; OSError where what it needs cannot be read (EPERM raised for a
+        map_files link)."""
+        target = _read_at(process, "status")
+        task = procfs.read(f"/proc/{tid}/status")
         try:
             uid, gid, looker_caps = _looker(task, tid in self._real_lookups)
             ids, caps = (uid, gid), looker_caps or 0
             restoring = caps >> CAP_SYS_ADMIN & 1 or caps >> CAP_CHECKPOINT_RESTORE & 1
-            if where and _is_map_files(cur) and not (restoring and _in_own_userns(tid)):
+            if below and _is_map_files(cur) and not (restoring and _in_own_userns(tid)):
                 # (proc_map_files_get_link: before the ptrace check, the task's own too)
                 raise Unresolvable(errno.EPERM, "a map_files link without CAP_SYS_ADMIN")
-            if self._same_process(cur, where, target, tgid, task):
-                return  # (the common case: /proc/self/fd/N, /dev/fd/N)
-            target_ns = os.stat(where + "ns/user", dir_fd=cur).st_ino
+            if self._same_process(process, target, tgid, task):
+                return True  # (the common case: /proc/self/fd/N, /dev/fd/N)
+            if not self.domain_allows(tid, process, target):
+                # (an LSM's answer: the kernel asks it after the ids allowed, refusing with
+                # EACCES as they do -- proc_fd_access_allowed; either order, one answer)
+                return False
+            target_ns = _user_ns_of(process)
             task_ns = os.stat(f"/proc/{tid}/ns/user").st_ino
             tracers = os.stat("/proc/self/ns/user").st_ino
             own_ns = task_ns == tracers
             ptracer = caps >> CAP_SYS_PTRACE & 1
             if own_ns and ptracer:
-                return
+                return True
             uids, gids = _all_ids(target, b"Uid"), _all_ids(target, b"Gid")
-            owner, roots = _dump_owner(cur, where, target_ns == tracers)
+            owner, roots = _dump_owner(process, target_ns == tracers)
             effective = (uids[1], gids[1])
             if ptracer and task_ns == target_ns and owner != (0, 0) \
                     and owner in (effective, *roots):
                 # (ptrace_has_cap in the namespace of its credentials; not dumpable, in the
                 # namespace of its memory, which is that one when its /proc is that root's)
-                return
+                return True
             # (effective ids a process that is not dumpable shows too: the kernel is asked)
             dumpable = owner == effective and (effective not in roots
-                                               or self._told_dumpable(cur, where, target))
+                                               or self._told_dumpable(process, target))
             if dumpable and task_ns == target_ns and (ptracer or (
                     all(u == ids[0] for u in uids[:3]) and all(g == ids[1] for g in gids[:3])
                     and _caps(target, b"CapPrm") & ~caps == 0)):
-                return
-        except (OSError, ValueError, IndexError):
+                return True
+        except (ValueError, IndexError):
             pass  # (unreadable: refused, as the kernel refuses what it cannot check)
-        raise Unresolvable(errno.EACCES, "another process's magic link the task may not follow")
+        return False
 
-    def _told_dumpable(self, cur: int, where: str, target: bytes) -> bool:
+    def _told_dumpable(self, process: int, target: bytes) -> bool:
         """Whether the kernel says the task a /proc directory shows (``target``: its status,
         read before, as ptrace_may_access reads the credentials before the dumpability;
-        ``where``: its directory relative to ``cur``) is dumpable as its user's
-        (procfs.told_dumpable, by its pid).  Only in the tracer's own /proc, whose pids are
-        the tracer's (another pid namespace's: False); and the directory must still show a
-        live task after the pidfd was taken -- its pid was then that task's, not a new
-        process's that took the number (reaped, its /proc files are ESRCH: False)."""
-        if os.fstat(cur).st_dev != self._proc_dev:
+        ``process``: its directory) passes ptrace_may_access's dumpability check: its memory
+        dumpable as its user's (procfs.told_dumpable, by its pid), or no memory at all, which
+        the kernel does not check (procfs.told_without_memory: a zombie leader whose threads
+        live on; review 56).  Only in the tracer's own /proc, whose pids are the tracer's
+        (another pid namespace's: False); and the directory must still show a live task after
+        the pidfd was taken -- its pid was then that task's, not a new process's that took the
+        number (reaped, its /proc files are ESRCH: False)."""
+        if os.fstat(process).st_dev != self._proc_dev:
             return False
         pid = int(procfs.status_value(target, b"Pid") or b"0")
-        if pid <= 0 or not procfs.told_dumpable(pid):
+        if not (procfs.told_dumpable(pid) or procfs.told_without_memory(pid)):
             return False
         try:
-            _read_at(cur, where + "stat")
+            _read_at(process, "stat")
         except OSError:
             return False
         return True
 
-    def _same_process(self, cur: int, where: str, target: bytes, tgid: int,
-                      task: bytes) -> bool:
-        """Whether the process a /proc directory shows (``target``: its status; ``where``:
-        the process directory relative to ``cur``) is the task's own: by its Tgid in the
-        tracer's /proc; in another (another pid namespace's), by its pids from that namespace
-        down being the last of the task's, and the same start time."""
-        if os.fstat(cur).st_dev == self._proc_dev:
+    def _same_process(self, process: int, target: bytes, tgid: int, task: bytes) -> bool:
+        """Whether the process a /proc directory shows (``target``: its status; ``process``:
+        the process directory) is the task's own: by its Tgid in the tracer's /proc; in
+        another (another pid namespace's), by its pids from that namespace down being the last
+        of the task's, and the same start time."""
+        if os.fstat(process).st_dev == self._proc_dev:
             return (procfs.status_value(target, b"Tgid") or b"").strip() == str(tgid).encode()
         theirs = (procfs.status_value(target, b"NStgid") or b"").split()
         mine = (procfs.status_value(task, b"NStgid") or b"").split()
         try:
             return bool(theirs) and mine[-len(theirs):] == theirs \
-                and procfs.start_time(_read_at(cur, where + "stat")) \
+                and procfs.start_time(_read_at(process, "stat")) \
                 == procfs.start_time(procfs.read(f"/proc/{tgid}/stat"))
         except (OSError, IndexError, ValueError):
             return False
@@ -1725,7 +1849,8 @@ class PathResolver:
                                    reversed(fields.get("NSpid", "").split()), strict=False):
             entry = f"{ns_tgid}/task/{ns_tid}"
             try:
-                fd = os.open(f"{entry}/stat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc)
+                # (in that /proc's own mount: a stat bound over the entry's is not read)
+                fd = _proc_open(proc, f"{entry}/stat")
             except OSError:
                 continue
             try:

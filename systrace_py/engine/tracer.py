@@ -110,6 +110,7 @@ from systrace_py.kernel import (
     KCMP_FILES,
     KCMP_FS,
     KCMP_VM,
+    LANDLOCK_RESTRICT_SELF_LOG_FLAGS,
     MAP_DROPPABLE,
     OPEN_TREE_CLONE,
     PERF_FLAG_PID_CGROUP,
@@ -1770,6 +1771,10 @@ class Tracer:
         resolver = self.decoder.resolver
         if name in CHANGES_CREDENTIALS or task.tid in resolver.changing:
             resolver.forget_credentials(task.tid, changing=name in CHANGES_CREDENTIALS)
+        if name == "landlock_restrict_self":
+            # (which stops always: CHANGES_CREDENTIALS; its result is read at its exit stop,
+            # _noted -- whatever the policy or a filter's answer, seen at this entry)
+            task.after = ("landlock", args[1] & 0xFFFFFFFF)
         if task.replay is not None:
             # the call restarted after the scratch mmap: the same call, already decided; its
             # decision and what it examined apply again (the monitor is not asked twice) --
@@ -2742,6 +2747,11 @@ class Tracer:
         after, task.after = task.after, None
         if result < 0 or after is None:
             return
+        if after[0] == "landlock":
+            # (a filter's answer of 0 too: the domain it may have entered is kept, failing
+            # closed -- a refusal more, never a link followed across domains)
+            self._entered_domain(task, int(after[1]))
+            return
         if self._filter_may_answer(task, held):
             if after[0] in ("pivot", "pivot?") and task.seen is not None:
                 self.decoder.resolver.lost(task.seen)
@@ -2752,6 +2762,18 @@ class Tracer:
             self.decoder.resolver.lost(task.seen)
         elif after[0] == "detached":
             self.decoder.resolver.note_detached(task.tid, result, *after[1:])
+
+    def _entered_domain(self, task: Task, flags: int) -> None:
+        """The task's landlock_restrict_self succeeded: it entered a Landlock domain (review
+        56).  The calling thread alone, with the flags this kernel knows (the LOG ones); a
+        flag the engine does not know may reach other threads (a future thread
+        synchronisation): every thread of the process is then taken to be in it."""
+        resolver = self.decoder.resolver
+        resolver.entered_domain(task.tid)
+        if flags & ~LANDLOCK_RESTRICT_SELF_LOG_FLAGS:
+            for tid in task.process.tids:
+                if tid != task.tid:
+                    resolver.entered_domain(tid)
 
     def _area_before_filter(self, task: Task, call: DecodedCall) -> bool:
         """Whether the call installs a seccomp filter of the program's own in an address
@@ -4798,6 +4820,7 @@ class Tracer:
         child.view = None if flags & CLONE_NEWNS else parent.view
         if not flags & CLONE_NEWUSER:
             self.decoder.resolver.inherit_credentials(parent.tid, child.tid)
+        self.decoder.resolver.inherit_domain(parent.tid, child.tid)
 
     @staticmethod
     def _clone_flags(parent: Task) -> int:
@@ -5044,6 +5067,7 @@ class Tracer:
         task.own_args = task.own_nr = None  # (the new image's registers: no exit stop needed)
         self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
         self.decoder.resolver.forget_credentials(task.tid)
+        self.decoder.resolver.moved_domain(former, task.tid)  # (kept across exec)
         if task.freezer:
             # the kernel has loaded the new image: nothing of the old one can race it any more
             task.freezer = False
@@ -5283,6 +5307,7 @@ class Tracer:
 
     def _forget_task(self, tid: int) -> None:
         self.decoder.resolver.forget_credentials(tid)
+        self.decoder.resolver.moved_domain(tid, -1)
         task = self.tasks.pop(tid, None)
         if task is not None:
             task.space.slots.release(tid)

@@ -158,3 +158,23 @@ def test_dumpability_is_told_by_the_kernel() -> None:
             other.stdin.close()
         assert not procfs.told_dumpable(other.pid)  # (reaped)
     assert not procfs.told_dumpable(2)  # kthreadd: no memory
+
+
+def test_a_task_without_memory_is_told_and_no_number_crashes() -> None:
+    """procfs.told_without_memory (close 28: __ptrace_may_access checks dumpability only for a
+    task with memory): True of a kernel thread (kthreadd: the kernel answers its pid with a
+    coredump mask of 0), False of a task with memory (this one) and of a pid no task can
+    have; told_dumpable of such a number is False, not an OverflowError out of
+    os.pidfd_open (review 56's forged ``Pid: 2147483648``)."""
+    for number in (2**31, 2**63, -1, 0, procfs.PID_MAX_LIMIT + 1):
+        assert not procfs.told_dumpable(number)
+        assert not procfs.told_without_memory(number)
+    if not procfs.told_dumpable(os.getpid()):
+        pytest.skip("this kernel does not tell a live task's dumpability")
+    assert not procfs.told_without_memory(os.getpid())
+    try:
+        kthreadd = Path("/proc/2/comm").read_text().strip() == "kthreadd"
+    except OSError:
+        kthreadd = False
+    if kthreadd:
+        assert procfs.told_without_memory(2)
