@@ -1285,9 +1285,15 @@ class Table:
         else it names; a ``fresh`` permit covers no older file, a glob that may match only
         some paths below is followed both ways, a redirect grants nothing), or the default
         where no rule covers it.  A write of the copy changes no file at ``source``: what
-        the table says of writing there plays no part; nor does a rule of no path (``ask
-        exec``), which decides the copy's names as it decides the source's: the copy gains
-        nothing by it (:func:`_as_copied`).
+        the table says of writing there plays no part.  A rule of no path (``ask exec``)
+        refuses nothing in that walk (:func:`_as_copied`: it matches the copy's names as
+        the source's) -- but the table as a whole may still grant the copy's names more than
+        the source's: a path rule before it that covers ``target`` (``permit openat
+        out/**`` then ``never openat``: review 59, the vault read at ``out/copy``).  So the
+        copy is also decided as a link of the whole tree to ``target`` is, with the table's
+        own rules (:meth:`linked_shortfall`): refused where a reading access gains by a
+        new name what the old name lacks; ``ask exec`` alone asks at both names alike
+        and still runs.
 
         The copy's every name, ``target`` and all below it, is made -- each file, directory,
         node and link with its bytes, mode, owner, times and attributes -- by no name a rule
@@ -1318,6 +1324,12 @@ class Table:
                                                for check in checks):
                     return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
                                     Reason.COPIED, None, PathArg("source", source), "source")
+            if target is not None and any(
+                    not _writes(access)
+                    for access, _, _ in self.linked_shortfall(source, target, True)):
+                # (the copy's names gain a read the source's lack: review 59)
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                Reason.COPIED, None, PathArg("source", source), "source")
         if target is not None:
             for call, role, flags in made_accesses(compiled.named_calls):
                 if any(least(compiled.check(call, cls, part).rules, target, below) < granted
@@ -1375,11 +1387,23 @@ class Table:
         by another name than the one decided on (a mount's exposure, a lookup a FUSE server
         answers otherwise for the kernel: red team 44) is decided the same.  ``syscall``: of
         that call only -- a rule that may refuse or ask it (or what its lookup passes
-        through: may_refuse_traversal), with a path, or the default no permit (review 24)."""
+        through: may_refuse_traversal), with a path, or the default no permit (review 24).
+        Without ``syscall``, also a rule that refuses or asks with no path after a rule with
+        one: the earlier rule grants by name what the later one refuses every other name
+        (``permit openat out/**`` then ``never openat``: a snapshot of the vault read at
+        ``out/copy`` was not decided at all -- review 59, close 31)."""
         if self.default is not Action.PERMIT:
             return True
         if syscall is None:
-            return any(rule.refuses and path_patterns(rule) for rule in self.rules)
+            named = False
+            for rule in self.rules:
+                if rule.injects:
+                    continue
+                patterns = path_patterns(rule)
+                if rule.refuses and (patterns or named):
+                    return True
+                named = named or bool(patterns)
+            return False
         return any(self.may_refuse(syscall, cls, part)
                    for cls, part in checks_of(syscall, "path", None, None)) \
             or self.may_refuse_traversal()
