@@ -1306,17 +1306,7 @@ class Table:
         Only what a name decides: a table that decides nothing by name
         (:meth:`decides_by_name`) is not asked."""
         compiled = self.compiled()
-        default = _GRANT[self.default]
-        passes = (False, True) if any(
-            getattr(rule.path, "leaves_out_runs_later", False) and not rule.injects
-            for rule in self.rules) else (False,)
-
-        def least(rules: Sequence[Rule], path: str, tree: bool = True) -> int:
-            # (both sides are the one path: its strictest grant at (and below) it, the new
-            # side's, which takes a learned glob as leaving names out)
-            return min(min(pair) for left_out in (passes if tree else (False,))
-                       for pair in _linked_outcomes(rules, path, path, tree, default, left_out))
-
+        least = self._least_grant
         granted = _GRANT[Action.PERMIT]
         if source is not None:
             for access, checks in self._access_checks(compiled):
@@ -1336,6 +1326,36 @@ class Table:
                        for cls, part in checks_of(call, role, flags, None)):
                     return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
                                     Reason.COPIED, None, PathArg("target", target), "target")
+        return None
+
+    def _least_grant(self, rules: Sequence[Rule], path: str, tree: bool = True) -> int:
+        """The strictest grant ``rules`` (one check's) make at ``path`` (``tree``: and at any
+        path below it), whatever the names below are (:meth:`copy_decision`,
+        :meth:`removal_decision`): both sides of :func:`_linked_outcomes` are the one path,
+        the new side's taking a learned glob as leaving names out."""
+        passes = (False, True) if tree and any(
+            getattr(rule.path, "leaves_out_runs_later", False) and not rule.injects
+            for rule in self.rules) else (False,)
+        default = _GRANT[self.default]
+        return min(min(pair) for left_out in passes
+                   for pair in _linked_outcomes(rules, path, path, tree, default, left_out))
+
+    def removal_decision(self, target: str) -> Decision | None:
+        """The removal of ``target`` and of every path below it, which the kernel makes by no
+        name a rule is asked about (a btrfs subvolume's deletion: Supervisor._destroy, close
+        31 -- review 59: ``never fswrite vault/**`` and the vault deleted whole from its
+        parent): decided as each of :func:`removed_accesses` (an unlink, an unlinkat, an
+        rmdir) of every path at and below ``target``, refused where one of them is not
+        granted outright (a rule refusing or asking about it, a glob that may match only
+        some paths below followed both ways, the default where no rule covers it).
+        Refused: EPERM, ``subtree``, naming the path; None when the table grants it all."""
+        compiled = self.compiled()
+        granted = _GRANT[Action.PERMIT]
+        for call, role, flags in removed_accesses():
+            if any(self._least_grant(compiled.check(call, cls, part).rules, target) < granted
+                   for cls, part in checks_of(call, role, flags, None)):
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                Reason.SUBTREE, None, PathArg("path", target), "path")
         return None
 
     def _exposure_decision(self, facts: Facts, role: str) -> Decision | None:
@@ -1613,6 +1633,15 @@ def made_accesses(named: frozenset[str]) -> tuple[tuple[str, str, int | None], .
             elif path.creates:
                 found.append((call, path.role, None))
     return tuple(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=1)
+def removed_accesses() -> tuple[tuple[str, str, int | None], ...]:
+    """What removing a file whose name no call names is decided as (a subvolume's deletion:
+    Table.removal_decision): each call of ``aliases.REMOVE_CALLS`` (unlink, unlinkat, rmdir)
+    on its path."""
+    return tuple((call, path.role, None) for call in sorted(aliases.REMOVE_CALLS)
+                 for _, path in PATHS.get(call, ()))
 
 
 _FILE_ACCESSES: tuple[tuple[str, str, int | None], ...] = (
