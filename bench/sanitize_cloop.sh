@@ -17,7 +17,10 @@
 #   systrace take the copy as REPO), each report written to $OUT/asan.PID or ubsan.PID
 #   (abort_on_error, halt_on_error: a report is the tracer's end, so its test fails too).
 #
-# Afterwards: grep -l "ERROR: AddressSanitizer\|runtime error" $OUT/* names the reports.
+# Afterwards: grep -l "ERROR: AddressSanitizer: \|runtime error" $OUT/reports/* names the
+# reports of a bug (an ASan report is "ERROR: AddressSanitizer: heap-buffer-overflow ...";
+# "AddressSanitizer failed to allocate" and "Shadow memory range interleaves" are a sanitized
+# Python's start-up failing, below).
 #
 # Known artefacts of the sanitized tracer, not the loop's bugs:
 # * the scratch area's fixed address (engine/scratch.py BASE, 16 TiB) lies in ASan's shadow
@@ -25,6 +28,9 @@
 #   spawn made still runs in the tracer's memory until its exec, so a traced run whose first
 #   exec needs the area is refused, "scratch area could not be mapped (17) -> EPERM" -- the
 #   loop's fail-closed answer to something mapped there;
+# * a test that traces Python itself traces this sanitized Python (sys.executable): the area
+#   premapped at its exec sits where ASan's shadow must go, and it aborts at start-up
+#   ("Shadow memory range interleaves with an existing memory mapping", status 134);
 # * "ASan is ignoring requested __asan_handle_no_return" from the spawn's child, which runs
 #   on a stack of its own (child_spawn) before its exec.
 set -eu
@@ -58,7 +64,7 @@ cd "$COPY"
 status=0
 nice -n 10 "$VENV/bin/python-sanitized" -m pytest -p no:cacheprovider -q "$@" || status=$?
 echo "reports: $OUT/reports"
-if grep -l "ERROR: AddressSanitizer\|runtime error" "$OUT"/reports/* 2>/dev/null; then
+if grep -l "ERROR: AddressSanitizer: \|runtime error" "$OUT"/reports/* 2>/dev/null; then
     echo "sanitizer reports above"
     exit 1
 fi
