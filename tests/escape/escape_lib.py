@@ -81,6 +81,23 @@ class Scene:
 
 # --- other processes' /proc links (red team 77, review 53) ----------------------------------
 
+#: holder()'s usual script: a process outside the tree whose ids are all UID's, its cwd DIR,
+#: dumpable or not (DUMPABLE: setting the ids cleared it), holding a descriptor of that cwd as
+#: FD when one is given -- argv DIR UID DUMPABLE [FD] (red team 77, reviews 53, 56 and 60,
+#: close 28)
+ID_HOLDER = """\
+import ctypes, os, sys, time
+os.chdir(sys.argv[1])
+if len(sys.argv) > 4:
+    os.dup2(os.open(".", os.O_RDONLY), int(sys.argv[4]))
+uid = int(sys.argv[2])
+os.setresuid(uid, uid, uid)
+ctypes.CDLL(None).prctl(4, int(sys.argv[3]), 0, 0, 0)  # PR_SET_DUMPABLE
+print(os.getpid(), flush=True)
+time.sleep(60)
+"""
+
+
 @contextlib.contextmanager
 def holder(script: str, *args: object) -> Iterator[int]:
     """A Python process outside the traced tree running ``script`` with ``args``, which prints
