@@ -486,6 +486,16 @@ BTRFS_VOL_ARGS_NAME: Final = 8                # btrfs_ioctl_vol_args.name, BTRFS
 BTRFS_PATH_NAME_MAX: Final = 4087
 BTRFS_VOL_ARGS_V2_NAME: Final = 56            # btrfs_ioctl_vol_args_v2.name, _SUBVOL_NAME_MAX
 BTRFS_SUBVOL_NAME_MAX: Final = 4039
+#: the deletion of a subvolume (BTRFS_IOC_SNAP_DESTROY, _V2): every file in it removed, by
+#: the name in the struct (at 8; _v2's at 56) in the descriptor's directory, or (_v2 with
+#: BTRFS_SUBVOL_SPEC_BY_ID in its flags, at 16) by the subvolume's id alone, the __u64 in the
+#: name's union: no name at all -- decided as the removal of DIR/NAME and every path below
+#: it, refused by id where a rule decides by name (Supervisor._destroy; review 59, close 31).
+#: The guard stops them, whatever the table says of fswrite (a rule on unlinkat alone)
+BTRFS_DESTROY_IOCTLS: Final = ((BTRFS_IOC_SNAP_DESTROY, "BTRFS_IOC_SNAP_DESTROY"),
+                               (BTRFS_IOC_SNAP_DESTROY_V2, "BTRFS_IOC_SNAP_DESTROY_V2"))
+BTRFS_VOL_ARGS_V2_FLAGS: Final = 16           # btrfs_ioctl_vol_args_v2.flags
+BTRFS_SUBVOL_SPEC_BY_ID: Final = 1 << 4       # ... the subvolume named by its id (DELETE mask)
 #: the snapshot requests: decided as a read of the source subvolume's whole tree
 #: (Supervisor._snapshot, close 27), not refused wholesale
 BTRFS_SNAPSHOT_IOCTLS: Final = ((BTRFS_IOC_SNAP_CREATE, "BTRFS_IOC_SNAP_CREATE"),

@@ -1335,6 +1335,10 @@ class Supervisor:
         if call.name == "ioctl" and call.subvolume_request() and table.decides_by_name():
             # a subvolume made at the name in the struct: a mkdir of it (close 27)
             decision = strictest([decision, self._subvolume(table, call)])
+        if call.name == "ioctl" and call.destroy_request() and table.decides_by_name():
+            # a subvolume deleted: every path at and below the name in the struct removed
+            # (close 31)
+            decision = strictest([decision, self._destroy(table, call)])
         if call.name == "ioctl" and call.loop_request():
             # a loop device's attach reads (and may write) a descriptor's file: as an open
             decision = strictest([decision, self._loop_attach(table, call, under or table)])
@@ -1449,6 +1453,35 @@ class Supervisor:
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.COPIED)
         assert directory is not None
         refused = table.copy_decision(None, f"{directory.rstrip('/')}/{name}", below=False)
+        return refused or Decision(Action.PERMIT, table=table.name)
+
+    @staticmethod
+    def _destroy(table: Table, call: DecodedCall) -> Decision:
+        """BTRFS_IOC_SNAP_DESTROY (_V2), where a rule decides by name: besides the ``fswrite``
+        on the descriptor's directory it is (FILE_CHANGING_IOCTLS), it deletes the subvolume
+        at the name in its struct (DecodedCall.made_name) -- every file in it, by no name a
+        rule was asked about: decided as the removal of that path and of every path below it
+        (Table.removal_decision; review 59: ``never fswrite vault, vault/**`` and the vault
+        deleted from its parent).  Named by its id alone (_V2, BTRFS_SUBVOL_SPEC_BY_ID:
+        DecodedCall.removed_by_id) it names no path the tracer can read -- a subvolume
+        anywhere on the file system, from any directory of it: refused (EPERM).  A directory
+        with no name is refused (EPERM), a struct the kernel cannot read gets its EFAULT, a
+        name the kernel refuses removes nothing (close 31).  Run with the tree frozen
+        (DecodedCall.removal_examined)."""
+        try:
+            name = call.made_name()
+            by_id = call.removed_by_id()
+            directory = call.path("path")  # (the descriptor's directory: FD_ARGS)
+        except DecodeError as exc:
+            return Decision(Action.NEVER, exc.errno, None, table.name, Reason.SUBTREE)
+        if by_id:
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.SUBTREE)
+        if name is None:
+            return Decision(Action.PERMIT, table=table.name)  # (nothing is removed)
+        if not (directory or "").startswith("/"):
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.SUBTREE)
+        assert directory is not None
+        refused = table.removal_decision(f"{directory.rstrip('/')}/{name}")
         return refused or Decision(Action.PERMIT, table=table.name)
 
     def _linked_elsewhere(self, table: Table, facts: list[Facts]) -> Decision | None:

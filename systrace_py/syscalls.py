@@ -37,6 +37,7 @@ from systrace_py.kernel import (
     AT_FDCWD,
     AT_SYMLINK_FOLLOW,
     AT_SYMLINK_NOFOLLOW,
+    BTRFS_DESTROY_IOCTLS,
     BTRFS_UNNAMED_IOCTLS,
     CLONE_NEWCGROUP,
     CLONE_NEWIPC,
@@ -923,7 +924,9 @@ _c(15, "rt_sigreturn", (), "stdio")
 # descriptor is in its struct under a new name: decided there as a read of that tree and
 # the making of the new one (Supervisor._snapshot, DecodedCall.snapshot_source; close 27).
 # A subvolume's creation (FILE_CHANGING_IOCTLS) is decided there as a mkdir of the name in
-# its struct too (Supervisor._subvolume).
+# its struct too (Supervisor._subvolume); a subvolume's deletion (kernel.BTRFS_DESTROY_IOCTLS,
+# stopped by the guard) as the removal of every path at and below the name in its struct, and
+# refused where it names the subvolume by id alone (Supervisor._destroy; close 31).
 # The attached device is also a writer of its file that is no task: what the tree writes to
 # /dev/loopN reaches the file's page cache when the loop driver's worker writes the device's
 # pages back -- a kernel thread, at a time of the writeback's choosing (sync_file_range starts
@@ -936,7 +939,8 @@ _c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
    aliases_when=one_of(1, frozenset(request for request, _ in FILE_CHANGING_IOCTLS)),
    guard=Guard(((_eq32(1, FIOSETOWN),), (_eq32(1, SIOCSPGRP),), (_eq32(1, FIOASYNC),),
                 *((_eq32(1, request),) for request, _ in LOOP_ATTACH_IOCTLS),
-                *((_eq32(1, request),) for request, _ in BTRFS_UNNAMED_IOCTLS)),
+                *((_eq32(1, request),) for request, _ in BTRFS_UNNAMED_IOCTLS),
+                *((_eq32(1, request),) for request, _ in BTRFS_DESTROY_IOCTLS)),
                errno.EPERM,
                check="ioctl_target", arg=2,
                refused=((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)),

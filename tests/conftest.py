@@ -227,6 +227,8 @@ _INJECTING = ("every traced run has an inject rule (or traces nothing): Supervis
               "is None for every task")
 _HOSTS = ("every traced run has a rule on host names (the DNS observer; or it traces "
           "nothing): Supervisor.fast_table is None for every task")
+_OWN_LOOP = ("every traced run sets its loop itself (SYSTRACE_NO_CLOOP in its own environment: "
+             "LOOPS['cloop'] or LOOPS['pyloop']), whatever the pass's")
 _APPROVED = ("every traced run has an approver (--ask-via) and a policy that can ask (else no "
              "approver is started: cli/run._can_ask): Supervisor.writes_beside, so fast_table "
              "is None for every task (red team 58)")
@@ -254,6 +256,10 @@ LOOP_BLIND: dict[str, str] = {
     "tests/engine/test_mount_stack.py": _NO_TRACE,
     "tests/engine/test_decode_fuzz.py": _LOGGED,
     "tests/engine/test_host_lookups.py": _HOSTS,
+    "tests/engine/test_cloop_hostile.py::test_hostile_registers_answer_alike_in_both_loops":
+        _OWN_LOOP,
+    "tests/engine/test_cloop_hostile.py::"
+    "test_a_loop_trapping_on_undefined_behaviour_survives_hostile_registers": _OWN_LOOP,
     "tests/engine/test_capless_root.py::test_a_log_of_the_users_own_mode_0200_is_learned":
         _LEARNING,
     **{f"tests/engine/test_inject.py::{name}": _INJECTING for name in (

@@ -66,15 +66,19 @@ from systrace_py.kernel import (
     AT_RECURSIVE,
     AT_REMOVEDIR,
     AT_SYMLINK_NOFOLLOW,
+    BTRFS_DESTROY_IOCTLS,
     BTRFS_FIRST_FREE_OBJECTID,
     BTRFS_IOC_SNAP_CREATE_V2,
+    BTRFS_IOC_SNAP_DESTROY_V2,
     BTRFS_IOC_SUBVOL_CREATE,
     BTRFS_IOC_SUBVOL_CREATE_V2,
     BTRFS_PATH_NAME_MAX,
     BTRFS_SNAPSHOT_IOCTLS,
     BTRFS_SUBVOL_NAME_MAX,
+    BTRFS_SUBVOL_SPEC_BY_ID,
     BTRFS_VOL_ARGS_NAME,
     BTRFS_VOL_ARGS_SIZE,
+    BTRFS_VOL_ARGS_V2_FLAGS,
     BTRFS_VOL_ARGS_V2_NAME,
     CAP_SYS_ADMIN,
     CLONE_NEW_FLAGS,
@@ -1944,7 +1948,7 @@ class DecodedCall:
                 self.loop_backing()
             elif self.snapshot_request():
                 self.snapshot_source()
-            elif self.subvolume_request():
+            elif self.subvolume_request() or self.destroy_request():
                 self.made_name()
         return self.held_strings
 
@@ -2129,13 +2133,39 @@ class DecodedCall:
         (BTRFS_IOC_SUBVOL_CREATE, _V2): a directory at the name in its struct."""
         return self.name == "ioctl" and self.args[1] & 0xFFFFFFFF in _SUBVOLUME_REQUESTS
 
+    def destroy_request(self) -> bool:
+        """Whether the call is an ioctl whose request deletes a btrfs subvolume
+        (BTRFS_IOC_SNAP_DESTROY, _V2): every file in it, by the name in its struct or (_V2)
+        by the subvolume's id (removed_by_id)."""
+        return self.name == "ioctl" and self.args[1] & 0xFFFFFFFF in _DESTROY_REQUESTS
+
+    def removed_by_id(self) -> bool:
+        """Whether a subvolume's deletion names it by its id alone
+        (BTRFS_IOC_SNAP_DESTROY_V2, flags exactly BTRFS_SUBVOL_SPEC_BY_ID: any other bit is
+        the kernel's EOPNOTSUPP) -- a subvolume anywhere on the file system, which no path
+        the tracer can read names (Supervisor._destroy: refused where a rule decides by
+        name).  Of the held struct (made_name reads it)."""
+        if self.name != "ioctl" or self.args[1] & 0xFFFFFFFF != BTRFS_IOC_SNAP_DESTROY_V2:
+            return False
+        self.made_name()
+        assert self.held_strings is not None
+        return struct.unpack_from("<Q", self.held_strings[2], BTRFS_VOL_ARGS_V2_FLAGS)[0] \
+            == BTRFS_SUBVOL_SPEC_BY_ID
+
+    def removal_examined(self) -> bool:
+        """Whether the decision read a subvolume's deletion's struct: then the call runs
+        with the tree frozen (Tracer._must_freeze), the directory's name read again."""
+        return self.destroy_request() and self._made is not _UNSET
+
     def made_name(self) -> str | None:
         """The name a btrfs snapshot or a subvolume's creation makes in the directory of its
-        descriptor, as its struct gives it (read as the kernel copies it, 4096 bytes: EFAULT;
-        held, ``held_strings``: the name decided on is the one made) -- None where it makes
-        none (a name with a "/", ".", "..", or empty: the kernel's EINVAL, EEXIST, EACCES).
-        Decided as the making of that name and (a snapshot's) every path below it
-        (Supervisor._snapshot, _subvolume; close 27).  Read once."""
+        descriptor, or a subvolume's deletion removes there, as its struct gives it (read as
+        the kernel copies it, 4096 bytes: EFAULT; held, ``held_strings``: the name decided on
+        is the one made) -- None where it makes or removes none (a name with a "/", ".",
+        "..", or empty: the kernel's EINVAL, EEXIST, EACCES; a deletion by id, or with
+        flags the kernel does not take: EOPNOTSUPP).  Decided as the making of that name and
+        (a snapshot's) every path below it (Supervisor._snapshot, _subvolume; close 27), or
+        the removal of each (Supervisor._destroy; close 31).  Read once."""
         if self._made is _UNSET:
             try:
                 self._made = self._read_made_name()
@@ -2146,7 +2176,8 @@ class DecodedCall:
         return self._made  # type: ignore[return-value]
 
     def _read_made_name(self) -> str | None:
-        if not (self.snapshot_request() or self.subvolume_request()):
+        if not (self.snapshot_request() or self.subvolume_request()
+                or self.destroy_request()):
             return None
         memory = self.memory
         if memory is None:
@@ -2157,6 +2188,9 @@ class DecodedCall:
         at, most = (BTRFS_VOL_ARGS_V2_NAME, BTRFS_SUBVOL_NAME_MAX) \
             if self.args[1] & 0xFFFFFFFF in _VOL_ARGS_V2 else \
             (BTRFS_VOL_ARGS_NAME, BTRFS_PATH_NAME_MAX)
+        if self.args[1] & 0xFFFFFFFF == BTRFS_IOC_SNAP_DESTROY_V2 and \
+                struct.unpack_from("<Q", raw, BTRFS_VOL_ARGS_V2_FLAGS)[0]:
+            return None  # (by id -- no name: removed_by_id -- or EOPNOTSUPP)
         made = raw[at:at + most].split(b"\0", 1)[0]
         return os.fsdecode(made) if made not in (b"", b".", b"..") and b"/" not in made \
             else None
@@ -3091,8 +3125,10 @@ class DecodedCall:
 _LOOP_REQUESTS = frozenset(request for request, _ in LOOP_ATTACH_IOCTLS)
 _SNAPSHOT_REQUESTS = frozenset(request for request, _ in BTRFS_SNAPSHOT_IOCTLS)
 _SUBVOLUME_REQUESTS = frozenset((BTRFS_IOC_SUBVOL_CREATE, BTRFS_IOC_SUBVOL_CREATE_V2))
+_DESTROY_REQUESTS = frozenset(request for request, _ in BTRFS_DESTROY_IOCTLS)
 #: the requests whose struct is btrfs_ioctl_vol_args_v2 (the name at 56), not _vol_args (at 8)
-_VOL_ARGS_V2 = frozenset((BTRFS_IOC_SNAP_CREATE_V2, BTRFS_IOC_SUBVOL_CREATE_V2))
+_VOL_ARGS_V2 = frozenset((BTRFS_IOC_SNAP_CREATE_V2, BTRFS_IOC_SUBVOL_CREATE_V2,
+                          BTRFS_IOC_SNAP_DESTROY_V2))
 
 
 def former_names(name: str) -> tuple[str, ...]:

@@ -3210,6 +3210,8 @@ class Tracer:
             return True  # (its descriptors may be other files when it runs: loop_stayed)
         if call.snapshot_examined():
             return True  # (its source's descriptor may be another when it runs: snapshot_stayed)
+        if call.removal_examined():
+            return True  # (what it removes is looked up by the kernel as it runs: close 31)
         if self._terminal_settings(call):
             return True  # (its descriptor may be the tracer's terminal when it runs)
         if call.examined_terminals and len(task.process.tids) > 1:

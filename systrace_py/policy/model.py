@@ -1285,9 +1285,15 @@ class Table:
         else it names; a ``fresh`` permit covers no older file, a glob that may match only
         some paths below is followed both ways, a redirect grants nothing), or the default
         where no rule covers it.  A write of the copy changes no file at ``source``: what
-        the table says of writing there plays no part; nor does a rule of no path (``ask
-        exec``), which decides the copy's names as it decides the source's: the copy gains
-        nothing by it (:func:`_as_copied`).
+        the table says of writing there plays no part.  A rule of no path (``ask exec``)
+        refuses nothing in that walk (:func:`_as_copied`: it matches the copy's names as
+        the source's) -- but the table as a whole may still grant the copy's names more than
+        the source's: a path rule before it that covers ``target`` (``permit openat
+        out/**`` then ``never openat``: review 59, the vault read at ``out/copy``).  So the
+        copy is also decided as a link of the whole tree to ``target`` is, with the table's
+        own rules (:meth:`linked_shortfall`): refused where a reading access gains by a
+        new name what the old name lacks; ``ask exec`` alone asks at both names alike
+        and still runs.
 
         The copy's every name, ``target`` and all below it, is made -- each file, directory,
         node and link with its bytes, mode, owner, times and attributes -- by no name a rule
@@ -1300,17 +1306,7 @@ class Table:
         Only what a name decides: a table that decides nothing by name
         (:meth:`decides_by_name`) is not asked."""
         compiled = self.compiled()
-        default = _GRANT[self.default]
-        passes = (False, True) if any(
-            getattr(rule.path, "leaves_out_runs_later", False) and not rule.injects
-            for rule in self.rules) else (False,)
-
-        def least(rules: Sequence[Rule], path: str, tree: bool = True) -> int:
-            # (both sides are the one path: its strictest grant at (and below) it, the new
-            # side's, which takes a learned glob as leaving names out)
-            return min(min(pair) for left_out in (passes if tree else (False,))
-                       for pair in _linked_outcomes(rules, path, path, tree, default, left_out))
-
+        least = self._least_grant
         granted = _GRANT[Action.PERMIT]
         if source is not None:
             for access, checks in self._access_checks(compiled):
@@ -1318,12 +1314,48 @@ class Table:
                                                for check in checks):
                     return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
                                     Reason.COPIED, None, PathArg("source", source), "source")
+            if target is not None and any(
+                    not _writes(access)
+                    for access, _, _ in self.linked_shortfall(source, target, True)):
+                # (the copy's names gain a read the source's lack: review 59)
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                Reason.COPIED, None, PathArg("source", source), "source")
         if target is not None:
             for call, role, flags in made_accesses(compiled.named_calls):
                 if any(least(compiled.check(call, cls, part).rules, target, below) < granted
                        for cls, part in checks_of(call, role, flags, None)):
                     return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
                                     Reason.COPIED, None, PathArg("target", target), "target")
+        return None
+
+    def _least_grant(self, rules: Sequence[Rule], path: str, tree: bool = True) -> int:
+        """The strictest grant ``rules`` (one check's) make at ``path`` (``tree``: and at any
+        path below it), whatever the names below are (:meth:`copy_decision`,
+        :meth:`removal_decision`): both sides of :func:`_linked_outcomes` are the one path,
+        the new side's taking a learned glob as leaving names out."""
+        passes = (False, True) if tree and any(
+            getattr(rule.path, "leaves_out_runs_later", False) and not rule.injects
+            for rule in self.rules) else (False,)
+        default = _GRANT[self.default]
+        return min(min(pair) for left_out in passes
+                   for pair in _linked_outcomes(rules, path, path, tree, default, left_out))
+
+    def removal_decision(self, target: str) -> Decision | None:
+        """The removal of ``target`` and of every path below it, which the kernel makes by no
+        name a rule is asked about (a btrfs subvolume's deletion: Supervisor._destroy, close
+        31 -- review 59: ``never fswrite vault/**`` and the vault deleted whole from its
+        parent): decided as each of :func:`removed_accesses` (an unlink, an unlinkat, an
+        rmdir) of every path at and below ``target``, refused where one of them is not
+        granted outright (a rule refusing or asking about it, a glob that may match only
+        some paths below followed both ways, the default where no rule covers it).
+        Refused: EPERM, ``subtree``, naming the path; None when the table grants it all."""
+        compiled = self.compiled()
+        granted = _GRANT[Action.PERMIT]
+        for call, role, flags in removed_accesses():
+            if any(self._least_grant(compiled.check(call, cls, part).rules, target) < granted
+                   for cls, part in checks_of(call, role, flags, None)):
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                Reason.SUBTREE, None, PathArg("path", target), "path")
         return None
 
     def _exposure_decision(self, facts: Facts, role: str) -> Decision | None:
@@ -1375,11 +1407,23 @@ class Table:
         by another name than the one decided on (a mount's exposure, a lookup a FUSE server
         answers otherwise for the kernel: red team 44) is decided the same.  ``syscall``: of
         that call only -- a rule that may refuse or ask it (or what its lookup passes
-        through: may_refuse_traversal), with a path, or the default no permit (review 24)."""
+        through: may_refuse_traversal), with a path, or the default no permit (review 24).
+        Without ``syscall``, also a rule that refuses or asks with no path after a rule with
+        one: the earlier rule grants by name what the later one refuses every other name
+        (``permit openat out/**`` then ``never openat``: a snapshot of the vault read at
+        ``out/copy`` was not decided at all -- review 59, close 31)."""
         if self.default is not Action.PERMIT:
             return True
         if syscall is None:
-            return any(rule.refuses and path_patterns(rule) for rule in self.rules)
+            named = False
+            for rule in self.rules:
+                if rule.injects:
+                    continue
+                patterns = path_patterns(rule)
+                if rule.refuses and (patterns or named):
+                    return True
+                named = named or bool(patterns)
+            return False
         return any(self.may_refuse(syscall, cls, part)
                    for cls, part in checks_of(syscall, "path", None, None)) \
             or self.may_refuse_traversal()
@@ -1589,6 +1633,15 @@ def made_accesses(named: frozenset[str]) -> tuple[tuple[str, str, int | None], .
             elif path.creates:
                 found.append((call, path.role, None))
     return tuple(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=1)
+def removed_accesses() -> tuple[tuple[str, str, int | None], ...]:
+    """What removing a file whose name no call names is decided as (a subvolume's deletion:
+    Table.removal_decision): each call of ``aliases.REMOVE_CALLS`` (unlink, unlinkat, rmdir)
+    on its path."""
+    return tuple((call, path.role, None) for call in sorted(aliases.REMOVE_CALLS)
+                 for _, path in PATHS.get(call, ()))
 
 
 _FILE_ACCESSES: tuple[tuple[str, str, int | None], ...] = (

@@ -1070,6 +1070,7 @@ def fswrite_rule_filter() -> tuple[filterplan.FilterPlan, _Filters]:
 #: device's attach, decided as an open of its file, and btrfs's send: gap44)
 _GUARD_STOPS = frozenset({kernel.FIOASYNC,
                           *(request for request, _ in kernel.BTRFS_UNNAMED_IOCTLS),
+                          *(request for request, _ in kernel.BTRFS_DESTROY_IOCTLS),
                           *(request for request, _ in kernel.LOOP_ATTACH_IOCTLS)})
 
 
@@ -1109,6 +1110,34 @@ def test_a_btrfs_snapshots_struct_is_the_kernels(tmp_path):
                                                     kernel.BTRFS_FIRST_FREE_OBJECTID]
     assert {r for r, _ in kernel.BTRFS_SNAPSHOT_IOCTLS} <= \
         {r for r, _ in kernel.BTRFS_UNNAMED_IOCTLS}
+
+
+def test_a_btrfs_subvolume_deletions_struct_is_the_kernels(tmp_path):
+    """A subvolume's deletion as DecodedCall.made_name and removed_by_id read it (close 31):
+    the requests' numbers, btrfs_ioctl_vol_args_v2's flags at 16 and its name and subvolid
+    (one union) at 56, BTRFS_SUBVOL_SPEC_BY_ID the one flag the deletion takes -- against
+    linux/btrfs.h, compiled."""
+    if shutil.which("gcc") is None or not Path("/usr/include/linux/btrfs.h").exists():
+        pytest.skip("gcc or the kernel's uapi headers are not installed")
+    source = tmp_path / "destroy.c"
+    source.write_text(
+        "#include <stdio.h>\n#include <stddef.h>\n#include <linux/btrfs.h>\n"
+        "int main(void) {\n"
+        + "".join(f'printf("%u\\n", (unsigned){name});\n'
+                  for _, name in kernel.BTRFS_DESTROY_IOCTLS)
+        + 'printf("%zu %zu %zu %zu %llu %llu\\n",'
+        " offsetof(struct btrfs_ioctl_vol_args_v2, flags),"
+        " offsetof(struct btrfs_ioctl_vol_args_v2, name),"
+        " offsetof(struct btrfs_ioctl_vol_args_v2, subvolid),"
+        " offsetof(struct btrfs_ioctl_vol_args, name),"
+        " (unsigned long long)BTRFS_SUBVOL_SPEC_BY_ID,"
+        " (unsigned long long)BTRFS_SUBVOL_DELETE_ARGS_MASK);\nreturn 0;\n}\n")
+    subprocess.run(["gcc", "-o", str(tmp_path / "destroy"), str(source)], check=True)
+    out = subprocess.run([str(tmp_path / "destroy")], check=True, capture_output=True, text=True)
+    assert [int(v) for v in out.stdout.split()] == [
+        *(r for r, _ in kernel.BTRFS_DESTROY_IOCTLS), kernel.BTRFS_VOL_ARGS_V2_FLAGS,
+        kernel.BTRFS_VOL_ARGS_V2_NAME, kernel.BTRFS_VOL_ARGS_V2_NAME, kernel.BTRFS_VOL_ARGS_NAME,
+        kernel.BTRFS_SUBVOL_SPEC_BY_ID, kernel.BTRFS_SUBVOL_SPEC_BY_ID]
 
 
 @settings(max_examples=300, deadline=None)
