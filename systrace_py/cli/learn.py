@@ -231,8 +231,16 @@ def next_run_policies(opts: argparse.Namespace, base: Policy, destination: Path)
     from systrace_py.supervisor import PolicySet
 
     given = getattr(opts, "policy_dir", None)  # (systrace policy learn has no -d)
-    where = Path(given) if given else policy_dir(os.environ)
+    default = policy_dir(os.environ)
+    where = Path(given) if given else default
     name = _name_in_directory(destination, where)
+    if given and os.path.realpath(given) != os.path.realpath(default) and \
+            _name_in_directory(destination, default) is not None:
+        # (a plain run finds it among the default directory's files, a -d run among
+        # -d's: the new tables could carry one directory's refusals, not both)
+        raise UsageError(f"{destination} is a file of the policy directory {default}, and "
+                         f"-d names another ({given}): merge it without -d, or into a "
+                         "file of that directory")
     if name is None and not given:
         return PolicySet(base, {})  # (the next run, -p FILE, loads no directory)
     directory = {n: p for n, p in _load_directory(where).items() if n != name}

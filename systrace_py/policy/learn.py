@@ -3010,9 +3010,9 @@ def refusals(tables: Iterable[Table]) -> list[Rule]:
     makes a call fail without running: review 58), and an ``ask`` or a ``redirect`` turned
     into a ``never`` of the same calls and arguments -- each once, in order: what a table
     :func:`carried_table` makes from several starts with.  Not the learner's "any other
-    address" rules where they stand for their own table's refusing default; where a person
-    changed that default to ``permit`` they are the table's only refusal of other addresses
-    and are kept.
+    address" rules where they stand for their own table's default ``never``; where a person
+    changed that default (to ``permit``, or ``ask``) they are the table's only refusal of
+    other addresses and are kept (review 61).
 
     Without such a table, a process that execs the program keeps its caller's table, where
     those rules decided; with it, it takes the new table from every caller.  Made of the
@@ -3029,7 +3029,7 @@ def refusals(tables: Iterable[Table]) -> list[Rule]:
             if not (rule.action in (Action.NEVER, Action.ASK, Action.INJECT)
                     or rule.redirect is not None):
                 continue
-            if _is_barrier(rule) and table.default is not Action.PERMIT:
+            if _is_barrier(rule) and table.default is Action.NEVER:
                 continue
             rule = _unplaced(rule)
             if rule.action is Action.ASK or rule.redirect is not None:

@@ -58,3 +58,40 @@ def test_a_merge_into_a_file_the_directory_links_to_keeps_the_programs_own_file(
     assert "ESCAPED" not in traced.stdout, (traced.stdout + traced.stderr, own.read_text())
     assert traced.stdout.startswith("BLOCKED: /bin/cat did not print"), \
         traced.stdout + traced.stderr
+
+
+def test_a_merge_with_another_d_into_the_default_directorys_file_is_refused(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """``-A -d OTHER -o DEFAULT/<tool's file> --merge``: the file is the default
+    directory's (a plain ``systrace tool`` finds it there, beside cat's own file) while
+    ``-d`` names another directory, whose files alone the merge would carry.  Refused
+    before the run (exit 2), the file unchanged: on review 61's code the merge loaded
+    ``-d``'s directory, and the next plain run printed the secret."""
+    program = build("escape/merge_table.c")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "secret.txt").write_text(SECRET_MAGIC + "\n")
+    tool = tmp_path / "tool"
+    tool.write_bytes(program.read_bytes())
+    tool.chmod(0o755)
+    config = tmp_path / "config"
+    directory = config / "systrace"
+    directory.mkdir(parents=True, mode=0o700)
+    other = tmp_path / "other"
+    other.mkdir(mode=0o700)
+    env = {**loop, "XDG_CONFIG_HOME": str(config)}
+    own = directory / policy_filename(str(tool))
+    own.write_text('version = 1\ndefault = "permit"\n')
+    (directory / policy_filename("/usr/bin/cat")).write_text(
+        'version = 1\ndefault = "permit"\n\n'
+        '[[rule]]\ncalls = ["fsread", "fswrite"]\npath = "$CWD/victim/**"\naction = "never"\n')
+    before = own.read_text()
+    learning = run_systrace(["-A", "-d", str(other), "-o", str(own), "--merge", "--",
+                             str(tool), "victim"], cwd=tmp_path, env=env)
+    traced = run_systrace(["--", str(tool), "victim"], cwd=tmp_path, env=env)
+    assert "ESCAPED" not in traced.stdout, (traced.stdout + traced.stderr, own.read_text())
+    assert traced.stdout.startswith("BLOCKED: /bin/cat did not print"), \
+        traced.stdout + traced.stderr
+    assert learning.returncode == 2, learning.stdout + learning.stderr
+    assert "-d names another" in learning.stderr, learning.stderr
+    assert own.read_text() == before
