@@ -137,7 +137,7 @@ def learn_command(opts: argparse.Namespace) -> int:
     base: Policy | None = None
     if opts.merge and destination.exists():
         base = load_policy(destination)  # a PolicyError is exit 2, before the run
-    lookup = next_run_policies(opts, base, destination, in_policy_dir) if base is not None else None
+    lookup = next_run_policies(opts, base, destination) if base is not None else None
     env = learning_env()
     audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (
         opts.log or opts.log_stderr) else None
@@ -216,20 +216,53 @@ def learn_command(opts: argparse.Namespace) -> int:
     return code
 
 
-def next_run_policies(opts: argparse.Namespace, base: Policy, destination: Path,
-              in_policy_dir: bool) -> PolicySet:
+def next_run_policies(opts: argparse.Namespace, base: Policy, destination: Path) -> PolicySet:
     """The policies the next run of the merged file decides by: the file, and the policy
-    directory's other files -- ``-d DIR``'s, or the directory the file is in when it is the
-    policy directory's (cli.run._policies loads them so): a program's own file there is the
-    table it runs under, which a merge must not drop (review 58)."""
+    directory's other files -- ``-d DIR``'s, or the default directory's when the file is one
+    of its files (cli.run._policies loads them so): a program's own file there is the table
+    it runs under, which a merge must not drop (review 58).
+
+    Whether the file is the directory's is decided here, for every path (``-A`` with and
+    without ``-o``, ``systrace policy learn --merge``), from the file itself -- its real
+    parent, or a name of the directory that leads to it -- not from how it was named:
+    ``-A -o DIR/FILE --merge`` was taken as "not the policy directory", loaded no directory,
+    and the new table shadowed the program's own file there (review 61)."""
     from systrace_py.cli.run import _load_directory
     from systrace_py.supervisor import PolicySet
 
     given = getattr(opts, "policy_dir", None)  # (systrace policy learn has no -d)
-    where = given if given else (destination.parent if in_policy_dir else None)
-    directory = {name: p for name, p in _load_directory(where).items()
-                 if name != destination.name or not in_policy_dir} if where else {}
+    default = policy_dir(os.environ)
+    where = Path(given) if given else default
+    name = _name_in_directory(destination, where)
+    if given and os.path.realpath(given) != os.path.realpath(default) and \
+            _name_in_directory(destination, default) is not None:
+        # (a plain run finds it among the default directory's files, a -d run among
+        # -d's: the new tables could carry one directory's refusals, not both)
+        raise UsageError(f"{destination} is a file of the policy directory {default}, and "
+                         f"-d names another ({given}): merge it without -d, or into a "
+                         "file of that directory")
+    if name is None and not given:
+        return PolicySet(base, {})  # (the next run, -p FILE, loads no directory)
+    directory = {n: p for n, p in _load_directory(where).items() if n != name}
     return PolicySet(base, directory)
+
+
+def _name_in_directory(destination: Path, directory: Path) -> str | None:
+    """The name by which a run finds ``destination`` in the policy ``directory`` (its real
+    parent is the directory, or an entry of the directory is the same file), else None."""
+    try:
+        real = os.path.realpath(directory)
+        if os.path.realpath(destination.parent) == real:
+            return destination.name
+        if os.path.dirname(os.path.realpath(destination)) == real:
+            return os.path.basename(os.path.realpath(destination))
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_file() and os.path.samefile(entry.path, destination):
+                    return entry.name
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def final_lookup(before: PolicySet | None, final: Policy

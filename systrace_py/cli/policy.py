@@ -36,7 +36,6 @@ from systrace_py.policy.files import (
     PolicyNotWritten,
     dumps_policy,
     load_policy,
-    policy_dir,
     save_policy,
 )
 from systrace_py.policy.generalize import SystemFacts
@@ -294,10 +293,7 @@ def learn_from_log(opts: argparse.Namespace) -> int:
         from systrace_py.cli.learn import final_lookup, next_run_policies
 
         base = load_policy(destination, env)
-        # (a file of the policy directory: the directory's other files are the next run's)
-        in_dir = os.path.realpath(destination.parent) == os.path.realpath(
-            policy_dir(os.environ))
-        lookup = next_run_policies(opts, base, destination, in_dir)
+        lookup = next_run_policies(opts, base, destination)
         policy = merge_policies(base, policy, env, table_for=lookup.table_for,
                                 tables=lookup.tables(), notes=notes)
         final_table_for = final_lookup(lookup, policy)

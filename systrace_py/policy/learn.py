@@ -98,6 +98,8 @@ from systrace_py.policy.model import (
     Action,
     CallFacts,
     Decision,
+    DnsRefused,
+    Missing,
     PathArg,
     Policy,
     Rule,
@@ -3004,24 +3006,36 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
 
 
 def refusals(tables: Iterable[Table]) -> list[Rule]:
-    """The rules of ``tables`` that do more than permit -- ``never``, ``ask``, ``inject``
-    (its errno makes a call fail without running: review 58), a ``redirect``; not the
-    learner's "any other address" rules, which stand for their own table's default -- each
-    once, in order: what a table :func:`carried_table` makes from several starts with.
+    """The rules of ``tables`` that do more than permit -- ``never``, ``inject`` (its errno
+    makes a call fail without running: review 58), and an ``ask`` or a ``redirect`` turned
+    into a ``never`` of the same calls and arguments -- each once, in order: what a table
+    :func:`carried_table` makes from several starts with.  Not the learner's "any other
+    address" rules where they stand for their own table's default ``never``; where a person
+    changed that default (to ``permit``, or ``ask``) they are the table's only refusal of
+    other addresses and are kept (review 61).
 
     Without such a table, a process that execs the program keeps its caller's table, where
     those rules decided; with it, it takes the new table from every caller.  Made of the
     learned rules alone (or of a copy of one caller's table), the new table let the program
     do what another table's rule refused (red team 84: ``never fsread $CWD/victim/**`` in
-    one table, and the next ``cat victim/secret.txt`` from it read the secret)."""
+    one table, and the next ``cat victim/secret.txt`` from it read the secret).  An ``ask``
+    (a person may approve) or a ``redirect`` (a permit of another file) is no refusal: put
+    in front of another table's ``never`` of the same call it overtook it -- the new table
+    asked, or permitted, what that table refused (review 61).  As a ``never`` it fails
+    closed: a call that table would have asked about, or redirected, is refused."""
     kept: list[Rule] = []
     for table in tables:
         for rule in table.rules:
-            if (rule.action in (Action.NEVER, Action.ASK, Action.INJECT)
-                    or rule.redirect is not None) and not _is_barrier(rule):
-                rule = _unplaced(rule)
-                if rule not in kept:  # (one rule of several tables, once)
-                    kept.append(rule)
+            if not (rule.action in (Action.NEVER, Action.ASK, Action.INJECT)
+                    or rule.redirect is not None):
+                continue
+            if _is_barrier(rule) and table.default is Action.NEVER:
+                continue
+            rule = _unplaced(rule)
+            if rule.action is Action.ASK or rule.redirect is not None:
+                rule = dataclasses.replace(rule, action=Action.NEVER, redirect=None)
+            if rule not in kept:  # (one rule of several tables, once)
+                kept.append(rule)
     return kept
 
 
@@ -3031,7 +3045,7 @@ def _unplaced(rule: Rule) -> Rule:
 
 #: the order refusals of several tables are put in: the strictest first, so that where two
 #: tables' rules pick one call the new table decides it as the stricter did
-_REFUSAL_ORDER = {Action.NEVER: 0, Action.INJECT: 1, Action.ASK: 2}
+_REFUSAL_ORDER = {Action.NEVER: 0, Action.INJECT: 1}
 
 
 def carried_table(name: str, candidates: Sequence[Table], prefer: Table | None = None
@@ -3066,19 +3080,30 @@ def carried_table(name: str, candidates: Sequence[Table], prefer: Table | None =
         base = strict[0] if strict else next((t for t in unique if t is prefer), unique[0])
         kept = _strictest_first(refusals(t for t in unique if t is not base))
         rules = kept + [r for r in map(_unplaced, base.rules) if r not in kept]
-        return _fresh_table(name, base, rules), True
+        return _fresh_table(name, base, rules, unique), True
     worst = max(strict, key=lambda t: t.default.severity)
-    return _fresh_table(name, worst, _strictest_first(refusals(unique))), False
+    return _fresh_table(name, worst, _strictest_first(refusals(unique)), unique), False
 
 
 def _strictest_first(rules: list[Rule]) -> list[Rule]:
     return sorted(rules, key=lambda r: _REFUSAL_ORDER.get(r.action, 3))
 
 
-def _fresh_table(name: str, like: Table, rules: list[Rule]) -> Table:
+def _fresh_table(name: str, like: Table, rules: list[Rule], among: Sequence[Table] = ()
+                 ) -> Table:
+    """A table of ``rules`` with ``like``'s default and errno -- and, of several candidates
+    (``among``), the strictest of their ways of refusing: ``missing = "errno"`` (a refusal
+    does not tell whether the file exists) if any has it, ``dns_refused = "nxdomain"`` (the
+    program learns no address) if any has it, ``allow_detach`` only if every one allows it.
+    Taken from ``like`` alone, a caller's ``missing = "errno"`` was lost for the program it
+    calls (review 61)."""
+    tables = [like, *among]
+    missing = Missing.ERRNO if any(t.missing == Missing.ERRNO for t in tables) else like.missing
+    dns = (DnsRefused.NXDOMAIN if any(t.dns_refused == DnsRefused.NXDOMAIN for t in tables)
+           else like.dns_refused)
     return Table(name, like.default, like.default_errno, rules=rules,
-                 allow_detach=like.allow_detach, missing=like.missing,
-                 dns_refused=like.dns_refused, expansions=like.expansions)
+                 allow_detach=all(t.allow_detach for t in tables), missing=missing,
+                 dns_refused=dns, expansions=like.expansions)
 
 
 def _candidates(policy: Policy, table_name: str, env: Mapping[str, str] | None,
@@ -3087,19 +3112,16 @@ def _candidates(policy: Policy, table_name: str, env: Mapping[str, str] | None,
     """The tables a program (a table's key) could have run under before a merge gives it a
     table: the one ``table_for`` (a run's lookup, the policy directory's files included;
     default ``policy.table_for``) gives it -- from every caller -- else any of ``tables``
-    (default: ``policy``'s).  A key that is no literal path after ``$CWD``, ``~``... are
-    expanded could be several programs: any table."""
-    program: str | None = table_name
-    if not is_literal(table_name):
-        try:
-            program = expand_path(table_name, env)
-        except GlobError:
-            program = None
-        if program is not None and not is_literal(program):
-            program = None
-    found = (table_for or policy.table_for)(program) if program is not None else None
-    if found is not None:
-        return [found]
+    (default: ``policy``'s).  A key that is no literal path as written -- ``$CWD/x``,
+    ``~/bin/x``, ``$TMPDIR/x``, a glob -- stands for a different program wherever the next run
+    expands it: any table, every file of the policy directory included, not the one this
+    run's expansion finds (review 61: ``$CWD/mycat`` copied ``p1/mycat``'s own file and, in
+    ``p2``, shadowed ``p2/mycat``'s, whose refusals nothing carried).  ``env`` is kept for
+    the callers; the key is not expanded."""
+    if is_literal(table_name):  # (one program: the table the next run's lookup gives it)
+        found = (table_for or policy.table_for)(table_name)
+        if found is not None:
+            return [found]
     return list(tables) if tables is not None else policy.tables()
 
 
