@@ -34,6 +34,7 @@ import os
 import sys
 from typing import IO, Any
 
+from systrace_py import procfs
 from systrace_py.audit import AuditLog
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import Monitor, Reply
@@ -458,15 +459,30 @@ class Learner(Monitor):
 
 
 def _mount_ids() -> frozenset[int]:
-    """The mounts of the tracer's view (mountinfo's first field), read when the run starts.
-    Read as bytes, its lines cut at a newline alone: the kernel does not escape a ``\r`` in
-    a mount point, which text mode's universal newlines took for a line's end -- a mount at
-    ``a\rN ...`` forged the id N (red team 75)."""
+    """The mounts of the tracer's view, read when the run starts: their never-reused ids
+    (procfs.unique_mount_ids) where the kernel gives them -- mountinfo's ids are reused as soon
+    as a mount goes, anyone's on the machine, and a program's tmpfs over the user's directory
+    took such an id in a CI run (_listed) -- else, on kernels before 6.8, mountinfo's
+    (_mountinfo_ids), ``_LEGACY`` added."""
+    unique = procfs.unique_mount_ids()
+    if unique is not None:
+        return unique
+    return frozenset({_LEGACY, *_mountinfo_ids()})
+
+
+def _mountinfo_ids() -> frozenset[int]:
+    """Mountinfo's first fields, read as bytes, its lines cut at a newline alone: the kernel
+    does not escape a ``\r`` in a mount point, which text mode's universal newlines took for a
+    line's end -- a mount at ``a\rN ...`` forged the id N (red team 75)."""
     try:
         with open("/proc/self/mountinfo", "rb") as info:
             return frozenset(int(line.split(None, 1)[0]) for line in info if line.strip())
     except (OSError, ValueError):
         return frozenset()
+
+
+#: in a set of _mount_ids: its ids are mountinfo's (no listmount), not the unique ones
+_LEGACY = -1
 
 
 def _listed(tid: int, fd: int, mounts: frozenset[int]) -> tuple[str, list[str] | None]:
@@ -490,10 +506,13 @@ def _listed(tid: int, fd: int, mounts: frozenset[int]) -> tuple[str, list[str] |
         os.close(mine)
         return "", None
     try:
-        with open(f"/proc/self/fdinfo/{mine}", encoding="ascii", errors="replace") as info:
-            mount = next((int(line.split()[1]) for line in info
-                          if line.startswith("mnt_id:")), -1)
-        if mount not in mounts:
+        if _LEGACY in mounts:
+            with open(f"/proc/self/fdinfo/{mine}", encoding="ascii", errors="replace") as info:
+                mount = next((int(line.split()[1]) for line in info
+                              if line.startswith("mnt_id:")), _LEGACY)
+        else:
+            mount = procfs.unique_mount_id(mine) or _LEGACY
+        if mount == _LEGACY or mount not in mounts:
             return directory, None
         entries: list[str] = []
         with os.scandir(mine) as it:

@@ -88,6 +88,37 @@ def test_a_walk_of_a_mount_made_in_the_tracers_view_grants_no_tree(
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
 
 
+def test_a_mount_taking_the_id_of_one_gone_since_the_start_grants_no_tree(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Mountinfo's ids are reused as soon as a mount goes (the lowest free one is taken): a
+    mount ``spare``, made just before the run, is unmounted by the traced shell after the
+    learner read the mounts of its view, and the program's tmpfs over ``victim`` (``HERE``:
+    in the tracer's own namespace) takes its id -- one of the run's start.  On main (a CI run
+    of CI60, pyloop: another test's image unmounted meanwhile did the same) the walk of the
+    program's view was learned as ``fsread .../victim/**`` and the enforced walk read the
+    secret.  Now the ids are listmount's, never reused (procfs.unique_mount_ids), both loops."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1): a mount in the tracer's own namespace")
+    from systrace_py import procfs
+    if procfs.unique_mount_ids() is None:
+        pytest.skip("no listmount (Linux < 6.8): mountinfo's ids, reused, are all there is")
+    program = build("escape/learn_view.c")
+    victim = _victim(tmp_path)
+    spare = tmp_path / "spare"
+    spare.mkdir()
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(
+        ["-A", "-o", str(learned), "--", "sh", "-c", 'umount "$0" && exec "$1" "$2"',
+         str(spare), str(program), str(victim)],
+        cwd=tmp_path, env={"HERE": "1", **loop},
+        prefix=["unshare", "-m", "--propagation", "private", "sh", "-c",
+                'mount -t tmpfs none "$0" && exec "$@"', str(spare)])
+    assert first.stdout.startswith("BLOCKED: read 4 files, 0 refused"), \
+        first.stdout + first.stderr
+    text = learned.read_text()
+    assert "victim/**" not in text and "victim/*" not in text, text
+
+
 def test_a_walk_in_the_tracers_view_is_still_a_tree(
         build, tmp_path: Path, loop: dict[str, str]) -> None:
     """The same walk of a directory the program made, in the tracer's own view: learned as
@@ -331,11 +362,11 @@ def test_a_learned_host_name_is_no_pattern_for_the_names_below(
 
 
 def test_a_mount_point_holding_a_carriage_return_forges_no_mount_id(tmp_path: Path) -> None:
-    """learner._mount_ids read mountinfo in text mode, whose universal newlines cut a line at
-    a ``\\r`` the kernel leaves unescaped in a mount point: a tmpfs mounted (in a private
-    mount namespace) at ``a\\r424242\\r7`` added the ids 424242 and 7, which name
-    no mount of it, to the mounts the run started with (red team 75's left-open; on main
-    639a4b9).  Read as bytes
+    """learner._mount_ids (now _mountinfo_ids, where listmount is missing) read mountinfo
+    in text mode, whose universal newlines cut a line at a ``\\r`` the kernel leaves
+    unescaped in a mount point: a tmpfs mounted (in a private mount namespace) at
+    ``a\\r424242\\r7`` added the ids 424242 and 7, which name no mount of it, to the mounts
+    the run started with (red team 75's left-open; on main 639a4b9).  Read as bytes
     cut at a newline alone, the ids are the real mounts' only."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare(1): a mount in a private namespace")
@@ -343,7 +374,7 @@ def test_a_mount_point_holding_a_carriage_return_forges_no_mount_id(tmp_path: Pa
     where.mkdir()
     probe = ("import subprocess, sys; "
              "subprocess.run(['mount', '-t', 'tmpfs', 'none', sys.argv[1]], check=True); "
-             "from systrace_py.learner import _mount_ids; ids = _mount_ids(); "
+             "from systrace_py.learner import _mountinfo_ids; ids = _mountinfo_ids(); "
              "real = {int(l.split()[0]) for l in open('/proc/self/mountinfo', 'rb').read()"
              ".split(b'\\n') if l.strip()}; "
              "print(424242 in ids, ids == frozenset(real))")
