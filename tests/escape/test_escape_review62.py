@@ -147,3 +147,47 @@ def test_a_deleted_subvolume_leaves_no_fresh_note_of_the_run(
         outsider.join()
     assert found == [False], f"the run's own file was not removed:\n{traced}"
     assert traced.verdict == "BLOCKED", str(traced)
+
+
+#: the table's own control: a directory made by its name (refused under the table)
+MKDIR = ('mkdir "$1" 2>/dev/null; if [ -d "$1" ]; then echo "ESCAPED: made $1"; '
+         'else echo "BLOCKED: $1 not made"; fi')
+MAKE_CALLS = ["mkdir", "mkdirat"]
+
+
+@pytest.mark.parametrize("shape", ["no-path", "path"])
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_a_subvolume_is_not_made_where_no_directory_may_be_made(
+        build, btrfs_top: Path, version: str, shape: str, loop: dict[str, str]) -> None:
+    """``never mkdir, mkdirat`` (of every name, or of ``out/keep`` only; no ``fswrite`` rule):
+    ``mkdir out/keep`` is BLOCKED (the control), and ``btrfs_subvol.c`` must not make
+    ``out/keep`` as a subvolume either (close 27 decided the creation as a mkdir of its name
+    only where a rule decides by name, and only when the filter stops the request)."""
+    program = build("escape/btrfs_subvol.c")
+    keep = btrfs_top / "out" / "keep"
+    table = policy(never(MAKE_CALLS, **({"path": str(keep)} if shape == "path" else {})))
+    direct = attack("sh", "-c", MKDIR, "sh", keep, policy_text=table, scene=None, env=loop)
+    assert direct.verdict == "BLOCKED", f"the table does not refuse the mkdir:\n{direct}"
+    traced = attack(program, btrfs_top / "out", "keep", *(["v1"] if version == "v1" else []),
+                    policy_text=table, scene=None, env=loop)
+    assert traced.verdict == "BLOCKED", str(traced)
+    assert not keep.exists()
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_a_snapshot_is_not_made_where_no_directory_may_be_made(
+        build, btrfs_top: Path, version: str, loop: dict[str, str]) -> None:
+    """``never mkdir, mkdirat`` (no path: the program may make no directory): ``mkdir`` is
+    BLOCKED (the control), yet ``btrfs_snap.c`` makes ``out/copy`` -- a directory and a copy
+    of every file of the vault -- since the table "decides nothing by name" and
+    ``Supervisor._snapshot`` is not asked (the copy's making, ``made_accesses``, is never
+    compared).  The copy's contents are readable here anyway: what escapes is the making."""
+    program = build("escape/btrfs_snap.c")
+    copy = btrfs_top / "out" / "copy"
+    table = policy(never(MAKE_CALLS))
+    direct = attack("sh", "-c", MKDIR, "sh", btrfs_top / "out" / "other", policy_text=table,
+                    scene=None, env=loop)
+    assert direct.verdict == "BLOCKED", f"the table does not refuse the mkdir:\n{direct}"
+    attack(program, btrfs_top / "vault", btrfs_top / "out", "copy", "secret.txt",
+           *(["v1"] if version == "v1" else []), policy_text=table, scene=None, env=loop)
+    assert not copy.exists(), "the snapshot was made under a table refusing every mkdir"
