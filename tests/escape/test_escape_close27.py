@@ -28,6 +28,8 @@ from escape_lib import (
     Outcome,
     assert_blocked,
     attack,
+    btrfs_subvolume,
+    mounted_btrfs,
     native_control,
     never,
     policy,
@@ -46,27 +48,12 @@ def btrfs_world(world_tmp: Path) -> Iterator[Path]:
     """A btrfs image mounted at ``world_tmp/btrfs`` (mode 0755: any user enters it), with a
     subvolume ``clean`` holding ``data.txt`` (the marker the attack program looks for: found,
     the copy was read) and a subvolume ``vault`` holding ``secret.txt``; unmounted after."""
-    if shutil.which("mkfs.btrfs") is None or shutil.which("btrfs") is None:
-        pytest.skip("no btrfs-progs")
-    image, mounted = world_tmp / "btrfs.img", world_tmp / "btrfs"
-    with open(image, "wb") as f:
-        f.truncate(200 << 20)
-    subprocess.run(["mkfs.btrfs", "-q", "-f", str(image)], check=True, capture_output=True)
-    mounted.mkdir()
-    if subprocess.run(["mount", "-o", "loop", str(image), str(mounted)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a btrfs image")
-    try:
+    with mounted_btrfs(world_tmp) as mounted:
         mounted.chmod(0o755)
-        for name in ("clean", "vault"):
-            subprocess.run(["btrfs", "subvolume", "create", str(mounted / name)], check=True,
-                           capture_output=True)
-        (mounted / "clean" / "data.txt").write_text(SECRET_MAGIC + "\n")
-        (mounted / "vault" / "secret.txt").write_text(SECRET_MAGIC + "\n")
+        btrfs_subvolume(mounted / "clean", "data.txt", SECRET_MAGIC)
+        btrfs_subvolume(mounted / "vault", "secret.txt", SECRET_MAGIC)
         (mounted / "out").mkdir()
         yield mounted
-    finally:
-        subprocess.run(["umount", str(mounted)], capture_output=True)
 
 
 def _vault_never(top: Path) -> str:

@@ -12,22 +12,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from escape_lib import SYSTRACE, attack, hidden_notes, holder, never, policy, world_program
+from escape_lib import (
+    ID_HOLDER,
+    SYSTRACE,
+    attack,
+    hidden_notes,
+    holder,
+    never,
+    policy,
+    world_program,
+)
 
 from conftest import UNPRIVILEGED_USER, systrace_env
-
-#: a process outside the tree whose ids are all UID's, its cwd DIR, dumpable or not (DUMPABLE),
-#: holding a descriptor of that cwd as FD (the link the program follows)
-_HOLDER = """\
-import ctypes, os, sys, time
-os.chdir(sys.argv[1])
-os.dup2(os.open(".", os.O_RDONLY), int(sys.argv[3]))
-uid = int(sys.argv[2])
-os.setresuid(uid, uid, uid)
-ctypes.CDLL(None).prctl(4, int(sys.argv[4]), 0, 0, 0)  # PR_SET_DUMPABLE
-print(os.getpid(), flush=True)
-time.sleep(60)
-"""
 
 _FD = 9
 
@@ -53,7 +49,7 @@ def test_another_processs_fd_directory_bound_over_the_tasks_own(build, world_tmp
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, "ESC_OVER_OWN": "1", **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
-    with holder(_HOLDER, inner, uid, _FD, 1) as pid:
+    with holder(ID_HOLDER, inner, uid, 1, _FD) as pid:
         native = attack(program, pid, _FD, "notes.txt", uid, world_tmp, policy_text=None,
                         scene=None, env=env)
         if native.verdict == "SKIPPED":

@@ -11,13 +11,18 @@ ioctl) keeps it too.  The image is mounted as review 59's tests mount it."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import SECRET_MAGIC, attack, never, policy
+from escape_lib import (
+    SECRET_MAGIC,
+    attack,
+    btrfs_subvolume,
+    mounted_btrfs,
+    never,
+    policy,
+)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/loop-control"),
                                 reason="a btrfs image mounted: root, /dev/loop-control")
@@ -31,26 +36,11 @@ REMOVE = ('rm -f "$1" 2>/dev/null; if [ -e "$1" ]; then echo "BLOCKED: $1 kept";
 def btrfs_top(world_tmp: Path) -> Iterator[Path]:
     """A btrfs image mounted at ``world_tmp/btrfs``, subvolumes ``vault`` (``secret.txt``)
     and ``clean`` (``data.txt``), and a plain directory ``out``; unmounted after."""
-    if shutil.which("mkfs.btrfs") is None or shutil.which("btrfs") is None:
-        pytest.skip("no btrfs-progs")
-    image, mounted = world_tmp / "btrfs.img", world_tmp / "btrfs"
-    with open(image, "wb") as f:
-        f.truncate(200 << 20)
-    subprocess.run(["mkfs.btrfs", "-q", "-f", str(image)], check=True, capture_output=True)
-    mounted.mkdir()
-    if subprocess.run(["mount", "-o", "loop", str(image), str(mounted)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a btrfs image")
-    try:
-        for name, file, text in (("vault", "secret.txt", SECRET_MAGIC), ("clean", "data.txt",
-                                                                          "data")):
-            subprocess.run(["btrfs", "subvolume", "create", str(mounted / name)], check=True,
-                           capture_output=True)
-            (mounted / name / file).write_text(text + "\n")
+    with mounted_btrfs(world_tmp) as mounted:
+        btrfs_subvolume(mounted / "vault", "secret.txt", SECRET_MAGIC)
+        btrfs_subvolume(mounted / "clean", "data.txt", "data")
         (mounted / "out").mkdir()
         yield mounted
-    finally:
-        subprocess.run(["umount", str(mounted)], capture_output=True)
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])

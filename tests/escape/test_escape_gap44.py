@@ -18,7 +18,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import SECRET_MAGIC, Scene, controlled_and_blocked, never, permit, policy
+from escape_lib import (
+    SECRET_MAGIC,
+    Scene,
+    btrfs_subvolume,
+    controlled_and_blocked,
+    mounted_btrfs,
+    never,
+    permit,
+    policy,
+)
 from test_escape_redteam49 import SYSTEM, program_table
 
 from conftest import Traced
@@ -236,25 +245,11 @@ def test_losetup_and_mount_o_loop_work_under_a_permit_default_policy(
 def btrfs_snapshot(tmp_path: Path) -> Iterator[Path]:
     """A btrfs image mounted at ``tmp_path/btrfs``, with a read-only snapshot ``snap`` of a
     subvolume holding the secret; unmounted after the test."""
-    if shutil.which("mkfs.btrfs") is None or shutil.which("btrfs") is None:
-        pytest.skip("no btrfs-progs")
-    image, mounted = tmp_path / "btrfs.img", tmp_path / "btrfs"
-    with open(image, "wb") as f:
-        f.truncate(200 << 20)
-    subprocess.run(["mkfs.btrfs", "-q", "-f", str(image)], check=True, capture_output=True)
-    mounted.mkdir()
-    if subprocess.run(["mount", "-o", "loop", str(image), str(mounted)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a btrfs image")
-    try:
-        subprocess.run(["btrfs", "subvolume", "create", str(mounted / "sub")], check=True,
-                       capture_output=True)
-        (mounted / "sub" / "secret.txt").write_text(f"{SECRET_MAGIC}\n")
+    with mounted_btrfs(tmp_path) as mounted:
+        btrfs_subvolume(mounted / "sub", "secret.txt", SECRET_MAGIC)
         subprocess.run(["btrfs", "subvolume", "snapshot", "-r", str(mounted / "sub"),
                         str(mounted / "snap")], check=True, capture_output=True)
         yield mounted / "snap"
-    finally:
-        subprocess.run(["umount", str(mounted)], capture_output=True)
 
 
 def test_a_btrfs_send_of_a_subvolume_holding_a_refused_file_is_refused(

@@ -16,13 +16,18 @@ lies on a btrfs image the tests mount, in its top-level subvolume."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, attack, controlled_and_blocked, never, policy
+from escape_lib import (
+    Scene,
+    attack,
+    controlled_and_blocked,
+    mounted_btrfs,
+    never,
+    policy,
+)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/loop-control"),
                                 reason="a btrfs image mounted: root, /dev/loop-control")
@@ -32,20 +37,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/lo
 def btrfs_top(tmp_path: Path) -> Iterator[Path]:
     """A btrfs image mounted at ``tmp_path/btrfs`` (its top-level subvolume, where the scenes
     are made); unmounted after the test."""
-    if shutil.which("mkfs.btrfs") is None:
-        pytest.skip("no btrfs-progs")
-    image, mounted = tmp_path / "btrfs.img", tmp_path / "btrfs"
-    with open(image, "wb") as f:
-        f.truncate(200 << 20)
-    subprocess.run(["mkfs.btrfs", "-q", "-f", str(image)], check=True, capture_output=True)
-    mounted.mkdir()
-    if subprocess.run(["mount", "-o", "loop", str(image), str(mounted)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a btrfs image")
-    try:
+    with mounted_btrfs(tmp_path) as mounted:
         yield mounted
-    finally:
-        subprocess.run(["umount", str(mounted)], capture_output=True)
 
 
 def _secd_never(s: Scene) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
+    ID_HOLDER,
     OWN_CHILD_LINKS,
     SECRET_MAGIC,
     SYSTRACE,
@@ -22,20 +23,6 @@ from escape_lib import (
 )
 
 from conftest import UNPRIVILEGED_USER, systrace_env
-
-#: a process outside the tree whose ids are all UID's, its cwd DIR, that made itself not
-#: dumpable (DUMPABLE 0: as ssh-agent, gpg-agent do) -- or stays dumpable (the control)
-_HOLDER = """\
-import ctypes, os, sys, time
-os.chdir(sys.argv[1])
-uid = int(sys.argv[2])
-os.setresuid(uid, uid, uid)
-ctypes.CDLL(None).prctl(4, int(sys.argv[3]), 0, 0, 0)  # PR_SET_DUMPABLE
-print(os.getpid(), flush=True)
-time.sleep(60)
-"""
-
-
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, processes of another uid")
@@ -59,12 +46,12 @@ def test_a_process_that_is_not_dumpable_keeps_its_links(build, world_tmp: Path,
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
-    with holder(_HOLDER, inner, uid, 1) as pid:
+    with holder(ID_HOLDER, inner, uid, 1) as pid:
         control = attack(program, pid, "notes.txt", uid, policy_text=None, scene=None, env=env)
         assert control.verdict == "ESCAPED", control
         served = attack(program, pid, "notes.txt", uid, policy_text=rules, scene=None, env=env)
         assert served.verdict == "ESCAPED", served
-    with holder(_HOLDER, inner, uid, 0) as pid:
+    with holder(ID_HOLDER, inner, uid, 0) as pid:
         native = attack(program, pid, "notes.txt", uid, policy_text=None, scene=None, env=env)
         assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
         traced = attack(program, pid, "notes.txt", uid, policy_text=rules, scene=None, env=env)
@@ -163,7 +150,7 @@ def test_another_processs_proc_mounted_as_ones_own(build, world_tmp: Path,
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
-    with holder(_HOLDER, inner, uid, 0) as pid:
+    with holder(ID_HOLDER, inner, uid, 0) as pid:
         native = attack(program, pid, "notes.txt", uid, world_tmp, policy_text=None,
                         scene=None, env=env)
         if native.verdict == "SKIPPED":

@@ -12,22 +12,18 @@ import time
 from pathlib import Path
 
 import pytest
-from escape_lib import SYSTRACE, attack, hidden_notes, holder, never, policy, world_program
+from escape_lib import (
+    ID_HOLDER,
+    SYSTRACE,
+    attack,
+    hidden_notes,
+    holder,
+    never,
+    policy,
+    world_program,
+)
 
 from conftest import UNPRIVILEGED_USER, systrace_env
-
-#: a process outside the tree whose ids are all UID's, its cwd DIR, dumpable or not (DUMPABLE),
-#: holding a descriptor of that cwd as FD (the link the program follows)
-_HOLDER = """\
-import ctypes, os, sys, time
-os.chdir(sys.argv[1])
-os.dup2(os.open(".", os.O_RDONLY), int(sys.argv[3]))
-uid = int(sys.argv[2])
-os.setresuid(uid, uid, uid)
-ctypes.CDLL(None).prctl(4, int(sys.argv[4]), 0, 0, 0)  # PR_SET_DUMPABLE
-print(os.getpid(), flush=True)
-time.sleep(60)
-"""
 
 _FD = 9
 
@@ -65,7 +61,7 @@ def test_the_status_judged_is_read_through_the_tasks_mounts(build, world_tmp: Pa
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
     # (as_own: root's, not dumpable -- its fd directory root's 0500, not the task's to search)
     owner, dumpable = (0, 0) if status == "as_own" else (uid, 1)
-    with holder(_HOLDER, inner, owner, _FD, dumpable) as pid:
+    with holder(ID_HOLDER, inner, owner, dumpable, _FD) as pid:
         native = attack(program, pid, _FD, "notes.txt", uid, world_tmp, policy_text=None,
                         scene=None, env=env)
         if native.verdict == "SKIPPED":
@@ -136,7 +132,7 @@ def test_a_landlocked_task_follows_no_link_outside_its_domain(build, world_tmp: 
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
-    with holder(_HOLDER, inner, uid, _FD, 1) as pid:
+    with holder(ID_HOLDER, inner, uid, 1, _FD) as pid:
         control = attack(program, pid, "notes.txt", uid, policy_text=None, scene=None,
                          env={**env, "ESC_NO_LANDLOCK": "1"})
         assert control.verdict == "ESCAPED", control
@@ -166,7 +162,7 @@ def test_a_forged_pid_does_not_end_the_run(build, world_tmp: Path,
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, "ESC_THREAD": "1", "ESC_AS_OWN": "1", "ESC_CRASH": "1"}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
-    with holder(_HOLDER, inner, 0, _FD, 0) as pid:
+    with holder(ID_HOLDER, inner, 0, 0, _FD) as pid:
         native = attack(program, pid, _FD, "notes.txt", uid, world_tmp, policy_text=None,
                         scene=None, env=env)
         if native.verdict == "SKIPPED":

@@ -8,20 +8,9 @@ import pwd
 from pathlib import Path
 
 import pytest
-from escape_lib import attack, hidden_notes, holder, never, policy, world_program
+from escape_lib import ID_HOLDER, attack, hidden_notes, holder, never, policy, world_program
 
 from conftest import UNPRIVILEGED_USER
-
-#: a process outside the tree whose ids are all UID's, its cwd DIR, dumpable
-_HOLDER = """\
-import ctypes, os, sys, time
-os.chdir(sys.argv[1])
-uid = int(sys.argv[2])
-os.setresuid(uid, uid, uid)
-ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: changing uid cleared it
-print(os.getpid(), flush=True)
-time.sleep(60)
-"""
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, processes of another uid")
@@ -43,7 +32,7 @@ def test_a_domain_entered_by_a_thread_goes_with_what_it_does(build, world_tmp: P
     uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
     env = {**loop, "ESC_MODE": mode, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
     rules = policy(never("fsread", path="/nonexistent-systrace/**"))
-    with holder(_HOLDER, inner, uid) as pid:
+    with holder(ID_HOLDER, inner, uid, 1) as pid:
         control = attack(program, pid, "notes.txt", uid, policy_text=None, scene=None,
                          env={**env, "ESC_NO_LANDLOCK": "1"})
         assert control.verdict == "ESCAPED", control
