@@ -70,12 +70,12 @@ from systrace_py.kernel import (
     BTRFS_FIRST_FREE_OBJECTID,
     BTRFS_IOC_SNAP_CREATE_V2,
     BTRFS_IOC_SNAP_DESTROY_V2,
-    BTRFS_IOC_SUBVOL_CREATE,
     BTRFS_IOC_SUBVOL_CREATE_V2,
     BTRFS_PATH_NAME_MAX,
     BTRFS_SNAPSHOT_IOCTLS,
     BTRFS_SUBVOL_NAME_MAX,
     BTRFS_SUBVOL_SPEC_BY_ID,
+    BTRFS_SUBVOLUME_IOCTLS,
     BTRFS_VOL_ARGS_NAME,
     BTRFS_VOL_ARGS_SIZE,
     BTRFS_VOL_ARGS_V2_FLAGS,
@@ -3124,7 +3124,7 @@ class DecodedCall:
 
 _LOOP_REQUESTS = frozenset(request for request, _ in LOOP_ATTACH_IOCTLS)
 _SNAPSHOT_REQUESTS = frozenset(request for request, _ in BTRFS_SNAPSHOT_IOCTLS)
-_SUBVOLUME_REQUESTS = frozenset((BTRFS_IOC_SUBVOL_CREATE, BTRFS_IOC_SUBVOL_CREATE_V2))
+_SUBVOLUME_REQUESTS = frozenset(request for request, _ in BTRFS_SUBVOLUME_IOCTLS)
 _DESTROY_REQUESTS = frozenset(request for request, _ in BTRFS_DESTROY_IOCTLS)
 #: the requests whose struct is btrfs_ioctl_vol_args_v2 (the name at 56), not _vol_args (at 8)
 _VOL_ARGS_V2 = frozenset((BTRFS_IOC_SNAP_CREATE_V2, BTRFS_IOC_SUBVOL_CREATE_V2,
