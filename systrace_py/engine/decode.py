@@ -1077,8 +1077,9 @@ class DecodedCall:
             return False
         if key is None:
             return self._removed_own(role)
-        return key in self._decoder.made or self._makes_only_anew(role) or (
-            self.absent(role) == Absent.LAST and self.again < RESTARTS)
+        return (key in self._decoder.made and self._decoder.still_made(key)) or \
+            self._makes_only_anew(role) or (
+                self.absent(role) == Absent.LAST and self.again < RESTARTS)
 
     def _removed_own(self, role: str) -> bool:
         """Whether the path in ``role`` is a removed file (``NAME (deleted)``) the run made:
@@ -3386,6 +3387,14 @@ class Decoder:
         #: the resolved paths calls of this run made (DecodedCall.note_made): what a
         #: ``fresh`` rule covers besides a path that names nothing yet (DecodedCall.fresh)
         self.made: set[str] = set()
+        #: which file each of ``made`` was when its call's exit noted it (name_identity: the
+        #: device, inode and handle, which carries the inode's generation; None where the
+        #: tracer could not tell): a name of ``made`` counts only while the file there is
+        #: still that one (still_made).  Only a stopped removal forgets a note, and one the
+        #: prefilter lets run (no rule on its path), a subvolume's deletion, an outsider's
+        #: rename over the name are not seen -- an outsider's file put there later was read
+        #: as the run's own (review 62, close 33)
+        self.made_ids: dict[str, tuple[int, int, bytes] | None] = {}
         #: names below a directory of this run's own where a call of the run linked or moved
         #: a file or directory it did not make (DecodedCall.note_made) -> (that file's own
         #: name when it came, whether a directory): such a directory is exempt from the
@@ -3602,6 +3611,15 @@ class Decoder:
         pidfd = self._pidfds.pop(tid, None)
         if pidfd is not None:
             os.close(pidfd)
+
+    def still_made(self, path: str) -> bool:
+        """Whether the file at ``path``, a name of ``made``, is still the one the run's call
+        made there (``made_ids``) -- or no file is there (the name names nothing: a call
+        would make it anew).  Another file, or one the tracer cannot tell from it, is not
+        the run's (fail closed)."""
+        now = name_identity(path)
+        return (now is None and not os.path.lexists(path)) or \
+            (now is not None and now == self.made_ids.get(path))
 
     def note_removed(self, identity: tuple[int, int, bytes]) -> None:
         """Note a removed file of the run's own by its identity with a handle
@@ -3882,6 +3900,7 @@ class MadeNotes:
 
     def forget(self, path: str) -> None:
         self.decoder.made.discard(path)
+        self.decoder.made_ids.pop(path, None)
         self._narrowed(path)
         self._steps.append(("forget", path))
 
@@ -3943,9 +3962,11 @@ class MadeNotes:
         for what, arg in self._steps:
             if what == "forget":
                 made.discard(arg)
+                decoder.made_ids.pop(arg, None)
             elif what == "make":
                 if since is not None and not _narrowed_at(since, arg):
                     made.add(arg)
+                    decoder.made_ids[arg] = name_identity(arg)
             elif what == "put_older":
                 older[arg[0]] = arg[1]
             elif what == "take_older":
@@ -3984,6 +4005,26 @@ class MadeNotes:
         for fd in self._held:  # (a plan dropped unsettled: its call refused after all)
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def name_identity(path: str) -> tuple[int, int, bytes] | None:
+    """Which file ``path`` names, not following a last symlink (ptrace_ops.file_identity:
+    device, inode, handle -- b"" where the file system gives none), or None: nothing there,
+    or not to be told (Decoder.made_ids)."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return pt.file_identity(fd)
+    except OSError:
+        try:
+            info = os.fstat(fd)
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino, b""
+    finally:
+        os.close(fd)
 
 
 def _narrowed_at(names: set[str], path: str) -> bool:
