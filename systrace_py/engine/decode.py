@@ -1123,8 +1123,13 @@ class DecodedCall:
                      if name.startswith(below))
 
     def made_by_run(self, path: str) -> bool:
-        """Whether a call of this run made ``path`` (``Decoder.made``, see :meth:`fresh`)."""
-        return self._decoder is not None and path in self._decoder.made
+        """Whether a call of this run made ``path`` (``Decoder.made``, see :meth:`fresh`) and
+        the file there is still that one (``Decoder.made_ids``: a directory removed where
+        the tracer did not see it and made again by another process is not the run's)."""
+        decoder = self._decoder
+        return decoder is not None and path in decoder.made and \
+            decoder.made_ids.get(path) is not None and \
+            name_identity(path) == decoder.made_ids.get(path)
 
     def _fresh_socket(self) -> bool:
         """:meth:`fresh` of the unix socket file the call's address names (see there); no
@@ -1218,7 +1223,9 @@ class DecodedCall:
         if name in aliases.REMOVE_CALLS:
             key = self._made_key("path")
             if key is not None and self._removes():
-                if key in made:
+                if key in made and decoder.still_made(key):
+                    # (what the name gives now is the run's own: not another process's file
+                    # put there after a removal the tracer did not see -- close 33)
                     self._keep_removed(notes)
                 notes.forget(key)
                 # (a directory removed is empty: nothing of the run's below it)
