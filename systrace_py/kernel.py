@@ -500,6 +500,12 @@ BTRFS_SUBVOL_NAME_MAX: Final = 4039
 #: The guard stops them, whatever the table says of fswrite (a rule on unlinkat alone)
 BTRFS_DESTROY_IOCTLS: Final = ((BTRFS_IOC_SNAP_DESTROY, "BTRFS_IOC_SNAP_DESTROY"),
                                (BTRFS_IOC_SNAP_DESTROY_V2, "BTRFS_IOC_SNAP_DESTROY_V2"))
+#: the creation of an empty subvolume (BTRFS_IOC_SUBVOL_CREATE, _V2): a directory made at the
+#: name in its struct, decided as its making (a mkdir of it: Supervisor._subvolume, close 27).
+#: The guard stops them, whatever the table says of fswrite (review 62: under ``never mkdir,
+#: mkdirat`` and no fswrite rule the request ran unstopped and made the name; close 33)
+BTRFS_SUBVOLUME_IOCTLS: Final = ((BTRFS_IOC_SUBVOL_CREATE, "BTRFS_IOC_SUBVOL_CREATE"),
+                                 (BTRFS_IOC_SUBVOL_CREATE_V2, "BTRFS_IOC_SUBVOL_CREATE_V2"))
 BTRFS_VOL_ARGS_V2_FLAGS: Final = 16           # btrfs_ioctl_vol_args_v2.flags
 BTRFS_SUBVOL_SPEC_BY_ID: Final = 1 << 4       # ... the subvolume named by its id (DELETE mask)
 #: the snapshot requests: decided as a read of the source subvolume's whole tree

@@ -1322,22 +1322,27 @@ class Supervisor:
             # a device ioctl that does what a call does is decided as that call too
             decision = strictest([decision, _pathless(table, call, CallFacts(as_call),
                                                       Reason.DEVICE)])
-        if call.name == "ioctl" and call.args[1] & 0xFFFFFFFF in _BTRFS_UNNAMED and \
+        if call.name == "ioctl" and call.snapshot_request():
+            # a snapshot copies its source subvolume under a new name: decided as a read of
+            # that tree where a rule decides by name (close 27), and as the making of the new
+            # one wherever a rule may refuse a making (close 33: ``never mkdir`` of no path)
+            decision = strictest([decision, self._snapshot(table, call,
+                                                           table.decides_by_name())])
+        elif call.name == "ioctl" and call.args[1] & 0xFFFFFFFF in _BTRFS_UNNAMED and \
                 table.decides_by_name():
             # a btrfs send writes every file of the descriptor's subvolume into another
             # descriptor -- names no rule is asked about (as a file system image's: review 28);
             # a device add or replace writes a device named in its struct (review 30); a tree
-            # search reads its items (red team 83).  A snapshot copies its source subvolume
-            # under a new name: decided as a read of that tree (close 27)
-            decision = strictest([decision, self._snapshot(table, call)
-                                  if call.snapshot_request() else Decision(
+            # search reads its items (red team 83)
+            decision = strictest([decision, Decision(
                 Action.NEVER, errno_module.EPERM, None, table.name, Reason.SUBTREE)])
-        if call.name == "ioctl" and call.subvolume_request() and table.decides_by_name():
-            # a subvolume made at the name in the struct: a mkdir of it (close 27)
+        if call.name == "ioctl" and call.subvolume_request():
+            # a subvolume made at the name in the struct: a mkdir of it (close 27), whatever
+            # the table decides by name (a rule of no path refuses a mkdir of any: close 33)
             decision = strictest([decision, self._subvolume(table, call)])
-        if call.name == "ioctl" and call.destroy_request() and table.decides_by_name():
+        if call.name == "ioctl" and call.destroy_request():
             # a subvolume deleted: every path at and below the name in the struct removed
-            # (close 31)
+            # (close 31), whatever the table decides by name (close 33)
             decision = strictest([decision, self._destroy(table, call)])
         if call.name == "ioctl" and call.loop_request():
             # a loop device's attach reads (and may write) a descriptor's file: as an open
@@ -1400,8 +1405,8 @@ class Supervisor:
         return as_open
 
     @staticmethod
-    def _snapshot(table: Table, call: DecodedCall) -> Decision:
-        """BTRFS_IOC_SNAP_CREATE (_V2), where a rule decides by name: the kernel copies every
+    def _snapshot(table: Table, call: DecodedCall, read: bool = True) -> Decision:
+        """BTRFS_IOC_SNAP_CREATE (_V2): the kernel copies every
         file of the subvolume whose root's descriptor is in the struct under the new name,
         reading none of them (red team 83) -- decided as a read of every path at and below
         that root, by its name in the tracer's view (DecodedCall.snapshot_source), and as
@@ -1413,35 +1418,44 @@ class Supervisor:
         exactly is refused (EPERM); a struct the kernel cannot read gets its EFAULT.  Files
         the snapshot does not copy -- a nested subvolume's, a mount's below the root -- are
         decided too (stricter).  Only the caller's table: what the copy shows any other
-        process, the caller could read and write out itself."""
+        process, the caller could read and write out itself.  ``read``: whether the source's
+        reads are decided -- where the table decides by name (Table.decides_by_name: a rule
+        of no path decides the copy's names as the source's); the making always (review 62:
+        ``never mkdir, mkdirat`` of no path and a snapshot made; close 33)."""
+        if not read and not table.may_refuse_making():
+            return Decision(Action.PERMIT, table=table.name)  # (nothing to decide)
         try:
-            sources = call.snapshot_source()
+            sources = call.snapshot_source() if read else ("",)
             directory = call.path("path")  # (the descriptor's directory: FD_ARGS)
+            name = call.made_name()
         except DecodeError as exc:
             return Decision(Action.NEVER, exc.errno, None, table.name, Reason.COPIED)
         if sources is None:
             return Decision(Action.PERMIT, table=table.name)  # (nothing is copied: EINVAL)
-        name = call.made_name()
         if not sources or (name is not None and not (directory or "").startswith("/")):
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.COPIED)
         target = None if name is None or directory is None else \
             f"{directory.rstrip('/')}/{name}"
-        for source in sources:
+        for source in sources if read else ():
             refused = table.copy_decision(call.shown(source), target)
             if refused is not None:
                 return refused
-        return Decision(Action.PERMIT, table=table.name)
+        refused = None if read else table.copy_decision(None, target)
+        return refused or Decision(Action.PERMIT, table=table.name)
 
     @staticmethod
     def _subvolume(table: Table, call: DecodedCall) -> Decision:
-        """BTRFS_IOC_SUBVOL_CREATE (_V2), where a rule decides by name: besides the
+        """BTRFS_IOC_SUBVOL_CREATE (_V2) (kernel.BTRFS_SUBVOLUME_IOCTLS): besides the
         ``fswrite`` on the descriptor's directory it is (FILE_CHANGING_IOCTLS), it makes a
         directory at the name in its struct (DecodedCall.made_name), which no rule was asked
         about -- decided as the making of that path, as a mkdir of it (Table.copy_decision
         with no source; an empty subvolume: nothing below it).  A directory with no name is
         refused (EPERM), a struct the kernel cannot read gets its EFAULT, a name the kernel
         refuses makes nothing (close 27: ``never fswrite out/keep/**`` let out/keep be made
-        so)."""
+        so).  Whatever the table decides by name: a rule of no path refusing ``mkdir``
+        refuses it too (review 62, close 33); a table that may refuse no making runs it."""
+        if not table.may_refuse_making():
+            return Decision(Action.PERMIT, table=table.name)
         try:
             name = call.made_name()
             directory = call.path("path")  # (the descriptor's directory: FD_ARGS)
@@ -1457,17 +1471,22 @@ class Supervisor:
 
     @staticmethod
     def _destroy(table: Table, call: DecodedCall) -> Decision:
-        """BTRFS_IOC_SNAP_DESTROY (_V2), where a rule decides by name: besides the ``fswrite``
+        """BTRFS_IOC_SNAP_DESTROY (_V2): besides the ``fswrite``
         on the descriptor's directory it is (FILE_CHANGING_IOCTLS), it deletes the subvolume
         at the name in its struct (DecodedCall.made_name) -- every file in it, by no name a
         rule was asked about: decided as the removal of that path and of every path below it
         (Table.removal_decision; review 59: ``never fswrite vault, vault/**`` and the vault
         deleted from its parent).  Named by its id alone (_V2, BTRFS_SUBVOL_SPEC_BY_ID:
         DecodedCall.removed_by_id) it names no path the tracer can read -- a subvolume
-        anywhere on the file system, from any directory of it: refused (EPERM).  A directory
-        with no name is refused (EPERM), a struct the kernel cannot read gets its EFAULT, a
-        name the kernel refuses removes nothing (close 31).  Run with the tree frozen
-        (DecodedCall.removal_examined)."""
+        anywhere on the file system, from any directory of it: refused (EPERM) wherever a
+        removal may be refused (Table.may_refuse_removal).  A directory with no name is
+        refused so too, a struct the kernel cannot read gets its EFAULT, a name the kernel
+        refuses removes nothing (close 31).  Run with the tree frozen
+        (DecodedCall.removal_examined).  Asked whatever the table decides by name: a rule
+        of no path refusing ``unlinkat`` refuses the removal of every name (review 62:
+        ``never unlink, unlinkat, rmdir`` and the vault deleted; close 33)."""
+        if not table.may_refuse_removal():
+            return Decision(Action.PERMIT, table=table.name)  # (every removal granted)
         try:
             name = call.made_name()
             by_id = call.removed_by_id()

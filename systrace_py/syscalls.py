@@ -38,6 +38,7 @@ from systrace_py.kernel import (
     AT_SYMLINK_FOLLOW,
     AT_SYMLINK_NOFOLLOW,
     BTRFS_DESTROY_IOCTLS,
+    BTRFS_SUBVOLUME_IOCTLS,
     BTRFS_UNNAMED_IOCTLS,
     CLONE_NEWCGROUP,
     CLONE_NEWIPC,
@@ -923,8 +924,9 @@ _c(15, "rt_sigreturn", (), "stdio")
 # red team 83).  So does a snapshot, which copies every file of the subvolume whose root's
 # descriptor is in its struct under a new name: decided there as a read of that tree and
 # the making of the new one (Supervisor._snapshot, DecodedCall.snapshot_source; close 27).
-# A subvolume's creation (FILE_CHANGING_IOCTLS) is decided there as a mkdir of the name in
-# its struct too (Supervisor._subvolume); a subvolume's deletion (kernel.BTRFS_DESTROY_IOCTLS,
+# A subvolume's creation (kernel.BTRFS_SUBVOLUME_IOCTLS, stopped by the guard: close 33) is
+# decided there as a mkdir of the name in its struct too (Supervisor._subvolume); a subvolume's
+# deletion (kernel.BTRFS_DESTROY_IOCTLS,
 # stopped by the guard) as the removal of every path at and below the name in its struct, and
 # refused where it names the subvolume by id alone (Supervisor._destroy; close 31).
 # The attached device is also a writer of its file that is no task: what the tree writes to
@@ -940,7 +942,8 @@ _c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
    guard=Guard(((_eq32(1, FIOSETOWN),), (_eq32(1, SIOCSPGRP),), (_eq32(1, FIOASYNC),),
                 *((_eq32(1, request),) for request, _ in LOOP_ATTACH_IOCTLS),
                 *((_eq32(1, request),) for request, _ in BTRFS_UNNAMED_IOCTLS),
-                *((_eq32(1, request),) for request, _ in BTRFS_DESTROY_IOCTLS)),
+                *((_eq32(1, request),) for request, _ in BTRFS_DESTROY_IOCTLS),
+                *((_eq32(1, request),) for request, _ in BTRFS_SUBVOLUME_IOCTLS)),
                errno.EPERM,
                check="ioctl_target", arg=2,
                refused=((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)),

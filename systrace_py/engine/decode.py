@@ -70,12 +70,12 @@ from systrace_py.kernel import (
     BTRFS_FIRST_FREE_OBJECTID,
     BTRFS_IOC_SNAP_CREATE_V2,
     BTRFS_IOC_SNAP_DESTROY_V2,
-    BTRFS_IOC_SUBVOL_CREATE,
     BTRFS_IOC_SUBVOL_CREATE_V2,
     BTRFS_PATH_NAME_MAX,
     BTRFS_SNAPSHOT_IOCTLS,
     BTRFS_SUBVOL_NAME_MAX,
     BTRFS_SUBVOL_SPEC_BY_ID,
+    BTRFS_SUBVOLUME_IOCTLS,
     BTRFS_VOL_ARGS_NAME,
     BTRFS_VOL_ARGS_SIZE,
     BTRFS_VOL_ARGS_V2_FLAGS,
@@ -1077,8 +1077,9 @@ class DecodedCall:
             return False
         if key is None:
             return self._removed_own(role)
-        return key in self._decoder.made or self._makes_only_anew(role) or (
-            self.absent(role) == Absent.LAST and self.again < RESTARTS)
+        return (key in self._decoder.made and self._decoder.still_made(key)) or \
+            self._makes_only_anew(role) or (
+                self.absent(role) == Absent.LAST and self.again < RESTARTS)
 
     def _removed_own(self, role: str) -> bool:
         """Whether the path in ``role`` is a removed file (``NAME (deleted)``) the run made:
@@ -1122,8 +1123,13 @@ class DecodedCall:
                      if name.startswith(below))
 
     def made_by_run(self, path: str) -> bool:
-        """Whether a call of this run made ``path`` (``Decoder.made``, see :meth:`fresh`)."""
-        return self._decoder is not None and path in self._decoder.made
+        """Whether a call of this run made ``path`` (``Decoder.made``, see :meth:`fresh`) and
+        the file there is still that one (``Decoder.made_ids``: a directory removed where
+        the tracer did not see it and made again by another process is not the run's)."""
+        decoder = self._decoder
+        return decoder is not None and path in decoder.made and \
+            decoder.made_ids.get(path) is not None and \
+            name_identity(path) == decoder.made_ids.get(path)
 
     def _fresh_socket(self) -> bool:
         """:meth:`fresh` of the unix socket file the call's address names (see there); no
@@ -1217,7 +1223,9 @@ class DecodedCall:
         if name in aliases.REMOVE_CALLS:
             key = self._made_key("path")
             if key is not None and self._removes():
-                if key in made:
+                if key in made and decoder.still_made(key):
+                    # (what the name gives now is the run's own: not another process's file
+                    # put there after a removal the tracer did not see -- close 33)
                     self._keep_removed(notes)
                 notes.forget(key)
                 # (a directory removed is empty: nothing of the run's below it)
@@ -3124,7 +3132,7 @@ class DecodedCall:
 
 _LOOP_REQUESTS = frozenset(request for request, _ in LOOP_ATTACH_IOCTLS)
 _SNAPSHOT_REQUESTS = frozenset(request for request, _ in BTRFS_SNAPSHOT_IOCTLS)
-_SUBVOLUME_REQUESTS = frozenset((BTRFS_IOC_SUBVOL_CREATE, BTRFS_IOC_SUBVOL_CREATE_V2))
+_SUBVOLUME_REQUESTS = frozenset(request for request, _ in BTRFS_SUBVOLUME_IOCTLS)
 _DESTROY_REQUESTS = frozenset(request for request, _ in BTRFS_DESTROY_IOCTLS)
 #: the requests whose struct is btrfs_ioctl_vol_args_v2 (the name at 56), not _vol_args (at 8)
 _VOL_ARGS_V2 = frozenset((BTRFS_IOC_SNAP_CREATE_V2, BTRFS_IOC_SUBVOL_CREATE_V2,
@@ -3386,6 +3394,14 @@ class Decoder:
         #: the resolved paths calls of this run made (DecodedCall.note_made): what a
         #: ``fresh`` rule covers besides a path that names nothing yet (DecodedCall.fresh)
         self.made: set[str] = set()
+        #: which file each of ``made`` was when its call's exit noted it (name_identity: the
+        #: device, inode and handle, which carries the inode's generation; None where the
+        #: tracer could not tell): a name of ``made`` counts only while the file there is
+        #: still that one (still_made).  Only a stopped removal forgets a note, and one the
+        #: prefilter lets run (no rule on its path), a subvolume's deletion, an outsider's
+        #: rename over the name are not seen -- an outsider's file put there later was read
+        #: as the run's own (review 62, close 33)
+        self.made_ids: dict[str, tuple[int, int, bytes] | None] = {}
         #: names below a directory of this run's own where a call of the run linked or moved
         #: a file or directory it did not make (DecodedCall.note_made) -> (that file's own
         #: name when it came, whether a directory): such a directory is exempt from the
@@ -3602,6 +3618,15 @@ class Decoder:
         pidfd = self._pidfds.pop(tid, None)
         if pidfd is not None:
             os.close(pidfd)
+
+    def still_made(self, path: str) -> bool:
+        """Whether the file at ``path``, a name of ``made``, is still the one the run's call
+        made there (``made_ids``) -- or no file is there (the name names nothing: a call
+        would make it anew).  Another file, or one the tracer cannot tell from it, is not
+        the run's (fail closed)."""
+        now = name_identity(path)
+        return (now is None and not os.path.lexists(path)) or \
+            (now is not None and now == self.made_ids.get(path))
 
     def note_removed(self, identity: tuple[int, int, bytes]) -> None:
         """Note a removed file of the run's own by its identity with a handle
@@ -3882,6 +3907,7 @@ class MadeNotes:
 
     def forget(self, path: str) -> None:
         self.decoder.made.discard(path)
+        self.decoder.made_ids.pop(path, None)
         self._narrowed(path)
         self._steps.append(("forget", path))
 
@@ -3943,9 +3969,11 @@ class MadeNotes:
         for what, arg in self._steps:
             if what == "forget":
                 made.discard(arg)
+                decoder.made_ids.pop(arg, None)
             elif what == "make":
                 if since is not None and not _narrowed_at(since, arg):
                     made.add(arg)
+                    decoder.made_ids[arg] = name_identity(arg)
             elif what == "put_older":
                 older[arg[0]] = arg[1]
             elif what == "take_older":
@@ -3984,6 +4012,26 @@ class MadeNotes:
         for fd in self._held:  # (a plan dropped unsettled: its call refused after all)
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def name_identity(path: str) -> tuple[int, int, bytes] | None:
+    """Which file ``path`` names, not following a last symlink (ptrace_ops.file_identity:
+    device, inode, handle -- b"" where the file system gives none), or None: nothing there,
+    or not to be told (Decoder.made_ids)."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return pt.file_identity(fd)
+    except OSError:
+        try:
+            info = os.fstat(fd)
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino, b""
+    finally:
+        os.close(fd)
 
 
 def _narrowed_at(names: set[str], path: str) -> bool:

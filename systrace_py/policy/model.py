@@ -1303,8 +1303,9 @@ class Table:
         ``authorized_keys`` in the source would appear there; a rule of no path counts here).
 
         Refused: EPERM, ``copied tree``, naming the path; None when the table grants it all.
-        Only what a name decides: a table that decides nothing by name
-        (:meth:`decides_by_name`) is not asked."""
+        The source's half only where the table decides by name (:meth:`decides_by_name`:
+        Supervisor._snapshot); the making's always -- a rule of no path refusing ``mkdir``
+        refuses the copy's making whatever its name (review 62, close 33)."""
         compiled = self.compiled()
         least = self._least_grant
         granted = _GRANT[Action.PERMIT]
@@ -1346,8 +1347,9 @@ class Table:
         31 -- review 59: ``never fswrite vault/**`` and the vault deleted whole from its
         parent): decided as each of :func:`removed_accesses` (an unlink, an unlinkat, an
         rmdir) of every path at and below ``target``, refused where one of them is not
-        granted outright (a rule refusing or asking about it, a glob that may match only
-        some paths below followed both ways, the default where no rule covers it).
+        granted outright (a rule refusing or asking about it, a rule of no path among them
+        -- it refuses the removal whatever the name: review 62 --, a glob that may match
+        only some paths below followed both ways, the default where no rule covers it).
         Refused: EPERM, ``subtree``, naming the path; None when the table grants it all."""
         compiled = self.compiled()
         granted = _GRANT[Action.PERMIT]
@@ -1427,6 +1429,28 @@ class Table:
         return any(self.may_refuse(syscall, cls, part)
                    for cls, part in checks_of(syscall, "path", None, None)) \
             or self.may_refuse_traversal()
+
+    def may_refuse_removal(self) -> bool:
+        """Whether a removal of some file may be refused (:meth:`_may_refuse_any` of
+        :func:`removed_accesses`): a btrfs subvolume's deletion by its id alone is refused
+        where it may (Supervisor._destroy)."""
+        return self._may_refuse_any(removed_accesses())
+
+    def may_refuse_making(self) -> bool:
+        """Whether the making of some file may be refused (:meth:`_may_refuse_any` of
+        :func:`made_accesses`): a subvolume made in a directory with no name is refused
+        where it may (Supervisor._subvolume)."""
+        return self._may_refuse_any(made_accesses(self.compiled().named_calls))
+
+    def _may_refuse_any(self, accesses: Sequence[tuple[str, str, int | None]]) -> bool:
+        """Whether the default is no permit, or a rule may refuse (or ask about) one of
+        ``accesses`` ((call, path role, open flags)) -- by a name or not: a rule of no path
+        refuses a removal or a making whatever the name (review 62: ``never unlink,
+        unlinkat, rmdir`` "decided nothing by name", and a subvolume was deleted by id;
+        close 33)."""
+        return self.default is not Action.PERMIT or any(
+            self.may_refuse(call, cls, part) for call, role, flags in accesses
+            for cls, part in checks_of(call, role, flags, None))
 
     def may_refuse(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
