@@ -1,0 +1,102 @@
+"""Review 65: close 29's and close 32's tables (a merge's, an answer's) attacked again -- a
+NEXT run, from another directory, that does what the person's policy refused.  These tests
+FAIL on main (01d6e5c4): each is an attack that still escapes.
+
+* A remembered answer is written as the learner writes paths (``$CWD/...``, ``~/...``,
+  ``$TMPDIR/...``: docs/asking.md "Scopes") and placed *before every rule of its table*
+  (``Supervisor.remember``, ``PolicyStore._merge``: ``merge_rules(position="start")``).  In
+  the answering run the rules before the ``ask`` that asked did not pick the call; in a run
+  from another directory the same spelling names another file, and the answer stands in
+  front of the person's ``never`` of that file: asked in a project about its own
+  ``./.bashrc``, the program run from the home directory appends to ``~/.bashrc``, which
+  the person's ``never`` (before the ``ask``) refuses.
+* A ``for program`` answer for a program a glob table of the file claims makes a literal
+  table, a copy of the glob table (``PolicyStore.program_table(..., claimed=True)``: one
+  candidate).  A glob spelled with ``$CWD`` (or ``~``, ``$TMPDIR``) claims the program only
+  where the run's expansion reaches it; from another directory the program ran in its
+  caller's table -- and now takes the copy from there: the caller's ``never`` is lost.
+
+(Loop-blind: a run with an approver is the Python loop's alone.)"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from pathlib import Path
+
+from escape_lib import SECRET_MAGIC
+
+from conftest import PYTHON, run_systrace
+
+
+def _approver(tmp_path: Path, rules: str) -> list[str]:
+    answers = tmp_path / "answers.toml"
+    answers.write_text(rules)
+    return ["--ask-via", "exec:" + shlex.join(
+        [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)])]
+
+
+def test_an_answer_spelled_with_cwd_does_not_overtake_a_persons_refusal_elsewhere(
+        tmp_path: Path) -> None:
+    """The person's main table: ``never fswrite ~/.bashrc``, then ``ask`` of writes below
+    ``tmp_path``.  In ``proj`` the program appends to ``./.bashrc``; the approver permits it
+    (saved: ``permit fswrite $CWD/.bashrc``, first in main).  The next run from the home
+    directory appends to ``.bashrc`` there -- ``~/.bashrc``, which the person's first rule
+    refuses: on main the answer, in front of it, let the write through."""
+    home = tmp_path / "home"
+    proj = tmp_path / "proj"
+    home.mkdir()
+    proj.mkdir()
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["fswrite"]\n'
+                      'path = "~/.bashrc"\naction = "never"\n\n'
+                      f'[[rule]]\ncalls = ["fswrite"]\npath = "{tmp_path}/**"\n'
+                      'action = "ask"\n')
+    env = {"HOME": str(home)}
+    append = ["sh", "-c", "echo planted >> .bashrc && echo WROTE || echo REFUSED"]
+    alone = run_systrace(["-p", str(policy), "--", *append], cwd=home, env=env)
+    assert alone.stdout == "REFUSED\n", alone.stdout + alone.stderr
+    asked = run_systrace(["-p", str(policy),
+                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'),
+                          "--", *append], cwd=proj, env=env)
+    assert asked.stdout == "WROTE\n", asked.stdout + asked.stderr
+    assert "remembered" in asked.stderr and "saved" in asked.stderr, asked.stderr
+    again = run_systrace(["-p", str(policy), "--", *append], cwd=home, env=env)
+    assert not (home / ".bashrc").exists(), (again.stdout + again.stderr, policy.read_text())
+    assert again.stdout == "REFUSED\n", (again.stdout + again.stderr, policy.read_text())
+
+
+def test_an_answer_for_a_program_a_cwd_glob_claims_keeps_its_callers_table_elsewhere(
+        tmp_path: Path) -> None:
+    """``[program."$CWD/*"]`` (default permit) asks about ``asked``; main refuses reads below
+    ``secret``.  In ``p1``, ``./mycat asked`` (a copy of cat) is permitted for the program:
+    the store makes ``[program."<p1>/mycat"]``, a copy of the glob table.  From ``p2`` the
+    glob does not reach ``p1/mycat``: before the answer it ran in main, where the secret is
+    refused -- on main it took the copy from there and printed the secret."""
+    p1 = tmp_path / "p1"
+    p2 = tmp_path / "p2"
+    secret = tmp_path / "secret"
+    for directory in (p1, p2, secret):
+        directory.mkdir()
+    (secret / "s.txt").write_text(SECRET_MAGIC + "\n")
+    (tmp_path / "asked").write_text("asked\n")
+    mycat = p1 / "mycat"
+    shutil.copy2("/usr/bin/cat", mycat)
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{secret}/**"\naction = "never"\n\n'
+                      '[program."$CWD/*"]\ndefault = "permit"\n\n'
+                      '[[program."$CWD/*".rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{tmp_path}/asked"\naction = "ask"\n')
+    read = ["sh", "-c", f"{mycat} {secret}/s.txt || echo REFUSED"]
+    alone = run_systrace(["-p", str(policy), "--", *read], cwd=p2)
+    assert alone.stdout == "REFUSED\n", alone.stdout + alone.stderr
+    asked = run_systrace(["-p", str(policy),
+                          *_approver(tmp_path, '[[answer]]\nprogram = "*/mycat"\n'
+                                     'answer = "permit"\n\n[[answer]]\nanswer = "deny-now"\n'),
+                          "--", "sh", "-c", "./mycat ../asked"], cwd=p1)
+    assert asked.stdout == "asked\n", asked.stdout + asked.stderr
+    assert f"remembered for {mycat}" in asked.stderr, asked.stderr
+    again = run_systrace(["-p", str(policy), "--", *read], cwd=p2)
+    assert SECRET_MAGIC not in again.stdout, (again.stdout + again.stderr, policy.read_text())
+    assert again.stdout == "REFUSED\n", (again.stdout + again.stderr, policy.read_text())
