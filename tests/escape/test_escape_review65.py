@@ -100,3 +100,32 @@ def test_an_answer_for_a_program_a_cwd_glob_claims_keeps_its_callers_table_elsew
     again = run_systrace(["-p", str(policy), "--", *read], cwd=p2)
     assert SECRET_MAGIC not in again.stdout, (again.stdout + again.stderr, policy.read_text())
     assert again.stdout == "REFUSED\n", (again.stdout + again.stderr, policy.read_text())
+
+
+def test_an_answer_does_not_permit_the_calls_a_persons_rule_before_the_ask_refuses(
+        tmp_path: Path) -> None:
+    """The person's main table: ``never unlink, unlinkat`` below ``$CWD``, then ``ask fswrite``
+    below it.  The program (the command, under main) writes ``data``; the approver permits
+    it, and the answer is remembered as ``permit fswrite $CWD/data`` -- before every rule of
+    the table.  ``fswrite`` is every call that changes a file (unlink, rename, chmod,
+    truncate...): on main the program's ``rm data``, which the person's first rule refuses,
+    removed the file, in the same run and again in the next one."""
+    work = tmp_path / "w"
+    work.mkdir()
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["unlink", "unlinkat"]\n'
+                      'path = "$CWD/**"\naction = "never"\n\n'
+                      '[[rule]]\ncalls = ["fswrite"]\npath = "$CWD/**"\naction = "ask"\n')
+    (work / "kept").write_text("kept\n")
+    alone = run_systrace(["-p", str(policy), "--", "sh", "-c",
+                          "rm -f kept || echo REFUSED"], cwd=work)
+    assert (work / "kept").exists(), alone.stdout + alone.stderr
+    asked = run_systrace(["-p", str(policy),
+                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'),
+                          "--", "sh", "-c", "echo x > data; rm -f data || echo REFUSED"],
+                         cwd=work)
+    assert "remembered" in asked.stderr, asked.stderr
+    assert (work / "data").exists(), (asked.stdout + asked.stderr, policy.read_text())
+    again = run_systrace(["-p", str(policy), "--", "sh", "-c",
+                          "rm -f data || echo REFUSED"], cwd=work)
+    assert (work / "data").exists(), (again.stdout + again.stderr, policy.read_text())
