@@ -129,3 +129,31 @@ def test_an_answer_does_not_permit_the_calls_a_persons_rule_before_the_ask_refus
     again = run_systrace(["-p", str(policy), "--", "sh", "-c",
                           "rm -f data || echo REFUSED"], cwd=work)
     assert (work / "data").exists(), (again.stdout + again.stderr, policy.read_text())
+
+
+def test_the_commands_own_file_is_not_replaced_by_a_base_name_file_at_its_exec(
+        tmp_path: Path, loop: dict[str, str]) -> None:
+    """The policy directory holds cat's full-path file (``_usr_bin_cat.toml``: reads below
+    ``victim`` refused) and a base-name file ``cat.toml`` (permits all).  ``systrace -d DIR
+    cat victim/secret.txt`` finds the full-path file first (``find_policy``; docs/policy.md:
+    the base name is tried only "when that file does not exist").  But the run's directory
+    leaves the command's own file out (``cli.run._policies``), so at cat's exec
+    ``PolicySet.table_for`` found no full-path file and fell back to ``cat.toml``: on main
+    the run switched to its table and printed the secret.  Without ``cat.toml`` the same run
+    is refused."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "secret.txt").write_text(SECRET_MAGIC + "\n")
+    directory = tmp_path / "policies"
+    directory.mkdir(mode=0o700)
+    (directory / "_usr_bin_cat.toml").write_text(
+        'version = 1\ndefault = "permit"\n\n[[rule]]\ncalls = ["fsread", "fswrite"]\n'
+        'path = "$CWD/victim/**"\naction = "never"\n')
+    command = ["-d", str(directory), "--", "cat", "victim/secret.txt"]
+    alone = run_systrace(command, cwd=tmp_path, env=loop)
+    assert SECRET_MAGIC not in alone.stdout, alone.stdout + alone.stderr
+    assert alone.returncode != 0, alone.stdout + alone.stderr
+    (directory / "cat.toml").write_text('version = 1\ndefault = "permit"\n')
+    traced = run_systrace(command, cwd=tmp_path, env=loop)
+    assert SECRET_MAGIC not in traced.stdout, traced.stdout + traced.stderr
+    assert "Operation not permitted" in traced.stderr, traced.stdout + traced.stderr
