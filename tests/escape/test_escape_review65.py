@@ -157,3 +157,29 @@ def test_the_commands_own_file_is_not_replaced_by_a_base_name_file_at_its_exec(
     traced = run_systrace(command, cwd=tmp_path, env=loop)
     assert SECRET_MAGIC not in traced.stdout, traced.stdout + traced.stderr
     assert "Operation not permitted" in traced.stderr, traced.stdout + traced.stderr
+
+
+def test_an_answer_covers_no_call_the_asking_rule_did_not_name(tmp_path: Path) -> None:
+    """The person's main table: ``ask openat`` below ``$CWD``, *then* ``never unlink,
+    unlinkat`` below it.  The approver permits the program's write of ``data``; the answer
+    is remembered as ``permit fswrite $CWD/data`` (first in the table), though the asking
+    rule named ``openat`` alone: on main the program's ``rm data`` -- which reached the
+    person's ``never`` before the answer -- removed the file in the same run.  (Putting the
+    answer just before the ``ask`` would not be enough here.)"""
+    work = tmp_path / "w"
+    work.mkdir()
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["openat"]\n'
+                      'path = "$CWD/**"\naction = "ask"\n\n'
+                      '[[rule]]\ncalls = ["unlink", "unlinkat"]\npath = "$CWD/**"\n'
+                      'action = "never"\n')
+    (work / "kept").write_text("kept\n")
+    alone = run_systrace(["-p", str(policy), "--", "sh", "-c",
+                          "rm -f kept || echo REFUSED"], cwd=work)
+    assert (work / "kept").exists(), alone.stdout + alone.stderr
+    asked = run_systrace(["-p", str(policy),
+                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'),
+                          "--", "sh", "-c", "echo x > data; rm -f data || echo REFUSED"],
+                         cwd=work)
+    assert "remembered" in asked.stderr, asked.stderr
+    assert (work / "data").exists(), (asked.stdout + asked.stderr, policy.read_text())
