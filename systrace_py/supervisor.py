@@ -600,12 +600,15 @@ class PolicySet:
     policies of a policy directory."""
 
     def __init__(self, main: Policy, directory: dict[str, Policy] | None = None,
-                 store: PolicyStore | None = None) -> None:
+                 store: PolicyStore | None = None, own: str | None = None) -> None:
+        """``own``: the name in the policy directory of ``main``'s file, when the run found
+        it there (the command's own file; the directory map leaves it out)."""
         self.store = store if store is not None else PolicyStore(main)
         if self.store.policy is not main:
             raise ValueError("the store holds another policy")
         self.main = main
         self.directory = directory or {}
+        self.own = own
         for name, policy in self.directory.items():
             self.store.watch(policy.tables(), policy.source or name)
 
@@ -616,12 +619,20 @@ class PolicySet:
         from systrace_py.policy.files import policy_filename
 
         name = policy_filename(program)
+        if name == self.own:
+            # The directory's file of the program's full-path name is main's (the command's
+            # own, left out of the map): its table, main's, decides -- not the base-name
+            # file below, which find_policy tries only when the full-path file does not
+            # exist.  Without this, ``cat.toml`` replaced ``_usr_bin_cat.toml``'s table at
+            # the command's first exec (review 65).
+            return self.main.main
         found = self.directory.get(name)
         if found is not None and not _former_claimants(name, program):
             return found.main
         if found is not None:
             return None  # (an exec of it is refused: claimed)
-        found = self.directory.get(os.path.basename(program) + ".toml")
+        base = os.path.basename(program) + ".toml"
+        found = self.main if base == self.own else self.directory.get(base)
         if found is not None and _only_root_changes(program):
             return found.main
         return None

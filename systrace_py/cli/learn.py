@@ -244,7 +244,7 @@ def next_run_policies(opts: argparse.Namespace, base: Policy, destination: Path)
     if name is None and not given:
         return PolicySet(base, {})  # (the next run, -p FILE, loads no directory)
     directory = {n: p for n, p in _load_directory(where).items() if n != name}
-    return PolicySet(base, directory)
+    return PolicySet(base, directory, own=name)
 
 
 def _name_in_directory(destination: Path, directory: Path) -> str | None:
@@ -272,7 +272,7 @@ def final_lookup(before: PolicySet | None, final: Policy
         return None
     from systrace_py.supervisor import PolicySet
 
-    return PolicySet(final, before.directory).table_for
+    return PolicySet(final, before.directory, own=before.own).table_for
 
 
 def _end_log(audit: AuditLog, learner: Learner, facts: SystemFacts | None) -> None:

@@ -82,7 +82,7 @@ def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str
     store = PolicyStore.load(found, command=program)
     directory_policies = {name: policy for name, policy in _load_directory(directory).items()
                           if name != found.name}
-    return PolicySet(store.policy, directory_policies, store), str(found)
+    return PolicySet(store.policy, directory_policies, store, own=found.name), str(found)
 
 
 def enforce_command(opts: argparse.Namespace) -> int:
