@@ -91,7 +91,14 @@ from systrace_py.policy.generalize import (
     writes,
     written_glob,
 )
-from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
+from systrace_py.policy.glob import (
+    GlobError,
+    PathGlob,
+    escape,
+    expand_path,
+    holds_expansion,
+    is_literal,
+)
 from systrace_py.policy.model import (
     ADDRESS,
     TREE,
@@ -3125,11 +3132,18 @@ def _candidates(policy: Policy, table_name: str, env: Mapping[str, str] | None,
     run's expansion finds (review 61: ``$CWD/mycat`` copied ``p1/mycat``'s own file and, in
     ``p2``, shadowed ``p2/mycat``'s, whose refusals nothing carried).  ``env`` is kept for
     the callers; the key is not expanded."""
+    everything = list(tables) if tables is not None else policy.tables()
     if is_literal(table_name):  # (one program: the table the next run's lookup gives it)
         found = (table_for or policy.table_for)(table_name)
+        if found is not None and found.name not in (MAIN, table_name) and \
+                not is_literal(found.name) and holds_expansion(found.name):
+            # (a glob spelled with an expansion -- ``$CWD/**`` -- claims the program only
+            # where the next run's expansion reaches it; from elsewhere it runs under any
+            # table: review 65)
+            return [found, *everything]
         if found is not None:
             return [found]
-    return list(tables) if tables is not None else policy.tables()
+    return everything
 
 
 def _copy_table(table: Table) -> Table:

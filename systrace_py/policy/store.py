@@ -49,7 +49,7 @@ from systrace_py.policy.files import (
     resolved_program_key,
     rule_data,
 )
-from systrace_py.policy.glob import PathGlob, escape, is_literal
+from systrace_py.policy.glob import PathGlob, escape, holds_expansion, is_literal
 from systrace_py.policy.model import Action, Policy, Rule, Table, answer_place, unplaced
 
 if TYPE_CHECKING:  # (pathlib: imported by the runs that save)
@@ -189,8 +189,14 @@ class PolicyStore:
         for the program (``learn.carried_table``), registered in the policy.  ``claimed``:
         ``under`` is the glob table that claims the program -- the new table is a literal
         copy of it (review 58: the answer put in the glob table reached every program the
-        glob matches); else the program ran under its callers' tables, and the new table --
-        which each process of the program takes now, from whichever table it is exec'd --
+        glob matches) -- unless the glob's key holds an expansion (``$CWD/*``, ``~/bin/*``,
+        ``$TMPDIR/*``: glob.holds_expansion), which claims the program only where a run's
+        expansion reaches it: from elsewhere it ran under its callers' tables, so the new
+        table is made as below, the glob's rules first (review 65: a copy of
+        ``[program."$CWD/*"]`` made in ``p1`` was taken from ``p2`` too, where main's
+        ``never`` had refused the program's read).  Else the program ran under its callers'
+        tables, and the new table -- which each process of the program takes now, from
+        whichever table it is exec'd --
         decides as strictly as every table of the run, this file's and the policy
         directory's: their refusals, the strictest default (red team 84; review 58: a copy
         of a ``default = "permit"`` caller's table lost main's default refusal).  Returns the
@@ -199,7 +205,7 @@ class PolicyStore:
 
         if under is self.policy.main and self.is_command(program):
             return under, False
-        candidates = [under] if claimed else [
+        candidates = [under] if claimed and not holds_expansion(under.name) else [
             under, *self.policy.tables(), *(b.table for b in self._baselines)]
         table, _ = carried_table(program, candidates, prefer=under)
         self.policy.programs[program] = table
