@@ -24,6 +24,9 @@ tests FAIL on main (01d6e5c4): each is an attack that still escapes.
 * ``-A -o DIR/<tool's file> --merge`` without ``-d`` loads no directory unless DIR is the
   default one: the next ``systrace -d DIR tool`` finds the new cat table before cat's own
   file (close 32's finding 1, for a directory named by ``-d``).
+* A ``-p`` run of a policy directory's file loads no directory (``cli.run._policies``); a
+  ``for program`` answer there saves a new cat table into that file, a copy of it alone,
+  which the next plain run looks up before cat's own file (the same, on the answer path).
 
 (Loop-blind where a run has an approver: that is the Python loop's alone.)"""
 
@@ -227,3 +230,42 @@ def test_a_merge_into_a_d_directorys_file_named_without_d_keeps_the_programs_own
     assert "ESCAPED" not in traced.stdout, (traced.stdout + traced.stderr, own.read_text())
     assert traced.stdout.startswith("BLOCKED: /bin/cat did not print"), \
         traced.stdout + traced.stderr
+
+
+def test_an_answer_saved_into_the_directorys_file_by_p_keeps_the_programs_own_file(
+        tmp_path: Path) -> None:
+    """The default policy directory holds the tool's file (it asks about ``asked``) and
+    cat's own file (reads below ``victim`` refused); ``tool`` is ``exec cat "$@"``.  A run
+    ``systrace -p <that directory's tool file> tool asked`` loads no directory
+    (``cli.run._policies``: ``-p`` without ``-d``); cat asks, the approver permits it for the
+    program, and the store saves ``[program."/usr/bin/cat"]`` -- a copy of the tool's file
+    alone -- into the directory's file.  The next plain ``systrace tool victim/secret.txt``
+    looks that table up before cat's own file: on main cat printed the secret (review 61's
+    finding 1 and close 32's, on the answer path)."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "secret.txt").write_text(SECRET_MAGIC + "\n")
+    (tmp_path / "asked").write_text("asked\n")
+    tool = tmp_path / "tool"
+    tool.write_text('#!/bin/sh\nexec cat "$@"\n')
+    tool.chmod(0o755)
+    config = tmp_path / "config"
+    directory = config / "systrace"
+    directory.mkdir(parents=True, mode=0o700)
+    own = directory / policy_filename(str(tool))
+    own.write_text('version = 1\ndefault = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
+                   'path = "$CWD/asked"\naction = "ask"\n')
+    (directory / policy_filename("/usr/bin/cat")).write_text(NEVER_VICTIM)
+    env = {"XDG_CONFIG_HOME": str(config)}
+    read = ["--", str(tool), "victim/secret.txt"]
+    alone = run_systrace(read, cwd=tmp_path, env=env)
+    assert SECRET_MAGIC not in alone.stdout, alone.stdout + alone.stderr
+    asked = run_systrace(["-p", str(own),
+                          *_approver(tmp_path, '[[answer]]\nprogram = "*/cat"\n'
+                                     'answer = "permit"\n\n[[answer]]\nanswer = "deny-now"\n'),
+                          "--", str(tool), "asked"], cwd=tmp_path, env=env)
+    assert asked.stdout == "asked\n", asked.stdout + asked.stderr
+    assert "remembered for /usr/bin/cat" in asked.stderr, asked.stderr
+    again = run_systrace(read, cwd=tmp_path, env=env)
+    assert SECRET_MAGIC not in again.stdout, (again.stdout + again.stderr, own.read_text())
+    assert "Operation not permitted" in again.stderr, again.stdout + again.stderr
