@@ -1,6 +1,6 @@
 """Review 65: close 29's and close 32's tables (a merge's, an answer's) attacked again -- a
-NEXT run, from another directory, that does what the person's policy refused.  These tests
-FAIL on main (01d6e5c4): each is an attack that still escapes.
+run -- the same one, or a NEXT one -- that does what the person's policy refused.  These
+tests FAIL on main (01d6e5c4): each is an attack that still escapes.
 
 * A remembered answer is written as the learner writes paths (``$CWD/...``, ``~/...``,
   ``$TMPDIR/...``: docs/asking.md "Scopes") and placed *before every rule of its table*
@@ -15,8 +15,20 @@ FAIL on main (01d6e5c4): each is an attack that still escapes.
   candidate).  A glob spelled with ``$CWD`` (or ``~``, ``$TMPDIR``) claims the program only
   where the run's expansion reaches it; from another directory the program ran in its
   caller's table -- and now takes the copy from there: the caller's ``never`` is lost.
+* A remembered answer is its call's whole alias (``fswrite``: unlink, rename, chmod...):
+  in front of the person's ``never`` of unlink (before or after the ``ask``), the program's
+  ``rm`` of the file it was permitted to write went through, in the same run.
+* The command's own full-path file in the policy directory is left out of the run's
+  directory (``cli.run._policies``), so at the command's exec ``PolicySet.table_for`` falls
+  back to a base-name file (``cat.toml``), whose table then decides.
+* ``-A -o DIR/<tool's file> --merge`` without ``-d`` loads no directory unless DIR is the
+  default one: the next ``systrace -d DIR tool`` finds the new cat table before cat's own
+  file (close 32's finding 1, for a directory named by ``-d``).
+* A ``-p`` run of a policy directory's file loads no directory (``cli.run._policies``); a
+  ``for program`` answer there saves a new cat table into that file, a copy of it alone,
+  which the next plain run looks up before cat's own file (the same, on the answer path).
 
-(Loop-blind: a run with an approver is the Python loop's alone.)"""
+(Loop-blind where a run has an approver: that is the Python loop's alone.)"""
 
 from __future__ import annotations
 
@@ -24,9 +36,10 @@ import shlex
 import shutil
 from pathlib import Path
 
-from escape_lib import SECRET_MAGIC
+from escape_lib import NEVER_VICTIM, SECRET_MAGIC, victim_read_natively
 
 from conftest import PYTHON, run_systrace
+from systrace_py.policy.files import policy_filename
 
 
 def _approver(tmp_path: Path, rules: str) -> list[str]:
@@ -183,3 +196,76 @@ def test_an_answer_covers_no_call_the_asking_rule_did_not_name(tmp_path: Path) -
                          cwd=work)
     assert "remembered" in asked.stderr, asked.stderr
     assert (work / "data").exists(), (asked.stdout + asked.stderr, policy.read_text())
+
+
+def test_a_merge_into_a_d_directorys_file_named_without_d_keeps_the_programs_own_file(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The person keeps the tool's policies in ``pol`` and runs ``systrace -d pol tool``; cat's
+    own file there refuses reads below ``victim``.  ``systrace -A -o pol/<tool's file>
+    --merge -- tool victim`` names the tool's file of that directory, but no ``-d``:
+    ``cli.learn.next_run_policies`` takes the file for "-p FILE" (no directory) unless it is
+    the *default* directory's, so the new cat table is a copy of the tool's file alone.  The
+    next ``systrace -d pol tool victim`` looks it up before cat's own file: on main cat
+    printed the secret (close 32's finding 1, for a directory named by ``-d``)."""
+    program = build("escape/merge_table.c")
+    tool = tmp_path / "tool"
+    tool.write_bytes(program.read_bytes())
+    tool.chmod(0o755)
+    victim_read_natively(tool, tmp_path)
+    directory = tmp_path / "pol"
+    directory.mkdir(mode=0o700)
+    own = directory / policy_filename(str(tool))
+    own.write_text('version = 1\ndefault = "permit"\n')
+    (directory / policy_filename("/usr/bin/cat")).write_text(NEVER_VICTIM)
+    env = {**loop, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    alone = run_systrace(["-d", str(directory), "--", str(tool), "victim"], cwd=tmp_path,
+                         env=env)
+    assert alone.stdout.startswith("BLOCKED: /bin/cat did not print"), \
+        alone.stdout + alone.stderr
+    learning = run_systrace(["-A", "-o", str(own), "--merge", "--", str(tool), "victim"],
+                            cwd=tmp_path, env=env)
+    assert learning.stdout.startswith("ESCAPED"), learning.stdout + learning.stderr
+    traced = run_systrace(["-d", str(directory), "--", str(tool), "victim"], cwd=tmp_path,
+                          env=env)
+    assert "ESCAPED" not in traced.stdout, (traced.stdout + traced.stderr, own.read_text())
+    assert traced.stdout.startswith("BLOCKED: /bin/cat did not print"), \
+        traced.stdout + traced.stderr
+
+
+def test_an_answer_saved_into_the_directorys_file_by_p_keeps_the_programs_own_file(
+        tmp_path: Path) -> None:
+    """The default policy directory holds the tool's file (it asks about ``asked``) and
+    cat's own file (reads below ``victim`` refused); ``tool`` is ``exec cat "$@"``.  A run
+    ``systrace -p <that directory's tool file> tool asked`` loads no directory
+    (``cli.run._policies``: ``-p`` without ``-d``); cat asks, the approver permits it for the
+    program, and the store saves ``[program."/usr/bin/cat"]`` -- a copy of the tool's file
+    alone -- into the directory's file.  The next plain ``systrace tool victim/secret.txt``
+    looks that table up before cat's own file: on main cat printed the secret (review 61's
+    finding 1 and close 32's, on the answer path)."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "secret.txt").write_text(SECRET_MAGIC + "\n")
+    (tmp_path / "asked").write_text("asked\n")
+    tool = tmp_path / "tool"
+    tool.write_text('#!/bin/sh\nexec cat "$@"\n')
+    tool.chmod(0o755)
+    config = tmp_path / "config"
+    directory = config / "systrace"
+    directory.mkdir(parents=True, mode=0o700)
+    own = directory / policy_filename(str(tool))
+    own.write_text('version = 1\ndefault = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
+                   'path = "$CWD/asked"\naction = "ask"\n')
+    (directory / policy_filename("/usr/bin/cat")).write_text(NEVER_VICTIM)
+    env = {"XDG_CONFIG_HOME": str(config)}
+    read = ["--", str(tool), "victim/secret.txt"]
+    alone = run_systrace(read, cwd=tmp_path, env=env)
+    assert SECRET_MAGIC not in alone.stdout, alone.stdout + alone.stderr
+    asked = run_systrace(["-p", str(own),
+                          *_approver(tmp_path, '[[answer]]\nprogram = "*/cat"\n'
+                                     'answer = "permit"\n\n[[answer]]\nanswer = "deny-now"\n'),
+                          "--", str(tool), "asked"], cwd=tmp_path, env=env)
+    assert asked.stdout == "asked\n", asked.stdout + asked.stderr
+    assert "remembered for /usr/bin/cat" in asked.stderr, asked.stderr
+    again = run_systrace(read, cwd=tmp_path, env=env)
+    assert SECRET_MAGIC not in again.stdout, (again.stdout + again.stderr, own.read_text())
+    assert "Operation not permitted" in again.stderr, again.stdout + again.stderr
