@@ -247,12 +247,6 @@ TRACER_LIMITS: Final = frozenset({24, 23, 12})
 # --- socket options Python's socket module may lack (include/uapi/asm-generic/socket.h) ---------
 SO_PEERPIDFD: Final = 77  # a pidfd of the peer as it connected (Linux 6.5; else ENOPROTOOPT)
 
-# --- mount ids that are never reused (Linux 6.8: listmount(2), statx's STATX_MNT_ID_UNIQUE) ---
-LSMT_ROOT: Final = 0xFFFF_FFFF_FFFF_FFFF  # listmount: the mounts below the caller's root
-MNT_ID_REQ_SIZE_VER0: Final = 24          # struct mnt_id_req: size, spare, mnt_id, param
-STATX_MNT_ID_UNIQUE: Final = 0x4000       # stx_mnt_id: the 64-bit id, never reused
-STATX_MNT_ID_OFFSET: Final = 0x90         # stx_mnt_id in struct statx (256 bytes)
-
 # --- pidfd_info (include/uapi/linux/pidfd.h: PIDFD_GET_INFO, Linux 6.13; the coredump mask 6.16)
 #: _IOWR(PIDFS_IOCTL_MAGIC 0xFF, 11, struct pidfd_info), the 72 bytes that end in coredump_mask
 PIDFD_GET_INFO: Final = 0xC048FF0B

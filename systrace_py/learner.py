@@ -34,8 +34,8 @@ import os
 import sys
 from typing import IO, Any
 
-from systrace_py import procfs
 from systrace_py.audit import AuditLog
+from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import Monitor, Reply
 from systrace_py.engine.tracee import Process, Task
@@ -460,11 +460,11 @@ class Learner(Monitor):
 
 def _mount_ids() -> frozenset[int]:
     """The mounts of the tracer's view, read when the run starts: their never-reused ids
-    (procfs.unique_mount_ids) where the kernel gives them -- mountinfo's ids are reused as soon
-    as a mount goes, anyone's on the machine, and a program's tmpfs over the user's directory
-    took such an id in a CI run (_listed) -- else, on kernels before 6.8, mountinfo's
+    (ptrace_ops.unique_mount_ids) where the kernel gives them -- mountinfo's ids are reused
+    as soon as a mount goes, anyone's on the machine, and a program's tmpfs over the user's
+    directory took such an id in a CI run (_listed) -- else, on kernels before 6.8, mountinfo's
     (_mountinfo_ids), ``_LEGACY`` added."""
-    unique = procfs.unique_mount_ids()
+    unique = pt.unique_mount_ids()
     if unique is not None:
         return unique
     return frozenset({_LEGACY, *_mountinfo_ids()})
@@ -511,7 +511,7 @@ def _listed(tid: int, fd: int, mounts: frozenset[int]) -> tuple[str, list[str] |
                 mount = next((int(line.split()[1]) for line in info
                               if line.startswith("mnt_id:")), _LEGACY)
         else:
-            mount = procfs.unique_mount_id(mine) or _LEGACY
+            mount = pt.unique_mount_id(mine) or _LEGACY
         if mount == _LEGACY or mount not in mounts:
             return directory, None
         entries: list[str] = []

@@ -12,16 +12,11 @@ import errno
 import os
 
 from systrace_py.kernel import (
-    AT_EMPTY_PATH,
-    LSMT_ROOT,
-    MNT_ID_REQ_SIZE_VER0,
     PIDFD_COREDUMP_USER,
     PIDFD_GET_INFO,
     PIDFD_INFO_COREDUMP,
     PIDFD_INFO_SIZE,
     SO_PEERPIDFD,
-    STATX_MNT_ID_OFFSET,
-    STATX_MNT_ID_UNIQUE,
     TYPE_CHECKING,
 )
 
@@ -236,50 +231,6 @@ def mapped_file(tid: int, address: int) -> tuple[int, int] | None:
 #: libc's mmap and munmap, by ctypes (the tracer has it loaded; the ``mmap`` module would be
 #: one more extension to import: tests/cli/test_startup_imports.py), set up at first use
 _LIBC: Any = None
-
-
-def unique_mount_ids() -> frozenset[int] | None:
-    """The never-reused (64-bit) ids of every mount of the caller's view (listmount(2) from
-    its root, Linux 6.8), None where the kernel has no listmount.  mountinfo's ids are reused
-    as soon as a mount goes: a mount made since a set of them was read -- a program's tmpfs
-    over the user's directory -- may take the id of one unmounted meanwhile by anyone on the
-    machine (learner._listed: a CI run of parallel tests mounting and unmounting images saw
-    it, and the walk of the program's view was generalized to the real directory)."""
-    import ctypes
-    import struct
-
-    from systrace_py.syscalls import NUMBERS
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    ids: set[int] = set()
-    last = 0
-    batch = (ctypes.c_uint64 * 1024)()
-    while True:
-        request = struct.pack("=IIQQ", MNT_ID_REQ_SIZE_VER0, 0, LSMT_ROOT, last)
-        count = libc.syscall(NUMBERS["listmount"], ctypes.c_char_p(request), batch, len(batch), 0)
-        if count < 0:
-            return None
-        ids.update(batch[:count])
-        if count < len(batch):
-            return frozenset(ids)
-        last = batch[count - 1]
-
-
-def unique_mount_id(fd: int) -> int | None:
-    """The never-reused id of the mount the open file ``fd`` is on (statx's
-    STATX_MNT_ID_UNIQUE, Linux 6.8), None where the kernel does not give it."""
-    import ctypes
-
-    from systrace_py.syscalls import NUMBERS
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    buffer = ctypes.create_string_buffer(256)
-    if libc.syscall(NUMBERS["statx"], fd, b"", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, buffer) != 0:
-        return None
-    raw = buffer.raw
-    if not int.from_bytes(raw[0:4], "little") & STATX_MNT_ID_UNIQUE:
-        return None
-    return int.from_bytes(raw[STATX_MNT_ID_OFFSET:STATX_MNT_ID_OFFSET + 8], "little")
 
 
 def mapped_identity(fd: int) -> tuple[int, int] | None:

@@ -3973,7 +3973,11 @@ class MadeNotes:
             elif what == "make":
                 if since is not None and not _narrowed_at(since, arg):
                     made.add(arg)
-                    decoder.made_ids[arg] = name_identity(arg)
+                    # (an identity without a handle -- a file system that gives none --
+                    # is an inode number alone, which the next file made may take: no proof
+                    # the file is still the run's, review 63)
+                    identity = name_identity(arg)
+                    decoder.made_ids[arg] = identity if identity and identity[2] else None
             elif what == "put_older":
                 older[arg[0]] = arg[1]
             elif what == "take_older":

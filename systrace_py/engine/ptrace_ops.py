@@ -331,6 +331,7 @@ def fs_type(fd: int) -> int:
 
 SYS_STATX: Final = NUMBERS["statx"]
 STATX_MNT_ID: Final = 0x1000
+STATX_MNT_ID_UNIQUE: Final = 0x4000  # stx_mnt_id the 64-bit id, never reused (Linux 6.8)
 _STATX_SIZE: Final = 256            # sizeof(struct statx)
 _STATX_MASK_AT: Final = 0           # stx_mask, a __u32 at the start
 _STATX_MNT_ID_AT: Final = 0x90      # stx_mnt_id, a __u64
@@ -390,21 +391,68 @@ class _FileHandle(ctypes.Structure):
                 ("f_handle", ctypes.c_ubyte * 128))
 
 
+def unique_mount_id(fd: int) -> int | None:
+    """The never-reused id of the mount a descriptor is on (statx's STATX_MNT_ID_UNIQUE,
+    Linux 6.8), None where the kernel does not give it.  mount_id's is reused as soon as a
+    mount goes -- anyone's on the machine -- and a mount made since may take it (close 34)."""
+    buf = ctypes.create_string_buffer(_STATX_SIZE)
+    if _libc.syscall(SYS_STATX, ctypes.c_int(fd), _EMPTY, ctypes.c_int(AT_EMPTY_PATH),
+                     ctypes.c_uint(STATX_MNT_ID_UNIQUE), buf) < 0 or not \
+            int.from_bytes(buf.raw[_STATX_MASK_AT:_STATX_MASK_AT + 4], "little") \
+            & STATX_MNT_ID_UNIQUE:
+        return None
+    return int.from_bytes(buf.raw[_STATX_MNT_ID_AT:_STATX_MNT_ID_AT + 8], "little")
+
+
+_LSMT_ROOT: Final = 0xFFFF_FFFF_FFFF_FFFF  # listmount: every mount below the caller's root
+_MNT_ID_REQ_SIZE_VER0: Final = 24          # struct mnt_id_req: size, spare, mnt_id, param
+
+
+def unique_mount_ids() -> frozenset[int] | None:
+    """The never-reused ids (unique_mount_id's) of every mount of the caller's view:
+    listmount(2) from its root, Linux 6.8, paged by the last id; None where the kernel has
+    no listmount."""
+    ids: set[int] = set()
+    last = 0
+    batch = (ctypes.c_uint64 * 1024)()
+    while True:
+        request = struct.pack("=IIQQ", _MNT_ID_REQ_SIZE_VER0, 0, _LSMT_ROOT, last)
+        count = _libc.syscall(NUMBERS["listmount"], ctypes.c_char_p(request), batch,
+                              ctypes.c_size_t(len(batch)), ctypes.c_uint(0))
+        if count < 0:
+            return None
+        ids.update(batch[:count])
+        if count < len(batch):
+            return frozenset(ids)
+        last = batch[count - 1]
+
+
+#: name_to_handle_at: a handle that tells files apart, not one to open again (Linux 6.5)
+AT_HANDLE_FID: Final = 0x200
+
+
 def file_identity(fd: int) -> tuple[int, int, bytes]:
     """Which file a descriptor holds, as two live files never share it: (device, inode,
     the file system's handle of it -- name_to_handle_at's, which carries the inode's
     generation on ext4, xfs, btrfs and tmpfs; b"" where the file system gives none).  An
     inode number alone may be another file's after the first is freed, or on a tmpfs
-    whose 32-bit numbers wrapped.  Raises OSError."""
+    whose 32-bit numbers wrapped -- on overlayfs (every container's root), which exports no
+    handle without ``nfs_export``, the next file made took a freed number at once (review
+    63): where the file system refuses a handle that can be opened again, the one that only
+    tells files apart is asked (AT_HANDLE_FID, Linux 6.5: overlayfs gives the upper inode's
+    generation).  Raises OSError."""
     info = os.fstat(fd)
     handle = _FileHandle()
-    handle.handle_bytes = 128
     mount = ctypes.c_int()
-    if _libc.name_to_handle_at(ctypes.c_int(fd), _EMPTY, ctypes.byref(handle),
-                               ctypes.byref(mount), ctypes.c_int(AT_EMPTY_PATH)) < 0:
+    for flags in (AT_EMPTY_PATH, AT_EMPTY_PATH | AT_HANDLE_FID):
+        handle.handle_bytes = 128
+        if _libc.name_to_handle_at(ctypes.c_int(fd), _EMPTY, ctypes.byref(handle),
+                                   ctypes.byref(mount), ctypes.c_int(flags)) == 0:
+            break
         err = ctypes.get_errno()
-        if err not in (errno.EOPNOTSUPP, errno.ENOTSUP):
+        if err not in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
             raise OSError(err, os.strerror(err))
+    else:
         return info.st_dev, info.st_ino, b""
     size = min(handle.handle_bytes, 128)
     return info.st_dev, info.st_ino, \

@@ -765,3 +765,21 @@ def btrfs_subvolume(path: Path, file: str | None = None, text: str = "") -> Path
     if file is not None:
         (path / file).write_text(text + "\n")
     return path
+
+
+#: a program's own file of the policy directory refusing everything below ``$CWD/victim``
+#: -- /bin/cat's, in the merge attacks (red team 84, reviews 58 and 61, closes 29 and 32)
+NEVER_VICTIM = ('version = 1\ndefault = "permit"\n\n[[rule]]\ncalls = ["fsread", "fswrite"]\n'
+                'path = "$CWD/victim/**"\naction = "never"\n')
+
+
+def victim_read_natively(program: Path | str, cwd: Path) -> None:
+    """The merge attacks' scene: ``cwd/victim/secret.txt``, and the native control --
+    ``program victim`` (merge_table.c: ``/bin/cat victim/secret.txt``, or a copy of it) reads
+    it (ESCAPED)."""
+    victim = cwd / "victim"
+    victim.mkdir()
+    (victim / "secret.txt").write_text(SECRET_MAGIC + "\n")
+    control = subprocess.run([str(program), "victim"], capture_output=True, text=True,
+                             timeout=30, cwd=cwd)
+    assert control.stdout.startswith("ESCAPED"), control.stdout

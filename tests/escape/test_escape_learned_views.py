@@ -96,11 +96,12 @@ def test_a_mount_taking_the_id_of_one_gone_since_the_start_grants_no_tree(
     in the tracer's own namespace) takes its id -- one of the run's start.  On main (a CI run
     of CI60, pyloop: another test's image unmounted meanwhile did the same) the walk of the
     program's view was learned as ``fsread .../victim/**`` and the enforced walk read the
-    secret.  Now the ids are listmount's, never reused (procfs.unique_mount_ids), both loops."""
+    secret.  Now the ids are listmount's, never reused (ptrace_ops.unique_mount_ids), both
+    loops."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare(1): a mount in the tracer's own namespace")
-    from systrace_py import procfs
-    if procfs.unique_mount_ids() is None:
+    from systrace_py.engine import ptrace_ops
+    if ptrace_ops.unique_mount_ids() is None:
         pytest.skip("no listmount (Linux < 6.8): mountinfo's ids, reused, are all there is")
     program = build("escape/learn_view.c")
     victim = _victim(tmp_path)

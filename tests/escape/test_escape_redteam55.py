@@ -88,11 +88,16 @@ def test_a_path_the_tracers_record_on_a_recorded_terminal_lengthens_is_held(
     typescript = scene.work / "typescript"
     rules = policy(never("fsread", path=f"{scene.secd}/**"),
                    permit("fsread", path=f"{scene.work}/**"))
-    traced = attack(program, typescript, scene.secret, RECORDED_TRIES, policy_text=rules,
-                    scene=scene, cwd=scene.work, options=["-e"], env={"RECORDED": "1"},
-                    tracer=[sys.executable, "-c", _RECORDED, str(typescript), *SYSTRACE])
-    assert_blocked(traced)
-    tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
+    for _ in range(3):
+        # (a run whose every window closed before a try -- the recorder's copy late each
+        # time, as once in a CI run: 0 tries -- proves nothing either way: made again)
+        traced = attack(program, typescript, scene.secret, RECORDED_TRIES, policy_text=rules,
+                        scene=scene, cwd=scene.work, options=["-e"], env={"RECORDED": "1"},
+                        tracer=[sys.executable, "-c", _RECORDED, str(typescript), *SYSTRACE])
+        assert_blocked(traced)
+        tried = re.search(r"\((\d+) tries, (\d+) the decoy\)", traced.detail)
+        if tried is not None and int(tried[1]) >= 1:
+            break
     assert tried is not None and int(tried[1]) >= 1 and int(tried[2]) >= 1, traced
 
 

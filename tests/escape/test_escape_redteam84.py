@@ -34,7 +34,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from escape_lib import SECRET_MAGIC, TcpListener, listening
+from escape_lib import (
+    SECRET_MAGIC,
+    TcpListener,
+    listening,
+    victim_read_natively,
+)
 
 from conftest import PYTHON, run_systrace
 
@@ -67,12 +72,7 @@ def test_a_program_table_made_by_a_merge_keeps_the_users_refusals(
     held the learned read and no rule of the user's, and the next run's cat printed the
     secret (ESCAPED, both loops); now the table starts with the user's ``never``."""
     program = build("escape/merge_table.c")
-    victim = tmp_path / "victim"
-    victim.mkdir()
-    (victim / "secret.txt").write_text(SECRET_MAGIC + "\n")
-    control = subprocess.run([str(program), "victim"], capture_output=True, text=True,
-                             timeout=30, cwd=tmp_path)
-    assert control.stdout.startswith("ESCAPED"), control.stdout
+    victim_read_natively(program, tmp_path)
     policy = tmp_path / "p.toml"
     policy.write_text(_NO_READS_BELOW)
     alone = run_systrace(["-p", str(policy), "--", str(program), "victim"], cwd=tmp_path,

@@ -28,7 +28,11 @@ import os
 import subprocess
 from pathlib import Path
 
-from escape_lib import SECRET_MAGIC
+from escape_lib import (
+    NEVER_VICTIM,
+    SECRET_MAGIC,
+    victim_read_natively,
+)
 
 from conftest import run_systrace
 from systrace_py.policy.files import policy_filename
@@ -108,19 +112,14 @@ def test_a_merge_into_the_commands_file_keeps_the_programs_own_files_refusals(
     learned read and the refusals of the tool's file alone: on main the next run's cat
     printed the secret."""
     program = build("escape/merge_table.c")
-    _victim(tmp_path)
     tool = tmp_path / "tool"
     tool.write_bytes(program.read_bytes())
     tool.chmod(0o755)
-    control = subprocess.run([str(tool), "victim"], capture_output=True, text=True,
-                             timeout=30, cwd=tmp_path)
-    assert control.stdout.startswith("ESCAPED"), control.stdout
+    victim_read_natively(tool, tmp_path)
     directory = tmp_path / "policies"
     directory.mkdir(mode=0o700)
     (directory / policy_filename(str(tool))).write_text('version = 1\ndefault = "permit"\n')
-    (directory / policy_filename("/usr/bin/cat")).write_text(
-        'version = 1\ndefault = "permit"\n\n'
-        '[[rule]]\ncalls = ["fsread", "fswrite"]\npath = "$CWD/victim/**"\naction = "never"\n')
+    (directory / policy_filename("/usr/bin/cat")).write_text(NEVER_VICTIM)
     alone = run_systrace(["-d", str(directory), "--", str(tool), "victim"], cwd=tmp_path,
                          env=loop)
     assert alone.stdout.startswith("BLOCKED: /bin/cat did not print"), \
@@ -154,10 +153,7 @@ def test_a_table_a_merge_makes_keeps_the_persons_injected_errors(
     ``[program."/usr/bin/cat"]`` starts with the person's never/ask/redirect rules -- not
     the inject rule -- and on main the next run's cat printed the secret."""
     program = build("escape/merge_table.c")
-    _victim(tmp_path)
-    control = subprocess.run([str(program), "victim"], capture_output=True, text=True,
-                             timeout=30, cwd=tmp_path)
-    assert control.stdout.startswith("ESCAPED"), control.stdout
+    victim_read_natively(program, tmp_path)
     policy = tmp_path / "p.toml"
     policy.write_text(_INJECTED)
     alone = run_systrace(["-p", str(policy), "--", str(program), "victim"], cwd=tmp_path,

@@ -15,7 +15,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from escape_lib import SECRET_MAGIC
+from escape_lib import (
+    NEVER_VICTIM,
+    SECRET_MAGIC,
+    victim_read_natively,
+)
 
 from conftest import run_systrace
 from systrace_py.policy.files import policy_filename
@@ -28,24 +32,17 @@ def test_a_merge_named_with_o_into_the_directorys_file_keeps_the_programs_own_fi
     merges into the tool's file of the default directory: the next ``systrace tool victim``
     (the same file, found in the directory) must still be refused by cat's own file."""
     program = build("escape/merge_table.c")
-    victim = tmp_path / "victim"
-    victim.mkdir()
-    (victim / "secret.txt").write_text(SECRET_MAGIC + "\n")
     tool = tmp_path / "tool"
     tool.write_bytes(program.read_bytes())
     tool.chmod(0o755)
-    control = subprocess.run([str(tool), "victim"], capture_output=True, text=True,
-                             timeout=30, cwd=tmp_path)
-    assert control.stdout.startswith("ESCAPED"), control.stdout
+    victim_read_natively(tool, tmp_path)
     config = tmp_path / "config"
     directory = config / "systrace"
     directory.mkdir(parents=True, mode=0o700)
     env = {**loop, "XDG_CONFIG_HOME": str(config)}
     own = directory / policy_filename(str(tool))
     own.write_text('version = 1\ndefault = "permit"\n')
-    (directory / policy_filename("/usr/bin/cat")).write_text(
-        'version = 1\ndefault = "permit"\n\n'
-        '[[rule]]\ncalls = ["fsread", "fswrite"]\npath = "$CWD/victim/**"\naction = "never"\n')
+    (directory / policy_filename("/usr/bin/cat")).write_text(NEVER_VICTIM)
     alone = run_systrace(["--", str(tool), "victim"], cwd=tmp_path, env=env)
     assert alone.stdout.startswith("BLOCKED: /bin/cat did not print"), \
         alone.stdout + alone.stderr

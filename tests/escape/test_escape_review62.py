@@ -14,13 +14,20 @@ their names.  The image is mounted as close 31's tests mount it."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import SECRET_MAGIC, attack, never, permit, policy
+from escape_lib import (
+    SECRET_MAGIC,
+    attack,
+    btrfs_subvolume,
+    mounted_btrfs,
+    never,
+    permit,
+    policy,
+)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/loop-control"),
                                 reason="a btrfs image mounted: root, /dev/loop-control")
@@ -35,24 +42,10 @@ REMOVE_CALLS = ["unlinkat", "unlink", "rmdir"]
 def btrfs_top(world_tmp: Path) -> Iterator[Path]:
     """A btrfs image mounted at ``world_tmp/btrfs``, subvolume ``vault`` (``secret.txt``)
     and a plain directory ``out``; unmounted after."""
-    if shutil.which("mkfs.btrfs") is None or shutil.which("btrfs") is None:
-        pytest.skip("no btrfs-progs")
-    image, mounted = world_tmp / "btrfs.img", world_tmp / "btrfs"
-    with open(image, "wb") as f:
-        f.truncate(200 << 20)
-    subprocess.run(["mkfs.btrfs", "-q", "-f", str(image)], check=True, capture_output=True)
-    mounted.mkdir()
-    if subprocess.run(["mount", "-o", "loop", str(image), str(mounted)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a btrfs image")
-    try:
-        subprocess.run(["btrfs", "subvolume", "create", str(mounted / "vault")], check=True,
-                       capture_output=True)
-        (mounted / "vault" / "secret.txt").write_text(SECRET_MAGIC + "\n")
+    with mounted_btrfs(world_tmp) as mounted:
+        btrfs_subvolume(mounted / "vault", "secret.txt", SECRET_MAGIC)
         (mounted / "out").mkdir()
         yield mounted
-    finally:
-        subprocess.run(["umount", str(mounted)], capture_output=True)
 
 
 def _subvolume_id(path: Path) -> str:
