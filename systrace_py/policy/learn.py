@@ -2478,6 +2478,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 continue
             rule_calls = tuple(sorted(keys, key=_key_rank))
             why = kinds.get(text) if argv is None else None
+            if why == _OWN_MOVED and not is_fresh:
+                why = None  # (the name's other rule: what the run did to it, no widening)
             learned = None
             if why is not None:
                 learned = _provenance(why, seen[text])
@@ -2743,11 +2745,12 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
 
     A file the run made is exempt only where the next run tells it its own: its engine
     notes what the run makes (``notes``, model.notes_made: some rule of the policy is
-    ``fresh``, as :func:`_own_moved` makes the rule of such a move where it can) and the name
-    is not left there for the next run to meet as an older file (``_Context.kept``: a link's
-    kept source; an exchange's two names, both left holding a file).  Elsewhere it is granted as an older file is
-    -- the old name gets what the new one has, by the pattern of its own rule, no wider --:
-    review 63's atomic save, learned with no fresh rule, was refused on its next run."""
+    ``fresh``, as :func:`_own_moved` makes the rule of such a move where it can) and the
+    name is not left there for the next run to meet as an older file (``_Context.kept``: a
+    link's kept source; an exchange's two names, both left holding a file).  Elsewhere it
+    is granted as an older file is -- the old name gets what the new one has, by the
+    pattern of its own rule, no wider --: review 63's atomic save, learned with no fresh
+    rule, was refused on its next run."""
     source = obs.paths[0] if role == "old" else obs.paths[1]
     target = obs.paths[1] if role == "old" else obs.paths[0]
     older_tree = False

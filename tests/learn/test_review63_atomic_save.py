@@ -18,7 +18,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from test_next_run import PYTHON3, SYSTEM_PATH, enforce, learn
 
 WORKLOAD = ("mkdir -p o; for i in 1 2 3; do echo $i > o/t.$i.tmp; mv o/t.$i.tmp o/f.$i; "
