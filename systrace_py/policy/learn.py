@@ -1346,8 +1346,8 @@ _OWN_MOVED = "files the run made, linked or renamed away (the next run's own onl
 
 def _own_moved(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context
                ) -> None:
-    """A name whose file the run made and then linked, renamed or exchanged (the
-    temporary of an atomic save: ``echo 1 > o/t.tmp; mv o/t.tmp o/f``, git's ``index.lock``
+    """A name whose file the run made and then linked or renamed (the temporary of an
+    atomic save: ``echo 1 > o/t.tmp; mv o/t.tmp o/f``, git's ``index.lock``
     renamed to ``index``, Python's ``os.replace``) is granted that by a ``fresh`` rule: the
     next run's link or rename of its own such file, and of no other file at the name.
 
