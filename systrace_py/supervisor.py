@@ -79,6 +79,7 @@ from systrace_py.policy.model import (
     SockAddr,
     Table,
     answer_key,
+    notes_made,
 )
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
@@ -797,8 +798,8 @@ class Supervisor:
         #: copied into a file after they were written (Supervisor.writes_beside), once asked
         self._said_beside: bool | None = None
         #: whether a ``fresh`` rule is in some table: then the paths the calls let run make
-        #: are noted (DecodedCall.note_made), for those rules to cover
-        self._fresh = any(rule.fresh for table in policies.tables() for rule in table.rules)
+        #: are noted (DecodedCall.note_made), for those rules to cover (model.notes_made)
+        self._fresh = notes_made(policies.tables())
         self.options = options
         self.audit = audit
         self.asker = asker

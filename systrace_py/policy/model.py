@@ -12,7 +12,7 @@ import dataclasses
 import enum
 import errno as errno_module
 import functools
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NewType, Protocol, Self, cast
 
@@ -1896,6 +1896,17 @@ def _socket_bound(rules: Sequence[Rule], path: str, tree: bool, most: bool,
             return grant if bound is None else pick(bound, grant)
         bound = grant if bound is None else pick(bound, grant)
     return default if bound is None else pick(bound, default)
+
+
+def notes_made(tables: Iterable[Table]) -> bool:
+    """Whether the engine notes the paths the calls of the run make (DecodedCall.note_made,
+    ``Facts.fresh`` of a file the run made): only where some rule is ``fresh`` -- without
+    one no rule asks, and noting costs each call that makes a name.  The one home of that
+    choice: the supervisor's (Supervisor._fresh) and the learner's, which exempts a link or
+    rename of a file the run made from the "gains no access" comparison only where its next
+    run's engine will tell that file the run's own (learn._linked_grant; review 63: a learned
+    atomic save with no fresh rule in its policy was refused on its next run)."""
+    return any(rule.fresh for table in tables for rule in table.rules)
 
 
 def path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:
