@@ -88,7 +88,8 @@ class Reason:
     MEMORY: Final = ReasonTag("memory")
     #: a directory or symlink a lookup passes through was decided
     TRAVERSAL: Final = ReasonTag("traversal")
-    #: a unix socket's bind makes a file (decided as mknod)
+    #: a unix socket's file: a bind makes it (decided as mknod), a connect or send writes it
+    #: (decided as an open for writing: red team 86)
     SOCKET_FILE: Final = ReasonTag("socket file")
     #: the script's interpreter was decided on
     INTERPRETER: Final = ReasonTag("interpreter")
