@@ -6,9 +6,10 @@ listens on (an agent: ssh-agent at ``~/.ssh/agent.sock``, gpg-agent at
 ``~/.gnupg/S.gpg-agent``).  The kernel's lookup of the socket's path walks the refused
 directory and checks write permission on the socket file itself (a connect is a write-open of
 it, to the kernel's permission check); a ``bind`` there is refused by the ``fswrite`` rule as
-the ``mknod`` it is (docs/policy.md, step 2), but a ``connect``, ``sendto`` or ``sendmsg`` to
-it is decided by ``net-connect``'s ``unix`` rules alone, which this policy has none of.  Now such a call is decided as a write-open of the socket
-file too, by a rule (as a bind is as its mknod): ``Supervisor._socket_written``."""
+the ``mknod`` it is (docs/policy.md, step 2), but a ``connect``, ``sendto``, ``sendmsg`` or
+``sendmmsg`` to it is decided by ``net-connect``'s ``unix`` rules alone, which this policy
+has none of.  Now such a call is decided as a write-open of the socket file too, by a rule
+(as a bind is as its mknod): ``Supervisor._socket_written``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from escape_lib import Scene, controlled_and_blocked, never, policy
-
 
 #: the refusing rules of the scenes: the issue's (reads and writes of ``secd`` refused), and
 #: writes alone -- a connect writes the socket file, to the kernel
@@ -35,14 +35,15 @@ def agents() -> Iterator[list[socket.socket]]:
 
 
 @pytest.mark.parametrize("rules", sorted(RULES))
-@pytest.mark.parametrize("mode", ["stream", "dgram", "sendmsg"])
+@pytest.mark.parametrize("mode", ["stream", "dgram", "sendmsg", "sendmmsg"])
 def test_a_socket_in_a_refused_directory_is_not_reached(
         build, tmp_path: Path, mode: str, rules: str, agents: list[socket.socket],
         loop: dict[str, str]) -> None:
     """``unix_refused_dir.c``: an agent's socket ``secd/agent.sock`` (stream: connect and a
-    request; dgram and sendmsg: one datagram to it).  Control: natively the kernel delivers.
-    ESCAPED on main 01d6e5c4, both loops, every mode, each policy.  Now the call is refused
-    with the rule's errno (Supervisor._socket_written: a write-open of the socket file)."""
+    request; dgram, sendmsg and sendmmsg: one datagram to it).  Control: natively the kernel
+    delivers.  ESCAPED on main 01d6e5c4, both loops, every mode, each policy.  Now the call is
+    refused with the rule's errno (Supervisor._socket_written: a write-open of the socket
+    file)."""
     program = build("escape/unix_refused_dir.c")
 
     def agent(s: Scene) -> None:

@@ -1,7 +1,7 @@
 /* unix_refused_dir.c: a socket file in a directory the policy refuses, reached by connect
  * (red team 86).
  *
- *   unix_refused_dir SOCKPATH [stream|dgram|sendmsg]
+ *   unix_refused_dir SOCKPATH [stream|dgram|sendmsg|sendmmsg]
  *
  * SOCKPATH names a unix socket a process outside the tree listens on (an agent: ssh-agent
  * at ~/.ssh/agent.sock, gpg-agent at ~/.gnupg/S.gpg-agent), in a directory whose files a rule
@@ -15,7 +15,7 @@
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s SOCKPATH [stream|dgram|sendmsg]\n", argv[0]);
+        fprintf(stderr, "usage: %s SOCKPATH [stream|dgram|sendmsg|sendmmsg]\n", argv[0]);
         return 2;
     }
     const char *mode = argc > 2 ? argv[2] : "stream";
@@ -36,11 +36,16 @@ int main(int argc, char **argv) {
         escaped("connect to %s (a socket in the refused directory)", argv[1]);
     }
     ssize_t n;
+    struct iovec iov = {.iov_base = (void *)msg, .iov_len = sizeof msg - 1};
+    struct msghdr mh = {.msg_name = &sun, .msg_namelen = sizeof sun, .msg_iov = &iov,
+                        .msg_iovlen = 1};
     if (strcmp(mode, "sendmsg") == 0) {
-        struct iovec iov = {.iov_base = (void *)msg, .iov_len = sizeof msg - 1};
-        struct msghdr mh = {.msg_name = &sun, .msg_namelen = sizeof sun, .msg_iov = &iov,
-                            .msg_iovlen = 1};
         n = sendmsg(s, &mh, 0);
+    } else if (strcmp(mode, "sendmmsg") == 0) {
+        struct mmsghdr mm = {.msg_hdr = mh};
+        n = sendmmsg(s, &mm, 1, 0);
+        if (n == 1)
+            n = mm.msg_len;
     } else {
         n = sendto(s, msg, sizeof msg - 1, 0, (struct sockaddr *)&sun, sizeof sun);
     }
