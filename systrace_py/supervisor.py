@@ -1565,21 +1565,23 @@ class Supervisor:
     def _socket_written(table: Table, call: DecodedCall) -> Decision | None:
         """A connect or a send to a unix socket's path writes that socket file, to the
         kernel: unix_find_bsd asks for MAY_WRITE on it, as an open for writing does.  So a
-        rule that refuses (or asks about) a write-open of the file -- fswrite of the
-        directory it is in -- refuses the call (red team 86: ``never fsread, fswrite
-        ~/.ssh/**`` let a program connect to the agent at ``~/.ssh/agent.sock``).  A rule,
-        not the default, as for a bind's file (``_socket_file``): the call is a network call
-        first, and a policy that permits it by a ``net-connect`` rule has said so."""
-        if not table.may_refuse("openat", "fswrite"):
+        rule naming paths that refuses (or asks about) a write-open of the file -- fswrite
+        of the directory it is in -- refuses the call (red team 86: ``never fsread, fswrite
+        ~/.ssh/**`` let a program connect to the agent at ``~/.ssh/agent.sock``).  A rule
+        that names the place, not the default nor a rule of no path
+        (``Table.may_refuse_socket_write``): the call is a network call first, and which
+        sockets it may reach is what the policy's ``net-connect`` rules say."""
+        if not table.may_refuse_socket_write():
             return None
         found: Decision | None = None
         for address in call.sockaddrs:
             if address.family == "unix" and address.path and not address.path.startswith("@"):
-                rule = table.refusing_rule(CallFacts("openat", (PathArg("path", address.path),),
-                                                     open_flags=os.O_WRONLY))
-                if rule is not None and (found is None
-                                         or rule.action.severity > found.action.severity):
-                    found = dataclasses.replace(rule, reason=Reason.SOCKET_FILE)
+                refused = table.refusing_rule(CallFacts(
+                    "openat", (PathArg("path", address.path),), open_flags=os.O_WRONLY))
+                if refused is not None and refused.rule is not None \
+                        and refused.rule.path is not None and (
+                            found is None or refused.action.severity > found.action.severity):
+                    found = dataclasses.replace(refused, reason=Reason.SOCKET_FILE)
         return found
 
     @staticmethod

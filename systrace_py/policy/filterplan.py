@@ -468,7 +468,7 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
     if any(table.may_refuse("mknod", "fswrite") for table in planner.tables):
         # a unix socket bound to a path is a new file there (Supervisor._socket_file)
         result.stop("bind")
-    if any(table.may_refuse("openat", "fswrite") for table in planner.tables):
+    if any(table.may_refuse_socket_write() for table in planner.tables):
         # a connect or a send to a unix socket's path writes that file, to the kernel
         # (Supervisor._socket_written); a sendto with no address names none
         for syscall in sorted(SOCKET_WRITERS):

@@ -1457,6 +1457,17 @@ class Table:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
         return self.compiled().check(syscall, cls, part).refuses
 
+    def may_refuse_socket_write(self) -> bool:
+        """Whether a rule naming paths may refuse (or ask about) an open for writing: then a
+        connect or a send to a unix socket's path is decided as one of its file
+        (Supervisor._socket_written).  A rule of no path does not count: ``never fswrite``
+        after the permitted places says where files may change, and the policy's
+        ``net-connect`` rules say which sockets may be reached (red team 86)."""
+        checks = checks_of("openat", "path", O_WRONLY, None)
+        return any(rule.refuses and rule.path is not None
+                   and any(rule.covers("openat", cls, part) for cls, part in checks)
+                   for rule in self.rules)
+
     def may_refuse_traversal(self) -> bool:
         """Whether a rule may refuse (or ask about) what a lookup passes through: a stat of a
         directory it enters and leaves, a readlink of a symlink it follows

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, controlled_and_blocked, never, policy
+from escape_lib import Scene, attack, controlled_and_blocked, never, permit, policy
 
 #: the refusing rules of the scenes: the issue's (reads and writes of ``secd`` refused), and
 #: writes alone -- a connect writes the socket file, to the kernel
@@ -59,3 +59,26 @@ def test_a_socket_in_a_refused_directory_is_not_reached(
         lambda s: policy(never(RULES[rules], path=f"{s.secd}/**")),
         setup=agent, env=loop)
     assert traced.detail.endswith("EACCES"), str(traced)
+
+
+@pytest.mark.parametrize("mode", ["stream", "sendmsg"])
+def test_a_write_rule_of_no_path_leaves_sockets_to_the_connect_rules(
+        build, tmp_path: Path, mode: str, agents: list[socket.socket],
+        loop: dict[str, str]) -> None:
+    """The other side of the fix: docs/policy.md's "make, cc" example permits writes in some
+    places, refuses every other (``never fswrite``, no path) and permits connects to sockets
+    by a ``net-connect`` rule.  A connect or send to a socket the ``unix`` rule permits is not
+    refused by that rule of no path (only a rule naming the place is asked)."""
+    program = build("escape/unix_refused_dir.c")
+    s = Scene.make(tmp_path)
+    kind = socket.SOCK_STREAM if mode == "stream" else socket.SOCK_DGRAM
+    sock = socket.socket(socket.AF_UNIX, kind)
+    agents.append(sock)
+    sock.bind(str(s.pubd / "service.sock"))
+    if kind == socket.SOCK_STREAM:
+        sock.listen(8)
+    text = policy(permit("fswrite", path=f"{s.work}/**"), never("fswrite", errno="EROFS"),
+                  permit(["net-connect"], unix=f"{s.pubd}/*"))
+    traced = attack(program, s.pubd / "service.sock", mode, policy_text=text, scene=s,
+                    env=loop)
+    assert traced.verdict == "ESCAPED", str(traced)  # (here: the socket reached, as permitted)
