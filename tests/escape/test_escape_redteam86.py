@@ -23,6 +23,8 @@ from escape_lib import Scene, attack, controlled_and_blocked, never, permit, pol
 #: the refusing rules of the scenes: the issue's (reads and writes of ``secd`` refused), and
 #: writes alone -- a connect writes the socket file, to the kernel
 RULES = {"fsread-fswrite": ["fsread", "fswrite"], "fswrite": ["fswrite"]}
+#: the modes of unix_refused_dir.c that connect a stream socket
+STREAMS = ("stream", "opath", "link")
 
 
 @pytest.fixture
@@ -35,19 +37,21 @@ def agents() -> Iterator[list[socket.socket]]:
 
 
 @pytest.mark.parametrize("rules", sorted(RULES))
-@pytest.mark.parametrize("mode", ["stream", "dgram", "sendmsg", "sendmmsg"])
+@pytest.mark.parametrize("mode", ["stream", "dgram", "sendmsg", "sendmmsg", "opath", "link"])
 def test_a_socket_in_a_refused_directory_is_not_reached(
         build, tmp_path: Path, mode: str, rules: str, agents: list[socket.socket],
         loop: dict[str, str]) -> None:
     """``unix_refused_dir.c``: an agent's socket ``secd/agent.sock`` (stream: connect and a
-    request; dgram, sendmsg and sendmmsg: one datagram to it).  Control: natively the kernel
-    delivers.  ESCAPED on main 01d6e5c4, both loops, every mode, each policy.  Now the call is
-    refused with the rule's errno (Supervisor._socket_written: a write-open of the socket
+    request, by its name, as ``/proc/self/fd/N`` of an O_PATH descriptor (opath) and through
+    a symlink in the cwd (link); dgram, sendmsg and sendmmsg: one datagram to it).  Control:
+    natively the kernel delivers.  ESCAPED on main 01d6e5c4, both loops, every mode, each
+    policy (opath under the issue's policy: its open refused, BLOCKED already).  Now the call
+    is refused with the rule's errno (Supervisor._socket_written: a write-open of the socket
     file)."""
     program = build("escape/unix_refused_dir.c")
 
     def agent(s: Scene) -> None:
-        kind = socket.SOCK_STREAM if mode == "stream" else socket.SOCK_DGRAM
+        kind = socket.SOCK_STREAM if mode in STREAMS else socket.SOCK_DGRAM
         sock = socket.socket(socket.AF_UNIX, kind)
         sock.bind(str(s.secd / "agent.sock"))
         if kind == socket.SOCK_STREAM:
@@ -57,7 +61,7 @@ def test_a_socket_in_a_refused_directory_is_not_reached(
     traced, _ = controlled_and_blocked(
         tmp_path, program, lambda s: [s.secd / "agent.sock", mode],
         lambda s: policy(never(RULES[rules], path=f"{s.secd}/**")),
-        setup=agent, env=loop)
+        setup=agent, env=loop, cwd=lambda s: s.work)
     assert traced.detail.endswith("EACCES"), str(traced)
 
 
