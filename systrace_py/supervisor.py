@@ -72,6 +72,7 @@ from systrace_py.policy.model import (
     CallFacts,
     Decision,
     Facts,
+    Missing,
     PathArg,
     Policy,
     Reason,
@@ -1582,6 +1583,11 @@ class Supervisor:
                         and refused.rule.path is not None and (
                             found is None or refused.action.severity > found.action.severity):
                     found = dataclasses.replace(refused, reason=Reason.SOCKET_FILE)
+                    if address.path in call.missing_addresses and \
+                            table.missing_for(refused.rule) != Missing.ERRNO:
+                        # no socket there: the kernel's lookup says so first (as a
+                        # refused open of a missing file answers: policy.md)
+                        found = dataclasses.replace(found, errno=errno_module.ENOENT)
         return found
 
     @staticmethod

@@ -86,3 +86,22 @@ def test_a_write_rule_of_no_path_leaves_sockets_to_the_connect_rules(
     traced = attack(program, s.pubd / "service.sock", mode, policy_text=text, scene=s,
                     env=loop)
     assert traced.verdict == "ESCAPED", str(traced)  # (here: the socket reached, as permitted)
+
+
+@pytest.mark.parametrize("where", ["agent.sock", "gone/agent.sock"])
+@pytest.mark.parametrize("mode", ["stream", "dgram"])
+def test_a_missing_socket_in_a_refused_directory_answers_as_the_kernel(
+        build, tmp_path: Path, mode: str, where: str, loop: dict[str, str]) -> None:
+    """No socket there (its name, or a directory on the way, missing): the kernel's lookup
+    answers ENOENT before any permission is asked, and so does the refusal, as a refused open
+    of a missing file does (docs/policy.md "Paths that do not exist"); with
+    ``missing = "errno"`` the rule's own errno.  The fix's first cut answered EACCES."""
+    program = build("escape/unix_refused_dir.c")
+    s = Scene.make(tmp_path)
+    native = attack(program, s.secd / where, mode, policy_text=None, scene=s)
+    assert native.detail.endswith(": ENOENT"), str(native)
+    for missing, errno in (("ENOENT", "ENOENT"), ("errno", "EACCES")):
+        text = policy(never(["fsread", "fswrite"], path=f"{s.secd}/**", missing=missing))
+        traced = attack(program, s.secd / where, mode, policy_text=text, scene=s, env=loop)
+        assert traced.verdict == "BLOCKED" and traced.detail.endswith(f": {errno}"), \
+            str(traced)
