@@ -1,5 +1,12 @@
 """Red team 86: names the kernel looks up that a path rule does not see.
 
+Two classes.  (1) A socket file in a refused directory, closed: below.  (2) A case-folding
+file system, where one file has many spellings and the rules compare bytes -- the known
+limit docs/security.md names ("Rules name paths, not files"), untested until now for want of
+``CONFIG_UNICODE``: a case-insensitive FUSE server outside the tree (as an exFAT or NTFS
+stick's FUSE driver, or ciopfs) reproduces it on this kernel; open, a strict xfail.
+
+(1)
 The issue's simple policy -- ``default = "permit"``, ``never`` on ``fsread``/``fswrite`` of
 one directory -- against a unix socket file in that directory that a process outside the tree
 listens on (an agent: ssh-agent at ``~/.ssh/agent.sock``, gpg-agent at
@@ -13,12 +20,27 @@ has none of.  Now such a call is decided as a write-open of the socket file too,
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, attack, controlled_and_blocked, never, permit, policy
+from escape_lib import (
+    SYSTRACE,
+    Scene,
+    assert_blocked,
+    attack,
+    controlled_and_blocked,
+    never,
+    outsider,
+    permit,
+    policy,
+    require_real,
+)
+
+from conftest import own_mount_namespace
 
 #: the refusing rules of the scenes: the issue's (reads and writes of ``secd`` refused), and
 #: writes alone -- a connect writes the socket file, to the kernel
@@ -105,3 +127,56 @@ def test_a_missing_socket_in_a_refused_directory_answers_as_the_kernel(
         traced = attack(program, s.secd / where, mode, policy_text=text, scene=s, env=loop)
         assert traced.verdict == "BLOCKED" and traced.detail.endswith(f": {errno}"), \
             str(traced)
+
+
+# --- (2) a case-folding file system ---------------------------------------------------------
+
+
+@pytest.fixture
+def folding(build: Callable[..., Path], tmp_path: Path) -> Iterator[tuple[list[str], Path]]:
+    """fs_fuse_fold mounted at ``tmp_path/fold`` in a mount namespace of the test's own
+    (conftest.own_mount_namespace), outside the traced tree: ``secd/secret.txt`` there is the
+    secret, by any spelling of its case.  Yields (the namespace's command prefix, the mount)."""
+    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
+        pytest.skip("mounting a FUSE file system needs root and /dev/fuse")
+    server = build("escape/fs_fuse_fold.c")
+    mnt = tmp_path / "fold"
+    mnt.mkdir()
+    with own_mount_namespace() as enter, outsider([*enter, server, mnt]) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if line.startswith("SKIPPED"):
+            pytest.skip(line.strip())
+        assert line.strip() == "ready", line
+        try:
+            yield enter, mnt
+        finally:
+            subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True,
+                           check=False)
+
+
+@pytest.mark.parametrize("spelling", [
+    "secd/secret.txt",
+    pytest.param("SECD/secret.txt", marks=pytest.mark.xfail(strict=True, reason=(
+        "red team 86, a known limit (docs/security.md, 'Rules name paths, not files'): "
+        "the rules compare names byte for byte; a case-folding file system's other "
+        "spelling of a refused directory is another path to them"))),
+])
+def test_a_case_folding_file_systems_other_spelling_of_a_refused_directory(
+        build: Callable[..., Path], folding: tuple[list[str], Path], tmp_path: Path,
+        spelling: str, loop: dict[str, str]) -> None:
+    """``fs_fold.c`` reads ``MNT/SPELLING`` under ``never fsread, fswrite MNT/secd/**``.
+    Control: natively each spelling is the secret.  The rule's own spelling is refused
+    (EACCES); ``SECD/secret.txt`` ESCAPED on main 01d6e5c4, both loops (the server answers
+    the tracer's lookups as it answers the program's: no race, no lie, a benign case-insensitive
+    file system; with ``trusted_filesystems`` or without, the name decided is the spelling)."""
+    enter, mnt = folding
+    program = build("escape/fs_fold.c")
+    native = attack(enter[0], *enter[1:], program, mnt / spelling, policy_text=None,
+                    scene=None)
+    require_real(native)
+    text = policy(never(["fsread", "fswrite"], path=f"{mnt}/secd/**"))
+    traced = attack(program, mnt / spelling, policy_text=text, scene=None,
+                    tracer=[*enter, *SYSTRACE], env=loop)
+    assert_blocked(traced)
+    assert traced.detail.endswith(": EACCES"), str(traced)
