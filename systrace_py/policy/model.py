@@ -1464,9 +1464,9 @@ class Table:
         after the permitted places says where files may change, and the policy's
         ``net-connect`` rules say which sockets may be reached (red team 86)."""
         checks = checks_of("openat", "path", O_WRONLY, None)
-        return any(rule.refuses and rule.path is not None
-                   and any(rule.covers("openat", cls, part) for cls, part in checks)
-                   for rule in self.rules)
+        return any(self.may_refuse("openat", cls, part) and any(
+            rule.refuses and rule.path is not None for rule in self.rules_for("openat", cls, part))
+            for cls, part in checks)
 
     def may_refuse_traversal(self) -> bool:
         """Whether a rule may refuse (or ask about) what a lookup passes through: a stat of a
