@@ -514,6 +514,22 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
             elif result.calls[syscall].kind == "allow" or syscall in result.selected:
                 result.calls[syscall] = TRACE
                 result.selected.pop(syscall, None)
+    if any(rule.refuses and rule.path is not None and any(
+            rule.covers("openat", cls, part_)
+            for cls, part_ in checks_of("openat", "path", os.O_WRONLY, None))
+           for t in tables for rule in t.rules):
+        # a rule naming paths refusing a write-open: a connect or send to a unix socket's
+        # path writes its file, and is decided as that open (red team 86)
+        addressed = SelectorPlan(syscalls.Rule("nonzero", 4), TRACE, ALLOW)
+        for syscall in ("connect", "sendmmsg", "sendmsg", "sendto"):
+            if syscall == "sendto" and result.calls[syscall].kind == "allow" \
+                    and syscall not in result.selected:
+                result.calls[syscall] = TRACE
+                result.selected[syscall] = addressed
+            elif result.selected.get(syscall) != addressed and (
+                    result.calls[syscall].kind == "allow" or syscall in result.selected):
+                result.calls[syscall] = TRACE
+                result.selected.pop(syscall, None)
     if refuses_by_name or any(t.default is not Action.PERMIT for t in tables):
         for syscall in aliases.EXPOSING_CALLS:
             if result.calls[syscall].kind == "allow":
