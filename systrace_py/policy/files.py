@@ -2111,6 +2111,27 @@ def former_name_note(program_path: str, directory: str | os.PathLike[str]) -> st
             f"gap #35): if it is that program's, rename it to {policy_filename(program_path)}")
 
 
+def name_in_directory(destination: str | os.PathLike[str], directory: str | os.PathLike[str]
+                      ) -> str | None:
+    """The name by which a run finds ``destination`` in the policy ``directory`` (its real
+    parent is the directory, or an entry of the directory is the same file), else None:
+    whether a file named by ``-p`` or ``-o`` is one of the directory's is decided from the
+    file itself, not from how it was named (review 61; review 65 for ``-p``)."""
+    try:
+        real = os.path.realpath(directory)
+        if os.path.realpath(os.path.dirname(os.path.abspath(destination))) == real:
+            return os.path.basename(os.fspath(destination))
+        if os.path.dirname(os.path.realpath(destination)) == real:
+            return os.path.basename(os.path.realpath(destination))
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_file() and os.path.samefile(entry.path, destination):
+                    return entry.name
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def find_policy(program_path: str, directory: str | os.PathLike[str]) -> Path | None:
     """The policy of a program in a directory: by full path name first, then by base name
     (``ls.toml``, handy for programs that move between /bin and /usr/bin)."""
