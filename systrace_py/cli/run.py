@@ -30,6 +30,7 @@ from systrace_py.policy.files import (
     load_policy,
     name_in_directory,
     policy_dir,
+    policy_dir_name,
     policy_filename,
 )
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
@@ -64,7 +65,7 @@ def _carried_from_directory(store: PolicyStore, path: str) -> None:
     (``PolicyStore.program_table``'s candidates: their refusals carried), as a merge's are
     (cli.learn.next_run_policies).  Made of that file alone, a ``for program`` answer's
     ``[program."/usr/bin/cat"]`` lost cat's own file's ``never`` (review 65)."""
-    directory = policy_dir(os.environ)
+    directory = policy_dir_name(os.environ)
     name = name_in_directory(path, directory)
     if name is None:
         return

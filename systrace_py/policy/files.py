@@ -2066,12 +2066,18 @@ def policy_dir(env: Mapping[str, str] | None = None) -> Path:
     XDG_CONFIG_HOME is ignored, as the XDG spec says)."""
     from pathlib import Path
 
+    return Path(policy_dir_name(env))
+
+
+def policy_dir_name(env: Mapping[str, str] | None = None) -> str:
+    """:func:`policy_dir` as a string (a ``-p`` run's start-up imports no pathlib: issue
+    16)."""
     source: Mapping[str, str] = os.environ if env is None else env
     config = source.get("XDG_CONFIG_HOME", "")
     if config.startswith("/"):
-        return Path(config) / "systrace"
+        return os.path.join(config, "systrace")
     home = source.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
-    return Path(home) / ".config" / "systrace"
+    return os.path.join(home, ".config", "systrace")
 
 
 def policy_filename(program_path: str) -> str:
