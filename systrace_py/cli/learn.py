@@ -36,6 +36,7 @@ from systrace_py.policy.files import (
     Destination,
     PolicyNotWritten,
     load_policy,
+    name_in_directory,
     policy_dir,
     policy_filename,
     save_policy,
@@ -233,36 +234,37 @@ def next_run_policies(opts: argparse.Namespace, base: Policy, destination: Path)
     given = getattr(opts, "policy_dir", None)  # (systrace policy learn has no -d)
     default = policy_dir(os.environ)
     where = Path(given) if given else default
-    name = _name_in_directory(destination, where)
+    name = name_in_directory(destination, where)
     if given and os.path.realpath(given) != os.path.realpath(default) and \
-            _name_in_directory(destination, default) is not None:
+            name_in_directory(destination, default) is not None:
         # (a plain run finds it among the default directory's files, a -d run among
         # -d's: the new tables could carry one directory's refusals, not both)
         raise UsageError(f"{destination} is a file of the policy directory {default}, and "
                          f"-d names another ({given}): merge it without -d, or into a "
                          "file of that directory")
+    if name is None and not given and _a_policy_directorys(destination):
+        # (a file of another directory named as one of its policy files: the person runs
+        # it with -d; loaded as none, the new tables were copies of this file alone and
+        # shadowed a program's own file there -- review 65)
+        where, name = destination.parent, destination.name
     if name is None and not given:
         return PolicySet(base, {})  # (the next run, -p FILE, loads no directory)
     directory = {n: p for n, p in _load_directory(where).items() if n != name}
-    return PolicySet(base, directory)
+    return PolicySet(base, directory, own=name)
 
 
-def _name_in_directory(destination: Path, directory: Path) -> str | None:
-    """The name by which a run finds ``destination`` in the policy ``directory`` (its real
-    parent is the directory, or an entry of the directory is the same file), else None."""
+def _a_policy_directorys(destination: Path) -> bool:
+    """Whether ``destination`` is named as a file of a policy directory and stands among
+    others so named: its name is a program's policy file name (``_usr_bin_cat.toml``:
+    files.policy_filename, every one of which starts with ``_``), and its directory holds
+    another.  Such a file is run with ``-d`` its directory, whose files decide then."""
+    if not destination.name.startswith("_") or destination.suffix != ".toml":
+        return False
     try:
-        real = os.path.realpath(directory)
-        if os.path.realpath(destination.parent) == real:
-            return destination.name
-        if os.path.dirname(os.path.realpath(destination)) == real:
-            return os.path.basename(os.path.realpath(destination))
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.is_file() and os.path.samefile(entry.path, destination):
-                    return entry.name
-    except (OSError, ValueError):
-        return None
-    return None
+        return any(other.name != destination.name and other.name.startswith("_")
+                   for other in destination.parent.glob("*.toml"))
+    except OSError:
+        return False
 
 
 def final_lookup(before: PolicySet | None, final: Policy
@@ -272,7 +274,7 @@ def final_lookup(before: PolicySet | None, final: Policy
         return None
     from systrace_py.supervisor import PolicySet
 
-    return PolicySet(final, before.directory).table_for
+    return PolicySet(final, before.directory, own=before.own).table_for
 
 
 def _end_log(audit: AuditLog, learner: Learner, facts: SystemFacts | None) -> None:

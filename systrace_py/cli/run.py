@@ -28,7 +28,9 @@ from systrace_py.policy.files import (
     find_policy,
     former_name_note,
     load_policy,
+    name_in_directory,
     policy_dir,
+    policy_dir_name,
     policy_filename,
 )
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
@@ -55,13 +57,34 @@ def _load_directory(where: str | Path) -> dict[str, Policy]:
     return out
 
 
+def _carried_from_directory(store: PolicyStore, path: str) -> None:
+    """A ``-p FILE`` run of a file of the default policy directory decides by that file
+    alone, but a table an answer makes there is saved into it and is looked up, in the next
+    plain run, before the program's own file of the directory: the directory's other files
+    are given to the store as tables the program could have run under
+    (``PolicyStore.program_table``'s candidates: their refusals carried), as a merge's are
+    (cli.learn.next_run_policies).  Made of that file alone, a ``for program`` answer's
+    ``[program."/usr/bin/cat"]`` lost cat's own file's ``never`` (review 65)."""
+    directory = policy_dir_name(os.environ)
+    name = name_in_directory(path, directory)
+    if name is None:
+        return
+    for other, policy in _load_directory(directory).items():
+        if other != name:
+            store.watch(policy.tables(), policy.source or other)
+
+
 def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str]:
     """The policy set for this run and the file it came from."""
     program = os.path.realpath(executable)
     if opts.policy:
         store = PolicyStore.load(opts.policy, command=program)
         extra = _load_directory(opts.policy_dir) if opts.policy_dir else {}
-        return PolicySet(store.policy, extra, store), opts.policy
+        own = name_in_directory(opts.policy, opts.policy_dir) if opts.policy_dir else None
+        extra.pop(own or "", None)
+        if not opts.policy_dir:
+            _carried_from_directory(store, opts.policy)
+        return PolicySet(store.policy, extra, store, own=own), opts.policy
     if opts.policy_dir:
         from pathlib import Path  # (not on the way of a -p run: start-up, issue 16)
 
@@ -82,7 +105,7 @@ def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str
     store = PolicyStore.load(found, command=program)
     directory_policies = {name: policy for name, policy in _load_directory(directory).items()
                           if name != found.name}
-    return PolicySet(store.policy, directory_policies, store), str(found)
+    return PolicySet(store.policy, directory_policies, store, own=found.name), str(found)
 
 
 def enforce_command(opts: argparse.Namespace) -> int:

@@ -2066,12 +2066,18 @@ def policy_dir(env: Mapping[str, str] | None = None) -> Path:
     XDG_CONFIG_HOME is ignored, as the XDG spec says)."""
     from pathlib import Path
 
+    return Path(policy_dir_name(env))
+
+
+def policy_dir_name(env: Mapping[str, str] | None = None) -> str:
+    """:func:`policy_dir` as a string (a ``-p`` run's start-up imports no pathlib: issue
+    16)."""
     source: Mapping[str, str] = os.environ if env is None else env
     config = source.get("XDG_CONFIG_HOME", "")
     if config.startswith("/"):
-        return Path(config) / "systrace"
+        return os.path.join(config, "systrace")
     home = source.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
-    return Path(home) / ".config" / "systrace"
+    return os.path.join(home, ".config", "systrace")
 
 
 def policy_filename(program_path: str) -> str:
@@ -2109,6 +2115,27 @@ def former_name_note(program_path: str, directory: str | os.PathLike[str]) -> st
     return (f"{os.path.join(base, former)} is named as before 2026-12-05 and is not read for "
             f"{program_path} (another program could claim it by its name: docs/security.md "
             f"gap #35): if it is that program's, rename it to {policy_filename(program_path)}")
+
+
+def name_in_directory(destination: str | os.PathLike[str], directory: str | os.PathLike[str]
+                      ) -> str | None:
+    """The name by which a run finds ``destination`` in the policy ``directory`` (its real
+    parent is the directory, or an entry of the directory is the same file), else None:
+    whether a file named by ``-p`` or ``-o`` is one of the directory's is decided from the
+    file itself, not from how it was named (review 61; review 65 for ``-p``)."""
+    try:
+        real = os.path.realpath(directory)
+        if os.path.realpath(os.path.dirname(os.path.abspath(destination))) == real:
+            return os.path.basename(os.fspath(destination))
+        if os.path.dirname(os.path.realpath(destination)) == real:
+            return os.path.basename(os.path.realpath(destination))
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_file() and os.path.samefile(entry.path, destination):
+                    return entry.name
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def find_policy(program_path: str, directory: str | os.PathLike[str]) -> Path | None:

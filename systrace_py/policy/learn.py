@@ -91,7 +91,14 @@ from systrace_py.policy.generalize import (
     writes,
     written_glob,
 )
-from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
+from systrace_py.policy.glob import (
+    GlobError,
+    PathGlob,
+    escape,
+    expand_path,
+    holds_expansion,
+    is_literal,
+)
 from systrace_py.policy.model import (
     ADDRESS,
     TREE,
@@ -107,6 +114,7 @@ from systrace_py.policy.model import (
     Table,
     checks_of,
     notes_made,
+    unplaced,
 )
 from systrace_py.policy.net import NetCondition, abstract_spelled, host_spelled
 from systrace_py.syscalls import FSLINK, FSMETA
@@ -2999,7 +3007,7 @@ def _names_covered(rule: Rule) -> set[str]:
 
 
 def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
-                position: str = "end", env: Mapping[str, str] | None = None,
+                position: str | int = "end", env: Mapping[str, str] | None = None,
                 candidates: Sequence[Table] | None = None,
                 notes: list[str] | None = None) -> Policy:
     """A copy of ``policy`` with ``rules`` added to one table; the original is not changed.
@@ -3011,7 +3019,9 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     every caller refused).  Rules the table already has (or covers with a wider rule of the
     same action) are skipped.  ``position``: "end" (learning: a person's own rules stay
     first and keep deciding) or "start" (an interactive answer: it was given for a call the
-    existing rules did not settle, and the supervisor applies it first).
+    existing rules did not settle, and the supervisor applies it first), or an index into
+    the table's rules (a remembered answer: just before the rule that asked,
+    ``PolicyStore._file_place``) -- the rules are put there in order.
 
     At the end: a learned rule goes after every rule of the table, but a rule of calls that
     carry addresses goes before the learner's "any other address" rules when nothing but
@@ -3021,8 +3031,8 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     at the end, where it may decide nothing: that fails closed, and the summary names what
     is still refused.  ``notes``: what the merge could not carry is said there.
     """
-    if position not in ("start", "end"):
-        raise ValueError("position is 'start' or 'end'")
+    if position not in ("start", "end") and not isinstance(position, int):
+        raise ValueError("position is 'start', 'end' or an index")
     main = _copy_table(policy.main)
     programs = {k: _copy_table(t) for k, t in policy.programs.items()}
     out = Policy(main, programs, dict(policy.program_patterns), policy.source,
@@ -3043,14 +3053,22 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     current = list(table.rules)
     added: set[int] = set()
     added_front = 0
+    if isinstance(position, int):
+        added_front = max(0, min(position, len(current)))
     for rule in rules:
-        if _covered(current, rule, env, position):
+        if isinstance(position, int):
+            # (a rule before the place that does as much decides first, whatever is between;
+            # one after it, when nothing between decides otherwise)
+            if _covered(current[:added_front], rule, env, "end") or \
+                    _covered(current[added_front:], rule, env, "start"):
+                continue
+        elif _covered(current, rule, env, position):
             continue
         if _is_catch_all(rule):
             where = len(current)
         elif _is_barrier(rule):
             where = next((i for i, r in enumerate(current) if _is_catch_all(r)), len(current))
-        elif position == "start":
+        elif position == "start" or isinstance(position, int):
             where = added_front
             added_front += 1
         else:
@@ -3093,16 +3111,12 @@ def refusals(tables: Iterable[Table]) -> list[Rule]:
                 continue
             if _is_barrier(rule) and table.default is Action.NEVER:
                 continue
-            rule = _unplaced(rule)
+            rule = unplaced(rule)
             if rule.action is Action.ASK or rule.redirect is not None:
                 rule = dataclasses.replace(rule, action=Action.NEVER, redirect=None)
             if rule not in kept:  # (one rule of several tables, once)
                 kept.append(rule)
     return kept
-
-
-def _unplaced(rule: Rule) -> Rule:
-    return dataclasses.replace(rule, index=0, location=None)
 
 
 #: the order refusals of several tables are put in: the strictest first, so that where two
@@ -3136,12 +3150,12 @@ def carried_table(name: str, candidates: Sequence[Table], prefer: Table | None =
     if not unique:
         raise ValueError("no table the program could have run under")
     if len(unique) == 1:
-        return _fresh_table(name, unique[0], [_unplaced(r) for r in unique[0].rules]), True
+        return _fresh_table(name, unique[0], [unplaced(r) for r in unique[0].rules]), True
     strict = [t for t in unique if t.default is not Action.PERMIT]
     if len(strict) <= 1:
         base = strict[0] if strict else next((t for t in unique if t is prefer), unique[0])
         kept = _strictest_first(refusals(t for t in unique if t is not base))
-        rules = kept + [r for r in map(_unplaced, base.rules) if r not in kept]
+        rules = kept + [r for r in map(unplaced, base.rules) if r not in kept]
         return _fresh_table(name, base, rules, unique), True
     worst = max(strict, key=lambda t: t.default.severity)
     return _fresh_table(name, worst, _strictest_first(refusals(unique)), unique), False
@@ -3180,11 +3194,18 @@ def _candidates(policy: Policy, table_name: str, env: Mapping[str, str] | None,
     run's expansion finds (review 61: ``$CWD/mycat`` copied ``p1/mycat``'s own file and, in
     ``p2``, shadowed ``p2/mycat``'s, whose refusals nothing carried).  ``env`` is kept for
     the callers; the key is not expanded."""
+    everything = list(tables) if tables is not None else policy.tables()
     if is_literal(table_name):  # (one program: the table the next run's lookup gives it)
         found = (table_for or policy.table_for)(table_name)
+        if found is not None and found.name not in (MAIN, table_name) and \
+                not is_literal(found.name) and holds_expansion(found.name):
+            # (a glob spelled with an expansion -- ``$CWD/**`` -- claims the program only
+            # where the next run's expansion reaches it; from elsewhere it runs under any
+            # table: review 65)
+            return [found, *everything]
         if found is not None:
             return [found]
-    return list(tables) if tables is not None else policy.tables()
+    return everything
 
 
 def _copy_table(table: Table) -> Table:

@@ -714,6 +714,40 @@ class _AtTarget:
         return getattr(self._facts, name)
 
 
+def answer_place(rules: Sequence[Rule], asking: Rule | None) -> int:
+    """Where in ``rules`` a rule remembered from an answer goes: just before the rule that
+    asked (``asking``: that rule itself, else the first rule like it -- a table's copy, the
+    file as it is now), at the end when the table's default asked (None).  A rule the person
+    wrote before the ``ask`` decided none of the asked call's checks, and keeps deciding
+    every other call and file it picks, whatever the answer's alias and spelling: put
+    before every rule, ``permit fswrite $CWD/.bashrc`` answered in one directory wrote
+    ``~/.bashrc`` from the home directory, which the person's first rule refused (review
+    65).  When no rule like it is left (the person edited the table meanwhile; another
+    table of a ``for all`` answer), after every rule that refuses, asks or redirects: the
+    answer then overtakes none of them (it may decide nothing: the call is asked again)."""
+    if asking is None:
+        return len(rules)
+    for at, rule in enumerate(rules):
+        if rule is asking:
+            return at
+    like = unplaced(asking)
+    for at, rule in enumerate(rules):
+        if unplaced(rule) == like:
+            return at
+    return after_refusals(rules)
+
+
+def after_refusals(rules: Sequence[Rule]) -> int:
+    """The place after every rule of ``rules`` that refuses, asks or redirects."""
+    return next((len(rules) - at for at, rule in enumerate(reversed(rules))
+                 if rule.refuses or rule.redirect is not None), 0)
+
+
+def unplaced(rule: Rule) -> Rule:
+    """``rule`` without where it was written (a copy of it compares equal)."""
+    return dataclasses.replace(rule, index=0, location=None)
+
+
 def answer_key(decision: Decision, facts: Facts) -> str | None:
     """What an answer to an ask of ``decision`` answers (Table.decide's ``answered``): the
     path it is about -- or, for a link's question (what the file gains by its new name,
