@@ -8,8 +8,10 @@ its neighbours are named as a directory names programs' files: a next run may re
 that directory (``-d DIR``) or alone (``-p FILE``), so a new table there carries the
 refusals of every file of both.  ``--save-answers FILE2`` too: the file an answer's table
 is saved into, and its directory, are the store's candidates.  The merge and answer tests
-are ESCAPED on review 65's code (01d6e5c4's engine): each next run printed what cat's own
-file in the directory (or the file saved into) refuses.
+are ESCAPED on review 65's code (01d6e5c4's engine) and on main 2c06ab9a (close 38, whose
+name test asked the file itself to be named ``_...toml`` and knew no ``--save-answers``,
+``policy learn -d`` nor a ``-d`` directory's file run with ``-p``): each next run printed
+what cat's own file in the directory (or the file saved into) refuses.
 
 Also review 65's low item: ``-A -d DIR --merge -- cat`` beside a base-name ``cat.toml``
 wrote a fresh ``_usr_bin_cat.toml`` (merging nothing, silently), which every next run then
