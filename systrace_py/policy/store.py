@@ -173,8 +173,8 @@ class PolicyStore:
     def watch(self, tables: Sequence[Table], where: str) -> None:
         """Tables of another file the run decides by too (a policy directory's), or that
         a table an answer makes must decide as strictly as (the directory's other files in
-        a ``-p`` run of one of its files: cli.run._carried_from_directory): rules answers
-        add to them are reported as not saved."""
+        a ``-p`` run of one of its files, ``--save-answers``'s file and directory:
+        cli.run._watch_next_runs): rules answers add to them are reported as not saved."""
         self._baselines += [_Baseline(t, list(t.rules), where=where) for t in tables]
 
     def owns(self, table: Table) -> bool:
