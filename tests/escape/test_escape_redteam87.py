@@ -235,3 +235,33 @@ action = "permit"
         out, err = traced.stdout.decode(), traced.stderr.decode(errors="replace")
         assert "Traceback" not in err and "UnicodeError" not in err, err
         assert "BLOCKED: the answer gave no address (rcode 1" in out, (out, err)
+
+
+@pytest.mark.parametrize("loop", ["python", "native"])
+def test_a_lookup_over_tcp_fast_open_is_seen(build, tmp_path: Path, loop: str) -> None:
+    """Held: a query over TCP begun by ``sendto(MSG_FASTOPEN)`` on an unconnected socket (a
+    stream to port 53 that no connect names) is redirected to systrace's resolver like a
+    connect: the name a ``never`` rule refuses is "no such name", and the name server is
+    never asked it.  Control: natively the name server answers it (the wildcard)."""
+    program = build("escape/dns_tfo.c")
+    prefix = resolv_conf_prefix(tmp_path)
+    policy_file = tmp_path / "p.toml"
+    policy_file.write_text('''default = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+host = "bad.test"
+action = "never"
+''')
+    env = scene_env(None, **({"SYSTRACE_NO_CLOOP": "1"} if loop == "python" else {}))
+    with wildcard_server() as asked:
+        control = subprocess.run([*prefix, str(program), "bad.test"], capture_output=True,
+                                 text=True, timeout=60, check=False)
+        assert control.stdout == f"ESCAPED: the name server answered bad.test: {WILD}\n", \
+            control
+        asked.clear()
+        traced = subprocess.run([*prefix, *SYSTRACE, "-p", str(policy_file), "--",
+                                 str(program), "bad.test"], capture_output=True, text=True,
+                                timeout=120, check=False, env=env)
+        assert traced.stdout.startswith("BLOCKED: the answer gave no address (rcode 3"), traced
+        assert asked == [], asked
