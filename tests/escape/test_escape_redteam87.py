@@ -274,3 +274,49 @@ action = "never"
         assert b"bad" not in b"".join(b"".join(labels) for labels in asked), asked
         if len(names) == 2:
             assert traced.stdout.startswith(f"{names[0]}: {GOOD}\n"), traced
+
+
+@pytest.mark.parametrize("loop", ["python", "native"])
+def test_a_catch_all_refusal_of_connects_makes_no_packet_socket(build, tmp_path: Path,
+                                                                loop: str) -> None:
+    """docs/policy.md holds a program to some hosts by permitting them and refusing every
+    other connect with a rule of no condition.  Sockets whose destinations no address rule
+    sees were refused only under a refusing rule WITH a network condition: under the
+    catch-all, a root program made an AF_PACKET socket, bound it to lo (a bind is no
+    connect) and write(2) a datagram to 127.0.0.87 -- no address to decide -- in both
+    loops.  Control: natively the frame goes out.  Now a refusal of connects with no
+    address condition counts as an address rule: the packet socket is not made (EPERM);
+    the same with ``address = "0.0.0.0/0"`` was refused already (the witness below)."""
+    program = build("escape/net_bare.c")
+    control = subprocess.run([str(program), "127.0.0.87", "5987"], capture_output=True,
+                             text=True, timeout=60, check=False)
+    if control.stdout.startswith("SKIPPED"):
+        pytest.skip(control.stdout)
+    assert control.stdout.startswith("ESCAPED: a datagram to 127.0.0.87:5987"), control
+    env = scene_env(None, TRACED="1", **({"SYSTRACE_NO_CLOOP": "1"} if loop == "python"
+                                          else {}))
+    catch_all = f'''default = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+port = 53
+action = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+host = "{PERMITTED.decode()}"
+action = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+action = "never"
+'''
+    for name, policy in (("bare", catch_all),
+                         ("addressed", catch_all + 'address = "0.0.0.0/0"\n')):
+        policy_file = tmp_path / f"{name}.toml"
+        policy_file.write_text(policy)
+        traced = subprocess.run([*SYSTRACE, "-p", str(policy_file), "--", str(program),
+                                 "127.0.0.87", "5987"], capture_output=True, text=True,
+                                timeout=120, check=False, env=env)
+        assert "ESCAPED" not in traced.stdout, (name, traced)
+        assert traced.stdout == "BLOCKED: socket(AF_PACKET): EPERM\n", (name, traced)
