@@ -178,3 +178,36 @@ def test_a_socket_file_made_through_a_foreign_namespace_name_is_refused(
         POLICIES[rules], setup=setup, env=loop, cwd=lambda s: s.work)
     assert traced.detail.endswith("EACCES"), str(traced)
     assert not (scene.secd / "made.sock").exists()
+
+
+#: unix_refused_more.c's other routes to the agent, which held on main 3090d3df (both loops,
+#: EACCES): /dev/fd/N of an O_PATH descriptor, a relative name after fchdir into the refused
+#: directory, a 108-byte sun_path without NUL, a datagram connect, sendmmsg's second message,
+#: a thread rewriting sun_path (race) or moving the cwd (cwdrace) while connects run
+HELD = ("devfd", "fchdir", "long", "dgramconn", "mmsg2", "race", "cwdrace")
+
+
+@pytest.mark.parametrize("mode", HELD)
+def test_other_routes_to_a_socket_in_a_refused_directory_are_refused(
+        build, tmp_path: Path, mode: str, loop: dict[str, str],
+        made: tuple[list[socket.socket], list[subprocess.Popen[bytes]]]) -> None:
+    """Red team 86's close against the routes review 67 tried beside its own (a write rule
+    alone: the calls stop only for it).  Control: natively each reaches the agent."""
+    program = build("escape/unix_refused_more.c")
+    sockets = made[0]
+
+    def setup(s: Scene) -> None:
+        if mode in ("dgramconn", "mmsg2"):
+            for directory in (s.secd, s.pubd):
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                sock.bind(str(directory / "agent.sock"))
+                sockets.append(sock)
+        else:
+            _listen(s.secd / "agent.sock", b"secd", sockets)
+            _listen(s.pubd / "agent.sock", b"pubd", sockets)
+
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [s.secd / "agent.sock", s.pubd / "agent.sock", mode],
+        POLICIES["fswrite"], setup=setup, env=loop, cwd=lambda s: s.work, timeout=60)
+    if mode not in ("race", "cwdrace"):
+        assert "EACCES" in traced.detail, str(traced)
