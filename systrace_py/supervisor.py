@@ -1353,6 +1353,9 @@ class Supervisor:
         if call.name in ("fcntl", "ioctl") and (as_signal := call.owner_as_signal()):
             # a descriptor's owner is a process the kernel will signal: decided as a kill
             decision = strictest([decision, _pathless(table, call, as_signal)])
+        if decision.action is not Action.NEVER and (call.name == "bind"
+                                                    or call.name in SOCKET_WRITERS):
+            self._unnamed_address(table, call)
         if call.name == "bind" and decision.action is Action.PERMIT:
             decision = self._socket_file(table, call) or decision
         elif call.name in SOCKET_WRITERS and decision.action is not Action.NEVER:
@@ -1547,6 +1550,22 @@ class Supervisor:
             if found is not None:
                 return dataclasses.replace(found, reason=Reason.TRAVERSAL)
         return None
+
+    @staticmethod
+    def _unnamed_address(table: Table, call: DecodedCall) -> None:
+        """A bind, connect or send to a unix socket's path whose file has no name a rule
+        could match (an outsider's /proc/PID/cwd in a mount namespace of its own, where the
+        refused directory is bind-mounted elsewhere) is refused (EACCES:
+        DecodedCall.require_address_names) wherever a rule would decide it by that name --
+        a ``unix`` rule of the call (Table.names_sockets), a rule naming paths on the
+        socket file's write-open (_socket_written) or, for a bind, on its mknod
+        (_socket_file) --, as an open by that name is (review 67: the /proc text matched
+        no rule, and the connect reached the agent in the refused directory).  Where no
+        rule could, nothing is refused."""
+        if table.names_sockets(call.policy_name) or (
+                table.may_refuse("mknod", "fswrite") if call.name == "bind"
+                else table.may_refuse_socket_write()):
+            call.require_address_names()
 
     @staticmethod
     def _socket_file(table: Table, call: DecodedCall) -> Decision | None:

@@ -17,6 +17,8 @@
  *   cwdrace    a thread fchdirs between the two directories while "agent.sock" is connected
  *   dgramconn  a datagram socket connect()ed to SECD_SOCK, then write()
  *   mmsg2      sendmmsg: message 1 to PUB_SOCK, message 2 to SECD_SOCK (datagram)
+ *   procsend   sendto /proc/PID/cwd/agent.sock, a datagram (close 41: as proccwd)
+ *   procmsg    sendmsg to /proc/PID/cwd/agent.sock, a datagram (close 41: as proccwd)
  * ESCAPED when the kernel delivered to SECD_SOCK. */
 #include "attack.h"
 #include <libgen.h>
@@ -154,6 +156,18 @@ int main(int argc, char **argv) {
     }
     strcpy(sun.sun_path, secd);
     s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (strcmp(mode, "procsend") == 0 || strcmp(mode, "procmsg") == 0) {
+        if (argc < 5) return 2;
+        snprintf(sun.sun_path, sizeof sun.sun_path, "/proc/%s/cwd/agent.sock", argv[4]);
+        struct iovec iov = {.iov_base = (void *)msg, .iov_len = sizeof msg - 1};
+        struct msghdr m = {.msg_name = &sun, .msg_namelen = sizeof sun, .msg_iov = &iov,
+                           .msg_iovlen = 1};
+        ssize_t n = strcmp(mode, "procsend") == 0
+            ? sendto(s, msg, sizeof msg - 1, 0, (struct sockaddr *)&sun, sizeof sun)
+            : sendmsg(s, &m, 0);
+        if (n < 0) blocked("%s %s: %s", mode, sun.sun_path, ename(errno));
+        escaped("%s %s reached the agent in the refused directory", mode, sun.sun_path);
+    }
     if (strcmp(mode, "dgramconn") == 0) {
         if (connect(s, (struct sockaddr *)&sun, sizeof sun) != 0)
             blocked("connect dgram: %s", ename(errno));
