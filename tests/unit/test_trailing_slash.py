@@ -58,3 +58,25 @@ def test_a_trailing_slash_in_braces_is_said_to_name_the_directory_alone(pattern:
     facts = CallFacts("openat", (PathArg("path", "/srv/keys/id"),), open_flags=os.O_RDONLY)
     assert table.decide(facts).action is Action.PERMIT  # (the trap: the key is readable)
     assert said and "/srv/keys" in said[0], said
+
+
+@pytest.mark.parametrize(("pattern", "named"), [
+    ("/srv/{keys,aws}/", ["/srv/keys", "/srv/aws"]),
+    ("{/srv/keys,/srv/aws}/", ["/srv/keys", "/srv/aws"]),
+    ("{/srv/keys/,/srv/aws/**}", ["/srv/keys"]),
+    ("/srv/{keys,{aws,gcp}/}", ["/srv/aws", "/srv/gcp"]),
+    ("/srv/{keys,aws}/**", []),
+    ("/srv/{keys,aws}", []),
+    ("{/srv/keys/**/,/}", []),
+])
+def test_each_alternative_of_braces_is_said_of_alone(pattern: str, named: list[str]) -> None:
+    """Close 41: one warning per alternative ending in '/' (braces expanded), naming its tree's
+    pattern; the alternatives without the trap, and patterns of none, are said nothing of."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loads_policy(f'default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                     f'path = "{pattern}"\naction = "never"\n')
+    said = [str(w.message) for w in caught if issubclass(w.category, PolicyWarning)]
+    assert len(said) == len(named), said
+    for text, directory in zip(said, named, strict=True):
+        assert f"{directory + '/**'!r} for its tree" in text and pattern in text, text
