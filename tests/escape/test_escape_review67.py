@@ -42,7 +42,10 @@ POLICIES: dict[str, Callable[[Scene], str]] = {
 
 
 def _listen(path: Path, answer: bytes, made: list[socket.socket]) -> None:
-    """A stream socket at ``path`` that answers ``answer`` to each connection (the agent)."""
+    """A stream socket at ``path`` that answers ``answer`` to each connection's request (the
+    agent): its request read first (a client that sends none waits half a second), so a
+    client's write never meets a closed peer (SIGPIPE: a run of unix_refused_dir.c, which
+    writes and reads nothing, died so under load -- close 41)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(str(path))
     sock.listen(64)
@@ -55,6 +58,9 @@ def _listen(path: Path, answer: bytes, made: list[socket.socket]) -> None:
             except OSError:
                 return
             with conn, contextlib.suppress(OSError):
+                conn.settimeout(0.5)
+                with contextlib.suppress(TimeoutError):
+                    conn.recv(256)  # (the request, when the client sends one)
                 conn.sendall(answer)
 
     threading.Thread(target=serve, daemon=True).start()
