@@ -332,6 +332,16 @@ class DecodeError(Exception):
         self.unreadable = unreadable
 
 
+def _unnamed_error(text: str) -> DecodeError:
+    """The refusal of a call a rule would decide by the name of a file that has none a rule
+    could match (paths.py, "Views": a detached mount, a namespace joined from outside):
+    EACCES, as for a file the task may not reach -- a path argument (DecodedCall.path) or a
+    unix socket's path (DecodedCall.require_address_names) alike.  ``text``: what /proc
+    says of it."""
+    return DecodeError(errno.EACCES, f"{text}: the file has no name a rule could match (its "
+                       "namespace was not followed)")
+
+
 # What the kernel accepts when it reads arguments (its limits and checks, as it makes them).
 VALID_RESOLVE_FLAGS = (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS
                        | RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED)
@@ -535,6 +545,11 @@ class DecodedCall:
     #: the resolved unix socket paths of the call's addresses that name nothing (the last
     #: name, or a directory on the way): the kernel's lookup answers ENOENT (red team 86)
     missing_addresses: frozenset[str] = frozenset()
+    #: the unix socket paths of the call's addresses that resolve to a file with no name a
+    #: rule could match (paths.py, "Views": an outsider's /proc/PID/cwd in a mount namespace
+    #: of its own), as their /proc text: a rule that needs the name refuses the call
+    #: (require_address_names; review 67)
+    unnamed_addresses: frozenset[str] = frozenset()
     #: the targets of a signal call found to be tasks of the traced tree (in_tree): what a
     #: tree-scoped permit was decided on, which must stay so until the call has run
     #: (Tracer._must_freeze); None when no such answer was given
@@ -684,9 +699,20 @@ class DecodedCall:
         if resolved.unnamed and (resolved.exists or self.name not in DYNAMIC_ROLE_CALLS
                                  | VIEW_CALLS):
             # (the mount family creates no file: a missing one is ENOENT whatever is decided)
-            raise DecodeError(errno.EACCES, f"{resolved.path}: the file has no name a rule "
-                              "could match (its namespace was not followed)")
+            raise _unnamed_error(resolved.path)
         return self.shown(resolved.path)
+
+    def require_address_names(self) -> None:
+        """A rule needs the names of the unix socket files the call's addresses reach (a
+        ``unix`` rule, a rule on the write-open or the mknod of the file:
+        Supervisor._unnamed_address): one no rule could match (unnamed_addresses) refuses
+        the call (EACCES), as :meth:`path` does for a path argument -- its /proc text is
+        no path of the tracer's view, and would match no rule (review 67: a connect to
+        ``/proc/PID/cwd/agent.sock`` of an outsider whose cwd is the refused directory,
+        bind-mounted elsewhere in its own mount namespace, reached the agent)."""
+        self.sockaddrs  # noqa: B018  (decoded: its errors first, then its names known)
+        if self.unnamed_addresses:
+            raise _unnamed_error(min(self.unnamed_addresses))
 
     def removed_examined(self) -> bool:
         """Whether a path examined so far names a removed file (/proc's ``PATH
@@ -2718,6 +2744,8 @@ class DecodedCall:
                 try:
                     resolved = decoder.resolve(self, raw_path, AT_FDCWD, True)
                     end = resolved.path
+                    if resolved.unnamed:
+                        self.unnamed_addresses = self.unnamed_addresses | {end}
                     if not resolved.exists or resolved.unreachable:
                         self.missing_addresses = self.missing_addresses | {end}
                 finally:
