@@ -82,11 +82,8 @@ from systrace_py.policy.model import (
     SockAddr,
     Table,
     answer_key,
-<<<<<<< HEAD
     answer_place,
-=======
     checks_of,
->>>>>>> close41
     notes_made,
     unix_globs,
 )
