@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_next_run import enforce, learn
+from test_next_run import PYTHON3, enforce, learn
 
 #: close 36's workload with the usual pre-clean of the temporary name
 PRECLEAN = {
@@ -29,6 +29,9 @@ PRECLEAN = {
               "mv o/t.$i.tmp o/f.$i; done; cat o/f.*"),
     "test -e": ("mkdir -p o; for i in 1 2 3; do [ -e o/t.$i.tmp ] || echo $i > o/t.$i.tmp; "
                 "mv o/t.$i.tmp o/f.$i; done; cat o/f.*"),
+    # (cp and install look at their destination before they write it)
+    "cp": ("mkdir -p o; for i in 1 2 3; do echo $i > o/s.$i; cp o/s.$i o/t.$i.tmp; "
+           "mv o/t.$i.tmp o/f.$i; done; cat o/f.*"),
 }
 
 
@@ -59,3 +62,58 @@ def test_a_planted_file_at_a_precleaned_temporary_is_not_read(
     result, refused = enforce(tmp_path, policy, command, cwd=work, env=loop)
     assert "SECRET" not in result.stdout, (result.stdout, policy.read_text())
     assert refused, result.stderr
+
+
+# --- a directory of the run's own, moved, holding an outsider's file -------------------------
+
+DIR_WORKLOAD = "mkdir -p o/d.tmp; echo x > o/d.tmp/f; mv o/d.tmp o/d; cat o/d/f"
+#: the hostile run: the learned commands, waiting (a builtin loop: a stat, any path's
+#: metadata is learned) for the outsider to have swapped its own file below the directory
+DIR_HOSTILE = ("mkdir -p o/d.tmp; echo x > o/d.tmp/f; while [ ! -e o/go ]; do :; done; "
+               "mv o/d.tmp o/d; cat o/d/f")
+OUTSIDER = """
+import os, sys, time
+secret, work = sys.argv[1], sys.argv[2]
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    if os.path.exists(os.path.join(work, "o/d.tmp/f")):
+        os.link(secret, os.path.join(work, "o/x"))
+        os.replace(os.path.join(work, "o/x"), os.path.join(work, "o/d.tmp/f"))
+        open(os.path.join(work, "o/go"), "w").close()
+        break
+    time.sleep(0.01)
+"""
+
+
+def test_an_outsiders_file_swapped_below_the_runs_own_directory_is_not_moved_to_a_reader(
+        tmp_path: Path, loop: dict[str, str]) -> None:
+    """The run makes ``o/d.tmp`` and its file ``f``; an outsider (an untraced process, as in
+    red teams 16-19) renames a hard link to a secret over ``o/d.tmp/f``; the run then moves
+    ``o/d.tmp`` to ``o/d``, where cat may read ``f``.  A file of the run's own made name is
+    told by its identity (``Decoder.still_made``: the same swap of a file ``o/t.tmp`` is
+    refused), but below a directory of the run's own only the run's own links and moves are
+    compared (``Facts.older_below``): the outsider's file is exempt with the directory and
+    read.  Not new with close 36 (01d6e5c4 reads it too)."""
+    work = tmp_path / "w"
+    work.mkdir()
+    policy = learn(tmp_path, ["sh", "-c", DIR_WORKLOAD], cwd=work, env=loop)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET\n")
+    command = ["sh", "-c", DIR_HOSTILE]
+
+    def run(traced: bool) -> str:
+        shutil.rmtree(work / "o", ignore_errors=True)
+        (work / "o").mkdir()
+        outsider = subprocess.Popen([PYTHON3, "-c", OUTSIDER, str(secret), str(work)])
+        try:
+            if traced:
+                result, _ = enforce(tmp_path, policy, command, cwd=work, env=loop)
+            else:
+                result = subprocess.run(command, cwd=work, capture_output=True, text=True,
+                                        timeout=60)
+        finally:
+            outsider.wait(timeout=70)
+        return result.stdout
+
+    assert "SECRET" in run(traced=False)  # (the technique works without systrace)
+    assert "SECRET" not in run(traced=True)
