@@ -104,7 +104,7 @@ def test_an_outsiders_file_swapped_below_the_runs_own_directory_is_not_moved_to_
     def run(traced: bool) -> str:
         shutil.rmtree(work / "o", ignore_errors=True)
         (work / "o").mkdir()
-        outsider = subprocess.Popen([PYTHON3, "-c", OUTSIDER, str(secret), str(work)])
+        outsider = subprocess.Popen([PYTHON3 or "python3", "-c", OUTSIDER, str(secret), str(work)])
         try:
             if traced:
                 result, _ = enforce(tmp_path, policy, command, cwd=work, env=loop)
