@@ -63,6 +63,7 @@ from systrace_py.policy.filterplan import (
     ALWAYS_RUN,
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
+    SOCKET_WRITERS,
     address_rules,
     unseen_refused,
 )
@@ -71,6 +72,7 @@ from systrace_py.policy.model import (
     CallFacts,
     Decision,
     Facts,
+    Missing,
     PathArg,
     Policy,
     Reason,
@@ -1353,6 +1355,10 @@ class Supervisor:
             decision = strictest([decision, _pathless(table, call, as_signal)])
         if call.name == "bind" and decision.action is Action.PERMIT:
             decision = self._socket_file(table, call) or decision
+        elif call.name in SOCKET_WRITERS and decision.action is not Action.NEVER:
+            reached = self._socket_written(table, call)
+            if reached is not None:
+                decision = strictest([decision, reached])
         if decision.action is Action.PERMIT:
             decision = self._traversal(table, call) or decision
         if decision.action is not Action.NEVER and (call.name in TWO_PATH_CALLS
@@ -1556,6 +1562,34 @@ class Supervisor:
                 if found is not None:
                     return dataclasses.replace(found, reason=Reason.SOCKET_FILE)
         return None
+
+    @staticmethod
+    def _socket_written(table: Table, call: DecodedCall) -> Decision | None:
+        """A connect or a send to a unix socket's path writes that socket file, to the
+        kernel: unix_find_bsd asks for MAY_WRITE on it, as an open for writing does.  So a
+        rule naming paths that refuses (or asks about) a write-open of the file -- fswrite
+        of the directory it is in -- refuses the call (red team 86: ``never fsread, fswrite
+        ~/.ssh/**`` let a program connect to the agent at ``~/.ssh/agent.sock``).  A rule
+        that names the place, not the default nor a rule of no path
+        (``Table.may_refuse_socket_write``): the call is a network call first, and which
+        sockets it may reach is what the policy's ``net-connect`` rules say."""
+        if not table.may_refuse_socket_write():
+            return None
+        found: Decision | None = None
+        for address in call.sockaddrs:
+            if address.family == "unix" and address.path and not address.path.startswith("@"):
+                refused = table.refusing_rule(CallFacts(
+                    "openat", (PathArg("path", address.path),), open_flags=os.O_WRONLY))
+                if refused is not None and refused.rule is not None \
+                        and refused.rule.path is not None and (
+                            found is None or refused.action.severity > found.action.severity):
+                    found = dataclasses.replace(refused, reason=Reason.SOCKET_FILE)
+                    if address.path in call.missing_addresses and \
+                            table.missing_for(refused.rule) != Missing.ERRNO:
+                        # no socket there: the kernel's lookup says so first (as a
+                        # refused open of a missing file answers: policy.md)
+                        found = dataclasses.replace(found, errno=errno_module.ENOENT)
+        return found
 
     @staticmethod
     def _missing(table: Table, decision: Decision, call: DecodedCall) -> Decision:

@@ -801,7 +801,8 @@ class _Loader:
 
     def _resolvable(self, path: PathGlob, where: _PathKey) -> None:
         """A rule's path is matched against paths as the kernel resolves them (red team 33):
-        a ``.`` or ``..`` in it matches nothing, an error; a symlink among its leading
+        a ``.`` or ``..`` in it matches nothing, an error; a trailing ``/`` is ignored, so
+        ``DIR/`` names the directory alone, a warning saying so; a symlink among its leading
         directories (now) makes the rule match nothing below it, a warning naming the
         resolved directory to write instead (for a pattern without braces:
         PathGlob.linked_directories)."""
@@ -810,6 +811,16 @@ class _Loader:
             raise self.error(where, "path", f"{path.pattern!r} has a {step!r} component, and "
                              "paths are matched as the kernel resolves them (no . or ..): it"
                              " would match nothing; write the path it leads to")
+        text = path.pattern
+        if len(text) > 1 and text.endswith("/") and "{" not in text \
+                and not text.rstrip("/").endswith("**"):
+            # (red team 86: "never fsread ~/.ssh/" refused the listing and left every key
+            # readable; a warning, not an error: a policy may mean the directory alone)
+            bare = text.rstrip("/") or "/"
+            warnings.warn(PolicyWarning(str(self.error(
+                where, "path", f"{text!r} ends in '/', which matching ignores: it names "
+                f"{bare} alone, not what is in it; write {bare + '/**'!r} for its tree, or "
+                f"{bare!r} for the directory alone"))), stacklevel=2)
         linked = path.linked_directories(self._resolved_directory)
         if linked is not None:
             directory, resolved = linked

@@ -88,7 +88,8 @@ class Reason:
     MEMORY: Final = ReasonTag("memory")
     #: a directory or symlink a lookup passes through was decided
     TRAVERSAL: Final = ReasonTag("traversal")
-    #: a unix socket's bind makes a file (decided as mknod)
+    #: a unix socket's file: a bind makes it (decided as mknod), a connect or send writes it
+    #: (decided as an open for writing: red team 86)
     SOCKET_FILE: Final = ReasonTag("socket file")
     #: the script's interpreter was decided on
     INTERPRETER: Final = ReasonTag("interpreter")
@@ -1455,6 +1456,17 @@ class Table:
     def may_refuse(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
         return self.compiled().check(syscall, cls, part).refuses
+
+    def may_refuse_socket_write(self) -> bool:
+        """Whether a rule naming paths may refuse (or ask about) an open for writing: then a
+        connect or a send to a unix socket's path is decided as one of its file
+        (Supervisor._socket_written).  A rule of no path does not count: ``never fswrite``
+        after the permitted places says where files may change, and the policy's
+        ``net-connect`` rules say which sockets may be reached (red team 86)."""
+        checks = checks_of("openat", "path", O_WRONLY, None)
+        return any(self.may_refuse("openat", cls, part) and any(
+            rule.refuses and rule.path is not None for rule in self.rules_for("openat", cls, part))
+            for cls, part in checks)
 
     def may_refuse_traversal(self) -> bool:
         """Whether a rule may refuse (or ask about) what a lookup passes through: a stat of a
