@@ -2690,7 +2690,7 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
              and len(o.paths) == 2 and not o.failed]
     # (whether the next run tells a file the run made its own: the exemption's condition --
     # the grants below are not fresh, so it does not change)
-    notes = notes_made(policy.tables())
+    notes = notes_made(policy.tables()) or _note_own_moves(policy, moves, ctx, report)
     for _ in range(_LINKED_PASSES):
         grants: dict[tuple[int, str, bool | None], tuple[Table, Rule, set[str], list[str]]] = {}
         for obs in moves:
@@ -2743,6 +2743,51 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
                 report.older_unwidened.append(source.path)
 
 
+_NOTED = "files the run made, linked or renamed (the next run notes its own)"
+
+
+def _own_source(obs: Observation, role: str, ctx: _Context) -> str | None:
+    """The old name (``role``) of a link or move whose file the run made -- not an older
+    file there then (``Observation.older``) --, or None."""
+    source = obs.paths[0] if role == "old" else obs.paths[1]
+    return source.path if source.path in ctx.made and role not in obs.older else None
+
+
+def _note_own_moves(policy: Policy, moves: Sequence[Observation], ctx: _Context,
+                    report: LearnReport) -> bool:
+    """A policy with no ``fresh`` rule whose run linked or moved files it made: each such old
+    name is granted ``fslink`` by a ``fresh`` rule as well, in the mover's table -- nothing
+    more than its plain rule grants, but the next run's engine then notes what the run makes
+    (model.notes_made), so the move of its own file there is exempt from the "gains no
+    access" comparison in every table (``Facts.fresh``).  Why (close 40): without the notes
+    the fallback (a) of :func:`_linked_grant` had to grant the old name what the new one has
+    in every table that reads the new one -- ``cat``'s table read ``o/t.tmp`` although cat
+    never read it, and an outsider's file planted there was read (review 66); now (a) grants
+    only the mover's table, and another table's reader of the new name refuses the move of
+    a file that is not the run's own.  Returns whether it added any (the notes are on)."""
+    added: dict[tuple[int, str], tuple[Table, list[str]]] = {}
+    for obs in moves:
+        for role in ("old", "new"):
+            source = _own_source(obs, role, ctx) if aliases.renames(
+                obs.syscall, role, obs.selector) else None
+            if source is None or is_sensitive(source, ctx.writer.home):
+                continue
+            table = policy.main if obs.table == MAIN else policy.programs.get(obs.table) or (
+                policy.table_for(obs.table) or policy.main)
+            text = ctx.writer.text(source)
+            entry = added.setdefault((id(table), text), (table, []))
+            if source not in entry[1]:
+                entry[1].append(source)
+    for (_, text), (table, paths) in added.items():
+        table.rules.append(FileRule((FSLINK,), Action.PERMIT, path=ctx.writer.glob(text),
+                                    fresh=True, learned=_provenance(_NOTED, paths)))
+        report.generalizations.append(Generalization(
+            table.name, _NOTED, text, (FSLINK,), len(paths), tuple(paths[:3])))
+    for table in {id(t): t for t, _ in added.values()}.values():
+        table.rules[:] = _numbered(table.rules)
+    return bool(added)
+
+
 def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
                   into: Table | None, observations: Sequence[Observation],
                   report: LearnReport, notes: bool = True
@@ -2771,11 +2816,18 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
     target = obs.paths[1] if role == "old" else obs.paths[0]
     older_tree = False
     exchange = all(aliases.renames(obs.syscall, arg.role, obs.selector) for arg in obs.paths)
-    if source.path in ctx.made and role not in obs.older and notes and not exchange and \
-            source.path not in ctx.kept:
+    own_source = _own_source(obs, role, ctx) is not None
+    if own_source and notes and not exchange and source.path not in ctx.kept:
         # (the run's own: exempt, Facts.fresh on the next run -- but its older files)
         compared = [(own, target.path + tail, tree, "link")
                     for r, tail, own, tree in obs.older_inside if r == role]
+    elif own_source and into is not None and into is not table:
+        # (a file the run made, which the next run meets at the name (kept, an exchange's)
+        # or does not tell its own: granted in the mover's table alone -- a table that only
+        # read the new name never read the old one, and would read an outsider's file
+        # planted there by name, and moved: review 66.  Its move of a file not the run's own
+        # is refused there, as it may be: _note_own_moves)
+        return []
     else:
         older_tree = role in obs.directories
         compared = [(source.path, target.path, older_tree, obs.syscall)]

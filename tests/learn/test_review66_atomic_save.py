@@ -118,3 +118,63 @@ def test_an_outsiders_file_swapped_below_the_runs_own_directory_is_not_moved_to_
 
     assert "SECRET" in run(traced=False)  # (the technique works without systrace)
     assert "SECRET" not in run(traced=True)
+
+
+# --- close 40: the fallback grant (a) reads nothing in a table that only read the output -------
+
+#: the learning run met a stale temporary (a crashed earlier run's) and removed it: a use that
+#: met a file at the name before the run made it, so the fresh move rule declines
+#: (``_Context.older_first``) and ``_linked_grant`` falls back to (a)
+#: (no ``mkdir -p o``: its EEXIST learns a fresh rule of mkdir's, which turns the next run's
+#: notes of what it makes on whatever the learner does with the move -- close 36's "depends on
+#: something unrelated")
+STALE = ("for i in 1 2 3; do rm -f o/t.$i.tmp; echo $i > o/t.$i.tmp; mv o/t.$i.tmp o/f.$i; "
+         "done; cat o/f.*")
+
+
+def _clean(work: Path) -> None:
+    shutil.rmtree(work / "o", ignore_errors=True)
+    (work / "o").mkdir()
+
+
+def _stale(work: Path) -> None:
+    _clean(work)
+    for i in (1, 2, 3):
+        (work / "o" / f"t.{i}.tmp").write_text("stale\n")
+
+
+@pytest.mark.parametrize("hostile", ["mv o/t.1.tmp o/f.1; cat o/f.*", "cat o/t.1.tmp"])
+def test_a_planted_file_at_a_temporary_the_learning_run_found_stale_is_not_read(
+        tmp_path: Path, loop: dict[str, str], hostile: str) -> None:
+    """Where the fallback (a) stays -- the learning run found a stale file at the temporary
+    name and removed it -- the old name is granted the output's accesses in ``mv``'s table
+    only, the table that moved the file; cat's table, which read only the outputs, is granted
+    no read of the temporary name (close 36 gave it ``fsread``: ``cat o/t.1.tmp`` printed a
+    secret planted there, and so did the planted rename).  The legitimate run, in a clean
+    directory and over a stale temporary again, runs with no refusal: the policy notes what
+    the run makes, so its own file's move is exempt in every table."""
+    work = tmp_path / "w"
+    work.mkdir()
+    _stale(work)
+    policy = learn(tmp_path, ["sh", "-c", STALE], cwd=work, env=loop)
+    for again in (lambda: _clean(work), lambda: _stale(work)):
+        again()
+        result, refused = enforce(tmp_path, policy, ["sh", "-c", STALE], cwd=work, env=loop)
+        assert not refused, [(r["syscall"], r.get("reason"), r.get("args")) for r in refused]
+        assert result.stdout.split() == ["1", "2", "3"], result.stderr
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET\n")
+    command = ["sh", "-c", hostile]
+
+    def plant() -> None:
+        shutil.rmtree(work / "o", ignore_errors=True)
+        (work / "o").mkdir()
+        os.link(secret, work / "o" / "t.1.tmp")
+
+    plant()
+    native = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=30)
+    assert "SECRET" in native.stdout, native  # (the technique works without systrace)
+    plant()
+    result, refused = enforce(tmp_path, policy, command, cwd=work, env=loop)
+    assert "SECRET" not in result.stdout, (result.stdout, policy.read_text())
+    assert refused, result.stderr
