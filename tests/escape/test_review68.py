@@ -2,7 +2,7 @@
 
 A ``host`` value beyond ASCII is put in its ASCII form by ``normal_name`` with Python's
 ``idna`` codec -- IDNA 2003, whose mapping turns the "deviation" characters into others
-(``ß`` -> ``ss``, ``ς`` -> ``σ``, ZWJ/ZWNJ -> nothing).  The resolvers programs use (curl and
+(``ß`` -> ``ss``, final sigma -> sigma, ZWJ/ZWNJ -> nothing).  The resolvers programs use (curl and
 glibc through libidn2, browsers, Go) apply IDNA 2008 / UTS 46 non-transitional, which keeps
 them: ``faß.test`` goes over the wire as ``xn--fa-hia.test``, a name other than
 ``fass.test`` (in .de both are registered, by different owners).  So a rule on ``faß.test``
