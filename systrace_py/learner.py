@@ -300,6 +300,12 @@ class Learner(Monitor):
         moved = tuple(p.role for p in paths if call.directory(p.role)) if (
             name in aliases.MOVE_CALLS) else ()
         older = self._older(call, created, moved) if self._named or moved else ()
+        # (the roles that named nothing, of names the run has not made: a use that met no
+        # older file -- learn._Context.older_first; a name the run made is told so by the
+        # order of the calls)
+        absent = tuple(p.role for p in paths if p.role not in created
+                       and not p.resolved.pseudo and p.resolved.path not in self._named
+                       and call.absent(p.role) is not None)
         # (a directory of the run's own moved: the older files linked or moved below it,
         # compared on the next run by their own names, model.Table._linked_decision)
         inside = tuple((role, tail, call.shown(own), tree) for role in moved
@@ -312,7 +318,7 @@ class Learner(Monitor):
             tuple(created), exclusive, None, initial, call.selector,
             environment=self._chosen_variables(call, initial) if is_exec else (),
             mkstemp=mkstemp,
-            directories=moved, older=older, older_inside=inside)
+            directories=moved, older=older, older_inside=inside, absent=absent)
 
     def _older(self, call: DecodedCall, created: list[str], moved: tuple[str, ...]
                ) -> tuple[str, ...]:

@@ -83,7 +83,9 @@ from systrace_py.policy.model import (
     Table,
     answer_key,
     answer_place,
+    checks_of,
     notes_made,
+    unix_globs,
 )
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
@@ -245,6 +247,36 @@ class _PathsReadAs:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._facts, name)
+
+
+def _socket_missing(table: Table, decision: Decision, call: DecodedCall) -> bool:
+    """Whether ``decision``, a refusal (or ask) of a connect or send as a write of a unix
+    socket's file (Supervisor._socket_written), is of a socket that is not there -- its name,
+    or a directory on the way, missing: the kernel's lookup answers ENOENT first --, and its
+    rule (or the table) does not say ``missing = "errno"``."""
+    return decision.arg is not None and decision.arg.path in call.missing_addresses \
+        and table.missing_for(decision.rule) != Missing.ERRNO
+
+
+def _named_before(table: Table, facts: Facts, refusing: Rule) -> bool:
+    """Whether the rule that decides the call's own check (each of them) for its one unix
+    socket address (``facts``) is a ``permit`` naming that address by a ``unix`` path glob,
+    redirecting nothing, written before ``refusing`` -- the rule naming paths that refuses
+    (or asks about) a write-open of the socket's file (Supervisor._socket_written).  The
+    person named the socket for this call before the rule on its directory, and the file's
+    write-open is the connect's own consequence: that permit decides it, as the first
+    matching rule decides a check (close 41).  Not a rule of no address, nor an abstract
+    or unnamed pattern (they name no file), nor a permit after ``refusing``."""
+    rules = table.rules
+    limit = next((i for i, rule in enumerate(rules) if rule is refusing), -1)
+    compiled = table.compiled()
+    for cls, part in checks_of(facts.syscall, "path", None, facts.selector):
+        rule = compiled.check(facts.syscall, cls, part).first_match(facts, "path")
+        if rule is None or rule.action is not Action.PERMIT or rule.redirect is not None \
+                or not unix_globs(rule) \
+                or not any(earlier is rule for earlier in rules[:max(limit, 0)]):
+            return False
+    return True
 
 
 def _former_name(_role: str, path: str) -> str:
@@ -1379,6 +1411,9 @@ class Supervisor:
         if call.name in ("fcntl", "ioctl") and (as_signal := call.owner_as_signal()):
             # a descriptor's owner is a process the kernel will signal: decided as a kill
             decision = strictest([decision, _pathless(table, call, as_signal)])
+        if decision.action is not Action.NEVER and (call.name == "bind"
+                                                    or call.name in SOCKET_WRITERS):
+            self._unnamed_address(table, call)
         if call.name == "bind" and decision.action is Action.PERMIT:
             decision = self._socket_file(table, call) or decision
         elif call.name in SOCKET_WRITERS and decision.action is not Action.NEVER:
@@ -1575,6 +1610,22 @@ class Supervisor:
         return None
 
     @staticmethod
+    def _unnamed_address(table: Table, call: DecodedCall) -> None:
+        """A bind, connect or send to a unix socket's path whose file has no name a rule
+        could match (an outsider's /proc/PID/cwd in a mount namespace of its own, where the
+        refused directory is bind-mounted elsewhere) is refused (EACCES:
+        DecodedCall.require_address_names) wherever a rule would decide it by that name --
+        a ``unix`` rule of the call (Table.names_sockets), a rule naming paths on the
+        socket file's write-open (_socket_written) or, for a bind, on its mknod
+        (_socket_file) --, as an open by that name is (review 67: the /proc text matched
+        no rule, and the connect reached the agent in the refused directory).  Where no
+        rule could, nothing is refused."""
+        if table.names_sockets(call.policy_name) or (
+                table.may_refuse("mknod", "fswrite") if call.name == "bind"
+                else table.may_refuse_socket_write()):
+            call.require_address_names()
+
+    @staticmethod
     def _socket_file(table: Table, call: DecodedCall) -> Decision | None:
         """bind() of a unix socket to a path makes a file there, as mknod(S_IFSOCK) would:
         a rule that refuses (or asks about) that mknod -- fswrite of the directory it lands in
@@ -1598,30 +1649,46 @@ class Supervisor:
         ~/.ssh/**`` let a program connect to the agent at ``~/.ssh/agent.sock``).  A rule
         that names the place, not the default nor a rule of no path
         (``Table.may_refuse_socket_write``): the call is a network call first, and which
-        sockets it may reach is what the policy's ``net-connect`` rules say."""
+        sockets it may reach is what the policy's ``net-connect`` rules say.  Nor where a
+        permit naming the socket's address decides the call's own check and comes before
+        that rule (_named_before): the first matching rule decides (review 67: ``permit
+        net-connect unix = ~/.ssh/agent.sock`` written before ``never fsread, fswrite
+        ~/.ssh/**`` -- the agent may be used, the keys stay private -- was overridden)."""
         if not table.may_refuse_socket_write():
             return None
         found: Decision | None = None
-        for address in call.sockaddrs:
+        addresses = call.sockaddrs
+        for address in addresses:
             if address.family == "unix" and address.path and not address.path.startswith("@"):
                 refused = table.refusing_rule(CallFacts(
                     "openat", (PathArg("path", address.path),), open_flags=os.O_WRONLY))
-                if refused is not None and refused.rule is not None \
-                        and refused.rule.path is not None and (
-                            found is None or refused.action.severity > found.action.severity):
-                    found = dataclasses.replace(refused, reason=Reason.SOCKET_FILE)
-                    if address.path in call.missing_addresses and \
-                            table.missing_for(refused.rule) != Missing.ERRNO:
-                        # no socket there: the kernel's lookup says so first (as a
-                        # refused open of a missing file answers: policy.md)
-                        found = dataclasses.replace(found, errno=errno_module.ENOENT)
+                if refused is None or refused.rule is None or refused.rule.path is None:
+                    continue
+                if _named_before(table, call if len(addresses) == 1 else CallFacts(
+                        call.policy_name, (), call.open_flags, address, None,
+                        selector=call.selector), refused.rule):
+                    continue
+                refused = dataclasses.replace(refused, reason=Reason.SOCKET_FILE)
+                if _socket_missing(table, refused, call):
+                    # no socket there: the kernel's lookup answers ENOENT before it asks for
+                    # write permission, whatever is decided -- so no question (review 67:
+                    # glibc's nscd probe, at every user or host lookup); _missing answers
+                    # ENOENT, as for a refused open of a missing file (policy.md)
+                    refused = dataclasses.replace(refused, action=Action.NEVER)
+                if found is None or refused.action.severity > found.action.severity:
+                    found = refused
         return found
 
     @staticmethod
     def _missing(table: Table, decision: Decision, call: DecodedCall) -> Decision:
         """A refusal of a path that does not exist answers ENOENT, as the kernel would (see
         ``Table.refusal_errno``); a path that cannot even be looked up keeps the policy's
-        errno."""
+        errno.  So does a connect or send refused as a write of a unix socket file that is
+        not there (_socket_written: the kernel's lookup fails first)."""
+        if decision.reason is Reason.SOCKET_FILE and call.name in SOCKET_WRITERS:
+            err = errno_module.ENOENT if _socket_missing(table, decision, call) \
+                else decision.errno
+            return decision if err == decision.errno else dataclasses.replace(decision, errno=err)
         try:
             err = table.refusal_errno(decision, call)
         except DecodeError:

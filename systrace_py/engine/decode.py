@@ -332,6 +332,16 @@ class DecodeError(Exception):
         self.unreadable = unreadable
 
 
+def _unnamed_error(text: str) -> DecodeError:
+    """The refusal of a call a rule would decide by the name of a file that has none a rule
+    could match (paths.py, "Views": a detached mount, a namespace joined from outside):
+    EACCES, as for a file the task may not reach -- a path argument (DecodedCall.path) or a
+    unix socket's path (DecodedCall.require_address_names) alike.  ``text``: what /proc
+    says of it."""
+    return DecodeError(errno.EACCES, f"{text}: the file has no name a rule could match (its "
+                       "namespace was not followed)")
+
+
 # What the kernel accepts when it reads arguments (its limits and checks, as it makes them).
 VALID_RESOLVE_FLAGS = (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS
                        | RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED)
@@ -513,6 +523,8 @@ class DecodedCall:
     #: aliases' answer by role: asked by every table of the policies (a link's or
     #: rename's comparison, Supervisor._linked_elsewhere), looked at once
     _aliases: dict[str, tuple[str, ...] | None] | None = None
+    #: older_below's answer by role: asked by every table of the policies, walked once
+    _below: dict[str, tuple[tuple[str, str, bool], ...]] | None = None
     #: the tracer's view's mounts (own_mounts), read at most once in the call's decision
     _own_mounts: dict[int, MountEntry] | None = None
     #: argument registers whose strings the decision read and the kernel reads again (a
@@ -535,6 +547,11 @@ class DecodedCall:
     #: the resolved unix socket paths of the call's addresses that name nothing (the last
     #: name, or a directory on the way): the kernel's lookup answers ENOENT (red team 86)
     missing_addresses: frozenset[str] = frozenset()
+    #: the unix socket paths of the call's addresses that resolve to a file with no name a
+    #: rule could match (paths.py, "Views": an outsider's /proc/PID/cwd in a mount namespace
+    #: of its own), as their /proc text: a rule that needs the name refuses the call
+    #: (require_address_names; review 67)
+    unnamed_addresses: frozenset[str] = frozenset()
     #: the targets of a signal call found to be tasks of the traced tree (in_tree): what a
     #: tree-scoped permit was decided on, which must stay so until the call has run
     #: (Tracer._must_freeze); None when no such answer was given
@@ -684,9 +701,20 @@ class DecodedCall:
         if resolved.unnamed and (resolved.exists or self.name not in DYNAMIC_ROLE_CALLS
                                  | VIEW_CALLS):
             # (the mount family creates no file: a missing one is ENOENT whatever is decided)
-            raise DecodeError(errno.EACCES, f"{resolved.path}: the file has no name a rule "
-                              "could match (its namespace was not followed)")
+            raise _unnamed_error(resolved.path)
         return self.shown(resolved.path)
+
+    def require_address_names(self) -> None:
+        """A rule needs the names of the unix socket files the call's addresses reach (a
+        ``unix`` rule, a rule on the write-open or the mknod of the file:
+        Supervisor._unnamed_address): one no rule could match (unnamed_addresses) refuses
+        the call (EACCES), as :meth:`path` does for a path argument -- its /proc text is
+        no path of the tracer's view, and would match no rule (review 67: a connect to
+        ``/proc/PID/cwd/agent.sock`` of an outsider whose cwd is the refused directory,
+        bind-mounted elsewhere in its own mount namespace, reached the agent)."""
+        self.sockaddrs  # noqa: B018  (decoded: its errors first, then its names known)
+        if self.unnamed_addresses:
+            raise _unnamed_error(min(self.unnamed_addresses))
 
     def removed_examined(self) -> bool:
         """Whether a path examined so far names a removed file (/proc's ``PATH
@@ -1115,15 +1143,24 @@ class DecodedCall:
         there although the run did not make them (``Decoder.older``): (the name's tail
         below the directory, "/x/y"; the file's own name when it came; whether a
         directory)."""
-        if self._decoder is None or not self._decoder.older:
+        decoder = self._decoder
+        if decoder is None:
             return ()
+        known = self._below.get(role) if self._below is not None else None
+        if known is not None:
+            return known
         key = self._made_key(role)
         if key is None:
             return ()
         below = key + "/"
-        return tuple((name[len(key):], own, tree)
-                     for name, (own, tree) in self._decoder.older.items()
-                     if name.startswith(below))
+        found = [(name[len(key):], own, tree) for name, (own, tree) in decoder.older.items()
+                 if name.startswith(below)]
+        if self.policy_name in aliases.MOVE_CALLS and key in decoder.made:
+            found += _foreign_below(decoder, key, {tail for tail, _, _ in found})
+        if self._below is None:
+            self._below = {}
+        answer = self._below[role] = tuple(found)
+        return answer
 
     def made_by_run(self, path: str) -> bool:
         """Whether a call of this run made ``path`` (``Decoder.made``, see :meth:`fresh`) and
@@ -2718,6 +2755,8 @@ class DecodedCall:
                 try:
                     resolved = decoder.resolve(self, raw_path, AT_FDCWD, True)
                     end = resolved.path
+                    if resolved.unnamed:
+                        self.unnamed_addresses = self.unnamed_addresses | {end}
                     if not resolved.exists or resolved.unreachable:
                         self.missing_addresses = self.missing_addresses | {end}
                 finally:
@@ -4022,6 +4061,55 @@ class MadeNotes:
         for fd in self._held:  # (a plan dropped unsettled: its call refused after all)
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+#: the entries :func:`_foreign_below` looks at below a moved directory of the run's own; past
+#: it the directory is compared as one that is not the run's (fail closed)
+FOREIGN_WALK_CAP = 10000
+
+
+def _foreign_below(decoder: Decoder, key: str, older: set[str]
+                   ) -> list[tuple[str, str, bool]]:
+    """The files below the directory ``key`` (a name of ``Decoder.made``) that are not the
+    run's own -- not noted as made, or no longer the file the run made there
+    (``Decoder.still_made``: an outsider's hard link to a secret renamed over the run's
+    ``d.tmp/f``, review 66) -- and not already among the run's older ones (``older``, their
+    tails): each as (its tail below ``key``, its own name now, whether a directory), to be
+    decided by its own name (model.Table._linked_decision).  A directory not the run's is
+    not walked (its tree is compared whole).  Past :data:`FOREIGN_WALK_CAP` entries, or an
+    entry the tracer cannot look at, the directory itself is returned (compared whole, as
+    one the run did not make).  The window between this walk and the kernel's rename stays,
+    as for a file (Decoder.still_made)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(key).st_mode):
+            return []  # (a file or a symlink moved: nothing below it moves)
+    except OSError:
+        return [("", key, True)]
+    found: list[tuple[str, str, bool]] = []
+    pending = [key]
+    seen = 0
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as entries:
+                listed = [(entry.name, entry.is_dir(follow_symlinks=False))
+                          for entry in entries]
+        except OSError:
+            return [("", key, True)]
+        for name, is_dir in listed:
+            seen += 1
+            if seen > FOREIGN_WALK_CAP:
+                return [("", key, True)]
+            path = f"{directory}/{name}"
+            tail = path[len(key):]
+            if tail in older:
+                continue
+            if path in decoder.made and decoder.still_made(path):
+                if is_dir:
+                    pending.append(path)
+                continue
+            found.append((tail, path, is_dir))
+    return found
 
 
 def name_identity(path: str) -> tuple[int, int, bytes] | None:

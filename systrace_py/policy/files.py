@@ -814,15 +814,19 @@ class _Loader:
                              "paths are matched as the kernel resolves them (no . or ..): it"
                              " would match nothing; write the path it leads to")
         text = path.pattern
-        if len(text) > 1 and text.endswith("/") and "{" not in text \
-                and not text.rstrip("/").endswith("**"):
+        for spelled in path.spellings() if text.endswith(("/", "}")) else ():
             # (red team 86: "never fsread ~/.ssh/" refused the listing and left every key
-            # readable; a warning, not an error: a policy may mean the directory alone)
-            bare = text.rstrip("/") or "/"
-            warnings.warn(PolicyWarning(str(self.error(
-                where, "path", f"{text!r} ends in '/', which matching ignores: it names "
-                f"{bare} alone, not what is in it; write {bare + '/**'!r} for its tree, or "
-                f"{bare!r} for the directory alone"))), stacklevel=2)
+            # readable; a warning, not an error: a policy may mean the directory alone.
+            # Each alternative of braces alike -- review 67: "{~/.ssh/,~/.gnupg/}")
+            if len(spelled) > 1 and spelled.endswith("/") \
+                    and not spelled.rstrip("/").endswith("**"):
+                bare = spelled.rstrip("/") or "/"
+                which = repr(text) if spelled == text else \
+                    f"{spelled!r} (of {text!r}, braces expanded)"
+                warnings.warn(PolicyWarning(str(self.error(
+                    where, "path", f"{which} ends in '/', which matching ignores: it names "
+                    f"{bare} alone, not what is in it; write {bare + '/**'!r} for its tree, "
+                    f"or {bare!r} for the directory alone"))), stacklevel=2)
         linked = path.linked_directories(self._resolved_directory)
         if linked is not None:
             directory, resolved = linked

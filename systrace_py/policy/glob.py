@@ -743,6 +743,12 @@ class PathGlob:
         self.pattern = pattern
         self._compiled = _compile(pattern, expansions or Expansions.from_env(env))
 
+    def spellings(self) -> list[str]:
+        """The pattern's alternatives as written, braces expanded (``/srv/{keys,aws}/``:
+        ``/srv/keys/`` and ``/srv/aws/``), for what the loader says of each spelling (a
+        trailing ``/``: review 67)."""
+        return _expand_braces(self.pattern)
+
     def unmatchable_steps(self) -> str | None:
         """A literal ``.`` or ``..`` component of some alternative, or None.  Paths are
         matched as the kernel resolves them, which have neither: such an alternative matches

@@ -209,7 +209,11 @@ class Observation:
     ``older_inside`` holds, for a move of a directory the run made, the files below it the
     run linked or moved there although it did not make them (``Facts.older_below``): (the
     role, the name's tail below the directory, the file's own name, whether a directory)
-    -- the next run's move compares each by its own name (learn._linked_grants).
+    -- the next run's move compares each by its own name (learn._linked_grants);
+    ``absent`` names the roles whose path named nothing when the call was decided (a stat,
+    an unlink, a destination's probe that met no file: ``rm -f o/t.tmp``, ``[ -e o/t.tmp ]``,
+    cp's look at its destination): such a use met no older file (``_Context.older_first``
+    leaves it out where the run does not leave its own file at the name).
     """
 
     table: str
@@ -230,6 +234,7 @@ class Observation:
     tree: bool = False
     older: tuple[str, ...] = ()
     older_inside: tuple[tuple[str, str, str, bool], ...] = ()
+    absent: tuple[str, ...] = ()
 
     def all_facts(self) -> list[CallFacts]:
         """The facts a policy decides on (one per socket address)."""
@@ -275,6 +280,8 @@ class Observation:
             out["older"] = list(self.older)
         if self.older_inside:
             out["older_inside"] = [list(entry) for entry in self.older_inside]
+        if self.absent:
+            out["absent"] = list(self.absent)
         return out
 
     @classmethod
@@ -301,6 +308,9 @@ class Observation:
             older=tuple(str(r) for r in data.get("older", ())),
             older_inside=tuple((str(role), str(tail), str(own), bool(tree))
                                for role, tail, own, tree in data.get("older_inside", ())),
+            # (a log of before close 40 has none: every use before a name was made counts as
+            # one that met an older file there, as it did)
+            absent=tuple(str(r) for r in data.get("absent", ())),
         )
 
 
@@ -550,6 +560,7 @@ class _Context:
         renamed_to: set[str] = set()  # the new names of renames
         passed: set[str] = set()  # names a file was renamed to and away from: a step only
         used: set[str] = set()  # names used while the run had not made them (yet)
+        met: set[str] = set()  # those of them a use found a file at (Observation.absent)
         #: every way a call of the run made each name hold a file (:meth:`_own_contents`)
         makers: dict[str, set[str]] = {}
         moved_below: set[str] = set()  # "DIR/" of every directory a move took or made
@@ -583,6 +594,8 @@ class _Context:
             for arg in obs.paths:
                 if arg.path not in created and arg.role not in obs.created:
                     used.add(arg.path)
+                    if arg.role not in obs.absent:
+                        met.add(arg.path)
                 if arg.path in created and (obs.syscall in aliases.REMOVE_CALLS or (
                         arg.role == "old" and obs.syscall.startswith("rename"))):
                     # (a name removed before the run made it was an older file's: no
@@ -638,8 +651,11 @@ class _Context:
                     ctx.made_by.setdefault(arg.path, set()).add(obs.table)
         ctx.own = _own_contents(makers, tuple(moved_below | _own_moves(
             own_moves, makers, ctx.made_dirs, moved_below)))
-        ctx.older_first = used & ctx.made
         ctx.kept = ctx.made - removed
+        # (a use that met no file met no older one -- ``rm -f o/t.tmp`` before the atomic
+        # save writes it: review 66 --, unless the run leaves its own file at the name, which
+        # the next run's same use meets: ``rm -rf build; mkdir build`` removes the last run's)
+        ctx.older_first = (met & ctx.made) | (used & ctx.kept)
         if mkdtemp_made:
             # a directory made 0700 by a program that is no Python interpreter was made by
             # C's mkdtemp (mktemp -d, a configure's "confXXXXXX"), or another library's --
@@ -2682,7 +2698,7 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
              and len(o.paths) == 2 and not o.failed]
     # (whether the next run tells a file the run made its own: the exemption's condition --
     # the grants below are not fresh, so it does not change)
-    notes = notes_made(policy.tables())
+    notes = notes_made(policy.tables()) or _note_own_moves(policy, moves, ctx, report)
     for _ in range(_LINKED_PASSES):
         grants: dict[tuple[int, str, bool | None], tuple[Table, Rule, set[str], list[str]]] = {}
         for obs in moves:
@@ -2735,6 +2751,51 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
                 report.older_unwidened.append(source.path)
 
 
+_NOTED = "files the run made, linked or renamed (the next run notes its own)"
+
+
+def _own_source(obs: Observation, role: str, ctx: _Context) -> str | None:
+    """The old name (``role``) of a link or move whose file the run made -- not an older
+    file there then (``Observation.older``) --, or None."""
+    source = obs.paths[0] if role == "old" else obs.paths[1]
+    return source.path if source.path in ctx.made and role not in obs.older else None
+
+
+def _note_own_moves(policy: Policy, moves: Sequence[Observation], ctx: _Context,
+                    report: LearnReport) -> bool:
+    """A policy with no ``fresh`` rule whose run linked or moved files it made: each such old
+    name is granted ``fslink`` by a ``fresh`` rule as well, in the mover's table -- nothing
+    more than its plain rule grants, but the next run's engine then notes what the run makes
+    (model.notes_made), so the move of its own file there is exempt from the "gains no
+    access" comparison in every table (``Facts.fresh``).  Why (close 40): without the notes
+    the fallback (a) of :func:`_linked_grant` had to grant the old name what the new one has
+    in every table that reads the new one -- ``cat``'s table read ``o/t.tmp`` although cat
+    never read it, and an outsider's file planted there was read (review 66); now (a) grants
+    only the mover's table, and another table's reader of the new name refuses the move of
+    a file that is not the run's own.  Returns whether it added any (the notes are on)."""
+    added: dict[tuple[int, str], tuple[Table, list[str]]] = {}
+    for obs in moves:
+        for role in ("old", "new"):
+            source = _own_source(obs, role, ctx) if aliases.renames(
+                obs.syscall, role, obs.selector) else None
+            if source is None or is_sensitive(source, ctx.writer.home):
+                continue
+            table = policy.main if obs.table == MAIN else policy.programs.get(obs.table) or (
+                policy.table_for(obs.table) or policy.main)
+            text = ctx.writer.text(source)
+            entry = added.setdefault((id(table), text), (table, []))
+            if source not in entry[1]:
+                entry[1].append(source)
+    for (_, text), (table, paths) in added.items():
+        table.rules.append(FileRule((FSLINK,), Action.PERMIT, path=ctx.writer.glob(text),
+                                    fresh=True, learned=_provenance(_NOTED, paths)))
+        report.generalizations.append(Generalization(
+            table.name, _NOTED, text, (FSLINK,), len(paths), tuple(paths[:3])))
+    for table in {id(t): t for t, _ in added.values()}.values():
+        table.rules[:] = _numbered(table.rules)
+    return bool(added)
+
+
 def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
                   into: Table | None, observations: Sequence[Observation],
                   report: LearnReport, notes: bool = True
@@ -2763,11 +2824,18 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
     target = obs.paths[1] if role == "old" else obs.paths[0]
     older_tree = False
     exchange = all(aliases.renames(obs.syscall, arg.role, obs.selector) for arg in obs.paths)
-    if source.path in ctx.made and role not in obs.older and notes and not exchange and \
-            source.path not in ctx.kept:
+    own_source = _own_source(obs, role, ctx) is not None
+    if own_source and notes and not exchange and source.path not in ctx.kept:
         # (the run's own: exempt, Facts.fresh on the next run -- but its older files)
         compared = [(own, target.path + tail, tree, "link")
                     for r, tail, own, tree in obs.older_inside if r == role]
+    elif own_source and into is not None and into is not table:
+        # (a file the run made, which the next run meets at the name (kept, an exchange's)
+        # or does not tell its own: granted in the mover's table alone -- a table that only
+        # read the new name never read the old one, and would read an outsider's file
+        # planted there by name, and moved: review 66.  Its move of a file not the run's own
+        # is refused there, as it may be: _note_own_moves)
+        return []
     else:
         older_tree = role in obs.directories
         compared = [(source.path, target.path, older_tree, obs.syscall)]

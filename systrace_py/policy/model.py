@@ -1502,6 +1502,14 @@ class Table:
             rule.refuses and rule.path is not None for rule in self.rules_for("openat", cls, part))
             for cls, part in checks)
 
+    def names_sockets(self, syscall: str) -> bool:
+        """Whether a rule on a check of ``syscall`` has a ``unix`` path glob, whatever it
+        does: a unix socket's path may then decide the call, and one with no name a rule
+        could match refuses it (Supervisor._unnamed_address, as a path argument's does:
+        review 67).  Abstract and unnamed (``""``) patterns name no file."""
+        return any(unix_globs(rule) for cls, part in checks_of(syscall, "path", None, None)
+                   for rule in self.rules_for(syscall, cls, part))
+
     def may_refuse_traversal(self) -> bool:
         """Whether a rule may refuse (or ask about) what a lookup passes through: a stat of a
         directory it enters and leaves, a readlink of a symlink it follows
@@ -1960,14 +1968,15 @@ def path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:
     out: list[PathPattern] = []
     if rule.path is not None:
         out.append(rule.path)
-    if not sockets:
-        return out
-    unix = getattr(rule.net, "unix", None) if rule.net is not None else None
-    for item in unix or ():
-        glob = getattr(item, "glob", None)
-        if glob is not None:
-            out.append(glob)
+    if sockets:
+        out.extend(unix_globs(rule))
     return out
+
+
+def unix_globs(rule: Rule) -> list[PathPattern]:
+    """The path globs of a rule's ``unix`` condition (not its abstract or unnamed ones)."""
+    unix = getattr(rule.net, "unix", None) if rule.net is not None else None
+    return [glob for item in unix or () if (glob := getattr(item, "glob", None)) is not None]
 
 
 def _may_match_below(pattern: PathPattern, directory: str) -> bool:

@@ -1384,3 +1384,43 @@ def test_an_older_file_moved_with_a_directory_of_the_runs_own_is_granted_its_new
     assert policy.main.decide(move).action is Action.PERMIT
     _, policy, _ = learned(_staged(()))
     assert policy.main.decide(move).reason == "linked access"
+
+
+# --- close 40: a use that met no file met no older one (review 66) ----------------------------
+
+def _precleaned_save(absent: bool) -> list[Observation]:
+    """``rm -f o/t.tmp; echo 1 > o/t.tmp; mv o/t.tmp o/f; cat o/f`` as the learner sees it:
+    the ``rm -f`` met no file (``absent``; a log written before close 40 does not say)."""
+    tmp, out = "/work/proj/o/t.tmp", "/work/proj/o/f"
+    return [Observation(MAIN, "unlink", (PathArg("path", tmp),),
+                        absent=("path",) if absent else ()),
+            write(tmp),
+            Observation(MAIN, "rename", (PathArg("old", tmp), PathArg("new", out)),
+                        created=("new",)),
+            read(out)]
+
+
+def test_a_temporary_removed_before_it_was_made_but_met_no_file_is_moved_by_a_fresh_rule():
+    """The pre-clean met no file, so it met no older one: the temporary's move is learned by
+    the fresh rule (``_own_moved``), not granted the output's read by name (the fallback,
+    which read an outsider's file planted at the name on the next run: review 66).  A log
+    without ``absent`` learns as before."""
+    tmp = "/work/proj/o/t.tmp"
+    _, policy, text = learned(_precleaned_save(absent=True))
+    moves = [r for r in policy.main.rules if r.path is not None and r.path.matches(tmp)
+             and "fslink" in r.calls]
+    assert moves and moves[0].fresh, text
+    assert not [r for r in policy.main.rules if r.path is not None and r.path.matches(tmp)
+                and "fsread" in r.calls and not r.fresh], text
+    _, before, text = learned(_precleaned_save(absent=False))
+    # (a plain rule moves any file at the name; the policy notes what the run makes, so the
+    # next run's own file's move is exempt -- _note_own_moves)
+    assert [r for r in before.main.rules if r.path is not None and r.path.matches(tmp)
+            and "fslink" in r.calls and not r.fresh], text
+    assert not [r for r in policy.main.rules if r.path is not None and r.path.matches(tmp)
+                and "fslink" in r.calls and not r.fresh], text
+    obs = _precleaned_save(absent=True)[0]
+    assert obs.to_json()["absent"] == ["path"]
+    assert Observation.from_json(MAIN, obs.to_json()) == obs
+    assert "absent" not in _precleaned_save(absent=False)[0].to_json()
+

@@ -42,3 +42,41 @@ def test_a_trailing_slash_is_said_to_name_the_directory_alone(pattern: str) -> N
 @pytest.mark.parametrize("pattern", ["/srv/keys", "/srv/keys/**", "/srv/keys/**/", "/"])
 def test_a_pattern_without_the_trap_is_said_nothing_of(pattern: str) -> None:
     assert _load(pattern) == []
+
+
+@pytest.mark.parametrize("pattern", ["/srv/{keys,aws}/", "{/srv/keys/,/srv/aws/}"])
+def test_a_trailing_slash_in_braces_is_said_to_name_the_directory_alone(pattern: str) -> None:
+    """Review 67: the same trap spelled with braces -- ``{~/.ssh/,~/.gnupg/}``, the natural
+    way to name two key directories (policy.md's example names four so) -- refuses the
+    directories' listings and leaves their files readable, as ``/srv/keys/`` does; the
+    loader says nothing of it on main 3090d3df (it skips every pattern with a brace)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = loads_policy(f'default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                             f'path = "{pattern}"\naction = "never"\n').main
+    said = [str(w.message) for w in caught if issubclass(w.category, PolicyWarning)]
+    facts = CallFacts("openat", (PathArg("path", "/srv/keys/id"),), open_flags=os.O_RDONLY)
+    assert table.decide(facts).action is Action.PERMIT  # (the trap: the key is readable)
+    assert said and "/srv/keys" in said[0], said
+
+
+@pytest.mark.parametrize(("pattern", "named"), [
+    ("/srv/{keys,aws}/", ["/srv/keys", "/srv/aws"]),
+    ("{/srv/keys,/srv/aws}/", ["/srv/keys", "/srv/aws"]),
+    ("{/srv/keys/,/srv/aws/**}", ["/srv/keys"]),
+    ("/srv/{keys,{aws,gcp}/}", ["/srv/aws", "/srv/gcp"]),
+    ("/srv/{keys,aws}/**", []),
+    ("/srv/{keys,aws}", []),
+    ("{/srv/keys/**/,/}", []),
+])
+def test_each_alternative_of_braces_is_said_of_alone(pattern: str, named: list[str]) -> None:
+    """Close 41: one warning per alternative ending in '/' (braces expanded), naming its tree's
+    pattern; the alternatives without the trap, and patterns of none, are said nothing of."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loads_policy(f'default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                     f'path = "{pattern}"\naction = "never"\n')
+    said = [str(w.message) for w in caught if issubclass(w.category, PolicyWarning)]
+    assert len(said) == len(named), said
+    for text, directory in zip(said, named, strict=True):
+        assert f"{directory + '/**'!r} for its tree" in text and pattern in text, text
