@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
     _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-__all__ = ["HostPattern", "NetCondition", "NetConditionError", "abstract_spelled",
-           "host_address", "normal_name", "parse_address", "parse_port_range"]
+__all__ = ["IDNA_DEVIATIONS", "HostPattern", "NetCondition", "NetConditionError",
+           "UnsureSpelling", "abstract_spelled", "host_address", "normal_name",
+           "parse_address", "parse_port_range"]
 
 _PORT_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
 #: (a string: ipaddress is imported where it is first used, startup.DEFERRED)
@@ -137,6 +138,11 @@ IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
 _HINTED_DEVIATIONS = frozenset("\u00df\u03c2")
 
 
+#: the general categories a character beyond ASCII of a spelled label may have (letters,
+#: marks, decimal digits; not Unicode 3.2's "Cn", unassigned then)
+_SPELLED_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd"})
+
+
 def _same_in_both(label: str) -> bool:
     """Whether IDNA 2003 and UTS 46 non-transitional cannot spell ``label`` (lower case,
     not ASCII) as two different names: each character beyond ASCII a letter, mark or
@@ -155,10 +161,8 @@ def _same_in_both(label: str) -> bool:
 
     old = unicodedata.ucd_3_2_0
     for c in label:
-        if c.isascii():
-            continue
-        if old.category(c)[0] not in "LMN" or unicodedata.category(c)[0] not in "LMN" or \
-                unicodedata.category(c) in ("Nl", "No") or old.category(c) in ("Nl", "No"):
+        if not c.isascii() and not {old.category(c), unicodedata.category(c)} \
+                <= _SPELLED_CATEGORIES:
             return False
     try:
         prepped = nameprep(label)
