@@ -18,8 +18,10 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from escape_lib import SECRET_MAGIC, attack, never, permit, policy
 
 #: (the run's create is exclusive, ``open(.., "x")``: a plain O_CREAT|O_TRUNC create this deep
@@ -153,3 +155,135 @@ def test_held_above_path_max(tmp_path: Path, loop: dict[str, str]) -> None:
         thread.join()
     assert done, str(out)
     assert out.verdict == "BLOCKED", str(out)
+
+
+# --- the same root, a tracer that is not root: a directory on the way it may not search ---
+
+#: the run goes to W/a/b, makes x, removes it, takes the search right off W/a (its own
+#: directory: chmod of a name no rule names makes no stop) and reads x after another process
+#: -- one that can still reach W/a/b: root, or one already in it -- wrote its secret there
+UNSEARCHABLE = f"""
+import os, sys, time
+os.chdir(sys.argv[1] + "/a/b")
+out = os.open("x", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+os.write(out, b"mine\\n")
+os.close(out)
+time.sleep(0.5)
+os.unlink("x")
+if sys.argv[2] == "chmod":
+    os.chmod("..", 0)
+for _ in range(200):
+    if os.path.exists("ready"):
+        break
+    time.sleep(0.1)
+try:
+    with open("x") as f:
+        text = f.read()
+except OSError as exc:
+    print("BLOCKED:", exc)
+else:
+    print("ESCAPED: read an outsider's file as the run's own" if {SECRET_MAGIC!r} in text
+          else "BLOCKED: not the secret")
+"""
+
+#: a user the run and the tracer run as, and a python it may run (the test's may be under
+#: /root); the package and its dependencies by PYTHONPATH
+USER = 1000
+SYSTEM_PYTHON = Path(f"/usr/bin/python3.{sys.version_info.minor}")
+
+
+def _as_user(work: Path, how: str, table: str | None,
+             env: dict[str, str] | None) -> tuple[str, str, bool]:
+    """Run UNSEARCHABLE as USER (traced by a tracer running as USER when ``table``)."""
+    import shutil
+    import sysconfig
+    import tempfile
+
+    if not SYSTEM_PYTHON.exists() or shutil.which("setpriv") is None:
+        pytest.skip("no system python or setpriv here")
+    (work / "a" / "b").mkdir(parents=True)
+    for path in (work, work / "a", work / "a" / "b"):
+        os.chown(path, USER, USER)
+    home = Path(tempfile.mkdtemp(prefix="review64-", dir=work.parent))
+    home.chmod(0o755)
+    done: list[bool] = []
+
+    def outsider() -> None:
+        where = work / "a" / "b"
+        deadline = time.monotonic() + 25
+        while time.monotonic() < deadline and not (where / "x").exists():
+            time.sleep(0.01)
+        while time.monotonic() < deadline and (where / "x").exists():
+            time.sleep(0.01)
+        time.sleep(0.2)  # (after the chmod)
+        (where / "x").write_text(SECRET_MAGIC + "\n")
+        (where / "ready").write_text("")
+        done.append(True)
+
+    repo = Path(__file__).resolve().parents[2]
+    run_env = {**(env or {}), "HOME": str(home),
+               "PYTHONPATH": f"{repo}:{sysconfig.get_paths()['purelib']}"}
+    setpriv = ["setpriv", f"--reuid={USER}", f"--regid={USER}", "--clear-groups"]
+    thread = threading.Thread(target=outsider)
+    thread.start()
+    try:
+        if table is None:
+            out = attack("setpriv", *setpriv[1:], SYSTEM_PYTHON, "-c", UNSEARCHABLE, work, how,
+                         policy_text=None, scene=None, env=run_env, cwd=home, timeout=60)
+        else:
+            policy_file = home / "policy.toml"
+            policy_file.write_text(table)
+            policy_file.chmod(0o644)
+            out = attack(SYSTEM_PYTHON, "-c", UNSEARCHABLE, work, how, policy_text=table,
+                         scene=None, env=run_env, cwd=home, timeout=60,
+                         policy_file=policy_file,
+                         tracer=[*setpriv, str(SYSTEM_PYTHON), "-m", "systrace_py"])
+    finally:
+        thread.join()
+        for path in (work / "a",):
+            path.chmod(0o755)
+    return out.verdict, str(out), bool(done)
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    """A directory USER may reach (pytest's tmp_path is below root's 0700 one)."""
+    import shutil
+    import tempfile
+
+    where = Path(tempfile.mkdtemp(prefix="review64-w-"))
+    where.chmod(0o755)
+    try:
+        yield where
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def test_native_control_an_outsiders_file_below_an_unsearchable_directory_is_read(
+        shared: Path) -> None:
+    verdict, text, done = _as_user(shared / "w", "chmod", None, None)
+    assert done and verdict == "ESCAPED", text
+
+
+def test_an_outsiders_file_the_tracer_cannot_look_up_is_not_the_runs(
+        shared: Path, loop: dict[str, str]) -> None:
+    """ESCAPED on main 01d6e5c4 (both loops): the tracer (not root) may not search W/a, so
+    name_identity is None and os.path.lexists False (EACCES): still_made says 'nothing there'
+    while the run reaches x from its cwd."""
+    work = shared / "w"
+    table = policy(permit("openat", path=f"{work}/**", fresh=True),
+                   never("openat", path=f"{work}/**"))
+    verdict, text, done = _as_user(work, "chmod", table, loop)
+    assert done, text
+    assert verdict == "BLOCKED", text
+
+
+def test_held_as_a_user_where_the_tracer_can_look(shared: Path, loop: dict[str, str]) -> None:
+    """The control of the finding: the same run as the user without the chmod is BLOCKED
+    (the identity differs) -- passes on main."""
+    work = shared / "w"
+    table = policy(permit("openat", path=f"{work}/**", fresh=True),
+                   never("openat", path=f"{work}/**"))
+    verdict, text, done = _as_user(work, "keep", table, loop)
+    assert done, text
+    assert verdict == "BLOCKED", text
