@@ -1208,6 +1208,7 @@ class DecodedCall:
             return
         notes = MadeNotes(decoder)
         notes.again = self.again
+        notes.tid = self.tid
         self._plan_made(notes)
         if notes.pending():
             self.made_notes = notes
@@ -1308,6 +1309,8 @@ class DecodedCall:
                     continue
                 if key is not None:
                     notes.make(key, self._reach(role))
+                    if name in aliases.OPEN_CALLS:
+                        notes.opened = key
                     # (nothing was there: a note of it went unseen -- one below a name made
                     # anew stays, refusing more, not less: no walk of the notes per mkdir)
                     notes.take_older(key, False)
@@ -3899,7 +3902,7 @@ class MadeNotes:
     comes between."""
 
     __slots__ = ("_held", "_own", "_since", "_steps", "_widens", "again", "anew", "decoder",
-                 "exclusive", "ran_exclusive")
+                 "exclusive", "opened", "ran_exclusive", "tid")
 
     def __init__(self, decoder: Decoder) -> None:
         self.decoder = decoder
@@ -3917,6 +3920,11 @@ class MadeNotes:
         #: an exclusive create of a task under a filter of the program's own, made anew by the
         #: tracer with the task's filters suspended (Tracer._create_anew): held so
         self.anew = False
+        #: the calling task, and the name (a ``make`` step's) whose file an open's result
+        #: holds (settle: the note's identity is the descriptor's file's as well as the
+        #: name's -- review 64)
+        self.tid = 0
+        self.opened: str | None = None
         #: Decoder.narrowings at the entry, and the numbers of this call's own narrowings
         self._since = decoder.narrowings
         self._own: set[int] = set()
@@ -3993,9 +4001,10 @@ class MadeNotes:
         self._steps.append(("bound", inode))
         self._widens = True
 
-    def settle(self, succeeded: bool) -> None:
+    def settle(self, succeeded: bool, result: int | None = None) -> None:
         """At the call's exit: the whole plan when it succeeded; else only what was done at
-        its entry stays (the descriptors held for it closed)."""
+        its entry stays (the descriptors held for it closed).  ``result``: the call's (an
+        open's descriptor in the task, for :attr:`opened`)."""
         held, self._held = self._held, []
         if not succeeded:
             for fd in held:
@@ -4017,6 +4026,12 @@ class MadeNotes:
                     # the file is still the run's, review 63)
                     identity = name_identity(path if where is None else where) \
                         if where != "" else None
+                    if path == self.opened and identity is not None:
+                        # (the name is looked up after the kernel's return, and a process
+                        # outside the tree -- not frozen -- may have renamed its own file
+                        # over it meanwhile: the file the open made is the one its
+                        # descriptor holds, and a name giving another is untold, review 64)
+                        identity = identity if identity == self._returned(result) else None
                     decoder.made_ids[path] = identity if identity and identity[2] else None
             elif what == "put_older":
                 older[arg[0]] = arg[1]
@@ -4031,6 +4046,12 @@ class MadeNotes:
                     decoder.hold_removed(arg[0], arg[1])
             elif what == "bound":
                 decoder.note_bound(arg)
+
+    def _returned(self, result: int | None) -> tuple[int, int, bytes] | None:
+        """Which file the descriptor ``result`` of the task holds (None: not to be told)."""
+        if result is None or result < 0 or not self.tid:
+            return None
+        return name_identity(f"/proc/{self.tid}/fd/{result}", follow=True)
 
     def _others_since(self) -> set[str] | None:
         """The names another call narrowed the notes at since this one's entry -- none where
@@ -4058,17 +4079,18 @@ class MadeNotes:
                 os.close(fd)
 
 
-def name_identity(path: str) -> tuple[int, int, bytes] | None:
-    """Which file ``path`` names, not following a last symlink (ptrace_ops.file_identity:
-    device, inode, handle -- b"" where the file system gives none), or None: not to be told
-    (Decoder.made_ids), nothing there included -- :func:`looked_up` tells that apart."""
+def name_identity(path: str, follow: bool = False) -> tuple[int, int, bytes] | None:
+    """Which file ``path`` names, not following a last symlink unless ``follow``
+    (ptrace_ops.file_identity: device, inode, handle -- b"" where the file system gives
+    none), or None: not to be told (Decoder.made_ids), nothing there included --
+    :func:`looked_up` tells that apart."""
     try:
-        return looked_up(path)
+        return looked_up(path, follow)
     except OSError:
         return None
 
 
-def looked_up(path: str) -> tuple[int, int, bytes] | None:
+def looked_up(path: str, follow: bool = False) -> tuple[int, int, bytes] | None:
     """:func:`name_identity`, where None is "nothing there" -- only the look-up's own ENOENT,
     of a look-up made where the task's is (``path``: its name in the tracer's view, or the
     task's own spelling under its root, :func:`_access`), by names past PATH_MAX
@@ -4078,7 +4100,7 @@ def looked_up(path: str) -> tuple[int, int, bytes] | None:
     resolver saw), EIO say nothing of what is there (review 64: read as "nothing there",
     another process's file at the run's removed name was the run's own)."""
     try:
-        fd = _open_path(path, follow=False)
+        fd = _open_path(path, follow)
     except FileNotFoundError:
         return None
     try:
