@@ -1,0 +1,103 @@
+"""Close 37: review 64's findings, in-process.  A ``fresh`` note's "nothing there"
+(Decoder.still_made) is only the look-up's own ENOENT -- a name past PATH_MAX (the tracer's
+ENAMETOOLONG) and a look-up failing otherwise (ELOOP here; a tracer that may not search a
+directory: EACCES) said "nothing there", and another file at the run's name counted as the
+run's (the escape tests: tests/escape/test_escape_review64_deep.py) -- and an open's note is
+of the file its descriptor holds, not of whatever the name gives at the exit
+(test_escape_review64_swap.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from systrace_py.engine.decode import Decoder, MadeNotes
+from systrace_py.kernel import PATH_MAX
+
+#: 20 directories of 240-byte names: past PATH_MAX below any start
+NAMES = ["d" * 239 + chr(ord("a") + i) for i in range(20)]
+
+
+def _deep(top: Path) -> tuple[str, int]:
+    """The name past PATH_MAX of the deepest directory, and that directory held."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    for name in NAMES:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, dir_fd=fd)
+        below = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = below
+    return "/".join([str(top), *NAMES]), fd
+
+
+def _write(name: str, text: str, dir_fd: int) -> None:
+    fd = os.open(name, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644, dir_fd=dir_fd)
+    os.write(fd, text.encode())
+    os.close(fd)
+
+
+def test_a_fresh_note_past_path_max_is_kept_and_checked_by_its_identity(
+        tmp_path: Path) -> None:
+    deep, held = _deep(tmp_path)
+    try:
+        own = deep + "/x"
+        assert len(own.encode()) > PATH_MAX
+        _write("x", "mine", held)
+        decoder = Decoder()
+        notes = MadeNotes(decoder)
+        notes.make(own)
+        notes.settle(True)
+        assert decoder.made_ids[own] is not None  # (told: walked a name at a time)
+        assert decoder.still_made(own)
+        os.unlink("x", dir_fd=held)
+        assert decoder.still_made(own)  # (nothing there: a call would make it anew)
+        _write("x", "theirs", held)  # another file at the run's removed name
+        assert not decoder.still_made(own)
+    finally:
+        os.close(held)
+
+
+def test_a_look_up_that_fails_otherwise_than_enoent_is_no_nothing_there(
+        tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to("loop")  # (ELOOP on the way, for root as for anyone)
+    name = str(tmp_path / "loop" / "x")
+    decoder = Decoder()
+    decoder.made.add(name)
+    decoder.made_ids[name] = None
+    assert not decoder.still_made(name)
+    # a look-up made nowhere (no access path: outside the task's root) is untold too
+    (tmp_path / "y").write_text("")
+    decoder.made.add(str(tmp_path / "y"))
+    assert not decoder.still_made(str(tmp_path / "y"), "")
+
+
+def test_an_opens_note_is_of_the_file_its_descriptor_holds(tmp_path: Path) -> None:
+    own = tmp_path / "x"
+    decoder = Decoder()
+    notes = MadeNotes(decoder)
+    notes.tid = os.getpid()
+    notes.make(str(own))
+    notes.opened = str(own)
+    fd = os.open(own, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    try:
+        # another process's file renamed over the name before the exit stop's look-up
+        (tmp_path / "theirs").write_text("theirs")
+        os.rename(tmp_path / "theirs", own)
+        notes.settle(True, fd)
+    finally:
+        os.close(fd)
+    assert str(own) in decoder.made and decoder.made_ids[str(own)] is None
+    assert not decoder.still_made(str(own))
+    # and where the name gives the descriptor's file, it is noted as ever
+    mine = tmp_path / "m"
+    notes = MadeNotes(decoder)
+    notes.tid = os.getpid()
+    notes.make(str(mine))
+    notes.opened = str(mine)
+    fd = os.open(mine, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    try:
+        notes.settle(True, fd)
+    finally:
+        os.close(fd)
+    assert decoder.made_ids[str(mine)] is not None and decoder.still_made(str(mine))
