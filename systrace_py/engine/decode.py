@@ -1268,7 +1268,7 @@ class DecodedCall:
                 return
             if not moving:  # (a link: the new name of a file the run made)
                 if self.absent("new") == Absent.LAST:
-                    notes.make(new, self._reach("new"))
+                    notes.make(new, self._reach("new"), True, decoder.made_ids.get(old))
                 return
             if self.directory("old"):  # (a file has nothing below it: no walk of the set)
                 # what is noted below the new name is not there: a directory the rename
@@ -1278,10 +1278,13 @@ class DecodedCall:
                 below = old + "/"
                 reach = self._reach("new")
                 for path in [p for p in made if p.startswith(below)]:
+                    carried = decoder.made_ids.get(path)
                     notes.forget(path)
-                    notes.make(new + path[len(old):], reach and reach + path[len(old):])
+                    notes.make(new + path[len(old):], reach and reach + path[len(old):], True,
+                               carried)
+            carried = decoder.made_ids.get(old)
             notes.forget(old)
-            notes.make(new, self._reach("new"))
+            notes.make(new, self._reach("new"), True, carried)
             return
         if name == "bind":
             if self.view.host:
@@ -3962,10 +3965,15 @@ class MadeNotes:
         for path in [p for p in made if p.startswith(below)]:
             self.forget(path)
 
-    def make(self, path: str, where: str | None = None) -> None:
+    def make(self, path: str, where: str | None = None, carries: bool = False,
+             carried: tuple[int, int, bytes] | None = None) -> None:
         """Note ``path`` made, at the call's exit with the identity of the file there, looked
-        up at ``where`` (Decoder.still_made's: None, ``path`` itself; "", nowhere)."""
-        self._steps.append(("make", (path, where)))
+        up at ``where`` (Decoder.still_made's: None, ``path`` itself; "", nowhere).
+        ``carries``: a link's or rename's new name of a file the run made, whose noted
+        identity (``carried``, taken at the entry) the file at the new name must have --
+        the name read at the exit may give a file an outsider renamed over it meanwhile, or
+        the old name may have given an outsider's file already (review 64)."""
+        self._steps.append(("make", (path, where, carries, carried)))
         self._widens = True
 
     def put_older(self, path: str, noted: tuple[str, bool]) -> None:
@@ -4018,7 +4026,7 @@ class MadeNotes:
                 made.discard(arg)
                 decoder.made_ids.pop(arg, None)
             elif what == "make":
-                path, where = arg
+                path, where, carries, carried = arg
                 if since is not None and not _narrowed_at(since, path):
                     made.add(path)
                     # (an identity without a handle -- a file system that gives none --
@@ -4032,6 +4040,8 @@ class MadeNotes:
                         # over it meanwhile: the file the open made is the one its
                         # descriptor holds, and a name giving another is untold, review 64)
                         identity = identity if identity == self._returned(result) else None
+                    if carries and identity != carried:
+                        identity = None
                     decoder.made_ids[path] = identity if identity and identity[2] else None
             elif what == "put_older":
                 older[arg[0]] = arg[1]

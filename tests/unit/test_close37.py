@@ -101,3 +101,41 @@ def test_an_opens_note_is_of_the_file_its_descriptor_holds(tmp_path: Path) -> No
     finally:
         os.close(fd)
     assert decoder.made_ids[str(mine)] is not None and decoder.still_made(str(mine))
+
+
+def test_a_moved_names_note_carries_the_identity_noted_at_its_old_name(
+        tmp_path: Path) -> None:
+    """A rename's (a link's) new name is noted only where the file there is the one the old
+    name's note told: an outsider's file renamed over the new name before the exit stop's
+    look-up -- or given by the old name already -- is not the run's."""
+    decoder = Decoder()
+    notes = MadeNotes(decoder)
+    old = tmp_path / "a"
+    old.write_text("mine")
+    notes.make(str(old))
+    notes.settle(True)
+    mine = decoder.made_ids[str(old)]
+    assert mine is not None
+    # the run's rename a -> b, and an outsider's file renamed over b before the exit
+    os.rename(old, tmp_path / "b")
+    (tmp_path / "theirs").write_text("theirs")
+    os.rename(tmp_path / "theirs", tmp_path / "b")
+    notes = MadeNotes(decoder)
+    notes.forget(str(old))
+    notes.make(str(tmp_path / "b"), None, True, mine)
+    notes.settle(True)
+    assert decoder.made_ids[str(tmp_path / "b")] is None
+    assert not decoder.still_made(str(tmp_path / "b"))
+    # the file the note carried at the new name: noted as ever
+    (tmp_path / "c").write_text("mine too")
+    notes = MadeNotes(decoder)
+    notes.make(str(tmp_path / "c"))
+    notes.settle(True)
+    carried = decoder.made_ids[str(tmp_path / "c")]
+    os.rename(tmp_path / "c", tmp_path / "d")
+    notes = MadeNotes(decoder)
+    notes.forget(str(tmp_path / "c"))
+    notes.make(str(tmp_path / "d"), None, True, carried)
+    notes.settle(True)
+    assert decoder.made_ids[str(tmp_path / "d")] == carried
+    assert decoder.still_made(str(tmp_path / "d"))
