@@ -1325,7 +1325,14 @@ class DecodedCall:
 
     def _reach(self, role: str) -> str:
         """Where a fresh note's look-up of the path in ``role`` is made
-        (Decoder.still_made's ``where``): :meth:`access_path`, "" where there is none."""
+        (Decoder.still_made's ``where``): :meth:`access_path`, "" where there is none -- nor
+        for a name no rule could match (``unnamed``: /proc's text, no name in either view)."""
+        try:
+            decoded = self.decoded_path(role)
+        except DecodeError:
+            return ""
+        if decoded is None or decoded.resolved.unnamed:
+            return ""
         return self.access_path(role) or ""
 
     def _one_mount(self) -> bool:
