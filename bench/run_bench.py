@@ -42,7 +42,11 @@ it by hand.
 
     python bench/run_bench.py [--repeat 7] [--build-repeat 3] [--markdown] [--json out.json]
                               [--defences] [--python-loop] [--burn] [--regime busy|idle]
-                              [--quick] [--smoke] [--startup-only] [--install user|dev]
+                              [--quick] [--smoke] [--startup-only] [--only TEXT]
+                              [--install user|dev]
+
+``--only make`` runs the build row alone (every configuration, no start-up to exec rows): a
+few minutes, for before/after comparisons of what a build costs the tracer.
 """
 
 from __future__ import annotations
@@ -376,6 +380,10 @@ def main() -> int:
     parser.add_argument("--startup-only", action="store_true",
                         help="only the start-up to exec rows (and the bare interpreter): "
                              "a minute, for before/after comparisons of start-up work")
+    parser.add_argument("--only", metavar="TEXT",
+                        help="only the workloads whose name holds TEXT (\"make\": the build "
+                             "row alone), and no start-up to exec rows: a before/after "
+                             "comparison of one workload in minutes, not the whole bench")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
     parser.add_argument("--python-loop", action="store_true",
@@ -392,6 +400,8 @@ def main() -> int:
                              "default: made once per source tree) or the development tree "
                              "as python -S (dev)")
     opts = parser.parse_args()
+    if opts.only is not None and opts.startup_only:
+        parser.error("--only and --startup-only: the one runs workloads, the other none")
     if opts.smoke:
         opts.quick = True
     if opts.quick:
@@ -427,6 +437,11 @@ def main() -> int:
 
 def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
     loads = {} if opts.startup_only else workloads(tmp, opts.quick, opts.smoke)
+    if opts.only is not None:
+        loads = {name: command for name, command in loads.items() if opts.only in name}
+        if not loads:
+            raise SystemExit(f"--only {opts.only!r} names no workload of: "
+                             + ", ".join(workloads(tmp / "names", opts.quick, opts.smoke)))
     stamp = tmp / "stamp"
     (tmp / "stamp.c").write_text(STAMP_C)
     subprocess.run(["cc", "-O2", "-o", str(stamp), str(tmp / "stamp.c")], check=True)
@@ -458,13 +473,16 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
                     env_ = resident_env if config == LEARNED_RESIDENT else env
                     runs.setdefault((name, config), []).append(run_once(prefix_, command, env_))
     exec_times: dict[str, list[float]] = {}
-    exec_rounds = 1 if opts.smoke else max(opts.repeat, 3) * 3
+    # (--only: the workload alone, without the start-up to exec rows)
+    exec_rounds = 0 if opts.only is not None else 1 if opts.smoke else max(opts.repeat, 3) * 3
     rt_times: dict[str, list[float]] = {}
     realtime = os.geteuid() == 0 and shutil.which("chrt") is not None
     exec_configs = configurations(prefix, False, tmp / "learned-stamp.toml")
     exec_configs[RESIDENT] = exec_configs["systrace paths"]
-    learn(prefix, [str(stamp)], tmp / "learned-stamp.toml", env)
-    with resident_tracer(prefix, env) as resident_env:
+    if exec_rounds:
+        learn(prefix, [str(stamp)], tmp / "learned-stamp.toml", env)
+    with resident_tracer(prefix, env) if exec_rounds else contextlib.nullcontext(env) \
+            as resident_env:
         for _ in range(exec_rounds):
             for config, prefix_ in exec_configs.items():
                 env_ = resident_env if config == RESIDENT else env
@@ -514,7 +532,7 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
                            for (w, c), rs in runs.items() if rs[-1].tracer_rss is not None},
         "time_to_exec_seconds": {c: statistics.median(v) for c, v in exec_times.items()},
         "time_to_exec_fifo_seconds": {c: statistics.median(v) for c, v in rt_times.items()},
-        "bare_python_seconds": statistics.median(bare_times),
+        "bare_python_seconds": statistics.median(bare_times) if bare_times else math.nan,
     }
 
 
@@ -559,17 +577,18 @@ def report(res: dict, opts: argparse.Namespace) -> None:
     tte = res["time_to_exec_seconds"]
     # (variants of one policy are not timed again; the resident tracer's run is)
     timed = [c for c in res.get("exec_configs", configs) if c in tte]
-    header = ["start-up to exec (ms)", *timed]
-    rows = [["median", *[f"{tte[c] * 1000:.1f}" for c in timed]],
-            ["/ strace", *[ratio(tte[c], tte["strace"]) for c in timed]]]
     fifo = res["time_to_exec_fifo_seconds"]
     bare = res["bare_python_seconds"]
-    if fifo:
-        rows += [["median, SCHED_FIFO", *[f"{fifo[c] * 1000:.1f}" for c in timed]],
-                 ["/ python -I -S -c pass", *[ratio(fifo[c], bare) for c in timed]]]
-    tables.append((header, rows))
-    print(f"\n`python3 -I -S -c pass`: {bare * 1000:.1f} ms"
-          + (" (SCHED_FIFO)" if fifo else ""))
+    if tte:  # (--only: none)
+        header = ["start-up to exec (ms)", *timed]
+        rows = [["median", *[f"{tte[c] * 1000:.1f}" for c in timed]],
+                ["/ strace", *[ratio(tte[c], tte["strace"]) for c in timed]]]
+        if fifo:
+            rows += [["median, SCHED_FIFO", *[f"{fifo[c] * 1000:.1f}" for c in timed]],
+                     ["/ python -I -S -c pass", *[ratio(fifo[c], bare) for c in timed]]]
+        tables.append((header, rows))
+        print(f"\n`python3 -I -S -c pass`: {bare * 1000:.1f} ms"
+              + (" (SCHED_FIFO)" if fifo else ""))
     for header, rows in tables:
         if not rows:  # (--startup-only: no workloads)
             continue

@@ -15,6 +15,8 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 
+from systrace_py.policy.net import normal_name
+
 __all__ = [
     "TYPE_A",
     "TYPE_AAAA",
@@ -100,6 +102,10 @@ def _name(message: bytes, offset: int) -> tuple[str, int]:
         label = message[offset:offset + size]
         if len(label) != size:
             raise DnsFormatError("label runs past the message")
+        if b"." in label:
+            # the labels are joined by dots: ``www.good`` + ``test`` would read as the
+            # three labels of www.good.test, another name (red team 87)
+            raise DnsFormatError("a label holding a dot")
         length += size + 1
         if length > 255:
             raise DnsFormatError("name longer than 255 bytes")
@@ -133,7 +139,9 @@ def plain_query(message: bytes) -> Query:
     after them.  What resolvers send (glibc, musl, Go, c-ares: one question, an OPT when
     EDNS is on).  Anything else is a :class:`DnsFormatError`: a second question, an update's
     zone, a record beside the question or trailing bytes could carry a name the rules were
-    not asked about to the server (red team 20 saw such messages passed on unread)."""
+    not asked about to the server (red team 20 saw such messages passed on unread); and so
+    is a question whose name is not byte for byte the text the rules compare
+    (:func:`_spelled_as_read`)."""
     query = query_of(message)
     _, _, questions, answers, authority, additional = _HEADER.unpack_from(message)
     if questions != 1 or answers or authority or additional > 1:
@@ -149,7 +157,24 @@ def plain_query(message: bytes) -> Query:
         end += 11 + size
     if end != len(message):
         raise DnsFormatError("bytes after the query's records")
+    if not _spelled_as_read(query.name):
+        raise DnsFormatError("a name that is not the text rules compare")
     return query
+
+
+def _spelled_as_read(name: str) -> bool:
+    """Whether ``name`` (as :func:`_name` reads it) is its own :func:`normal_name`: the
+    text the rules compare is the name the server is asked.  A byte beyond ASCII (read as
+    Latin-1, mapped by IDNA: 0xAD, a soft hyphen, to nothing, so ``www\\xad.good.test``
+    was recorded as www.good.test), white space at an end or a trailing dot would be
+    decided, or recorded, as a name the server was not asked -- one a wildcard record, or
+    a zone of the program's owner, answers with any address (red team 87).  normal_name
+    may also fail on such a name (IDNA: an empty or long label), which raised in the
+    resolver's thread."""
+    try:
+        return normal_name(name) == name
+    except UnicodeError:
+        return False
 
 
 def udp_limit(message: bytes, query: Query) -> int:

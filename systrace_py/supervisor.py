@@ -48,6 +48,7 @@ from systrace_py.policy.aliases import (
     EXPOSING_CALLS,
     SIGNAL_CALLS,
     TWO_PATH_CALLS,
+    answered_calls,
 )
 from systrace_py.policy.environment import (
     CWD,
@@ -63,6 +64,7 @@ from systrace_py.policy.filterplan import (
     ALWAYS_RUN,
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
+    SOCKET_WRITERS,
     address_rules,
     unseen_refused,
 )
@@ -71,6 +73,7 @@ from systrace_py.policy.model import (
     CallFacts,
     Decision,
     Facts,
+    Missing,
     PathArg,
     Policy,
     Reason,
@@ -79,6 +82,8 @@ from systrace_py.policy.model import (
     SockAddr,
     Table,
     answer_key,
+    answer_place,
+    notes_made,
 )
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
@@ -496,12 +501,15 @@ class ProcessState:
     """The monitor's per-process state.
 
     ``table``: the policy's table the process is under.  ``private``: rules of ``for process``
-    answers, newest first, that decide before it (for this process and the children it forks
-    afterwards; they are never saved).  ``argv`` and ``parent_program``: what the prompt
-    shows."""
+    answers, newest first (for this process and the children it forks afterwards; they are
+    never saved), each deciding just before the rule of ``table`` that asked -- ``asked_by``:
+    that rule, or None (the table's default asked: after every rule), as
+    :func:`~systrace_py.policy.model.answer_place` places it.  ``argv`` and
+    ``parent_program``: what the prompt shows."""
 
     table: Table
     private: list[Rule] = field(default_factory=list)
+    asked_by: dict[int, Rule | None] = field(default_factory=dict)
     argv: tuple[str, ...] | None = None
     parent_program: str | None = None
     bursts: list[Burst] = field(default_factory=list)
@@ -509,13 +517,22 @@ class ProcessState:
     _view_of: tuple[int, int, int] = field(default=(0, 0, 0), repr=False)
 
     def deciding(self) -> Table:
-        """The table that decides: ``table`` with the private rules first."""
+        """The table that decides: ``table`` with each private rule just before the rule
+        that asked it (put first, a ``for process`` answer overtook the person's rules as a
+        remembered one did: review 65)."""
         if not self.private:
             return self.table
         key = (id(self.table), len(self.table.rules), len(self.private))
         if self._view is None or self._view_of != key:  # (tables only ever grow)
-            self._view = dataclasses.replace(self.table,
-                                             rules=[*self.private, *self.table.rules])
+            rules = self.table.rules
+            at: dict[int, list[Rule]] = {}
+            for rule in self.private:
+                at.setdefault(answer_place(rules, self.asked_by.get(id(rule))), []).append(rule)
+            view: list[Rule] = []
+            for place in range(len(rules) + 1):
+                view += at.get(place, ())
+                view += rules[place:place + 1]
+            self._view = dataclasses.replace(self.table, rules=view)
             self._view_of = key
         return self._view
 
@@ -600,12 +617,15 @@ class PolicySet:
     policies of a policy directory."""
 
     def __init__(self, main: Policy, directory: dict[str, Policy] | None = None,
-                 store: PolicyStore | None = None) -> None:
+                 store: PolicyStore | None = None, own: str | None = None) -> None:
+        """``own``: the name in the policy directory of ``main``'s file, when the run found
+        it there (the command's own file; the directory map leaves it out)."""
         self.store = store if store is not None else PolicyStore(main)
         if self.store.policy is not main:
             raise ValueError("the store holds another policy")
         self.main = main
         self.directory = directory or {}
+        self.own = own
         for name, policy in self.directory.items():
             self.store.watch(policy.tables(), policy.source or name)
 
@@ -616,12 +636,20 @@ class PolicySet:
         from systrace_py.policy.files import policy_filename
 
         name = policy_filename(program)
+        if name == self.own:
+            # The directory's file of the program's full-path name is main's (the command's
+            # own, left out of the map): its table, main's, decides -- not the base-name
+            # file below, which find_policy tries only when the full-path file does not
+            # exist.  Without this, ``cat.toml`` replaced ``_usr_bin_cat.toml``'s table at
+            # the command's first exec (review 65).
+            return self.main.main
         found = self.directory.get(name)
         if found is not None and not _former_claimants(name, program):
             return found.main
         if found is not None:
             return None  # (an exec of it is refused: claimed)
-        found = self.directory.get(os.path.basename(program) + ".toml")
+        base = os.path.basename(program) + ".toml"
+        found = self.main if base == self.own else self.directory.get(base)
         if found is not None and _only_root_changes(program):
             return found.main
         return None
@@ -797,8 +825,8 @@ class Supervisor:
         #: copied into a file after they were written (Supervisor.writes_beside), once asked
         self._said_beside: bool | None = None
         #: whether a ``fresh`` rule is in some table: then the paths the calls let run make
-        #: are noted (DecodedCall.note_made), for those rules to cover
-        self._fresh = any(rule.fresh for table in policies.tables() for rule in table.rules)
+        #: are noted (DecodedCall.note_made), for those rules to cover (model.notes_made)
+        self._fresh = notes_made(policies.tables())
         self.options = options
         self.audit = audit
         self.asker = asker
@@ -820,7 +848,8 @@ class Supervisor:
         #: asks about lookups waiting for their answer, by (pid, name); rules their answers
         #: remembered, for the tracer's thread to add
         self._resolving: dict[tuple[int, str], _ResolutionAsk] = {}
-        self._remembered: _queue.SimpleQueue[tuple[Process, Rule, str]] = _queue.SimpleQueue()
+        self._remembered: _queue.SimpleQueue[tuple[Process, Rule, str, Rule | None]] = \
+            _queue.SimpleQueue()
         #: observe DNS when a rule is on host names, or when connects that stop (a rule
         #: looks at their address) are shown to someone: a log, -v, a front end
         self._observe_dns = any(t.has_host_rules() for t in policies.tables()) or (
@@ -1012,7 +1041,7 @@ class Supervisor:
             def respond(answer: Answer) -> None:
                 waiting.answer = answer
                 if answer.rule is not None:  # remembered on the tracer's thread
-                    self._remembered.put((process, answer.rule, answer.reach))
+                    self._remembered.put((process, answer.rule, answer.reach, rule))
                 if answer.kind == AnswerKind.ABORT:  # (the run ends at the next stop: this kill's)
                     self.aborted = True
                     tracer.stop(kill=True)
@@ -1045,10 +1074,10 @@ class Supervisor:
         are only changed there), before the next decision."""
         while True:
             try:
-                process, rule, reach = self._remembered.get_nowait()
+                process, rule, reach, asking = self._remembered.get_nowait()
             except _queue.Empty:
                 return
-            self.remember(process, rule, reach)
+            self.remember(process, rule, reach, asking)
 
     def _resolved(self, resolution: Resolution) -> None:
         """A query the resolver handled: logged; a refusal said with -v (resolver's thread)."""
@@ -1352,6 +1381,10 @@ class Supervisor:
             decision = strictest([decision, _pathless(table, call, as_signal)])
         if call.name == "bind" and decision.action is Action.PERMIT:
             decision = self._socket_file(table, call) or decision
+        elif call.name in SOCKET_WRITERS and decision.action is not Action.NEVER:
+            reached = self._socket_written(table, call)
+            if reached is not None:
+                decision = strictest([decision, reached])
         if decision.action is Action.PERMIT:
             decision = self._traversal(table, call) or decision
         if decision.action is not Action.NEVER and (call.name in TWO_PATH_CALLS
@@ -1555,6 +1588,34 @@ class Supervisor:
                 if found is not None:
                     return dataclasses.replace(found, reason=Reason.SOCKET_FILE)
         return None
+
+    @staticmethod
+    def _socket_written(table: Table, call: DecodedCall) -> Decision | None:
+        """A connect or a send to a unix socket's path writes that socket file, to the
+        kernel: unix_find_bsd asks for MAY_WRITE on it, as an open for writing does.  So a
+        rule naming paths that refuses (or asks about) a write-open of the file -- fswrite
+        of the directory it is in -- refuses the call (red team 86: ``never fsread, fswrite
+        ~/.ssh/**`` let a program connect to the agent at ``~/.ssh/agent.sock``).  A rule
+        that names the place, not the default nor a rule of no path
+        (``Table.may_refuse_socket_write``): the call is a network call first, and which
+        sockets it may reach is what the policy's ``net-connect`` rules say."""
+        if not table.may_refuse_socket_write():
+            return None
+        found: Decision | None = None
+        for address in call.sockaddrs:
+            if address.family == "unix" and address.path and not address.path.startswith("@"):
+                refused = table.refusing_rule(CallFacts(
+                    "openat", (PathArg("path", address.path),), open_flags=os.O_WRONLY))
+                if refused is not None and refused.rule is not None \
+                        and refused.rule.path is not None and (
+                            found is None or refused.action.severity > found.action.severity):
+                    found = dataclasses.replace(refused, reason=Reason.SOCKET_FILE)
+                    if address.path in call.missing_addresses and \
+                            table.missing_for(refused.rule) != Missing.ERRNO:
+                        # no socket there: the kernel's lookup says so first (as a
+                        # refused open of a missing file answers: policy.md)
+                        found = dataclasses.replace(found, errno=errno_module.ENOENT)
+        return found
 
     @staticmethod
     def _missing(table: Table, decision: Decision, call: DecodedCall) -> Decision:
@@ -1923,7 +1984,7 @@ class Supervisor:
         if answer.kind == AnswerKind.DETACH and not state.table.allow_detach:
             answer = Answer(AnswerKind.DENY, errno=decision.errno)  # the policy does not let it go
         if answer.rule is not None:
-            self.remember(process, answer.rule, answer.reach)
+            self.remember(process, answer.rule, answer.reach, decision.rule)
         if answer.burst and answer.kind in (AnswerKind.PERMIT, AnswerKind.DENY):
             # (the question's path: a screen's or terminal's name asked about for the device
             # opened is not the device's -- a burst of it covers no open of the device, whose
@@ -2121,15 +2182,29 @@ class Supervisor:
                     self.apply_answer, pending.task, pending.call, pending.decision, answer,
                     by="an earlier answer", answered_paths=pending.answered_paths))
 
-    def remember(self, process: Process, rule: Rule, reach: str) -> None:
-        """Add a rule from an answer ahead of the table's rules, for the reach asked: this
-        process's private rules, the program's table (made by the store when the program
-        has none), or every table."""
+    def remember(self, process: Process, rule: Rule, reach: str,
+                 asking: Rule | None = None) -> None:
+        """Add a rule from an answer for the reach asked: this process's private rules, the
+        program's table (made by the store when the program has none), or every table.
+        ``asking``: the rule that asked (None: a table's default).  The answer goes just
+        before that rule (model.answer_place; the store saves it there too), and its calls
+        are none that rule did not name (aliases.answered_calls) -- put first, as its alias,
+        ``permit fswrite $CWD/data`` overtook a person's ``never unlink`` before the ``ask``
+        and, for an ``ask openat``, one after it (review 65).  When no name of the answer
+        can be kept, it goes at the end of the table."""
+        if asking is not None:
+            calls = answered_calls(rule.calls, asking.calls)
+            if calls is None:
+                asking = None
+            elif calls != rule.calls:
+                rule = dataclasses.replace(rule, calls=calls)
         state: ProcessState = process.state
+        self.policies.store.asked_by(rule, asking)
         if reach == "process" or (reach == "program" and nameless(process)):
             # (a program with no name of its own -- a memfd, a removed file -- is no program
             # a table could be kept for: any process may name its own so; red team 61)
             state.private.insert(0, rule)
+            state.asked_by[id(rule)] = asking
             return
         if reach == "program":
             table = self.policies.table_for(process.program)
@@ -2138,6 +2213,7 @@ class Supervisor:
             # every program the glob matches (review 58) -- a literal copy takes it
             claimed = table is not None and store.owns(table) and \
                 self.policies.main.programs.get(process.program) is not table
+            new = False
             if table is None or claimed:
                 inherited = state.table if table is None else table
                 table, new = store.program_table(process.program, inherited, claimed=claimed)
@@ -2147,11 +2223,11 @@ class Supervisor:
                     if (isinstance(other_state, ProcessState) and other.program == process.program
                             and other_state.table is inherited):
                         other_state.table = table
-            table.add_rule(rule)
+            store.place(table, rule, asking, new)
             state.table = table
             return
         for table in self.policies.tables():
-            table.add_rule(rule)
+            table.add_rule(rule, answer_place(table.rules, asking))
 
     def on_syscall_exit(self, task: Task, call: DecodedCall, result: int) -> None:
         return None
@@ -2159,7 +2235,8 @@ class Supervisor:
     def on_new_process(self, parent: Process, child: Process, how: str) -> None:
         parent_state: ProcessState = parent.state
         child.state = ProcessState(parent_state.table, list(parent_state.private),
-                                   parent_state.argv, parent.program)
+                                   dict(parent_state.asked_by), parent_state.argv,
+                                   parent.program)
         self._event(how, child, parent=parent.pid, table=parent_state.table.name)
         if self.options.verbose:
             say(f"pid {child.pid}: new process ({how}) of pid {parent.pid} "
@@ -2181,6 +2258,7 @@ class Supervisor:
             if table is not None:
                 state.table = table
                 state.private.clear()
+                state.asked_by.clear()
         self._event("exec", process, argv=list(argv) if argv is not None else None,
                     previous=old_program, table=state.table.name)
         if self.options.verbose:

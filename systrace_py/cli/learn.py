@@ -35,6 +35,8 @@ from systrace_py.logrecords import Event
 from systrace_py.policy.files import (
     Destination,
     PolicyNotWritten,
+    directory_file,
+    find_policy,
     load_policy,
     policy_dir,
     policy_filename,
@@ -53,11 +55,21 @@ if TYPE_CHECKING:
 
 
 def _destination(opts: argparse.Namespace, program: str) -> tuple[Path, bool]:
-    """Where the policy goes, and whether that is the policy directory."""
+    """Where the policy goes, and whether that is the policy directory.  ``--merge`` into
+    the directory merges into the file a run of the program reads there (``find_policy``):
+    its full-path file, else its base-name file (``cat.toml``), said -- a fresh full-path file
+    beside a base-name one merged nothing, silently, and replaced the person's file in
+    every next run (review 65)."""
     if opts.output:
         return Path(opts.output), False
     directory = Path(opts.policy_dir) if opts.policy_dir else policy_dir(os.environ)
     name = policy_filename(program)
+    if opts.merge:
+        found = find_policy(program, directory)  # (a PolicyError is exit 2: cannot look)
+        if found is not None and found.name != name:
+            say(f"{directory} has no {name}: merging into {found.name}, the file a run of "
+                f"{program} reads there")
+            return found, True
     try:
         longest = os.pathconf(directory if os.path.isdir(directory) else "/", "PC_NAME_MAX")
     except (OSError, ValueError):
@@ -137,7 +149,9 @@ def learn_command(opts: argparse.Namespace) -> int:
     base: Policy | None = None
     if opts.merge and destination.exists():
         base = load_policy(destination)  # a PolicyError is exit 2, before the run
-    lookup = next_run_policies(opts, base, destination) if base is not None else None
+    notes: list[str] = []
+    lookup = next_run_policies(opts, base, destination, program, notes) \
+        if base is not None else None
     env = learning_env()
     audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (
         opts.log or opts.log_stderr) else None
@@ -186,7 +200,6 @@ def learn_command(opts: argparse.Namespace) -> int:
             say("review ended without saving: no policy was written")
             return code
         policy = reviewed
-    notes: list[str] = []
     if base is not None and lookup is not None:
         policy = merge_policies(base, policy, env, table_for=lookup.table_for,
                                 tables=lookup.tables(), notes=notes)
@@ -216,53 +229,61 @@ def learn_command(opts: argparse.Namespace) -> int:
     return code
 
 
-def next_run_policies(opts: argparse.Namespace, base: Policy, destination: Path) -> PolicySet:
+def next_run_policies(opts: argparse.Namespace, base: Policy, destination: Path,
+                      program: str | None = None, notes: list[str] | None = None
+                      ) -> PolicySet:
     """The policies the next run of the merged file decides by: the file, and the policy
-    directory's other files -- ``-d DIR``'s, or the default directory's when the file is one
-    of its files (cli.run._policies loads them so): a program's own file there is the table
-    it runs under, which a merge must not drop (review 58).
+    directory's other files when the file is -- or would be read as -- one of a directory's
+    (``policy.files.directory_file``, the one home of that fact: ``-d DIR``; the default
+    directory when the file is one of its files, however ``-o`` named it (review 61); the
+    file's own directory when it is named as a directory names ``program``'s file, or its
+    neighbours are named so): a program's own file there is the table it runs under, which a
+    merge must not drop (review 58, close 32; review 65: ``-A -o pol/<tool's file> --merge``
+    without ``-d`` loaded no directory, and the next ``systrace -d pol tool`` took a cat
+    table copied from the tool's file alone).
 
-    Whether the file is the directory's is decided here, for every path (``-A`` with and
-    without ``-o``, ``systrace policy learn --merge``), from the file itself -- its real
-    parent, or a name of the directory that leads to it -- not from how it was named:
-    ``-A -o DIR/FILE --merge`` was taken as "not the policy directory", loaded no directory,
-    and the new table shadowed the program's own file there (review 61)."""
+    Where the directory was told from the file's name (``inferred``) a next run may read the
+    file with the directory or alone (``-p FILE``), where the program ran under its caller's
+    table: the lookup then gives the directory's files to no program, and a new table is
+    made from every table of both (``learn._candidates``) -- a note in ``notes`` says so."""
     from systrace_py.cli.run import _load_directory
     from systrace_py.supervisor import PolicySet
 
-    given = getattr(opts, "policy_dir", None)  # (systrace policy learn has no -d)
+    given = getattr(opts, "policy_dir", None)
     default = policy_dir(os.environ)
-    where = Path(given) if given else default
-    name = _name_in_directory(destination, where)
     if given and os.path.realpath(given) != os.path.realpath(default) and \
-            _name_in_directory(destination, default) is not None:
+            (ours := directory_file(destination, None, None, os.environ)) is not None and \
+            not ours.inferred:
         # (a plain run finds it among the default directory's files, a -d run among
         # -d's: the new tables could carry one directory's refusals, not both)
         raise UsageError(f"{destination} is a file of the policy directory {default}, and "
                          f"-d names another ({given}): merge it without -d, or into a "
                          "file of that directory")
-    if name is None and not given:
+    found = directory_file(destination, program, given, os.environ)
+    if found is None:
         return PolicySet(base, {})  # (the next run, -p FILE, loads no directory)
-    directory = {n: p for n, p in _load_directory(where).items() if n != name}
-    return PolicySet(base, directory)
+    directory = {n: p for n, p in _load_directory(found.directory,
+                                                  inferred=found.inferred).items()
+                 if n != found.name}
+    if not found.inferred:
+        return PolicySet(base, directory, own=found.name)
 
+    class EitherRun(PolicySet):
+        """The next run of a file told to be a directory's by its name alone: with ``-d
+        DIR`` (a program's own file there is its table) or without (it keeps its
+        caller's).  No directory file is *the* program's table: a new one is made from
+        every table."""
 
-def _name_in_directory(destination: Path, directory: Path) -> str | None:
-    """The name by which a run finds ``destination`` in the policy ``directory`` (its real
-    parent is the directory, or an entry of the directory is the same file), else None."""
-    try:
-        real = os.path.realpath(directory)
-        if os.path.realpath(destination.parent) == real:
-            return destination.name
-        if os.path.dirname(os.path.realpath(destination)) == real:
-            return os.path.basename(os.path.realpath(destination))
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.is_file() and os.path.samefile(entry.path, destination):
-                    return entry.name
-    except (OSError, ValueError):
-        return None
-    return None
+        def table_for(self, program: str) -> Table | None:
+            return self.main.table_for(program)
+
+    if directory and notes is not None:
+        notes.append(f"{destination} is read as a file of the policy directory "
+                     f"{found.directory} (by its name, or its neighbours'), with -d or alone"
+                     " with -p: a table new in it carries the refusals of every file there "
+                     f"and of this one (give -d {found.directory} to merge it as that "
+                     "directory's file)")
+    return EitherRun(base, directory)
 
 
 def final_lookup(before: PolicySet | None, final: Policy
@@ -272,7 +293,7 @@ def final_lookup(before: PolicySet | None, final: Policy
         return None
     from systrace_py.supervisor import PolicySet
 
-    return PolicySet(final, before.directory).table_for
+    return PolicySet(final, before.directory, own=before.own).table_for
 
 
 def _end_log(audit: AuditLog, learner: Learner, facts: SystemFacts | None) -> None:

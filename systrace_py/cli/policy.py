@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write the policy here (default: standard output)")
     learn_p.add_argument("--merge", action="store_true",
                          help="add to an existing FILE instead of replacing it")
+    learn_p.add_argument("-d", "--policy-dir", type=given, metavar="DIR",
+                         help="with --merge: FILE is read as a file of the policy directory "
+                              "DIR (systrace -d DIR): tables new in FILE keep its files' "
+                              "refusals")
     learn_p.add_argument("--generalize", choices=GENERALIZE_LEVELS, default="safe",
                          help="how far to generalize paths (default: safe)")
     learn_p.add_argument("--default", dest="learn_default", choices=("never", "ask"),
@@ -273,6 +277,8 @@ def learn_from_log(opts: argparse.Namespace) -> int:
     import shlex
 
 
+    if opts.policy_dir and not opts.merge:
+        raise LogError("-d DIR is for --merge (the directory FILE is read with)")
     run = read_run(opts.log)
     if not run.observations:
         raise LogError(f"{opts.log}: no calls to learn from (record one with "
@@ -293,7 +299,9 @@ def learn_from_log(opts: argparse.Namespace) -> int:
         from systrace_py.cli.learn import final_lookup, next_run_policies
 
         base = load_policy(destination, env)
-        lookup = next_run_policies(opts, base, destination)
+        program = run.context.get("program") if run.context else None
+        lookup = next_run_policies(opts, base, destination,
+                                   program if isinstance(program, str) else None, notes)
         policy = merge_policies(base, policy, env, table_for=lookup.table_for,
                                 tables=lookup.tables(), notes=notes)
         final_table_for = final_lookup(lookup, policy)

@@ -25,9 +25,13 @@ from systrace_py.cli.report import calls, fail, orphans_notice, say, stats
 from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import SpawnSpec
 from systrace_py.policy.files import (
+    MAX_POLICY_BYTES,
+    PolicyError,
+    directory_file,
     find_policy,
     former_name_note,
     load_policy,
+    loads_policy,
     policy_dir,
     policy_filename,
 )
@@ -44,14 +48,21 @@ if TYPE_CHECKING:
     from systrace_py.supervisor import Asker
 
 
-def _load_directory(where: str | Path) -> dict[str, Policy]:
+def _load_directory(where: str | Path, *, inferred: bool = False) -> dict[str, Policy]:
+    """A policy directory's files by name.  ``inferred``: a directory no run was told to
+    read (``policy.files.directory_file``), whose files are taken only for their refusals: a
+    file there that is no policy (``pyproject.toml``) is skipped, and their warnings are not
+    said -- a run that reads the directory says them, or refuses the file."""
     from pathlib import Path  # (not on the way of a plain -p run: start-up, issue 16)
 
     directory = Path(where)
     out: dict[str, Policy] = {}
     if directory.is_dir():
         for path in sorted(directory.glob("*.toml")):
-            out[path.name] = load_policy(path)
+            if not inferred:
+                out[path.name] = load_policy(path)
+            elif (policy := _load_policy_file(str(path))) is not None:
+                out[path.name] = policy
     return out
 
 
@@ -61,7 +72,12 @@ def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str
     if opts.policy:
         store = PolicyStore.load(opts.policy, command=program)
         extra = _load_directory(opts.policy_dir) if opts.policy_dir else {}
-        return PolicySet(store.policy, extra, store), opts.policy
+        ours = directory_file(opts.policy, program, opts.policy_dir) \
+            if opts.policy_dir else None
+        own = ours.name if ours is not None else None  # (the run's file: not loaded twice)
+        extra.pop(own or "", None)
+        _watch_next_runs(store, opts, program, opts.policy_dir, opts.policy)
+        return PolicySet(store.policy, extra, store, own=own), opts.policy
     if opts.policy_dir:
         from pathlib import Path  # (not on the way of a -p run: start-up, issue 16)
 
@@ -82,7 +98,75 @@ def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str
     store = PolicyStore.load(found, command=program)
     directory_policies = {name: policy for name, policy in _load_directory(directory).items()
                           if name != found.name}
-    return PolicySet(store.policy, directory_policies, store), str(found)
+    _watch_next_runs(store, opts, program, directory, found)
+    return PolicySet(store.policy, directory_policies, store, own=found.name), str(found)
+
+
+def _watch_next_runs(store: PolicyStore, opts: argparse.Namespace, program: str,
+                     loaded: str | os.PathLike[str] | None, source: str | os.PathLike[str]
+                     ) -> None:
+    """The tables a next run may give a program whose table an answer makes here, beyond
+    the run's own (``loaded``: the directory the run looks programs up in; ``source``: the
+    run's policy file): the store's candidates too (watched, not looked up), so that the new
+    table carries their refusals.
+
+    * ``-p FILE`` without ``-d`` decides by FILE alone; but when FILE is -- or would be read
+      as -- a policy directory's file (``policy.files.directory_file``), the new table
+      shadows the program's own file there in the next run of that directory (review 65:
+      a cat table copied from FILE alone let cat read what its own file refuses).
+    * ``--save-answers FILE2``: the new table goes into FILE2, whose tables are those of the
+      next ``-p FILE2`` run, and whose directory's (when it is one's) the next run of that
+      directory reads."""
+    seen = {os.path.realpath(loaded)} if loaded is not None else set()
+    own = os.path.realpath(source)  # (the store's file; not store.path: no pathlib here)
+    kept = {own, os.path.realpath(opts.save_answers) if opts.save_answers else None}
+    paths = [opts.policy] if opts.policy and loaded is None else []
+    target = opts.save_answers
+    if target:
+        paths.append(target)
+        if os.path.realpath(target) != own:
+            _watch(store, _load_policy_file(target), target)
+    for path in paths:
+        found = directory_file(path, program, None, os.environ)
+        if found is None or os.path.realpath(found.directory) in seen:
+            continue
+        seen.add(os.path.realpath(found.directory))
+        for name, policy in _load_directory(found.directory, inferred=found.inferred).items():
+            if os.path.realpath(os.path.join(found.directory, name)) not in kept:
+                _watch(store, policy, name)  # (FILE is the store's, FILE2 watched above)
+
+
+def _watch(store: PolicyStore, policy: Policy | None, name: str) -> None:
+    if policy is not None:
+        store.watch(policy.tables(), policy.source or name)
+
+
+def _load_policy_file(path: str) -> Policy | None:
+    """One policy file taken for its refusals alone (as an inferred directory's, in
+    :func:`_load_directory`): None when it is missing, no regular file, or no policy.  It
+    is opened only when a regular file, and then without waiting (``O_NONBLOCK``; what it
+    opened is looked at again): a name a traced program made a link to a FIFO must not
+    hold the run before it starts, nor be opened (tests/unit/test_link_targets.py)."""
+    import stat
+    import warnings
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # (not even opened: a FIFO, a device)
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except (OSError, ValueError):
+        return None
+    with os.fdopen(fd, "rb") as f, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            raw = f.read(MAX_POLICY_BYTES + 1)
+            if len(raw) > MAX_POLICY_BYTES:
+                return None
+            return loads_policy(raw.decode("utf-8"), path)
+        except (PolicyError, OSError, UnicodeDecodeError):
+            return None
 
 
 def enforce_command(opts: argparse.Namespace) -> int:

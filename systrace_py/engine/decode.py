@@ -533,6 +533,9 @@ class DecodedCall:
     #: followed), so what that lookup passes through is looked at too
     #: (address_passed_through; review 15)
     address_lookups: tuple[tuple[str, str], ...] = ()
+    #: the resolved unix socket paths of the call's addresses that name nothing (the last
+    #: name, or a directory on the way): the kernel's lookup answers ENOENT (red team 86)
+    missing_addresses: frozenset[str] = frozenset()
     #: the targets of a signal call found to be tasks of the traced tree (in_tree): what a
     #: tree-scoped permit was decided on, which must stay so until the call has run
     #: (Tracer._must_freeze); None when no such answer was given
@@ -2734,7 +2737,10 @@ class DecodedCall:
                 assert address.path is not None
                 raw_path, end = address.path, ""
                 try:
-                    end = decoder.resolve(self, raw_path, AT_FDCWD, True).path
+                    resolved = decoder.resolve(self, raw_path, AT_FDCWD, True)
+                    end = resolved.path
+                    if not resolved.exists or resolved.unreachable:
+                        self.missing_addresses = self.missing_addresses | {end}
                 finally:
                     if (raw_path, end) not in self.address_lookups:
                         self.address_lookups = (*self.address_lookups, (raw_path, end))

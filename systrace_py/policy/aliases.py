@@ -24,6 +24,7 @@ its fsread use reveals.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from systrace_py.kernel import O_ACCMODE, O_CREAT, O_PATH, O_WRONLY, WRITE_OPEN_BITS
 from systrace_py.syscalls import (
@@ -44,6 +45,9 @@ from systrace_py.syscalls import (
     treated,
     with_kind,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 #: alias -> every call that can belong to it (from the table's ``aliases`` of each call).
 #: docs/policy.md lists them; a test keeps it in step.
@@ -255,3 +259,61 @@ def expand(name: str) -> frozenset[str]:
 def known_names() -> list[str]:
     """Every word a rule's ``calls`` may hold: aliases first, then call names."""
     return sorted(ALIASES) + sorted(NUMBERS)
+
+
+#: the part aliases, each with the classes its checks are in (:func:`part_of`)
+_PART_CLASSES: dict[str, frozenset[str]] = {FSMETA: frozenset({FSREAD}),
+                                            FSLINK: frozenset({FSREAD, FSWRITE})}
+
+
+def _covers(wide: str, narrow: str) -> bool:
+    """Whether every check a rule naming ``narrow`` applies to is one a rule naming ``wide``
+    applies to (a rule applies to a check of call ``s``, class ``c``, part ``p`` when it
+    names ``s``, ``c`` or ``p``: model.Rule).  False where unsure."""
+    if wide == narrow:
+        return True
+    if wide not in ALIASES:
+        return False  # (a call's name covers no alias: an alias spans other calls)
+    if narrow in ALIASES:
+        return _PART_CLASSES.get(narrow) == frozenset({wide})
+    # a call every check of which is in the class ``wide`` (unlink in fswrite; not openat,
+    # whose read opens are fsread, nor ioctl, most of whose requests are in no class)
+    return wide not in _PART_CLASSES and \
+        _ANY_ALIAS_OF_CALL.get(narrow, frozenset()) - _PART_CLASSES.keys() == {wide} and \
+        all(call_classes(narrow, case) for case in selector_cases(narrow))
+
+
+def _overlap(one: str, other: str) -> bool:
+    """Whether some check is one rules naming ``one`` and ``other`` both apply to."""
+    if one == other:
+        return True
+    if one not in ALIASES and other not in ALIASES:
+        return False
+    if one not in ALIASES or other not in ALIASES:
+        call, alias = (one, other) if one not in ALIASES else (other, one)
+        return alias in aliases_of(call)
+    return other in _PART_CLASSES.get(one, ()) or one in _PART_CLASSES.get(other, ())
+
+
+def answered_calls(answer: Sequence[str], asking: Sequence[str]) -> tuple[str, ...] | None:
+    """The ``calls`` of a rule remembered from an answer (``answer``: the names of the asked
+    call, its alias classes as a rule of the answer names them) given the ``calls`` of the
+    rule that asked (``asking``): no rule of them picks a check the asking rule does not.
+    The answer stands just before the asking rule (Supervisor.remember), and must decide
+    nothing that rule did not: a name ``asking`` covers is kept (``fswrite`` under ``ask
+    fswrite``); else the asking rule's names that meet it take its place (``openat`` for
+    ``fswrite`` under ``ask openat`` -- ``fswrite`` there also permitted the unlink a
+    person's ``never`` after the ``ask`` refused: review 65).  None: no name can be kept --
+    the asked check was another rule's, or a call's own name the asking rule's alias does
+    not cover -- and the caller puts the answer where it overtakes nothing, at the end of
+    the table (it may then decide nothing: the call is asked again)."""
+    out: dict[str, None] = {}
+    for name in answer:
+        if any(_covers(wide, name) for wide in asking):
+            out[name] = None
+        elif name in ALIASES:
+            out.update((wide, None) for wide in asking if _overlap(wide, name))
+        # (a call's own name -- ``-u`` -- that no name of the asking rule covers: ``openat``
+        # under ``ask fswrite`` would permit its reads too, ``fswrite`` every write call;
+        # neither is kept)
+    return tuple(out) or None

@@ -94,6 +94,7 @@ __all__ = [
     "TABLE_KEYS",
     "TOP_KEYS",
     "Destination",
+    "DirectoryFile",
     "FileChanged",
     "FileRule",
     "PolicyError",
@@ -101,6 +102,7 @@ __all__ = [
     "PolicyWarning",
     "Provenance",
     "RedirectSpec",
+    "directory_file",
     "dumps_policy",
     "errno_number",
     "find_policy",
@@ -801,7 +803,8 @@ class _Loader:
 
     def _resolvable(self, path: PathGlob, where: _PathKey) -> None:
         """A rule's path is matched against paths as the kernel resolves them (red team 33):
-        a ``.`` or ``..`` in it matches nothing, an error; a symlink among its leading
+        a ``.`` or ``..`` in it matches nothing, an error; a trailing ``/`` is ignored, so
+        ``DIR/`` names the directory alone, a warning saying so; a symlink among its leading
         directories (now) makes the rule match nothing below it, a warning naming the
         resolved directory to write instead (for a pattern without braces:
         PathGlob.linked_directories)."""
@@ -810,6 +813,16 @@ class _Loader:
             raise self.error(where, "path", f"{path.pattern!r} has a {step!r} component, and "
                              "paths are matched as the kernel resolves them (no . or ..): it"
                              " would match nothing; write the path it leads to")
+        text = path.pattern
+        if len(text) > 1 and text.endswith("/") and "{" not in text \
+                and not text.rstrip("/").endswith("**"):
+            # (red team 86: "never fsread ~/.ssh/" refused the listing and left every key
+            # readable; a warning, not an error: a policy may mean the directory alone)
+            bare = text.rstrip("/") or "/"
+            warnings.warn(PolicyWarning(str(self.error(
+                where, "path", f"{text!r} ends in '/', which matching ignores: it names "
+                f"{bare} alone, not what is in it; write {bare + '/**'!r} for its tree, or "
+                f"{bare!r} for the directory alone"))), stacklevel=2)
         linked = path.linked_directories(self._resolved_directory)
         if linked is not None:
             directory, resolved = linked
@@ -2055,12 +2068,18 @@ def policy_dir(env: Mapping[str, str] | None = None) -> Path:
     XDG_CONFIG_HOME is ignored, as the XDG spec says)."""
     from pathlib import Path
 
+    return Path(policy_dir_name(env))
+
+
+def policy_dir_name(env: Mapping[str, str] | None = None) -> str:
+    """:func:`policy_dir` as a string (a ``-p`` run's start-up imports no pathlib: issue
+    16)."""
     source: Mapping[str, str] = os.environ if env is None else env
     config = source.get("XDG_CONFIG_HOME", "")
     if config.startswith("/"):
-        return Path(config) / "systrace"
+        return os.path.join(config, "systrace")
     home = source.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
-    return Path(home) / ".config" / "systrace"
+    return os.path.join(home, ".config", "systrace")
 
 
 def policy_filename(program_path: str) -> str:
@@ -2098,6 +2117,86 @@ def former_name_note(program_path: str, directory: str | os.PathLike[str]) -> st
     return (f"{os.path.join(base, former)} is named as before 2026-12-05 and is not read for "
             f"{program_path} (another program could claim it by its name: docs/security.md "
             f"gap #35): if it is that program's, rename it to {policy_filename(program_path)}")
+
+
+@dataclass(frozen=True)
+class DirectoryFile:
+    """A policy file as a policy directory's file (:func:`directory_file`)."""
+
+    directory: str      # the policy directory
+    name: str | None    # the name a run of the directory finds the file by (None: not one)
+    inferred: bool      # the directory was neither given (-d) nor the default one: told
+    #                     from the file's name or its neighbours' -- a next run may read the
+    #                     file alone (-p FILE) or as that directory's (-d DIR)
+
+
+def directory_file(path: str | os.PathLike[str], program: str | None,
+                   given: str | os.PathLike[str] | None,
+                   env: Mapping[str, str] | None = None) -> DirectoryFile | None:
+    """Whether a policy file is -- or would be read as -- a file of a policy directory, and
+    of which, and by what name: the one home of that fact for every path that reads or adds
+    a table to such a file (a ``-p FILE`` run, with ``-d`` or without, saving an answer;
+    ``--save-answers``; ``-A --merge``; ``systrace policy learn --merge``).  A table added
+    there shadows the program's own file in the directory for every next run of it, so it
+    must be made from that file too (review 58, close 32, review 65); and with ``-d`` the
+    file is the run's own, not loaded a second time (``PolicySet.own``, close 38).  Decided
+    from the file itself, not from how it was named (review 61).
+
+    * ``given`` (``-d DIR``): that directory, the file one of its files or not (``name``
+      None when not).
+    * The default directory, when the file is one of its files: its real parent is the
+      directory, or an entry of the directory is the same file (a run follows a link).
+    * Else its parent, *inferred*, when the file is named as a policy directory names
+      ``program``'s file (``policy_filename``, or the base name: ``systrace -d PARENT
+      program`` reads it as the command's file), or when a neighbour is named as a policy
+      directory names a program's file (``_...toml``: ``-p FILE -d PARENT`` reads it for
+      that program).  Which of the two a next run does cannot be told: the caller carries
+      the refusals of both (fails safe).
+    * Else None: the file has no directory a run would read with it (``-p FILE``)."""
+    if given is not None:
+        return DirectoryFile(os.fspath(given), _name_in_directory(path, given), False)
+    default = policy_dir_name(env)
+    name = _name_in_directory(path, default)
+    if name is not None:
+        return DirectoryFile(default, name, False)
+    try:
+        real = os.path.realpath(path)
+        parent, own = os.path.dirname(real), os.path.basename(real)
+        names = {policy_filename(program), os.path.basename(program) + ".toml"} \
+            if program else set()
+        named = os.path.basename(os.fspath(path))
+        if named in names:  # (a link so named: -d reads it by that name, where it is)
+            return DirectoryFile(os.path.dirname(os.path.abspath(path)), named, True)
+        if own in names:
+            return DirectoryFile(parent, own, True)
+        with os.scandir(parent) as entries:
+            for entry in entries:
+                if entry.name != own and entry.name.startswith("_") and \
+                        entry.name.endswith(".toml") and entry.is_file():
+                    return DirectoryFile(parent, own, True)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _name_in_directory(path: str | os.PathLike[str], directory: str | os.PathLike[str]
+                       ) -> str | None:
+    """The name by which a run finds ``path`` in the policy ``directory`` (its real parent
+    is the directory, or an entry of the directory is the same file), else None
+    (:func:`directory_file`'s test, not asked elsewhere)."""
+    try:
+        real = os.path.realpath(directory)
+        if os.path.realpath(os.path.dirname(os.path.abspath(path))) == real:
+            return os.path.basename(os.fspath(path))
+        if os.path.dirname(os.path.realpath(path)) == real:
+            return os.path.basename(os.path.realpath(path))
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_file() and os.path.samefile(entry.path, path):
+                    return entry.name
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def find_policy(program_path: str, directory: str | os.PathLike[str]) -> Path | None:

@@ -355,6 +355,9 @@ _ADDRESS_CALLS = treated(Treat.ADDRESS)
 #: common case) names no unix path, so a rule refusing what a lookup passes through need not
 #: stop it (review 15's cost: every send of a TCP stream stopped)
 ADDRESSED_SEND = Rule("nonzero", 4)
+#: the calls that reach a unix socket's path and write to its file, to the kernel (connect,
+#: the sends: unix_find_bsd's MAY_WRITE); bind makes the file instead
+SOCKET_WRITERS = _ADDRESS_CALLS - {"bind"}
 #: the calls whose guard keeps core dumps off (Lift.CORE), the kernel's key helper (CALLOUT)
 CORE_CALLS = frozenset(c.name for c in TABLE.values()
                        if c.guard is not None and c.guard.lift == Lift.CORE)
@@ -465,6 +468,16 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
     if any(table.may_refuse("mknod", "fswrite") for table in planner.tables):
         # a unix socket bound to a path is a new file there (Supervisor._socket_file)
         result.stop("bind")
+    if any(table.may_refuse_socket_write() for table in planner.tables):
+        # a connect or a send to a unix socket's path writes that file, to the kernel
+        # (Supervisor._socket_written); a sendto with no address names none
+        for syscall in sorted(SOCKET_WRITERS):
+            if syscall == "sendto" and result.calls[syscall] == ALLOW \
+                    and syscall not in result.selected:
+                result.calls[syscall] = TRACE
+                result.selected[syscall] = SelectorPlan(ADDRESSED_SEND, TRACE, ALLOW)
+            elif result.selected.get(syscall) != SelectorPlan(ADDRESSED_SEND, TRACE, ALLOW):
+                result.stop(syscall)  # (a send the traversal's plan selects already stays so)
     if any(table.compiled().refuses_by_name or table.default is not Action.PERMIT
            for table in planner.tables):
         # ... and a mount could show it under one, or cover where it is (Table.decide)

@@ -822,6 +822,14 @@ def is_literal(pattern: str) -> bool:
     return pattern.startswith("/") and not (_MAGIC & set(pattern))
 
 
+def holds_expansion(pattern: str) -> bool:
+    """Whether a pattern names other files in other runs: it holds an expansion (``$CWD``,
+    ``~``, ``$TMPDIR``, ``$HOME``, ``$USER``) -- a ``$`` not escaped, or a start other than
+    ``/``.  A program table keyed so claims a program only where a run's expansion reaches
+    it (review 65)."""
+    return not pattern.startswith("/") or "$" in re.sub(r"\\.", "", pattern)
+
+
 def escape(path: str) -> str:
     """A pattern matching exactly ``path`` (for rules made from a prompt answer or a log):
     every glob character and ``$`` is backslash-escaped."""

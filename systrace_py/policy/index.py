@@ -353,7 +353,13 @@ class TableIndex:
                     self._by_class.setdefault(cls, []).append(position)
             net, named = rule.net, rule.net is not None or rule.path is not None
             if not named and rule.redirect is None:
-                continue  # (none of the three below)
+                # a refusal of connects with no address condition refuses every IP
+                # destination: `permit net-connect host = ...` then `never net-connect` holds
+                # a program to some hosts only if a packet socket's write(2), which names no
+                # address, is not made either (red team 87, net_bare.c)
+                address_rules = address_rules or (rule.refuses and not rule.injects
+                                                  and rule.may_cover("connect"))
+                continue  # (none of the other two below)
             refuses_by_name = refuses_by_name or (named and rule.refuses)
             address_rules = address_rules or _about_ip_destinations(rule)
             host_rules = host_rules or getattr(net, "hosts", None) is not None
@@ -370,7 +376,8 @@ class TableIndex:
         #: could give what it names a new name
         self.refuses_by_name = refuses_by_name
         #: whether a rule refuses, asks about or redirects an IP destination (an ``address``
-        #: or ``port`` condition, or a redirect to an address): then the sockets whose
+        #: or ``port`` condition, a refusal of connects with none, or a redirect to an
+        #: address): then the sockets whose
         #: destinations the engine cannot see are not made unless a rule names the call
         #: (syscalls.Sockets)
         self.address_rules = address_rules

@@ -91,7 +91,14 @@ from systrace_py.policy.generalize import (
     writes,
     written_glob,
 )
-from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
+from systrace_py.policy.glob import (
+    GlobError,
+    PathGlob,
+    escape,
+    expand_path,
+    holds_expansion,
+    is_literal,
+)
 from systrace_py.policy.model import (
     ADDRESS,
     TREE,
@@ -106,6 +113,8 @@ from systrace_py.policy.model import (
     SockAddr,
     Table,
     checks_of,
+    notes_made,
+    unplaced,
 )
 from systrace_py.policy.net import NetCondition, abstract_spelled, host_spelled
 from systrace_py.syscalls import FSLINK, FSMETA
@@ -1340,6 +1349,49 @@ def _existing_directories(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]
                 key_uses[i] = (use, dataclasses.replace(pattern, fresh=True))
 
 
+_OWN_MOVED = "files the run made, linked or renamed away (the next run's own only)"
+
+
+def _own_moved(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context
+               ) -> None:
+    """A name whose file the run made and then linked or renamed (the temporary of an
+    atomic save: ``echo 1 > o/t.tmp; mv o/t.tmp o/f``, git's ``index.lock``
+    renamed to ``index``, Python's ``os.replace``) is granted that by a ``fresh`` rule: the
+    next run's link or rename of its own such file, and of no other file at the name.
+
+    Why (review 63): a link or rename may not give a file an access its old name lacks
+    (model.Table._linked_decision) -- but for a file the run made, whose contents are its
+    own.  That exemption needs the next run to tell the file its own, and its engine notes
+    what the run makes only where a rule is ``fresh`` (model.notes_made): a learned policy
+    with no ``fresh`` rule refused every atomic save of its next run (``mv``'s table has
+    ``fslink`` of the temporary name and ``fswrite`` of the output, no read of the
+    temporary; the rename "would gain" reading).  Of the two ways to let it run again --
+    grant the old name what the new one has (learn._linked_grants, as for an older file), or
+    this -- this one grants nothing more than the run used, and less than before: a file at
+    the name that the next run did not make (an outsider's hard link to a secret planted as
+    ``o/t.tmp``) is not covered, and the rules after it refuse its move.
+
+    Only a link's or rename's old name (``fslink``; not an exchange's: both its names hold a
+    file after it, which the next run meets as an older one where it was not cleaned up),
+    a literal one, every use of it under the key one of the run's own file (made by the
+    run, not used before it made it, not an older file then: ``_PathUse.older``), and not
+    left there at the end (``_Context.kept``: the next run meets the last run's file at the
+    name, which no fresh rule covers -- a link's kept source).  Such a name keeps its plain
+    rule, and :func:`_linked_grant` grants its old name what the new one has, as narrow as
+    that rule."""
+    for key_uses in uses_by_key.values():
+        own = {use.path for use, _ in key_uses if use.part == FSLINK and use.path in ctx.made
+               and use.path not in ctx.kept and use.path not in ctx.older_first}
+        if not own:
+            continue
+        for use, pattern in key_uses:
+            if use.path in own and (use.older or not pattern.literal or pattern.exact):
+                own.discard(use.path)
+        for i, (use, pattern) in enumerate(key_uses):
+            if use.path in own and not pattern.fresh:
+                key_uses[i] = (use, dataclasses.replace(pattern, kind=_OWN_MOVED, fresh=True))
+
+
 #: what a call that makes a name with contents of the run's own writes into it (open with
 #: O_CREAT, mkdir), and what one that makes it hold another file does (symlink, mknod):
 #: :func:`_own_contents`'s sources besides the old names of links and moves
@@ -2282,6 +2334,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     _linked_names(uses_by_key, ctx)
     _hash_writes(uses_by_key, ctx, report)
     _existing_directories(uses_by_key, ctx)
+    _own_moved(uses_by_key, ctx)
     _own_again(data.path_uses, uses_by_key, ctx)
     _childs_own_removed(data, uses_by_key, ctx)
     _writers_template(data.path_uses, uses_by_key, ctx)
@@ -2372,9 +2425,9 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 conditions = list(exec_argv[use.path])
             for argv in conditions:
                 by_text[(pattern.text, argv)].add(key)
-                if pattern.fresh and argv is None:  # (_existing_directories)
+                if pattern.fresh and argv is None:  # (_existing_directories, _own_moved)
                     fresh_keys[(pattern.text, argv)].add(key)
-                    kinds.setdefault(pattern.text, _THERE)
+                    kinds.setdefault(pattern.text, pattern.kind or _THERE)
                     if use.path not in seen[pattern.text]:
                         seen[pattern.text].append(use.path)
     for at, keys in by_text.items():
@@ -2392,7 +2445,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         elif argv is None and text not in kinds and pseudo_kind(text) is None:
             literal.append((calls, text))
             del by_text[(text, argv)]
-        elif argv is None and kinds.get(text) in (_GENERATED, _WRITERS_TEMPLATE) and \
+        elif argv is None and kinds.get(text) in (_GENERATED, _WRITERS_TEMPLATE, _OWN_MOVED) and \
                 "/" in text and keys <= fresh_keys[(text, argv)]:
             # (a generated name's shape that is also a pattern not fresh -- the shape of a
             # stash the run met an older file below, _MOVED_IN -- keeps its rules apart)
@@ -2433,6 +2486,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 continue
             rule_calls = tuple(sorted(keys, key=_key_rank))
             why = kinds.get(text) if argv is None else None
+            if why == _OWN_MOVED and not is_fresh:
+                why = None  # (the name's other rule: what the run did to it, no widening)
             learned = None
             if why is not None:
                 learned = _provenance(why, seen[text])
@@ -2625,6 +2680,9 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
         return
     moves = [o for o in observations if o.syscall in aliases.TWO_PATH_CALLS
              and len(o.paths) == 2 and not o.failed]
+    # (whether the next run tells a file the run made its own: the exemption's condition --
+    # the grants below are not fresh, so it does not change)
+    notes = notes_made(policy.tables())
     for _ in range(_LINKED_PASSES):
         grants: dict[tuple[int, str, bool | None], tuple[Table, Rule, set[str], list[str]]] = {}
         for obs in moves:
@@ -2639,7 +2697,7 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
                 # linker's rule)
                 for into in (table, *(t for t in policy.tables() if t is not table)):
                     for rule, keys, tree, path in _linked_grant(
-                            table, obs, role, ctx, into, observations, report):
+                            table, obs, role, ctx, into, observations, report, notes):
                         key = (id(into), rule.path.pattern if rule.path is not None else "",
                                tree)
                         entry = grants.setdefault(key, (into, rule, set(), []))
@@ -2679,7 +2737,8 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
 
 def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
                   into: Table | None, observations: Sequence[Observation],
-                  report: LearnReport) -> list[tuple[Rule, set[str], bool | None, str]]:
+                  report: LearnReport, notes: bool = True
+                  ) -> list[tuple[Rule, set[str], bool | None, str]]:
     """What the old name (``role``) of a link or move lacks of its new name's grants on
     the next run, in the table ``into`` (the linker's, ``table``, when None; another one's:
     red team 49): the rule of ``table`` that lets it be linked (whose pattern the grant takes), the
@@ -2690,11 +2749,22 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
     directory moved is granted, over its tree, only what the run did to older files below
     either name, and itself what the run did to it by the new name (:func:`_older_uses`);
     a move that needs more is left to be refused on the next run
-    (``LearnReport.older_unwidened``)."""
+    (``LearnReport.older_unwidened``).
+
+    A file the run made is exempt only where the next run tells it its own: its engine
+    notes what the run makes (``notes``, model.notes_made: some rule of the policy is
+    ``fresh``, as :func:`_own_moved` makes the rule of such a move where it can) and the
+    name is not left there for the next run to meet as an older file (``_Context.kept``: a
+    link's kept source; an exchange's two names, both left holding a file).  Elsewhere it
+    is granted as an older file is -- the old name gets what the new one has, by the
+    pattern of its own rule, no wider --: review 63's atomic save, learned with no fresh
+    rule, was refused on its next run."""
     source = obs.paths[0] if role == "old" else obs.paths[1]
     target = obs.paths[1] if role == "old" else obs.paths[0]
     older_tree = False
-    if source.path in ctx.made and role not in obs.older:
+    exchange = all(aliases.renames(obs.syscall, arg.role, obs.selector) for arg in obs.paths)
+    if source.path in ctx.made and role not in obs.older and notes and not exchange and \
+            source.path not in ctx.kept:
         # (the run's own: exempt, Facts.fresh on the next run -- but its older files)
         compared = [(own, target.path + tail, tree, "link")
                     for r, tail, own, tree in obs.older_inside if r == role]
@@ -2937,7 +3007,7 @@ def _names_covered(rule: Rule) -> set[str]:
 
 
 def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
-                position: str = "end", env: Mapping[str, str] | None = None,
+                position: str | int = "end", env: Mapping[str, str] | None = None,
                 candidates: Sequence[Table] | None = None,
                 notes: list[str] | None = None) -> Policy:
     """A copy of ``policy`` with ``rules`` added to one table; the original is not changed.
@@ -2949,7 +3019,9 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     every caller refused).  Rules the table already has (or covers with a wider rule of the
     same action) are skipped.  ``position``: "end" (learning: a person's own rules stay
     first and keep deciding) or "start" (an interactive answer: it was given for a call the
-    existing rules did not settle, and the supervisor applies it first).
+    existing rules did not settle, and the supervisor applies it first), or an index into
+    the table's rules (a remembered answer: just before the rule that asked,
+    ``PolicyStore._file_place``) -- the rules are put there in order.
 
     At the end: a learned rule goes after every rule of the table, but a rule of calls that
     carry addresses goes before the learner's "any other address" rules when nothing but
@@ -2959,8 +3031,8 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     at the end, where it may decide nothing: that fails closed, and the summary names what
     is still refused.  ``notes``: what the merge could not carry is said there.
     """
-    if position not in ("start", "end"):
-        raise ValueError("position is 'start' or 'end'")
+    if position not in ("start", "end") and not isinstance(position, int):
+        raise ValueError("position is 'start', 'end' or an index")
     main = _copy_table(policy.main)
     programs = {k: _copy_table(t) for k, t in policy.programs.items()}
     out = Policy(main, programs, dict(policy.program_patterns), policy.source,
@@ -2981,14 +3053,22 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     current = list(table.rules)
     added: set[int] = set()
     added_front = 0
+    if isinstance(position, int):
+        added_front = max(0, min(position, len(current)))
     for rule in rules:
-        if _covered(current, rule, env, position):
+        if isinstance(position, int):
+            # (a rule before the place that does as much decides first, whatever is between;
+            # one after it, when nothing between decides otherwise)
+            if _covered(current[:added_front], rule, env, "end") or \
+                    _covered(current[added_front:], rule, env, "start"):
+                continue
+        elif _covered(current, rule, env, position):
             continue
         if _is_catch_all(rule):
             where = len(current)
         elif _is_barrier(rule):
             where = next((i for i, r in enumerate(current) if _is_catch_all(r)), len(current))
-        elif position == "start":
+        elif position == "start" or isinstance(position, int):
             where = added_front
             added_front += 1
         else:
@@ -3031,16 +3111,12 @@ def refusals(tables: Iterable[Table]) -> list[Rule]:
                 continue
             if _is_barrier(rule) and table.default is Action.NEVER:
                 continue
-            rule = _unplaced(rule)
+            rule = unplaced(rule)
             if rule.action is Action.ASK or rule.redirect is not None:
                 rule = dataclasses.replace(rule, action=Action.NEVER, redirect=None)
             if rule not in kept:  # (one rule of several tables, once)
                 kept.append(rule)
     return kept
-
-
-def _unplaced(rule: Rule) -> Rule:
-    return dataclasses.replace(rule, index=0, location=None)
 
 
 #: the order refusals of several tables are put in: the strictest first, so that where two
@@ -3074,12 +3150,12 @@ def carried_table(name: str, candidates: Sequence[Table], prefer: Table | None =
     if not unique:
         raise ValueError("no table the program could have run under")
     if len(unique) == 1:
-        return _fresh_table(name, unique[0], [_unplaced(r) for r in unique[0].rules]), True
+        return _fresh_table(name, unique[0], [unplaced(r) for r in unique[0].rules]), True
     strict = [t for t in unique if t.default is not Action.PERMIT]
     if len(strict) <= 1:
         base = strict[0] if strict else next((t for t in unique if t is prefer), unique[0])
         kept = _strictest_first(refusals(t for t in unique if t is not base))
-        rules = kept + [r for r in map(_unplaced, base.rules) if r not in kept]
+        rules = kept + [r for r in map(unplaced, base.rules) if r not in kept]
         return _fresh_table(name, base, rules, unique), True
     worst = max(strict, key=lambda t: t.default.severity)
     return _fresh_table(name, worst, _strictest_first(refusals(unique)), unique), False
@@ -3118,11 +3194,18 @@ def _candidates(policy: Policy, table_name: str, env: Mapping[str, str] | None,
     run's expansion finds (review 61: ``$CWD/mycat`` copied ``p1/mycat``'s own file and, in
     ``p2``, shadowed ``p2/mycat``'s, whose refusals nothing carried).  ``env`` is kept for
     the callers; the key is not expanded."""
+    everything = list(tables) if tables is not None else policy.tables()
     if is_literal(table_name):  # (one program: the table the next run's lookup gives it)
         found = (table_for or policy.table_for)(table_name)
+        if found is not None and found.name not in (MAIN, table_name) and \
+                not is_literal(found.name) and holds_expansion(found.name):
+            # (a glob spelled with an expansion -- ``$CWD/**`` -- claims the program only
+            # where the next run's expansion reaches it; from elsewhere it runs under any
+            # table: review 65)
+            return [found, *everything]
         if found is not None:
             return [found]
-    return list(tables) if tables is not None else policy.tables()
+    return everything
 
 
 def _copy_table(table: Table) -> Table:

@@ -12,7 +12,7 @@ import dataclasses
 import enum
 import errno as errno_module
 import functools
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NewType, Protocol, Self, cast
 
@@ -88,7 +88,8 @@ class Reason:
     MEMORY: Final = ReasonTag("memory")
     #: a directory or symlink a lookup passes through was decided
     TRAVERSAL: Final = ReasonTag("traversal")
-    #: a unix socket's bind makes a file (decided as mknod)
+    #: a unix socket's file: a bind makes it (decided as mknod), a connect or send writes it
+    #: (decided as an open for writing: red team 86)
     SOCKET_FILE: Final = ReasonTag("socket file")
     #: the script's interpreter was decided on
     INTERPRETER: Final = ReasonTag("interpreter")
@@ -711,6 +712,40 @@ class _AtTarget:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._facts, name)
+
+
+def answer_place(rules: Sequence[Rule], asking: Rule | None) -> int:
+    """Where in ``rules`` a rule remembered from an answer goes: just before the rule that
+    asked (``asking``: that rule itself, else the first rule like it -- a table's copy, the
+    file as it is now), at the end when the table's default asked (None).  A rule the person
+    wrote before the ``ask`` decided none of the asked call's checks, and keeps deciding
+    every other call and file it picks, whatever the answer's alias and spelling: put
+    before every rule, ``permit fswrite $CWD/.bashrc`` answered in one directory wrote
+    ``~/.bashrc`` from the home directory, which the person's first rule refused (review
+    65).  When no rule like it is left (the person edited the table meanwhile; another
+    table of a ``for all`` answer), after every rule that refuses, asks or redirects: the
+    answer then overtakes none of them (it may decide nothing: the call is asked again)."""
+    if asking is None:
+        return len(rules)
+    for at, rule in enumerate(rules):
+        if rule is asking:
+            return at
+    like = unplaced(asking)
+    for at, rule in enumerate(rules):
+        if unplaced(rule) == like:
+            return at
+    return after_refusals(rules)
+
+
+def after_refusals(rules: Sequence[Rule]) -> int:
+    """The place after every rule of ``rules`` that refuses, asks or redirects."""
+    return next((len(rules) - at for at, rule in enumerate(reversed(rules))
+                 if rule.refuses or rule.redirect is not None), 0)
+
+
+def unplaced(rule: Rule) -> Rule:
+    """``rule`` without where it was written (a copy of it compares equal)."""
+    return dataclasses.replace(rule, index=0, location=None)
 
 
 def answer_key(decision: Decision, facts: Facts) -> str | None:
@@ -1456,6 +1491,17 @@ class Table:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
         return self.compiled().check(syscall, cls, part).refuses
 
+    def may_refuse_socket_write(self) -> bool:
+        """Whether a rule naming paths may refuse (or ask about) an open for writing: then a
+        connect or a send to a unix socket's path is decided as one of its file
+        (Supervisor._socket_written).  A rule of no path does not count: ``never fswrite``
+        after the permitted places says where files may change, and the policy's
+        ``net-connect`` rules say which sockets may be reached (red team 86)."""
+        checks = checks_of("openat", "path", O_WRONLY, None)
+        return any(self.may_refuse("openat", cls, part) and any(
+            rule.refuses and rule.path is not None for rule in self.rules_for("openat", cls, part))
+            for cls, part in checks)
+
     def may_refuse_traversal(self) -> bool:
         """Whether a rule may refuse (or ask about) what a lookup passes through: a stat of a
         directory it enters and leaves, a readlink of a symlink it follows
@@ -1896,6 +1942,17 @@ def _socket_bound(rules: Sequence[Rule], path: str, tree: bool, most: bool,
             return grant if bound is None else pick(bound, grant)
         bound = grant if bound is None else pick(bound, grant)
     return default if bound is None else pick(bound, default)
+
+
+def notes_made(tables: Iterable[Table]) -> bool:
+    """Whether the engine notes the paths the calls of the run make (DecodedCall.note_made,
+    ``Facts.fresh`` of a file the run made): only where some rule is ``fresh`` -- without
+    one no rule asks, and noting costs each call that makes a name.  The one home of that
+    choice: the supervisor's (Supervisor._fresh) and the learner's, which exempts a link or
+    rename of a file the run made from the "gains no access" comparison only where its next
+    run's engine will tell that file the run's own (learn._linked_grant; review 63: a learned
+    atomic save with no fresh rule in its policy was refused on its next run)."""
+    return any(rule.fresh for table in tables for rule in table.rules)
 
 
 def path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:

@@ -49,8 +49,8 @@ from systrace_py.policy.files import (
     resolved_program_key,
     rule_data,
 )
-from systrace_py.policy.glob import PathGlob, escape, is_literal
-from systrace_py.policy.model import Policy, Rule, Table
+from systrace_py.policy.glob import PathGlob, escape, holds_expansion, is_literal
+from systrace_py.policy.model import Action, Policy, Rule, Table, answer_place, unplaced
 
 if TYPE_CHECKING:  # (pathlib: imported by the runs that save)
     from pathlib import Path
@@ -120,6 +120,9 @@ class PolicyStore:
             self.pin(path)
         self._baselines: list[_Baseline] = [_Baseline(t, list(t.rules))
                                             for t in policy.tables()]
+        #: each remembered rule's asking rule (None: a table's default asked): where the
+        #: save puts it in the file as it is then (model.answer_place)
+        self._asked_by: dict[int, tuple[Rule, Rule | None]] = {}
 
     @property
     def path(self) -> Path | None:
@@ -168,8 +171,10 @@ class PolicyStore:
 
     # --- the run ----------------------------------------------------------------------------
     def watch(self, tables: Sequence[Table], where: str) -> None:
-        """Tables of another file the run decides by too (a policy directory's): rules
-        answers add to them are reported as not saved."""
+        """Tables of another file the run decides by too (a policy directory's), or that
+        a table an answer makes must decide as strictly as (the directory's other files in
+        a ``-p`` run of one of its files, ``--save-answers``'s file and directory:
+        cli.run._watch_next_runs): rules answers add to them are reported as not saved."""
         self._baselines += [_Baseline(t, list(t.rules), where=where) for t in tables]
 
     def owns(self, table: Table) -> bool:
@@ -186,8 +191,14 @@ class PolicyStore:
         for the program (``learn.carried_table``), registered in the policy.  ``claimed``:
         ``under`` is the glob table that claims the program -- the new table is a literal
         copy of it (review 58: the answer put in the glob table reached every program the
-        glob matches); else the program ran under its callers' tables, and the new table --
-        which each process of the program takes now, from whichever table it is exec'd --
+        glob matches) -- unless the glob's key holds an expansion (``$CWD/*``, ``~/bin/*``,
+        ``$TMPDIR/*``: glob.holds_expansion), which claims the program only where a run's
+        expansion reaches it: from elsewhere it ran under its callers' tables, so the new
+        table is made as below, the glob's rules first (review 65: a copy of
+        ``[program."$CWD/*"]`` made in ``p1`` was taken from ``p2`` too, where main's
+        ``never`` had refused the program's read).  Else the program ran under its callers'
+        tables, and the new table -- which each process of the program takes now, from
+        whichever table it is exec'd --
         decides as strictly as every table of the run, this file's and the policy
         directory's: their refusals, the strictest default (red team 84; review 58: a copy
         of a ``default = "permit"`` caller's table lost main's default refusal).  Returns the
@@ -196,12 +207,38 @@ class PolicyStore:
 
         if under is self.policy.main and self.is_command(program):
             return under, False
-        candidates = [under] if claimed else [
+        candidates = [under] if claimed and not holds_expansion(under.name) else [
             under, *self.policy.tables(), *(b.table for b in self._baselines)]
         table, _ = carried_table(program, candidates, prefer=under)
         self.policy.programs[program] = table
         self._baselines.append(_Baseline(table, list(table.rules), created=True))
         return table, True
+
+    def asked_by(self, rule: Rule, asking: Rule | None) -> None:
+        """Note the rule that asked the question ``rule`` answers (None: the default)."""
+        self._asked_by[id(rule)] = (rule, asking)
+
+    def place(self, table: Table, rule: Rule, asking: Rule | None, new: bool) -> None:
+        """Add ``rule``, an answer to ``asking``'s question, to a table of the run: just
+        before the rule that asked (model.answer_place).  In a table an answer made
+        (``new``: learn.carried_table) the asking rule may be carried as a ``never`` among
+        the other tables' refusals in front: the answer goes after those refusals, and that
+        ``never`` right after it -- before them the answer overtook what another table the
+        program could have run under refused; after its own question's ``never`` it decided
+        nothing (review 65)."""
+        if new and asking is not None and not any(r is asking for r in table.rules):
+            carried = unplaced(dataclasses.replace(asking, action=Action.NEVER,
+                                                    redirect=None))
+            own = next((r for r in table.rules if unplaced(r) == carried), None)
+            if own is not None and not any(unplaced(r) == unplaced(asking)
+                                           for r in table.rules):
+                rules = [r for r in table.rules if r is not own]
+                front = next((at for at, r in enumerate(rules)
+                              if r.action not in (Action.NEVER, Action.INJECT)), len(rules))
+                rules[front:front] = [rule, own]
+                table.rules = rules
+                return
+        table.add_rule(rule, answer_place(table.rules, asking))
 
     def remembered(self) -> list[Rule]:
         """The rules answers added to this file's tables, newest first, each once."""
@@ -297,6 +334,21 @@ class PolicyStore:
     def _created(self, table: Table) -> bool:
         return any(b.table is table and b.created for b in self._baselines)
 
+    def _file_place(self, rules: list[Rule], rule: Rule, live: Table, unsaved: set[int]
+                    ) -> int:
+        """Where a remembered rule goes in its table of the file as it is now (``rules``):
+        just before the rule like the one that asked, at the end when the default asked,
+        after every refusal when the person's edit left no rule like it
+        (model.answer_place: put first, an answer overtook the person's refusals in later
+        runs, review 65).  A rule added to a table of the run by other means than an answer
+        (a library's) goes where it stands among the table's rules of the file (``unsaved``:
+        the run's added rules not in it yet)."""
+        noted = self._asked_by.get(id(rule))
+        if noted is not None and noted[0] is rule:
+            return answer_place(rules, noted[1])
+        at = next((i for i, r in enumerate(live.rules) if r is rule), 0)
+        return min(len(rules), sum(1 for r in live.rules[:at] if id(r) not in unsaved))
+
     def _merge(self, text: str, name: str, changes: list[_Baseline], report: SaveReport) -> str:
         """The file's text with the changes merged in (``report``: what was done)."""
         from systrace_py.policy.learn import merge_rules
@@ -325,9 +377,10 @@ class PolicyStore:
             key = table.name if not change.created or is_literal(table.name) \
                 else escape(table.name)
             if key != MAIN and key not in merged.programs:
-                fresh = dataclasses.replace(
-                    table, name=key, rules=[r for r in table.rules if id(r) not in added_ids],
-                    location=None, description=None)
+                # (written as the run has it: each answer where the run put it -- in a table
+                # an answer made, after the refusals it carries: PolicyStore.place)
+                fresh = dataclasses.replace(table, name=key, rules=list(table.rules),
+                                            location=None, description=None)
                 merged.programs[key] = fresh
                 if not is_literal(key):
                     merged.program_patterns[key] = PathGlob(key, self.env)
@@ -335,12 +388,18 @@ class PolicyStore:
                 values = program_table_values(fresh, merged.main)
                 rules = [rule_data(r) for r in fresh.rules]
                 edit(_TextEditor.add_table, key, values, rules)
-            before = [rule_data(r) for r in _table(merged, key).rules]
-            merged = merge_rules(merged, key, added, position="start", env=self.env)
-            after = [rule_data(r) for r in _table(merged, key).rules]
-            for index, data in _insertions(before, after):
-                edit(_TextEditor.insert_rule, key, index, data)
-            saved.update(id(r) for r in added if rule_data(r) in after)
+                saved.update(added_ids)
+                continue
+            for rule in added:
+                before = [rule_data(r) for r in _table(merged, key).rules]
+                at = self._file_place(_table(merged, key).rules, rule, table,
+                                      added_ids - saved)
+                merged = merge_rules(merged, key, [rule], position=at, env=self.env)
+                after = [rule_data(r) for r in _table(merged, key).rules]
+                for index, data in _insertions(before, after):
+                    edit(_TextEditor.insert_rule, key, index, data)
+                if rule_data(rule) in after:
+                    saved.add(id(rule))
         report.saved = len(saved)
         if editor is not None:
             edited = editor.text()

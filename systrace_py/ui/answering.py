@@ -21,6 +21,7 @@ import errno as errno_module
 import shlex
 from typing import IO, Any
 
+from systrace_py.policy.aliases import answered_calls
 from systrace_py.policy.files import PolicyError, dumps_policy
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import Action, Policy, Reason, Rule, Table
@@ -85,7 +86,10 @@ class Interpreter:
             decision.role) is not None else (paths[0].role if paths else None)
         self.offers: list[Offer] = offers_for(request.facts, self.role,
                                               expansions=self.expansions)
-        self.calls = rule_calls(request.facts, self.role, self.table, no_alias)
+        calls = rule_calls(request.facts, self.role, self.table, no_alias)
+        # (what Supervisor.remember keeps: none the asking rule does not name -- shown so)
+        narrowed = answered_calls(calls, decision.rule.calls) if decision.rule else None
+        self.calls = narrowed or calls
         self.allow_detach = bool(self.table is not None and self.table.allow_detach)
         #: whether a burst answer is possible: the call names a path
         self.burst = subject_of(request.facts, self.role)[0] == "path"

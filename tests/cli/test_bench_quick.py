@@ -47,3 +47,28 @@ def test_the_bench_runs_quick_and_prints_every_row(tmp_path: Path) -> None:
     assert all(figures["tracer_rss_mib"].values())
     assert set(figures["time_to_exec_seconds"]) >= {"native", "strace", "systrace learned",
                                                         "systrace (resident)"}
+
+
+@pytest.mark.slow
+def test_the_bench_runs_one_workload_alone(tmp_path: Path) -> None:
+    """``--only make``: the build row alone, under every configuration, and no start-up to
+    exec rows -- the before/after comparison of a build (perf17) without the rest of the
+    bench.  (Before it, the bench had no way to run one row: ``--only`` was an error.)"""
+    missing = [tool for tool in ("strace", "make", "cc") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"the bench needs {missing}")
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "run_bench.py"), "--smoke",
+                           "--install", "dev", "--only", "make", "--json", str(out)],
+                          capture_output=True, text=True, timeout=900, env=systrace_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = proc.stdout
+    assert "make -j2, generated C" in text and "learned/native" in text, text
+    for row in ("/bin/true (start-up only)", "find /usr/include", "start-up to exec (ms)"):
+        assert row not in text, (row, text)
+    figures = json.loads(out.read_text())
+    assert len(figures["workloads"]) == 1 and figures["workloads"][0].startswith("make -j2")
+    assert not figures["failures"], figures["failures"]
+    assert not figures["time_to_exec_seconds"]
+    learned = [k for k in figures["stops"] if "| systrace learned" in k]
+    assert len(learned) == 2  # in process, and through a resident tracer

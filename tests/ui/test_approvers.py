@@ -154,7 +154,8 @@ def test_exec_approver_answers_take_effect(tmp_path, probe):
 
 def test_remembered_answers_to_a_new_program_table_are_all_saved(tmp_path, probe):
     """Two answers for a program the policy has no table for: the first makes its table (a
-    copy of main), the second goes into it; both are saved, the file's comments kept."""
+    copy of main), the second goes into it; both are saved, the file's comments kept --
+    each just before the ``ask`` that asked it, in the order answered (close 38)."""
     policy, data = write_policy(tmp_path)
     before = policy.read_text()
     via = scripted(tmp_path, """\
@@ -175,7 +176,7 @@ def test_remembered_answers_to_a_new_program_table_are_all_saved(tmp_path, probe
         assert line in text  # comments, layout and rules as written
     table = load_policy(policy).programs[str(probe)]
     assert [(r.action, r.path.pattern) for r in table.rules[:2]] == [
-        (Action.PERMIT, "$CWD/data/b.txt"), (Action.PERMIT, "$CWD/data/a.txt")]
+        (Action.PERMIT, "$CWD/data/a.txt"), (Action.PERMIT, "$CWD/data/b.txt")]
     assert table.rules[2].action is Action.ASK  # the copy of main's rules follows
     assert load_policy(policy).main.decide(reads(data / "a.txt")).action is Action.ASK
     assert (tmp_path / "p.toml.bak").read_text() == before

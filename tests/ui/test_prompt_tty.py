@@ -677,4 +677,5 @@ def test_two_answers_of_the_command_are_both_saved_as_written(run, probe):
         assert line in text
     saved = load_policy(run.policy)
     assert not saved.programs
-    assert [r.path.pattern.rsplit("/", 1)[-1] for r in saved.main.rules[:2]] == ["b.txt", "a.txt"]
+    # (each just before the ask that asked it, in the order answered: close 38)
+    assert [r.path.pattern.rsplit("/", 1)[-1] for r in saved.main.rules[:2]] == ["a.txt", "b.txt"]

@@ -424,7 +424,13 @@ _EPERM = Verdict("errno", 1)
     ('[[rule]]\ncalls = ["net-connect"]\nport = 25\naction = "ask"\n', _EPERM, "allow"),
     ('[[rule]]\ncalls = ["net-connect"]\naddress = "10.0.0.0/8"\naction = "permit"\n'
      'redirect = "127.0.0.1:8080"\n', _EPERM, "allow"),
-    # not address rules: permits, unix sockets
+    # a refusal of connects with no condition (the catch-all after permitted hosts): a
+    # packet socket's write names no address it could refuse (red team 87)
+    ('[[rule]]\ncalls = ["net-connect"]\naction = "never"\n', _EPERM, "allow"),
+    ('[[rule]]\ncalls = ["connect"]\naction = "ask"\n', _EPERM, "allow"),
+    # not address rules: permits, unix sockets, a bare refusal of no connect
+    ('[[rule]]\ncalls = ["connect"]\naction = "permit"\n', None, "allow"),
+    ('[[rule]]\ncalls = ["sendto"]\naction = "never"\n', None, "allow"),
     ('[[rule]]\ncalls = ["net-connect"]\naddress = "10.0.0.0/8"\naction = "permit"\n', None,
      "allow"),
     ('[[rule]]\ncalls = ["net-connect"]\nunix = "/run/x"\naction = "never"\n', None, "allow"),

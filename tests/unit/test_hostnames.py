@@ -239,6 +239,43 @@ def test_query_round_trip(labels: list[str], ident: int) -> None:
         (ident, 3, (name,), ())
 
 
+
+def _raw_query(labels: list[bytes]) -> bytes:
+    wire = b"".join(bytes([len(label)]) + label for label in labels) + b"\0"
+    return struct.pack(">HHHHHH", 0x87, 0x0100, 1, 0, 0, 0) + wire + struct.pack(">HH", 1, 1)
+
+
+@pytest.mark.parametrize("labels", [[b"www\xad", b"good", b"test"], [b"www.good", b"test"],
+                                    [b"www", b"good", b"test", b" "], [b"\xad", b"test"],
+                                    [b"www", b"good", b"test."]],
+                         ids=["soft-hyphen", "dotted-label", "white-space", "idna-empty",
+                              "trailing-dot"])
+def test_a_name_spelled_otherwise_than_it_reads_is_no_plain_query(labels: list[bytes]) -> None:
+    """Red team 87: names the rules would read as www.good.test (or that normal_name cannot
+    spell), asked of the server as another name: never passed on."""
+    from systrace_py.dnswire import plain_query
+
+    with pytest.raises(DnsFormatError):
+        plain_query(_raw_query(labels))
+    assert plain_query(_raw_query([b"WWW", b"good", b"test"])).name == "www.good.test"
+
+
+@given(st.lists(st.binary(min_size=1, max_size=8), min_size=1, max_size=4))
+def test_a_plain_query_s_name_is_what_the_server_is_asked(labels: list[bytes]) -> None:
+    """Whatever labels a query holds, a name plain_query reads is its own normal form, and
+    its labels are the query's (ASCII case folded): what rules compare is what is asked."""
+    from systrace_py.dnswire import plain_query
+    from systrace_py.policy.net import normal_name
+
+    try:
+        name = plain_query(_raw_query(labels)).name
+    except DnsFormatError:
+        return
+    assert normal_name(name) == name
+    assert [label.encode("latin-1") for label in name.split(".")] == \
+        [label.lower() for label in labels]
+
+
 # --- the run's names -----------------------------------------------------------------------
 
 def test_name_table() -> None:

@@ -478,10 +478,16 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
             rule.action is not Action.PERMIT and rule.covers("mknod", "fswrite")
             for t in tables for rule in t.rules):
         result.calls["bind"] = TRACE  # a unix socket's file is decided as mknod's
+    # a link or rename could give a file a name that grants it more than its own: it stops
+    # wherever some table refuses at all (a refusing rule, named or not, or a default that
+    # is not permit) -- the engine's condition (a refusal of no path stops them too: more
+    # stops than needed, never fewer; red team 86 found the reference narrower)
     refuses_by_name = any(
         rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
         for t in tables for rule in t.rules)
-    if refuses_by_name:
+    may_gain = any(t.default is not Action.PERMIT or any(rule.refuses for rule in t.rules)
+                   for t in tables)
+    if may_gain:
         for syscall in aliases.TWO_PATH_CALLS:
             if result.calls[syscall].kind == "allow" or syscall in result.selected:
                 result.calls[syscall] = TRACE
@@ -512,6 +518,22 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
                     result.calls[syscall] = TRACE
                     del result.opens[syscall]
             elif result.calls[syscall].kind == "allow" or syscall in result.selected:
+                result.calls[syscall] = TRACE
+                result.selected.pop(syscall, None)
+    if any(rule.refuses and rule.path is not None and any(
+            rule.covers("openat", cls, part_)
+            for cls, part_ in checks_of("openat", "path", os.O_WRONLY, None))
+           for t in tables for rule in t.rules):
+        # a rule naming paths refusing a write-open: a connect or send to a unix socket's
+        # path writes its file, and is decided as that open (red team 86)
+        addressed = SelectorPlan(syscalls.Rule("nonzero", 4), TRACE, ALLOW)
+        for syscall in ("connect", "sendmmsg", "sendmsg", "sendto"):
+            if syscall == "sendto" and result.calls[syscall].kind == "allow" \
+                    and syscall not in result.selected:
+                result.calls[syscall] = TRACE
+                result.selected[syscall] = addressed
+            elif result.selected.get(syscall) != addressed and (
+                    result.calls[syscall].kind == "allow" or syscall in result.selected):
                 result.calls[syscall] = TRACE
                 result.selected.pop(syscall, None)
     if refuses_by_name or any(t.default is not Action.PERMIT for t in tables):
@@ -879,6 +901,15 @@ def test_rules_for_and_may_refuse_as_the_linear_scan(table: Table) -> None:
          PlanOptions())
 def test_prefilter_plan_as_the_linear_scan(tables_: list[Table], options: PlanOptions) -> None:
     assert filterplan.plan(tables_, options) == linear_plan(tables_, options)
+
+
+@pytest.mark.parametrize("default", [Action.PERMIT, Action.NEVER])
+def test_prefilter_plan_of_a_refusal_of_no_path_as_the_linear_scan(default: Action) -> None:
+    """A table whose only refusing rule names no path (``never openat``): links and renames
+    stop as wherever a rule refuses (the reference once stopped them only for rules naming
+    paths, a case the property above met only by a rare seed: red team 86)."""
+    tables_ = [Table("t", default, rules=[Rule(("openat",), Action.NEVER)])]
+    assert filterplan.plan(tables_, PlanOptions()) == linear_plan(tables_, PlanOptions())
 
 
 @settings(max_examples=400, deadline=None)
