@@ -260,13 +260,15 @@ def _socket_missing(table: Table, decision: Decision, call: DecodedCall) -> bool
 
 def _named_before(table: Table, facts: Facts, refusing: Rule) -> bool:
     """Whether the rule that decides the call's own check (each of them) for its one unix
-    socket address (``facts``) is a ``permit`` naming that address by a ``unix`` path glob,
-    redirecting nothing, written before ``refusing`` -- the rule naming paths that refuses
-    (or asks about) a write-open of the socket's file (Supervisor._socket_written).  The
-    person named the socket for this call before the rule on its directory, and the file's
-    write-open is the connect's own consequence: that permit decides it, as the first
-    matching rule decides a check (close 41).  Not a rule of no address, nor an abstract
-    or unnamed pattern (they name no file), nor a permit after ``refusing``."""
+    socket address (``facts``) is a ``permit`` whose ``unix`` path glob matches that
+    address, redirecting nothing, written before ``refusing`` -- the rule naming paths that
+    refuses (or asks about) a write-open of the socket's file (Supervisor._socket_written).
+    The file's write-open is the connect's own consequence: that permit decides it, as the
+    first matching rule decides a check (close 41).  Any matching glob counts, however wide:
+    ``unix = "/**"`` written first decides the write for every socket (review 70; policy.md
+    step 2 says so) -- first match, as a ``permit fsread /**`` first reads all.  Not a rule
+    of no address, nor an abstract or unnamed pattern (they name no file), nor a permit
+    after ``refusing``."""
     rules = table.rules
     limit = next((i for i, rule in enumerate(rules) if rule is refusing), -1)
     compiled = table.compiled()

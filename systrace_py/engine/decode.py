@@ -1144,7 +1144,10 @@ class DecodedCall:
         """The files below the directory in ``role`` a call of this run linked or moved
         there although the run did not make them (``Decoder.older``): (the name's tail
         below the directory, "/x/y"; the file's own name when it came; whether a
-        directory)."""
+        directory).  A note whose file is no longer the one noted there
+        (``Decoder.still_older``: an outsider's file renamed over the name, review 70) is
+        given by its own name now instead, as a file not the run's (a directory noted:
+        compared whole) -- and so is what the walk below a moved directory finds there."""
         decoder = self._decoder
         if decoder is None:
             return ()
@@ -1155,8 +1158,8 @@ class DecodedCall:
         if key is None:
             return ()
         below = key + "/"
-        found = [(name[len(key):], own, tree) for name, (own, tree) in decoder.older.items()
-                 if name.startswith(below)]
+        found = [(name[len(key):], own if decoder.still_older(name) else name, tree)
+                 for name, (own, tree) in decoder.older.items() if name.startswith(below)]
         if self.policy_name in aliases.MOVE_CALLS and key in decoder.made:
             found += _foreign_below(decoder, key, {tail for tail, _, _ in found})
         if self._below is None:
@@ -1503,15 +1506,24 @@ class DecodedCall:
             else:  # (a link: the old name keeps its note, the new one gets it too)
                 at_old = {old: older[old]} if old in older else {}
             at_new = notes.take_older(new, tree("new"))
+            ids = decoder.older_ids
+            # (a note's file keeps its identity where it moves: the one noted, or none)
+            carried = {name: ids.get(name) for name in [*at_old, *at_new]}
             for name, noted in at_old.items():
-                notes.put_older(new + name[len(old):], noted)
+                notes.put_older(new + name[len(old):], noted, carried[name])
             if exchange:
                 for name, noted in at_new.items():
-                    notes.put_older(old + name[len(new):], noted)
+                    notes.put_older(old + name[len(new):], noted, carried[name])
         sides = [(old, new, "old")] + ([(new, old, "new")] if exchange else [])
         for source, target, role in sides:
             if source not in made and target not in older and _below_own(made, target):
-                notes.put_older(target, (source, tree(role)))
+                # (which file comes: the one at its name now, where the task looks it up)
+                try:
+                    where = self.access_path(role)
+                except DecodeError:
+                    where = None
+                notes.put_older(target, (source, tree(role)),
+                                name_identity(where) if where else None)
 
     def sockets_below(self, role: str) -> tuple[str, ...] | None:
         decoded = self.decoded_path(role)
@@ -3492,6 +3504,12 @@ class Decoder:
         #: linked-access comparison only as far as these files are (DecodedCall.older_below,
         #: model.Table._linked_decision; issue 11)
         self.older: dict[str, tuple[str, bool]] = {}
+        #: which file each of ``older`` was when its call's exit noted it (name_identity, as
+        #: ``made_ids``; None: untold): a note counts only while the file at its name is
+        #: still that one (still_older) -- an outsider's file renamed over the name later
+        #: was compared by the older file's name and moved with the run's directory to
+        #: where it was read (review 70, close 44)
+        self.older_ids: dict[str, tuple[int, int, bytes] | None] = {}
         #: the sockets (their inodes, socket:[N]) a bind of this run was let bind to a file
         #: it made: a fresh unix rule covers a connect only to the file one of them is bound
         #: at (DecodedCall._fresh_socket)
@@ -3721,6 +3739,19 @@ class Decoder:
         except OSError:
             return False
         return now is None or now == self.made_ids.get(path)
+
+    def still_older(self, path: str) -> bool:
+        """Whether the file at ``path``, a name of ``older``, is still the one noted there
+        (``older_ids``).  Nothing there, another file, a note without a handle or a look-up
+        that fails (:func:`looked_up`'s OSError) is not: the entry is then compared as what
+        it is now, by its own name (DecodedCall.older_below; fail closed)."""
+        noted = self.older_ids.get(path)
+        if noted is None:
+            return False
+        try:
+            return looked_up(path) == noted
+        except OSError:
+            return False
 
     def note_removed(self, identity: tuple[int, int, bytes]) -> None:
         """Note a removed file of the run's own by its identity with a handle
@@ -4028,10 +4059,18 @@ class MadeNotes:
         self._steps.append(("make", (path, where, carries, carried)))
         self._widens = True
 
-    def put_older(self, path: str, noted: tuple[str, bool]) -> None:
+    def put_older(self, path: str, noted: tuple[str, bool],
+                  carried: tuple[int, int, bytes] | None) -> None:
+        """Note an older file at ``path`` (``Decoder.older``), which the file there at the
+        call's exit must be: ``carried``, its identity taken at the entry (at its old name,
+        or the note's it moves with) -- an outsider's file renamed over the name meanwhile
+        is not noted as the older one (``Decoder.older_ids`` None: untold).  Until the
+        exit the note counts untold already (compared as what is there)."""
         self.decoder.older[path] = noted
+        self.decoder.older_ids[path] = None
         self._narrowed(path)
-        self._steps.append(("put_older", (path, noted)))
+        self._steps.append(("put_older", (path, noted, carried)))
+        self._widens = True
 
     def take_older(self, path: str, tree: bool = True) -> dict[str, tuple[str, bool]]:
         """``Decoder.older``'s notes at ``path`` and (``tree``: a directory) below it,
@@ -4096,11 +4135,18 @@ class MadeNotes:
                         identity = None
                     decoder.made_ids[path] = identity if identity and identity[2] else None
             elif what == "put_older":
-                older[arg[0]] = arg[1]
+                path, noted, carried = arg
+                older[path] = noted
+                # (another call's change at the name since the entry: untold, as for make)
+                identity = name_identity(path) if (
+                    since is not None and not _narrowed_at(since, path)) else None
+                decoder.older_ids[path] = identity if (
+                    identity is not None and identity[2] and identity == carried) else None
             elif what == "take_older":
                 for name in arg:
                     if since is not None and name not in since:
                         older.pop(name, None)
+                        decoder.older_ids.pop(name, None)
             elif what == "removed":
                 if arg[1] is None:
                     decoder.note_removed(arg[0])
