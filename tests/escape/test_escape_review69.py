@@ -50,3 +50,36 @@ def test_a_file_scoped_answer_spelled_with_cwd_does_not_overtake_a_refusal_after
     again = run_systrace(["-p", str(policy), "--", *append], cwd=home, env=env)
     assert not (home / ".bashrc").exists(), (again.stdout + again.stderr, policy.read_text())
     assert again.stdout == "REFUSED\n", (again.stdout + again.stderr, policy.read_text())
+
+
+def test_another_users_file_beside_a_learned_file_in_a_shared_directory_is_not_carried(
+        tmp_path: Path) -> None:
+    """Close 39 infers a ``-p``/``-o`` file's directory as a policy directory when any
+    regular ``_...toml`` stands beside it (``files.directory_file``), and a table new in
+    the file then carries the refusals -- ``inject`` rules included (``learn.refusals``) --
+    of every file there.  In a shared sticky directory (``/tmp``-like), another user
+    (``nobody``) drops ``_evil.toml``: ``inject retval = 0`` of ``setuid``.  Root's ``-A -o
+    DIR/p.toml --merge`` writes that rule into the new python table of root's own file, and
+    the next ``-p DIR/p.toml`` run fakes the program's privilege drop: it goes on as root
+    believing it is ``nobody``."""
+    import os
+    import pwd
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    policy = shared / "p.toml"
+    policy.write_text('version = 1\ndefault = "permit"\n')
+    evil = shared / "_evil.toml"
+    evil.write_text('version = 1\ndefault = "permit"\n\n[[rule]]\n'
+                    'calls = ["setuid", "setresuid", "setreuid"]\naction = "inject"\n'
+                    'retval = 0\n')
+    nobody = pwd.getpwnam("nobody")
+    os.chown(evil, nobody.pw_uid, nobody.pw_gid)
+    drop = ["sh", "-c", f"exec {PYTHON} -c 'import os; os.setuid(65534); "
+            "print(\"uid\", os.getuid())'"]
+    learned = run_systrace(["-A", "-o", str(policy), "--merge", "--", *drop], cwd=tmp_path)
+    assert learned.stdout == "uid 65534\n", learned.stdout + learned.stderr
+    again = run_systrace(["-p", str(policy), "--", *drop], cwd=tmp_path)
+    assert again.stdout == "uid 65534\n", (again.stdout + again.stderr, policy.read_text())
+    assert "retval" not in policy.read_text(), policy.read_text()
