@@ -83,3 +83,35 @@ def test_another_users_file_beside_a_learned_file_in_a_shared_directory_is_not_c
     again = run_systrace(["-p", str(policy), "--", *drop], cwd=tmp_path)
     assert again.stdout == "uid 65534\n", (again.stdout + again.stderr, policy.read_text())
     assert "retval" not in policy.read_text(), policy.read_text()
+
+
+def test_answers_saved_into_another_file_do_not_copy_a_run_table_it_lacks(
+        tmp_path: Path) -> None:
+    """``--save-answers FILE2``: an answer added to a table the run's file already had
+    (``[program."/usr/bin/cat"]``, which asks about ``asked``) but FILE2 lacks is written
+    into FILE2 as a copy of the run's table (``PolicyStore._merge``: a key not in the file
+    is written "as the run has it"), not made from FILE2's tables.  FILE2's main refuses
+    reads below ``victim``; the next ``-p FILE2`` run gives cat the copy, and cat read the
+    secret that FILE2 refused it before."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "s.txt").write_text("SECRET\n")
+    (tmp_path / "asked").write_text("asked\n")
+    policy = tmp_path / "p.toml"
+    policy.write_text('version = 1\ndefault = "permit"\n\n[program."/usr/bin/cat"]\n'
+                      'default = "permit"\n\n[[program."/usr/bin/cat".rule]]\n'
+                      f'calls = ["fsread"]\npath = "{tmp_path}/asked"\naction = "ask"\n')
+    other = tmp_path / "g.toml"
+    other.write_text('version = 1\ndefault = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
+                     f'path = "{victim}/**"\naction = "never"\n')
+    read = ["sh", "-c", "cat victim/s.txt || echo REFUSED"]
+    alone = run_systrace(["-p", str(other), "--", *read], cwd=tmp_path)
+    assert alone.stdout == "REFUSED\n", alone.stdout + alone.stderr
+    asked = run_systrace(["-p", str(policy), "--save-answers", str(other),
+                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'
+                                     'for = "program"\n'),
+                          "--", "sh", "-c", "cat asked"], cwd=tmp_path)
+    assert asked.stdout == "asked\n", asked.stdout + asked.stderr
+    again = run_systrace(["-p", str(other), "--", *read], cwd=tmp_path)
+    assert "SECRET" not in again.stdout, (again.stdout + again.stderr, other.read_text())
+    assert again.stdout == "REFUSED\n", (again.stdout + again.stderr, other.read_text())
