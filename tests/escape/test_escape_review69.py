@@ -115,3 +115,31 @@ def test_answers_saved_into_another_file_do_not_copy_a_run_table_it_lacks(
     again = run_systrace(["-p", str(other), "--", *read], cwd=tmp_path)
     assert "SECRET" not in again.stdout, (again.stdout + again.stderr, other.read_text())
     assert again.stdout == "REFUSED\n", (again.stdout + again.stderr, other.read_text())
+
+
+def test_an_answer_to_an_ask_with_argv_does_not_permit_other_arguments(
+        tmp_path: Path) -> None:
+    """The person's main table asks about ``./tool safe`` (an ``argv`` condition), then
+    refuses every other exec of ``./tool``.  The approver answers ``permit`` with the
+    default scope: the rule remembered keeps the path and the asking rule's calls but not
+    its ``argv``, and stands just before the ``ask`` -- in front of the ``never``.  The
+    next ``./tool dangerous``, which the ``ask`` does not pick and the ``never`` refuses,
+    runs (same run and next run).  The person typed no scope: the answer is wider than
+    what was asked by a condition the question named."""
+    import shutil
+
+    shutil.copy2("/usr/bin/echo", tmp_path / "tool")
+    policy = tmp_path / "p.toml"
+    policy.write_text('version = 1\ndefault = "permit"\n\n'
+                      '[[rule]]\ncalls = ["exec"]\npath = "$CWD/tool"\n'
+                      'argv = ["*", "safe"]\naction = "ask"\n\n'
+                      '[[rule]]\ncalls = ["exec"]\npath = "$CWD/tool"\naction = "never"\n')
+    run = ["sh", "-c", "./tool dangerous || echo REFUSED"]
+    alone = run_systrace(["-p", str(policy), "--", *run], cwd=tmp_path)
+    assert alone.stdout == "REFUSED\n", alone.stdout + alone.stderr
+    asked = run_systrace(["-p", str(policy),
+                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'),
+                          "--", "sh", "-c", "./tool safe"], cwd=tmp_path)
+    assert asked.stdout == "safe\n", asked.stdout + asked.stderr
+    again = run_systrace(["-p", str(policy), "--", *run], cwd=tmp_path)
+    assert again.stdout == "REFUSED\n", (again.stdout + again.stderr, policy.read_text())
