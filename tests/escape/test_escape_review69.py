@@ -143,3 +143,26 @@ def test_an_answer_to_an_ask_with_argv_does_not_permit_other_arguments(
     assert asked.stdout == "safe\n", asked.stdout + asked.stderr
     again = run_systrace(["-p", str(policy), "--", *run], cwd=tmp_path)
     assert again.stdout == "REFUSED\n", (again.stdout + again.stderr, policy.read_text())
+
+
+def test_a_second_program_answered_always_runs(tmp_path: Path) -> None:
+    """No false refusal: an ordinary session answering ``permit ... for program``.  Main
+    asks about reads below ``$CWD``.  ``cat a`` is answered: a new cat table, a copy of
+    main with the answer before its ``ask``.  ``head b`` is answered next: head's new table
+    carries the refusals of every table -- cat's ``ask`` turned into a ``never`` in front
+    (``learn.refusals``) -- and the answer goes before head's own copy of the ``ask``
+    (``PolicyStore.place``, ``model.answer_place``), after that ``never``: it decides
+    nothing.  ``head b`` was refused in the answering run and in every next one."""
+    (tmp_path / "a").write_text("A\n")
+    (tmp_path / "b").write_text("B\n")
+    policy = tmp_path / "p.toml"
+    policy.write_text('version = 1\ndefault = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
+                      'path = "$CWD/**"\naction = "ask"\n')
+    run = ["sh", "-c", "cat a; head b"]
+    asked = run_systrace(["-p", str(policy),
+                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'
+                                     'for = "program"\n'),
+                          "--", *run], cwd=tmp_path)
+    assert asked.stdout == "A\nB\n", (asked.stdout + asked.stderr, policy.read_text())
+    again = run_systrace(["-p", str(policy), "--", *run], cwd=tmp_path)
+    assert again.stdout == "A\nB\n", (again.stdout + again.stderr, policy.read_text())
