@@ -1,6 +1,17 @@
 """Review 69: close 38 (where a remembered answer goes, what it covers) and close 39 (a
 policy directory's file told in one place) attacked again.  These tests FAIL on main
-(92e19fe5): each is an attack that still escapes.
+(92e19fe5): four are attacks that still escape, one a false refusal close 38 brought.
+
+* An answer is narrowed by the asking rule's calls alone: its default scope keeps no
+  ``argv`` of the ``ask`` and spells the path with ``$CWD`` where the ``ask``'s glob is
+  absolute -- it stands just before the ``ask``, in front of the ``never`` after it.
+* ``files.directory_file`` infers a policy directory from any ``_...toml`` neighbour,
+  another user's in a shared sticky directory included, and ``learn.refusals`` carries its
+  ``inject`` rules (``retval = 0`` of setuid: a faked privilege drop) into the person's file.
+* ``--save-answers FILE2``: a run table FILE2 lacks is written into it as a copy of the
+  run's, without FILE2's refusals.
+* A second program answered ``for program`` gets a table with the first program's ``ask``
+  carried as a ``never`` in front of its own answer: refused (passes before close 38).
 
 (Loop-blind where a run has an approver: that is the Python loop's alone.)"""
 
