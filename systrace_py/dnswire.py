@@ -107,7 +107,7 @@ def _name(message: bytes, offset: int) -> tuple[str, int]:
             # three labels of www.good.test, another name (red team 87)
             raise DnsFormatError("a label holding a dot")
         length += size + 1
-        if length > 255:
+        if length + 1 > 255:  # (+ the root's zero byte: RFC 1035's 255 counts it)
             raise DnsFormatError("name longer than 255 bytes")
         labels.append(label.decode("latin-1"))
         offset += size

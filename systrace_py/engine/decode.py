@@ -23,6 +23,7 @@ import functools
 import ipaddress
 import mmap
 import os
+import re
 import stat
 import struct
 from collections.abc import Callable
@@ -1108,7 +1109,8 @@ class DecodedCall:
             return False
         if key is None:
             return self._removed_own(role)
-        return (key in self._decoder.made and self._decoder.still_made(key)) or \
+        made = self._decoder
+        return (key in made.made and made.still_made(key, self._reach(role))) or \
             self._makes_only_anew(role) or (
                 self.absent(role) == Absent.LAST and self.again < RESTARTS)
 
@@ -1246,6 +1248,7 @@ class DecodedCall:
             return
         notes = MadeNotes(decoder)
         notes.again = self.again
+        notes.tid = self.tid
         self._plan_made(notes)
         if notes.pending():
             self.made_notes = notes
@@ -1263,7 +1266,7 @@ class DecodedCall:
         if name in aliases.REMOVE_CALLS:
             key = self._made_key("path")
             if key is not None and self._removes():
-                if key in made and decoder.still_made(key):
+                if key in made and decoder.still_made(key, self._reach("path")):
                     # (what the name gives now is the run's own: not another process's file
                     # put there after a removal the tracer did not see -- close 33)
                     self._keep_removed(notes)
@@ -1305,7 +1308,7 @@ class DecodedCall:
                 return
             if not moving:  # (a link: the new name of a file the run made)
                 if self.absent("new") == Absent.LAST:
-                    notes.make(new)
+                    notes.make(new, self._reach("new"), True, decoder.made_ids.get(old))
                 return
             if self.directory("old"):  # (a file has nothing below it: no walk of the set)
                 # what is noted below the new name is not there: a directory the rename
@@ -1313,11 +1316,15 @@ class DecodedCall:
                 # would name what the moved directory holds (review 33)
                 notes.forget_below(new)
                 below = old + "/"
+                reach = self._reach("new")
                 for path in [p for p in made if p.startswith(below)]:
+                    carried = decoder.made_ids.get(path)
                     notes.forget(path)
-                    notes.make(new + path[len(old):])
+                    notes.make(new + path[len(old):], reach and reach + path[len(old):], True,
+                               carried)
+            carried = decoder.made_ids.get(old)
             notes.forget(old)
-            notes.make(new)
+            notes.make(new, self._reach("new"), True, carried)
             return
         if name == "bind":
             if self.view.host:
@@ -1344,7 +1351,9 @@ class DecodedCall:
                     # -- it runs as it was, without O_EXCL, and what it opens is not noted)
                     continue
                 if key is not None:
-                    notes.make(key)
+                    notes.make(key, self._reach(role))
+                    if name in aliases.OPEN_CALLS:
+                        notes.opened = key
                     # (nothing was there: a note of it went unseen -- one below a name made
                     # anew stays, refusing more, not less: no walk of the notes per mkdir)
                     notes.take_older(key, False)
@@ -1353,6 +1362,18 @@ class DecodedCall:
                         # file -- an outsider's made between this decision and the kernel's
                         # open is opened too: notes37)
                         notes.exclusive = True
+
+    def _reach(self, role: str) -> str:
+        """Where a fresh note's look-up of the path in ``role`` is made
+        (Decoder.still_made's ``where``): :meth:`access_path`, "" where there is none -- nor
+        for a name no rule could match (``unnamed``: /proc's text, no name in either view)."""
+        try:
+            decoded = self.decoded_path(role)
+        except DecodeError:
+            return ""
+        if decoded is None or decoded.resolved.unnamed:
+            return ""
+        return self.access_path(role) or ""
 
     def _one_mount(self) -> bool:
         """Whether a link's or rename's two names lie in one mount (their directories'
@@ -1391,7 +1412,7 @@ class DecodedCall:
         if decoder is None or not where:
             return
         try:
-            fd = os.open(where, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+            fd = _open_path(where, follow=False)
         except OSError:
             return
         try:
@@ -3393,22 +3414,40 @@ def _top_of_stack(mounts: dict[int, MountEntry], entry: MountEntry, local: str) 
     return entry
 
 
-def _open_path(path: str) -> int:
-    """An O_PATH descriptor of ``path`` (absolute, the resolver's: no symlink in it), a name at
-    a time where it is longer than the kernel takes at once (a tree deeper than PATH_MAX:
-    test_work_in_a_cwd_deeper_than_path_max_is_as_native)."""
+def _open_path(path: str, follow: bool = True) -> int:
+    """An O_PATH descriptor of ``path`` -- absolute, the resolver's (no symlink in it), or a
+    task's own spelling under its root (``_access``: /proc/TID/root and the spelling) --, a
+    name at a time where it is longer than the kernel takes at once (a tree deeper than
+    PATH_MAX: test_work_in_a_cwd_deeper_than_path_max_is_as_native; review 64's fresh note
+    there).  That walk starts from "/" or from the task's root (the magic link opened, as the
+    resolver's walk opens it) and goes down by O_PATH|O_NOFOLLOW directories, as the
+    resolver's does: a symlink met on the way is none the resolver saw (ENOTDIR, never
+    followed elsewhere).  ``follow``: whether a last symlink is followed (else the link
+    itself).  Raises the look-up's OSError."""
+    flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
     if len(os.fsencode(path)) < PATH_MAX:
-        return os.open(path, os.O_PATH | os.O_CLOEXEC)
-    fd = os.open("/", os.O_PATH | os.O_CLOEXEC)
+        return os.open(path, flags)
+    start, rest = "/", path
+    root = _TASK_ROOT.match(path)
+    if root is not None:
+        start, rest = root.group(), path[root.end():]
+    names = [part for part in rest.split("/") if part]
+    fd = os.open(start, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        for name in (part for part in path.split("/") if part):
-            step = os.open(name, os.O_PATH | os.O_CLOEXEC, dir_fd=fd)
+        for at, name in enumerate(names):
+            step = os.open(name, flags if at == len(names) - 1 else _WALK_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = step
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+#: the start of a task's own spelling under its root (_access), for _open_path's walk
+_TASK_ROOT = re.compile(r"/proc/[0-9]+/root(?=/|$)")
+#: a directory on _open_path's walk: not followed if it is a symlink (the resolver's _DIR_FLAGS)
+_WALK_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def _access(tid: int, view: View, resolved: Resolved) -> str | None:
@@ -3664,14 +3703,24 @@ class Decoder:
         if pidfd is not None:
             os.close(pidfd)
 
-    def still_made(self, path: str) -> bool:
+    def still_made(self, path: str, where: str | None = None) -> bool:
         """Whether the file at ``path``, a name of ``made``, is still the one the run's call
         made there (``made_ids``) -- or no file is there (the name names nothing: a call
         would make it anew).  Another file, or one the tracer cannot tell from it, is not
-        the run's (fail closed)."""
-        now = name_identity(path)
-        return (now is None and not os.path.lexists(path)) or \
-            (now is not None and now == self.made_ids.get(path))
+        the run's (fail closed).  ``where``: where the tracer looks it up as the task's call
+        would (DecodedCall.access_path: the task's own spelling under its root where its
+        view is not the tracer's; None: ``path`` itself; "": nowhere, untold).  "Nothing
+        there" is only the look-up's ENOENT (:func:`looked_up`): a look-up that failed
+        otherwise -- past PATH_MAX before close 37, a directory the tracer may not search --
+        was "nothing there", and another process's file at the run's removed name counted as
+        the run's (review 64)."""
+        if where == "":
+            return False
+        try:
+            now = looked_up(path if where is None else where)
+        except OSError:
+            return False
+        return now is None or now == self.made_ids.get(path)
 
     def note_removed(self, identity: tuple[int, int, bytes]) -> None:
         """Note a removed file of the run's own by its identity with a handle
@@ -3908,7 +3957,7 @@ class MadeNotes:
     comes between."""
 
     __slots__ = ("_held", "_own", "_since", "_steps", "_widens", "again", "anew", "decoder",
-                 "exclusive", "ran_exclusive")
+                 "exclusive", "opened", "ran_exclusive", "tid")
 
     def __init__(self, decoder: Decoder) -> None:
         self.decoder = decoder
@@ -3926,6 +3975,11 @@ class MadeNotes:
         #: an exclusive create of a task under a filter of the program's own, made anew by the
         #: tracer with the task's filters suspended (Tracer._create_anew): held so
         self.anew = False
+        #: the calling task, and the name (a ``make`` step's) whose file an open's result
+        #: holds (settle: the note's identity is the descriptor's file's as well as the
+        #: name's -- review 64)
+        self.tid = 0
+        self.opened: str | None = None
         #: Decoder.narrowings at the entry, and the numbers of this call's own narrowings
         self._since = decoder.narrowings
         self._own: set[int] = set()
@@ -3963,8 +4017,15 @@ class MadeNotes:
         for path in [p for p in made if p.startswith(below)]:
             self.forget(path)
 
-    def make(self, path: str) -> None:
-        self._steps.append(("make", path))
+    def make(self, path: str, where: str | None = None, carries: bool = False,
+             carried: tuple[int, int, bytes] | None = None) -> None:
+        """Note ``path`` made, at the call's exit with the identity of the file there, looked
+        up at ``where`` (Decoder.still_made's: None, ``path`` itself; "", nowhere).
+        ``carries``: a link's or rename's new name of a file the run made, whose noted
+        identity (``carried``, taken at the entry) the file at the new name must have --
+        the name read at the exit may give a file an outsider renamed over it meanwhile, or
+        the old name may have given an outsider's file already (review 64)."""
+        self._steps.append(("make", (path, where, carries, carried)))
         self._widens = True
 
     def put_older(self, path: str, noted: tuple[str, bool]) -> None:
@@ -4000,9 +4061,10 @@ class MadeNotes:
         self._steps.append(("bound", inode))
         self._widens = True
 
-    def settle(self, succeeded: bool) -> None:
+    def settle(self, succeeded: bool, result: int | None = None) -> None:
         """At the call's exit: the whole plan when it succeeded; else only what was done at
-        its entry stays (the descriptors held for it closed)."""
+        its entry stays (the descriptors held for it closed).  ``result``: the call's (an
+        open's descriptor in the task, for :attr:`opened`)."""
         held, self._held = self._held, []
         if not succeeded:
             for fd in held:
@@ -4016,13 +4078,23 @@ class MadeNotes:
                 made.discard(arg)
                 decoder.made_ids.pop(arg, None)
             elif what == "make":
-                if since is not None and not _narrowed_at(since, arg):
-                    made.add(arg)
+                path, where, carries, carried = arg
+                if since is not None and not _narrowed_at(since, path):
+                    made.add(path)
                     # (an identity without a handle -- a file system that gives none --
                     # is an inode number alone, which the next file made may take: no proof
                     # the file is still the run's, review 63)
-                    identity = name_identity(arg)
-                    decoder.made_ids[arg] = identity if identity and identity[2] else None
+                    identity = name_identity(path if where is None else where) \
+                        if where != "" else None
+                    if path == self.opened and identity is not None:
+                        # (the name is looked up after the kernel's return, and a process
+                        # outside the tree -- not frozen -- may have renamed its own file
+                        # over it meanwhile: the file the open made is the one its
+                        # descriptor holds, and a name giving another is untold, review 64)
+                        identity = identity if identity == self._returned(result) else None
+                    if carries and identity != carried:
+                        identity = None
+                    decoder.made_ids[path] = identity if identity and identity[2] else None
             elif what == "put_older":
                 older[arg[0]] = arg[1]
             elif what == "take_older":
@@ -4036,6 +4108,12 @@ class MadeNotes:
                     decoder.hold_removed(arg[0], arg[1])
             elif what == "bound":
                 decoder.note_bound(arg)
+
+    def _returned(self, result: int | None) -> tuple[int, int, bytes] | None:
+        """Which file the descriptor ``result`` of the task holds (None: not to be told)."""
+        if result is None or result < 0 or not self.tid:
+            return None
+        return name_identity(f"/proc/{self.tid}/fd/{result}", follow=True)
 
     def _others_since(self) -> set[str] | None:
         """The names another call narrowed the notes at since this one's entry -- none where
@@ -4112,13 +4190,29 @@ def _foreign_below(decoder: Decoder, key: str, older: set[str]
     return found
 
 
-def name_identity(path: str) -> tuple[int, int, bytes] | None:
-    """Which file ``path`` names, not following a last symlink (ptrace_ops.file_identity:
-    device, inode, handle -- b"" where the file system gives none), or None: nothing there,
-    or not to be told (Decoder.made_ids)."""
+def name_identity(path: str, follow: bool = False) -> tuple[int, int, bytes] | None:
+    """Which file ``path`` names, not following a last symlink unless ``follow``
+    (ptrace_ops.file_identity: device, inode, handle -- b"" where the file system gives
+    none), or None: not to be told (Decoder.made_ids), nothing there included --
+    :func:`looked_up` tells that apart."""
     try:
-        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return looked_up(path, follow)
     except OSError:
+        return None
+
+
+def looked_up(path: str, follow: bool = False) -> tuple[int, int, bytes] | None:
+    """:func:`name_identity`, where None is "nothing there" -- only the look-up's own ENOENT,
+    of a look-up made where the task's is (``path``: its name in the tracer's view, or the
+    task's own spelling under its root, :func:`_access`), by names past PATH_MAX
+    (:func:`_open_path`) -- and any other failure of the look-up raises its OSError: the
+    tracer's EACCES (a directory on the way the tracer may not search, the task may: it
+    starts from its cwd), ENAMETOOLONG, ELOOP, ENOTDIR (a symlink on the way, none the
+    resolver saw), EIO say nothing of what is there (review 64: read as "nothing there",
+    another process's file at the run's removed name was the run's own)."""
+    try:
+        fd = _open_path(path, follow)
+    except FileNotFoundError:
         return None
     try:
         return pt.file_identity(fd)

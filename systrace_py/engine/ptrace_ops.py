@@ -431,6 +431,11 @@ def unique_mount_ids() -> frozenset[int] | None:
 AT_HANDLE_FID: Final = 0x200
 
 
+#: exportfs's FILEID_INO64_GEN: a 64-bit inode number and a 32-bit generation
+#: (exportfs_encode_fid's handle where a file system has no export operations)
+_FILEID_INO64_GEN: Final = 0x81
+
+
 def file_identity(fd: int) -> tuple[int, int, bytes]:
     """Which file a descriptor holds, as two live files never share it: (device, inode,
     the file system's handle of it -- name_to_handle_at's, which carries the inode's
@@ -455,6 +460,12 @@ def file_identity(fd: int) -> tuple[int, int, bytes]:
     else:
         return info.st_dev, info.st_ino, b""
     size = min(handle.handle_bytes, 128)
+    if handle.handle_type == _FILEID_INO64_GEN and size == 12 and \
+            not any(handle.f_handle[8:12]):
+        # (the kernel's own handle of a file system with no export operations: the inode
+        # number and i_generation, which is 0 on ramfs, hugetlbfs, mqueue, bpf, procfs -- the
+        # number alone, as b"" says: review 64)
+        return info.st_dev, info.st_ino, b""
     return info.st_dev, info.st_ino, \
         handle.handle_type.to_bytes(4, "little", signed=True) + bytes(handle.f_handle[:size])
 

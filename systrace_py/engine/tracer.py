@@ -2588,12 +2588,13 @@ class Tracer:
         return ("pivot", new_root, put_old[len(prefix):], str(resolver.mount_root(task.tid)))
 
     @staticmethod
-    def _settle_made(task: Task, succeeded: bool = False) -> None:
+    def _settle_made(task: Task, succeeded: bool = False, result: int | None = None) -> None:
         """The task's call's notes of what the run made (DecodedCall.note_made), at its exit:
-        widened only when the call succeeded (a create that failed made nothing)."""
+        widened only when the call succeeded (a create that failed made nothing).
+        ``result``: the call's (MadeNotes.settle)."""
         notes, task.made_notes = task.made_notes, None
         if notes is not None:
-            notes.settle(succeeded)
+            notes.settle(succeeded, result)
 
     def _restart_exclusive(self, task: Task, again: int) -> None:
         """At the exit of a create the tracer ran with O_EXCL added (MadeNotes.exclusive: an
@@ -2720,7 +2721,7 @@ class Tracer:
         with contextlib.suppress(pt.PtraceError):
             pt.setregs(tid, back)
         if notes is not None:  # (its filters suspended: no filter answered in its place)
-            notes.settle(result >= 0 and (notes.proven() or not self.hold_arguments))
+            notes.settle(result >= 0 and (notes.proven() or not self.hold_arguments), result)
         for sig in pending:
             with contextlib.suppress(ProcessLookupError):
                 _signal_task(tid, sig)
@@ -4426,7 +4427,7 @@ class Tracer:
                 expect = Expect.NOTHING
             self._settle_made(task, expect != Expect.INJECTED_MMAP and info.rval >= 0
                               and not self._filter_may_answer(task, held)
-                              and (notes.proven() or not self.hold_arguments))
+                              and (notes.proven() or not self.hold_arguments), info.rval)
         if task.freezer:
             task.freezer = False
             self._thaw_after(task)

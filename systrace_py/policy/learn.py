@@ -3074,6 +3074,14 @@ def _names_covered(rule: Rule) -> set[str]:
     return out
 
 
+def _plain_permit(rule: Rule) -> bool:
+    """A permit that only permits (no redirect): a rule put before it overtakes no refusal,
+    so it does not keep a learned address rule behind the learner's "any other address"
+    rules (a learned rule the learner itself appends after them -- a linked file's grant --
+    left the next merge's address permits at the end, deciding nothing: CI67's seed)."""
+    return rule.action is Action.PERMIT and rule.redirect is None
+
+
 def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
                 position: str | int = "end", env: Mapping[str, str] | None = None,
                 candidates: Sequence[Table] | None = None,
@@ -3093,8 +3101,9 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
 
     At the end: a learned rule goes after every rule of the table, but a rule of calls that
     carry addresses goes before the learner's "any other address" rules when nothing but
-    the learner's own rules (or ones added now) follow them -- a rule a person appended to
-    a learned table stands after those, and a learned rule put before them overtook it
+    the learner's own rules, plain permits (:func:`_plain_permit`) or ones added now follow
+    them -- a rule a person appended to a learned table stands after those, and a learned
+    rule put before them overtook it
     (review 58: the next run read what the person's ``never`` refused).  Otherwise it goes
     at the end, where it may decide nothing: that fails closed, and the summary names what
     is still refused.  ``notes``: what the merge could not carry is said there.
@@ -3145,7 +3154,8 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
                 first = next((i for i, r in enumerate(current)
                               if _is_barrier(r) or _is_catch_all(r)), None)
                 if first is not None and all(_is_barrier(r) or _is_catch_all(r)
-                                             or id(r) in added for r in current[first:]):
+                                             or id(r) in added or _plain_permit(r)
+                                             for r in current[first:]):
                     where = first
         current.insert(where, rule)
         added.add(id(rule))

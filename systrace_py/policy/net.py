@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
     _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-__all__ = ["HostPattern", "NetCondition", "NetConditionError", "abstract_spelled",
-           "host_address", "normal_name", "parse_address", "parse_port_range"]
+__all__ = ["IDNA_DEVIATIONS", "HostPattern", "NetCondition", "NetConditionError",
+           "UnsureSpelling", "abstract_spelled", "host_address", "normal_name",
+           "parse_address", "parse_port_range"]
 
 _PORT_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
 #: (a string: ipaddress is imported where it is first used, startup.DEFERRED)
@@ -114,13 +115,105 @@ def parse_port_range(value: object) -> tuple[int, int]:
 _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 
 
+class UnsureSpelling(UnicodeError):
+    """A name beyond ASCII whose wire form systrace cannot be sure of: IDNA 2003 (Python's
+    ``idna`` codec) and IDNA 2008 / UTS 46 non-transitional (libidn2 in curl and glibc,
+    browsers, Go) may spell it as two different names (review 68).  ``hint`` is the
+    ``xn--`` form resolvers ask when it is known exactly, else "".  A UnicodeError, as the
+    codec's own refusals are: a caller that cannot spell a name treats both alike."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+#: UTS 46's "deviation" characters, the whole list (IdnaMappingTable.txt, status
+#: ``deviation``): IDNA 2003 maps them (sharp s -> "ss", final sigma -> sigma, ZWNJ and ZWJ
+#: -> nothing), UTS 46 non-transitional (IDNA 2008) keeps them
+IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+#: the deviations a label may hold and still have an exact xn-- form here: sharp s and final
+#: sigma are plain letters in IDNA 2008; ZWNJ/ZWJ are CONTEXTJ (valid only after a virama or
+#: in some joining contexts), a rule this module does not reproduce
+_HINTED_DEVIATIONS = frozenset("\u00df\u03c2")
+
+
+#: the general categories a character beyond ASCII of a spelled label may have (letters,
+#: marks, decimal digits; not Unicode 3.2's "Cn", unassigned then)
+_SPELLED_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd"})
+
+
+def _same_in_both(label: str) -> bool:
+    """Whether IDNA 2003 and UTS 46 non-transitional cannot spell ``label`` (lower case,
+    not ASCII) as two different names: each character beyond ASCII a letter, mark or
+    decimal digit assigned in Unicode 3.2 (IDNA 2003's version), none that either mapping
+    changes -- the label its own case folding and its own NFKC in the current Unicode and in
+    3.2, and its own nameprep.  Then IDNA 2003 gives ``xn--`` + its punycode; UTS 46, whose
+    table keeps IDNA 2003's mappings apart from the deviations, maps none of these
+    characters either: it gives the same, or refuses the name (a character IDNA 2008
+    disallows: no resolver asks it).  Anything else -- the deviations, a character newer
+    than 3.2 (UTS 46 maps those by today's NFKC_Casefold, IDNA 2003 does not: U+1F130
+    squared A is "a" to curl, itself to the codec), a capital beyond ASCII (Python's
+    lower() is not UTS 46's mapping: capital sharp s is "ss" there, sigma at a label's end
+    becomes a final sigma here) -- may differ, and is refused rather than guessed."""
+    import unicodedata
+    from encodings.idna import nameprep
+
+    old = unicodedata.ucd_3_2_0
+    for c in label:
+        if not c.isascii() and not {old.category(c), unicodedata.category(c)} \
+                <= _SPELLED_CATEGORIES:
+            return False
+    try:
+        prepped = nameprep(label)
+    except UnicodeError:
+        return False
+    return prepped == label == label.casefold() == unicodedata.normalize("NFKC", label) \
+        == old.normalize("NFKC", label)
+
+
+def _ascii_label(label: str) -> str:
+    """A label's ASCII form: itself if ASCII, else ``xn--`` and its punycode."""
+    return label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+
+
 def normal_name(name: str) -> str:
     """A DNS name as rules compare it: lower case, without the root's trailing dot, IDN labels
-    as their ASCII (punycode) form -- the form that goes over the wire."""
-    name = name.strip().rstrip(".").lower()
-    if not name.isascii():
-        name = name.encode("idna").decode("ascii")
-    return name
+    as their ASCII (punycode) form -- the form that goes over the wire.
+
+    A name beyond ASCII is spelled only when every resolver spells it alike
+    (:func:`_same_in_both`); else :class:`UnsureSpelling` -- a rule on ``faß.test`` had
+    named ``fass.test`` (IDNA 2003), another domain, while curl asks ``xn--fa-hia.test``
+    (review 68)."""
+    text = name.strip().rstrip(".")
+    if text.isascii():
+        return text.lower()
+    labels = text.split(".")
+    unsure = [label for label in labels
+              if not label.isascii() and not _same_in_both(label)]
+    if unsure:
+        raise UnsureSpelling(
+            f"{name!r} is beyond ASCII and IDNA 2003 and IDNA 2008 (which resolvers use) may"
+            " spell it as two different names", _hint(labels))
+    return text.lower().encode("idna").decode("ascii")
+
+
+def _hint(labels: list[str]) -> str:
+    """The ``xn--`` form UTS 46 non-transitional gives ``labels``, when it is known exactly:
+    each label beyond ASCII lower case (ASCII letters aside) and, but for sharp s and final
+    sigma (which non-transitional processing keeps as they are), one
+    :func:`_same_in_both` accepts.  Else ""."""
+    out = []
+    for label in labels:
+        if label.isascii():
+            out.append(label.lower())
+            continue
+        plain = "".join("a" if c in _HINTED_DEVIATIONS else c for c in label)
+        if not _same_in_both(plain.lower()) or any(
+                not c.isascii() and c.lower() != c for c in label):
+            return ""
+        out.append(_ascii_label(label.lower()))
+    return ".".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +237,8 @@ class HostPattern:
         rest = value.strip()[2:] if below else value
         try:
             name = normal_name(rest)
+        except UnsureSpelling as exc:
+            raise ValueError(_unsure_text(value, exc)) from None
         except UnicodeError:
             raise ValueError(f"{value!r} is not a valid host name") from None
         labels = name.split(".")
@@ -166,6 +261,20 @@ class HostPattern:
         if self.below:
             return name.endswith("." + self.name)
         return name == self.name
+
+
+def _unsure_text(value: str, exc: UnsureSpelling) -> str:
+    """The policy error for a ``host`` beyond ASCII :func:`normal_name` will not spell."""
+    held = sorted({f"U+{ord(c):04X}" for c in value if c in IDNA_DEVIATIONS})
+    why = (f" (it holds {', '.join(held)}, which IDNA 2003 changes and IDNA 2008 keeps:"
+           " \"fa\u00df.de\" is fass.de to one, xn--fa-hia.de to the other, two domains)"
+           if held else "")
+    prefix = "*." if value.strip().startswith("*.") else ""
+    say = (f"write it as \"{prefix}{exc.hint}\"" if exc.hint else
+           "write its xn-- form, as resolvers ask it (IDNA 2008 / UTS 46 non-transitional:"
+           " `idn2 NAME`, or the name curl -v shows)")
+    return (f"{value!r} is beyond ASCII, and IDNA 2003 and IDNA 2008 (what resolvers use) may"
+            f" spell it as two different names{why}: {say}")
 
 
 def _as_list(key: str, value: object) -> list[object]:

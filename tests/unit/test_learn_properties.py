@@ -286,6 +286,27 @@ def test_merging_two_learned_policies_permits_both_runs(first, second, level):
                 assert decide_observation(policy, o).action is Action.PERMIT, o
 
 
+def test_a_merged_address_permit_goes_before_the_barrier_past_a_learned_permit() -> None:
+    """CI67's seed of the property above: the first run's table ends with the learner's
+    "any other address" rules and, after them, a permit the learner appends (a moved file's
+    grant); the second run's ``connect`` to 127.0.0.1 was merged after the barrier, where it
+    decided nothing -- the merged policy refused a call both runs made."""
+    def obs(table: str, syscall: str, paths: tuple[PathArg, ...] = (), **kw: object
+            ) -> Observation:
+        return Observation(table=table, syscall=syscall, paths=paths, **kw)  # type: ignore[arg-type]
+
+    first = [obs(MAIN, "renameat2", (PathArg("old", "/usr/lib/x86_64-linux-gnu/0"),
+                                     PathArg("new", "pipe:[1234]")), created=("new",)),
+             obs("/usr/bin/x", "openat", (PathArg("path", "pipe:[1234]"),), open_flags=0),
+             obs("/usr/bin/x", "connect")]
+    second = [obs("/usr/bin/x", "connect",
+                  sockaddrs=(SockAddr(family="inet", host="127.0.0.1", port=0),))]
+    options = LearnOptions(generalize="none", env=ENV)
+    merged = merge_policies(learn(first, options).policy, learn(second, options).policy, ENV)
+    policy = loads_policy(dumps_policy(merged), "merged.toml", env=ENV)
+    assert decide_observation(policy, second[0]).action is Action.PERMIT
+
+
 @settings(max_examples=60, deadline=None)
 @given(observation_lists(15))
 def test_merging_a_policy_into_itself_changes_nothing(obs):
