@@ -225,13 +225,18 @@ class PolicyStore:
         the other tables' refusals in front: the answer goes after those refusals, and that
         ``never`` right after it -- before them the answer overtook what another table the
         program could have run under refused; after its own question's ``never`` it decided
-        nothing (review 65)."""
+        nothing (review 65).  So also where the table holds a copy of the ``ask`` as well
+        (another program's table answered before carried the same ``ask`` as a ``never``
+        in front of this table's own copy of it): put before that copy, the answer stood
+        after its own question's ``never`` and the program was refused for ever (review
+        69).  The ``never`` is the same question's, by content: the answer, no wider than
+        the ``ask`` (aliases.answered_calls, answer_conditions), permits no call that
+        ``never`` picks and the ``ask`` would not have picked first."""
         if new and asking is not None and not any(r is asking for r in table.rules):
             carried = unplaced(dataclasses.replace(asking, action=Action.NEVER,
                                                     redirect=None))
             own = next((r for r in table.rules if unplaced(r) == carried), None)
-            if own is not None and not any(unplaced(r) == unplaced(asking)
-                                           for r in table.rules):
+            if own is not None:
                 rules = [r for r in table.rules if r is not own]
                 front = next((at for at, r in enumerate(rules)
                               if r.action not in (Action.NEVER, Action.INJECT)), len(rules))
