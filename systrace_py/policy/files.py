@@ -103,7 +103,6 @@ __all__ = [
     "Provenance",
     "RedirectSpec",
     "directory_file",
-    "trusted_file",
     "dumps_policy",
     "errno_number",
     "find_policy",
@@ -121,6 +120,7 @@ __all__ = [
     "rule_data",
     "save_policy",
     "table_options",
+    "trusted_file",
 ]
 
 
