@@ -354,6 +354,21 @@ class PolicyStore:
         at = next((i for i, r in enumerate(live.rules) if r is rule), 0)
         return min(len(rules), sum(1 for r in live.rules[:at] if id(r) not in unsaved))
 
+    def _new_in_file(self, table: Table, merged: Policy) -> Table:
+        """A table of the run (answered) that the file being saved into lacks -- the
+        ``--save-answers`` FILE2 had no such table, or the person removed it meanwhile --
+        is new in that file: made as :meth:`program_table` makes one
+        (``learn.carried_table``), the run's table first, with the file's tables and the
+        watched ones (FILE2's, its directory's) -- their refusals in front.  Written as a
+        copy of the run's table, it let the program past FILE2's ``never`` in every next
+        ``-p FILE2`` run (review 69)."""
+        from systrace_py.policy.learn import carried_table
+
+        candidates = [table, *merged.tables(),
+                      *(b.table for b in self._baselines if b.where is not None)]
+        fresh, _ = carried_table(table.name, candidates, prefer=table)
+        return dataclasses.replace(fresh, location=None, description=None)
+
     def _merge(self, text: str, name: str, changes: list[_Baseline], report: SaveReport) -> str:
         """The file's text with the changes merged in (``report``: what was done)."""
         from systrace_py.policy.learn import merge_rules
@@ -386,6 +401,8 @@ class PolicyStore:
                 # an answer made, after the refusals it carries: PolicyStore.place)
                 fresh = dataclasses.replace(table, name=key, rules=list(table.rules),
                                             location=None, description=None)
+                if not change.created:
+                    fresh = self._new_in_file(fresh, merged)
                 merged.programs[key] = fresh
                 if not is_literal(key):
                     merged.program_patterns[key] = PathGlob(key, self.env)
