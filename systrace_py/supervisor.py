@@ -81,6 +81,7 @@ from systrace_py.policy.model import (
     Rule,
     SockAddr,
     Table,
+    answer_conditions,
     answer_key,
     answer_place,
     checks_of,
@@ -2265,6 +2266,12 @@ class Supervisor:
                 asking = None
             elif calls != rule.calls:
                 rule = dataclasses.replace(rule, calls=calls)
+        if asking is not None:
+            # (its other conditions too, and before the ask only where its path is the
+            # ask's under every expansion: review 69)
+            rule, covered = answer_conditions(rule, asking)
+            if not covered:
+                asking = None
         state: ProcessState = process.state
         self.policies.store.asked_by(rule, asking)
         if reach == "process" or (reach == "program" and nameless(process)):
