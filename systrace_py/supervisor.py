@@ -68,6 +68,7 @@ from systrace_py.policy.filterplan import (
     address_rules,
     unseen_refused,
 )
+from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import (
     Action,
     CallFacts,
@@ -2269,7 +2270,9 @@ class Supervisor:
         if asking is not None:
             # (its other conditions too, and before the ask only where its path is the
             # ask's under every expansion: review 69)
-            rule, covered = answer_conditions(rule, asking)
+            rule, covered = answer_conditions(
+                rule, asking, process.state.table.expansions
+                or Expansions.from_env(self.policies.store.env))
             if not covered:
                 asking = None
         state: ProcessState = process.state

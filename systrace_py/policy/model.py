@@ -2022,7 +2022,8 @@ class Policy:
         return [self.main, *self.programs.values()]
 
 
-def answer_conditions(rule: Rule, asking: Rule) -> tuple[Rule, bool]:
+def answer_conditions(rule: Rule, asking: Rule, expansions: Expansions | None = None
+                      ) -> tuple[Rule, bool]:
     """An answer to ``asking``'s question, no wider than that rule in any condition the
     answer's scope does not name: the asking rule's ``argv``, ``fresh``, address
     (``net``: address, port, host, unix) and ``target`` are copied onto it -- dropped, the
@@ -2032,7 +2033,10 @@ def answer_conditions(rule: Rule, asking: Rule) -> tuple[Rule, bool]:
     every expansion (:func:`_path_covered`) -- ``permit fswrite $CWD/.bashrc`` answered
     under ``ask fswrite /x/proj/**`` overtook the ``never ~/.bashrc`` after it when run
     from home.  Else it goes at the end of the table: it overtakes no rule, and may decide
-    nothing (the call is asked again), which fails closed."""
+    nothing (the call is asked again), which fails closed.  A literal answer path spelled
+    with an expansion the ``ask`` does not use (``$CWD/data/a.txt`` under an absolute
+    ``ask``) is first spelled as the absolute path it names in this run (``expansions``):
+    that the ``ask``'s glob may cover."""
     changes: dict[str, Any] = {}
     if rule.argv is None and asking.argv is not None:
         changes["argv"] = asking.argv
@@ -2048,6 +2052,22 @@ def answer_conditions(rule: Rule, asking: Rule) -> tuple[Rule, bool]:
         rule = dataclasses.replace(rule, **changes)
     covered = asking.path is None or (
         rule.path is not None and _path_covered(rule.path.pattern, asking.path.pattern))
+    if not covered and expansions is not None and rule.path is not None and \
+            asking.path is not None:
+        from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path
+
+        text = rule.path.pattern
+        lead, _, rest = text.partition("/")
+        if not text.startswith("/") and "$" not in _ESCAPED.sub("", rest):
+            try:
+                absolute = escape(expand_path(lead, expansions=expansions)).rstrip("/") \
+                    + "/" + rest
+                if _path_covered(absolute, asking.path.pattern):
+                    rule = dataclasses.replace(
+                        rule, path=PathGlob(absolute, expansions=expansions))
+                    covered = True
+            except (GlobError, ValueError, KeyError, TypeError):
+                pass
     return rule, covered
 
 
