@@ -2095,6 +2095,11 @@ def _path_covered(answer: str, ask: str) -> bool:
     from systrace_py.policy.glob import PathGlob
 
     root = "/expansion"
+    if "{" in _ESCAPED.sub("", ask_rest):  # (each alternative of the ask's braces)
+        return any(_path_covered(answer, (ask_lead + alt[len(root):]) if ask_lead
+                                 else alt[len(root):])
+                   for alt in PathGlob(root + ask_rest, {}).spellings()
+                   if "{" not in _ESCAPED.sub("", alt))
     plain = _ESCAPED.sub("", rest)
     if not any(c in "*?[]{}" for c in plain):
         literal = re.sub(r"\\(.)", r"\1", rest)
