@@ -68,6 +68,7 @@ from systrace_py.policy.filterplan import (
     address_rules,
     unseen_refused,
 )
+from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import (
     Action,
     CallFacts,
@@ -81,6 +82,7 @@ from systrace_py.policy.model import (
     Rule,
     SockAddr,
     Table,
+    answer_conditions,
     answer_key,
     answer_place,
     checks_of,
@@ -2267,6 +2269,14 @@ class Supervisor:
                 asking = None
             elif calls != rule.calls:
                 rule = dataclasses.replace(rule, calls=calls)
+        if asking is not None:
+            # (its other conditions too, and before the ask only where its path is the
+            # ask's under every expansion: review 69)
+            rule, covered = answer_conditions(
+                rule, asking, process.state.table.expansions
+                or Expansions.from_env(self.policies.store.env))
+            if not covered:
+                asking = None
         state: ProcessState = process.state
         self.policies.store.asked_by(rule, asking)
         if reach == "process" or (reach == "program" and nameless(process)):

@@ -34,6 +34,7 @@ from systrace_py.policy.files import (
     loads_policy,
     policy_dir,
     policy_filename,
+    trusted_file,
 )
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
 from systrace_py.policy.model import Policy, Table
@@ -61,7 +62,7 @@ def _load_directory(where: str | Path, *, inferred: bool = False) -> dict[str, P
         for path in sorted(directory.glob("*.toml")):
             if not inferred:
                 out[path.name] = load_policy(path)
-            elif (policy := _load_policy_file(str(path))) is not None:
+            elif trusted_file(path) and (policy := _load_policy_file(str(path))) is not None:
                 out[path.name] = policy
     return out
 

@@ -120,6 +120,7 @@ __all__ = [
     "rule_data",
     "save_policy",
     "table_options",
+    "trusted_file",
 ]
 
 
@@ -2155,7 +2156,11 @@ def directory_file(path: str | os.PathLike[str], program: str | None,
       program`` reads it as the command's file), or when a neighbour is named as a policy
       directory names a program's file (``_...toml``: ``-p FILE -d PARENT`` reads it for
       that program).  Which of the two a next run does cannot be told: the caller carries
-      the refusals of both (fails safe).
+      the refusals of both (fails safe).  Only a directory that is :func:`trusted_file` --
+      its owner the running user or root, no group or other write bit (a sticky ``/tmp``
+      is no better: anyone may add a file) -- and a neighbour so owned: another user's
+      ``_evil.toml`` in a shared directory carried its ``inject retval = 0`` of ``setuid``
+      into the person's file, a privilege drop faked (review 69).
     * Else None: the file has no directory a run would read with it (``-p FILE``)."""
     if given is not None:
         return DirectoryFile(os.fspath(given), _name_in_directory(path, given), False)
@@ -2170,17 +2175,37 @@ def directory_file(path: str | os.PathLike[str], program: str | None,
             if program else set()
         named = os.path.basename(os.fspath(path))
         if named in names:  # (a link so named: -d reads it by that name, where it is)
-            return DirectoryFile(os.path.dirname(os.path.abspath(path)), named, True)
+            where = os.path.dirname(os.path.abspath(path))
+            return DirectoryFile(where, named, True) if trusted_file(where, True) else None
+        if not trusted_file(parent, True):
+            return None
         if own in names:
             return DirectoryFile(parent, own, True)
         with os.scandir(parent) as entries:
             for entry in entries:
                 if entry.name != own and entry.name.startswith("_") and \
-                        entry.name.endswith(".toml") and entry.is_file():
+                        entry.name.endswith(".toml") and entry.is_file() and \
+                        trusted_file(entry.path):
                     return DirectoryFile(parent, own, True)
     except (OSError, ValueError):
         return None
     return None
+
+
+def trusted_file(path: str | os.PathLike[str], directory: bool = False) -> bool:
+    """Whether a file (``directory``: a directory) of an *inferred* policy directory
+    (:func:`directory_file`) may lend its refusals to the person's file: owned by the running
+    user or root, and -- a directory -- with no group or other write bit (sticky or not:
+    in ``/tmp`` anyone may add a file).  Another user's rules are not the person's: their
+    ``inject retval = 0`` carried into the person's file faked a privilege drop (review 69).
+    Not a question for ``-d DIR`` or the default directory: the person named or owns those."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    if st.st_uid not in (0, os.geteuid()):
+        return False
+    return not (directory and st.st_mode & 0o022)
 
 
 def _name_in_directory(path: str | os.PathLike[str], directory: str | os.PathLike[str]

@@ -3180,7 +3180,13 @@ def refusals(tables: Iterable[Table]) -> list[Rule]:
     (a person may approve) or a ``redirect`` (a permit of another file) is no refusal: put
     in front of another table's ``never`` of the same call it overtook it -- the new table
     asked, or permitted, what that table refused (review 61).  As a ``never`` it fails
-    closed: a call that table would have asked about, or redirected, is refused."""
+    closed: a call that table would have asked about, or redirected, is refused.
+
+    An ``inject`` rule is carried only as far as it refuses: its ``errno`` (with its
+    ``when`` and ``scope``), without ``delay`` or ``signal``; one with no ``errno``
+    (``retval``, a ``delay`` or a ``signal`` alone) is no refusal and is not carried -- a
+    ``retval = 0`` of ``setuid`` carried into another program's table faked a success, a
+    privilege drop (review 69)."""
     kept: list[Rule] = []
     for table in tables:
         for rule in table.rules:
@@ -3189,6 +3195,12 @@ def refusals(tables: Iterable[Table]) -> list[Rule]:
                 continue
             if _is_barrier(rule) and table.default is Action.NEVER:
                 continue
+            if rule.action is Action.INJECT and rule.redirect is None:
+                injection = rule.inject
+                if injection is None or injection.errno is None:
+                    continue
+                rule = dataclasses.replace(rule, inject=dataclasses.replace(
+                    injection, retval=None, signal=None, delay=0.0, delay_exit=0.0))
             rule = unplaced(rule)
             if rule.action is Action.ASK or rule.redirect is not None:
                 rule = dataclasses.replace(rule, action=Action.NEVER, redirect=None)

@@ -12,6 +12,7 @@ import dataclasses
 import enum
 import errno as errno_module
 import functools
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NewType, Protocol, Self, cast
@@ -2019,3 +2020,96 @@ class Policy:
 
     def tables(self) -> list[Table]:
         return [self.main, *self.programs.values()]
+
+
+def answer_conditions(rule: Rule, asking: Rule, expansions: Expansions | None = None
+                      ) -> tuple[Rule, bool]:
+    """An answer to ``asking``'s question, no wider than that rule in any condition the
+    answer's scope does not name: the asking rule's ``argv``, ``fresh``, address
+    (``net``: address, port, host, unix) and ``target`` are copied onto it -- dropped, the
+    answer to ``./tool safe`` stood in front of the ``never`` of ``./tool dangerous``
+    (review 69).  Returns it and whether it may stand just before the ``ask``
+    (:func:`answer_place`): only where the ``ask``'s glob covers the answer's path under
+    every expansion (:func:`_path_covered`) -- ``permit fswrite $CWD/.bashrc`` answered
+    under ``ask fswrite /x/proj/**`` overtook the ``never ~/.bashrc`` after it when run
+    from home.  Else it goes at the end of the table: it overtakes no rule, and may decide
+    nothing (the call is asked again), which fails closed.  A literal answer path spelled
+    with an expansion the ``ask`` does not use (``$CWD/data/a.txt`` under an absolute
+    ``ask``) is first spelled as the absolute path it names in this run (``expansions``):
+    that the ``ask``'s glob may cover."""
+    changes: dict[str, Any] = {}
+    if rule.argv is None and asking.argv is not None:
+        changes["argv"] = asking.argv
+    if asking.fresh and not rule.fresh:
+        changes["fresh"] = True
+    if rule.net is None and asking.net is not None:
+        changes["net"] = asking.net
+    if rule.target is None and asking.target is not None:
+        changes["target"] = asking.target
+    if rule.path is None and asking.path is not None:
+        changes["path"] = asking.path
+    if changes:
+        rule = dataclasses.replace(rule, **changes)
+    covered = asking.path is None or (
+        rule.path is not None and _path_covered(rule.path.pattern, asking.path.pattern))
+    if not covered and expansions is not None and rule.path is not None and \
+            asking.path is not None:
+        from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path
+
+        text = rule.path.pattern
+        lead, _, rest = text.partition("/")
+        if not text.startswith("/") and "$" not in _ESCAPED.sub("", rest):
+            try:
+                absolute = escape(expand_path(lead, expansions=expansions)).rstrip("/") \
+                    + "/" + rest
+                if _path_covered(absolute, asking.path.pattern):
+                    rule = dataclasses.replace(
+                        rule, path=PathGlob(absolute, expansions=expansions))
+                    covered = True
+            except (GlobError, ValueError, KeyError, TypeError):
+                pass
+    return rule, covered
+
+
+_ESCAPED = re.compile(r"\\.")
+
+
+def _path_covered(answer: str, ask: str) -> bool:
+    """Whether every path the glob ``answer`` names, under any expansion, the glob ``ask``
+    names too -- told from the text, failing to False where it cannot tell: the same
+    leading expansion (``$CWD``, ``~``, ``$TMPDIR``, or none: absolute) and no other; then
+    the answer a literal path the ``ask`` matches, or ``P/*``/``P/**`` of a literal ``P``
+    below the literal ``Q`` of an ``ask`` of ``Q/**``."""
+    if answer == ask:
+        return True
+
+    def split(text: str) -> tuple[str, str]:
+        if text.startswith("/"):
+            return "", text
+        lead, _, rest = text.partition("/")
+        return lead, "/" + rest
+
+    (lead, rest), (ask_lead, ask_rest) = split(answer), split(ask)
+    if lead != ask_lead or "$" in _ESCAPED.sub("", rest) or "$" in _ESCAPED.sub("", ask_rest):
+        return False
+    from systrace_py.policy.glob import PathGlob
+
+    root = "/expansion"
+    if "{" in _ESCAPED.sub("", ask_rest):  # (each alternative of the ask's braces)
+        return any(_path_covered(answer, (ask_lead + alt[len(root):]) if ask_lead
+                                 else alt[len(root):])
+                   for alt in PathGlob(root + ask_rest, {}).spellings()
+                   if "{" not in _ESCAPED.sub("", alt))
+    plain = _ESCAPED.sub("", rest)
+    if not any(c in "*?[]{}" for c in plain):
+        literal = re.sub(r"\\(.)", r"\1", rest)
+        return PathGlob(root + ask_rest, {}).matches(root + literal)
+    for tail in ("/**", "/*"):
+        prefix = rest[: -len(tail)]
+        if rest.endswith(tail) and not any(c in "*?[]{}\\" for c in prefix) and \
+                ask_rest.endswith("/**"):
+            base = ask_rest[:-3]
+            if not any(c in "*?[]{}\\" for c in base) and (
+                    prefix == base or prefix.startswith(base.rstrip("/") + "/")):
+                return True
+    return False

@@ -225,13 +225,18 @@ class PolicyStore:
         the other tables' refusals in front: the answer goes after those refusals, and that
         ``never`` right after it -- before them the answer overtook what another table the
         program could have run under refused; after its own question's ``never`` it decided
-        nothing (review 65)."""
+        nothing (review 65).  So also where the table holds a copy of the ``ask`` as well
+        (another program's table answered before carried the same ``ask`` as a ``never``
+        in front of this table's own copy of it): put before that copy, the answer stood
+        after its own question's ``never`` and the program was refused for ever (review
+        69).  The ``never`` is the same question's, by content: the answer, no wider than
+        the ``ask`` (aliases.answered_calls, answer_conditions), permits no call that
+        ``never`` picks and the ``ask`` would not have picked first."""
         if new and asking is not None and not any(r is asking for r in table.rules):
             carried = unplaced(dataclasses.replace(asking, action=Action.NEVER,
                                                     redirect=None))
             own = next((r for r in table.rules if unplaced(r) == carried), None)
-            if own is not None and not any(unplaced(r) == unplaced(asking)
-                                           for r in table.rules):
+            if own is not None:
                 rules = [r for r in table.rules if r is not own]
                 front = next((at for at, r in enumerate(rules)
                               if r.action not in (Action.NEVER, Action.INJECT)), len(rules))
@@ -349,6 +354,21 @@ class PolicyStore:
         at = next((i for i, r in enumerate(live.rules) if r is rule), 0)
         return min(len(rules), sum(1 for r in live.rules[:at] if id(r) not in unsaved))
 
+    def _new_in_file(self, table: Table, merged: Policy) -> Table:
+        """A table of the run (answered) that the file being saved into lacks -- the
+        ``--save-answers`` FILE2 had no such table, or the person removed it meanwhile --
+        is new in that file: made as :meth:`program_table` makes one
+        (``learn.carried_table``), the run's table first, with the file's tables and the
+        watched ones (FILE2's, its directory's) -- their refusals in front.  Written as a
+        copy of the run's table, it let the program past FILE2's ``never`` in every next
+        ``-p FILE2`` run (review 69)."""
+        from systrace_py.policy.learn import carried_table
+
+        candidates = [table, *merged.tables(),
+                      *(b.table for b in self._baselines if b.where is not None)]
+        fresh, _ = carried_table(table.name, candidates, prefer=table)
+        return dataclasses.replace(fresh, location=None, description=None)
+
     def _merge(self, text: str, name: str, changes: list[_Baseline], report: SaveReport) -> str:
         """The file's text with the changes merged in (``report``: what was done)."""
         from systrace_py.policy.learn import merge_rules
@@ -381,6 +401,8 @@ class PolicyStore:
                 # an answer made, after the refusals it carries: PolicyStore.place)
                 fresh = dataclasses.replace(table, name=key, rules=list(table.rules),
                                             location=None, description=None)
+                if not change.created:
+                    fresh = self._new_in_file(fresh, merged)
                 merged.programs[key] = fresh
                 if not is_literal(key):
                     merged.program_patterns[key] = PathGlob(key, self.env)

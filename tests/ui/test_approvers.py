@@ -176,7 +176,7 @@ def test_remembered_answers_to_a_new_program_table_are_all_saved(tmp_path, probe
         assert line in text  # comments, layout and rules as written
     table = load_policy(policy).programs[str(probe)]
     assert [(r.action, r.path.pattern) for r in table.rules[:2]] == [
-        (Action.PERMIT, "$CWD/data/a.txt"), (Action.PERMIT, "$CWD/data/b.txt")]
+        (Action.PERMIT, f"{data}/a.txt"), (Action.PERMIT, f"{data}/b.txt")]
     assert table.rules[2].action is Action.ASK  # the copy of main's rules follows
     assert load_policy(policy).main.decide(reads(data / "a.txt")).action is Action.ASK
     assert (tmp_path / "p.toml.bak").read_text() == before
@@ -283,7 +283,7 @@ def test_unix_approver_sees_what_the_prompt_shows_and_its_answers_take_effect(tm
                             f"stat {data}/c.txt": "EACCES", f"open {data}/c.txt": "EACCES"}
     assert not sock.exists()  # removed at exit
     first = rules_of(policy, str(probe))[0]  # probe is not the command: a table of its own
-    assert (first.action, first.path.pattern, first.errno) == (Action.NEVER, "$CWD/data/c.txt",
+    assert (first.action, first.path.pattern, first.errno) == (Action.NEVER, f"{data}/c.txt",
                                                                13)
 
 
@@ -392,7 +392,7 @@ def test_an_edit_made_while_the_run_was_asking_is_kept(tmp_path, probe):
     for line in edited.splitlines():
         assert line in text
     rules = rules_of(policy)
-    assert rules[0].path.pattern == "$CWD/data/*" and rules[0].action is Action.PERMIT
+    assert rules[0].path.pattern == f"{data}/*" and rules[0].action is Action.PERMIT
     assert rules[-1].calls == ("exec",)
     assert (tmp_path / "p.toml.bak").read_text() == edited
 
@@ -416,7 +416,7 @@ def test_two_concurrent_runs_saving_into_one_file_both_keep_their_rules(tmp_path
             approver.close()
     assert all(code == 0 for code, _, _ in ends), ends
     saved = {r.path.pattern for r in rules_of(policy) if r.action is Action.PERMIT}
-    assert saved == {"$CWD/data/a.txt", "$CWD/data/b.txt"}
+    assert saved == {f"{data}/a.txt", f"{data}/b.txt"}
     assert "# the test's policy" in policy.read_text()
 
 
@@ -463,4 +463,4 @@ def test_an_answer_for_the_process_stays_out_of_the_program_table_it_moves_to(tm
     assert out.count(" -> ok\n") == 4
     assert err.count("remembered for pid") == 2 and err.count(f"remembered for {probe}") == 1
     table = rules_of(policy, str(probe))
-    assert [r.path.pattern for r in table if r.action is Action.PERMIT] == ["$CWD/data/b.txt"]
+    assert [r.path.pattern for r in table if r.action is Action.PERMIT] == [f"{data}/b.txt"]

@@ -337,7 +337,7 @@ def test_permit_directory_answers_later_calls_and_is_saved(run, probe):
     saved = load_policy(run.policy)
     rule = saved.main.rules[0]
     assert rule.action is Action.PERMIT and rule.path.pattern.endswith("/data/*")
-    assert rule.path.pattern.startswith("$TMPDIR/")
+    assert rule.path.pattern.startswith("/")  # absolute, as the ask spells it (close 43)
     assert "answered" in rule.comment
     decide = saved.main.decide
     assert decide(CallFacts("openat", (PathArg("path", str(run.data / "new.txt")),),

@@ -70,3 +70,35 @@ def test_a_file_beside_a_programs_file_is_its_directorys_inferred(tmp_path: Path
     (pol / policy_filename("/usr/bin/cat")).write_text("")
     assert directory_file(custom, TOOL, None, _env(tmp_path)) == \
         DirectoryFile(str(pol), "custom.toml", True)
+
+
+def test_another_users_neighbour_or_a_shared_directory_makes_no_directory(
+        tmp_path: Path) -> None:
+    """Review 69: a directory is inferred only from a neighbour owned by the running user
+    or root, in a directory no other may write (sticky ``/tmp``-like 1777 included): another
+    user's ``_evil.toml`` made the person's file carry its rules."""
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    pol = tmp_path / "pol"
+    pol.mkdir()
+    pol.chmod(0o755)
+    mine = pol / "p.toml"
+    mine.write_text("")
+    evil = pol / "_evil.toml"
+    evil.write_text("")
+    os.chown(evil, nobody.pw_uid, nobody.pw_gid)
+    assert directory_file(mine, TOOL, None, _env(tmp_path)) is None
+    os.chown(evil, os.geteuid(), os.getegid())
+    assert directory_file(mine, TOOL, None, _env(tmp_path)) == \
+        DirectoryFile(str(pol), "p.toml", True)
+    pol.chmod(0o1777)
+    assert directory_file(mine, TOOL, None, _env(tmp_path)) is None
+    named = pol / policy_filename(TOOL)
+    named.write_text("")
+    assert directory_file(named, TOOL, None, _env(tmp_path)) is None
+    pol.chmod(0o775)
+    assert directory_file(mine, TOOL, None, _env(tmp_path)) is None
+    pol.chmod(0o755)
+    assert directory_file(named, TOOL, None, _env(tmp_path)) == \
+        DirectoryFile(str(pol), policy_filename(TOOL), True)
