@@ -290,7 +290,15 @@ def test_exec_heavy_run_is_the_same_under_both_loops(bindir: Path, tmp_path: Pat
     # (but the signal stops: two SIGCHLDs pending at once are one, and the native loop holds
     # sh at its vfork event until the command execs, where the Python loop lets it go -- as
     # natively, where sh waits in vfork too -- so how many of them come apart is timing's)
-    assert _comparable(stats) == _comparable(python_stats), (stats, python_stats)
+    if _comparable(stats) != _comparable(python_stats):
+        # (one pair of runs again, at most: CI69 on a loaded machine saw 134 stops against
+        # 135 once, the lines alike; a second pair must agree -- the kinds printed whole)
+        first = (stats, python_stats)
+        lines, stats = run(True)
+        python_lines, python_stats = run(False)
+        assert lines == python_lines
+        assert _comparable(stats) == _comparable(python_stats), \
+            (repr(first), repr((stats, python_stats)))
     text = "\n".join(lines)
     assert SECRET not in text
     # refused: into hello's table (vfork children), true's, and sh's own exec of hello; the

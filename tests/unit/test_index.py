@@ -354,10 +354,13 @@ class LinearTable:
 
 
 def about_ip(rule: Rule) -> bool:
-    """A rule on where IP packets go: a refusing or asking one with an address or port, or a
-    redirect to an IP address."""
+    """A rule on where IP packets go: a refusing or asking one with an address or port, one
+    that may refuse connects with no condition on where (``never net-connect`` after the
+    permitted hosts: red team 87), or a redirect to an IP address."""
     if rule.redirect is not None:
         return rule.redirect.address is not None and rule.redirect.address.family != "unix"
+    if rule.net is None and rule.path is None:
+        return rule.refuses and not rule.injects and rule.may_cover("connect")
     return rule.action is not Action.PERMIT and rule.net is not None and rule.net.unix is None
 
 
@@ -901,6 +904,15 @@ def test_rules_for_and_may_refuse_as_the_linear_scan(table: Table) -> None:
          PlanOptions())
 def test_prefilter_plan_as_the_linear_scan(tables_: list[Table], options: PlanOptions) -> None:
     assert filterplan.plan(tables_, options) == linear_plan(tables_, options)
+
+
+def test_prefilter_plan_of_a_bare_refusal_of_connects_as_the_linear_scan() -> None:
+    """``never net-connect`` with no condition refuses the sockets address rules cannot see,
+    in the reference as in the engine (red team 87; CI69's seed told them apart)."""
+    tables_ = [Table("main", Action.PERMIT, rules=[Rule(("net-connect",), Action.NEVER)])]
+    plan = filterplan.plan(tables_, PlanOptions())
+    assert plan == linear_plan(tables_, PlanOptions())
+    assert "socket" in plan.unseen
 
 
 @pytest.mark.parametrize("default", [Action.PERMIT, Action.NEVER])

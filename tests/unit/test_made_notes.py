@@ -69,7 +69,7 @@ def test_an_older_note_another_call_put_meanwhile_is_not_taken_off() -> None:
     assert a.take_older("/w/own/f", False) == {"/w/own/f": ("/etc/secret", False)}
     assert "/w/own/f" in decoder.older  # (taken off at the exit only)
     b = MadeNotes(decoder)
-    b.put_older("/w/own/f", ("/etc/other", False))
+    b.put_older("/w/own/f", ("/etc/other", False), None)
     a.settle(True)
     assert decoder.older["/w/own/f"] == ("/etc/other", False)
 
