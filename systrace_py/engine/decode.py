@@ -38,6 +38,7 @@ from systrace_py.engine.destinations import Destination
 from systrace_py.engine.exec_image import Admit, ExecImage, exec_images
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
+    DIR_FLAGS,
     HOST,
     PROC_SUPER_MAGIC,
     PathResolver,
@@ -1172,9 +1173,10 @@ class DecodedCall:
         the file there is still that one (``Decoder.made_ids``: a directory removed where
         the tracer did not see it and made again by another process is not the run's)."""
         decoder = self._decoder
-        return decoder is not None and path in decoder.made and \
-            decoder.made_ids.get(path) is not None and \
-            name_identity(path) == decoder.made_ids.get(path)
+        if decoder is None or path not in decoder.made:
+            return False
+        noted = decoder.made_ids.get(path)
+        return noted is not None and name_identity(path) == noted
 
     def _fresh_socket(self) -> bool:
         """:meth:`fresh` of the unix socket file the call's address names (see there); no
@@ -1313,13 +1315,13 @@ class DecodedCall:
                 if self.absent("new") == Absent.LAST:
                     notes.make(new, self._reach("new"), True, decoder.made_ids.get(old))
                 return
+            reach = self._reach("new")
             if self.directory("old"):  # (a file has nothing below it: no walk of the set)
                 # what is noted below the new name is not there: a directory the rename
                 # replaces is empty (else ENOTEMPTY, nothing moves) -- a note left there
                 # would name what the moved directory holds (review 33)
                 notes.forget_below(new)
                 below = old + "/"
-                reach = self._reach("new")
                 for path in [p for p in made if p.startswith(below)]:
                     carried = decoder.made_ids.get(path)
                     notes.forget(path)
@@ -1327,7 +1329,7 @@ class DecodedCall:
                                carried)
             carried = decoder.made_ids.get(old)
             notes.forget(old)
-            notes.make(new, self._reach("new"), True, carried)
+            notes.make(new, reach, True, carried)
             return
         if name == "bind":
             if self.view.host:
@@ -3447,7 +3449,7 @@ def _open_path(path: str, follow: bool = True) -> int:
     fd = os.open(start, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for at, name in enumerate(names):
-            step = os.open(name, flags if at == len(names) - 1 else _WALK_FLAGS, dir_fd=fd)
+            step = os.open(name, flags if at == len(names) - 1 else DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = step
     except BaseException:
@@ -3458,8 +3460,6 @@ def _open_path(path: str, follow: bool = True) -> int:
 
 #: the start of a task's own spelling under its root (_access), for _open_path's walk
 _TASK_ROOT = re.compile(r"/proc/[0-9]+/root(?=/|$)")
-#: a directory on _open_path's walk: not followed if it is a symlink (the resolver's _DIR_FLAGS)
-_WALK_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def _access(tid: int, view: View, resolved: Resolved) -> str | None:

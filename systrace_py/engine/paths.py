@@ -113,7 +113,9 @@ PROC_SUPER_MAGIC = 0x9FA0
 PROC_ROOT_INO = 1
 NS_GET_MNTNS_ID = 0x8008B705  # _IOR(0xb7, 0x5, __u64): a mount namespace's unique id
 ST_NOSYMFOLLOW = 0x2000       # statfs's flag of a mount made with MS_NOSYMFOLLOW
-_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+#: a directory opened on a walk, a name at a time: not followed if it is a symlink (the
+#: resolver's walk, and decode._open_path's past PATH_MAX)
+DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _MISSING_LOOKUPS = 2  # missing names the fast way looks up (one by one) before walking
 #: openat2's lookup restrictions the walk applies as the kernel does (fs/namei.c): the scoped
 #: ones (LOOKUP_IS_SCOPED: the dirfd is the root of the lookup), and the refusals of mount
@@ -1047,7 +1049,7 @@ class PathResolver:
                 raise
         walk = _Walk()
         try:
-            root = walk.keep(os.open(f"/proc/{tid}/root", _DIR_FLAGS & ~os.O_NOFOLLOW))
+            root = walk.keep(os.open(f"/proc/{tid}/root", DIR_FLAGS & ~os.O_NOFOLLOW))
             target = walk.keep(os.open(link, os.O_PATH | os.O_CLOEXEC))
             name = self._long_name(target, root, tid, HOST)
         finally:
@@ -1617,7 +1619,7 @@ class PathResolver:
                         raise Unresolvable(errno.EXDEV, "'..' out of the directory beneath")
                     continue
                 before = mount_id(cur) if restrict & RESOLVE_NO_XDEV else 0
-                cur = walk.move(cur, os.open("..", _DIR_FLAGS, dir_fd=cur), top, root)
+                cur = walk.move(cur, os.open("..", DIR_FLAGS, dir_fd=cur), top, root)
                 if before and mount_id(cur) != before:
                     raise Unresolvable(errno.EXDEV, "'..' crosses a mount")
                 continue
@@ -1689,7 +1691,7 @@ class PathResolver:
                                                                   literal_last=literal)
             if not stat.S_ISDIR(info.st_mode):
                 raise Unresolvable(errno.ENOTDIR, "a component on the way is not a directory")
-            cur = walk.move(cur, os.open(comp, _DIR_FLAGS, dir_fd=cur), top, root)
+            cur = walk.move(cur, os.open(comp, DIR_FLAGS, dir_fd=cur), top, root)
         return self._object(cur, root, tid, view, slash, literal)
 
     def _may_follow(self, cur: int, comp: str, tid: int, tgid: int) -> None:
@@ -2024,7 +2026,7 @@ class PathResolver:
         first = [name for name, inode in listed if inode == child_stat.st_ino]
         for name in first + [name for name, inode in listed if inode != child_stat.st_ino]:
             try:
-                fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+                fd = os.open(name, DIR_FLAGS, dir_fd=parent)
             except OSError:
                 continue
             try:

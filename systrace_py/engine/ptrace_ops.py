@@ -351,17 +351,27 @@ def mount_id(fd: int) -> int:
     line gives (Linux 5.8), for the cost of one call instead of a file opened and parsed;
     that line on older kernels.  Never a value that could equal another mount's; raises
     OSError."""
+    found = _statx_mount_id(fd, STATX_MNT_ID)
+    if found is not None:
+        return found
+    with open(f"/proc/self/fdinfo/{fd}", "rb") as info:  # (before Linux 5.8)
+        for line in info:
+            if line.startswith(b"mnt_id:"):
+                return int(line.split()[1])
+    raise OSError(errno.ENOSYS, "no mount id for a descriptor on this kernel")
+
+
+def _statx_mount_id(fd: int, mask: int) -> int | None:
+    """statx's stx_mnt_id of a descriptor asked with ``mask`` (STATX_MNT_ID, or
+    STATX_MNT_ID_UNIQUE), None where the kernel did not fill it (stx_mask lacks the bit);
+    raises OSError -- mount_id's and unique_mount_id's one statx."""
     buf = ctypes.create_string_buffer(_STATX_SIZE)
     if _libc.syscall(SYS_STATX, ctypes.c_int(fd), _EMPTY, ctypes.c_int(AT_EMPTY_PATH),
-                     ctypes.c_uint(STATX_MNT_ID), buf) < 0:
+                     ctypes.c_uint(mask), buf) < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
-    if not int.from_bytes(buf.raw[_STATX_MASK_AT:_STATX_MASK_AT + 4], "little") & STATX_MNT_ID:
-        with open(f"/proc/self/fdinfo/{fd}", "rb") as info:  # (before Linux 5.8)
-            for line in info:
-                if line.startswith(b"mnt_id:"):
-                    return int(line.split()[1])
-        raise OSError(errno.ENOSYS, "no mount id for a descriptor on this kernel")
+    if not int.from_bytes(buf.raw[_STATX_MASK_AT:_STATX_MASK_AT + 4], "little") & mask:
+        return None
     return int.from_bytes(buf.raw[_STATX_MNT_ID_AT:_STATX_MNT_ID_AT + 8], "little")
 
 
@@ -395,13 +405,10 @@ def unique_mount_id(fd: int) -> int | None:
     """The never-reused id of the mount a descriptor is on (statx's STATX_MNT_ID_UNIQUE,
     Linux 6.8), None where the kernel does not give it.  mount_id's is reused as soon as a
     mount goes -- anyone's on the machine -- and a mount made since may take it (close 34)."""
-    buf = ctypes.create_string_buffer(_STATX_SIZE)
-    if _libc.syscall(SYS_STATX, ctypes.c_int(fd), _EMPTY, ctypes.c_int(AT_EMPTY_PATH),
-                     ctypes.c_uint(STATX_MNT_ID_UNIQUE), buf) < 0 or not \
-            int.from_bytes(buf.raw[_STATX_MASK_AT:_STATX_MASK_AT + 4], "little") \
-            & STATX_MNT_ID_UNIQUE:
+    try:
+        return _statx_mount_id(fd, STATX_MNT_ID_UNIQUE)
+    except OSError:
         return None
-    return int.from_bytes(buf.raw[_STATX_MNT_ID_AT:_STATX_MNT_ID_AT + 8], "little")
 
 
 _LSMT_ROOT: Final = 0xFFFF_FFFF_FFFF_FFFF  # listmount: every mount below the caller's root
