@@ -438,10 +438,10 @@ def main() -> int:
 def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
     loads = {} if opts.startup_only else workloads(tmp, opts.quick, opts.smoke)
     if opts.only is not None:
+        every = loads
         loads = {name: command for name, command in loads.items() if opts.only in name}
         if not loads:
-            raise SystemExit(f"--only {opts.only!r} names no workload of: "
-                             + ", ".join(workloads(tmp / "names", opts.quick, opts.smoke)))
+            raise SystemExit(f"--only {opts.only!r} names no workload of: " + ", ".join(every))
     stamp = tmp / "stamp"
     (tmp / "stamp.c").write_text(STAMP_C)
     subprocess.run(["cc", "-O2", "-o", str(stamp), str(tmp / "stamp.c")], check=True)

@@ -120,18 +120,19 @@ def _watch_next_runs(store: PolicyStore, opts: argparse.Namespace, program: str,
       directory reads."""
     seen = {os.path.realpath(loaded)} if loaded is not None else set()
     own = os.path.realpath(source)  # (the store's file; not store.path: no pathlib here)
-    kept = {own, os.path.realpath(opts.save_answers) if opts.save_answers else None}
-    paths = [opts.policy] if opts.policy and loaded is None else []
     target = opts.save_answers
+    saved = os.path.realpath(target) if target else None
+    kept = {own, saved}
+    paths = [opts.policy] if opts.policy and loaded is None else []
     if target:
         paths.append(target)
-        if os.path.realpath(target) != own:
+        if saved != own:
             _watch(store, _load_policy_file(target), target)
     for path in paths:
         found = directory_file(path, program, None, os.environ)
-        if found is None or os.path.realpath(found.directory) in seen:
+        if found is None or (directory := os.path.realpath(found.directory)) in seen:
             continue
-        seen.add(os.path.realpath(found.directory))
+        seen.add(directory)
         for name, policy in _load_directory(found.directory, inferred=found.inferred).items():
             if os.path.realpath(os.path.join(found.directory, name)) not in kept:
                 _watch(store, policy, name)  # (FILE is the store's, FILE2 watched above)

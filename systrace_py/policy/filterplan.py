@@ -178,6 +178,17 @@ def _stopping(verdict: Verdict) -> Verdict:
     return TRACE if verdict.kind == VerdictKind.ALLOW else verdict
 
 
+def _stop_addressed_sends(result: FilterPlan) -> bool:
+    """Make a sendto the filter lets run whole stop where it names an address
+    (:data:`_ADDRESSED_SEND_PLAN`; one with none names no unix path); False where sendto is
+    not let run whole (already stopped, selected or refused) and nothing was changed."""
+    if result.calls["sendto"] != ALLOW or "sendto" in result.selected:
+        return False
+    result.calls["sendto"] = TRACE
+    result.selected["sendto"] = _ADDRESSED_SEND_PLAN
+    return True
+
+
 # An outcome: (action, errno, made_by_rule); None when only the arguments can tell.
 _Outcome = tuple[Action, int, bool] | None
 
@@ -355,6 +366,8 @@ _ADDRESS_CALLS = treated(Treat.ADDRESS)
 #: common case) names no unix path, so a rule refusing what a lookup passes through need not
 #: stop it (review 15's cost: every send of a TCP stream stopped)
 ADDRESSED_SEND = Rule("nonzero", 4)
+#: sendto's plan where a rule needs the unix paths sends name: a send with an address stops
+_ADDRESSED_SEND_PLAN = SelectorPlan(ADDRESSED_SEND, TRACE, ALLOW)
 #: the calls that reach a unix socket's path and write to its file, to the kernel (connect,
 #: the sends: unix_find_bsd's MAY_WRITE); bind makes the file instead
 SOCKET_WRITERS = _ADDRESS_CALLS - {"bind"}
@@ -449,10 +462,7 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         # or "DIR/sub/../.." under never fsread DIR/** must stop as a read does
         # (and a bind, connect or send to a unix socket through them: review 15)
         for syscall in sorted(_LOOKUP_CALLS | _ADDRESS_CALLS):
-            if syscall == "sendto" and result.calls[syscall] == ALLOW \
-                    and syscall not in result.selected:
-                result.calls[syscall] = TRACE
-                result.selected[syscall] = SelectorPlan(ADDRESSED_SEND, TRACE, ALLOW)
+            if syscall == "sendto" and _stop_addressed_sends(result):
                 continue
             opens = result.opens.get(syscall)
             if opens is not None:
@@ -472,11 +482,9 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         # a connect or a send to a unix socket's path writes that file, to the kernel
         # (Supervisor._socket_written); a sendto with no address names none
         for syscall in sorted(SOCKET_WRITERS):
-            if syscall == "sendto" and result.calls[syscall] == ALLOW \
-                    and syscall not in result.selected:
-                result.calls[syscall] = TRACE
-                result.selected[syscall] = SelectorPlan(ADDRESSED_SEND, TRACE, ALLOW)
-            elif result.selected.get(syscall) != SelectorPlan(ADDRESSED_SEND, TRACE, ALLOW):
+            if syscall == "sendto" and _stop_addressed_sends(result):
+                continue
+            if result.selected.get(syscall) != _ADDRESSED_SEND_PLAN:
                 result.stop(syscall)  # (a send the traversal's plan selects already stays so)
     if any(table.compiled().refuses_by_name or table.default is not Action.PERMIT
            for table in planner.tables):

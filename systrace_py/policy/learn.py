@@ -2680,6 +2680,13 @@ _LINKED = "files linked or moved to a name granting more (issue 11)"
 _LINKED_PASSES = 3
 
 
+def _observed_table(policy: Policy, obs: Observation) -> Table:
+    """The table of ``policy`` an observation's call was made under: main, the program's own,
+    or the one the next run's lookup gives it (main where none)."""
+    return policy.main if obs.table == MAIN else policy.programs.get(obs.table) or (
+        policy.table_for(obs.table) or policy.main)
+
+
 def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Context,
                    report: LearnReport) -> None:
     """A link or rename may not give a file more access than its own name has
@@ -2702,8 +2709,7 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
     for _ in range(_LINKED_PASSES):
         grants: dict[tuple[int, str, bool | None], tuple[Table, Rule, set[str], list[str]]] = {}
         for obs in moves:
-            table = policy.main if obs.table == MAIN else policy.programs.get(obs.table) or (
-                policy.table_for(obs.table) or policy.main)
+            table = _observed_table(policy, obs)
             for role in ("old", "new"):
                 if not aliases.renames(obs.syscall, role, obs.selector):
                     continue
@@ -2780,8 +2786,7 @@ def _note_own_moves(policy: Policy, moves: Sequence[Observation], ctx: _Context,
                 obs.syscall, role, obs.selector) else None
             if source is None or is_sensitive(source, ctx.writer.home):
                 continue
-            table = policy.main if obs.table == MAIN else policy.programs.get(obs.table) or (
-                policy.table_for(obs.table) or policy.main)
+            table = _observed_table(policy, obs)
             text = ctx.writer.text(source)
             entry = added.setdefault((id(table), text), (table, []))
             if source not in entry[1]:
@@ -3118,7 +3123,7 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     if table is None:
         table, carried = carried_table(
             table_name, candidates if candidates is not None else
-            _candidates(policy, table_name, env))
+            _candidates(policy, table_name))
         if not carried and notes is not None:
             notes.append(f"table {table_name} is new: it starts with the refusals of every "
                          "table the program could have run under before and their strictest"
@@ -3272,7 +3277,7 @@ def _fresh_table(name: str, like: Table, rules: list[Rule], among: Sequence[Tabl
                  dns_refused=dns, expansions=like.expansions)
 
 
-def _candidates(policy: Policy, table_name: str, env: Mapping[str, str] | None,
+def _candidates(policy: Policy, table_name: str,
                 table_for: Callable[[str], Table | None] | None = None,
                 tables: Sequence[Table] | None = None) -> list[Table]:
     """The tables a program (a table's key) could have run under before a merge gives it a
@@ -3282,8 +3287,8 @@ def _candidates(policy: Policy, table_name: str, env: Mapping[str, str] | None,
     ``~/bin/x``, ``$TMPDIR/x``, a glob -- stands for a different program wherever the next run
     expands it: any table, every file of the policy directory included, not the one this
     run's expansion finds (review 61: ``$CWD/mycat`` copied ``p1/mycat``'s own file and, in
-    ``p2``, shadowed ``p2/mycat``'s, whose refusals nothing carried).  ``env`` is kept for
-    the callers; the key is not expanded."""
+    ``p2``, shadowed ``p2/mycat``'s, whose refusals nothing carried).  The key is not
+    expanded."""
     everything = list(tables) if tables is not None else policy.tables()
     if is_literal(table_name):  # (one program: the table the next run's lookup gives it)
         found = (table_for or policy.table_for)(table_name)
@@ -3318,7 +3323,7 @@ def merge_policies(base: Policy, learned: Policy, env: Mapping[str, str] | None 
     for table in learned.tables():
         candidates = None
         if table.name != MAIN and table.name not in base.programs:
-            candidates = _candidates(base, table.name, env, table_for, tables)
+            candidates = _candidates(base, table.name, table_for, tables)
             own = [t for t in candidates if t is not base.main
                    and all(t is not b for b in base.tables())]
             if len(candidates) == 1 and own and notes is not None:

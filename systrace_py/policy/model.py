@@ -21,7 +21,7 @@ from systrace_py import tag_values
 from systrace_py.kernel import O_CREAT, O_RDONLY, O_WRONLY
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
-from systrace_py.policy.glob import Expansions
+from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape, expand_path
 from systrace_py.policy.inject import Injection
 from systrace_py.syscalls import PATHS
 
@@ -1498,10 +1498,11 @@ class Table:
         (Supervisor._socket_written).  A rule of no path does not count: ``never fswrite``
         after the permitted places says where files may change, and the policy's
         ``net-connect`` rules say which sockets may be reached (red team 86)."""
-        checks = checks_of("openat", "path", O_WRONLY, None)
-        return any(self.may_refuse("openat", cls, part) and any(
-            rule.refuses and rule.path is not None for rule in self.rules_for("openat", cls, part))
-            for cls, part in checks)
+        index = self.compiled()
+        return any(check.refuses and any(rule.refuses and rule.path is not None
+                                         for rule in check.rules)
+                   for check in (index.check("openat", cls, part)
+                                 for cls, part in checks_of("openat", "path", O_WRONLY, None)))
 
     def names_sockets(self, syscall: str) -> bool:
         """Whether a rule on a check of ``syscall`` has a ``unix`` path glob, whatever it
@@ -2054,8 +2055,6 @@ def answer_conditions(rule: Rule, asking: Rule, expansions: Expansions | None = 
         rule.path is not None and _path_covered(rule.path.pattern, asking.path.pattern))
     if not covered and expansions is not None and rule.path is not None and \
             asking.path is not None:
-        from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path
-
         text = rule.path.pattern
         lead, _, rest = text.partition("/")
         if not text.startswith("/") and "$" not in _ESCAPED.sub("", rest):
@@ -2092,8 +2091,6 @@ def _path_covered(answer: str, ask: str) -> bool:
     (lead, rest), (ask_lead, ask_rest) = split(answer), split(ask)
     if lead != ask_lead or "$" in _ESCAPED.sub("", rest) or "$" in _ESCAPED.sub("", ask_rest):
         return False
-    from systrace_py.policy.glob import PathGlob
-
     root = "/expansion"
     if "{" in _ESCAPED.sub("", ask_rest):  # (each alternative of the ask's braces)
         return any(_path_covered(answer, (ask_lead + alt[len(root):]) if ask_lead

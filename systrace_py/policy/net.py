@@ -124,7 +124,6 @@ class UnsureSpelling(UnicodeError):
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
-        self.message = message
         self.hint = hint
 
 
