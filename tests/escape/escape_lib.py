@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -771,6 +772,16 @@ def btrfs_subvolume(path: Path, file: str | None = None, text: str = "") -> Path
 #: -- /bin/cat's, in the merge attacks (red team 84, reviews 58 and 61, closes 29 and 32)
 NEVER_VICTIM = ('version = 1\ndefault = "permit"\n\n[[rule]]\ncalls = ["fsread", "fswrite"]\n'
                 'path = "$CWD/victim/**"\naction = "never"\n')
+
+
+def approver_args(tmp_path: Path, rules: str) -> list[str]:
+    """``--ask-via`` to systrace's own approver answering by ``rules`` (TOML, written to
+    ``tmp_path/answers.toml``): the answers a remembered-answer attack needs (review 65,
+    close 38, review 69)."""
+    answers = tmp_path / "answers.toml"
+    answers.write_text(rules)
+    return ["--ask-via", "exec:" + shlex.join(
+        [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)])]
 
 
 def victim_read_natively(program: Path | str, cwd: Path) -> None:

@@ -12,17 +12,11 @@ FAIL on main (01d6e5c4).
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
-from conftest import PYTHON, run_systrace
+from escape_lib import approver_args
 
-
-def _approver(tmp_path: Path, rules: str) -> list[str]:
-    answers = tmp_path / "answers.toml"
-    answers.write_text(rules)
-    return ["--ask-via", "exec:" + shlex.join(
-        [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)])]
+from conftest import run_systrace
 
 
 def test_an_answer_for_the_process_does_not_permit_what_a_persons_rule_before_the_ask_refuses(
@@ -43,7 +37,7 @@ def test_an_answer_for_the_process_does_not_permit_what_a_persons_rule_before_th
                           "rm -f kept || echo REFUSED"], cwd=work)
     assert (work / "kept").exists(), alone.stdout + alone.stderr
     asked = run_systrace(["-p", str(policy),
-                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'
+                          *approver_args(tmp_path, '[[answer]]\nanswer = "permit"\n'
                                      'for = "process"\n'),
                           "--", "sh", "-c", "echo x > data; rm -f data || echo REFUSED"],
                          cwd=work)

@@ -32,21 +32,13 @@ tests FAIL on main (01d6e5c4): each is an attack that still escapes.
 
 from __future__ import annotations
 
-import shlex
 import shutil
 from pathlib import Path
 
-from escape_lib import NEVER_VICTIM, SECRET_MAGIC, victim_read_natively
+from escape_lib import NEVER_VICTIM, SECRET_MAGIC, approver_args, victim_read_natively
 
-from conftest import PYTHON, run_systrace
+from conftest import run_systrace
 from systrace_py.policy.files import policy_filename
-
-
-def _approver(tmp_path: Path, rules: str) -> list[str]:
-    answers = tmp_path / "answers.toml"
-    answers.write_text(rules)
-    return ["--ask-via", "exec:" + shlex.join(
-        [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)])]
 
 
 def test_an_answer_spelled_with_cwd_does_not_overtake_a_persons_refusal_elsewhere(
@@ -70,7 +62,7 @@ def test_an_answer_spelled_with_cwd_does_not_overtake_a_persons_refusal_elsewher
     alone = run_systrace(["-p", str(policy), "--", *append], cwd=home, env=env)
     assert alone.stdout == "REFUSED\n", alone.stdout + alone.stderr
     asked = run_systrace(["-p", str(policy),
-                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'),
+                          *approver_args(tmp_path, '[[answer]]\nanswer = "permit"\n'),
                           "--", *append], cwd=proj, env=env)
     assert asked.stdout == "WROTE\n", asked.stdout + asked.stderr
     assert "remembered" in asked.stderr and "saved" in asked.stderr, asked.stderr
@@ -105,7 +97,7 @@ def test_an_answer_for_a_program_a_cwd_glob_claims_keeps_its_callers_table_elsew
     alone = run_systrace(["-p", str(policy), "--", *read], cwd=p2)
     assert alone.stdout == "REFUSED\n", alone.stdout + alone.stderr
     asked = run_systrace(["-p", str(policy),
-                          *_approver(tmp_path, '[[answer]]\nprogram = "*/mycat"\n'
+                          *approver_args(tmp_path, '[[answer]]\nprogram = "*/mycat"\n'
                                      'answer = "permit"\n\n[[answer]]\nanswer = "deny-now"\n'),
                           "--", "sh", "-c", "./mycat ../asked"], cwd=p1)
     assert asked.stdout == "asked\n", asked.stdout + asked.stderr
@@ -134,7 +126,7 @@ def test_an_answer_does_not_permit_the_calls_a_persons_rule_before_the_ask_refus
                           "rm -f kept || echo REFUSED"], cwd=work)
     assert (work / "kept").exists(), alone.stdout + alone.stderr
     asked = run_systrace(["-p", str(policy),
-                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'),
+                          *approver_args(tmp_path, '[[answer]]\nanswer = "permit"\n'),
                           "--", "sh", "-c", "echo x > data; rm -f data || echo REFUSED"],
                          cwd=work)
     assert "remembered" in asked.stderr, asked.stderr
@@ -191,7 +183,7 @@ def test_an_answer_covers_no_call_the_asking_rule_did_not_name(tmp_path: Path) -
                           "rm -f kept || echo REFUSED"], cwd=work)
     assert (work / "kept").exists(), alone.stdout + alone.stderr
     asked = run_systrace(["-p", str(policy),
-                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'),
+                          *approver_args(tmp_path, '[[answer]]\nanswer = "permit"\n'),
                           "--", "sh", "-c", "echo x > data; rm -f data || echo REFUSED"],
                          cwd=work)
     assert "remembered" in asked.stderr, asked.stderr
@@ -261,7 +253,7 @@ def test_an_answer_saved_into_the_directorys_file_by_p_keeps_the_programs_own_fi
     alone = run_systrace(read, cwd=tmp_path, env=env)
     assert SECRET_MAGIC not in alone.stdout, alone.stdout + alone.stderr
     asked = run_systrace(["-p", str(own),
-                          *_approver(tmp_path, '[[answer]]\nprogram = "*/cat"\n'
+                          *approver_args(tmp_path, '[[answer]]\nprogram = "*/cat"\n'
                                      'answer = "permit"\n\n[[answer]]\nanswer = "deny-now"\n'),
                           "--", str(tool), "asked"], cwd=tmp_path, env=env)
     assert asked.stdout == "asked\n", asked.stdout + asked.stderr

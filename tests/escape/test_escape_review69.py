@@ -17,17 +17,11 @@ policy directory's file told in one place) attacked again.  These tests FAIL on 
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
+from escape_lib import approver_args
+
 from conftest import PYTHON, run_systrace
-
-
-def _approver(tmp_path: Path, rules: str) -> list[str]:
-    answers = tmp_path / "answers.toml"
-    answers.write_text(rules)
-    return ["--ask-via", "exec:" + shlex.join(
-        [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)])]
 
 
 def test_a_file_scoped_answer_spelled_with_cwd_does_not_overtake_a_refusal_after_its_ask(
@@ -54,7 +48,7 @@ def test_a_file_scoped_answer_spelled_with_cwd_does_not_overtake_a_refusal_after
     alone = run_systrace(["-p", str(policy), "--", *append], cwd=home, env=env)
     assert alone.stdout == "REFUSED\n", alone.stdout + alone.stderr
     asked = run_systrace(["-p", str(policy),
-                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'),
+                          *approver_args(tmp_path, '[[answer]]\nanswer = "permit"\n'),
                           "--", *append], cwd=proj, env=env)
     assert asked.stdout == "WROTE\n", asked.stdout + asked.stderr
     assert "remembered" in asked.stderr and "saved" in asked.stderr, asked.stderr
@@ -119,7 +113,7 @@ def test_answers_saved_into_another_file_do_not_copy_a_run_table_it_lacks(
     alone = run_systrace(["-p", str(other), "--", *read], cwd=tmp_path)
     assert alone.stdout == "REFUSED\n", alone.stdout + alone.stderr
     asked = run_systrace(["-p", str(policy), "--save-answers", str(other),
-                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'
+                          *approver_args(tmp_path, '[[answer]]\nanswer = "permit"\n'
                                      'for = "program"\n'),
                           "--", "sh", "-c", "cat asked"], cwd=tmp_path)
     assert asked.stdout == "asked\n", asked.stdout + asked.stderr
@@ -149,7 +143,7 @@ def test_an_answer_to_an_ask_with_argv_does_not_permit_other_arguments(
     alone = run_systrace(["-p", str(policy), "--", *run], cwd=tmp_path)
     assert alone.stdout == "REFUSED\n", alone.stdout + alone.stderr
     asked = run_systrace(["-p", str(policy),
-                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'),
+                          *approver_args(tmp_path, '[[answer]]\nanswer = "permit"\n'),
                           "--", "sh", "-c", "./tool safe"], cwd=tmp_path)
     assert asked.stdout == "safe\n", asked.stdout + asked.stderr
     again = run_systrace(["-p", str(policy), "--", *run], cwd=tmp_path)
@@ -171,7 +165,7 @@ def test_a_second_program_answered_always_runs(tmp_path: Path) -> None:
                       'path = "$CWD/**"\naction = "ask"\n')
     run = ["sh", "-c", "cat a; head b"]
     asked = run_systrace(["-p", str(policy),
-                          *_approver(tmp_path, '[[answer]]\nanswer = "permit"\n'
+                          *approver_args(tmp_path, '[[answer]]\nanswer = "permit"\n'
                                      'for = "program"\n'),
                           "--", *run], cwd=tmp_path)
     assert asked.stdout == "A\nB\n", (asked.stdout + asked.stderr, policy.read_text())
