@@ -2463,7 +2463,7 @@ class Tracer:
             enforce.refuse(task.tid, errno.EPERM)
             self._resume(task)
             return
-        respelled = unheld = False
+        respelled = unheld = held = False
         must_hold = self._must_hold(task, call, reply, on_fuse)
         if must_hold or self._area_before_filter(task, call):
             space = task.process.space
@@ -2487,6 +2487,7 @@ class Tracer:
             else:
                 try:
                     respelled = self._hold(task, call, reply, info, on_fuse)
+                    held = must_hold
                 except (enforce.HoldError, DecodeError) as exc:
                     if not self._killed_in_its_stop(task):
                         self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
@@ -2496,7 +2497,7 @@ class Tracer:
         if respelled or self._must_freeze(task, call, reply):
             refusal = self._freeze(task)
             if refusal is None:
-                refusal = self._frozen_refusal(task, call, reply, waited, unheld)
+                refusal = self._frozen_refusal(task, call, reply, waited, unheld, held)
                 if refusal is not None:
                     self._thaw()
                     task.freezer = False
@@ -3012,11 +3013,13 @@ class Tracer:
         return space.shared_ranges
 
     def _frozen_refusal(self, task: Task, call: DecodedCall, reply: Reply, waited: bool,
-                        unheld: bool) -> tuple[int, str] | None:
+                        unheld: bool, held: bool = False) -> tuple[int, str] | None:
         """Once the tree is frozen for a call about to run: why it is refused after all --
         what it was decided on changed before the others stopped -- or None.  The caller
-        thaws the tree at a refusal."""
-        if not (self._unchanged(task, call, ran=waited) and (
+        thaws the tree at a refusal.  ``held``: the call points at copies of what was
+        examined (Tracer._hold), written before the freeze."""
+        if not (self._unchanged(task, call, ran=waited,
+                                vectors_held=held and call.name in EXEC_CALLS) and (
                 not unheld or self._unchanged_in_memory(task, call))):
             return errno.EAGAIN, "its arguments changed while it was being checked"
         if call.name in MANY_ADDRESS_CALLS and call.examined_messages \
@@ -3421,7 +3424,8 @@ class Tracer:
                                                                   task.joined)
         return task.view
 
-    def _unchanged(self, task: Task, call: DecodedCall, *, ran: bool = True) -> bool:
+    def _unchanged(self, task: Task, call: DecodedCall, *, ran: bool = True,
+                   vectors_held: bool = False) -> bool:
         """With the others stopped: is everything the decision examined still what it was?
         (Between the check and the freeze another task may have changed it.)  Its view too:
         a thread of its process (they share one root) or a child sharing its fs context may
@@ -3441,7 +3445,12 @@ class Tracer:
         when another task shares its descriptor table (a clone with CLONE_FILES, counted at
         the clone's event, which its maker meets before it goes on), its seccomp filters
         when its process has another thread (TSYNC).  So an exec into another table reads
-        each of those files once, at its check, in a tree of single-threaded processes."""
+        each of those files once, at its check, in a tree of single-threaded processes.
+        ``vectors_held``: the exec runs on copies of the argv and environment it was decided
+        on (Holder._exec: the very tuples examined, in the slot, its registers pointing
+        there), so what the task's own memory holds now is not what the kernel reads: they
+        are not read again (two reads of some 30 us each an exec, perf18) -- its path is, as
+        the kernel looks that up again."""
         process = task.process
         view = self._current_view(task)
         if view is not call.view and (view.host, view.namespace) != (call.view.host,
@@ -3492,6 +3501,8 @@ class Tracer:
                 return False  # (a thread put a filter on it meanwhile: TSYNC)
             if call.examined_cwd is not None and procfs.cwd_text(task.tid) != call.examined_cwd:
                 return False  # (a thread or a CLONE_FS child changed directory meanwhile)
+            if vectors_held:
+                return True
             argv, envp = call.examined_argv, call.examined_envp
             return (argv is None or fresh.argv == argv) and (envp is None or fresh.envp == envp)
         except DecodeError:
