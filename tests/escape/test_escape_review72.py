@@ -10,6 +10,13 @@ attack that still escapes.
   port, a unix socket or an address, and stands just before that ``ask``: in front of the
   person's ``never`` after it.
 
+* ``files.trusted_file`` keeps an inferred directory with a group write bit from being a
+  policy directory at all -- the person's own, made under the umask 002 of a user-private
+  group (Debian, Ubuntu, Fedora), included.  Then nothing of the directory is carried: a
+  table ``-A -o DIR/custom.toml --merge`` adds for cat is made without cat's own file
+  there (its ``never``), and the next ``-p DIR/custom.toml -d DIR`` run gives cat that
+  table first.  Skipping fails open: close 39's escape again, for such directories.
+
 (Loop-blind where a run has an approver: that is the Python loop's alone.)"""
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from escape_lib import approver_args
+from escape_lib import NEVER_VICTIM, approver_args, victim_read_natively
 
 from conftest import PYTHON, run_systrace
+from systrace_py.policy.files import policy_filename
 
 
 def _connect(port: int) -> list[str]:
@@ -64,3 +72,41 @@ def test_an_answer_for_this_host_any_port_does_not_overtake_a_refusal_after_a_po
         again = run_systrace(["-p", str(policy), "--", *_connect(other)], cwd=tmp_path)
         assert again.stdout.startswith("REFUSED"), (again.stdout + again.stderr,
                                                     policy.read_text())
+
+
+def test_a_merge_into_the_persons_group_writable_directory_keeps_its_refusals(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Close 39's first test with the directory made 0775 -- the person's own (owned by the
+    running user), as ``mkdir`` makes it under the umask 002 of a user-private group.
+    ``pol`` holds cat's own file (``never`` below ``victim``) and the person's
+    ``custom.toml`` for the tool, run as ``-p pol/custom.toml -d pol``.  ``-A -o
+    pol/custom.toml --merge`` (no ``-d``): ``directory_file`` finds the directory not
+    trusted (a group write bit) and infers none, the new cat table is made of
+    ``custom.toml`` alone, and the next ``-p pol/custom.toml -d pol`` run looks it up
+    before cat's own file: the secret is printed.  Whatever the trust test keeps out, a
+    refusal it drops widens what the next run permits: an untrusted file's refusals
+    (``learn.refusals`` now carries no ``retval``) can only refuse more."""
+    program = build("escape/merge_table.c")
+    tool = tmp_path / "tool"
+    tool.write_bytes(program.read_bytes())
+    tool.chmod(0o755)
+    victim_read_natively(tool, tmp_path)
+    directory = tmp_path / "pol"
+    directory.mkdir()
+    directory.chmod(0o775)
+    custom = directory / "custom.toml"
+    custom.write_text('version = 1\ndefault = "permit"\n')
+    (directory / policy_filename("/usr/bin/cat")).write_text(NEVER_VICTIM)
+    env = {**loop, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    run = ["-p", str(custom), "-d", str(directory), "--", str(tool), "victim"]
+    alone = run_systrace(run, cwd=tmp_path, env=env)
+    assert alone.stdout.startswith("BLOCKED: /bin/cat did not print"), \
+        alone.stdout + alone.stderr
+    learning = run_systrace(["-A", "-o", str(custom), "--merge", "--", str(tool), "victim"],
+                            cwd=tmp_path, env=env)
+    assert learning.stdout.startswith("ESCAPED"), learning.stdout + learning.stderr
+    assert "/usr/bin/cat" in custom.read_text(), custom.read_text()
+    traced = run_systrace(run, cwd=tmp_path, env=env)
+    assert "ESCAPED" not in traced.stdout, (traced.stdout + traced.stderr, custom.read_text())
+    assert traced.stdout.startswith("BLOCKED: /bin/cat did not print"), \
+        traced.stdout + traced.stderr
