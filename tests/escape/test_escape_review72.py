@@ -8,7 +8,8 @@ attack that still escapes.
   answer scoped ``host`` (this address, any port), ``domain`` or ``dir`` (every socket in
   a directory) -- offered for every address ask -- is wider than an ``ask`` that names a
   port, a unix socket or an address, and stands just before that ``ask``: in front of the
-  person's ``never`` after it.
+  person's ``never`` after it.  A ``unix`` answer is spelled with ``$CWD`` as well (review
+  69's ``$CWD/.bashrc`` shape, for sockets): it follows the run to other directories.
 
 * ``files.trusted_file`` keeps an inferred directory with a group write bit from being a
   policy directory at all -- the person's own, made under the umask 002 of a user-private
@@ -110,3 +111,47 @@ def test_a_merge_into_the_persons_group_writable_directory_keeps_its_refusals(
     assert "ESCAPED" not in traced.stdout, (traced.stdout + traced.stderr, custom.read_text())
     assert traced.stdout.startswith("BLOCKED: /bin/cat did not print"), \
         traced.stdout + traced.stderr
+
+
+def _connect_unix(path: Path) -> list[str]:
+    return [PYTHON, "-c",
+            "import socket\n"
+            "s = socket.socket(socket.AF_UNIX)\n"
+            "try:\n"
+            f"    s.connect({str(path)!r}); print('CONNECTED')\n"
+            "except OSError as e:\n"
+            "    print('REFUSED', e.errno)\n"]
+
+
+def test_an_answer_for_every_socket_in_a_directory_does_not_overtake_a_refusal_after_its_ask(
+        tmp_path: Path) -> None:
+    """The same with a unix socket: main asks about connects to ``run/x.sock``, then refuses
+    every connect to ``run/admin.sock``.  The connect to ``x.sock`` is answered ``permit``
+    scoped ``dir`` ("every socket in run"): saved as ``unix = "run/*"`` before the ``ask``,
+    it lets the next run connect to ``admin.sock``."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    asked_srv, admin_srv = socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX)
+    with asked_srv, admin_srv:
+        asked_srv.bind(str(run_dir / "x.sock"))
+        admin_srv.bind(str(run_dir / "admin.sock"))
+        for srv in (asked_srv, admin_srv):
+            srv.listen(8)
+        policy = tmp_path / "p.toml"
+        policy.write_text('version = 1\ndefault = "permit"\n\n'
+                          f'[[rule]]\ncalls = ["net-connect"]\nunix = "{run_dir}/x.sock"\n'
+                          'action = "ask"\n\n'
+                          f'[[rule]]\ncalls = ["net-connect"]\nunix = "{run_dir}/admin.sock"\n'
+                          'action = "never"\n')
+        admin = _connect_unix(run_dir / "admin.sock")
+        alone = run_systrace(["-p", str(policy), "--", *admin], cwd=tmp_path)
+        assert alone.stdout.startswith("REFUSED"), alone.stdout + alone.stderr
+        answered = run_systrace(
+            ["-p", str(policy),
+             *approver_args(tmp_path, '[[answer]]\nanswer = "permit"\nscope = "dir"\n'),
+             "--", *_connect_unix(run_dir / "x.sock")], cwd=tmp_path)
+        assert answered.stdout == "CONNECTED\n", answered.stdout + answered.stderr
+        assert "saved" in answered.stderr, answered.stderr
+        again = run_systrace(["-p", str(policy), "--", *admin], cwd=tmp_path)
+        assert again.stdout.startswith("REFUSED"), (again.stdout + again.stderr,
+                                                    policy.read_text())
