@@ -492,7 +492,17 @@ def _listen(path: str) -> socket.socket:
         try:
             probe.connect(path)
         except ConnectionRefusedError:
-            os.unlink(path)  # nobody listens: left by a run that died
+            try:
+                os.unlink(path)  # nobody listens: left by a run that died
+            except FileNotFoundError:
+                pass  # (removed meanwhile)
+            except OSError as exc:
+                # (another user's, in a sticky /tmp: EPERM -- raised here, from the
+                # handler, the error was a traceback, review 72)
+                raise ApproverError(
+                    f"--ask-via unix:{path}: a socket nobody listens on is there and cannot"
+                    f" be removed ({exc.strerror}): left by another user? remove it, or"
+                    " choose another path") from None
         except OSError as exc:
             raise ApproverError(f"--ask-via unix:{path}: {exc.strerror}") from None
         else:

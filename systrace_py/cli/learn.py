@@ -262,8 +262,8 @@ def next_run_policies(opts: argparse.Namespace, base: Policy, destination: Path,
     found = directory_file(destination, program, given, os.environ)
     if found is None:
         return PolicySet(base, {})  # (the next run, -p FILE, loads no directory)
-    directory = {n: p for n, p in _load_directory(found.directory,
-                                                  inferred=found.inferred).items()
+    directory = {n: p for n, p in _load_directory(found.directory, inferred=found.inferred,
+                                                  notes=notes).items()
                  if n != found.name}
     if not found.inferred:
         return PolicySet(base, directory, own=found.name)

@@ -29,12 +29,12 @@ from systrace_py.policy.files import (
     PolicyError,
     directory_file,
     find_policy,
+    foreign_owner,
     former_name_note,
     load_policy,
     loads_policy,
     policy_dir,
     policy_filename,
-    trusted_file,
 )
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
 from systrace_py.policy.model import Policy, Table
@@ -49,11 +49,15 @@ if TYPE_CHECKING:
     from systrace_py.supervisor import Asker
 
 
-def _load_directory(where: str | Path, *, inferred: bool = False) -> dict[str, Policy]:
+def _load_directory(where: str | Path, *, inferred: bool = False,
+                    notes: list[str] | None = None) -> dict[str, Policy]:
     """A policy directory's files by name.  ``inferred``: a directory no run was told to
     read (``policy.files.directory_file``), whose files are taken only for their refusals: a
     file there that is no policy (``pyproject.toml``) is skipped, and their warnings are not
-    said -- a run that reads the directory says them, or refuses the file."""
+    said -- a run that reads the directory says them, or refuses the file.  Every policy
+    file there is taken, whoever owns it (refusals can only refuse more; skipped, a table
+    made there lacked what the next ``-d`` run refuses: review 72): another user's is said
+    in ``notes`` (its ``never`` may refuse the person's program)."""
     from pathlib import Path  # (not on the way of a plain -p run: start-up, issue 16)
 
     directory = Path(where)
@@ -62,8 +66,13 @@ def _load_directory(where: str | Path, *, inferred: bool = False) -> dict[str, P
         for path in sorted(directory.glob("*.toml")):
             if not inferred:
                 out[path.name] = load_policy(path)
-            elif trusted_file(path) and (policy := _load_policy_file(str(path))) is not None:
+            elif (policy := _load_policy_file(str(path))) is not None:
                 out[path.name] = policy
+                owner = foreign_owner(path)
+                if owner is not None and notes is not None:
+                    notes.append(f"{path} is another user's (uid {owner}): its refusals are "
+                                 "carried into a table made for a program here, as a run of "
+                                 f"-d {directory} would read them")
     return out
 
 
@@ -133,9 +142,13 @@ def _watch_next_runs(store: PolicyStore, opts: argparse.Namespace, program: str,
         if found is None or (directory := os.path.realpath(found.directory)) in seen:
             continue
         seen.add(directory)
-        for name, policy in _load_directory(found.directory, inferred=found.inferred).items():
+        notes: list[str] = []
+        for name, policy in _load_directory(found.directory, inferred=found.inferred,
+                                            notes=notes).items():
             if os.path.realpath(os.path.join(found.directory, name)) not in kept:
                 _watch(store, policy, name)  # (FILE is the store's, FILE2 watched above)
+        for note in notes:
+            say(note)
 
 
 def _watch(store: PolicyStore, policy: Policy | None, name: str) -> None:

@@ -106,6 +106,7 @@ __all__ = [
     "dumps_policy",
     "errno_number",
     "find_policy",
+    "foreign_owner",
     "former_name_note",
     "former_policy_filename",
     "load_policy",
@@ -120,7 +121,6 @@ __all__ = [
     "rule_data",
     "save_policy",
     "table_options",
-    "trusted_file",
 ]
 
 
@@ -2156,11 +2156,15 @@ def directory_file(path: str | os.PathLike[str], program: str | None,
       program`` reads it as the command's file), or when a neighbour is named as a policy
       directory names a program's file (``_...toml``: ``-p FILE -d PARENT`` reads it for
       that program).  Which of the two a next run does cannot be told: the caller carries
-      the refusals of both (fails safe).  Only a directory that is :func:`trusted_file` --
-      its owner the running user or root, no group or other write bit (a sticky ``/tmp``
-      is no better: anyone may add a file) -- and a neighbour so owned: another user's
-      ``_evil.toml`` in a shared directory carried its ``inject retval = 0`` of ``setuid``
-      into the person's file, a privilege drop faked (review 69).
+      the refusals of both (fails safe).  Whoever owns the directory or the neighbour and
+      whatever its mode: what is carried from an inferred directory's files is their
+      refusals alone (``learn.refusals``; another user's ``inject retval = 0`` of ``setuid``
+      faked a privilege drop before, review 69), which can only refuse more, and a next
+      ``-d DIR`` run reads every file there whoever owns it.  Told apart by an owner or a
+      write bit (close 43), the person's own directory made under the umask 002 of a
+      user-private group was no directory, and a table made in it lacked the refusals of
+      the program's own file there (review 72); another user's file is said in a note
+      (:func:`foreign_owner`).
     * Else None: the file has no directory a run would read with it (``-p FILE``)."""
     if given is not None:
         return DirectoryFile(os.fspath(given), _name_in_directory(path, given), False)
@@ -2175,37 +2179,31 @@ def directory_file(path: str | os.PathLike[str], program: str | None,
             if program else set()
         named = os.path.basename(os.fspath(path))
         if named in names:  # (a link so named: -d reads it by that name, where it is)
-            where = os.path.dirname(os.path.abspath(path))
-            return DirectoryFile(where, named, True) if trusted_file(where, True) else None
-        if not trusted_file(parent, True):
-            return None
+            return DirectoryFile(os.path.dirname(os.path.abspath(path)), named, True)
         if own in names:
             return DirectoryFile(parent, own, True)
         with os.scandir(parent) as entries:
             for entry in entries:
                 if entry.name != own and entry.name.startswith("_") and \
-                        entry.name.endswith(".toml") and entry.is_file() and \
-                        trusted_file(entry.path):
+                        entry.name.endswith(".toml") and entry.is_file():
                     return DirectoryFile(parent, own, True)
     except (OSError, ValueError):
         return None
     return None
 
 
-def trusted_file(path: str | os.PathLike[str], directory: bool = False) -> bool:
-    """Whether a file (``directory``: a directory) of an *inferred* policy directory
-    (:func:`directory_file`) may lend its refusals to the person's file: owned by the running
-    user or root, and -- a directory -- with no group or other write bit (sticky or not:
-    in ``/tmp`` anyone may add a file).  Another user's rules are not the person's: their
-    ``inject retval = 0`` carried into the person's file faked a privilege drop (review 69).
-    Not a question for ``-d DIR`` or the default directory: the person named or owns those."""
+def foreign_owner(path: str | os.PathLike[str]) -> int | None:
+    """The owner of a file of an *inferred* policy directory (:func:`directory_file`) when
+    it is neither the running user nor root, else None (or when it cannot be told): what a
+    note names when the file's refusals are carried into the person's (close 46).  Not a
+    reason to skip the file: only refusals are carried from it (``learn.refusals``), which
+    can only refuse more; left out, a table made there lacked what the next ``-d DIR`` run
+    of the directory refuses (review 72)."""
     try:
-        st = os.stat(path)
+        owner = os.stat(path).st_uid
     except (OSError, ValueError):
-        return False
-    if st.st_uid not in (0, os.geteuid()):
-        return False
-    return not (directory and st.st_mode & 0o022)
+        return None
+    return None if owner in (0, os.geteuid()) else owner
 
 
 def _name_in_directory(path: str | os.PathLike[str], directory: str | os.PathLike[str]

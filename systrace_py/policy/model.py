@@ -520,6 +520,12 @@ def split_calls(calls: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]
     return named - classes, classes
 
 
+#: The fields of a :class:`Rule` that are conditions on a call (what the rule picks), the
+#: one list of them: what an answer keeps of its ``ask`` walks it (answer_conditions,
+#: review 72); tests/unit/test_close46.py checks every other field of a rule is none.
+CONDITIONS: Final = ("path", "net", "argv", "fresh", "target")
+
+
 @dataclass(frozen=True)
 class Rule:
     """One ``[[rule]]``: which calls, under which conditions, get which action.
@@ -2025,49 +2031,154 @@ class Policy:
 
 def answer_conditions(rule: Rule, asking: Rule, expansions: Expansions | None = None
                       ) -> tuple[Rule, bool]:
-    """An answer to ``asking``'s question, no wider than that rule in any condition the
-    answer's scope does not name: the asking rule's ``argv``, ``fresh``, address
-    (``net``: address, port, host, unix) and ``target`` are copied onto it -- dropped, the
-    answer to ``./tool safe`` stood in front of the ``never`` of ``./tool dangerous``
-    (review 69).  Returns it and whether it may stand just before the ``ask``
-    (:func:`answer_place`): only where the ``ask``'s glob covers the answer's path under
-    every expansion (:func:`_path_covered`) -- ``permit fswrite $CWD/.bashrc`` answered
-    under ``ask fswrite /x/proj/**`` overtook the ``never ~/.bashrc`` after it when run
-    from home.  Else it goes at the end of the table: it overtakes no rule, and may decide
-    nothing (the call is asked again), which fails closed.  A literal answer path spelled
-    with an expansion the ``ask`` does not use (``$CWD/data/a.txt`` under an absolute
-    ``ask``) is first spelled as the absolute path it names in this run (``expansions``):
-    that the ``ask``'s glob may cover."""
+    """An answer to ``asking``'s question, no wider than that rule in any condition
+    (:data:`CONDITIONS`, walked whole: ``path``, ``net`` -- each of its keys, ``address``,
+    ``port``, ``host``, ``unix`` --, ``argv``, ``fresh``, ``target``), and whether it may
+    stand just before the ``ask`` (:func:`answer_place`).  A condition the ``ask`` names
+    and the answer does not is copied onto it -- dropped, the answer to ``./tool safe``
+    stood in front of the ``never`` of ``./tool dangerous`` (review 69), the answer "this
+    host, any port" to ``ask net-connect port = P`` in front of a ``never`` of that host
+    (review 72).  Where both name one, the answer's must be the ``ask``'s or provably
+    inside it (:func:`_path_covered` for a path or a ``unix`` glob, under every expansion;
+    a subnet, a port range within, a name below the domain; a literal argv the ``ask``'s
+    globs match): ``permit fswrite $CWD/.bashrc`` answered under ``ask fswrite /x/proj/**``
+    overtook the ``never ~/.bashrc`` after it when run from home (review 69), "every socket
+    in the directory" under an ``ask`` of one socket the ``never`` of another (review 72).
+    Else it is not covered: it goes at the end of the table, where it overtakes no rule
+    and may decide nothing (the call is asked again), which fails closed.  A literal path
+    or ``unix`` glob spelled with an expansion the ``ask`` does not use (``$CWD/data/a.txt``
+    under an absolute ``ask``) is first spelled as the absolute path it names in this run
+    (``expansions``): that the ``ask``'s glob may cover."""
     changes: dict[str, Any] = {}
-    if rule.argv is None and asking.argv is not None:
-        changes["argv"] = asking.argv
-    if asking.fresh and not rule.fresh:
-        changes["fresh"] = True
-    if rule.net is None and asking.net is not None:
-        changes["net"] = asking.net
-    if rule.target is None and asking.target is not None:
-        changes["target"] = asking.target
-    if rule.path is None and asking.path is not None:
-        changes["path"] = asking.path
+    covered = True
+    for name in CONDITIONS:
+        mine, theirs = getattr(rule, name), getattr(asking, name)
+        if theirs is None or theirs is False:
+            continue  # (the ask picks any: the answer may name what it will)
+        if mine is None or mine is False:
+            changes[name] = theirs
+            continue
+        narrowed = _NARROWED[name](mine, theirs, expansions)
+        if narrowed is None:
+            covered = False
+        elif narrowed is not mine:
+            changes[name] = narrowed
     if changes:
         rule = dataclasses.replace(rule, **changes)
-    covered = asking.path is None or (
-        rule.path is not None and _path_covered(rule.path.pattern, asking.path.pattern))
-    if not covered and expansions is not None and rule.path is not None and \
-            asking.path is not None:
-        text = rule.path.pattern
-        lead, _, rest = text.partition("/")
-        if not text.startswith("/") and "$" not in _ESCAPED.sub("", rest):
-            try:
-                absolute = escape(expand_path(lead, expansions=expansions)).rstrip("/") \
-                    + "/" + rest
-                if _path_covered(absolute, asking.path.pattern):
-                    rule = dataclasses.replace(
-                        rule, path=PathGlob(absolute, expansions=expansions))
-                    covered = True
-            except (GlobError, ValueError, KeyError, TypeError):
-                pass
     return rule, covered
+
+
+def _respelled(text: str, expansions: Expansions | None) -> str | None:
+    """A glob led by an expansion (``$CWD/data/a.txt``) as the absolute glob it names in
+    this run; None when it is absolute already, or has another expansion past its lead."""
+    lead, _, rest = text.partition("/")
+    if expansions is None or text.startswith("/") or "$" in _ESCAPED.sub("", rest):
+        return None
+    try:
+        return escape(expand_path(lead, expansions=expansions)).rstrip("/") + "/" + rest
+    except (GlobError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _path_narrowed(answer: PathPattern, ask: PathPattern, expansions: Expansions | None
+                   ) -> PathPattern | None:
+    """The answer's path glob, or its absolute spelling, where the ``ask``'s covers it."""
+    if _path_covered(answer.pattern, ask.pattern):
+        return answer
+    absolute = _respelled(answer.pattern, expansions)
+    if absolute is not None and _path_covered(absolute, ask.pattern):
+        try:
+            return PathGlob(absolute, expansions=expansions)
+        except GlobError:
+            return None
+    return None
+
+
+def _net_narrowed(answer: NetPattern, ask: NetPattern, expansions: Expansions | None
+                  ) -> NetPattern | None:
+    """The answer's address condition with every key of the ``ask``'s (net.KEYS) it does
+    not name, where each it names is the ``ask``'s or inside it; None else.  An answer of
+    the other family (an IP address under a ``unix`` ask) picks none of what the ask picks
+    and is no answer to stand before it."""
+    from systrace_py.policy.net import INSIDE, KEYS, NetCondition
+    if answer == ask:
+        return answer
+    if not isinstance(answer, NetCondition) or not isinstance(ask, NetCondition) or \
+            (answer.unix is None) != (ask.unix is None):
+        return None
+    written = ask.describe()
+    parts: dict[str, tuple[object, object]] = {}
+    for key, part in KEYS.items():
+        theirs, mine = getattr(ask, part), getattr(answer, part)
+        if theirs is None or mine == theirs:
+            continue
+        if mine is None:
+            parts[key] = (theirs, written[key])
+        elif key == "unix":
+            items = [_unix_inside(item, theirs, expansions) for item in mine]
+            if any(item is None for item in items):
+                return None
+            if items != list(mine):
+                texts = [item.text for item in items]  # type: ignore[union-attr]
+                parts[key] = (tuple(items), texts[0] if len(texts) == 1 else texts)
+        else:
+            inside = INSIDE.get(key)  # (a key with no test of its own: never inside)
+            if inside is None or not all(any(inside(value, of) for of in theirs)
+                                         for value in mine):
+                return None
+    return answer.with_parts(parts) if parts else answer
+
+
+def _unix_inside(item: Any, ask: Sequence[Any], expansions: Expansions | None) -> Any:
+    """One ``unix`` value of an answer (net._UnixPattern), or its absolute spelling, where
+    a value of the ``ask``'s picks every socket it does; None else.  An abstract name or
+    the unnamed socket: only the same text."""
+    from systrace_py.policy.net import NetConditionError, _unix_pattern
+    if item.glob is None:
+        return item if any(of.text == item.text for of in ask) else None
+    globs = [of.text for of in ask if of.glob is not None]
+    if any(_path_covered(item.text, of) for of in globs):
+        return item
+    absolute = _respelled(item.text, expansions)
+    if absolute is None or not any(_path_covered(absolute, of) for of in globs):
+        return None
+    try:
+        return _unix_pattern(absolute, expansions or Expansions.from_env(None))
+    except NetConditionError:
+        return None
+
+
+#: An argv glob that matches only one text: nothing but single-character classes escaping
+#: a wildcard (argv.literal, argv.escape_argv's ``[$]CWD``)
+_LITERAL_ARG = re.compile(r"(?:\[[*?\[$]\]|[^*?\[])*")
+
+
+def _argv_narrowed(answer: ArgvPattern, ask: ArgvPattern, expansions: Expansions | None
+                   ) -> ArgvPattern | None:
+    """The answer's argv where it is the ``ask``'s, or literal words the ``ask`` matches."""
+    from systrace_py.policy.argv import CWD
+    if answer == ask:
+        return answer
+    words = []
+    for element in answer.patterns:
+        if not isinstance(element, str) or CWD in element or \
+                _LITERAL_ARG.fullmatch(element) is None:
+            return None
+        words.append(re.sub(r"\[(.)\]", r"\1", element))
+    return answer if ask.matches(tuple(words)) else None
+
+
+def _same_only(answer: object, ask: object, expansions: Expansions | None) -> object | None:
+    """A condition with no order but sameness (``fresh``, ``target``)."""
+    return answer if answer == ask else None
+
+
+#: How each of :data:`CONDITIONS` an answer and its ``ask`` both name is told to be the
+#: ask's or inside it (None: not) -- one for each, checked by tests/unit/test_close46.py
+_NARROWED: Final[dict[str, Callable[[Any, Any, Expansions | None], Any]]] = {
+    "path": _path_narrowed, "net": _net_narrowed, "argv": _argv_narrowed,
+    "fresh": _same_only, "target": _same_only,
+}
 
 
 _ESCAPED = re.compile(r"\\.")

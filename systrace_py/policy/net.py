@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob
 
@@ -30,13 +30,20 @@ if TYPE_CHECKING:
 
     _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-__all__ = ["IDNA_DEVIATIONS", "HostPattern", "NetCondition", "NetConditionError",
+__all__ = ["IDNA_DEVIATIONS", "KEYS", "HostPattern", "NetCondition", "NetConditionError",
            "UnsureSpelling", "abstract_spelled", "host_address", "normal_name",
            "parse_address", "parse_port_range"]
 
 _PORT_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
 #: (a string: ipaddress is imported where it is first used, startup.DEFERRED)
 _MAPPED = "::ffff:0:0/96"
+
+
+#: The keys of a network condition, as a policy file writes them, and the attribute of
+#: :class:`NetCondition` holding each parsed: the one list of them (the class's slots,
+#: equality and hash are made from it, and so is what an answer keeps of its ``ask``'s:
+#: model.answer_conditions walks it, a key added here is a key it must narrow -- review 72).
+KEYS: dict[str, str] = {"address": "networks", "port": "ports", "host": "hosts", "unix": "unix"}
 
 
 class NetConditionError(ValueError):
@@ -336,7 +343,7 @@ class NetCondition:
     ``describe()`` gives the keys back as written, for logs and for saving the policy.
     """
 
-    __slots__ = ("_described", "hosts", "networks", "ports", "unix")
+    __slots__ = ("_described", *KEYS.values())
 
     def __init__(self, address: str | Sequence[str] | None = None,
                  port: int | str | Sequence[int | str] | None = None,
@@ -433,11 +440,26 @@ class NetCondition:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NetCondition):
             return NotImplemented
-        return (self.networks, self.ports, self.unix, self.hosts) == (
-            other.networks, other.ports, other.unix, other.hosts)
+        return all(getattr(self, part) == getattr(other, part) for part in KEYS.values())
 
     def __hash__(self) -> int:
-        return hash((self.networks, self.ports, self.unix, self.hosts))
+        return hash(tuple(getattr(self, part) for part in KEYS.values()))
+
+    def with_parts(self, parts: Mapping[str, tuple[object, object]]) -> NetCondition:
+        """This condition with some keys replaced: ``parts`` maps a key (:data:`KEYS`) to
+        its parsed value and its value as written (what an answer keeps of its ``ask``'s
+        conditions, model.answer_conditions).  Not checked again: the caller takes each
+        from a condition already parsed, and combines no unix key with an IP one."""
+        out = object.__new__(NetCondition)
+        described = dict(self._described)
+        for key, part in KEYS.items():
+            value = getattr(self, part)
+            if key in parts:
+                value, described[key] = parts[key]
+            object.__setattr__(out, part, value)
+        object.__setattr__(out, "_described",
+                           {key: described[key] for key in KEYS if key in described})
+        return out
 
     def name_decides(self, name: str) -> bool | None:
         """For a query of ``name`` at resolution time: None when this condition has no
@@ -446,6 +468,31 @@ class NetCondition:
         if self.hosts is None or not any(p.matches(name) for p in self.hosts):
             return None
         return self.networks is None and self.ports is None
+
+
+def _host_inside(answer: HostPattern, ask: HostPattern) -> bool:
+    """Whether every name ``answer`` picks, ``ask`` picks."""
+    if ask.any:
+        return True
+    if answer.any:
+        return False
+    if ask.below:
+        return answer.name.endswith("." + ask.name) or (answer.below and answer.name == ask.name)
+    return not answer.below and answer.name == ask.name
+
+
+def _network_inside(answer: _Network, ask: _Network) -> bool:
+    return answer.version == ask.version and answer.subnet_of(ask)  # type: ignore[arg-type]
+
+
+#: For the keys whose values can be told apart from their parsed form alone: whether one
+#: value of an answer's condition picks nothing but what one value of its ``ask``'s picks
+#: (model.answer_conditions; ``unix`` globs are told there, by the path globs' rule).
+INSIDE: dict[str, Callable[[Any, Any], bool]] = {
+    "address": _network_inside,
+    "port": lambda answer, ask: ask[0] <= answer[0] and answer[1] <= ask[1],
+    "host": _host_inside,
+}
 
 
 def _copy(value: object) -> object:

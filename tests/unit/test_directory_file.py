@@ -10,7 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from systrace_py.policy.files import DirectoryFile, directory_file, policy_filename
+from systrace_py.policy.files import (
+    DirectoryFile,
+    directory_file,
+    foreign_owner,
+    policy_filename,
+)
 
 TOOL = "/work/tools/tool"
 
@@ -72,11 +77,14 @@ def test_a_file_beside_a_programs_file_is_its_directorys_inferred(tmp_path: Path
         DirectoryFile(str(pol), "custom.toml", True)
 
 
-def test_another_users_neighbour_or_a_shared_directory_makes_no_directory(
+def test_any_owner_or_mode_makes_a_directory_another_users_file_is_noted(
         tmp_path: Path) -> None:
-    """Review 69: a directory is inferred only from a neighbour owned by the running user
-    or root, in a directory no other may write (sticky ``/tmp``-like 1777 included): another
-    user's ``_evil.toml`` made the person's file carry its rules."""
+    """Close 46 (review 72): a directory is inferred whoever owns it or its neighbour and
+    whatever its mode -- only refusals are carried from it (review 69's ``_evil.toml``
+    carried a ``retval = 0``; ``learn.refusals`` no longer does), and told apart by a group
+    write bit, the person's own directory made under umask 002 was none: a table made there
+    lacked the refusals of the program's own file.  Another user's file is one a note names
+    (``foreign_owner``)."""
     import pwd
 
     nobody = pwd.getpwnam("nobody")
@@ -88,17 +96,14 @@ def test_another_users_neighbour_or_a_shared_directory_makes_no_directory(
     evil = pol / "_evil.toml"
     evil.write_text("")
     os.chown(evil, nobody.pw_uid, nobody.pw_gid)
-    assert directory_file(mine, TOOL, None, _env(tmp_path)) is None
-    os.chown(evil, os.geteuid(), os.getegid())
+    assert foreign_owner(evil) == nobody.pw_uid and foreign_owner(mine) is None
     assert directory_file(mine, TOOL, None, _env(tmp_path)) == \
         DirectoryFile(str(pol), "p.toml", True)
-    pol.chmod(0o1777)
-    assert directory_file(mine, TOOL, None, _env(tmp_path)) is None
     named = pol / policy_filename(TOOL)
     named.write_text("")
-    assert directory_file(named, TOOL, None, _env(tmp_path)) is None
-    pol.chmod(0o775)
-    assert directory_file(mine, TOOL, None, _env(tmp_path)) is None
-    pol.chmod(0o755)
-    assert directory_file(named, TOOL, None, _env(tmp_path)) == \
-        DirectoryFile(str(pol), policy_filename(TOOL), True)
+    for mode in (0o1777, 0o775, 0o755):
+        pol.chmod(mode)
+        assert directory_file(mine, TOOL, None, _env(tmp_path)) == \
+            DirectoryFile(str(pol), "p.toml", True), oct(mode)
+        assert directory_file(named, TOOL, None, _env(tmp_path)) == \
+            DirectoryFile(str(pol), policy_filename(TOOL), True), oct(mode)
