@@ -396,6 +396,7 @@ class Resolver:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(QUERIES_AT_ONCE)
         self._said_busy = False
+        self._said_silent: set[tuple[str, int]] = set()
 
     def serve(self, target: Callable[..., None], *args: object) -> bool:
         """Run ``target(*args)`` (one query, or one TCP client) on a thread of its own, if
@@ -465,6 +466,7 @@ class Resolver:
             # the server did not answer: say so at once ("server failure"), as the
             # kernel's "connection refused" would have told the program natively, so that
             # it tries its next server rather than wait for an answer that will not come
+            self._say_silent(endpoint.server, server)
             return refusal(message, RCODE_SERVFAIL)
         try:
             answer = answer_of(reply)
@@ -478,6 +480,23 @@ class Resolver:
         if not tcp and len(reply) > udp_limit(message, query):
             return truncated(message, reply)
         return reply
+
+    def _say_silent(self, target: tuple[str, int], server: str) -> None:
+        """Say once per server that it gave no answer over TCP.  The program sees only
+        "server failure" (glibc: "Temporary failure in name resolution"), while natively its
+        UDP query may well be answered: a server that speaks UDP alone (a sandbox's or a
+        router's resolver, whose TCP port 53 is closed or is some proxy) fails every lookup
+        of a run that watches DNS -- every `-A` run among them -- and without this line
+        nothing says that systrace, not the network, is why."""
+        with self._lock:
+            if self.closed or target in self._said_silent:
+                return
+            self._said_silent.add(target)
+        from systrace_py.report import say
+
+        say(f"the name server {server} gave no answer over TCP: the traced programs' lookups "
+            "through it get \"server failure\" (systrace's resolver, which watches DNS for host "
+            "rules and -A, asks over TCP only: docs/policy.md, \"Host names\")")
 
     def _report(self, resolution: Resolution) -> None:
         if self.report is not None:

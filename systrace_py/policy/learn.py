@@ -2731,13 +2731,13 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
         for (_, _, tree), (table, rule, keys, paths) in grants.items():
             calls = tuple(sorted(keys, key=_key_rank))
             assert rule.path is not None
-            texts = [rule.path.pattern]
+            pattern = _alternatives_naming(rule.path.pattern, paths, ctx)
+            texts = [pattern]
             if tree is None:  # (an older directory itself, _linked_grant: the rule's pattern
                 # of the directories, not of what is below them -- run-[0-9][0-9][0-9])
-                pattern = rule.path.pattern
                 texts = [pattern[:-3] or "/" if pattern.endswith("/**") else pattern]
             elif tree:
-                texts.append(rule.path.pattern.rstrip("/") + "/**")
+                texts.append(pattern.rstrip("/") + "/**")
             for text in texts:
                 table.rules.append(FileRule(calls, Action.PERMIT, path=ctx.writer.glob(text),
                                             learned=_provenance(_LINKED, paths)))
@@ -2755,6 +2755,28 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
                     and any(into.linked_shortfall(source.path, target.path, True)
                             for into in policy.tables())):
                 report.older_unwidened.append(source.path)
+
+
+def _alternatives_naming(pattern: str, paths: Sequence[str], ctx: _Context) -> str:
+    """The alternatives of ``pattern`` (braces expanded) that match one of ``paths``, as one
+    pattern; the whole pattern when it has one alternative or none matches.  The rule that
+    lets an old name be linked or moved may be a category's, whose alternatives name every
+    library directory, the Python trees, the locale data and the CA certificates: its
+    pattern taken whole, a move of one directory of a venv's site-packages (pip's stash of
+    ``__pycache__`` at uninstall) granted writing ``/usr/lib/**/*.so*``, ``/etc/ld.so.cache``
+    and ``/etc/ssl/certs/**`` (newuser18).  The alternative that names the file keeps the
+    rule's generalization of it (its ``**``, its hashes) for the next run's name."""
+    spellings = ctx.writer.glob(pattern).spellings()
+    if len(spellings) < 2:
+        return pattern
+    try:
+        kept = [text for text in spellings
+                if any(ctx.writer.glob(text).matches(path) for path in paths)]
+    except GlobError:  # (an empty alternative, `{,x}`: the pattern as written)
+        return pattern
+    if not kept or len(kept) == len(spellings):
+        return pattern
+    return kept[0] if len(kept) == 1 else "{" + ",".join(kept) + "}"
 
 
 _NOTED = "files the run made, linked or renamed (the next run notes its own)"

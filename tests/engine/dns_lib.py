@@ -110,7 +110,10 @@ class DnsServer:
 
 
 @contextmanager
-def dns_server(table: dict[str, str], address: str = SERVER) -> Iterator[DnsServer]:
+def dns_server(table: dict[str, str], address: str = SERVER, tcp: bool = True
+               ) -> Iterator[DnsServer]:
+    """A server answering ``table`` on ``address`` port 53, over UDP and (``tcp``) TCP; a
+    server without TCP leaves that port closed, as many a sandbox's or router's does."""
     server = DnsServer(table)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
@@ -120,14 +123,14 @@ def dns_server(table: dict[str, str], address: str = SERVER) -> Iterator[DnsServ
         pytest.skip(f"cannot listen on {address}:53 ({exc.strerror}): needs root")
     sock.settimeout(0.2)
     server.sock = sock
-    tcp = socket.socket()
-    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    tcp.bind((address, 53))
-    tcp.listen(8)
-    tcp.settimeout(0.2)
-    server.tcp = tcp
-    threads = [threading.Thread(target=server.serve, daemon=True),
-               threading.Thread(target=server.serve_tcp, daemon=True)]
+    threads = [threading.Thread(target=server.serve, daemon=True)]
+    if tcp:
+        server.tcp = socket.socket()
+        server.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.tcp.bind((address, 53))
+        server.tcp.listen(8)
+        server.tcp.settimeout(0.2)
+        threads.append(threading.Thread(target=server.serve_tcp, daemon=True))
     for thread in threads:
         thread.start()
     try:
@@ -137,23 +140,24 @@ def dns_server(table: dict[str, str], address: str = SERVER) -> Iterator[DnsServ
         for thread in threads:
             thread.join()
         sock.close()
-        tcp.close()
+        if server.tcp is not None:
+            server.tcp.close()
 
 
-def private_resolv_conf(tmp: Path, options: str = "") -> list[str]:
+def private_resolv_conf(tmp: Path, options: str = "", nameserver: str = SERVER) -> list[str]:
     """A command prefix running its command with /etc/resolv.conf saying ``nameserver
-    SERVER`` (and ``options``: ``use-vc`` makes glibc ask over TCP) -- a bind mount in a new
-    mount namespace; skips when that cannot be made."""
+    SERVER`` (or ``nameserver``; and ``options``: ``use-vc`` makes glibc ask over TCP) -- a
+    bind mount in a new mount namespace; skips when that cannot be made."""
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("unshare(1) is not installed")
     conf = tmp / "resolv.conf"
-    conf.write_text(f"nameserver {SERVER}\noptions timeout:2 attempts:1 {options}\n")
+    conf.write_text(f"nameserver {nameserver}\noptions timeout:2 attempts:1 {options}\n")
     prefix = [unshare, "-m", "--propagation", "private", "sh", "-c",
               'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(conf)]
     probe = subprocess.run([*prefix, "cat", "/etc/resolv.conf"], capture_output=True,
                            text=True, timeout=30)
-    if probe.returncode != 0 or SERVER not in probe.stdout:
+    if probe.returncode != 0 or nameserver not in probe.stdout:
         pytest.skip("cannot bind a private /etc/resolv.conf in a new mount namespace "
                     f"(needs root): {probe.stderr.strip()}")
     return prefix

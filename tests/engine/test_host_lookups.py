@@ -442,3 +442,34 @@ def test_two_names_on_one_address_one_redirected_one_asked_refuse(world: World) 
     assert lines["api.example.test"] == ["refused", "ECONNREFUSED"], lines  # redirected
     assert lines["good.test"] == ["refused", "EPERM"], lines
     assert lines[f"@{GOOD}"] == ["refused", "EPERM"], lines
+
+
+def test_a_name_server_without_tcp_is_said(tmp_path: Path) -> None:
+    """systrace's resolver asks the name server over TCP only (red team 29); a server that
+    answers UDP alone -- a sandbox's or a router's, its TCP port 53 closed or some proxy --
+    answers the program natively and fails every lookup of a run that watches DNS, `-A`
+    among them: `-A -- pip install six` learned nothing but "Temporary failure in name
+    resolution" (newuser18), and nothing said that systrace was why.  The control resolves
+    and connects; traced, the lookup still fails (the resolver does not fall back to UDP),
+    and systrace says once which server gave no answer over TCP, and where it is explained."""
+    udp_only = "127.53.0.4"
+    with dns_server({"good.test": GOOD}, address=udp_only, tcp=False) as server:
+        prefix = private_resolv_conf(tmp_path, nameserver=udp_only)
+        client = tmp_path / "client.py"
+        client.write_text(CLIENT)
+        with listeners((GOOD,)) as port:
+            command = [PYTHON, "-S", str(client), str(port), "good.test", "good.test"]
+            control = subprocess.run([*prefix, *command], capture_output=True, text=True,
+                                     timeout=60)
+            assert control.stdout.splitlines() == [f"good.test connected {GOOD}"] * 2, \
+                control.stderr
+            assert server.queries and not server.tcp_queries
+            result = run_systrace(["-A", "-o", str(tmp_path / "learned.toml"), "--",
+                                   *command], prefix=prefix, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["good.test resolve-error EAI_AGAIN"] * 2
+    said = [line for line in result.stderr.splitlines() if "gave no answer over TCP" in line]
+    assert said == [f'systrace: the name server {udp_only}:53 gave no answer over TCP: the '
+                    "traced programs' lookups through it get \"server failure\" (systrace's "
+                    "resolver, which watches DNS for host rules and -A, asks over TCP only: "
+                    'docs/policy.md, "Host names")'], result.stderr

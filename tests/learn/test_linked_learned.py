@@ -7,6 +7,7 @@ lets the same run pass, granting a linked source what its new name is granted
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 from test_next_run import PYTHON3, enforce, learn
@@ -151,3 +152,58 @@ def test_a_move_whose_new_name_another_program_reads_runs_again(tmp_path: Path) 
     assert r.returncode == 0, r.stderr
     assert not refused, refused
     assert "today" in r.stdout
+
+
+#: pip's uninstall stash, in small: a venv's package directory moved aside, its file removed,
+#: the directory removed; with "next" (after the move) it opens, for writing (no byte
+#: written), a file of the system's Python tree -- which the category rule of the venv's
+#: tree also names -- and says whether it could
+STASH_PY = r"""
+import os, sys
+sp = sys.argv[1]
+os.rename(f"{sp}/pkg", f"{sp}/~kg")
+os.unlink(f"{sp}/~kg/f.py")
+os.rmdir(f"{sp}/~kg")
+if sys.argv[2:] == ["next"]:
+    try:
+        os.close(os.open(os.__file__, os.O_WRONLY | os.O_APPEND))
+        print("ESCAPED")
+    except OSError as exc:
+        print("BLOCKED", exc.errno)
+"""
+
+
+def test_a_stashed_package_directory_grants_no_write_of_the_category(tmp_path: Path) -> None:
+    """newuser18: `pip uninstall` moves a package's directory of a venv aside (its stash),
+    and the learner gives the old name what the new one is granted, by the pattern of the
+    rule that lets it be moved -- here the category rule of libraries, the Python trees,
+    locale data and CA certificates, whose pattern names the venv's tree among many: taken
+    whole, the learned policy let the next run write ``/usr/lib/**/*.so*``,
+    ``/etc/ld.so.cache``, ``/etc/ssl/certs/**`` and the system's Python
+    (``os.py`` opened for writing: ESCAPED on main, as root).  Now only the pattern's
+    alternatives that name the moved directory are granted (the venv's tree), and the next
+    run's move still passes."""
+    import tomllib
+
+    subprocess.run([PYTHON3, "-m", "venv", "--without-pip", str(tmp_path / "v")], check=True)
+    sp = next((tmp_path / "v" / "lib").glob("python3*")) / "site-packages"
+    (tmp_path / "stash.py").write_text(STASH_PY)
+
+    def fresh_package() -> None:
+        (sp / "pkg").mkdir()
+        (sp / "pkg" / "f.py").write_text("x = 1\n")
+
+    fresh_package()
+    python = str(tmp_path / "v" / "bin" / "python")
+    policy = learn(tmp_path, [python, "stash.py", str(sp)], cwd=tmp_path)
+    learned = tomllib.loads(policy.read_text())
+    tables = [learned.get("rule", [])] + [t.get("rule", []) for t in
+                                          learned.get("program", {}).values()]
+    writes = [r["path"] for rules in tables for r in rules
+              if "fswrite" in r["calls"] and "path" in r]
+    assert writes and not [w for w in writes if "/usr/" in w or "/etc/" in w], writes
+    fresh_package()
+    r, refused = enforce(tmp_path, policy, [python, "stash.py", str(sp), "next"],
+                         cwd=tmp_path)
+    assert (r.returncode, r.stdout.split()[:1]) == (0, ["BLOCKED"]), r.stderr
+    assert [x["syscall"] for x in refused] == ["openat"], refused
