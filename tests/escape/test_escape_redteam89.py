@@ -102,3 +102,22 @@ def test_a_message_queue_in_a_refused_directory_is_not_reached(
         assert _shown(enter, mnt / name) == (mode != "create"), "the queue's file changed"
     finally:
         _unqueue(name)
+
+
+def test_the_kernel_log_by_syslog_under_a_rule_refusing_dev_kmsg(
+        build: Callable[..., Path], loop: dict[str, str]) -> None:
+    """``kmsg_syslog.c MARKER``: a line the test writes to /dev/kmsg, read back by syslog(2)
+    (``SYSLOG_ACTION_READ_ALL``, dmesg's call) under ``never fsread, fswrite`` of /dev/kmsg and
+    /proc/kmsg -- the same ring's text, by a call that names no path and that the prefilter
+    lets run.  Control: natively the log read holds the marker (as root here:
+    kernel.dmesg_restrict is 1; where it is 0 any user reads it so).  ESCAPED on main
+    57223f88, both loops: open, a plain failing test for the lead's close helper."""
+    if not os.access("/dev/kmsg", os.W_OK):
+        pytest.skip("writing /dev/kmsg needs root")
+    program = build("escape/kmsg_syslog.c")
+    marker = f"rt89-kmsg-{os.getpid()}-{loop.get('SYSTRACE_NO_CLOOP', '0')}"
+    with open("/dev/kmsg", "w") as kmsg:
+        kmsg.write(f"{marker}\n")
+    require_real(attack(program, marker, policy_text=None, scene=None))
+    text = policy(never(["fsread", "fswrite"], path="{/dev/kmsg,/proc/kmsg}"))
+    assert_blocked(attack(program, marker, policy_text=text, scene=None, env=loop))
