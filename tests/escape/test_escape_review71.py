@@ -213,28 +213,29 @@ ELSEWHERE = "127.0.0.72"
 
 
 @pytest.mark.parametrize("loop", ["python", "native"])
+@pytest.mark.parametrize("call", ["sendto", "sendmsg", "sendmmsg"])
 def test_the_host_recipe_s_catch_all_refuses_a_stream_opened_by_sendto(
-        build, tmp_path: Path, loop: str) -> None:
+        build, tmp_path: Path, loop: str, call: str) -> None:
     """docs/policy.md's recipe for "these hosts by name, nothing else" ends in a catch-all
     ``never connect``.  ``sendto(MSG_FASTOPEN)`` on a fresh TCP socket is a connect --
     tcp_sendmsg_fastopen connects the socket to the address, then sends -- but it is decided
-    as a ``sendto``, which no rule of the recipe covers: the default permits it, and the
-    program has a TCP stream to an address no rule permits (a plain connect to it is
-    refused, ECONNREFUSED).  Control: natively the stream opens and the line arrives.
-    Expected: a send that connects (MSG_FASTOPEN on a stream socket) is decided as the
-    connect it is too, or the recipe's catch-all covers addressed sends."""
+    as a ``sendto`` (``sendmsg``, ``sendmmsg`` alike), which no rule of the recipe covers:
+    the default permits it, and the program has a TCP stream to an address no rule permits
+    (a plain connect to it is refused, ECONNREFUSED).  Control: natively the stream opens
+    and the line arrives.  Expected: a send that connects (MSG_FASTOPEN on a stream socket)
+    is decided as the connect it is too, or the recipe's catch-all covers addressed sends."""
     program = build("escape/tfo_connect.c")
     policy_file = tmp_path / "p.toml"
     policy_file.write_text(RECIPE)
     env = scene_env(None, **({"SYSTRACE_NO_CLOOP": "1"} if loop == "python" else {}))
     with listener(ELSEWHERE) as port:
-        control = subprocess.run([str(program), ELSEWHERE, str(port)],
+        control = subprocess.run([str(program), ELSEWHERE, str(port), call],
                                  capture_output=True, timeout=60, check=False)
         if control.stdout.startswith(b"SKIPPED"):
             pytest.skip(control.stdout.decode().strip())
         assert control.stdout.decode().startswith("ESCAPED"), control
         traced = subprocess.run([*SYSTRACE, "-p", str(policy_file), "--", str(program),
-                                 ELSEWHERE, str(port)],
+                                 ELSEWHERE, str(port), call],
                                 capture_output=True, timeout=120, check=False, env=env)
         out, err = traced.stdout.decode(), traced.stderr.decode(errors="replace")
         assert "Traceback" not in err, err
