@@ -212,10 +212,22 @@ errno = "ECONNREFUSED"
 ELSEWHERE = "127.0.0.72"
 
 
+#: the catch-all alone: no rule names a send, so the prefilter let every send run whole --
+#: it must stop those that connect (close 47: filterplan._stop_connecting_sends)
+BARE = '''default = "permit"
+
+[[rule]]
+calls = ["connect"]
+action = "never"
+errno = "ECONNREFUSED"
+'''
+
+
 @pytest.mark.parametrize("loop", ["python", "native"])
 @pytest.mark.parametrize("call", ["sendto", "sendmsg", "sendmmsg"])
+@pytest.mark.parametrize("policy", ["recipe", "bare"])
 def test_the_host_recipe_s_catch_all_refuses_a_stream_opened_by_sendto(
-        build, tmp_path: Path, loop: str, call: str) -> None:
+        build, tmp_path: Path, loop: str, call: str, policy: str) -> None:
     """docs/policy.md's recipe for "these hosts by name, nothing else" ends in a catch-all
     ``never connect``.  ``sendto(MSG_FASTOPEN)`` on a fresh TCP socket is a connect --
     tcp_sendmsg_fastopen connects the socket to the address, then sends -- but it is decided
@@ -223,10 +235,12 @@ def test_the_host_recipe_s_catch_all_refuses_a_stream_opened_by_sendto(
     the default permits it, and the program has a TCP stream to an address no rule permits
     (a plain connect to it is refused, ECONNREFUSED).  Control: natively the stream opens
     and the line arrives.  Expected: a send that connects (MSG_FASTOPEN on a stream socket)
-    is decided as the connect it is too, or the recipe's catch-all covers addressed sends."""
+    is decided as the connect it is too, or the recipe's catch-all covers addressed sends.
+    ``bare`` (close 47): the catch-all alone, no rule naming a send -- the prefilter must
+    stop a send with MSG_FASTOPEN, which it let run whole."""
     program = build("escape/tfo_connect.c")
     policy_file = tmp_path / "p.toml"
-    policy_file.write_text(RECIPE)
+    policy_file.write_text(RECIPE if policy == "recipe" else BARE)
     env = scene_env(None, **({"SYSTRACE_NO_CLOOP": "1"} if loop == "python" else {}))
     with listener(ELSEWHERE) as port:
         control = subprocess.run([str(program), ELSEWHERE, str(port), call],
