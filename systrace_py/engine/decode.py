@@ -491,6 +491,9 @@ class DecodedCall:
     _paths: dict[str, DecodedPath] | None = None
     _sockaddrs: list[SockAddr] | None = None
     _destinations: list[tuple[Destination, bytes | None, int, bytes]] | None = None
+    #: the addresses a send connects its socket to first (MSG_FASTOPEN on TCP), as sockaddrs
+    #: gives them: read with them
+    connecting: tuple[SockAddr, ...] = ()
     sockaddr_raw: bytes | None = None
     clone_args: CloneArgs | None = None     # clone3's struct, read and checked (tracer)
     clone_args_raw: bytes | None = None     # ... its bytes, which the kernel is handed
@@ -2821,8 +2824,23 @@ class DecodedCall:
                 address = SockAddr("unix", path=end)
             elif decoder.names is not None:
                 address = decoder.names(address)  # the names the run resolved to it
+            if where.connects:
+                self.connecting = (*self.connecting, address)
             out.append(address)
         return out
+
+    def connects(self) -> tuple[SockAddr, ...]:
+        """The addresses this send connects its socket to before it sends: MSG_FASTOPEN in
+        its flags on a TCP socket (tcp_sendmsg_fastopen), a connect the kernel makes for
+        it, which is decided as one too (Supervisor._decide; review 71: the catch-all
+        ``never connect`` let a stream open by sendto).  Reads the addresses only when the
+        flags argument has MSG_FASTOPEN -- what the prefilter stops such sends by
+        (filterplan._stop_connecting_sends); () for every other call."""
+        index = _SEND_FLAGS_ARG.get(self.name)
+        if index is None or not self.args[index] & MSG_FASTOPEN:
+            return ()
+        _ = self.sockaddrs  # (decodes them, and self.connecting with them)
+        return self.connecting
 
     @property
     def socket_dependent(self) -> bool:
