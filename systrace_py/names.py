@@ -520,7 +520,6 @@ class Resolver:
             return truncated(message, reply)
         return reply
 
-<<<<<<< HEAD
     def _say_silent(self, target: tuple[str, int], server: str) -> None:
         """Say once per server that it gave no answer over TCP.  The program sees only
         "server failure" (glibc: "Temporary failure in name resolution"), while natively its
@@ -537,7 +536,7 @@ class Resolver:
         say(f"the name server {server} gave no answer over TCP: the traced programs' lookups "
             "through it get \"server failure\" (systrace's resolver, which watches DNS for host "
             "rules and -A, asks over TCP only: docs/policy.md, \"Host names\")")
-=======
+
     def _chain_refusal(self, key: Hashable, name: str, client: tuple[str, int],
                        tcp: bool) -> object:
         """The rule refusing a name of an answer's CNAME chain (as read: lower case, the
@@ -554,7 +553,6 @@ class Resolver:
             if rule is not None:
                 return rule
         return None
->>>>>>> close47
 
     def _report(self, resolution: Resolution) -> None:
         if self.report is not None:
