@@ -8,8 +8,9 @@ a root mounts it (``/dev/mqueue`` under systemd), shows each queue as ``MOUNT/NA
 ``unlink``, create, write and read the issue's policy refuses by path, by calls that name
 no path.  docs/security.md classes them as "not files" (its *Limits*, first item); under
 ``never fsread, fswrite MOUNT/**`` an ``rm MOUNT/q`` is refused (EACCES) while
-``mq_unlink("q")`` removes it.  ESCAPED on main 57223f88, both loops, every mode: open,
-a plain failing test for the lead's close helper (docs text: red team 89)."""
+``mq_unlink("q")`` removes it.  ESCAPED on main 57223f88, both loops, every mode (docs
+text: red team 89); closed by close 50 (syscalls.AS_PATHS: decided as the open and unlink of
+the queue's file on each mqueue mount, syslog's reads as opens of /dev/kmsg, /proc/kmsg)."""
 
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ def test_the_kernel_log_by_syslog_under_a_rule_refusing_dev_kmsg(
     /proc/kmsg -- the same ring's text, by a call that names no path and that the prefilter
     lets run.  Control: natively the log read holds the marker (as root here:
     kernel.dmesg_restrict is 1; where it is 0 any user reads it so).  ESCAPED on main
-    57223f88, both loops: open, a plain failing test for the lead's close helper."""
+    57223f88, both loops; closed by close 50 (decided as an open of /dev/kmsg, /proc/kmsg)."""
     if not os.access("/dev/kmsg", os.W_OK):
         pytest.skip("writing /dev/kmsg needs root")
     program = build("escape/kmsg_syslog.c")
