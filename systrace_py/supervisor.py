@@ -1532,6 +1532,8 @@ class Supervisor:
             files = call.as_path_files()
         except DecodeError as exc:
             return Decision(Action.NEVER, exc.errno, None, table.name, Reason.RULE)
+        if not files:
+            return Decision(Action.PERMIT, table=table.name)  # (it acts on none)
         if as_path.flags is not None:
             flags: int | None = call.args[as_path.flags] & (
                 os.O_ACCMODE | os.O_CREAT | os.O_EXCL)

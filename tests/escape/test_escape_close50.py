@@ -118,3 +118,28 @@ def test_a_queue_no_rule_names_is_still_reached(
         assert shown == (mode != "unlink")
     finally:
         _unqueue(name)
+
+
+def test_the_log_read_is_refused_where_every_syslog_stops(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """``kmsg_syslog.c`` asks the log's size (action 10) before it reads it all (3), under
+    ``never fsread, fswrite`` of /dev/kmsg and /proc/kmsg and a rule permitting ``syslog``,
+    with ``--log``: every syslog stops (a rule's permit is logged).  The size is no read of
+    the log -- decided by the call's own rule, it runs -- and the read is refused: the rule
+    on the file is the stricter.  (A stop of an action that reads no log is decided on no
+    file: Supervisor._as_path.)"""
+    if not os.access("/dev/kmsg", os.W_OK):
+        pytest.skip("writing /dev/kmsg needs root")
+    program = build("escape/kmsg_syslog.c")
+    marker = f"c50-kmsg-{os.getpid()}-{loop.get('SYSTRACE_NO_CLOOP', '0')}"
+    with open("/dev/kmsg", "w") as kmsg:
+        kmsg.write(f"{marker}\n")
+    require_real(attack(program, marker, policy_text=None, scene=None))
+    text = policy(never(["fsread", "fswrite"], path="{/dev/kmsg,/proc/kmsg}"),
+                  'calls = ["syslog"]\naction = "permit"')
+    log = tmp_path / "log.jsonl"
+    traced = attack(program, marker, policy_text=text, scene=None, env=loop,
+                    options=["--log", str(log)])
+    assert_blocked(traced)
+    assert '"syslog"' in log.read_text() and '"permit"' in log.read_text(), \
+        "the size's syslog did not stop and run"
