@@ -2061,7 +2061,7 @@ class DecodedCall:
         elif self.held_strings is None:
             if self.name in AS_PATHS:
                 with contextlib.suppress(DecodeError):  # (unreadable: nothing is held)
-                    self.queue_name()
+                    self.as_path_files()  # (a queue's name; syslog holds nothing)
                 return self.held_strings
             self.owner()
             if self.loop_request():
