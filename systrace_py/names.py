@@ -22,8 +22,11 @@ rule does -- to a small resolver inside systrace, bound on loopback.  The resolv
   there (red team 29, tests/escape/dns_forge.c).  A TCP answer cannot be forged so.  An
   answer longer than a UDP query's sender takes is sent back truncated (TC set), and its
   resolver asks again over TCP, as a name server would make it;
+* decides every later name of the answer's CNAME chain as it decides the name asked (one
+  refused refuses the query: an alias of a refused host is refused; review 71);
 * records, from the answer, the addresses (A, AAAA, at the end of any CNAME chain) of the
-  *name asked*, in a :class:`NameTable` for the run; /etc/hosts is read into it too.
+  *name asked*, in a :class:`NameTable` for the run; /etc/hosts is read into it too.  The
+  chain's later names are recorded beside them, for refusals only (NameTable.add_chained).
 
 A connect's address then has the names recorded for it (:attr:`SockAddr.names`): ``host``
 conditions match those.  An address no observed name maps to has none: only address rules
@@ -100,14 +103,31 @@ def _address_key(host: str) -> str | None:
 
 
 class NameTable:
-    """Address -> the names the run resolved to it (each name in normal form).  Names are
-    only ever added: an address a program once reached by a name keeps it for the run."""
+    """Address -> the names the run resolved to it (each name in normal form), and the names
+    an answer's CNAME chain led to on the way (:meth:`add_chained`: for refusals only).
+    Names are only ever added: an address a program once reached by a name keeps it for
+    the run."""
 
     def __init__(self) -> None:
         self._names: dict[str, set[str]] = {}
+        self._chained: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     def add(self, name: str, addresses: tuple[str, ...] | list[str]) -> None:
+        self._file(self._names, name, addresses)
+
+    def add_chained(self, names: tuple[str, ...], addresses: tuple[str, ...]) -> None:
+        """The later names of an answer's CNAME chain (its asked name's aliases' targets):
+        the server says the addresses are theirs, so a rule refusing one of them refuses a
+        connect to the addresses (SockAddr.chained, Supervisor's by_name) -- a lookup of an
+        alias of a refused host gave the host's address under the alias's name alone
+        (review 71).  Never a name that permits: a server may keep a record beyond its
+        zone after a CNAME, and the program's own zone would name any permitted host."""
+        for name in names:
+            self._file(self._chained, name, addresses)
+
+    def _file(self, table: dict[str, set[str]], name: str,
+              addresses: tuple[str, ...] | list[str]) -> None:
         if not name:
             return
         try:
@@ -122,27 +142,36 @@ class NameTable:
             for host in addresses:
                 key = _address_key(host)
                 if key is not None:
-                    self._names.setdefault(key, set()).add(name)
+                    table.setdefault(key, set()).add(name)
 
     def names_for(self, host: str | None) -> tuple[str, ...]:
         """The names resolved to ``host`` (sorted), () when none or not an IP address."""
+        return self._found(self._names, host)
+
+    def chained_for(self, host: str | None) -> tuple[str, ...]:
+        """The names a CNAME chain led to ``host`` by (:meth:`add_chained`), sorted."""
+        return self._found(self._chained, host)
+
+    def _found(self, table: dict[str, set[str]], host: str | None) -> tuple[str, ...]:
         if host is None:
             return ()
         key = _address_key(host)
         if key is None:
             return ()
         with self._lock:
-            found = self._names.get(key)
+            found = table.get(key)
             return tuple(sorted(found)) if found else ()
 
     def label(self, addr: SockAddr) -> SockAddr:
-        """``addr`` with the names resolved to its host (an inet/inet6 address)."""
+        """``addr`` with the names resolved to its host (an inet/inet6 address), and those
+        a CNAME chain led to it by."""
         if addr.family not in ("inet", "inet6"):
             return addr
-        names = self.names_for(addr.host)
-        if not names or names == addr.names:
+        names, chained = self.names_for(addr.host), self.chained_for(addr.host)
+        if names == addr.names and chained == addr.chained:
             return addr
-        return SockAddr(addr.family, addr.host, addr.port, addr.path, names, addr.many)
+        return SockAddr(addr.family, addr.host, addr.port, addr.path, names, addr.many,
+                        chained)
 
 
 def read_nameservers(path: str = "/etc/resolv.conf") -> frozenset[str]:
@@ -473,8 +502,18 @@ class Resolver:
         except DnsFormatError:
             return reply
         if answer.id == query.id and answer.chain and answer.chain[0] == query.name:
+            for name in answer.chain[1:]:
+                # the chain's names are decided as the name asked is: an alias of a refused
+                # host (a CDN's, a status page's, a DNAME's synthesised CNAME) answered
+                # with its address, and the address had the alias's name alone (review 71)
+                rule = self._chain_refusal(endpoint.key, name, client, tcp)
+                if rule is not None:
+                    self._report(Resolution(endpoint.key, query.name, query.qtype,
+                                            refused_by=rule, server=server))
+                    return refusal(message)
             if answer.addresses:
                 self.names.add(query.name, answer.addresses)
+                self.names.add_chained(answer.chain[1:], answer.addresses)
             self._report(Resolution(endpoint.key, query.name, query.qtype, answer.addresses,
                                     server=server))
         if not tcp and len(reply) > udp_limit(message, query):
@@ -497,6 +536,23 @@ class Resolver:
         say(f"the name server {server} gave no answer over TCP: the traced programs' lookups "
             "through it get \"server failure\" (systrace's resolver, which watches DNS for host "
             "rules and -A, asks over TCP only: docs/policy.md, \"Host names\")")
+
+    def _chain_refusal(self, key: Hashable, name: str, client: tuple[str, int],
+                       tcp: bool) -> object:
+        """The rule refusing a name of an answer's CNAME chain (as read: lower case, the
+        server's bytes), or None.  A name that is not its own normal form (a byte beyond
+        ASCII) is decided as read and, where IDNA spells it, as that spelling too: either
+        refusing refuses (fails closed)."""
+        spellings = [name]
+        with contextlib.suppress(UnicodeError):
+            spelled = normal_name(name)
+            if spelled != name:
+                spellings.append(spelled)
+        for spelling in spellings:
+            rule = self.decide(key, spelling, client, tcp)
+            if rule is not None:
+                return rule
+        return None
 
     def _report(self, resolution: Resolution) -> None:
         if self.report is not None:

@@ -718,19 +718,49 @@ class PolicySet:
         return any(rule.argv is not None for t in self.tables() for rule in t.rules)
 
 
-def by_name(facts: list[Facts], call: DecodedCall) -> list[Facts]:
+def by_name(table: Table, facts: list[Facts]) -> list[Facts]:
     """An address several names were resolved to is decided once per name, the strictest
     answer winning: a connect to it may stand for any of them (two names on one CDN
-    address), and must not be permitted by one name when another is refused."""
+    address), and must not be permitted by one name when another is refused.  A name an
+    answer's CNAME chain led to it by (SockAddr.chained) counts where a rule on that host
+    refuses or asks -- never to permit, and not by a rule of no ``host`` (a catch-all would
+    refuse every CDN's name): a lookup of an alias of a refused host gave the host's address
+    under the alias's name alone (review 71)."""
     out: list[Facts] = []
     for one in facts:
         addr = one.sockaddr
-        if addr is None or len(addr.names) <= 1:
+        if addr is None or (len(addr.names) <= 1 and not addr.chained):
             out.append(one)
             continue
-        out.extend(CallFacts(call.policy_name, (), None, dataclasses.replace(addr, names=(n,)),
-                             None, selector=call.selector) for n in addr.names)
+        plain = dataclasses.replace(addr, chained=())
+        if len(addr.names) <= 1:
+            out.append(one)
+        else:
+            out.extend(CallFacts(one.syscall, (), None, dataclasses.replace(plain, names=(n,)),
+                                 None, selector=one.selector) for n in addr.names)
+        for name in addr.chained:
+            chained = CallFacts(one.syscall, (), None, dataclasses.replace(plain, names=(name,)),
+                                None, selector=one.selector)
+            rule = table.decide(chained).rule
+            if rule is not None and rule.refuses and rule.net is not None \
+                    and rule.net.name_decides(name) is not None:
+                out.append(chained)
     return out
+
+
+def _connects(table: Table, call: DecodedCall, answered: tuple[str, ...]) -> list[Decision]:
+    """The decisions of the connects a send makes before it sends (MSG_FASTOPEN on a TCP
+    socket: DecodedCall.connects), each decided as the ``connect`` it is -- per name of its
+    address, as a connect is (:func:`by_name`); an ask is about that connect
+    (:func:`_asked_as`).  A rule on ``connect`` covers it: docs/policy.md's host recipe ends
+    in ``never connect``, and ``sendto(fd, line, n, MSG_FASTOPEN, addr)`` opened a TCP
+    stream to an address no rule permits, decided as a send only (review 71)."""
+    facts: list[Facts] = [CallFacts("connect", (), None, addr, None)
+                          for addr in call.connects()]
+    if facts and table.has_host_rules():
+        facts = by_name(table, facts)
+    return [_asked_as(call, table.decide(one, answered), CallFacts(
+        "connect", (), None, one.sockaddr, None)) for one in facts]
 
 
 def _no_path(decision: Decision) -> Decision:
@@ -1343,6 +1373,11 @@ class Supervisor:
             decision = (table.decide(facts[0], answered) if len(facts) == 1
                         else strictest_held([table.decide(f, answered) for f in facts],
                                             table.name))
+            if decision.action is not Action.NEVER and (
+                    connects := _connects(table, call, answered)):
+                # a send that connects first (MSG_FASTOPEN) is that connect too: every
+                # decision must permit it
+                decision = strictest_held([decision, *connects], table.name)
             if decision.action is not Action.NEVER and call.removed_examined():
                 # a removed file, which /proc names "PATH (deleted)": decided by PATH too,
                 # the name its rules were written for (review 30: a file opened for
@@ -2117,7 +2152,7 @@ class Supervisor:
         of a sendmmsg, and per name of an address when a rule decides by host name."""
         facts = call.all_facts()
         if call.name in self._named_calls and table.has_host_rules():
-            facts = by_name(facts, call)
+            facts = by_name(table, facts)
         return facts
 
     def _asked_facts(self, table: Table, call: DecodedCall, answered: tuple[str, ...],

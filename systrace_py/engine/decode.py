@@ -26,7 +26,7 @@ import os
 import re
 import stat
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -491,6 +491,9 @@ class DecodedCall:
     _paths: dict[str, DecodedPath] | None = None
     _sockaddrs: list[SockAddr] | None = None
     _destinations: list[tuple[Destination, bytes | None, int, bytes]] | None = None
+    #: the addresses a send connects its socket to first (MSG_FASTOPEN on TCP), as sockaddrs
+    #: gives them: read with them
+    connecting: tuple[SockAddr, ...] = ()
     sockaddr_raw: bytes | None = None
     clone_args: CloneArgs | None = None     # clone3's struct, read and checked (tracer)
     clone_args_raw: bytes | None = None     # ... its bytes, which the kernel is handed
@@ -1146,9 +1149,12 @@ class DecodedCall:
         there although the run did not make them (``Decoder.older``): (the name's tail
         below the directory, "/x/y"; the file's own name when it came; whether a
         directory).  A note whose file is no longer the one noted there
-        (``Decoder.still_older``: an outsider's file renamed over the name, review 70) is
-        given by its own name now instead, as a file not the run's (a directory noted:
-        compared whole) -- and so is what the walk below a moved directory finds there."""
+        (``Decoder.still_older``: an outsider's file renamed over the name, review 70), or
+        a directory's whose entries were not told when it came (``Decoder.older_trees``), is
+        given by its own name now instead, as a file not the run's (a directory there now:
+        compared whole, whatever the note was) -- and so is what the walk below a moved
+        directory finds there that is neither the run's nor was below an older directory
+        when it came (an outsider's file linked into it since, review 73)."""
         decoder = self._decoder
         if decoder is None:
             return ()
@@ -1159,10 +1165,23 @@ class DecodedCall:
         if key is None:
             return ()
         below = key + "/"
-        found = [(name[len(key):], own if decoder.still_older(name) else name, tree)
-                 for name, (own, tree) in decoder.older.items() if name.startswith(below)]
+        found: list[tuple[str, str, bool]] = []
+        # (each note's tail -> the entries below it when it came, where the walk looks
+        # inside it; None: not looked inside -- a file, or compared whole by its own name)
+        walked: dict[str, dict[str, tuple[int, int, bytes]] | None] = {}
+        for name, (own, tree) in decoder.older.items():
+            if not name.startswith(below):
+                continue
+            tail = name[len(key):]
+            entries = decoder.older_trees.get(name) if tree else None
+            if decoder.still_older(name) and (entries is not None or not tree):
+                found.append((tail, own, tree))
+                walked[tail] = entries
+            else:
+                found.append((tail, name, tree or _directory_now(name)))
+                walked[tail] = None
         if self.policy_name in aliases.MOVE_CALLS and key in decoder.made:
-            found += _foreign_below(decoder, key, {tail for tail, _, _ in found})
+            found += _foreign_below(decoder, key, walked)
         if self._below is None:
             self._below = {}
         answer = self._below[role] = tuple(found)
@@ -1508,24 +1527,29 @@ class DecodedCall:
             else:  # (a link: the old name keeps its note, the new one gets it too)
                 at_old = {old: older[old]} if old in older else {}
             at_new = notes.take_older(new, tree("new"))
-            ids = decoder.older_ids
-            # (a note's file keeps its identity where it moves: the one noted, or none)
-            carried = {name: ids.get(name) for name in [*at_old, *at_new]}
+            ids, entries = decoder.older_ids, decoder.older_trees
+            # (a note's file keeps its identity where it moves: the one noted, or none; a
+            # directory's, the entries noted below it)
+            carried = {name: (ids.get(name), entries.get(name)) for name in [*at_old, *at_new]}
             for name, noted in at_old.items():
-                notes.put_older(new + name[len(old):], noted, carried[name])
+                notes.put_older(new + name[len(old):], noted, *carried[name])
             if exchange:
                 for name, noted in at_new.items():
-                    notes.put_older(old + name[len(new):], noted, carried[name])
+                    notes.put_older(old + name[len(new):], noted, *carried[name])
         sides = [(old, new, "old")] + ([(new, old, "new")] if exchange else [])
         for source, target, role in sides:
             if source not in made and target not in older and _below_own(made, target):
-                # (which file comes: the one at its name now, where the task looks it up)
+                # (which file comes: the one at its name now, where the task looks it up --
+                # a directory with the entries below it, review 73)
                 try:
                     where = self.access_path(role)
                 except DecodeError:
                     where = None
-                notes.put_older(target, (source, tree(role)),
-                                name_identity(where) if where else None)
+                if where and tree(role):
+                    notes.put_older(target, (source, True), *_older_tree(where))
+                else:
+                    notes.put_older(target, (source, tree(role)),
+                                    name_identity(where) if where else None)
 
     def sockets_below(self, role: str) -> tuple[str, ...] | None:
         decoded = self.decoded_path(role)
@@ -2800,8 +2824,23 @@ class DecodedCall:
                 address = SockAddr("unix", path=end)
             elif decoder.names is not None:
                 address = decoder.names(address)  # the names the run resolved to it
+            if where.connects:
+                self.connecting = (*self.connecting, address)
             out.append(address)
         return out
+
+    def connects(self) -> tuple[SockAddr, ...]:
+        """The addresses this send connects its socket to before it sends: MSG_FASTOPEN in
+        its flags on a TCP socket (tcp_sendmsg_fastopen), a connect the kernel makes for
+        it, which is decided as one too (Supervisor._decide; review 71: the catch-all
+        ``never connect`` let a stream open by sendto).  Reads the addresses only when the
+        flags argument has MSG_FASTOPEN -- what the prefilter stops such sends by
+        (filterplan._stop_connecting_sends); () for every other call."""
+        index = _SEND_FLAGS_ARG.get(self.name)
+        if index is None or not self.args[index] & MSG_FASTOPEN:
+            return ()
+        _ = self.sockaddrs  # (decodes them, and self.connecting with them)
+        return self.connecting
 
     @property
     def socket_dependent(self) -> bool:
@@ -3510,6 +3549,16 @@ class Decoder:
         #: was compared by the older file's name and moved with the run's directory to
         #: where it was read (review 70, close 44)
         self.older_ids: dict[str, tuple[int, int, bytes] | None] = {}
+        #: for a name of ``older`` noted a directory (its tree moved) whose identity is
+        #: told: which files were below it when the call that brought it was decided -- the
+        #: identities (with a handle) of the entries there by their tail below it, "/a",
+        #: "/sub/b" (_older_tree).  The directory's own identity stands for its name only, not
+        #: for what is inside: an outsider's file linked into it later left the inode as it
+        #: was and was compared by the directory's old name with the rest of the tree (review
+        #: 73, close 45).  An entry below it not among these (added, replaced), and the whole
+        #: tree where they are untold (not here: past FOREIGN_WALK_CAP, a directory not
+        #: listed), is compared by its own name now (_foreign_below, DecodedCall.older_below)
+        self.older_trees: dict[str, dict[str, tuple[int, int, bytes]]] = {}
         #: the sockets (their inodes, socket:[N]) a bind of this run was let bind to a file
         #: it made: a fresh unix rule covers a connect only to the file one of them is bound
         #: at (DecodedCall._fresh_socket)
@@ -4060,16 +4109,19 @@ class MadeNotes:
         self._widens = True
 
     def put_older(self, path: str, noted: tuple[str, bool],
-                  carried: tuple[int, int, bytes] | None) -> None:
+                  carried: tuple[int, int, bytes] | None,
+                  entries: dict[str, tuple[int, int, bytes]] | None = None) -> None:
         """Note an older file at ``path`` (``Decoder.older``), which the file there at the
         call's exit must be: ``carried``, its identity taken at the entry (at its old name,
         or the note's it moves with) -- an outsider's file renamed over the name meanwhile
-        is not noted as the older one (``Decoder.older_ids`` None: untold).  Until the
-        exit the note counts untold already (compared as what is there)."""
+        is not noted as the older one (``Decoder.older_ids`` None: untold).  ``entries``: a
+        directory's, the files below it then (``Decoder.older_trees``; None: untold).  Until
+        the exit the note counts untold already (compared as what is there)."""
         self.decoder.older[path] = noted
         self.decoder.older_ids[path] = None
+        self.decoder.older_trees.pop(path, None)
         self._narrowed(path)
-        self._steps.append(("put_older", (path, noted, carried)))
+        self._steps.append(("put_older", (path, noted, carried, entries)))
         self._widens = True
 
     def take_older(self, path: str, tree: bool = True) -> dict[str, tuple[str, bool]]:
@@ -4135,18 +4187,23 @@ class MadeNotes:
                         identity = None
                     decoder.made_ids[path] = identity if identity and identity[2] else None
             elif what == "put_older":
-                path, noted, carried = arg
+                path, noted, carried, entries = arg
                 older[path] = noted
                 # (another call's change at the name since the entry: untold, as for make)
                 identity = name_identity(path) if (
                     since is not None and not _narrowed_at(since, path)) else None
-                decoder.older_ids[path] = identity if (
-                    identity is not None and identity[2] and identity == carried) else None
+                told = identity is not None and bool(identity[2]) and identity == carried
+                decoder.older_ids[path] = identity if told else None
+                if told and entries is not None:
+                    decoder.older_trees[path] = entries
+                else:
+                    decoder.older_trees.pop(path, None)
             elif what == "take_older":
                 for name in arg:
                     if since is not None and name not in since:
                         older.pop(name, None)
                         decoder.older_ids.pop(name, None)
+                        decoder.older_trees.pop(name, None)
             elif what == "removed":
                 if arg[1] is None:
                     decoder.note_removed(arg[0])
@@ -4187,53 +4244,170 @@ class MadeNotes:
                 os.close(fd)
 
 
-#: the entries :func:`_foreign_below` looks at below a moved directory of the run's own; past
-#: it the directory is compared as one that is not the run's (fail closed)
+#: the entries a walk below a directory looks at (:func:`_walk_below`: a moved directory of the
+#: run's own, an older one moved below it); past it the directory is untold -- compared as one
+#: that is not the run's, or by its own name (fail closed)
 FOREIGN_WALK_CAP = 10000
 
+#: how :func:`_walk_below` opens a directory to list it (never through a symlink: a name
+#: swapped for one on the way leads out of the tree)
+_LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
-def _foreign_below(decoder: Decoder, key: str, older: set[str]
+
+def _walk_below(top: int, visit: Callable[[int, str, str, bool], bool]) -> bool:
+    """Walk the tree below the directory ``top`` (a descriptor of it, :data:`_LIST_FLAGS`),
+    calling ``visit(directory, name, tail, is_dir)`` for each entry -- ``directory`` the
+    descriptor of the one it is in, ``tail`` its name below ``top``, "/x/y" -- and going into
+    a directory where it answers True.  Each directory is opened from the one above it, not
+    by its name from "/": what is listed is below ``top``, whatever an outsider renames
+    meanwhile.  The one home of the walks below a directory (:func:`_foreign_below`,
+    :func:`_older_tree`).  False: past :data:`FOREIGN_WALK_CAP` entries, or a directory not
+    opened or listed -- what is below is then untold."""
+    def listed(fd: int) -> Iterator[tuple[str, bool]]:
+        with os.scandir(fd) as entries:
+            return iter([(entry.name, entry.is_dir(follow_symlinks=False))
+                         for entry in entries])
+
+    opened: list[int] = []
+    try:
+        stack = [(top, "", listed(top))]
+        seen = 0
+        while stack:
+            fd, tail, entries = stack[-1]
+            for name, is_dir in entries:
+                seen += 1
+                if seen > FOREIGN_WALK_CAP:
+                    return False
+                below = f"{tail}/{name}"
+                if visit(fd, name, below, is_dir) and is_dir:
+                    child = os.open(name, _LIST_FLAGS, dir_fd=fd)
+                    opened.append(child)
+                    stack.append((child, below, listed(child)))
+                    break
+            else:
+                stack.pop()
+                if opened and fd == opened[-1]:
+                    os.close(opened.pop())
+        return True
+    except OSError:
+        return False
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
+def _entry_identity(directory: int, name: str) -> tuple[int, int, bytes] | None:
+    """Which file ``name`` in the directory descriptor ``directory`` is (name_identity's, a
+    last symlink not followed; None: not to be told)."""
+    try:
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
+    except OSError:
+        return None
+    try:
+        return pt.file_identity(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _older_tree(where: str) -> tuple[tuple[int, int, bytes] | None,
+                                     dict[str, tuple[int, int, bytes]] | None]:
+    """An older directory's note at a link's or rename's entry (MadeNotes.put_older): its
+    identity and the identities of the entries below it (``Decoder.older_trees``: the files
+    that are below its old name, which is what their comparison by that name is true of --
+    one an outsider links into it later is not, review 73), both from one descriptor of it
+    (the directory listed is the one identified).  An entry without a handle is left out
+    (compared by its own name, as review 63's inode numbers are no proof); the entries
+    None where the walk did not finish (:func:`_walk_below`: the whole tree compared by its
+    own name, fail closed); the identity None where it cannot be told."""
+    try:
+        top = os.open(where, _LIST_FLAGS)
+    except OSError:
+        return name_identity(where), None
+    try:
+        try:
+            identity: tuple[int, int, bytes] | None = pt.file_identity(top)
+        except OSError:
+            identity = None
+        entries: dict[str, tuple[int, int, bytes]] = {}
+
+        def note(directory: int, name: str, tail: str, is_dir: bool) -> bool:
+            found = _entry_identity(directory, name)
+            if found is not None and found[2]:
+                entries[tail] = found
+            return is_dir
+
+        return identity, entries if _walk_below(top, note) else None
+    finally:
+        os.close(top)
+
+
+def _directory_now(path: str) -> bool:
+    """Whether ``path`` is a directory now, not following a last symlink (a look-up that
+    fails: as one, so that what may be below it is compared -- fail closed)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return True
+
+
+def _foreign_below(decoder: Decoder, key: str,
+                   older: dict[str, dict[str, tuple[int, int, bytes]] | None]
                    ) -> list[tuple[str, str, bool]]:
     """The files below the directory ``key`` (a name of ``Decoder.made``) that are not the
     run's own -- not noted as made, or no longer the file the run made there
     (``Decoder.still_made``: an outsider's hard link to a secret renamed over the run's
-    ``d.tmp/f``, review 66) -- and not already among the run's older ones (``older``, their
-    tails): each as (its tail below ``key``, its own name now, whether a directory), to be
-    decided by its own name (model.Table._linked_decision).  A directory not the run's is
-    not walked (its tree is compared whole).  Past :data:`FOREIGN_WALK_CAP` entries, or an
-    entry the tracer cannot look at, the directory itself is returned (compared whole, as
-    one the run did not make).  The window between this walk and the kernel's rename stays,
-    as for a file (Decoder.still_made)."""
+    ``d.tmp/f``, review 66) -- and were not below an older directory of the run's notes
+    when it came (``older``: each older note's tail -> the entries below it then,
+    ``Decoder.older_trees``, or None where it is not looked inside): each as (its tail below
+    ``key``, its own name now, whether a directory), to be decided by its own name
+    (model.Table._linked_decision).  The older notes themselves are the caller's; an older
+    directory still the one noted is walked, each entry below it compared with the one
+    noted at its tail (an outsider's file linked into the directory since has another
+    identity or none noted, review 73).  A directory not the run's is not walked (its tree
+    is compared whole).  Past :data:`FOREIGN_WALK_CAP` entries, or an entry the tracer
+    cannot look at, the directory itself is returned (compared whole, as one the run did not
+    make).  The window between this walk and the kernel's rename stays, as for a file
+    (Decoder.still_made)."""
     try:
         if not stat.S_ISDIR(os.lstat(key).st_mode):
             return []  # (a file or a symlink moved: nothing below it moves)
+        top = os.open(key, _LIST_FLAGS)
     except OSError:
         return [("", key, True)]
     found: list[tuple[str, str, bool]] = []
-    pending = [key]
-    seen = 0
-    while pending:
-        directory = pending.pop()
-        try:
-            with os.scandir(directory) as entries:
-                listed = [(entry.name, entry.is_dir(follow_symlinks=False))
-                          for entry in entries]
-        except OSError:
-            return [("", key, True)]
-        for name, is_dir in listed:
-            seen += 1
-            if seen > FOREIGN_WALK_CAP:
-                return [("", key, True)]
-            path = f"{directory}/{name}"
-            tail = path[len(key):]
-            if tail in older:
-                continue
-            if path in decoder.made and decoder.still_made(path):
-                if is_dir:
-                    pending.append(path)
-                continue
-            found.append((tail, path, is_dir))
-    return found
+
+    def visit(directory: int, name: str, tail: str, is_dir: bool) -> bool:
+        if tail in older:
+            return older[tail] is not None  # (its entries: against the ones noted)
+        path = key + tail
+        if path in decoder.made and decoder.still_made(path):
+            return is_dir
+        noted = _noted_below(older, tail)
+        if noted is not None and noted == _entry_identity(directory, name):
+            return is_dir
+        found.append((tail, path, is_dir))
+        return False
+
+    try:
+        walked = _walk_below(top, visit)
+    finally:
+        os.close(top)
+    return found if walked else [("", key, True)]
+
+
+def _noted_below(older: dict[str, dict[str, tuple[int, int, bytes]] | None], tail: str
+                 ) -> tuple[int, int, bytes] | None:
+    """The identity noted at ``tail`` below the nearest older directory above it whose
+    entries are noted (``older`` as :func:`_foreign_below`'s), or None."""
+    head = tail.rpartition("/")[0]
+    while head:
+        if head in older:
+            entries = older[head]
+            return entries.get(tail[len(head):]) if entries is not None else None
+        head = head.rpartition("/")[0]
+    return None
 
 
 def name_identity(path: str, follow: bool = False) -> tuple[int, int, bytes] | None:

@@ -85,13 +85,16 @@ class Destination(NamedTuple):
     ``state``: the answer rests on the socket's state (its local address, IPV6_V6ONLY set),
     which another task holding the socket may change before the call runs (IPV6_V6ONLY found
     clear is no such answer: setting it can only make the call fail).  ``why``: for
-    ``unseen``, what could not be seen."""
+    ``unseen``, what could not be seen.  ``connects``: a send that connects the socket to
+    ``address`` first -- MSG_FASTOPEN on TCP (tcp_sendmsg_fastopen runs
+    __inet_stream_connect): it is the connect it makes as well (review 71)."""
 
     address: SockAddr | None = None
     unix_path: bool = False
     unseen: bool = False
     state: bool = False
     why: str = ""
+    connects: bool = False
 
 
 NOTHING = Destination()
@@ -342,7 +345,9 @@ def _v6_connect(sock: SocketView, raw: bytes) -> Destination:
 # --- TCP ----------------------------------------------------------------------------------------
 def _tcp(sock: SocketView, call: str, raw: bytes | None, flags: int) -> Destination:
     """tcp_v4_connect, tcp_v6_connect through __inet_stream_connect; a send names a
-    destination only with MSG_FASTOPEN (tcp_sendmsg_fastopen connects to it)."""
+    destination only with MSG_FASTOPEN (tcp_sendmsg_fastopen connects to it: ``connects``.
+    On a socket connected already, __inet_stream_connect fails it, EISCONN -- decided as a
+    connect all the same, which can only refuse a send that fails)."""
     if call == SEND and not flags & MSG_FASTOPEN:
         return NOTHING                                   # the connected peer (or EPIPE)
     if raw is None or len(raw) < 2:
@@ -350,10 +355,14 @@ def _tcp(sock: SocketView, call: str, raw: bytes | None, flags: int) -> Destinat
     if _family(raw) == AF_UNSPEC:
         return NOTHING                                   # disconnect (a send: EOPNOTSUPP)
     if sock.family == AF_INET:
-        return _v4_connect(sock, raw)
-    if len(raw) < SIN6_LEN_RFC2133 or _family(raw) != AF_INET6:
+        where = _v4_connect(sock, raw)
+    elif len(raw) < SIN6_LEN_RFC2133 or _family(raw) != AF_INET6:
         return NOTHING                                   # EINVAL, EAFNOSUPPORT
-    return _v6_connect(sock, raw)
+    else:
+        where = _v6_connect(sock, raw)
+    if call == SEND and where.address is not None:
+        return where._replace(connects=True)
+    return where
 
 
 # --- UDP, UDP-Lite --------------------------------------------------------------------------------

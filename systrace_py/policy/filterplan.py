@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Final, NewType
 
 from systrace_py import tag_values
+from systrace_py.kernel import MSG_FASTOPEN
 from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, Missing, Table, checks_of
 from systrace_py.syscalls import (
@@ -187,6 +188,25 @@ def _stop_addressed_sends(result: FilterPlan) -> bool:
     result.calls["sendto"] = TRACE
     result.selected["sendto"] = _ADDRESSED_SEND_PLAN
     return True
+
+
+def _stop_connecting_sends(result: FilterPlan) -> None:
+    """Make a send the filter lets run stop where it may connect its socket first -- a
+    TCP send with MSG_FASTOPEN is the kernel's connect (tcp_sendmsg_fastopen), decided as
+    one too (Supervisor._decide, DecodedCall.connects): where a connect may be refused, a
+    sendto that names an address stops (:func:`_stop_addressed_sends`: with none the kernel
+    connects nowhere, EINVAL), and a sendmsg or sendmmsg whose flags argument has
+    MSG_FASTOPEN (:data:`_FASTOPEN_SEND_PLANS`: only that argument counts -- a msghdr's
+    msg_flags are not read on a send: 6.18 fails a sendmsg with MSG_FASTOPEN there alone,
+    EPIPE).  Review 71: under docs/policy.md's host recipe (``never connect``) such a send
+    opened a stream anywhere."""
+    _stop_addressed_sends(result)
+    for syscall, fastopen in _FASTOPEN_SEND_PLANS.items():
+        if result.calls[syscall] == ALLOW and syscall not in result.selected:
+            result.calls[syscall] = TRACE
+            result.selected[syscall] = fastopen
+        elif result.selected.get(syscall) != fastopen:
+            result.stop(syscall)
 
 
 # An outcome: (action, errno, made_by_rule); None when only the arguments can tell.
@@ -368,6 +388,11 @@ _ADDRESS_CALLS = treated(Treat.ADDRESS)
 ADDRESSED_SEND = Rule("nonzero", 4)
 #: sendto's plan where a rule needs the unix paths sends name: a send with an address stops
 _ADDRESSED_SEND_PLAN = SelectorPlan(ADDRESSED_SEND, TRACE, ALLOW)
+#: sendmsg's and sendmmsg's plan where a connect may be refused: a send whose flags argument
+#: has MSG_FASTOPEN stops (_stop_connecting_sends)
+_FASTOPEN_SEND_PLANS = {name: SelectorPlan(Rule("if_flag", index, MSG_FASTOPEN),
+                                                    TRACE, ALLOW)
+                        for name, index in (("sendmsg", 2), ("sendmmsg", 3))}
 #: the calls that reach a unix socket's path and write to its file, to the kernel (connect,
 #: the sends: unix_find_bsd's MAY_WRITE); bind makes the file instead
 SOCKET_WRITERS = _ADDRESS_CALLS - {"bind"}
@@ -486,6 +511,9 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
                 continue
             if result.selected.get(syscall) != _ADDRESSED_SEND_PLAN:
                 result.stop(syscall)  # (a send the traversal's plan selects already stays so)
+    if result.calls["connect"] != ALLOW or "connect" in result.selected:
+        # a send that connects first (MSG_FASTOPEN) is decided as that connect too
+        _stop_connecting_sends(result)
     if any(table.compiled().refuses_by_name or table.default is not Action.PERMIT
            for table in planner.tables):
         # ... and a mount could show it under one, or cover where it is (Table.decide)

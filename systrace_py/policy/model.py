@@ -249,6 +249,10 @@ class SockAddr:
     a datagram destination that stands for several hosts -- a broadcast address of the
     caller's routes, 255.255.255.255, a multicast group --, which reaches every host of its
     link or group that listens: a refusing rule with any IP condition matches it (red team 37).
+    ``chained``: the names an answer's CNAME chain led to this address by (an alias's
+    targets), which a rule on the host may refuse it by but never permits
+    (names.NameTable.add_chained; the supervisor's ``by_name``); no ``host`` condition
+    matches them here.
     """
 
     family: str
@@ -257,6 +261,7 @@ class SockAddr:
     path: str | None = None
     names: tuple[str, ...] = ()
     many: bool = False
+    chained: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.family == "unix":

@@ -194,14 +194,18 @@ def normal_name(name: str) -> str:
     text = name.strip().rstrip(".")
     if text.isascii():
         return text.lower()
-    labels = text.split(".")
+    # ASCII case first: both IDNA versions fold it alike (nameprep's table B.2, UTS 46's
+    # mapping), so "Bücher" is "bücher" to every resolver -- it had been refused, its
+    # capital B taken for one beyond ASCII (review 71); a capital beyond ASCII still is
+    labels = ["".join(c.lower() if c.isascii() else c for c in label)
+              for label in text.split(".")]
     unsure = [label for label in labels
               if not label.isascii() and not _same_in_both(label)]
     if unsure:
         raise UnsureSpelling(
             f"{name!r} is beyond ASCII and IDNA 2003 and IDNA 2008 (which resolvers use) may"
             " spell it as two different names", _hint(labels))
-    return text.lower().encode("idna").decode("ascii")
+    return ".".join(labels).encode("idna").decode("ascii")
 
 
 def _hint(labels: list[str]) -> str:

@@ -456,3 +456,17 @@ def test_refusals_that_are_reported_stop():
     """Refusals the command reports (not -q) stop, so the tracer says them."""
     found = plan(_tables(_REFUSE_2), PlanOptions(see_refusals=True))
     assert found.unseen["socket"] == TRACE
+
+
+def test_a_fast_open_send_on_tcp_connects_and_no_other_send_does() -> None:
+    """tcp_sendmsg_fastopen connects the socket before it sends: such a send's destination
+    ``connects`` (decided as a connect too: review 71, close 47); a UDP send with the flag
+    (udp_sendmsg ignores it), a TCP send without it, a connect itself do not."""
+    tcp4, tcp6, udp4 = (FakeSocket(*SOCKETS[k]) for k in ("tcp4", "tcp6", "udp4"))
+    assert destination(tcp4, SEND, v4("127.0.0.2"), flags=MSG_FASTOPEN).connects
+    assert destination(tcp6, SEND, v6("::ffff:127.0.0.2"), flags=MSG_FASTOPEN).connects
+    assert not destination(tcp4, SEND, v4("127.0.0.2", family=AF_UNSPEC),
+                           flags=MSG_FASTOPEN).connects
+    assert not destination(tcp4, SEND, v4("127.0.0.2")).connects
+    assert not destination(udp4, SEND, v4("127.0.0.2"), flags=MSG_FASTOPEN).connects
+    assert not destination(tcp4, CONNECT, v4("127.0.0.2")).connects
