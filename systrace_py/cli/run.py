@@ -25,14 +25,12 @@ from systrace_py.cli.report import calls, fail, orphans_notice, say, stats
 from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import SpawnSpec
 from systrace_py.policy.files import (
-    MAX_POLICY_BYTES,
     PolicyError,
     directory_file,
     find_policy,
     foreign_owner,
     former_name_note,
     load_policy,
-    loads_policy,
     policy_dir,
     policy_filename,
 )
@@ -158,29 +156,17 @@ def _watch(store: PolicyStore, policy: Policy | None, name: str) -> None:
 
 def _load_policy_file(path: str) -> Policy | None:
     """One policy file taken for its refusals alone (as an inferred directory's, in
-    :func:`_load_directory`): None when it is missing, no regular file, or no policy.  It
-    is opened only when a regular file, and then without waiting (``O_NONBLOCK``; what it
-    opened is looked at again): a name a traced program made a link to a FIFO must not
-    hold the run before it starts, nor be opened (tests/unit/test_link_targets.py)."""
-    import stat
+    :func:`_load_directory`): None when it is missing, no regular file, or no policy, its
+    warnings not said.  Read by ``load_policy``, which opens only a regular file and then
+    without waiting: a name a traced program made a link to a FIFO must not hold the run
+    before it starts, nor be opened (tests/unit/test_link_targets.py)."""
     import warnings
 
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # (not even opened: a FIFO, a device)
-            return None
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except (OSError, ValueError):
-        return None
-    with os.fdopen(fd, "rb") as f, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                return None
-            raw = f.read(MAX_POLICY_BYTES + 1)
-            if len(raw) > MAX_POLICY_BYTES:
-                return None
-            return loads_policy(raw.decode("utf-8"), path)
-        except (PolicyError, OSError, UnicodeDecodeError):
+            return load_policy(path)
+        except PolicyError:
             return None
 
 

@@ -26,7 +26,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["CWD", "REST", "ArgvCondition", "Words", "argv_data", "escape_argv", "literal"]
+__all__ = ["CWD", "REST", "ArgvCondition", "Words", "argv_data", "escape_argv", "literal",
+           "uses_cwd"]
 
 #: The last element that matches any remaining arguments.
 REST = "**"
@@ -40,6 +41,17 @@ def literal(text: str) -> str:
     """Any text as an fnmatch pattern matching only itself (fnmatch has no backslash
     escapes: classes)."""
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def uses_cwd(element: object) -> bool:
+    """Whether an argv element (a glob, or :class:`Words`) names ``$CWD`` outside ``[$]``:
+    what it matches is then the working directory of the run that loaded it, another in
+    the next run -- no text proof about it holds for a run from elsewhere (model's
+    ``_argv_narrowed``, as ``_path_covered`` for a path led by ``$CWD``)."""
+    if isinstance(element, Words):
+        return any(CWD in glob for item in element.items
+                   for glob in ((item,) if isinstance(item, str) else item))
+    return isinstance(element, str) and CWD in element
 
 
 @functools.lru_cache(maxsize=1024)

@@ -1406,14 +1406,40 @@ def _deepest_line(text: str) -> int:
     return 0
 
 
+#: What ``load_policy`` says a non-regular file at a policy's name is
+_KINDS: dict[int, str] = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
+                          stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
 def load_policy(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Policy:
-    """A policy file; every problem is a :class:`PolicyError` naming the file (and line)."""
+    """A policy file; every problem is a :class:`PolicyError` naming the file (and line).
+
+    Only a regular file is read, and it is opened without waiting (``O_NONBLOCK``,
+    ``O_NOCTTY``; what was opened is looked at again by ``fstat``): a FIFO, a device or a
+    socket at the name is a load error naming it, never opened when ``stat`` already says
+    so.  A plain ``open`` waited for good on another user's ``mkfifo a.toml`` in a shared
+    ``-d`` directory, before the command started (review 74), or on one a traced program
+    made at a ``-p`` file's name (close 43).  One home: ``cli.run._load_policy_file`` (an
+    inferred directory's files) reads through here."""
     name = os.fspath(path)
+    raw = b""
     try:
-        with open(name, "rb") as f:
-            raw = f.read(MAX_POLICY_BYTES + 1)
-    except OSError as exc:
-        raise PolicyError(name, 0, "", f"cannot read the policy: {exc.strerror or exc}") from None
+        kind = stat.S_IFMT(os.stat(name).st_mode)
+        if kind == stat.S_IFREG:
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+            with os.fdopen(fd, "rb") as f:
+                kind = stat.S_IFMT(os.fstat(f.fileno()).st_mode)
+                if kind == stat.S_IFREG:
+                    raw = f.read(MAX_POLICY_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise PolicyError(name, 0, "", f"cannot read the policy: {why}") from None
+    if kind == stat.S_IFDIR:  # (as open(2) says it)
+        raise PolicyError(name, 0, "", "cannot read the policy: "
+                          f"{os.strerror(errno_module.EISDIR)}")
+    if kind != stat.S_IFREG:
+        raise PolicyError(name, 0, "", f"not a regular file ({_KINDS.get(kind, 'not a file')}):"
+                          " a policy is read only from a file, never waited for")
     if len(raw) > MAX_POLICY_BYTES:
         raise PolicyError(name, 0, "", f"more than {MAX_POLICY_BYTES >> 20} MiB: not a policy")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -1856,7 +1856,7 @@ def _exclusive(one: object, other: object) -> bool:
     second = other[0] if isinstance(other, tuple) else None
     if not isinstance(first, tuple) or not isinstance(second, tuple) or not first or not second:
         return False
-    from systrace_py.policy.argv import CWD, REST
+    from systrace_py.policy.argv import REST, uses_cwd
 
     def shape(patterns: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
         rest = patterns[-1] == REST
@@ -1871,7 +1871,7 @@ def _exclusive(one: object, other: object) -> bool:
 
     def literal(element: object) -> bool:
         return isinstance(element, str) and not any(c in element for c in "*?[") and \
-            CWD not in element
+            not uses_cwd(element)
 
     return any(a != b and literal(a) and literal(b)
                for a, b in zip(heads, other_heads, strict=False))
@@ -2160,13 +2160,22 @@ _LITERAL_ARG = re.compile(r"(?:\[[*?\[$]\]|[^*?\[])*")
 
 def _argv_narrowed(answer: ArgvPattern, ask: ArgvPattern, expansions: Expansions | None
                    ) -> ArgvPattern | None:
-    """The answer's argv where it is the ``ask``'s, or literal words the ``ask`` matches."""
-    from systrace_py.policy.argv import CWD
+    """The answer's argv where it is the ``ask``'s, or literal words the ``ask`` matches
+    whatever the working directory: an ``ask`` element with ``$CWD`` (outside ``[$]``)
+    matches this run's directory only, and the saved answer's words (absolute, as the
+    program wrote them) stay -- in a run from elsewhere the answer stood before the ``ask``
+    for a command it no longer picks, in front of the ``never`` after it (review 74).  Not
+    respelled with ``$CWD``: that would widen the command approved in one directory to
+    every directory's.  So, as :func:`_path_covered` for an absolute answer under a
+    ``$CWD`` ``ask``: not covered (the end of the table)."""
+    from systrace_py.policy.argv import uses_cwd
     if answer == ask:
         return answer
+    if any(uses_cwd(element) for element in ask.patterns):
+        return None
     words = []
     for element in answer.patterns:
-        if not isinstance(element, str) or CWD in element or \
+        if not isinstance(element, str) or uses_cwd(element) or \
                 _LITERAL_ARG.fullmatch(element) is None:
             return None
         words.append(re.sub(r"\[(.)\]", r"\1", element))
