@@ -91,7 +91,7 @@ from systrace_py.policy.model import (
 )
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
-from systrace_py.syscalls import BY_NAME, DEVICE_CALLS, makes_unseen
+from systrace_py.syscalls import AS_PATHS, BY_NAME, DEVICE_CALLS, makes_unseen
 
 #: The calls that change what an existing name leads to, as (call, the roles the name is
 #: given, selector): removed, renamed, replaced by a rename over it or an exchange
@@ -1447,6 +1447,10 @@ class Supervisor:
         if call.name == "ioctl" and call.loop_request():
             # a loop device's attach reads (and may write) a descriptor's file: as an open
             decision = strictest([decision, self._loop_attach(table, call, under or table)])
+        if call.name in AS_PATHS:
+            # a call of a path call's effect that names no path (a message queue's open or
+            # unlink, syslog's read of the kernel log): decided as that call of its files too
+            decision = strictest([decision, self._as_path(table, call)])
         if call.name in ("fcntl", "ioctl") and (as_signal := call.owner_as_signal()):
             # a descriptor's owner is a process the kernel will signal: decided as a kill
             decision = strictest([decision, _pathless(table, call, as_signal)])
@@ -1510,6 +1514,44 @@ class Supervisor:
                         if refused is not None:
                             return refused
         return as_open
+
+    @staticmethod
+    def _as_path(table: Table, call: DecodedCall) -> Decision:
+        """A call of ``syscalls.AS_PATHS``: besides its own decision (by its name), decided as
+        the path call it is of each file it acts on (DecodedCall.as_path_files) -- mq_open as
+        an open of the queue's file on each mqueue mount with its flags (O_CREAT: the file
+        made), mq_unlink as an unlink of it, syslog's actions 2-5 as opens of /dev/kmsg and
+        /proc/kmsg for reading (and writing: a clear).  Only a rule's decision of those is
+        taken, as a terminal's name's is (a default's is not: a table refusing by default
+        and permitting ``mq_open`` by name permits it so); a rule redirecting the file is a
+        refusal (EPERM: no call of the file runs), an ask is about that call of that file
+        (_asked_as).  A name or mount table that cannot be read gets the errno the decoder
+        gives (red team 89, close 50)."""
+        as_path = AS_PATHS[call.name]
+        try:
+            files = call.as_path_files()
+        except DecodeError as exc:
+            return Decision(Action.NEVER, exc.errno, None, table.name, Reason.RULE)
+        if not files:
+            return Decision(Action.PERMIT, table=table.name)  # (it acts on none)
+        if as_path.flags is not None:
+            flags: int | None = call.args[as_path.flags] & (
+                os.O_ACCMODE | os.O_CREAT | os.O_EXCL)
+        elif as_path.access:
+            flags = as_path.access[call.args[as_path.when.arg] & 0xFFFFFFFF]
+        else:
+            flags = None
+        decisions = [Decision(Action.PERMIT, table=table.name)]
+        for path in files:
+            facts = CallFacts(as_path.call, (PathArg("path", call.shown(path)),), flags)
+            decided = table.decide(facts)
+            if decided.rule is None:
+                continue  # (a default's: the call's own decision stands for it)
+            if decided.redirect is not None or decided.redirects:
+                return Decision(Action.NEVER, errno_module.EPERM, decided.rule, table.name,
+                                Reason.REDIRECT, None, facts.paths[0], "path")
+            decisions.append(_asked_as(call, decided, facts))
+        return strictest(decisions)
 
     @staticmethod
     def _snapshot(table: Table, call: DecodedCall, read: bool = True) -> Decision:

@@ -81,6 +81,8 @@ from systrace_py.kernel import (
     O_CREAT,
     O_EXCL,
     O_NOFOLLOW,
+    O_RDONLY,
+    O_RDWR,
     OPEN_TREE_CLONE,
     PACKET_RX_RING,
     PACKET_TX_RING,
@@ -1098,6 +1100,8 @@ _c(100, "times", (_ptr("tbuf"),), "stdio")
 _c(101, "ptrace", (_a("request", _K.CMD), _PID, _a("addr"), _a("data")), "debug",
    _T.PLAIN | _T.UNSAFE, guard=_DEBUG_GUARD._replace(arg=1))
 _c(102, "getuid", (), "stdio")
+# its actions 2-5 read (and clear) the kernel's log, what /dev/kmsg and /proc/kmsg read:
+# decided as opens of those (AS_PATHS; red team 89, close 50)
 _c(103, "syslog", (_a("type", _K.CMD), _ptr("buf"), _a("len")))
 _c(104, "getgid", (), "stdio")
 _c(105, "setuid", (_a("uid"),), "privilege", _T.PLAIN | _T.KILL)
@@ -1278,8 +1282,12 @@ _c(237, "mbind", (_START, _LEN, _a("mode"), _ptr("nmask"), _a("maxnode"), _FLAGS
 _c(238, "set_mempolicy", (_a("mode"), _ptr("nmask"), _a("maxnode")), "stdio")
 _c(239, "get_mempolicy", (_ptr("policy"), _ptr("nmask"), _a("maxnode"), _a("addr", _K.ADDR),
                           _FLAGS), "stdio")
-# POSIX message queues live in the mqueue file system of the IPC namespace, not in the path
-# namespace rules speak of: their names are not paths
+# POSIX message queues are the files of the IPC namespace's mqueue file system, shown as
+# MOUNT/NAME wherever it is mounted (/dev/mqueue under systemd): mq_open and mq_unlink name
+# no path but open, make and remove those files -- decided as the open and unlink they are
+# (AS_PATHS; red team 89, close 50).  The others act on a queue's descriptor, whose open
+# (either call's, or an open(2) of MOUNT/NAME) was decided: the kernel checks its access
+# mode (mq_timedsend needs FMODE_WRITE, mq_timedreceive FMODE_READ), as a write(2)'s
 _c(240, "mq_open", (_a("u_name", _K.STRING), _fl("oflag"), _a("mode"), _ptr("u_attr")))
 _c(241, "mq_unlink", (_a("u_name", _K.STRING),))
 _c(242, "mq_timedsend", (_fd("mqdes"), _ptr("u_msg_ptr"), _a("msg_len"), _a("msg_prio"),
@@ -1624,6 +1632,55 @@ MAX_NR = max(TABLE)
 #: ioctl requests that do what a system call does, by the call they are decided as (and as
 #: unsafe as it): a device that hands out the call's power must not be a way around it
 DEVICE_CALLS: dict[int, str] = {USERFAULTFD_IOC_NEW: "userfaultfd"}
+
+
+#: where an :class:`AsPath` call's files are: one of :class:`Where`'s values
+WhereTag = NewType("WhereTag", str)
+
+
+class Where:
+    """Where the files an :class:`AsPath` call acts on are (str tags: see :class:`Kind`).
+
+    * ``MQUEUE``: the queue named by argument 0 (a C string, no slash: the kernel's own
+      form) is the file NAME of every mount of the ``mqueue`` file system -- every mount of
+      the IPC namespace's shows the same files (engine: each mqueue mount of the caller's
+      view and of the tracer's);
+    * ``KERNEL_LOG``: the kernel's log, /dev/kmsg and /proc/kmsg."""
+
+    MQUEUE: Final = WhereTag("mqueue")
+    KERNEL_LOG: Final = WhereTag("kernel log")
+
+
+#: the files of Where.KERNEL_LOG
+KERNEL_LOG_FILES = ("/dev/kmsg", "/proc/kmsg")
+
+
+class AsPath(NamedTuple):
+    """A call that names no path but acts on files a path rule names: decided, besides its
+    own decision, as the path call ``call`` ("openat", "unlinkat") of each of those files
+    (``where``), where a rule decides them (Supervisor._as_path).  ``when``: the registers
+    in which it does (syslog's reading actions); ``flags``: the argument holding its open
+    flags (mq_open's oflag), or ``access``, the open flags it is decided with by the value
+    of ``when``'s register.  The filter stops it (in ``when``'s cases) where a table may
+    refuse a path (filterplan.plan)."""
+
+    call: str
+    where: WhereTag
+    when: Rule = ALWAYS
+    flags: int | None = None
+    access: dict[int, int] = {}
+
+
+#: Calls of a path call's effect that name no path (red team 89, close 50): POSIX message
+#: queues' open and unlink (their descriptor calls act on what the open decided), and
+#: syslog's actions 2 and 3 (read, read all: reads of the log) and 4 and 5 (read and clear,
+#: clear: a read and a write of it)
+AS_PATHS: dict[str, AsPath] = {
+    "mq_open": AsPath("openat", Where.MQUEUE, flags=1),
+    "mq_unlink": AsPath("unlinkat", Where.MQUEUE),
+    "syslog": AsPath("openat", Where.KERNEL_LOG, one_of(0, frozenset({2, 3, 4, 5})),
+                     access={2: O_RDONLY, 3: O_RDONLY, 4: O_RDWR, 5: O_RDWR}),
+}
 
 
 def _one_pass() -> tuple[dict[str, tuple[tuple[int, Path], ...]], dict[ArgKind, dict[str, int]],

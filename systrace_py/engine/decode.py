@@ -149,9 +149,11 @@ from systrace_py.policy import aliases
 from systrace_py.policy.aliases import OPEN_CALLS, VIEW_CALLS
 from systrace_py.policy.model import ADDRESS, Absence, Absent, CallFacts, Facts, PathArg, SockAddr
 from systrace_py.syscalls import (
+    AS_PATHS,
     BY_NAME,
     CLASS_RULES,
     DESCRIPTOR_ARGS,
+    KERNEL_LOG_FILES,
     NEVER,
     NUMBERS,
     OPEN_HOW,
@@ -160,6 +162,7 @@ from systrace_py.syscalls import (
     Arg,
     Kind,
     Rule,
+    Where,
     arg_index,
 )
 from systrace_py.views import (
@@ -172,6 +175,7 @@ from systrace_py.views import (
     layer_roles,
     mount_kind,
     new_mount_layers,
+    parse_mountinfo,
 )
 
 MAX_ARGV = 65536
@@ -518,6 +522,8 @@ class DecodedCall:
     _snap_seen: object = _UNSET
     #: the name a snapshot or a subvolume's creation makes (made_name): read once, held
     _made: object = _UNSET
+    #: the queue an mq_open or mq_unlink names (queue_name): read once, held
+    _queue: object = _UNSET
     open_mode: int | None = None
     open_resolve: int | None = None
     #: the dynamic path roles (DYNAMIC_ROLE_CALLS), in order, and how to resolve each:
@@ -617,6 +623,9 @@ class DecodedCall:
         self._open_flags = _UNSET
         self._owner = _UNSET
         self._loop = _UNSET
+        if 0 in changes and self._queue is not _UNSET:
+            self._queue = _UNSET
+            self.held_strings = None
         self.open_mode = self.open_resolve = None
         self.examined_targets = None
         changed = set(changes)
@@ -2050,6 +2059,10 @@ class DecodedCall:
         if self.name in DYNAMIC_ROLE_CALLS:
             self.roles()
         elif self.held_strings is None:
+            if self.name in AS_PATHS:
+                with contextlib.suppress(DecodeError):  # (unreadable: nothing is held)
+                    self.as_path_files()  # (a queue's name; syslog holds nothing)
+                return self.held_strings
             self.owner()
             if self.loop_request():
                 self.loop_backing()
@@ -2058,6 +2071,74 @@ class DecodedCall:
             elif self.subvolume_request() or self.destroy_request():
                 self.made_name()
         return self.held_strings
+
+    # --- calls of a path call's effect that name no path (syscalls.AS_PATHS) -------------------
+    def as_path_files(self) -> tuple[str, ...]:
+        """The files a call of ``syscalls.AS_PATHS`` acts on, by the names a path rule gives
+        them (red team 89, close 50): the kernel's log files for syslog's reading actions;
+        for mq_open and mq_unlink the queue's file NAME on each ``mqueue`` mount of the
+        caller's view (/proc/TID/mountinfo: named as its paths are, from its root) and of
+        the tracer's (a queue of the IPC namespace is a file of every mount of it: a caller
+        in a mount namespace of its own, its mount gone, still reaches the one the tracer's
+        view shows) -- a mount of another IPC namespace's too: stricter, never looser.
+        Empty where it acts on none: its case does not hold (a syslog action that reads no
+        log), no mqueue mount is in view, or the kernel refuses the name (empty, "." or
+        "..", or with a "/": EACCES, lookup_noperm).  A DecodeError: the name is unreadable
+        (the kernel's errno) or the caller's mounts cannot be read (EPERM: where they are
+        cannot be told)."""
+        as_path = AS_PATHS.get(self.name)
+        if as_path is None or not as_path.when.holds(self.args):
+            return ()
+        if as_path.where != Where.MQUEUE:
+            return KERNEL_LOG_FILES
+        name = self.queue_name()
+        if name is None:
+            return ()
+        try:
+            with open(f"/proc/{self.tid}/mountinfo", encoding="utf-8",
+                      errors="surrogateescape") as info:
+                own = parse_mountinfo(info.read())
+        except OSError as exc:
+            raise DecodeError(errno.EPERM, f"the caller's mounts cannot be read: {exc}",
+                              unreadable=False) from exc
+        found: list[str] = []
+        for entry in [*own, *self.own_mounts().values()]:
+            if entry.fstype != "mqueue":
+                continue
+            if entry.root == "/":
+                where = f"{entry.mount_point.rstrip('/')}/{name}"
+            elif entry.root == f"/{name}":
+                where = entry.mount_point  # (a bind mount of the queue's file alone)
+            else:
+                continue
+            if where not in found:
+                found.append(where)
+        return tuple(found)
+
+    def queue_name(self) -> str | None:
+        """The queue an mq_open or mq_unlink names (argument 0), read as the kernel's getname
+        reads it (ENAMETOOLONG at PATH_MAX, EFAULT) and held (``held_strings``: the name
+        decided is the one the kernel looks up); None where the kernel's lookup refuses it
+        (EACCES: empty, ".", "..", a "/") -- it reaches no file.  Read once."""
+        if self._queue is _UNSET:
+            try:
+                self._queue = self._read_queue_name()
+            except DecodeError as exc:
+                self._queue = exc
+        if isinstance(self._queue, DecodeError):
+            raise self._queue
+        return self._queue  # type: ignore[return-value]
+
+    def _read_queue_name(self) -> str | None:
+        memory = self.memory
+        if memory is None:
+            raise DecodeError(errno.EPERM, "the queue's name cannot be read")
+        pointer = self.args[0]
+        raw: bytes = self._guard(lambda: memory.read_cstring(pointer))
+        self.held_strings = {**(self.held_strings or {}), 0: raw + b"\0"}
+        if raw in (b"", b".", b"..") or b"/" in raw:
+            return None
+        return raw.decode("utf-8", "surrogateescape")
 
     # --- a loop device's attach ----------------------------------------------------------------
     def loop_request(self) -> bool:

@@ -27,6 +27,7 @@ from systrace_py.kernel import MSG_FASTOPEN
 from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, Missing, Table, checks_of
 from systrace_py.syscalls import (
+    AS_PATHS,
     BY_NAME,
     CLASS_RULES,
     FSMETA,
@@ -481,6 +482,11 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         # name that grants it more than its own (Table.decide)
         for syscall in aliases.TWO_PATH_CALLS:
             result.stop(syscall)
+    if any(rule.refuses or rule.redirect is not None
+           for table in planner.tables for rule in table.rules):
+        # a message queue's open or unlink, syslog's read of the kernel log: decided as that
+        # call of its files too, where a rule decides them (syscalls.AS_PATHS, close 50)
+        _stop_as_paths(result)
     if any(table.may_refuse_traversal() for table in planner.tables):
         # a lookup that passes through what such a rule names is refused, whatever the call
         # (Supervisor._traversal): a mkdir, unlink or write-only open through "DIR/link/"
@@ -520,6 +526,18 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         for syscall in aliases.EXPOSING_CALLS:
             result.stop(syscall)
     return result
+
+
+def _stop_as_paths(result: FilterPlan) -> None:
+    """Make the calls of ``syscalls.AS_PATHS`` stop in the cases they act on files (their
+    ``when``): a call the filter lets run whole is then let run in the other cases alone
+    (syslog's actions that read no log), one it refuses stays refused."""
+    for syscall, as_path in AS_PATHS.items():
+        if as_path.when.when == "always" or syscall in result.selected:
+            result.stop(syscall)
+        elif result.calls[syscall] == ALLOW:
+            result.calls[syscall] = TRACE
+            result.selected[syscall] = SelectorPlan(as_path.when, TRACE, ALLOW)
 
 
 def _plan_unseen(planner: _Planner, tables: list[Table], syscall: str,

@@ -495,6 +495,16 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
             if result.calls[syscall].kind == "allow" or syscall in result.selected:
                 result.calls[syscall] = TRACE
                 result.selected.pop(syscall, None)
+    if any(rule.refuses or rule.redirect is not None for t in tables for rule in t.rules):
+        # a message queue's open and unlink, syslog's reads of the kernel log: decided as the
+        # path calls they are where a rule decides (close 50)
+        for syscall in ("mq_open", "mq_unlink"):
+            if result.calls[syscall].kind == "allow":
+                result.calls[syscall] = TRACE
+        if result.calls["syslog"].kind == "allow":
+            result.calls["syslog"] = TRACE
+            result.selected["syslog"] = SelectorPlan(
+                syscalls.one_of(0, frozenset({2, 3, 4, 5})), TRACE, ALLOW)
     if any(rule.refuses and rule.covers(call, cls, part_)
            for t in tables for rule in t.rules for call in TRAVERSAL_CALLS
            for cls, part_ in checks_of(call, "path", None, None)):
