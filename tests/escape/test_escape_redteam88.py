@@ -1,0 +1,62 @@
+"""Red team 88: learning as the attack surface -- one file read, its tree moved aside and back.
+
+Red team 81 narrowed what the learner grants an older directory a run moved: over its tree,
+only the accesses the run used on older files below either of its names
+(``learn._older_uses``).  One such use is enough for the whole tree: the engine compares a
+directory's move by shapes, not by place (``Table._linked_decision``), so the exact rule of
+the one file read is widened to ``DIR.old/**`` for the move back and, in the next pass of
+``learn._linked_grants``, to ``DIR/**`` for the move aside.  ``learn_roundtrip.c`` reads
+``DIR/data/a.txt`` -- a file the person would grant it -- and renames ``DIR`` aside and back;
+the learned policy reads everything below ``DIR``, and the next run reads
+``DIR/secret/secret.txt``, which the learning run never read, listed or named.  Red team 81's
+"seen, not closed" said so for a read of the moved directory's file *by its new name*; this
+one reads by the old name, before any move, and the directory moved may be an ancestor as
+high as ``$CWD``'s (an ``sh`` run with ``cat`` in a table of its own and ``mv`` in another
+grants ``cat`` ``$CWD/**``).  Open: the test fails until the learner (and the engine's
+comparison it must satisfy) translates a rule below a moved tree place by place."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from escape_lib import SECRET_MAGIC
+
+from conftest import run_systrace
+
+
+def _work(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "a.txt").write_text("public\n")
+    (work / "secret").mkdir()
+    (work / "secret" / "secret.txt").write_text(SECRET_MAGIC + "\n")
+    return work
+
+
+def test_one_file_read_and_its_tree_moved_aside_and_back_grants_no_read_of_the_tree(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Learned: ``learn_roundtrip work`` (reads work/data/a.txt; moves work aside and back).
+    Enforced: ``ATTACK=1 learn_roundtrip work`` reads ``work/secret/secret.txt``.  Control:
+    natively the moves leave the tree as it was, and the read gets the secret.  On main the
+    learned policy holds ``fsread $CWD/work/**`` ("files linked or moved to a name granting
+    more") and the enforced read ESCAPES (both loops)."""
+    program = build("escape/learn_roundtrip.c")
+    work = _work(tmp_path)
+    moved = subprocess.run([str(program), "work"], capture_output=True, text=True,
+                           timeout=30, cwd=tmp_path)
+    assert moved.stdout.startswith("BLOCKED: read work/data/a.txt, moved work"), moved.stdout
+    assert sorted(p.name for p in work.iterdir()) == ["data", "secret"]
+    control = subprocess.run([str(program), "work"], capture_output=True, text=True,
+                             timeout=30, cwd=tmp_path, env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program), "work"],
+                         cwd=tmp_path, env=loop)
+    assert first.stdout.startswith("BLOCKED: read work/data/a.txt, moved work"), \
+        first.stdout + first.stderr
+    traced = run_systrace(["-p", str(learned), "--", str(program), "work"],
+                          cwd=tmp_path, env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr + learned.read_text()
+    assert traced.stdout.startswith("BLOCKED: open work/secret/secret.txt: EPERM"), \
+        traced.stdout + traced.stderr
