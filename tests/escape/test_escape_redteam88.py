@@ -13,13 +13,20 @@ the learned policy reads everything below ``DIR``, and the next run reads
 one reads by the old name, before any move, and the directory moved may be an ancestor as
 high as ``$CWD``'s (an ``sh`` run with ``cat`` in a table of its own and ``mv`` in another
 grants ``cat`` ``$CWD/**``).  Open: the test fails until the learner (and the engine's
-comparison it must satisfy) translates a rule below a moved tree place by place."""
+comparison it must satisfy) translates a rule below a moved tree place by place.
+
+And a compiler of the tree's own, run by systrace after learning with no tracer
+(``learn_cc.c``): red team 28 made the facts gathering ask only programs "the system
+installed" -- root's, in root's directories --, which a tree running as root makes anywhere
+it may write.  Open (the *Root tracees* limit's reach): fails on main."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from escape_lib import SECRET_MAGIC
 
 from conftest import run_systrace
@@ -60,3 +67,37 @@ def test_one_file_read_and_its_tree_moved_aside_and_back_grants_no_read_of_the_t
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr + learned.read_text()
     assert traced.stdout.startswith("BLOCKED: open work/secret/secret.txt: EPERM"), \
         traced.stdout + traced.stderr
+
+
+def test_a_compiler_the_root_tree_wrote_is_not_run_untraced_after_learning(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """After learning, systrace asks the compilers that ran where their headers are,
+    un-traced, if "the system installed them": owned by root, not group- or other-writable,
+    in a directory likewise (``cli/facts._installed``, red team 28).  A tree running as root
+    makes such a file: ``learn_cc.c`` copies itself to ``DIR/bin/cc`` and runs it; systrace
+    then ran it three times with no tracer (``TracerPid: 0``), as systrace's user.  Control:
+    natively, ``DIR/bin/cc -E ...`` (as systrace asks it) notes that it ran un-traced.  Open
+    (the *Root tracees* limit's reach, as red team 59's base-name tables): fails on main."""
+    if os.geteuid() != 0:
+        pytest.skip("a root tree makes a root-owned compiler")
+    program = build("escape/learn_cc.c")
+    native = tmp_path / "native"
+    native.mkdir()
+    made = subprocess.run([str(program), str(native)], capture_output=True, text=True,
+                          timeout=30)
+    assert made.stdout.startswith("BLOCKED: ran "), made.stdout
+    subprocess.run([str(native / "bin" / "cc"), "-E", "-v", "-x", "c", "/dev/null", "-o",
+                    "/dev/null"], capture_output=True, timeout=30, check=True)
+    control = subprocess.run([str(program), str(native), "check"], capture_output=True,
+                             text=True, timeout=30)
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    work = tmp_path / "work"
+    work.mkdir()
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program), str(work)],
+                         cwd=tmp_path, env=loop)
+    assert first.stdout.startswith("BLOCKED: ran "), first.stdout + first.stderr
+    check = subprocess.run([str(program), str(work), "check"], capture_output=True,
+                           text=True, timeout=30)
+    assert "ESCAPED" not in check.stdout, check.stdout
+    assert check.stdout.startswith("BLOCKED"), check.stdout
