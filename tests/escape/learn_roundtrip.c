@@ -4,8 +4,8 @@
  * Red team 81 left the learner granting an older directory moved over its whole tree the
  * accesses the run used on older files below either of its names (learn._older_uses): one
  * read is enough.  The engine compares a directory's move by shapes, not by place
- * (Table._linked_decision), so the exact rule of that one file becomes DIR.old/** after the
- * move back, and DIR/** after the move aside, in the next pass of learn._linked_grants.  This
+ * (Table._linked_decision), so the exact rule of that one file becomes DIR.old/(all) after the
+ * move back, and DIR/(all) after the move aside, in the next pass of learn._linked_grants.  This
  * program, learning, reads DIR/data/a.txt (a file the user would grant it) and renames DIR to
  * DIR.old and back: it reads nothing else.  The learned table grants reading all below DIR --
  * DIR/secret/secret.txt, which the run never read, nor listed, nor named.
