@@ -18,7 +18,8 @@ comparison it must satisfy) translates a rule below a moved tree place by place.
 And a compiler of the tree's own, run by systrace after learning with no tracer
 (``learn_cc.c``): red team 28 made the facts gathering ask only programs "the system
 installed" -- root's, in root's directories --, which a tree running as root makes anywhere
-it may write.  Open (the *Root tracees* limit's reach): fails on main."""
+it may write.  Now a program at or below a path the run made or changed is never asked
+(``cli.facts.changed_by_run``); nothing is asked after a run that mounted."""
 
 from __future__ import annotations
 
@@ -76,8 +77,8 @@ def test_a_compiler_the_root_tree_wrote_is_not_run_untraced_after_learning(
     in a directory likewise (``cli/facts._installed``, red team 28).  A tree running as root
     makes such a file: ``learn_cc.c`` copies itself to ``DIR/bin/cc`` and runs it; systrace
     then ran it three times with no tracer (``TracerPid: 0``), as systrace's user.  Control:
-    natively, ``DIR/bin/cc -E ...`` (as systrace asks it) notes that it ran un-traced.  Open
-    (the *Root tracees* limit's reach, as red team 59's base-name tables): fails on main."""
+    natively, ``DIR/bin/cc -E ...`` (as systrace asks it) notes that it ran un-traced.
+    ESCAPED on main (both loops); now a program the run made or changed is not asked."""
     if os.geteuid() != 0:
         pytest.skip("a root tree makes a root-owned compiler")
     program = build("escape/learn_cc.c")
