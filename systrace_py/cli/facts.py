@@ -31,6 +31,9 @@ _ASK_TIMEOUT = 10
 #: (:func:`changed_by_run`).  Writes through a descriptor count at its open.
 _CHANGES = (aliases.ALIASES["fswrite"] | aliases.ALIASES["fslink"]) - aliases.OPEN_CALLS
 _WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC
+#: ... of which these change only what they made: a removal leaves nothing at its name, and
+#: a ``mkdir`` that met a directory there (``mkdir -p``'s walk from ``/``) changed nothing
+_ONLY_MADE = frozenset(("mkdir", "mkdirat", "unlink", "unlinkat", "rmdir"))
 
 
 def changed_by_run(observations: Iterable[Observation]) -> frozenset[str] | None:
@@ -49,7 +52,8 @@ def changed_by_run(observations: Iterable[Observation]) -> frozenset[str] | None
                 obs.syscall in aliases.OPEN_CALLS
                 and (obs.open_flags is None or obs.open_flags & _WRITES))):
             continue
-        changed.update(arg.path for arg in obs.paths if arg.path.startswith("/"))
+        changed.update(arg.path for arg in obs.paths if arg.path.startswith("/") and (
+            obs.syscall not in _ONLY_MADE or arg.role in obs.created))
     return frozenset(changed)
 
 

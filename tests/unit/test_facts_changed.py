@@ -21,7 +21,10 @@ def test_reads_and_looks_change_nothing() -> None:
     seen = [_obs("openat", ("path", "/usr/bin/gcc"), flags=os.O_RDONLY),
             _obs("openat", ("path", "/"), flags=os.O_RDONLY | os.O_DIRECTORY),
             _obs("newfstatat", ("path", "/usr/bin")),
-            _obs("execve", ("path", "/usr/bin/gcc"))]
+            _obs("execve", ("path", "/usr/bin/gcc")),
+            # (mkdir -p's walk: the directories that were there; a removal)
+            _obs("mkdir", ("path", "/usr")), _obs("mkdir", ("path", "/usr/bin")),
+            _obs("unlinkat", ("path", "/usr/bin/gone"))]
     changed = changed_by_run(seen)
     assert changed == frozenset()
     assert not _made_by_run("/usr/bin/gcc", changed)
