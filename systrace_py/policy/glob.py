@@ -803,6 +803,19 @@ class PathGlob:
         parts = [c for c in directory.split("/") if c]
         return any(_below(steps, parts, everything=True) for steps in self._compiled.steps)
 
+    def exact_paths(self) -> tuple[str, ...] | None:
+        """The paths the pattern matches when every alternative is a plain path (braces of
+        plain names: ``$CWD/{work,work.old}``, expansions applied), else None.  A directory's
+        move compares such a rule at its own place below either name, not by its shape
+        (model._linked_outcomes: red team 88)."""
+        paths: list[str] = []
+        for alternative in self._compiled.alternatives:
+            if isinstance(alternative, str) or not alternative or \
+                    not all(isinstance(c, str) for c in alternative):
+                return None
+            paths.append("/" + "/".join(cast("tuple[str, ...]", alternative)))
+        return tuple(paths) if paths else None
+
     def matches(self, path: str) -> bool:
         """Whether a resolved path (or an engine pseudo name) matches."""
         if not path:

@@ -113,6 +113,7 @@ from systrace_py.policy.model import (
     SockAddr,
     Table,
     checks_of,
+    exact_places,
     notes_made,
     unplaced,
 )
@@ -2707,7 +2708,7 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
     # the grants below are not fresh, so it does not change)
     notes = notes_made(policy.tables()) or _note_own_moves(policy, moves, ctx, report)
     for _ in range(_LINKED_PASSES):
-        grants: dict[tuple[int, str, bool | None], tuple[Table, Rule, set[str], list[str]]] = {}
+        grants: dict[tuple[int, str, bool | None], tuple[Table, str, set[str], list[str]]] = {}
         for obs in moves:
             table = _observed_table(policy, obs)
             for role in ("old", "new"):
@@ -2718,26 +2719,23 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
                 # -- Supervisor._linked_elsewhere, red team 49 -- by the pattern of the
                 # linker's rule)
                 for into in (table, *(t for t in policy.tables() if t is not table)):
-                    for rule, keys, tree, path in _linked_grant(
+                    for pattern, keys, tree, path in _linked_grant(
                             table, obs, role, ctx, into, observations, report, notes):
-                        key = (id(into), rule.path.pattern if rule.path is not None else "",
-                               tree)
-                        entry = grants.setdefault(key, (into, rule, set(), []))
+                        key = (id(into), pattern, tree)
+                        entry = grants.setdefault(key, (into, pattern, set(), []))
                         entry[2].update(keys)
                         if path not in entry[3]:
                             entry[3].append(path)
         if not grants:
             break
-        for (_, _, tree), (table, rule, keys, paths) in grants.items():
+        for (_, pattern, tree), (table, _, keys, paths) in grants.items():
             calls = tuple(sorted(keys, key=_key_rank))
-            assert rule.path is not None
-            texts = [rule.path.pattern]
+            texts = [pattern]
             if tree is None:  # (an older directory itself, _linked_grant: the rule's pattern
                 # of the directories, not of what is below them -- run-[0-9][0-9][0-9])
-                pattern = rule.path.pattern
                 texts = [pattern[:-3] or "/" if pattern.endswith("/**") else pattern]
             elif tree:
-                texts.append(rule.path.pattern.rstrip("/") + "/**")
+                texts.append(pattern.rstrip("/") + "/**")
             for text in texts:
                 table.rules.append(FileRule(calls, Action.PERMIT, path=ctx.writer.glob(text),
                                             learned=_provenance(_LINKED, paths)))
@@ -2804,18 +2802,24 @@ def _note_own_moves(policy: Policy, moves: Sequence[Observation], ctx: _Context,
 def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
                   into: Table | None, observations: Sequence[Observation],
                   report: LearnReport, notes: bool = True
-                  ) -> list[tuple[Rule, set[str], bool | None, str]]:
+                  ) -> list[tuple[str, set[str], bool | None, str]]:
     """What the old name (``role``) of a link or move lacks of its new name's grants on
     the next run, in the table ``into`` (the linker's, ``table``, when None; another one's:
-    red team 49): the rule of ``table`` that lets it be linked (whose pattern the grant takes), the
-    class keys to grant, whether the file is a directory, and its name.  A directory the
+    red team 49): the pattern of the rule of ``table`` that lets it be linked (the grant's),
+    the class keys to grant, whether the file is a directory, and its name.  A directory the
     run made is its own but for the older files linked or moved below it
     (``Observation.older_inside``): each of those, by its own name, at its name below the
     new one (cargo's session directory: the last session's files linked in).  An older
     directory moved is granted, over its tree, only what the run did to older files below
     either name, and itself what the run did to it by the new name (:func:`_older_uses`);
     a move that needs more is left to be refused on the next run
-    (``LearnReport.older_unwidened``).
+    (``LearnReport.older_unwidened``).  An exact rule below either name (``fsread
+    DIR/data/a.txt``) is granted at its own place below the old name alone
+    (``DIR.old/data/a.txt``: the same file's other name), as the next run's engine compares
+    it (model.exact_places), and only what the run did to an older file at that place by
+    either name (:func:`_older_uses_at`); only the globs' shortfall takes the rule's pattern
+    and ``/**`` -- one exact read made it ``DIR.old/**`` and then ``DIR/**``, a read of all
+    the tree held (red team 88, learn_roundtrip.c).
 
     A file the run made is exempt only where the next run tells it its own: its engine
     notes what the run makes (``notes``, model.notes_made: some rule of the policy is
@@ -2844,13 +2848,24 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
     else:
         older_tree = role in obs.directories
         compared = [(source.path, target.path, older_tree, obs.syscall)]
-    found: list[tuple[Rule, set[str], bool | None, str]] = []
+    found: list[tuple[str, set[str], bool | None, str]] = []
     compiled = table.compiled()
+    checked = into or table
     for own, new, tree, syscall in compared:
         if is_sensitive(own, ctx.writer.home):
             continue  # (never widened: the next run's move is refused, as it may be)
-        shortfall = (into or table).linked_shortfall(own, new, tree)
-        if not shortfall:
+        places: list[tuple[str, list[tuple[tuple[str, str, int | None], Action, Action]]]] = []
+        if older_tree and syscall == obs.syscall:
+            # (an older directory: each exact rule's place on its own, the rest by shapes)
+            shortfall = checked.linked_shortfall(own, new, tree, places=False)
+            exact = exact_places(checked.rules, own, new)
+            for tail in exact[0] if exact is not None else ():
+                short = checked.linked_shortfall(own + tail, new + tail, False)
+                if short and not is_sensitive(own + tail, ctx.writer.home):
+                    places.append((own + tail, short))
+        else:
+            shortfall = checked.linked_shortfall(own, new, tree)
+        if not shortfall and not places:
             continue
         if syscall == obs.syscall:
             facts = CallFacts(obs.syscall, obs.paths, selector=obs.selector,
@@ -2868,10 +2883,18 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
         if rule is None or rule.path is None or rule.fresh or \
                 rule.action is not Action.PERMIT:
             continue  # (a default or a pathless rule decides the name: nothing to widen)
-        keys: set[str] = set()
-        for (call, path_role, flags), _, _ in shortfall:
-            for cls, part in checks_of(call, path_role, flags, None):
-                keys.add(part if part == FSMETA else cls or call)
+        for place, short in places:  # (its other name, exactly: nothing else of the tree)
+            # (only what the run did to an older file at that place by either name: a file
+            # it made there is its own -- red team 81's stash, left to be refused)
+            used = _older_uses_at(observations, (place, new + place[len(own):]), ctx)
+            exact_keys = {key for key in _shortfall_keys(short) if key == FSMETA or key in used}
+            if "fsread" in exact_keys:
+                exact_keys.discard(FSMETA)  # (fsread covers looking)
+            if exact_keys:
+                found.append((ctx.writer.text(place), exact_keys, False, place))
+        keys = _shortfall_keys(shortfall)
+        if not keys:
+            continue
         if older_tree and syscall == obs.syscall:
             # (an older directory's whole tree: only what the run did to the older files
             # below either name -- a file it made there is its own, no reason to read or
@@ -2882,14 +2905,44 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
             wide = {key for key in keys if key == FSMETA or key in below}
             alone = {key for key in keys - wide if key in here}
             if alone:
-                found.append((rule, alone, None, own))
+                found.append((rule.path.pattern, alone, None, own))
             keys = wide
             if not keys:
                 continue
         if "fsread" in keys:
             keys.discard(FSMETA)  # (fsread covers looking)
-        found.append((rule, keys, tree, own))
+        found.append((rule.path.pattern, keys, tree, own))
     return found
+
+
+def _shortfall_keys(shortfall: Sequence[tuple[tuple[str, str, int | None], Action, Action]]
+                    ) -> set[str]:
+    """The class keys (a class, or ``fsmeta``) that grant the accesses of a
+    ``Table.linked_shortfall``."""
+    keys: set[str] = set()
+    for (call, path_role, flags), _, _ in shortfall:
+        for cls, part in checks_of(call, path_role, flags, None):
+            keys.add(part if part == FSMETA else cls or call)
+    return keys
+
+
+def _older_uses_at(observations: Sequence[Observation], paths: Sequence[str], ctx: _Context
+                   ) -> frozenset[str]:
+    """The keys (:func:`_older_uses`') of what the run did to a file it did not make at one
+    of ``paths`` (one place below a moved directory, by its two names; red team 88)."""
+    made = ctx.made
+    found: set[str] = set()
+    for obs in observations:
+        if obs.failed:
+            continue
+        for facts in obs.all_facts():
+            for cls, arg in facts.checks():
+                if arg is None or cls is None or arg.path not in paths or (
+                        arg.path in made and arg.role not in obs.older):
+                    continue
+                part = aliases.part_of(facts.syscall, arg.role, cls, facts.selector)
+                found.add(part if part == FSMETA else cls)
+    return frozenset(found)
 
 
 def _older_uses(observations: Sequence[Observation], directory: str, ctx: _Context

@@ -1139,7 +1139,7 @@ class Table:
         return None
 
     def linked_shortfall(self, source: str, target: str, tree: bool, asked: bool = False,
-                         whole: bool = False
+                         whole: bool = False, places: bool = True
                          ) -> list[tuple[tuple[str, str, int | None], Action, Action]]:
         """The accesses (:func:`file_accesses`) the non-``fresh`` rules grant a file at
         ``target`` (``tree``: anywhere below the directory) more of than the file at
@@ -1149,7 +1149,9 @@ class Table:
         the learner grants the source these, learn._linked_grants); with ``asked``, also
         where both only ask (``has`` and ``gains`` ASK: the link is asked, fslink43).
         ``whole`` (with ``tree``): every file at and below ``target`` is the one file at
-        ``source`` (a mounted image's, mounts29), which is taken by its own name alone."""
+        ``source`` (a mounted image's, mounts29), which is taken by its own name alone.
+        Without ``places`` (a tree): the exact rules' places below (:func:`exact_places`)
+        are left out -- the learner grants each of those at its own place."""
         compiled = self.compiled()
         default = _GRANT[self.default]
         found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
@@ -1167,7 +1169,7 @@ class Table:
                     rules = old if list(map(id, old)) == list(map(id, new)) else \
                         _merged(positions[id(check)], old, new)
                 known = outcomes[id(check), left_out] = _linked_outcomes(
-                    rules, source, target, tree, default, left_out, whole)
+                    rules, source, target, tree, default, left_out, whole, places)
             return known
 
         accesses = self._access_checks(compiled)
@@ -1741,8 +1743,8 @@ _NO, _YES, _MAYBE = 0, 1, 2  # whether a rule's path matches a name (_linked_out
 
 
 def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool,
-                     default: int, left_out: bool = False, whole: bool = False
-                     ) -> frozenset[tuple[int, int]]:
+                     default: int, left_out: bool = False, whole: bool = False,
+                     by_place: bool = True) -> frozenset[tuple[int, int]]:
     """What the first matching rule of ``rules`` (one check's, in order; the default after
     them) may grant the file at ``source`` by that name and by ``target``, as pairs (by the
     old name, by the new) one per way the rules may come out (``tree``: the directories
@@ -1760,13 +1762,57 @@ def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool
     runs later below the two directories alone, which a learned writing glob matches only
     where it names them exactly (fslink43).  ``whole``: the paths below ``target`` are all
     the file at ``source`` itself (an image's, mounts29): that name alone is matched for
-    the old side."""
+    the old side.  An exact rule below either name is compared at its own place, the same
+    path below each (:func:`exact_places`); ``by_place`` False leaves those places out."""
     if left_out:
         return _outcomes(rules, source, target, True, default, left_out=True, whole=whole)
     here = _outcomes(rules, source, target, False, default)
     if not tree:
         return here
-    return here | _outcomes(rules, source, target, True, default, whole=whole)
+    places = None if whole else exact_places(rules, source, target)
+    if not places:
+        return here | _outcomes(rules, source, target, True, default, whole=whole)
+    # (each exact rule at its own place below either name: the same file's two names, with
+    # every rule; the other places with the exact ones left out -- they match none there)
+    rest = [rule for rule in rules if id(rule) not in places[1]]
+    found = here | _outcomes(rest, source, target, True, default)
+    for tail in places[0] if by_place else ():
+        found |= _outcomes(rules, source + tail, target + tail, False, default)
+    return found
+
+
+#: at most this many exact places below a moved directory are compared one by one (each a
+#: walk of the check's rules); past it the shapes alone, which grant no more (fail closed)
+_PLACES_KEPT = 256
+
+
+def exact_places(rules: Sequence[Rule], source: str, target: str
+                 ) -> tuple[tuple[str, ...], frozenset[int]] | None:
+    """The places (``/tail``, each below both names) of the rules of ``rules`` whose path is
+    exact (``PathGlob.exact_paths``) and names a path strictly below ``source`` or ``target``,
+    and those rules' ids; None when there are none, or too many to compare one by one.  A
+    directory moved is compared place by place for these: by shapes alone an exact rule
+    "may match below" each name, the two taken apart, and ``fsread DIR/data/a.txt`` made the
+    move back of ``DIR.old`` to ``DIR`` gain a read anywhere below -- which the learner, to
+    let the move pass, granted as ``DIR.old/**`` and then ``DIR/**`` (red team 88,
+    learn_roundtrip.c).  Place by place the move gains the read of ``data/a.txt`` alone, and
+    learn._linked_grant grants ``DIR.old/data/a.txt``, nothing else of the tree."""
+    prefixes = (source.rstrip("/") + "/", target.rstrip("/") + "/")
+    tails: dict[str, None] = {}
+    ids: set[int] = set()
+    for rule in rules:
+        exact = getattr(rule.path, "exact_paths", None) if rule.path is not None else None
+        paths = exact() if exact is not None else None
+        if not paths:
+            continue
+        below = [path[len(prefix) - 1:] for path in paths for prefix in prefixes
+                 if path.startswith(prefix)]
+        if below:
+            ids.add(id(rule))
+            tails.update(dict.fromkeys(below))
+    if not tails or len(tails) > _PLACES_KEPT:
+        return None
+    return tuple(tails), frozenset(ids)
 
 
 def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,

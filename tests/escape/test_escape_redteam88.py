@@ -12,8 +12,11 @@ the learned policy reads everything below ``DIR``, and the next run reads
 "seen, not closed" said so for a read of the moved directory's file *by its new name*; this
 one reads by the old name, before any move, and the directory moved may be an ancestor as
 high as ``$CWD``'s (an ``sh`` run with ``cat`` in a table of its own and ``mv`` in another
-grants ``cat`` ``$CWD/**``).  Open: the test fails until the learner (and the engine's
-comparison it must satisfy) translates a rule below a moved tree place by place.
+grants ``cat`` ``$CWD/**``; an append to one file, ``fswrite $CWD/**``).  Closed (close 48):
+the engine compares each exact rule below a moved directory at its own place below both
+names (``model.exact_places``), and the learner grants such a place below the old name
+alone, as far as the run used an older file there (``DIR.old/data/a.txt``); the learned
+policy replays the learning run and refuses the read of the secret.
 
 And a compiler of the tree's own, run by systrace after learning with no tracer
 (``learn_cc.c``): red team 28 made the facts gathering ask only programs "the system
@@ -24,7 +27,9 @@ it may write.  Now a program at or below a path the run made or changed is never
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -68,6 +73,85 @@ def test_one_file_read_and_its_tree_moved_aside_and_back_grants_no_read_of_the_t
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr + learned.read_text()
     assert traced.stdout.startswith("BLOCKED: open work/secret/secret.txt: EPERM"), \
         traced.stdout + traced.stderr
+    # granted place by place: the one file read, by the name it had while moved aside
+    text = learned.read_text()
+    assert '"$CWD/work.old/data/a.txt"' in text, text
+    for wide in ('"$CWD/work/**"', '"$CWD/work.old/**"'):
+        assert f'calls = ["fsread"]\npath = {wide}' not in text, text
+    # the learned policy replays the learning run: the read and both moves, same status
+    again = run_systrace(["-p", str(learned), "--", str(program), "work"],
+                         cwd=tmp_path, env=loop)
+    assert again.stdout == first.stdout, again.stdout + again.stderr
+    assert again.returncode == first.returncode == moved.returncode, again.stderr
+    assert sorted(p.name for p in work.iterdir()) == ["data", "secret"]
+    assert not (tmp_path / "work.old").exists()
+
+
+#: the project's round trip by a shell: cat reads one file, sh appends to another, mv (a table
+#: of its own) moves the project directory aside and back -- from inside it
+_SHELL_ROUND_TRIP = ("cat data/a.txt; echo more >> data/log; cd ..; mv proj proj.old; "
+                     "mv proj.old proj")
+#: the next run: the secret read by cat, appended to by sh
+_SHELL_ATTACK = "cat secret/key.txt; echo appended >> secret/key.txt"
+
+
+def test_one_file_read_and_one_appended_and_the_project_moved_aside_and_back_grant_no_more(
+        tmp_path: Path, loop: dict[str, str]) -> None:
+    """Learned: ``sh -c 'cat data/a.txt; echo more >> data/log; cd ..; mv proj proj.old;
+    mv proj.old proj'`` in ``proj``.  Enforced: ``sh -c 'cat secret/key.txt; echo appended >>
+    secret/key.txt'``.  Control: natively the secret is read and appended to.  On main
+    (red team 88, by hand) the learned policy held ``fsread $CWD/**`` in ``cat``'s table and
+    ``fswrite $CWD/**`` in the shell's: both ESCAPED (both loops).  Now each is granted at
+    its one place below ``proj.old``, and the learned policy replays the learning run."""
+    sh = shutil.which("sh")
+    assert sh is not None
+    native = tmp_path / "native"
+    native.mkdir()
+    control_dir = _project(native)
+    control = subprocess.run([sh, "-c", _SHELL_ATTACK], capture_output=True, text=True,
+                             timeout=30, cwd=control_dir)
+    assert SECRET_MAGIC in control.stdout, control.stdout + control.stderr
+    assert "appended" in (control_dir / "secret" / "key.txt").read_text()
+    project = _project(tmp_path)
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", sh, "-c", _SHELL_ROUND_TRIP],
+                         cwd=project, env=loop)
+    assert first.returncode == 0 and first.stdout == "public\n", first.stdout + first.stderr
+    text = learned.read_text()
+    traced = run_systrace(["-p", str(learned), "--", sh, "-c", _SHELL_ATTACK], cwd=project,
+                          env=loop)
+    assert SECRET_MAGIC not in traced.stdout, traced.stdout + traced.stderr + text
+    key = (project / "secret" / "key.txt").read_text()
+    assert key == SECRET_MAGIC + "\n", key
+    assert traced.stderr.count("Operation not permitted") == 2, traced.stderr
+    # granted place by place: the file read (cat's table) and the one appended to (sh's)
+    policy = tomllib.loads(text)
+    granted = sorted((name.rsplit("/", 1)[-1],
+                      rule["path"].rsplit("/", 3)[-3:] == ["proj.old", "data", leaf])
+                     for name, rules in [("main", policy["rule"]),
+                                         *((program, table["rule"]) for program, table
+                                           in policy.get("program", {}).items())]
+                     for rule in rules
+                     if rule.get("learned", {}).get("kind", "").startswith("files linked")
+                     for leaf in [{"fsread": "a.txt", "fswrite": "log"}[rule["calls"][0]]])
+    assert granted == [("cat", True), ("main", True)], text
+    # the learned policy replays the learning run: same output and status, the append made
+    again = run_systrace(["-p", str(learned), "--", sh, "-c", _SHELL_ROUND_TRIP],
+                         cwd=project, env=loop)
+    assert (again.returncode, again.stdout) == (first.returncode, first.stdout), \
+        again.stdout + again.stderr + text
+    assert (project / "data" / "log").read_text() == "log\nmore\nmore\n"
+    assert not (tmp_path / "proj.old").exists()
+
+
+def _project(parent: Path) -> Path:
+    project = parent / "proj"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "a.txt").write_text("public\n")
+    (project / "data" / "log").write_text("log\n")
+    (project / "secret").mkdir()
+    (project / "secret" / "key.txt").write_text(SECRET_MAGIC + "\n")
+    return project
 
 
 def test_a_compiler_the_root_tree_wrote_is_not_run_untraced_after_learning(
