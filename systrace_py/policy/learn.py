@@ -2903,15 +2903,53 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
             here, below = _older_uses(observations, new, ctx)
             below |= _older_uses(observations, own, ctx)[1]  # (moved there and back)
             wide = {key for key in keys if key == FSMETA or key in below}
-            alone = {key for key in keys - wide if key in here}
+            # (the directory itself: what its new name has more of, that the run did to it)
+            alone = {key for key in _shortfall_keys(checked.linked_shortfall(own, new, False))
+                     if key in here}
+            if "fsread" in alone:
+                alone.discard(FSMETA)
             if alone:
                 found.append((rule.path.pattern, alone, None, own))
-            keys = wide
-            if not keys:
-                continue
+            # (below it, place by place: each glob of the new name's, by the same rest below
+            # the old name -- never the pattern of the rule that moves it and all below,
+            # which one rule of a few files made a read of all the tree held: red team 88.
+            # What no glob rebased covers is left: the next run's move is refused)
+            found += _rebased_globs(checked, own, new, wide, ctx)
+            continue
         if "fsread" in keys:
             keys.discard(FSMETA)  # (fsread covers looking)
         found.append((rule.path.pattern, keys, tree, own))
+    return found
+
+
+def _rebased_globs(table: Table, own: str, new: str, keys: set[str], ctx: _Context
+                   ) -> list[tuple[str, set[str], bool | None, str]]:
+    """Grants below the old name ``own`` of a directory moved to ``new``: each ``permit``
+    rule of ``table`` (not fresh) whose pattern is written below ``new`` and names some
+    places below it (``PathGlob.below``), written below ``own`` instead, for the classes
+    of ``keys`` it grants (``$CWD/work/data/*`` read: ``$CWD/work.old/data/*``).  The next
+    run's engine compares two patterns of the same rest at the same places
+    (model._outcomes), so the move gives no file below either name more; an exact rule's
+    place is granted by :func:`_linked_grant` itself."""
+    prefix = ctx.writer.text(new) + "/"
+    base = ctx.writer.text(own)
+    found: list[tuple[str, set[str], bool | None, str]] = []
+    for rule in table.rules:
+        path = rule.path
+        if path is None or rule.fresh or rule.injects or rule.action is not Action.PERMIT \
+                or rule.argv is not None or rule.target is not None \
+                or not path.pattern.startswith(prefix):
+            continue
+        below = getattr(path, "below", None)
+        exact = getattr(path, "exact_paths", None)
+        if below is None or below(new) is None or (exact is not None and exact()):
+            continue
+        granted = {key for key in keys if key in rule.calls or key in rule.classes}
+        if "fsread" in granted:
+            granted.discard(FSMETA)
+        text = base + "/" + path.pattern[len(prefix):]
+        if granted and not is_sensitive(own, ctx.writer.home):
+            found.append((text, granted, False, own))
     return found
 
 

@@ -1841,40 +1841,83 @@ def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
         grant = _GRANT[Action.NEVER] if rule.redirect is not None else _GRANT[rule.action]
         condition = None if rule.argv is None and rule.target is None else \
             (rule.argv.patterns if rule.argv is not None else None, rule.target)
+        # (below the two directories: a glob that matches some places below a name, by the
+        # same rest below either one, matches at the same places -- one unknown for both
+        # names and every rule of that rest, not two: red team 88.  So among the names
+        # something runs later there, left_out's: the same names at the same places)
+        old_place = _place(rule, source) if below and not whole and old == _MAYBE else None
+        new_place = _place(rule, target) if below and new == _MAYBE else None
         olds = _ways(old, grant)
         news = _ways(new, grant)
         reached: States = set()
-        for has, gains, taken in states:
-            holds: tuple[bool, ...] = (True,)
-            if condition is not None:
-                holds = (True, False)
-                for known, value in taken:
-                    if known == condition:
-                        holds = (value,)
-                        break
-                else:
-                    # (one argv holds no two conditions whose elements are two literals
-                    # at one place, or whose lengths differ: review 25)
-                    if any(value and _exclusive(known, condition) for known, value in taken):
-                        holds = (False,)
-            for held in holds:
-                now = taken if condition is None or len(holds) == 1 else \
-                    taken | {(condition, held)}
-                if not held:  # (the call's argv or target: the rule matches neither name)
-                    reached.add((has, gains, now))
-                    continue
-                for one_has in (has,) if has is not None else olds:
-                    for one_gains in (gains,) if gains is not None else news:
-                        if one_has is not None and one_gains is not None:
-                            done.add((one_has, one_gains))
-                        else:
-                            reached.add((one_has, one_gains, now))
+        places = list(dict.fromkeys(p for p in (old_place, new_place) if p is not None))
+        for has, gains, was in states:
+            for taken in _assigned(was, places):
+                one_olds = olds if old_place is None else \
+                    ((grant,) if (old_place, True) in taken else (None,))
+                one_news = news if new_place is None else \
+                    ((grant,) if (new_place, True) in taken else (None,))
+                _step(reached, done, has, gains, taken, condition, one_olds, one_news)
         if len(reached) > _WAYS_KEPT:
             reached = {(has, gains, frozenset()) for has, gains, _ in reached}
         states = reached
     return frozenset(done | {(default if has is None else has,
                               default if gains is None else gains)
                              for has, gains, _ in states})
+
+
+def _place(rule: Rule, directory: str) -> object | None:
+    """The unknown of :func:`_outcomes` for a rule that may match only some places below
+    ``directory``: the rest of its pattern below it (``PathGlob.below``), or None where it
+    cannot be told (a learned glob, a pattern not starting with the directory)."""
+    below = getattr(rule.path, "below", None) if rule.path is not None and \
+        getattr(rule.path, "made_directory", None) is None else None
+    rest = below(directory) if below is not None else None
+    return ("place", rest) if rest is not None else None
+
+
+def _assigned(taken: frozenset[tuple[object, bool]], places: Sequence[object]
+              ) -> list[frozenset[tuple[object, bool]]]:
+    """Each way ``places`` (unknowns of :func:`_outcomes`) come out given ``taken``: one
+    already met keeps its value, one not yet met is taken both ways."""
+    ways = [taken]
+    for place in places:
+        if (place, True) in taken or (place, False) in taken:
+            continue
+        ways = [way | {(place, value)} for way in ways for value in (True, False)]
+    return ways
+
+
+def _step(reached: set[tuple[int | None, int | None, frozenset[tuple[object, bool]]]],
+          done: set[tuple[int, int]], has: int | None, gains: int | None,
+          taken: frozenset[tuple[object, bool]], condition: object,
+          olds: tuple[int | None, ...], news: tuple[int | None, ...]) -> None:
+    """One state of :func:`_outcomes` through one rule: its condition (the call's argv or
+    target) held or not, then each way the rule matches either name."""
+    holds: tuple[bool, ...] = (True,)
+    if condition is not None:
+        holds = (True, False)
+        for known, value in taken:
+            if known == condition:
+                holds = (value,)
+                break
+        else:
+            # (one argv holds no two conditions whose elements are two literals
+            # at one place, or whose lengths differ: review 25)
+            if any(value and _exclusive(known, condition) for known, value in taken):
+                holds = (False,)
+    for held in holds:
+        now = taken if condition is None or len(holds) == 1 else \
+            taken | {(condition, held)}
+        if not held:  # (the call's argv or target: the rule matches neither name)
+            reached.add((has, gains, now))
+            continue
+        for one_has in (has,) if has is not None else olds:
+            for one_gains in (gains,) if gains is not None else news:
+                if one_has is not None and one_gains is not None:
+                    done.add((one_has, one_gains))
+                else:
+                    reached.add((one_has, one_gains, now))
 
 
 _WAYS_KEPT = 256

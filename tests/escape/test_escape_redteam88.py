@@ -87,6 +87,43 @@ def test_one_file_read_and_its_tree_moved_aside_and_back_grants_no_read_of_the_t
     assert not (tmp_path / "work.old").exists()
 
 
+def test_a_tree_listed_and_read_and_moved_aside_and_back_grants_no_read_of_the_tree(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Learned: ``learn_roundtrip work listed`` (lists work/data, reads each file there;
+    moves work aside and back): the reads are learned as a glob, ``fsread $CWD/work/data/*``
+    ("directory listings"), which by shapes may match only some places below work.
+    Enforced: ``ATTACK=1 learn_roundtrip work`` reads ``work/secret/secret.txt``.  On the
+    base the glob's shortfall was granted as the mover's pattern and all below it (``fsread
+    $CWD/work.old/**``, then ``$CWD/work/**``): ESCAPED (both loops).  Now the glob is
+    granted by the same rest below the old name (``$CWD/work.old/data/*``), which the engine
+    compares at the same places; the learned policy replays the learning run."""
+    program = build("escape/learn_roundtrip.c")
+    work = _work(tmp_path)
+    for name in ("b.txt", "c.txt", "d.txt"):
+        (work / "data" / name).write_text("public\n")
+    control = subprocess.run([str(program), "work"], capture_output=True, text=True,
+                             timeout=30, cwd=tmp_path, env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program), "work", "listed"],
+                         cwd=tmp_path, env=loop)
+    assert first.stdout.startswith("BLOCKED: read work/data/a.txt, moved work"), \
+        first.stdout + first.stderr
+    text = learned.read_text()
+    assert 'path = "$CWD/work/data/*"' in text, text
+    traced = run_systrace(["-p", str(learned), "--", str(program), "work"],
+                          cwd=tmp_path, env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr + text
+    assert traced.stdout.startswith("BLOCKED: open work/secret/secret.txt: EPERM"), \
+        traced.stdout + traced.stderr
+    assert 'path = "$CWD/work.old/data/*"' in text, text
+    again = run_systrace(["-p", str(learned), "--", str(program), "work", "listed"],
+                         cwd=tmp_path, env=loop)
+    assert (again.returncode, again.stdout) == (first.returncode, first.stdout), \
+        again.stdout + again.stderr + text
+    assert sorted(p.name for p in work.iterdir()) == ["data", "secret"]
+
+
 #: the project's round trip by a shell: cat reads one file, sh appends to another, mv (a table
 #: of its own) moves the project directory aside and back -- from inside it
 _SHELL_ROUND_TRIP = ("cat data/a.txt; echo more >> data/log; cd ..; mv proj proj.old; "
