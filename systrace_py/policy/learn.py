@@ -2695,8 +2695,9 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
     link's or move's new name an access its old name lacks, the old name gets it too --
     by the pattern of the rule that lets the old name be linked or moved (git's
     ``clone --local`` links the source's objects, which the clone's rules read: the
-    source's object pattern is read too), and for a directory moved by that pattern and
-    everything below it.  A file the run made (its name in ``_Context.made``, not older)
+    source's object pattern is read too); below an older directory moved, place by place
+    (:func:`_linked_grant`: each exact rule's place, each glob by its rest, below the old
+    name -- red team 88).  A file the run made (its name in ``_Context.made``, not older)
     is its own: exempt, as on the next run.  The learning run could use the file through
     its new name: the grant says so under the file's own name, and no other name's
     file gains anything by it."""
@@ -2817,9 +2818,10 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
     DIR/data/a.txt``) is granted at its own place below the old name alone
     (``DIR.old/data/a.txt``: the same file's other name), as the next run's engine compares
     it (model.exact_places), and only what the run did to an older file at that place by
-    either name (:func:`_older_uses_at`); only the globs' shortfall takes the rule's pattern
-    and ``/**`` -- one exact read made it ``DIR.old/**`` and then ``DIR/**``, a read of all
-    the tree held (red team 88, learn_roundtrip.c).
+    either name (:func:`_older_uses_at`); a glob written below the new name by the same rest
+    below the old one (:func:`_rebased_globs`).  Never the pattern of the moving rule and
+    ``/**``: one exact read made it ``DIR.old/**`` and then ``DIR/**``, a read of all the
+    tree held (red team 88, learn_roundtrip.c).
 
     A file the run made is exempt only where the next run tells it its own: its engine
     notes what the run makes (``notes``, model.notes_made: some rule of the policy is
