@@ -2917,7 +2917,15 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
             # which one rule of a few files made a read of all the tree held: red team 88.
             # What no glob rebased covers is left: the next run's move is refused)
             found += _rebased_globs(checked, own, new, wide, ctx)
-            continue
+            pattern = rule.path.pattern
+            directories = ctx.writer.glob(pattern[:-3] if pattern.endswith("/**") else pattern)
+            if directories.exact_paths() is not None or not wide:
+                continue
+            # (a directory of a generated name's shape, moved by the rule of that shape -- a
+            # counter's oldest run-101 renamed to garbage-UUID and removed, whose rules are
+            # the shapes' learned globs, compared by shapes: that shape's trees, the classes
+            # the run used below, as before red team 88; a named directory is never so)
+            keys = wide
         if "fsread" in keys:
             keys.discard(FSMETA)  # (fsread covers looking)
         found.append((rule.path.pattern, keys, tree, own))
