@@ -2858,7 +2858,7 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
             continue  # (never widened: the next run's move is refused, as it may be)
         places: list[tuple[str, list[tuple[tuple[str, str, int | None], Action, Action]]]] = []
         if older_tree and syscall == obs.syscall:
-            # (an older directory: each exact rule's place on its own, the rest by shapes)
+            # (an older directory: each exact rule's place on its own; the rest by rests or shapes)
             shortfall = checked.linked_shortfall(own, new, tree, places=False)
             exact = exact_places(checked.rules, own, new)
             for tail in exact[0] if exact is not None else ():
