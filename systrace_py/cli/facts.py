@@ -12,9 +12,11 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
+from systrace_py.policy import aliases
 from systrace_py.policy.generalize import CATEGORIES, SystemFacts
+from systrace_py.policy.learn import Observation
 from systrace_py.procfs import read_regular
 
 #: Compiler drivers asked where their headers and own files are (gcc, cc, g++, clang...,
@@ -24,6 +26,48 @@ _PYTHON = re.compile(r"python3(?:\.[0-9]+)?")
 #: Asked of an interpreter (isolated: no user site, no PYTHONPATH): its library directories
 _PYTHON_PATHS = "import json, os, sys; print(json.dumps([p for p in sys.path if os.path.isdir(p)]))"
 _ASK_TIMEOUT = 10
+#: Calls that may change a file they name (or their descriptor's): writes, moves, links, an
+#: owner, mode, time or attribute set; an open only when it writes or creates
+#: (:func:`changed_by_run`).  Writes through a descriptor count at its open.
+_CHANGES = (aliases.ALIASES["fswrite"] | aliases.ALIASES["fslink"]) - aliases.OPEN_CALLS
+_WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC
+#: ... of which these change only what they made: a removal leaves nothing at its name, and
+#: a ``mkdir`` that met a directory there (``mkdir -p``'s walk from ``/``) changed nothing
+_ONLY_MADE = frozenset(("mkdir", "mkdirat", "unlink", "unlinkat", "rmdir"))
+
+
+def changed_by_run(observations: Iterable[Observation]) -> frozenset[str] | None:
+    """The paths a learning run made or changed -- created, written, moved, linked, its
+    owner, mode or attributes set, by name or by descriptor (an observation names a
+    descriptor's file) --, or None when the run mounted, unmounted or changed its root
+    (then any name may hold anything).  A tree running as root makes a program "the system
+    installed" (:func:`_installed`: root's, in root's directories) anywhere it may write,
+    and :func:`gather_facts` ran it after the run, traced by nobody (red team 88,
+    ``learn_cc.c``): a program at or below such a path is never asked."""
+    changed: set[str] = set()
+    for obs in observations:
+        if obs.syscall in aliases.ALIASES["namespace"]:
+            return None
+        if not (obs.created or obs.syscall in _CHANGES or (
+                obs.syscall in aliases.OPEN_CALLS
+                and (obs.open_flags is None or obs.open_flags & _WRITES))):
+            continue
+        changed.update(arg.path for arg in obs.paths if arg.path.startswith("/") and (
+            obs.syscall not in _ONLY_MADE or arg.role in obs.created))
+    return frozenset(changed)
+
+
+def _made_by_run(path: str, changed: Collection[str] | None) -> bool:
+    """Whether ``path`` (a real path) or a directory above it is one the run made or
+    changed (:func:`changed_by_run`; None: the run mounted -- every path is)."""
+    if changed is None:
+        return True
+    while True:
+        if path in changed:
+            return True
+        if path in ("/", ""):
+            return False
+        path = os.path.dirname(path)
 
 
 def _output(argv: list[str]) -> str:
@@ -110,10 +154,12 @@ def _installed(program: str) -> bool:
     return os.access(program, os.X_OK)
 
 
-def gather_facts(programs: Iterable[str]) -> SystemFacts:
+def gather_facts(programs: Iterable[str],
+                 changed: Collection[str] | None = frozenset()) -> SystemFacts:
     """The category roots the programs that ran use on this system (see the module's
-    docstring); a program that cannot be asked, or that the system did not install, adds
-    nothing (the categories then take their roots from the paths read)."""
+    docstring); a program that cannot be asked, that the system did not install, or that
+    the run made or changed (``changed``: :func:`changed_by_run`), adds nothing (the
+    categories then take their roots from the paths read)."""
     roots: dict[str, list[str]] = {"headers": [], "compiler": [], "python": []}
     # A program is asked by its real path: a #! line may name the system's interpreter
     # through a link of the program's to /usr/bin (DIR/link/python3), and Python then took
@@ -122,7 +168,7 @@ def gather_facts(programs: Iterable[str]) -> SystemFacts:
     # learn_asked.c).  By its real path a virtual environment's interpreter is the system's.
     for program in dict.fromkeys(os.path.realpath(_interpreter(p)) for p in programs):
         name = os.path.basename(program)
-        if not _installed(program):
+        if _made_by_run(program, changed) or not _installed(program):
             continue
         if _COMPILER.fullmatch(name):
             _compiler_facts(program, roots)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from systrace_py.audit import AuditLog, LogError
 from systrace_py.cli.args import EXIT_INTERNAL, UsageError, parse_credentials, resolve_command
-from systrace_py.cli.facts import gather_facts
+from systrace_py.cli.facts import changed_by_run, gather_facts
 from systrace_py.cli.report import not_written, orphans_notice, say, stats, write_summary
 from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import SpawnSpec
@@ -177,7 +177,7 @@ def learn_command(opts: argparse.Namespace) -> int:
     try:
         outcome = session.run(spec)
         if outcome.completed:
-            facts = gather_facts(learner.programs)
+            facts = gather_facts(learner.programs, changed_by_run(learner.observations()))
     finally:
         if audit is not None:
             _end_log(audit, learner, facts)

@@ -803,6 +803,36 @@ class PathGlob:
         parts = [c for c in directory.split("/") if c]
         return any(_below(steps, parts, everything=True) for steps in self._compiled.steps)
 
+    def exact_paths(self) -> tuple[str, ...] | None:
+        """The paths the pattern matches when every alternative is a plain path (braces of
+        plain names: ``$CWD/{work,work.old}``, expansions applied), else None.  A directory's
+        move compares such a rule at its own place below either name, not by its shape
+        (model._linked_outcomes: red team 88)."""
+        paths: list[str] = []
+        for alternative in self._compiled.alternatives:
+            if isinstance(alternative, str) or not alternative or \
+                    not all(isinstance(c, str) for c in alternative):
+                return None
+            paths.append("/" + "/".join(cast("tuple[str, ...]", alternative)))
+        return tuple(paths) if paths else None
+
+    def below(self, directory: str) -> frozenset[tuple[object, ...]] | None:
+        """What the pattern matches strictly inside ``directory``, as the rest of each
+        alternative after the directory's own components, when every alternative that may
+        match there starts with them literally (``$CWD/work/data/*`` below ``$CWD/work``:
+        ``data/*``), else None.  Two patterns with the same rest below two directories match
+        at the same places below them: a directory's move compares them place by place
+        (model._outcomes; red team 88)."""
+        parts = [c for c in directory.split("/") if c]
+        rests: list[tuple[object, ...]] = []
+        paths = [alt for alt in self._compiled.alternatives if not isinstance(alt, str)]
+        for alternative, steps in zip(paths, self._compiled.steps, strict=True):
+            if len(alternative) > len(parts) and list(alternative[:len(parts)]) == parts:
+                rests.append(tuple(alternative[len(parts):]))
+            elif _below(steps, parts, everything=False):
+                return None
+        return frozenset(rests) if rests else None
+
     def matches(self, path: str) -> bool:
         """Whether a resolved path (or an engine pseudo name) matches."""
         if not path:

@@ -113,6 +113,7 @@ from systrace_py.policy.model import (
     SockAddr,
     Table,
     checks_of,
+    exact_places,
     notes_made,
     unplaced,
 )
@@ -2694,8 +2695,9 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
     link's or move's new name an access its old name lacks, the old name gets it too --
     by the pattern of the rule that lets the old name be linked or moved (git's
     ``clone --local`` links the source's objects, which the clone's rules read: the
-    source's object pattern is read too), and for a directory moved by that pattern and
-    everything below it.  A file the run made (its name in ``_Context.made``, not older)
+    source's object pattern is read too); below an older directory moved, place by place
+    (:func:`_linked_grant`: each exact rule's place, each glob by its rest, below the old
+    name -- red team 88).  A file the run made (its name in ``_Context.made``, not older)
     is its own: exempt, as on the next run.  The learning run could use the file through
     its new name: the grant says so under the file's own name, and no other name's
     file gains anything by it."""
@@ -2707,7 +2709,7 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
     # the grants below are not fresh, so it does not change)
     notes = notes_made(policy.tables()) or _note_own_moves(policy, moves, ctx, report)
     for _ in range(_LINKED_PASSES):
-        grants: dict[tuple[int, str, bool | None], tuple[Table, Rule, set[str], list[str]]] = {}
+        grants: dict[tuple[int, str, bool | None], tuple[Table, str, set[str], list[str]]] = {}
         for obs in moves:
             table = _observed_table(policy, obs)
             for role in ("old", "new"):
@@ -2718,20 +2720,18 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
                 # -- Supervisor._linked_elsewhere, red team 49 -- by the pattern of the
                 # linker's rule)
                 for into in (table, *(t for t in policy.tables() if t is not table)):
-                    for rule, keys, tree, path in _linked_grant(
+                    for pattern, keys, tree, path in _linked_grant(
                             table, obs, role, ctx, into, observations, report, notes):
-                        key = (id(into), rule.path.pattern if rule.path is not None else "",
-                               tree)
-                        entry = grants.setdefault(key, (into, rule, set(), []))
+                        key = (id(into), pattern, tree)
+                        entry = grants.setdefault(key, (into, pattern, set(), []))
                         entry[2].update(keys)
                         if path not in entry[3]:
                             entry[3].append(path)
         if not grants:
             break
-        for (_, _, tree), (table, rule, keys, paths) in grants.items():
+        for (_, pattern, tree), (table, _, keys, paths) in grants.items():
             calls = tuple(sorted(keys, key=_key_rank))
-            assert rule.path is not None
-            pattern = _alternatives_naming(rule.path.pattern, paths, ctx)
+            pattern = _alternatives_naming(pattern, paths, ctx)
             texts = [pattern]
             if tree is None:  # (an older directory itself, _linked_grant: the rule's pattern
                 # of the directories, not of what is below them -- run-[0-9][0-9][0-9])
@@ -2826,18 +2826,25 @@ def _note_own_moves(policy: Policy, moves: Sequence[Observation], ctx: _Context,
 def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
                   into: Table | None, observations: Sequence[Observation],
                   report: LearnReport, notes: bool = True
-                  ) -> list[tuple[Rule, set[str], bool | None, str]]:
+                  ) -> list[tuple[str, set[str], bool | None, str]]:
     """What the old name (``role``) of a link or move lacks of its new name's grants on
     the next run, in the table ``into`` (the linker's, ``table``, when None; another one's:
-    red team 49): the rule of ``table`` that lets it be linked (whose pattern the grant takes), the
-    class keys to grant, whether the file is a directory, and its name.  A directory the
+    red team 49): the pattern of the rule of ``table`` that lets it be linked (the grant's),
+    the class keys to grant, whether the file is a directory, and its name.  A directory the
     run made is its own but for the older files linked or moved below it
     (``Observation.older_inside``): each of those, by its own name, at its name below the
     new one (cargo's session directory: the last session's files linked in).  An older
     directory moved is granted, over its tree, only what the run did to older files below
     either name, and itself what the run did to it by the new name (:func:`_older_uses`);
     a move that needs more is left to be refused on the next run
-    (``LearnReport.older_unwidened``).
+    (``LearnReport.older_unwidened``).  An exact rule below either name (``fsread
+    DIR/data/a.txt``) is granted at its own place below the old name alone
+    (``DIR.old/data/a.txt``: the same file's other name), as the next run's engine compares
+    it (model.exact_places), and only what the run did to an older file at that place by
+    either name (:func:`_older_uses_at`); a glob written below the new name by the same rest
+    below the old one (:func:`_rebased_globs`).  Never the pattern of the moving rule and
+    ``/**``: one exact read made it ``DIR.old/**`` and then ``DIR/**``, a read of all the
+    tree held (red team 88, learn_roundtrip.c).
 
     A file the run made is exempt only where the next run tells it its own: its engine
     notes what the run makes (``notes``, model.notes_made: some rule of the policy is
@@ -2866,13 +2873,24 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
     else:
         older_tree = role in obs.directories
         compared = [(source.path, target.path, older_tree, obs.syscall)]
-    found: list[tuple[Rule, set[str], bool | None, str]] = []
+    found: list[tuple[str, set[str], bool | None, str]] = []
     compiled = table.compiled()
+    checked = into or table
     for own, new, tree, syscall in compared:
         if is_sensitive(own, ctx.writer.home):
             continue  # (never widened: the next run's move is refused, as it may be)
-        shortfall = (into or table).linked_shortfall(own, new, tree)
-        if not shortfall:
+        places: list[tuple[str, list[tuple[tuple[str, str, int | None], Action, Action]]]] = []
+        if older_tree and syscall == obs.syscall:
+            # (an older directory: each exact rule's place on its own; the rest by rests or shapes)
+            shortfall = checked.linked_shortfall(own, new, tree, places=False)
+            exact = exact_places(checked.rules, own, new)
+            for tail in exact[0] if exact is not None else ():
+                short = checked.linked_shortfall(own + tail, new + tail, False)
+                if short and not is_sensitive(own + tail, ctx.writer.home):
+                    places.append((own + tail, short))
+        else:
+            shortfall = checked.linked_shortfall(own, new, tree)
+        if not shortfall and not places:
             continue
         if syscall == obs.syscall:
             facts = CallFacts(obs.syscall, obs.paths, selector=obs.selector,
@@ -2890,10 +2908,18 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
         if rule is None or rule.path is None or rule.fresh or \
                 rule.action is not Action.PERMIT:
             continue  # (a default or a pathless rule decides the name: nothing to widen)
-        keys: set[str] = set()
-        for (call, path_role, flags), _, _ in shortfall:
-            for cls, part in checks_of(call, path_role, flags, None):
-                keys.add(part if part == FSMETA else cls or call)
+        for place, short in places:  # (its other name, exactly: nothing else of the tree)
+            # (only what the run did to an older file at that place by either name: a file
+            # it made there is its own -- red team 81's stash, left to be refused)
+            used = _older_uses_at(observations, (place, new + place[len(own):]), ctx)
+            exact_keys = {key for key in _shortfall_keys(short) if key == FSMETA or key in used}
+            if "fsread" in exact_keys:
+                exact_keys.discard(FSMETA)  # (fsread covers looking)
+            if exact_keys:
+                found.append((ctx.writer.text(place), exact_keys, False, place))
+        keys = _shortfall_keys(shortfall)
+        if not keys:
+            continue
         if older_tree and syscall == obs.syscall:
             # (an older directory's whole tree: only what the run did to the older files
             # below either name -- a file it made there is its own, no reason to read or
@@ -2902,16 +2928,92 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
             here, below = _older_uses(observations, new, ctx)
             below |= _older_uses(observations, own, ctx)[1]  # (moved there and back)
             wide = {key for key in keys if key == FSMETA or key in below}
-            alone = {key for key in keys - wide if key in here}
+            # (the directory itself: what its new name has more of, that the run did to it)
+            alone = {key for key in _shortfall_keys(checked.linked_shortfall(own, new, False))
+                     if key in here}
+            if "fsread" in alone:
+                alone.discard(FSMETA)
             if alone:
-                found.append((rule, alone, None, own))
-            keys = wide
-            if not keys:
+                found.append((rule.path.pattern, alone, None, own))
+            # (below it, place by place: each glob of the new name's, by the same rest below
+            # the old name -- never the pattern of the rule that moves it and all below,
+            # which one rule of a few files made a read of all the tree held: red team 88.
+            # What no glob rebased covers is left: the next run's move is refused)
+            found += _rebased_globs(checked, own, new, wide, ctx)
+            pattern = rule.path.pattern
+            directories = ctx.writer.glob(pattern[:-3] if pattern.endswith("/**") else pattern)
+            if directories.exact_paths() is not None or not wide:
                 continue
+            # (a directory of a generated name's shape, moved by the rule of that shape -- a
+            # counter's oldest run-101 renamed to garbage-UUID and removed, whose rules are
+            # the shapes' learned globs, compared by shapes: that shape's trees, the classes
+            # the run used below, as before red team 88; a named directory is never so)
+            keys = wide
         if "fsread" in keys:
             keys.discard(FSMETA)  # (fsread covers looking)
-        found.append((rule, keys, tree, own))
+        found.append((rule.path.pattern, keys, tree, own))
     return found
+
+
+def _rebased_globs(table: Table, own: str, new: str, keys: set[str], ctx: _Context
+                   ) -> list[tuple[str, set[str], bool | None, str]]:
+    """Grants below the old name ``own`` of a directory moved to ``new``: each ``permit``
+    rule of ``table`` (not fresh) whose pattern is written below ``new`` and names some
+    places below it (``PathGlob.below``), written below ``own`` instead, for the classes
+    of ``keys`` it grants (``$CWD/work/data/*`` read: ``$CWD/work.old/data/*``).  The next
+    run's engine compares two patterns of the same rest at the same places
+    (model._outcomes), so the move gives no file below either name more; an exact rule's
+    place is granted by :func:`_linked_grant` itself."""
+    prefix = ctx.writer.text(new) + "/"
+    base = ctx.writer.text(own)
+    found: list[tuple[str, set[str], bool | None, str]] = []
+    for rule in table.rules:
+        path = rule.path
+        if path is None or rule.fresh or rule.injects or rule.action is not Action.PERMIT \
+                or rule.argv is not None or rule.target is not None \
+                or not path.pattern.startswith(prefix):
+            continue
+        below = getattr(path, "below", None)
+        exact = getattr(path, "exact_paths", None)
+        if below is None or below(new) is None or (exact is not None and exact()):
+            continue
+        granted = {key for key in keys if key in rule.calls or key in rule.classes}
+        if "fsread" in granted:
+            granted.discard(FSMETA)
+        text = base + "/" + path.pattern[len(prefix):]
+        if granted and not is_sensitive(own, ctx.writer.home):
+            found.append((text, granted, False, own))
+    return found
+
+
+def _shortfall_keys(shortfall: Sequence[tuple[tuple[str, str, int | None], Action, Action]]
+                    ) -> set[str]:
+    """The class keys (a class, or ``fsmeta``) that grant the accesses of a
+    ``Table.linked_shortfall``."""
+    keys: set[str] = set()
+    for (call, path_role, flags), _, _ in shortfall:
+        for cls, part in checks_of(call, path_role, flags, None):
+            keys.add(part if part == FSMETA else cls or call)
+    return keys
+
+
+def _older_uses_at(observations: Sequence[Observation], paths: Sequence[str], ctx: _Context
+                   ) -> frozenset[str]:
+    """The keys (:func:`_older_uses`') of what the run did to a file it did not make at one
+    of ``paths`` (one place below a moved directory, by its two names; red team 88)."""
+    made = ctx.made
+    found: set[str] = set()
+    for obs in observations:
+        if obs.failed:
+            continue
+        for facts in obs.all_facts():
+            for cls, arg in facts.checks():
+                if arg is None or cls is None or arg.path not in paths or (
+                        arg.path in made and arg.role not in obs.older):
+                    continue
+                part = aliases.part_of(facts.syscall, arg.role, cls, facts.selector)
+                found.add(part if part == FSMETA else cls)
+    return frozenset(found)
 
 
 def _older_uses(observations: Sequence[Observation], directory: str, ctx: _Context

@@ -1150,7 +1150,7 @@ class Table:
         return None
 
     def linked_shortfall(self, source: str, target: str, tree: bool, asked: bool = False,
-                         whole: bool = False
+                         whole: bool = False, places: bool = True
                          ) -> list[tuple[tuple[str, str, int | None], Action, Action]]:
         """The accesses (:func:`file_accesses`) the non-``fresh`` rules grant a file at
         ``target`` (``tree``: anywhere below the directory) more of than the file at
@@ -1160,7 +1160,9 @@ class Table:
         the learner grants the source these, learn._linked_grants); with ``asked``, also
         where both only ask (``has`` and ``gains`` ASK: the link is asked, fslink43).
         ``whole`` (with ``tree``): every file at and below ``target`` is the one file at
-        ``source`` (a mounted image's, mounts29), which is taken by its own name alone."""
+        ``source`` (a mounted image's, mounts29), which is taken by its own name alone.
+        Without ``places`` (a tree): the exact rules' places below (:func:`exact_places`)
+        are left out -- the learner grants each of those at its own place."""
         compiled = self.compiled()
         default = _GRANT[self.default]
         found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
@@ -1178,7 +1180,7 @@ class Table:
                     rules = old if list(map(id, old)) == list(map(id, new)) else \
                         _merged(positions[id(check)], old, new)
                 known = outcomes[id(check), left_out] = _linked_outcomes(
-                    rules, source, target, tree, default, left_out, whole)
+                    rules, source, target, tree, default, left_out, whole, places)
             return known
 
         accesses = self._access_checks(compiled)
@@ -1752,8 +1754,8 @@ _NO, _YES, _MAYBE = 0, 1, 2  # whether a rule's path matches a name (_linked_out
 
 
 def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool,
-                     default: int, left_out: bool = False, whole: bool = False
-                     ) -> frozenset[tuple[int, int]]:
+                     default: int, left_out: bool = False, whole: bool = False,
+                     by_place: bool = True) -> frozenset[tuple[int, int]]:
     """What the first matching rule of ``rules`` (one check's, in order; the default after
     them) may grant the file at ``source`` by that name and by ``target``, as pairs (by the
     old name, by the new) one per way the rules may come out (``tree``: the directories
@@ -1771,13 +1773,57 @@ def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool
     runs later below the two directories alone, which a learned writing glob matches only
     where it names them exactly (fslink43).  ``whole``: the paths below ``target`` are all
     the file at ``source`` itself (an image's, mounts29): that name alone is matched for
-    the old side."""
+    the old side.  An exact rule below either name is compared at its own place, the same
+    path below each (:func:`exact_places`); ``by_place`` False leaves those places out."""
     if left_out:
         return _outcomes(rules, source, target, True, default, left_out=True, whole=whole)
     here = _outcomes(rules, source, target, False, default)
     if not tree:
         return here
-    return here | _outcomes(rules, source, target, True, default, whole=whole)
+    places = None if whole else exact_places(rules, source, target)
+    if not places:
+        return here | _outcomes(rules, source, target, True, default, whole=whole)
+    # (each exact rule at its own place below either name: the same file's two names, with
+    # every rule; the other places with the exact ones left out -- they match none there)
+    rest = [rule for rule in rules if id(rule) not in places[1]]
+    found = here | _outcomes(rest, source, target, True, default)
+    for tail in places[0] if by_place else ():
+        found |= _outcomes(rules, source + tail, target + tail, False, default)
+    return found
+
+
+#: at most this many exact places below a moved directory are compared one by one (each a
+#: walk of the check's rules); past it the shapes alone, which grant no more (fail closed)
+_PLACES_KEPT = 256
+
+
+def exact_places(rules: Sequence[Rule], source: str, target: str
+                 ) -> tuple[tuple[str, ...], frozenset[int]] | None:
+    """The places (``/tail``, each below both names) of the rules of ``rules`` whose path is
+    exact (``PathGlob.exact_paths``) and names a path strictly below ``source`` or ``target``,
+    and those rules' ids; None when there are none, or too many to compare one by one.  A
+    directory moved is compared place by place for these: by shapes alone an exact rule
+    "may match below" each name, the two taken apart, and ``fsread DIR/data/a.txt`` made the
+    move back of ``DIR.old`` to ``DIR`` gain a read anywhere below -- which the learner, to
+    let the move pass, granted as ``DIR.old/**`` and then ``DIR/**`` (red team 88,
+    learn_roundtrip.c).  Place by place the move gains the read of ``data/a.txt`` alone, and
+    learn._linked_grant grants ``DIR.old/data/a.txt``, nothing else of the tree."""
+    prefixes = (source.rstrip("/") + "/", target.rstrip("/") + "/")
+    tails: dict[str, None] = {}
+    ids: set[int] = set()
+    for rule in rules:
+        exact = getattr(rule.path, "exact_paths", None) if rule.path is not None else None
+        paths = exact() if exact is not None else None
+        if not paths:
+            continue
+        below = [path[len(prefix) - 1:] for path in paths for prefix in prefixes
+                 if path.startswith(prefix)]
+        if below:
+            ids.add(id(rule))
+            tails.update(dict.fromkeys(below))
+    if not tails or len(tails) > _PLACES_KEPT:
+        return None
+    return tuple(tails), frozenset(ids)
 
 
 def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
@@ -1806,40 +1852,83 @@ def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
         grant = _GRANT[Action.NEVER] if rule.redirect is not None else _GRANT[rule.action]
         condition = None if rule.argv is None and rule.target is None else \
             (rule.argv.patterns if rule.argv is not None else None, rule.target)
+        # (below the two directories: a glob that matches some places below a name, by the
+        # same rest below either one, matches at the same places -- one unknown for both
+        # names and every rule of that rest, not two: red team 88.  So among the names
+        # something runs later there, left_out's: the same names at the same places)
+        old_place = _place(rule, source) if below and not whole and old == _MAYBE else None
+        new_place = _place(rule, target) if below and new == _MAYBE else None
         olds = _ways(old, grant)
         news = _ways(new, grant)
         reached: States = set()
-        for has, gains, taken in states:
-            holds: tuple[bool, ...] = (True,)
-            if condition is not None:
-                holds = (True, False)
-                for known, value in taken:
-                    if known == condition:
-                        holds = (value,)
-                        break
-                else:
-                    # (one argv holds no two conditions whose elements are two literals
-                    # at one place, or whose lengths differ: review 25)
-                    if any(value and _exclusive(known, condition) for known, value in taken):
-                        holds = (False,)
-            for held in holds:
-                now = taken if condition is None or len(holds) == 1 else \
-                    taken | {(condition, held)}
-                if not held:  # (the call's argv or target: the rule matches neither name)
-                    reached.add((has, gains, now))
-                    continue
-                for one_has in (has,) if has is not None else olds:
-                    for one_gains in (gains,) if gains is not None else news:
-                        if one_has is not None and one_gains is not None:
-                            done.add((one_has, one_gains))
-                        else:
-                            reached.add((one_has, one_gains, now))
+        places = list(dict.fromkeys(p for p in (old_place, new_place) if p is not None))
+        for has, gains, was in states:
+            for taken in _assigned(was, places):
+                one_olds = olds if old_place is None else \
+                    ((grant,) if (old_place, True) in taken else (None,))
+                one_news = news if new_place is None else \
+                    ((grant,) if (new_place, True) in taken else (None,))
+                _step(reached, done, has, gains, taken, condition, one_olds, one_news)
         if len(reached) > _WAYS_KEPT:
             reached = {(has, gains, frozenset()) for has, gains, _ in reached}
         states = reached
     return frozenset(done | {(default if has is None else has,
                               default if gains is None else gains)
                              for has, gains, _ in states})
+
+
+def _place(rule: Rule, directory: str) -> object | None:
+    """The unknown of :func:`_outcomes` for a rule that may match only some places below
+    ``directory``: the rest of its pattern below it (``PathGlob.below``), or None where it
+    cannot be told (a learned glob, a pattern not starting with the directory)."""
+    below = getattr(rule.path, "below", None) if rule.path is not None and \
+        getattr(rule.path, "made_directory", None) is None else None
+    rest = below(directory) if below is not None else None
+    return ("place", rest) if rest is not None else None
+
+
+def _assigned(taken: frozenset[tuple[object, bool]], places: Sequence[object]
+              ) -> list[frozenset[tuple[object, bool]]]:
+    """Each way ``places`` (unknowns of :func:`_outcomes`) come out given ``taken``: one
+    already met keeps its value, one not yet met is taken both ways."""
+    ways = [taken]
+    for place in places:
+        if (place, True) in taken or (place, False) in taken:
+            continue
+        ways = [way | {(place, value)} for way in ways for value in (True, False)]
+    return ways
+
+
+def _step(reached: set[tuple[int | None, int | None, frozenset[tuple[object, bool]]]],
+          done: set[tuple[int, int]], has: int | None, gains: int | None,
+          taken: frozenset[tuple[object, bool]], condition: object,
+          olds: tuple[int | None, ...], news: tuple[int | None, ...]) -> None:
+    """One state of :func:`_outcomes` through one rule: its condition (the call's argv or
+    target) held or not, then each way the rule matches either name."""
+    holds: tuple[bool, ...] = (True,)
+    if condition is not None:
+        holds = (True, False)
+        for known, value in taken:
+            if known == condition:
+                holds = (value,)
+                break
+        else:
+            # (one argv holds no two conditions whose elements are two literals
+            # at one place, or whose lengths differ: review 25)
+            if any(value and _exclusive(known, condition) for known, value in taken):
+                holds = (False,)
+    for held in holds:
+        now = taken if condition is None or len(holds) == 1 else \
+            taken | {(condition, held)}
+        if not held:  # (the call's argv or target: the rule matches neither name)
+            reached.add((has, gains, now))
+            continue
+        for one_has in (has,) if has is not None else olds:
+            for one_gains in (gains,) if gains is not None else news:
+                if one_has is not None and one_gains is not None:
+                    done.add((one_has, one_gains))
+                else:
+                    reached.add((one_has, one_gains, now))
 
 
 _WAYS_KEPT = 256

@@ -224,6 +224,71 @@ action = "permit"
     assert table.decide(own).action is Action.PERMIT
 
 
+#: red team 88's learned table (learn_roundtrip.c): one file read below work, work moved
+#: aside to work.old and back
+ROUND_TRIP = """
+default = "never"
+[[rule]]
+calls = ["fsread"]
+path = "/w/work/data/a.txt"
+action = "permit"
+[[rule]]
+calls = ["fslink", "fswrite"]
+path = "/w/{work,work.old}/**"
+action = "permit"
+"""
+
+
+def test_a_directory_moved_compares_each_exact_rule_at_its_own_place() -> None:
+    """By shapes, ``fsread /w/work/data/a.txt`` "may match below" each name, the two taken
+    apart, so the move back of work.old gained a read anywhere below work -- and the learner,
+    to let it pass, granted ``/w/work.old/**``, then ``/w/work/**`` (red team 88).  Place by
+    place the move back gains the read of data/a.txt alone; granted at that place below the
+    old name, nothing is short; so is a glob of the same rest below either name (one unknown
+    place, not two)."""
+    back = moving("rename", "/w/work.old", "/w/work", directories=("old",))
+    aside = moving("rename", "/w/work", "/w/work.old", directories=("old",))
+    table = load(ROUND_TRIP).main
+    assert table.decide(aside).action is Action.PERMIT
+    assert table.decide(back).reason == "linked access"
+    short = table.linked_shortfall("/w/work.old", "/w/work", True)
+    assert {access[0] for access, _, _ in short} <= {"open", "openat", "openat2", "creat"}
+    assert short
+    placed = load(ROUND_TRIP + """[[rule]]
+calls = ["fsread"]
+path = "/w/work.old/data/a.txt"
+action = "permit"
+""").main
+    assert placed.linked_shortfall("/w/work.old", "/w/work", True) == []
+    assert placed.decide(back).action is Action.PERMIT
+    assert placed.decide(aside).action is Action.PERMIT
+    # (another place below: the read of data/a.txt gives b.txt nothing)
+    other = load(ROUND_TRIP.replace("/w/work/data/a.txt", "/w/work/data/b.txt") + """[[rule]]
+calls = ["fsread"]
+path = "/w/work.old/data/a.txt"
+action = "permit"
+""").main
+    assert other.decide(back).reason == "linked access"
+    assert other.decide(aside).reason == "linked access"
+    # (a glob below each name by the same rest matches at the same places: permitted; a
+    # different rest is told apart by shapes alone, refused)
+    globbed = load(ROUND_TRIP.replace("/w/work/data/a.txt", "/w/work/data/*.txt") + """[[rule]]
+calls = ["fsread"]
+path = "/w/work.old/data/*.txt"
+action = "permit"
+""").main
+    assert globbed.decide(back).action is Action.PERMIT
+    assert globbed.decide(aside).action is Action.PERMIT
+    one_glob = load(ROUND_TRIP.replace("/w/work/data/a.txt", "/w/work/data/*.txt")).main
+    assert one_glob.decide(back).reason == "linked access"
+    other_rest = load(ROUND_TRIP.replace("/w/work/data/a.txt", "/w/work/data/*.txt") + """[[rule]]
+calls = ["fsread"]
+path = "/w/work.old/*/*.txt"
+action = "permit"
+""").main
+    assert other_rest.decide(back).reason == "linked access"
+
+
 # ---------------------------------------------------------------------------------------------
 # Property: the composed decision never grants the old file an access its own name lacks
 
@@ -541,7 +606,9 @@ TAILS = ["f", "d/f", ".git/hooks/pre-commit", ".git/config", "hooks/post-merge",
          "package.json", "sub/package.json", ".git", "x.git/hooks/h", "modules/m/config"]
 TREE_GLOBS = ["/w/**", "/w/a/**", "/w/b/**", "/s/**", "/**", "/w/*", "/w/a/*", "/w/*/**",
               "/w/b/.git/**", "/w/a/.git/hooks/*", "/w/b/.git/hooks/pre-commit", "/s/d/*",
-              "/w/a/package.json", "{/w/a/**,/w/b/config}", "/s/x.git/**"]
+              "/w/a/package.json", "{/w/a/**,/w/b/config}", "/s/x.git/**",
+              # (exact rules below a tree: compared place by place, red team 88)
+              "/w/a/d/f", "/w/b/d/f", "{/s/d/f,/w/b/f}", "/w/a/d/*", "/w/b/d/*", "/s/d/*/f"]
 TREE_CALLS = [["fsread"], ["fswrite"], ["fsread", "fswrite"], ["fslink"], ["fsmeta"],
               ["openat"], ["exec"], ["fsread", "fswrite", "fslink"], ["truncate"], ["unlink"]]
 #: older files a call of the run moved into a directory it made
