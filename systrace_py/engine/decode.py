@@ -2852,12 +2852,12 @@ class DecodedCall:
                 return []
             self.sockaddr_raw = raw
             self.control_messages()  # (an unspecified destination may take its source there)
-            named.append((raw, flags | _msg_flags(self.msghdr_raw), self.control_raw or b""))
+            named.append((raw, flags, self.control_raw or b""))
         elif name == "sendmmsg":
             for header, control in self._messages(memory):
                 raw = self._message_name(memory, header)
                 if raw is not None:
-                    named.append((raw, flags | _msg_flags(header), control))
+                    named.append((raw, flags, control))
         return self._decode_addresses(named)
 
     def _decode_addresses(self, named: list[tuple[bytes | None, int, bytes]]) -> list[SockAddr]:
@@ -4042,12 +4042,6 @@ def _over_msg_len(array: int, index: int, header: bytes) -> bool:
                for k in (j, j + 1)):
             return True
     return False
-
-
-def _msg_flags(header: bytes) -> int:
-    """A msghdr's msg_flags (the kernel adds some of them to the call's)."""
-    flags: int = struct.unpack_from("<I", header, 48)[0]
-    return flags & MSG_FASTOPEN
 
 
 def _control_kinds(control: bytes) -> list[tuple[int, int]]:

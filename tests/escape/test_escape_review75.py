@@ -49,6 +49,53 @@ def test_a_fast_open_variant_opens_no_stream_past_never_connect(
         assert "BLOCKED" in out, (out, err)
 
 
+#: the address the header names refused (sends stop), the one the program connects to
+#: permitted, the recipe's catch-all
+PERMITTED = "127.0.0.73"
+CONNECTED = f'''default = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+address = "127.0.0.72"
+action = "never"
+errno = "ECONNREFUSED"
+
+[[rule]]
+calls = ["connect"]
+address = "{PERMITTED}"
+action = "permit"
+
+[[rule]]
+calls = ["connect"]
+action = "never"
+errno = "ECONNREFUSED"
+'''
+
+
+@pytest.mark.parametrize("loop", ["python", "native"])
+def test_a_connected_streams_send_naming_another_address_in_its_header_is_sent(
+        build, tmp_path: Path, loop: str) -> None:
+    """Parity (review 75's first minor item): a connected TCP socket's ``sendmsg`` whose
+    msghdr names a refused address and sets MSG_FASTOPEN in its own ``msg_flags`` sends on
+    the connected stream natively -- the kernel takes a send's flags from the register
+    alone (``____sys_sendmsg`` sets ``msg_flags`` from them) and a connected stream ignores
+    the name.  The decoder once added the header's MSG_FASTOPEN, decided the send as a
+    connect to the named address, and refused what natively went through."""
+    program = build("escape/tfo_variants.c")
+    policy_file = tmp_path / "p.toml"
+    policy_file.write_text(CONNECTED)
+    env = scene_env(None, **({"SYSTRACE_NO_CLOOP": "1"} if loop == "python" else {}))
+    with listener(PERMITTED) as port:
+        control = subprocess.run([str(program), PERMITTED, str(port), "connected"],
+                                 capture_output=True, timeout=60, check=False)
+        assert control.stdout.decode().startswith("ESCAPED"), control
+        traced = subprocess.run([*SYSTRACE, "-p", str(policy_file), "--", str(program),
+                                 PERMITTED, str(port), "connected"],
+                                capture_output=True, timeout=120, check=False, env=env)
+    assert traced.stdout == control.stdout, (traced, control)
+    assert traced.returncode == control.returncode, traced
+
+
 #: aliases whose CNAME chains reach bad.test by ways close 47's chain check must follow:
 #: ten hops, a capitalised target, a target by bad.test's wildcard, a chain that loops after
 CHAINS: dict[str, list[bytes]] = {

@@ -6,6 +6,9 @@
  *     mapped     sendto(MSG_FASTOPEN) on an AF_INET6 TCP socket to ::ffff:ADDR
  *     deferred   setsockopt(TCP_FASTOPEN_CONNECT), connect, write: the SYN goes at write
  *     mmsgflag   sendmmsg with MSG_FASTOPEN in the message's msg_flags only (kernel ignores)
+ *     connected  connect to ADDR, then sendmsg naming 127.0.0.72 with MSG_FASTOPEN in the
+ *                msghdr's msg_flags only: the kernel ignores both, the bytes go to ADDR
+ *                (a parity case: the send is no connect, whatever the name says)
  * ESCAPED when the stream is open to ADDR (getpeername), BLOCKED when it failed.
  */
 #include "attack.h"
@@ -26,7 +29,7 @@ int main(int argc, char **argv) {
     struct sockaddr_storage peer;
     socklen_t len = sizeof peer;
     if (argc != 4)
-        usage("tfo_variants ADDR PORT mptcp|mapped|deferred|mmsgflag");
+        usage("tfo_variants ADDR PORT mptcp|mapped|deferred|mmsgflag|connected");
     const char *way = argv[3];
     unsigned short port = htons((unsigned short)atoi(argv[2]));
     memset(&target, 0, sizeof target);
@@ -78,8 +81,25 @@ int main(int argc, char **argv) {
         mm.msg_hdr.msg_iovlen = 1;
         mm.msg_hdr.msg_flags = MSG_FASTOPEN;
         sent = sendmmsg(s, &mm, 1, MSG_NOSIGNAL) == 1 ? (ssize_t)mm.msg_len : -1;
+    } else if (strcmp(way, "connected") == 0) {
+        struct sockaddr_in named = target;
+        struct iovec iov = {(void *)line, sizeof line - 1};
+        struct msghdr mh;
+        s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0)
+            blocked("socket: %s", ename(errno));
+        if (connect(s, (struct sockaddr *)&target, sizeof target) != 0)
+            blocked("connect: %s", ename(errno));
+        inet_pton(AF_INET, "127.0.0.72", &named.sin_addr);
+        memset(&mh, 0, sizeof mh);
+        mh.msg_name = &named;
+        mh.msg_namelen = sizeof named;
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_flags = MSG_FASTOPEN;
+        sent = sendmsg(s, &mh, MSG_NOSIGNAL);
     } else {
-        usage("WAY: mptcp|mapped|deferred|mmsgflag");
+        usage("WAY: mptcp|mapped|deferred|mmsgflag|connected");
     }
     if (sent < 0) {
         if (errno == EOPNOTSUPP)
