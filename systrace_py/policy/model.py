@@ -1124,12 +1124,12 @@ class Table:
         # the new name alone, not whose file it holds: the link is asked, naming both)
         # (a lower layer is only read through its overlay: what the overlay's name lets be
         # written is written to the upper layer, a copy -- review 27)
-        read_only = facts.syscall in aliases.EXPOSING_CALLS and \
-            role.split(":", 1)[0] in _READ_THROUGH
+        exposing = facts.syscall in aliases.EXPOSING_CALLS  # (a mount: layout not kept)
+        read_only = exposing and role.split(":", 1)[0] in _READ_THROUGH
         shortfalls: list[Action] = []
         for alternatives in compared:
-            found = [[has for access, has, _ in self.linked_shortfall(own, new, tree,
-                                                                      asked=asked, whole=image)
+            found = [[has for access, has, _ in self.linked_shortfall(
+                          own, new, tree, asked=asked, whole=image, layout=not exposing)
                       if not (read_only and _writes(access))]
                      for own, new, tree in alternatives]
             if all(found):  # (no old name has all the new one grants: the spelled one's)
@@ -1150,7 +1150,7 @@ class Table:
         return None
 
     def linked_shortfall(self, source: str, target: str, tree: bool, asked: bool = False,
-                         whole: bool = False, places: bool = True
+                         whole: bool = False, places: bool = True, layout: bool = True
                          ) -> list[tuple[tuple[str, str, int | None], Action, Action]]:
         """The accesses (:func:`file_accesses`) the non-``fresh`` rules grant a file at
         ``target`` (``tree``: anywhere below the directory) more of than the file at
@@ -1162,7 +1162,11 @@ class Table:
         ``whole`` (with ``tree``): every file at and below ``target`` is the one file at
         ``source`` (a mounted image's, mounts29), which is taken by its own name alone.
         Without ``places`` (a tree): the exact rules' places below (:func:`exact_places`)
-        are left out -- the learner grants each of those at its own place."""
+        are left out -- the learner grants each of those at its own place.  Without
+        ``layout`` (a tree): a file below ``source`` may show anywhere below ``target`` --
+        a mount's (an overlay's redirect or metacopy shows a lower layer's ``secd/secret.txt``
+        at ``x/secret.txt``: overlay30) --, so no place below one name is taken for the same
+        place below the other (:func:`_linked_outcomes`)."""
         compiled = self.compiled()
         default = _GRANT[self.default]
         found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
@@ -1180,7 +1184,7 @@ class Table:
                     rules = old if list(map(id, old)) == list(map(id, new)) else \
                         _merged(positions[id(check)], old, new)
                 known = outcomes[id(check), left_out] = _linked_outcomes(
-                    rules, source, target, tree, default, left_out, whole, places)
+                    rules, source, target, tree, default, left_out, whole, places, layout)
             return known
 
         accesses = self._access_checks(compiled)
@@ -1755,7 +1759,7 @@ _NO, _YES, _MAYBE = 0, 1, 2  # whether a rule's path matches a name (_linked_out
 
 def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool,
                      default: int, left_out: bool = False, whole: bool = False,
-                     by_place: bool = True) -> frozenset[tuple[int, int]]:
+                     by_place: bool = True, layout: bool = True) -> frozenset[tuple[int, int]]:
     """What the first matching rule of ``rules`` (one check's, in order; the default after
     them) may grant the file at ``source`` by that name and by ``target``, as pairs (by the
     old name, by the new) one per way the rules may come out (``tree``: the directories
@@ -1774,15 +1778,21 @@ def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool
     where it names them exactly (fslink43).  ``whole``: the paths below ``target`` are all
     the file at ``source`` itself (an image's, mounts29): that name alone is matched for
     the old side.  An exact rule below either name is compared at its own place, the same
-    path below each (:func:`exact_places`); ``by_place`` False leaves those places out."""
+    path below each (:func:`exact_places`); ``by_place`` False leaves those places out.
+    Only where the tree keeps its ``layout`` below the new name (a rename, a link, a copy):
+    a mount may show a file below ``source`` at another place below ``target`` (an
+    overlay's redirect, overlay30), where each name is followed on its own, as before
+    close 48."""
     if left_out:
-        return _outcomes(rules, source, target, True, default, left_out=True, whole=whole)
+        return _outcomes(rules, source, target, True, default, left_out=True, whole=whole,
+                         layout=layout)
     here = _outcomes(rules, source, target, False, default)
     if not tree:
         return here
-    places = None if whole else exact_places(rules, source, target)
+    places = None if whole or not layout else exact_places(rules, source, target)
     if not places:
-        return here | _outcomes(rules, source, target, True, default, whole=whole)
+        return here | _outcomes(rules, source, target, True, default, whole=whole,
+                                layout=layout)
     # (each exact rule at its own place below either name: the same file's two names, with
     # every rule; the other places with the exact ones left out -- they match none there)
     rest = [rule for rule in rules if id(rule) not in places[1]]
@@ -1827,8 +1837,8 @@ def exact_places(rules: Sequence[Rule], source: str, target: str
 
 
 def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
-              default: int, left_out: bool = False, whole: bool = False
-              ) -> frozenset[tuple[int, int]]:
+              default: int, left_out: bool = False, whole: bool = False,
+              layout: bool = True) -> frozenset[tuple[int, int]]:
     """:func:`_linked_outcomes` of the files at the two names, or (``below``) of the paths
     strictly inside the two directories (``left_out``: of the names something runs later
     there).  A walk of the rules in order keeping every
@@ -1856,8 +1866,9 @@ def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
         # same rest below either one, matches at the same places -- one unknown for both
         # names and every rule of that rest, not two: red team 88.  So among the names
         # something runs later there, left_out's: the same names at the same places)
-        old_place = _place(rule, source) if below and not whole and old == _MAYBE else None
-        new_place = _place(rule, target) if below and new == _MAYBE else None
+        old_place = _place(rule, source) \
+            if below and layout and not whole and old == _MAYBE else None
+        new_place = _place(rule, target) if below and layout and new == _MAYBE else None
         olds = _ways(old, grant)
         news = _ways(new, grant)
         reached: States = set()
