@@ -20,8 +20,9 @@ from escape_lib import SECRET_MAGIC
 from conftest import run_systrace
 
 
-@pytest.mark.parametrize("name", ["run-101", "2026-12-08", "work-2026",
-                                  "0f8fad5b-d9cb-469f-a165-70867728950e"])
+@pytest.mark.parametrize("name", ["run-101", "2026-12-08", "work-2026",  # (held: no shape)
+                                  "backup-2026-12-08_20-05-29",  # a date and time
+                                  "0f8fad5b-d9cb-469f-a165-70867728950e"])  # a UUID
 def test_a_directory_named_to_look_generated_moved_aside_and_back_grants_no_read_of_its_tree(
         build, tmp_path: Path, loop: dict[str, str], name: str) -> None:
     """Learned: ``learn_roundtrip NAME``; enforced: ``ATTACK=1 learn_roundtrip NAME`` reads
