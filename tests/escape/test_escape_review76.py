@@ -11,13 +11,16 @@ learning."""
 
 from __future__ import annotations
 
+import ctypes
+import os
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import SECRET_MAGIC
+from escape_lib import SECRET_MAGIC, SYSTRACE, assert_blocked, attack, never, policy, require_real
 
-from conftest import run_systrace
+from conftest import own_mount_namespace, run_systrace
 
 
 @pytest.mark.parametrize("name", ["run-101", "2026-12-08", "work-2026",  # (held: no shape)
@@ -72,3 +75,59 @@ def test_a_uuid_named_directory_s_round_trip_grants_no_read_of_another_uuid_name
     traced = run_systrace(["-p", str(learned), "--", str(program), other_name],
                           cwd=tmp_path, env={"ATTACK": "1", **loop})
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr + text
+
+
+@pytest.fixture
+def mqueue(tmp_path: Path) -> Iterator[tuple[list[str], Path]]:
+    """An ``mqueue`` file system mounted at ``tmp_path/mq`` in a mount namespace of the
+    test's own (as test_escape_close50's): (the namespace's command prefix, the mount)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting mqueue needs root")
+    mnt = tmp_path / "mq"
+    mnt.mkdir()
+    with own_mount_namespace() as enter:
+        done = subprocess.run([*enter, "mount", "-t", "mqueue", "none", str(mnt)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount mqueue: {done.stderr.strip()}")
+        try:
+            yield enter, mnt
+        finally:
+            subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True,
+                           check=False)
+
+
+def _queue(name: str) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.mq_open(f"/{name}".encode(), os.O_CREAT | os.O_RDWR, 0o600, None)
+    assert fd >= 0, os.strerror(ctypes.get_errno())
+    os.close(fd)
+
+
+def _unqueue(name: str) -> None:
+    ctypes.CDLL(None, use_errno=True).mq_unlink(f"/{name}".encode())
+
+
+def test_a_queue_name_a_thread_rewrites_at_the_stop_is_held(
+        build: Callable[..., Path], mqueue: tuple[list[str], Path], tmp_path: Path,
+        loop: dict[str, str]) -> None:
+    """``mq_name_race PUB SECRET``: a thread flips mq_open's name between two queues of one
+    length; under ``never fsread, fswrite MOUNT/SECRET`` every open must be of the name
+    decided (DecodedCall.queue_name holds it).  Control: natively SECRET's queue opens."""
+    enter, mnt = mqueue
+    program = build("escape/mq_name_race.c")
+    pub, secret = f"r76pub-{os.getpid()}", f"r76sec-{os.getpid()}"
+    try:
+        for name in (pub, secret):
+            _unqueue(name)
+            _queue(name)
+        require_real(attack(enter[0], *enter[1:], program, pub, secret,
+                            policy_text=None, scene=None))
+        text = policy(never(["fsread", "fswrite"], path=f"{mnt}/{secret}"))
+        traced = attack(program, pub, secret, policy_text=text, scene=None,
+                        tracer=[*enter, *SYSTRACE], env=loop, timeout=120)
+        assert_blocked(traced)
+        assert "; 0 refused" not in traced.stdout, traced.stdout  # (the rule did refuse)
+    finally:
+        for name in (pub, secret):
+            _unqueue(name)
