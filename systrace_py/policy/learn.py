@@ -2844,7 +2844,10 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
     either name (:func:`_older_uses_at`); a glob written below the new name by the same rest
     below the old one (:func:`_rebased_globs`).  Never the pattern of the moving rule and
     ``/**``: one exact read made it ``DIR.old/**`` and then ``DIR/**``, a read of all the
-    tree held (red team 88, learn_roundtrip.c).
+    tree held (red team 88, learn_roundtrip.c) -- but for a directory of a generated
+    name's shape moved by that shape's rule and rotated away (:func:`_rotated_away`:
+    removed under its new name, nothing moved back onto the old one; close 51), granted
+    that shape's trees for the classes the run used below.
 
     A file the run made is exempt only where the next run tells it its own: its engine
     notes what the run makes (``notes``, model.notes_made: some rule of the policy is
@@ -2942,17 +2945,49 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
             found += _rebased_globs(checked, own, new, wide, ctx)
             pattern = rule.path.pattern
             directories = ctx.writer.glob(pattern[:-3] if pattern.endswith("/**") else pattern)
-            if directories.exact_paths() is not None or not wide:
+            if directories.exact_paths() is not None or not wide or \
+                    not _rotated_away(observations, own, new):
                 continue
-            # (a directory of a generated name's shape, moved by the rule of that shape -- a
-            # counter's oldest run-101 renamed to garbage-UUID and removed, whose rules are
-            # the shapes' learned globs, compared by shapes: that shape's trees, the classes
-            # the run used below, as before red team 88; a named directory is never so)
+            # (a directory of a generated name's shape, moved by the rule of that shape and
+            # rotated away -- a counter's oldest run-101 renamed to garbage-UUID and removed,
+            # whose rules are the shapes' learned globs, compared by shapes: that shape's
+            # trees, the classes the run used below, as before red team 88; a named
+            # directory is never so, nor one moved back: close 51)
             keys = wide
         if "fsread" in keys:
             keys.discard(FSMETA)  # (fsread covers looking)
         found.append((rule.path.pattern, keys, tree, own))
     return found
+
+
+def _rotated_away(observations: Sequence[Observation], own: str, new: str) -> bool:
+    """Whether the run rotated the older directory ``own`` away by its move to ``new``: it
+    removed ``new`` (a call of :data:`aliases.REMOVE_CALLS` naming it: pytest's
+    ``garbage-UUID``, renamed and removed by ``rmtree``) and moved or linked nothing onto
+    ``own`` (no call's destination, nor either name of an exchange).  Only such a directory
+    is granted over its shape's trees (:func:`_linked_grant`'s kept case): the next run's
+    rotation meets another older directory of that shape each time, whose name and
+    contents the run could not know.  A directory moved aside and back is no rotation:
+    the run knew its name and its places, so it is granted place by place only -- by the
+    shape, one read below a user's ``backup-2026-12-08_20-05-29`` or UUID-named directory
+    moved to ``.old`` and back granted reading every tree of that shape, another UUID's
+    never touched (review 76).  Why not the removal's classes alone (no ``fsread``):
+    ``rmtree`` lists each directory it removes, a read the rotation needs on its next run.
+    Judged by the calls, not their results (the monitor records a failure for execs
+    only): a removal that failed still counts, but a move back is seen either way."""
+    removed = False
+    for obs in observations:
+        if obs.failed:
+            continue
+        if obs.syscall in aliases.REMOVE_CALLS and any(arg.path == new for arg in obs.paths):
+            removed = True
+        elif obs.syscall in aliases.TWO_PATH_CALLS and len(obs.paths) == 2:
+            exchange = all(aliases.renames(obs.syscall, arg.role, obs.selector)
+                           for arg in obs.paths)
+            onto = obs.paths if exchange else obs.paths[1:]
+            if any(arg.path == own for arg in onto):
+                return False
+    return removed
 
 
 def _rebased_globs(table: Table, own: str, new: str, keys: set[str], ctx: _Context
