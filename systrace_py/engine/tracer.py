@@ -2640,11 +2640,14 @@ class Tracer:
         tree frozen (_must_freeze): no other task sees the descriptor.  Where it was not held
         (no trampoline) or the close fails, the process is killed (fail closed: the
         descriptor never reaches the program)."""
-        regs = pt.getregs(task.tid)
+        try:
+            regs = pt.getregs(task.tid)
+            mask = pt.getsigmask(task.tid)
+        except pt.PtraceError:
+            raise _Diverted(task.tid) from None  # (gone: its end comes to the loop)
         slot = scratch.returning(regs.rip)
         if slot is None or not task.process.space.scratch:
             self._kill_diverted(task)
-        mask = pt.getsigmask(task.tid)
         pending: list[int] = []
         closing = type(regs).from_buffer_copy(regs)
         closing.rax, closing.orig_rax = NUMBERS["close"], _U64
@@ -4485,7 +4488,10 @@ class Tracer:
                 try:
                     self._take_back(task, info.rval, notes.again)
                 except _Diverted:
-                    return  # (killed: its end comes to the loop)
+                    if task.freezer:  # (the others go on: its end comes to the loop)
+                        task.freezer = False
+                        self._thaw_after(task)
+                    return
                 expect = Expect.NOTHING
             elif notes.ran_exclusive and info.rval == -errno.EEXIST \
                     and expect != Expect.INJECTED_MMAP:
