@@ -550,6 +550,10 @@ class DecodedCall:
     #: call's exit stop (MadeNotes.settle: only when it succeeded); the tracer takes it to
     #: the task when the call runs (Task.made_notes)
     made_notes: MadeNotes | None = None
+    #: an open's name a fresh rule took as the run's own by what it gives at the decision
+    #: (:meth:`fresh`, Decoder.still_made), with the identity noted there: the file the
+    #: call's descriptor holds is compared with it at the exit (MadeNotes.kept -- swap51)
+    kept: tuple[str, tuple[int, int, bytes] | None] | None = None
     #: (raw, where it ends; "" where its lookup fails) of the unix socket paths the call's
     #: addresses name: looked up as a path argument is (from the cwd; bind's last name not
     #: followed), so what that lookup passes through is looked at too
@@ -1123,9 +1127,15 @@ class DecodedCall:
         if key is None:
             return self._removed_own(role)
         made = self._decoder
-        return (key in made.made and made.still_made(key, self._reach(role))) or \
-            self._makes_only_anew(role) or (
-                self.absent(role) == Absent.LAST and self.again < RESTARTS)
+        there = made.made_there(key, self._reach(role)) if key in made.made else False
+        if there is not False:
+            if there and self.name in aliases.OPEN_CALLS:
+                # (the name gave the run's file at this look-up; an outsider may rename its
+                # own over it before the kernel's -- the descriptor tells, at the exit)
+                self.kept = (key, made.made_ids.get(key))
+            return True
+        return self._makes_only_anew(role) or (
+            self.absent(role) == Absent.LAST and self.again < RESTARTS)
 
     def _removed_own(self, role: str) -> bool:
         """Whether the path in ``role`` is a removed file (``NAME (deleted)``) the run made:
@@ -1282,6 +1292,7 @@ class DecodedCall:
         notes = MadeNotes(decoder)
         notes.again = self.again
         notes.tid = self.tid
+        notes.kept = self.kept
         self._plan_made(notes)
         if notes.pending():
             self.made_notes = notes
@@ -3862,13 +3873,20 @@ class Decoder:
         otherwise -- past PATH_MAX before close 37, a directory the tracer may not search --
         was "nothing there", and another process's file at the run's removed name counted as
         the run's (review 64)."""
+        return self.made_there(path, where) is not False
+
+    def made_there(self, path: str, where: str | None = None) -> bool | None:
+        """:meth:`still_made`, told apart: True, the name gives the file the run's call made
+        there; None, nothing there; False, another file, or untold."""
         if where == "":
             return False
         try:
             now = looked_up(path if where is None else where)
         except OSError:
             return False
-        return now is None or now == self.made_ids.get(path)
+        if now is None:
+            return None
+        return now == self.made_ids.get(path)
 
     def still_older(self, path: str) -> bool:
         """Whether the file at ``path``, a name of ``older``, is still the one noted there
@@ -4112,7 +4130,7 @@ class MadeNotes:
     comes between."""
 
     __slots__ = ("_held", "_own", "_since", "_steps", "_widens", "again", "anew", "decoder",
-                 "exclusive", "opened", "ran_exclusive", "tid")
+                 "exclusive", "kept", "opened", "ran_exclusive", "tid")
 
     def __init__(self, decoder: Decoder) -> None:
         self.decoder = decoder
@@ -4135,6 +4153,9 @@ class MadeNotes:
         #: name's -- review 64)
         self.tid = 0
         self.opened: str | None = None
+        #: an open's name a fresh rule decided by the file it gave then (DecodedCall.kept):
+        #: the descriptor the call returns must hold that file (:meth:`swapped`)
+        self.kept: tuple[str, tuple[int, int, bytes] | None] | None = None
         #: Decoder.narrowings at the entry, and the numbers of this call's own narrowings
         self._since = decoder.narrowings
         self._own: set[int] = set()
@@ -4146,7 +4167,20 @@ class MadeNotes:
 
     def pending(self) -> bool:
         """Whether anything is left for the exit (else the narrowing was all of it)."""
-        return self._widens
+        return self._widens or self.kept is not None
+
+    def swapped(self, result: int) -> bool:
+        """At the exit of an open a fresh rule permitted because its name gave the run's own
+        file at the decision (:attr:`kept`): whether the descriptor ``result`` holds another
+        -- or one the tracer cannot tell (fail closed).  The decision looks the name up before
+        the kernel does, and a process outside the tree (not frozen) that renames its own file
+        over the name in between had it opened as the run's (close 33's window, seen under
+        load: swap51).  The file the kernel opened is the descriptor's, whatever the name
+        gives now -- the one identity compared, never the name's."""
+        if self.kept is None or result < 0:
+            return False
+        noted = self.kept[1]
+        return noted is None or not noted[2] or self._returned(result) != noted
 
     def proven(self) -> bool:
         """Whether the call's success says it did what the plan widens by: not for a create

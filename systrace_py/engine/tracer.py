@@ -50,6 +50,7 @@ from systrace_py.engine.child import (
 )
 from systrace_py.engine.decode import (
     MANY_ADDRESS_CALLS,
+    RESTARTS,
     SOCKADDR_ARGS,
     DecodedCall,
     DecodedPath,
@@ -2627,6 +2628,52 @@ class Tracer:
                 return
         enforce.set_return(task.tid, -errno.EAGAIN)
 
+    def _take_back(self, task: Task, fd: int, again: int) -> None:
+        """At the exit of an open a fresh rule permitted by the file its name gave at the
+        decision, whose descriptor ``fd`` holds another (MadeNotes.swapped: an outsider renamed
+        its file over the name between the decision and the kernel's look-up -- swap51): the
+        descriptor is closed in the task before it returns -- ``close`` run from the held
+        call's trampoline (its ``syscall`` at scratch.RESTART), every signal blocked but the
+        forced ones -- and the program's own call made again, decided anew on what is there
+        now (_restart_exclusive; past RESTARTS, or where it cannot be, EAGAIN).  The open is
+        held for that (Tracer._must_hold: its exit returns into the slot) and runs with the
+        tree frozen (_must_freeze): no other task sees the descriptor.  Where it was not held
+        (no trampoline) or the close fails, the process is killed (fail closed: the
+        descriptor never reaches the program)."""
+        try:
+            regs = pt.getregs(task.tid)
+            mask = pt.getsigmask(task.tid)
+        except pt.PtraceError:
+            raise _Diverted(task.tid) from None  # (gone: its end comes to the loop)
+        slot = scratch.returning(regs.rip)
+        if slot is None or not task.process.space.scratch:
+            self._kill_diverted(task)
+        pending: list[int] = []
+        closing = type(regs).from_buffer_copy(regs)
+        closing.rax, closing.orig_rax = NUMBERS["close"], _U64
+        closing.rdi = fd
+        closing.rip = slot + scratch.RESTART
+        try:
+            pt.setsigmask(task.tid, ~_FORCED_BITS | mask & _FORCED_BITS)
+            pt.setregs(task.tid, closing)
+            closed = self._run_to_exit(task, closing, pending, "call exit")
+        finally:
+            with contextlib.suppress(pt.PtraceError):
+                pt.setsigmask(task.tid, mask)
+        if closed is None:
+            raise _Diverted(task.tid)  # (gone: its end comes to the loop)
+        if closed != 0:
+            self._kill_diverted(task)
+        with contextlib.suppress(pt.PtraceError):
+            pt.setregs(task.tid, regs)  # (the open's exit again, in the slot)
+        if again >= RESTARTS:
+            enforce.set_return(task.tid, -errno.EAGAIN)
+        else:
+            self._restart_exclusive(task, again)
+        for sig in pending:
+            with contextlib.suppress(ProcessLookupError):
+                _signal_task(task.tid, sig)
+
     def _may_make_anew(self, task: Task, info: pt.SyscallInfo) -> bool:
         """Whether the tracer may make the task's stopped call anew with its filters suspended
         (_create_anew): it stopped at the prefilter's SECCOMP_RET_TRACE, made by a
@@ -2813,6 +2860,8 @@ class Tracer:
         if on_fuse:
             return True  # (a FUSE server may answer the kernel otherwise than the tracer)
         notes = call.made_notes
+        if notes is not None and notes.kept is not None:
+            return True  # (its exit returns into the slot, where _take_back can close it)
         if notes is not None and notes.exclusive:
             # a create that opens what is there, of a name absent when decided: held as
             # openat2 with O_EXCL added (enforce.Holder._open), or it notes nothing -- under
@@ -3202,6 +3251,8 @@ class Tracer:
             return False
         if call.examined_targets is not None:
             return True  # (a signal permitted for staying in the tree: _targets_stayed)
+        if call.made_notes is not None and call.made_notes.kept is not None:
+            return True  # (its descriptor may be taken back at its exit: _take_back)
         if call.name in _NOTED_AT_EXIT:
             # (what it made is noted at its exit by its result -- a detached mount by the
             # descriptor's mount, read through /proc: a thread that dup2()s a copy of the
@@ -4432,7 +4483,17 @@ class Tracer:
             self._noted(task, info.rval, held)
         if task.made_notes is not None:  # (before the thaw: no other task's note between)
             notes = task.made_notes
-            if notes.ran_exclusive and info.rval == -errno.EEXIST \
+            if expect != Expect.INJECTED_MMAP and notes.swapped(info.rval):
+                self._settle_made(task)
+                try:
+                    self._take_back(task, info.rval, notes.again)
+                except _Diverted:
+                    if task.freezer:  # (the others go on: its end comes to the loop)
+                        task.freezer = False
+                        self._thaw_after(task)
+                    return
+                expect = Expect.NOTHING
+            elif notes.ran_exclusive and info.rval == -errno.EEXIST \
                     and expect != Expect.INJECTED_MMAP:
                 self._restart_exclusive(task, notes.again)
                 expect = Expect.NOTHING
