@@ -549,6 +549,22 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
                     result.calls[syscall].kind == "allow" or syscall in result.selected):
                 result.calls[syscall] = TRACE
                 result.selected.pop(syscall, None)
+    if result.calls["connect"].kind != "allow" or "connect" in result.selected:
+        # a send that connects first (a TCP send with MSG_FASTOPEN in its flags argument) is
+        # decided as that connect too: a sendto naming an address, and a sendmsg or sendmmsg
+        # with the flag, stop wherever a connect may be refused or redirected (close 47)
+        if result.calls["sendto"].kind == "allow" and "sendto" not in result.selected:
+            result.calls["sendto"] = TRACE
+            result.selected["sendto"] = SelectorPlan(syscalls.Rule("nonzero", 4), TRACE, ALLOW)
+        for syscall, index in (("sendmsg", 2), ("sendmmsg", 3)):
+            fastopen = SelectorPlan(syscalls.Rule("if_flag", index, 0x20000000), TRACE, ALLOW)
+            if result.calls[syscall].kind == "allow" and syscall not in result.selected:
+                result.calls[syscall] = TRACE
+                result.selected[syscall] = fastopen
+            elif result.selected.get(syscall) != fastopen and (
+                    result.calls[syscall].kind == "allow" or syscall in result.selected):
+                result.calls[syscall] = TRACE
+                result.selected.pop(syscall, None)
     if refuses_by_name or any(t.default is not Action.PERMIT for t in tables):
         for syscall in aliases.EXPOSING_CALLS:
             if result.calls[syscall].kind == "allow":
@@ -901,6 +917,20 @@ def test_rules_for_and_may_refuse_as_the_linear_scan(table: Table) -> None:
                                                    strict=True))
                 assert table.may_refuse(syscall, cls, part_) is \
                     linear.may_refuse(syscall, cls, part_)
+
+
+def test_a_redirected_connect_makes_the_reference_stop_connecting_sends_too() -> None:
+    """The plan and its reference agree where a connect may be redirected: a fast-open
+    send is that connect (close 47), so sendto with an address and sendmsg/sendmmsg with
+    MSG_FASTOPEN stop -- the reference lacked the step until CI75's hypothesis run drew a
+    ``permit connect`` with a redirect."""
+    tables_ = [Table("main", Action.PERMIT, rules=[Rule(("connect",), Action.PERMIT,
+                                                         redirect=model.Redirect(path="/r"),
+                                                         index=1)])]
+    planned = filterplan.plan(tables_, PlanOptions())
+    assert planned == linear_plan(tables_, PlanOptions())
+    assert planned.verdict("sendmsg", (3, 0x1000, 0x20000000, 0, 0, 0)) == TRACE
+    assert planned.verdict("sendmsg", (3, 0x1000, 0, 0, 0, 0)) == ALLOW
 
 
 @settings(max_examples=60, deadline=None)
