@@ -107,6 +107,22 @@ def selector_cases(syscall: str) -> list[int | None]:
     return [None]
 
 
+def names_decide(table: Table) -> bool:
+    """Whether a file's name may change what ``table`` decides, in the reference's words: a
+    default that is no permit, a refusing (or asking) rule naming paths, or one of no path
+    after a rule naming paths -- that rule grants by name what the later one refuses every
+    other name (close 31: ``permit openat out/**`` then ``never openat``, the vault shown at
+    ``out/copy``).  The table is :func:`deciding`'s: no inject rule is left in it."""
+    if table.default is not Action.PERMIT:
+        return True
+    named = False
+    for rule in table.rules:
+        if rule.action is not Action.PERMIT and (named or path_patterns(rule)):
+            return True
+        named = named or bool(path_patterns(rule))
+    return False
+
+
 class LinearTable:
     """A table decided by trying its rules one by one (the semantics the index must keep)."""
 
@@ -153,12 +169,11 @@ class LinearTable:
 
     def exposure(self, facts: Facts, role: str) -> Decision | None:
         """A mount showing the file at ``role`` under another name, or covering it: nothing
-        to decide when no rule refuses by name under a permitting default; a path the engine
-        could not name is unsafe unless a rule permits the call by name; else as a new name,
-        and for a directory as a move of it."""
+        to decide when no name may change the table's answer (:func:`names_decide`); a path
+        the engine could not name is unsafe unless a rule permits the call by name; else as a
+        new name, and for a directory as a move of it."""
         table = self.table
-        if table.default is Action.PERMIT and not any(
-                r.action is not Action.PERMIT and path_patterns(r) for r in table.rules):
+        if not names_decide(table):
             return None
         path = facts.path(role)
         if not path:
@@ -901,6 +916,56 @@ def test_index_decides_as_the_linear_scan(data: st.DataObject) -> None:
         decision = table.decide(facts)
         if decision.action is not Action.PERMIT:
             assert table.refusal_errno(decision, facts) == linear.refusal_errno(decision, facts)
+
+
+def _fresh_redirect_then_never() -> Table:
+    """The table of both examples a hypothesis run kept (2026-12-08): a ``fresh`` permit of
+    ``/`` with a redirect, then ``never fsread`` of no path (and two redirecting permits the
+    never hides).  A path rule before a refusing rule of no path: the table decides by name
+    (close 31), so a mount's exposure is decided."""
+    fresh = Rule(("fsread",), Action.PERMIT, path=PathGlob("/"), redirect=Redirect(path="/r"),
+                 index=1, fresh=True)
+    never = Rule(("fsread",), Action.NEVER, index=2)
+    later = [Rule(("fsread",), Action.PERMIT, redirect=Redirect(path="/r"), index=i)
+             for i in (3, 4)]
+    return Table("main", Action.PERMIT, rules=[fresh, never, *later])
+
+
+def _as_the_linear_scan(table: Table, facts: CallFacts) -> Decision:
+    """One round of test_index_decides_as_the_linear_scan's loop on ``facts``; the decision."""
+    linear = LinearTable(table)
+    indexed, scanned = Recorder(facts), Recorder(facts)
+    decision = table.decide(indexed)
+    _same(decision, linear.decide(scanned))
+    assert set(indexed.asked) == set(scanned.asked)
+    indexed, scanned = Recorder(facts), Recorder(facts)
+    _same(table.refusing_rule(indexed), linear.refusing_rule(scanned))
+    assert set(indexed.asked) == set(scanned.asked)
+    return decision
+
+
+def test_a_mount_exposing_a_path_it_cannot_name_is_unsafe_under_a_path_rule_then_a_never() -> None:
+    """An unmount exposing a path the engine could not name, under a path rule followed by a
+    refusing rule of no path: refused as unsafe, as close 31 made ``decides_by_name`` count
+    such a table.  The reference still asked only for a refusing rule naming paths and let
+    it run (a hypothesis example: the index said NEVER, the reference PERMIT)."""
+    table = _fresh_redirect_then_never()
+    assert table.decides_by_name() and names_decide(table)
+    facts = CallFacts("umount2", (PathArg("path", ""),), exposed=frozenset({"path"}))
+    decision = _as_the_linear_scan(table, facts)
+    assert (decision.action, decision.reason, decision.rule) == (Action.NEVER, "unsafe", None)
+
+
+def test_a_mount_exposing_a_named_path_reads_its_facts_under_a_path_rule_then_a_never() -> None:
+    """The same table, an unmount exposing ``/``: the exposure is decided as a new name and
+    a move of the directory, so the path's facts (directory, socket) are read -- by the
+    reference too (a hypothesis example: the index read them, the reference none)."""
+    table = _fresh_redirect_then_never()
+    facts = CallFacts("umount2", (PathArg("path", "/"),), exposed=frozenset({"path"}))
+    _as_the_linear_scan(table, facts)
+    scanned = Recorder(facts)
+    LinearTable(table).decide(scanned)
+    assert ("directory", "path") in scanned.asked
 
 
 @settings(max_examples=100, deadline=None)
