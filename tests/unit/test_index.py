@@ -242,7 +242,9 @@ class LinearTable:
 
     def linked(self, facts: Facts, role: str) -> Decision | None:
         """The file at ``role`` under its new name gains no access its own name lacks: per
-        access, the rules of its checks scanned linearly (model._linked_outcomes)."""
+        access, the rules of its checks scanned linearly (model._linked_outcomes).  A mount
+        may show a file below its source at another place below its target (an overlay's
+        redirect): its tree is compared without its layout, a rename's or link's with it."""
         source = facts.path(role)
         other = [r for r in facts.roles() if r != role]
         target = facts.path(other[0]) if other else None
@@ -266,6 +268,7 @@ class LinearTable:
                     not name.startswith(source + "/") for name in below) else [
                     (name, target + name[len(source):], False) for name in below]
         default = model._GRANT[self.table.default]
+        layout = facts.syscall not in aliases.EXPOSING_CALLS
         named = frozenset(c for r in self.table.rules if not r.injects for c in r.syscalls)
         left_out = any(getattr(r.path, "leaves_out_runs_later", False)
                        for r in self.table.rules)
@@ -279,7 +282,8 @@ class LinearTable:
                     pairs = {(2, 2)}
                     for cls, part_ in checks:
                         ways = model._linked_outcomes(self.rules_for(call, cls, part_), own,
-                                                      new, tree, default, apart)
+                                                      new, tree, default, apart,
+                                                      layout=layout)
                         pairs = {(min(a, c), min(b, d)) for a, b in pairs for c, d in ways}
                     outcomes.extend(pairs)
         for own, new, tree in sockets:
@@ -966,6 +970,23 @@ def test_a_mount_exposing_a_named_path_reads_its_facts_under_a_path_rule_then_a_
     scanned = Recorder(facts)
     LinearTable(table).decide(scanned)
     assert ("directory", "path") in scanned.asked
+
+
+def test_a_bind_mount_compares_its_tree_without_its_layout_as_the_linear_scan() -> None:
+    """A mount of ``/`` at ``/a`` under ``permit fswrite /a`` with a redirect: the file at
+    ``/a`` (its writes redirected: granted nothing by that name) may show at another place
+    below ``/a`` than ``/a/a`` (a mount keeps no layout, overlay30), where the default
+    permits writing it -- refused as a linked access since the engine's layout change
+    (99ce0dc3).  The reference compared the tree place by place and permitted it (drawn by
+    a hypothesis run of test_index_decides_as_the_linear_scan once the two examples above
+    passed: an 8-rule table, this rule the one that counts)."""
+    table = Table("main", Action.PERMIT, rules=[
+        Rule(("fswrite",), Action.PERMIT, path=PathGlob("/a"), redirect=Redirect(path="/r"),
+             index=1)])
+    facts = CallFacts("mount", (PathArg("old", "/"), PathArg("new", "/a")),
+                      directories=frozenset({"old"}), exposed=frozenset({"old"}))
+    decision = _as_the_linear_scan(table, facts)
+    assert (decision.action, decision.reason) == (Action.NEVER, "linked access")
 
 
 @settings(max_examples=100, deadline=None)
