@@ -107,6 +107,22 @@ def selector_cases(syscall: str) -> list[int | None]:
     return [None]
 
 
+def names_decide(table: Table) -> bool:
+    """Whether a file's name may change what ``table`` decides, in the reference's words: a
+    default that is no permit, a refusing (or asking) rule naming paths, or one of no path
+    after a rule naming paths -- that rule grants by name what the later one refuses every
+    other name (close 31: ``permit openat out/**`` then ``never openat``, the vault shown at
+    ``out/copy``).  The table is :func:`deciding`'s: no inject rule is left in it."""
+    if table.default is not Action.PERMIT:
+        return True
+    named = False
+    for rule in table.rules:
+        if rule.action is not Action.PERMIT and (named or path_patterns(rule)):
+            return True
+        named = named or bool(path_patterns(rule))
+    return False
+
+
 class LinearTable:
     """A table decided by trying its rules one by one (the semantics the index must keep)."""
 
@@ -153,12 +169,11 @@ class LinearTable:
 
     def exposure(self, facts: Facts, role: str) -> Decision | None:
         """A mount showing the file at ``role`` under another name, or covering it: nothing
-        to decide when no rule refuses by name under a permitting default; a path the engine
-        could not name is unsafe unless a rule permits the call by name; else as a new name,
-        and for a directory as a move of it."""
+        to decide when no name may change the table's answer (:func:`names_decide`); a path
+        the engine could not name is unsafe unless a rule permits the call by name; else as a
+        new name, and for a directory as a move of it."""
         table = self.table
-        if table.default is Action.PERMIT and not any(
-                r.action is not Action.PERMIT and path_patterns(r) for r in table.rules):
+        if not names_decide(table):
             return None
         path = facts.path(role)
         if not path:
@@ -227,7 +242,9 @@ class LinearTable:
 
     def linked(self, facts: Facts, role: str) -> Decision | None:
         """The file at ``role`` under its new name gains no access its own name lacks: per
-        access, the rules of its checks scanned linearly (model._linked_outcomes)."""
+        access, the rules of its checks scanned linearly (model._linked_outcomes).  A mount
+        may show a file below its source at another place below its target (an overlay's
+        redirect): its tree is compared without its layout, a rename's or link's with it."""
         source = facts.path(role)
         other = [r for r in facts.roles() if r != role]
         target = facts.path(other[0]) if other else None
@@ -251,6 +268,7 @@ class LinearTable:
                     not name.startswith(source + "/") for name in below) else [
                     (name, target + name[len(source):], False) for name in below]
         default = model._GRANT[self.table.default]
+        layout = facts.syscall not in aliases.EXPOSING_CALLS
         named = frozenset(c for r in self.table.rules if not r.injects for c in r.syscalls)
         left_out = any(getattr(r.path, "leaves_out_runs_later", False)
                        for r in self.table.rules)
@@ -264,7 +282,8 @@ class LinearTable:
                     pairs = {(2, 2)}
                     for cls, part_ in checks:
                         ways = model._linked_outcomes(self.rules_for(call, cls, part_), own,
-                                                      new, tree, default, apart)
+                                                      new, tree, default, apart,
+                                                      layout=layout)
                         pairs = {(min(a, c), min(b, d)) for a, b in pairs for c, d in ways}
                     outcomes.extend(pairs)
         for own, new, tree in sockets:
@@ -901,6 +920,73 @@ def test_index_decides_as_the_linear_scan(data: st.DataObject) -> None:
         decision = table.decide(facts)
         if decision.action is not Action.PERMIT:
             assert table.refusal_errno(decision, facts) == linear.refusal_errno(decision, facts)
+
+
+def _fresh_redirect_then_never() -> Table:
+    """The table of both examples a hypothesis run kept (2026-12-08): a ``fresh`` permit of
+    ``/`` with a redirect, then ``never fsread`` of no path (and two redirecting permits the
+    never hides).  A path rule before a refusing rule of no path: the table decides by name
+    (close 31), so a mount's exposure is decided."""
+    fresh = Rule(("fsread",), Action.PERMIT, path=PathGlob("/"), redirect=Redirect(path="/r"),
+                 index=1, fresh=True)
+    never = Rule(("fsread",), Action.NEVER, index=2)
+    later = [Rule(("fsread",), Action.PERMIT, redirect=Redirect(path="/r"), index=i)
+             for i in (3, 4)]
+    return Table("main", Action.PERMIT, rules=[fresh, never, *later])
+
+
+def _as_the_linear_scan(table: Table, facts: CallFacts) -> Decision:
+    """One round of test_index_decides_as_the_linear_scan's loop on ``facts``; the decision."""
+    linear = LinearTable(table)
+    indexed, scanned = Recorder(facts), Recorder(facts)
+    decision = table.decide(indexed)
+    _same(decision, linear.decide(scanned))
+    assert set(indexed.asked) == set(scanned.asked)
+    indexed, scanned = Recorder(facts), Recorder(facts)
+    _same(table.refusing_rule(indexed), linear.refusing_rule(scanned))
+    assert set(indexed.asked) == set(scanned.asked)
+    return decision
+
+
+def test_a_mount_exposing_a_path_it_cannot_name_is_unsafe_under_a_path_rule_then_a_never() -> None:
+    """An unmount exposing a path the engine could not name, under a path rule followed by a
+    refusing rule of no path: refused as unsafe, as close 31 made ``decides_by_name`` count
+    such a table.  The reference still asked only for a refusing rule naming paths and let
+    it run (a hypothesis example: the index said NEVER, the reference PERMIT)."""
+    table = _fresh_redirect_then_never()
+    assert table.decides_by_name() and names_decide(table)
+    facts = CallFacts("umount2", (PathArg("path", ""),), exposed=frozenset({"path"}))
+    decision = _as_the_linear_scan(table, facts)
+    assert (decision.action, decision.reason, decision.rule) == (Action.NEVER, "unsafe", None)
+
+
+def test_a_mount_exposing_a_named_path_reads_its_facts_under_a_path_rule_then_a_never() -> None:
+    """The same table, an unmount exposing ``/``: the exposure is decided as a new name and
+    a move of the directory, so the path's facts (directory, socket) are read -- by the
+    reference too (a hypothesis example: the index read them, the reference none)."""
+    table = _fresh_redirect_then_never()
+    facts = CallFacts("umount2", (PathArg("path", "/"),), exposed=frozenset({"path"}))
+    _as_the_linear_scan(table, facts)
+    scanned = Recorder(facts)
+    LinearTable(table).decide(scanned)
+    assert ("directory", "path") in scanned.asked
+
+
+def test_a_bind_mount_compares_its_tree_without_its_layout_as_the_linear_scan() -> None:
+    """A mount of ``/`` at ``/a`` under ``permit fswrite /a`` with a redirect: the file at
+    ``/a`` (its writes redirected: granted nothing by that name) may show at another place
+    below ``/a`` than ``/a/a`` (a mount keeps no layout, overlay30), where the default
+    permits writing it -- refused as a linked access since the engine's layout change
+    (99ce0dc3).  The reference compared the tree place by place and permitted it (drawn by
+    a hypothesis run of test_index_decides_as_the_linear_scan once the two examples above
+    passed: an 8-rule table, this rule the one that counts)."""
+    table = Table("main", Action.PERMIT, rules=[
+        Rule(("fswrite",), Action.PERMIT, path=PathGlob("/a"), redirect=Redirect(path="/r"),
+             index=1)])
+    facts = CallFacts("mount", (PathArg("old", "/"), PathArg("new", "/a")),
+                      directories=frozenset({"old"}), exposed=frozenset({"old"}))
+    decision = _as_the_linear_scan(table, facts)
+    assert (decision.action, decision.reason) == (Action.NEVER, "linked access")
 
 
 @settings(max_examples=100, deadline=None)
