@@ -1211,10 +1211,8 @@ class DecodedCall:
         the file there is still that one (``Decoder.made_ids``: a directory removed where
         the tracer did not see it and made again by another process is not the run's)."""
         decoder = self._decoder
-        if decoder is None or path not in decoder.made:
-            return False
-        noted = decoder.made_ids.get(path)
-        return noted is not None and name_identity(path) == noted
+        return decoder is not None and path in decoder.made \
+            and decoder.made_there(path) is True
 
     def _fresh_socket(self) -> bool:
         """:meth:`fresh` of the unix socket file the call's address names (see there); no
@@ -2071,8 +2069,9 @@ class DecodedCall:
             self.roles()
         elif self.held_strings is None:
             if self.name in AS_PATHS:
-                with contextlib.suppress(DecodeError):  # (unreadable: nothing is held)
-                    self.as_path_files()  # (a queue's name; syslog holds nothing)
+                if AS_PATHS[self.name].where == Where.MQUEUE:  # (syslog holds nothing)
+                    with contextlib.suppress(DecodeError):  # (unreadable: nothing is held)
+                        self.queue_name()  # (its name alone: no mount table read for it)
                 return self.held_strings
             self.owner()
             if self.loop_request():

@@ -2648,18 +2648,10 @@ class Tracer:
         slot = scratch.returning(regs.rip)
         if slot is None or not task.process.space.scratch:
             self._kill_diverted(task)
-        pending: list[int] = []
-        closing = type(regs).from_buffer_copy(regs)
-        closing.rax, closing.orig_rax = NUMBERS["close"], _U64
-        closing.rdi = fd
-        closing.rip = slot + scratch.RESTART
-        try:
-            pt.setsigmask(task.tid, ~_FORCED_BITS | mask & _FORCED_BITS)
-            pt.setregs(task.tid, closing)
-            closed = self._run_to_exit(task, closing, pending, "call exit")
-        finally:
-            with contextlib.suppress(pt.PtraceError):
-                pt.setsigmask(task.tid, mask)
+        with self._signals_held(task.tid, mask) as pending:
+            closed = self._call_to_exit(task, type(regs).from_buffer_copy(regs),
+                                        NUMBERS["close"], (fd, 0, 0, 0, 0, 0),
+                                        slot + scratch.RESTART, pending, "call exit")
         if closed is None:
             raise _Diverted(task.tid)  # (gone: its end comes to the loop)
         if closed != 0:
@@ -2670,9 +2662,6 @@ class Tracer:
             enforce.set_return(task.tid, -errno.EAGAIN)
         else:
             self._restart_exclusive(task, again)
-        for sig in pending:
-            with contextlib.suppress(ProcessLookupError):
-                _signal_task(task.tid, sig)
 
     def _may_make_anew(self, task: Task, info: pt.SyscallInfo) -> bool:
         """Whether the tracer may make the task's stopped call anew with its filters suspended
@@ -4295,16 +4284,18 @@ class Tracer:
                     _signal_task(tid, sig)
 
     def _call_to_exit(self, task: Task, regs: pt.user_regs_struct, number: int,
-                      args: Sequence[int], at: int, pending: list[int]) -> int | None:
+                      args: Sequence[int], at: int, pending: list[int],
+                      kind: str = "scratch map") -> int | None:
         """Have the stopped task make call ``number`` with ``args`` from the ``syscall`` at
         ``at`` -- ``regs`` (its registers) changed for it, orig_rax -1: no call of the stop's
         own is restarted -- and run it to its exit (_run_to_exit, which kills a task that
-        makes anything else): its result, None when the task ended.  Inside _signals_held."""
+        makes anything else; ``kind``: its stop's name there): its result, None when the task
+        ended.  Inside _signals_held (_seal_in_slot, _map_scratch_suspended, _take_back)."""
         for name, value in zip(ARG_REGS, args, strict=True):
             setattr(regs, name, value)
         regs.orig_rax, regs.rax, regs.rip = _U64, number, at
         pt.setregs(task.tid, regs)
-        return self._run_to_exit(task, regs, pending)
+        return self._run_to_exit(task, regs, pending, kind)
 
     def _map_scratch_suspended(self, task: Task) -> tuple[bool, bool] | None:
         """Map the scratch area in a task under a filter of the program's own, stopped at a call's
