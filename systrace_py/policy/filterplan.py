@@ -157,6 +157,16 @@ class FilterPlan:
             self.calls[syscall] = TRACE
             self.selected.pop(syscall, None)
 
+    def stop_when(self, syscall: str, plan: SelectorPlan) -> bool:
+        """Make a call the filter lets run whole stop in the cases ``plan`` selects (its
+        ``selected`` TRACE, ``otherwise`` ALLOW); False where the call is not let run whole
+        (already stopped, selected or refused) and nothing was changed."""
+        if self.calls[syscall] != ALLOW or syscall in self.selected:
+            return False
+        self.calls[syscall] = TRACE
+        self.selected[syscall] = plan
+        return True
+
     def verdict(self, name: str, args: tuple[int, ...] | list[int]) -> Verdict:
         """What the filter does with this call (for a tracer running without one)."""
         unseen = self.unseen.get(name)
@@ -184,11 +194,7 @@ def _stop_addressed_sends(result: FilterPlan) -> bool:
     """Make a sendto the filter lets run whole stop where it names an address
     (:data:`_ADDRESSED_SEND_PLAN`; one with none names no unix path); False where sendto is
     not let run whole (already stopped, selected or refused) and nothing was changed."""
-    if result.calls["sendto"] != ALLOW or "sendto" in result.selected:
-        return False
-    result.calls["sendto"] = TRACE
-    result.selected["sendto"] = _ADDRESSED_SEND_PLAN
-    return True
+    return result.stop_when("sendto", _ADDRESSED_SEND_PLAN)
 
 
 def _stop_connecting_sends(result: FilterPlan) -> None:
@@ -203,10 +209,7 @@ def _stop_connecting_sends(result: FilterPlan) -> None:
     opened a stream anywhere."""
     _stop_addressed_sends(result)
     for syscall, fastopen in _FASTOPEN_SEND_PLANS.items():
-        if result.calls[syscall] == ALLOW and syscall not in result.selected:
-            result.calls[syscall] = TRACE
-            result.selected[syscall] = fastopen
-        elif result.selected.get(syscall) != fastopen:
+        if not result.stop_when(syscall, fastopen) and result.selected.get(syscall) != fastopen:
             result.stop(syscall)
 
 
@@ -535,9 +538,8 @@ def _stop_as_paths(result: FilterPlan) -> None:
     for syscall, as_path in AS_PATHS.items():
         if as_path.when.when == "always" or syscall in result.selected:
             result.stop(syscall)
-        elif result.calls[syscall] == ALLOW:
-            result.calls[syscall] = TRACE
-            result.selected[syscall] = SelectorPlan(as_path.when, TRACE, ALLOW)
+        else:
+            result.stop_when(syscall, SelectorPlan(as_path.when, TRACE, ALLOW))
 
 
 def _plan_unseen(planner: _Planner, tables: list[Table], syscall: str,

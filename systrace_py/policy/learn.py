@@ -3016,7 +3016,7 @@ def _rebased_globs(table: Table, own: str, new: str, keys: set[str], ctx: _Conte
         if "fsread" in granted:
             granted.discard(FSMETA)
         text = base + "/" + path.pattern[len(prefix):]
-        if granted and not is_sensitive(own, ctx.writer.home):
+        if granted:  # (own is never a sensitive path: _linked_grant skips those first)
             found.append((text, granted, False, own))
     return found
 

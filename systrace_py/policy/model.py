@@ -21,7 +21,14 @@ from systrace_py import tag_values
 from systrace_py.kernel import O_CREAT, O_RDONLY, O_WRONLY
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
-from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape, expand_path
+from systrace_py.policy.glob import (
+    Expansions,
+    GlobError,
+    PathGlob,
+    escape,
+    expand_path,
+    holds_expansion,
+)
 from systrace_py.policy.inject import Injection
 from systrace_py.syscalls import PATHS
 
@@ -2177,7 +2184,7 @@ def _respelled(text: str, expansions: Expansions | None) -> str | None:
     """A glob led by an expansion (``$CWD/data/a.txt``) as the absolute glob it names in
     this run; None when it is absolute already, or has another expansion past its lead."""
     lead, _, rest = text.partition("/")
-    if expansions is None or text.startswith("/") or "$" in _ESCAPED.sub("", rest):
+    if expansions is None or text.startswith("/") or holds_expansion("/" + rest):
         return None
     try:
         return escape(expand_path(lead, expansions=expansions)).rstrip("/") + "/" + rest
@@ -2314,7 +2321,7 @@ def _path_covered(answer: str, ask: str) -> bool:
         return lead, "/" + rest
 
     (lead, rest), (ask_lead, ask_rest) = split(answer), split(ask)
-    if lead != ask_lead or "$" in _ESCAPED.sub("", rest) or "$" in _ESCAPED.sub("", ask_rest):
+    if lead != ask_lead or holds_expansion(rest) or holds_expansion(ask_rest):
         return False
     root = "/expansion"
     if "{" in _ESCAPED.sub("", ask_rest):  # (each alternative of the ask's braces)
